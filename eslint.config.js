@@ -1,0 +1,70 @@
+// Lint: TypeScript rules plus the import rules of DESIGN §2, which keep each runtime's code
+// apart (as VS Code keeps common/node/browser/electron-main apart):
+//   shared    imports no Node or DOM module (and nothing from main/renderer/preload)
+//   renderer, preload  import only shared (preload may import electron's contextBridge)
+//   only main/electron imports electron
+//   engine    imports neither store nor service
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const noNode = nodeBuiltins.map((name) => ({ name, message: 'src/shared must run anywhere: no Node modules.' }));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'bench-out/**', 'release/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', globalThis: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [...noNode, { name: 'electron', message: 'Only src/main/electron imports electron.' }],
+        patterns: [{ group: ['**/main/**', '**/renderer/**', '**/preload/**', '@tensorflow/*', 'better-sqlite3', 'sharp'], message: 'src/shared imports nothing outside src/shared.' }],
+      }],
+    },
+  },
+  {
+    files: ['src/renderer/**/*.ts', 'src/renderer/**/*.svelte'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [...noNode, { name: 'electron', message: 'Only src/main/electron imports electron.' }],
+        patterns: [{ group: ['**/main/**', '**/preload/**'], message: 'The renderer talks only to the API contract in src/shared.' }],
+      }],
+    },
+  },
+  {
+    files: ['src/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: noNode,
+        patterns: [{ group: ['**/main/**', '**/renderer/**'], message: 'The preload imports only src/shared (and electron).' }],
+      }],
+    },
+  },
+  {
+    files: ['src/main/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+        patterns: [{ group: ['**/store/**', '**/service/**', '**/cli/**', '**/server/**', '**/electron/**', '**/renderer/**'], message: 'The engine imports neither store nor service (DESIGN §2).' }],
+      }],
+    },
+  },
+  {
+    files: ['src/main/store/**/*.ts', 'src/main/service/**/*.ts', 'src/main/cli/**/*.ts', 'src/main/server/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.js'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+        patterns: [{ group: ['**/renderer/**', '**/electron/**'], message: 'Node code does not reach into the renderer or the Electron shell.' }],
+      }],
+    },
+  },
+);

@@ -1,0 +1,102 @@
+// `autobatch`: the command line over the service. Every command takes --json (one document on
+// stdout), shows progress on a terminal otherwise, and exits non-zero with a one-line reason.
+import { Command, CommanderError } from 'commander';
+import { DatasetImportError } from '../engine/datasets/index.js';
+import { UserError } from '../service/errors.js';
+import { AutoBatchService } from '../service/service.js';
+import { DatasetNameTakenError, defaultHome, StoreError } from '../store/index.js';
+import { registerDatasetCommands } from './commands/datasets.js';
+import { registerRunCommands } from './commands/runs.js';
+import { registerTrainCommand } from './commands/train.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { printJson } from './output.js';
+
+export interface CliContext {
+  /** Opens the service once, on first use, under --home / AUTOBATCH_HOME. */
+  service(): AutoBatchService;
+  json(cmd: Command): boolean;
+}
+
+export function buildProgram(): { program: Command; close(): Promise<void> } {
+  const program = new Command();
+  let service: AutoBatchService | undefined;
+  program
+    .name('autobatch')
+    .description('AutoBatch Studio: train classifiers on your own GPU, with an automatic batch-size search.')
+    .option('--home <dir>', 'data folder (database, datasets, models); default: $AUTOBATCH_HOME or the app-data folder')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: () => {} }) // errors are printed once, by run() below
+    .exitOverride();
+
+  const ctx: CliContext = {
+    service() {
+      if (!service) {
+        const home = (program.opts().home as string | undefined) ?? defaultHome();
+        service = new AutoBatchService({ home });
+      }
+      return service;
+    },
+    json(cmd) {
+      return Boolean(cmd.optsWithGlobals().json);
+    },
+  };
+  registerDatasetCommands(program, ctx);
+  registerTrainCommand(program, ctx);
+  registerRunCommands(program, ctx);
+  registerDemoCommand(program, ctx);
+  for (const cmd of allCommands(program)) {
+    if (cmd !== program) cmd.exitOverride().configureOutput({ outputError: () => {} });
+  }
+  return {
+    program,
+    async close() {
+      await service?.close();
+    },
+  };
+}
+
+function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
+
+/** One line that says what went wrong, for the user (not a stack trace). */
+export function describeFailure(err: unknown): { message: string; problems?: unknown[] } {
+  if (err instanceof DatasetImportError) return { message: err.message.split('\n')[0]!, problems: err.problems };
+  if (err instanceof UserError || err instanceof StoreError || err instanceof DatasetNameTakenError) return { message: err.message };
+  if (err instanceof Error) return { message: err.message.split('\n')[0]! };
+  return { message: String(err) };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { program, close } = buildProgram();
+  const wantsJson = argv.includes('--json');
+  let code = 0;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
+        code = 0;
+      } else {
+        const message = err.message.replace(/^error: /, '');
+        process.stderr.write(`autobatch: ${message}\n`);
+        if (wantsJson) printJson({ error: message });
+        code = 2;
+      }
+    } else {
+      const { message, problems } = describeFailure(err);
+      process.stderr.write(`autobatch: ${message}\n`);
+      if (wantsJson) printJson({ error: message, ...(problems ? { problems } : {}) });
+      code = 1;
+    }
+  } finally {
+    try {
+      await close();
+    } catch (err) {
+      process.stderr.write(`autobatch: ${describeFailure(err).message}\n`);
+      code ||= 1;
+    }
+  }
+  return code;
+}

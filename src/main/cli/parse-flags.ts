@@ -1,0 +1,47 @@
+// Strict parsers for command-line values: a bad flag is named with what was expected, before
+// anything runs.
+import { InvalidArgumentError } from 'commander';
+
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function positiveNumber(maxExclusive = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= maxExclusive) {
+      throw new InvalidArgumentError(`expected a number above 0${maxExclusive < Infinity ? ` and below ${maxExclusive}` : ''}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** "28x28", "28×28", "32,24" or "28" (square) → [height, width]. */
+export function imageSize(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*$/i.exec(value);
+  const h = m ? Number(m[1]) : NaN;
+  const w = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || h < 4 || w < 4 || h > 1024 || w > 1024) {
+    throw new InvalidArgumentError(`expected HxW between 4x4 and 1024x1024, e.g. 28x28, got "${value}"`);
+  }
+  return [h, w];
+}
+
+export function oneOf<T extends string>(choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}"`);
+    }
+    return value as T;
+  };
+}
+
+export function runId(value: string): number {
+  return wholeNumber(1)(value);
+}

@@ -1,0 +1,95 @@
+// Checks, before loading @tensorflow/tfjs-node-gpu, that the CUDA and cuDNN libraries its
+// libtensorflow was built against can be found. Loading it without them does not fail: it
+// prints warnings and quietly runs on the CPU, which is the wrong thing to tell a user.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+/** What libtensorflow 2.9.1 (inside tfjs-node-gpu 4.x) needs: CUDA 11.2 and cuDNN 8.1. */
+export const TFJS_NODE_GPU_REQUIREMENTS = {
+  cuda: '11.2',
+  cudnn: '8.1',
+  libraries: [
+    { soname: 'libcuda.so.1', what: 'the NVIDIA driver' },
+    { soname: 'libcudart.so.11.0', what: 'CUDA 11.x runtime (CUDA 11.2 recommended)' },
+    { soname: 'libcublas.so.11', what: 'cuBLAS from CUDA 11.x' },
+    { soname: 'libcublasLt.so.11', what: 'cuBLASLt from CUDA 11.x' },
+    { soname: 'libcufft.so.10', what: 'cuFFT from CUDA 11.x' },
+    { soname: 'libcurand.so.10', what: 'cuRAND from CUDA 11.x' },
+    { soname: 'libcusolver.so.11', what: 'cuSOLVER from CUDA 11.x' },
+    { soname: 'libcusparse.so.11', what: 'cuSPARSE from CUDA 11.x' },
+    { soname: 'libcudnn.so.8', what: 'cuDNN 8 (8.1 or newer 8.x)' },
+  ],
+} as const;
+
+export interface CudaPreflightResult {
+  ok: boolean;
+  /** One entry per missing library: "libcudnn.so.8 not found (cuDNN 8 …)". */
+  missing: string[];
+  /** Where each library was found. */
+  found: Record<string, string>;
+}
+
+export interface CudaPreflightOptions {
+  /** Folders to search, in order; default: LD_LIBRARY_PATH, the CUDA folders, the system's. */
+  searchDirs?: string[];
+  /** Also ask the dynamic linker's cache (`ldconfig -p`); default true on Linux. */
+  useLdconfig?: boolean;
+}
+
+const DEFAULT_DIRS = ['/usr/local/cuda/lib64', '/usr/local/cuda-11.2/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/nvidia/lib64'];
+
+export function defaultSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = (env.LD_LIBRARY_PATH ?? '').split(path.delimiter).filter(Boolean);
+  return [...fromEnv, ...DEFAULT_DIRS];
+}
+
+function ldconfigCache(): Map<string, string> {
+  const cache = new Map<string, string>();
+  try {
+    const out = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const line of out.split('\n')) {
+      const m = /^\s*(\S+)\s.*=>\s*(\S+)\s*$/.exec(line);
+      if (m && !cache.has(m[1]!)) cache.set(m[1]!, m[2]!);
+    }
+  } catch {
+    // No ldconfig (macOS, Windows, minimal containers): the folder search still answers.
+  }
+  return cache;
+}
+
+export function cudaPreflight(options: CudaPreflightOptions = {}): CudaPreflightResult {
+  if (process.platform !== 'linux' && process.platform !== 'win32') {
+    return { ok: false, missing: [`CUDA is not available on ${process.platform}`], found: {} };
+  }
+  const dirs = options.searchDirs ?? defaultSearchDirs();
+  const cache = (options.useLdconfig ?? !options.searchDirs) ? ldconfigCache() : new Map<string, string>();
+  const found: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const lib of TFJS_NODE_GPU_REQUIREMENTS.libraries) {
+    const hit = dirs.map((d) => path.join(d, lib.soname)).find((p) => existsSync(p)) ?? cache.get(lib.soname);
+    if (hit) {
+      found[lib.soname] = hit;
+      continue;
+    }
+    const other = otherVersions(dirs, lib.soname);
+    missing.push(`${lib.soname} not found (${lib.what})${other.length ? `; found ${other.join(', ')} instead, which tfjs-node-gpu cannot use` : ''}`);
+  }
+  return { ok: missing.length === 0, missing, found };
+}
+
+/** Other versions of the same library, e.g. libcudart.so.12 where .so.11.0 is needed. */
+function otherVersions(dirs: string[], soname: string): string[] {
+  const stem = soname.slice(0, soname.indexOf('.so') + 3);
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith(stem + '.') && n !== soname) seen.add(n);
+  }
+  return [...seen].sort().slice(0, 3);
+}

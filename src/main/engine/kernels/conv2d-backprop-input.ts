@@ -1,0 +1,38 @@
+// Conv2DBackpropInput for the wasm backend, registered over the stock one (a scalar C++ loop)
+// and composed from its XNNPACK Conv2D:
+//   dx[n,ih,iw,ci] = sum_{kh,kw,co} dy[n,oh,ow,co] * W[kh,kw,ci,co],  ih = oh*s + kh - pt
+// dy with s-1 zeros inserted between rows/columns, convolved (stride 1, "full" padding) with
+// the filter reversed in space and transposed to [kh,kw,co,ci], gives dx.
+import * as tf from '@tensorflow/tfjs';
+import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
+
+export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape as Shape4, filter.shape as Shape4, attrs.strides, 1,
+    attrs.pad, attrs.dimRoundingMode, false, format);
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: ci, outHeight: oh, outWidth: ow,
+    strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top: pt, left: pl } = info.padInfo;
+  const last = format === 'channelsLast';
+  return withScope(args.backend, (s) => {
+    const dyL = last ? dy : s.transpose(dy, [0, 2, 3, 1]);
+    const dyU = s.upsample(dyL, sh, sw); // [N, oh*sh, ow*sw, co]
+    const wT = s.transpose(filter, [0, 1, 3, 2]);
+    const wR = s.run('Reverse', { x: wT }, { dims: [0, 1] }); // [kh,kw,co,ci], reversed
+    const top = kh - 1 - pt;
+    const left = kw - 1 - pl;
+    const bottom = H - oh * sh - top + kh - 1;
+    const right = W - ow * sw - left + kw - 1;
+    const out = s.conv('Conv2D', dyU, wR, [1, 1], [1, 1], [top, bottom, left, right]); // [N,H,W,ci]
+    if (last) return finish(s, out, [N, H, W, ci]);
+    return finish(s, s.transpose(out, [0, 3, 1, 2]), [N, ci, H, W]);
+  });
+}
+
+export const conv2DBackpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,68 @@
+// Registers, for tfjs-backend-wasm 4.22, the gradient kernels it lacks (a CNN cannot train
+// without Conv2DBackpropFilter) and faster replacements for some of its slow kernels.
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
+import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { rememberOriginal } from './wasm-kernel-utils.js';
+
+/** Kernels the wasm backend does not have. */
+export const wasmGradientKernels: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+];
+
+/**
+ * Kernels the wasm backend has, but slowly (scalar C++ loops): replaced by XNNPACK compositions,
+ * or for MaxPoolGrad a single pass on the wasm heap.
+ */
+export const wasmReplacementKernels: readonly tf.KernelConfig[] = [
+  conv2DBackpropInputConfig,
+  batchMatMulConfig,
+  maxPoolGradConfig,
+];
+
+const stock = new Map<string, tf.KernelConfig>();
+
+function install(config: tf.KernelConfig): void {
+  const current = tf.getKernel(config.kernelName, 'wasm');
+  if (current !== undefined && current.kernelFunc === config.kernelFunc) return;
+  if (current !== undefined) {
+    if (!stock.has(config.kernelName)) stock.set(config.kernelName, current);
+    rememberOriginal(config.kernelName);
+    tf.unregisterKernel(config.kernelName, 'wasm');
+  }
+  // Keep the stock kernel's setupFunc (its cwrap of the C++ function): the replacement may call
+  // the stock kernelFunc, and the engine runs setupFuncs when the backend initialises.
+  const setupFunc = current?.setupFunc;
+  tf.registerKernel(setupFunc === undefined ? { ...config } : { ...config, setupFunc });
+}
+
+/**
+ * Registers the missing wasm gradient kernels (Conv2DBackpropFilter,
+ * DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput) and, unless
+ * `replaceSlowKernels` is false, the faster Conv2DBackpropInput, BatchMatMul and MaxPoolGrad.
+ * Idempotent; call it before or after `tf.setBackend('wasm')`.
+ */
+export function registerWasmGradientKernels(options: { replaceSlowKernels?: boolean } = {}): void {
+  for (const config of wasmGradientKernels) install(config);
+  if (options.replaceSlowKernels ?? true) {
+    for (const config of wasmReplacementKernels) install(config);
+  } else {
+    restoreStockWasmKernels();
+  }
+}
+
+/** Puts back the stock wasm kernels that registerWasmGradientKernels replaced (for benchmarks). */
+export function restoreStockWasmKernels(): void {
+  for (const [name, config] of stock) {
+    if (tf.getKernel(name, 'wasm')?.kernelFunc === config.kernelFunc) continue;
+    const current = tf.getKernel(name, 'wasm');
+    if (current !== undefined) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+}

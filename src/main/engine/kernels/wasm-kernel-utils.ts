@@ -1,0 +1,160 @@
+// Helpers shared by the wasm gradient kernels: call the wasm backend's own (C++/XNNPACK)
+// kernels from inside a kernelFunc, make free reshape views, and dispose intermediates.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export type Info = tf.TensorInfo;
+export type Shape4 = [number, number, number, number];
+export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+
+/** The wasm backend's kernelFunc for `name`, as registered when this was first asked for. */
+const originals = new Map<string, tf.KernelFunc>();
+
+/**
+ * Remembers the wasm kernel registered now under `name`, so that a replacement registered
+ * later can still call the original (see register-wasm-kernels.ts).
+ */
+export function rememberOriginal(name: string): tf.KernelConfig | undefined {
+  const config = tf.getKernel(name, 'wasm');
+  if (config !== undefined && !originals.has(name)) originals.set(name, config.kernelFunc);
+  return config;
+}
+
+export function wasmKernel(name: string): tf.KernelFunc {
+  const remembered = originals.get(name);
+  if (remembered !== undefined) return remembered;
+  const config = tf.getKernel(name, 'wasm');
+  if (config === undefined) throw new Error(`wasm backend has no ${name} kernel`);
+  return config.kernelFunc;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Runs wasm kernels and owns their outputs until dispose(); keep() hands one out.
+ * Views (reshapes) share the data of their source and are never disposed on their own.
+ */
+export class WasmScope {
+  private readonly owned: Info[] = [];
+  constructor(readonly backend: BackendWasm) {}
+
+  run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): Info {
+    const out = wasmKernel(name)({ inputs, backend: this.backend, attrs });
+    if (Array.isArray(out)) throw new Error(`${name}: expected one output`);
+    this.owned.push(out);
+    return out;
+  }
+
+  view(t: Info, shape: number[]): Info {
+    if (sizeOf(shape) !== sizeOf(t.shape)) throw new Error(`view: ${String(t.shape)} -> ${String(shape)}`);
+    return { dataId: t.dataId, shape, dtype: t.dtype };
+  }
+
+  /** Transposes, or returns a view when the permutation leaves memory order unchanged. */
+  transpose(t: Info, perm: number[]): Info {
+    const outShape = perm.map((p) => t.shape[p]);
+    let last = -1;
+    let noop = true;
+    for (const p of perm) {
+      if (t.shape[p] === 1) continue;
+      if (p < last) { noop = false; break; }
+      last = p;
+    }
+    if (noop) return this.view(t, outShape);
+    return this.run('Transpose', { x: t }, { perm });
+  }
+
+  /** Crops (negative amounts) and zero-pads (positive amounts) each axis. */
+  padOrCrop(t: Info, amounts: Array<[number, number]>): Info {
+    let cur = t;
+    if (amounts.some(([a, b]) => a < 0 || b < 0)) {
+      const begin = amounts.map(([a]) => Math.max(0, -a));
+      const size = amounts.map(([a, b], i) => cur.shape[i] - Math.max(0, -a) - Math.max(0, -b));
+      if (size.some((s) => s <= 0)) throw new Error('padOrCrop: crops everything');
+      cur = this.run('Slice', { x: cur }, { begin, size });
+    }
+    if (amounts.some(([a, b]) => a > 0 || b > 0)) {
+      const paddings = amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)]);
+      cur = this.run('PadV2', { x: cur }, { paddings, constantValue: 0 });
+    }
+    return cur;
+  }
+
+  /** Inserts s-1 zeros after each element along axes 1 and 2 of an NHWC tensor (length n*s). */
+  upsample(t: Info, sh: number, sw: number): Info {
+    if (sh === 1 && sw === 1) return t;
+    const [n, h, w, c] = t.shape;
+    const v = this.view(t, [n, h, 1, w, 1, c]);
+    const p = this.run('PadV2', { x: v }, {
+      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0,
+    });
+    return this.view(p, [n, h * sh, w * sw, c]);
+  }
+
+  /**
+   * conv2d (or depthwise) of x with filter at the given stride/dilation and per-side padding,
+   * any pad may be negative (the input is then cropped first).
+   */
+  conv(kind: 'Conv2D' | 'DepthwiseConv2dNative', x: Info, filter: Info, strides: [number, number],
+    dilations: [number, number], pads: [number, number, number, number]): Info {
+    const [top, bottom, left, right] = pads;
+    let input = x;
+    const keptRows = x.shape[1] + Math.min(0, top) + Math.min(0, bottom);
+    const keptCols = x.shape[2] + Math.min(0, left) + Math.min(0, right);
+    if (keptRows <= 0 || keptCols <= 0) {
+      // Every tap reads padding only: the result is zero.
+      const effH = (filter.shape[0] - 1) * dilations[0] + 1;
+      const effW = (filter.shape[1] - 1) * dilations[1] + 1;
+      const outH = Math.floor((x.shape[1] + top + bottom - effH) / strides[0]) + 1;
+      const outW = Math.floor((x.shape[2] + left + right - effW) / strides[1]) + 1;
+      const outC = kind === 'Conv2D' ? filter.shape[3] : filter.shape[2] * filter.shape[3];
+      return this.run('Fill', {}, { shape: [x.shape[0], outH, outW, outC], value: 0, dtype: 'float32' });
+    }
+    if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+      input = this.padOrCrop(x, [[0, 0], [Math.min(0, top), Math.min(0, bottom)], [Math.min(0, left), Math.min(0, right)], [0, 0]]);
+    }
+    const pad: ExplicitPad = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
+    return this.run(kind, { x: input, filter }, { strides, dilations, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
+  }
+
+  owns(t: Info): boolean {
+    return this.owned.some((o) => o.dataId === t.dataId);
+  }
+
+  /** Removes t from the owned list (and any view of it stays valid). */
+  keep(t: Info): Info {
+    const i = this.owned.findIndex((o) => o.dataId === t.dataId);
+    if (i < 0) throw new Error('keep: not owned by this scope');
+    this.owned.splice(i, 1);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.owned) this.backend.disposeData(t.dataId);
+    this.owned.length = 0;
+  }
+}
+
+/** Runs body with a scope; disposes every intermediate, returns body's result (kept). */
+export function withScope(backend: unknown, body: (s: WasmScope) => Info): Info {
+  const scope = new WasmScope(backend as BackendWasm);
+  try {
+    const result = body(scope);
+    return result;
+  } finally {
+    scope.dispose();
+  }
+}
+
+/**
+ * The kernel's output: t (an intermediate of s, or a view of one) with the given shape, kept
+ * out of the scope's disposal; a copy when t is not owned by s (e.g. a view of an input).
+ */
+export function finish(s: WasmScope, t: Info, shape: number[]): Info {
+  const owner = s.owns(t) ? s.keep(t) : s.keep(s.run('Identity', { x: t }));
+  return { dataId: owner.dataId, shape, dtype: owner.dtype };
+}

@@ -1,0 +1,33 @@
+// Optimizers whose learning rate can change every step, for linear warm-up (DESIGN §5.6).
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerKind } from '../../../shared/run-types.js';
+
+/** tfjs's Adam keeps its rate in a protected field that it reads on every step. */
+class AdjustableAdam extends tf.AdamOptimizer {
+  setLearningRate(rate: number): void {
+    this.learningRate = rate;
+  }
+}
+
+export interface AdjustableOptimizer {
+  optimizer: tf.Optimizer;
+  setLearningRate(rate: number): void;
+}
+
+export function createOptimizer(kind: OptimizerKind, learningRate: number, momentum: number): AdjustableOptimizer {
+  if (kind === 'adam') {
+    const optimizer = new AdjustableAdam(learningRate, 0.9, 0.999, 1e-7);
+    return { optimizer, setLearningRate: (r) => optimizer.setLearningRate(r) };
+  }
+  const optimizer = new tf.MomentumOptimizer(learningRate, momentum);
+  return { optimizer, setLearningRate: (r) => optimizer.setLearningRate(r) };
+}
+
+/**
+ * Learning rate at a 1-based step: a linear ramp over the warm-up steps from base/warmup to
+ * base, then constant. Large batches with a scaled-up rate diverge without it (Goyal et al. 2017).
+ */
+export function learningRateAt(step: number, base: number, warmupSteps: number): number {
+  if (warmupSteps <= 0 || step > warmupSteps) return base;
+  return (base * Math.max(1, step)) / warmupSteps;
+}

@@ -1,0 +1,126 @@
+// Entry of a trainer process: one job, one backend, then exit. It runs under Node's
+// child_process.fork or Electron's utilityProcess.fork; both deliver messages, through
+// different objects. An out-of-memory abort or native crash here ends only this process.
+import path from 'node:path';
+import { hostMessageSchema, type TrainerMessage, type TrainJob, type FailureCause, type RunSummary } from '../../../shared/trainer-protocol.js';
+import { describeSchemaError } from '../../../shared/schemas.js';
+import { looksLikeOutOfMemory } from '../../../shared/failure-text.js';
+import { backendMemoryBytes, BackendUnavailableError, selectBackend } from '../backends/select-backend.js';
+import { loadDataset } from '../datasets/index.js';
+import { modelAcceptsShape } from '../models/build-model.js';
+import { saveModelToDir } from '../models/model-files.js';
+import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.js';
+import { EventBatcher } from './event-batcher.js';
+
+interface ParentPort {
+  postMessage(msg: unknown): void;
+  on(event: 'message', cb: (e: { data: unknown }) => void): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+/** Sends a message; the promise settles once Node has handed it to the channel. */
+function send(msg: TrainerMessage): Promise<void> {
+  if (parentPort) {
+    parentPort.postMessage(msg);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(msg, undefined, {}, () => resolve());
+  });
+}
+
+function onHostMessage(cb: (raw: unknown) => void): void {
+  if (parentPort) parentPort.on('message', (e) => cb(e.data));
+  else process.on('message', cb);
+}
+
+let stopRequested = false;
+let jobStarted = false;
+
+export function classifyFailure(err: unknown): FailureCause {
+  if (err instanceof TrainingDivergedError) return 'diverged';
+  if (err instanceof BackendUnavailableError) return 'backend';
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  if (looksLikeOutOfMemory(text)) return 'oom';
+  return 'error';
+}
+
+async function runJob(job: TrainJob): Promise<void> {
+  const batcher = new EventBatcher((b) => send({ type: 'metrics', steps: b.steps, epochs: b.epochs }));
+  let lastSummary: RunSummary | undefined;
+  try {
+    const report = await selectBackend(job.config.backend);
+    send({ type: 'backend', report });
+    let dataset;
+    try {
+      dataset = loadDataset(job.datasetDir);
+    } catch (err) {
+      send({ type: 'failed', cause: 'dataset', message: `could not load the dataset: ${(err as Error).message}` });
+      return;
+    }
+    const shapeProblem = modelAcceptsShape(job.config.model, dataset.manifest.inputShape);
+    if (shapeProblem) {
+      send({ type: 'failed', cause: 'bad-config', message: shapeProblem });
+      return;
+    }
+    const result = await runTrainingLoop({
+      dataset,
+      config: job.config,
+      maxSteps: job.maxSteps,
+      shouldStop: () => stopRequested,
+      onStep: (s) => batcher.addStep(s),
+      onEpoch: (e) => batcher.addEpoch(e),
+      memoryBytes: backendMemoryBytes,
+      evaluate: job.artifactDir !== undefined,
+    });
+    lastSummary = result.summary;
+    batcher.flush();
+    let artifact: { path: string; bytes: number } | undefined;
+    if (job.artifactDir && result.status === 'completed') {
+      artifact = await saveModelToDir(result.model, path.join(job.artifactDir, 'model'), {
+        classes: dataset.manifest.classes,
+        inputShape: dataset.manifest.inputShape,
+        normalization: dataset.manifest.normalization,
+        runId: job.runId,
+      });
+    }
+    result.model.dispose();
+    send({ type: 'done', status: result.status, summary: result.summary, artifact, evaluation: result.evaluation });
+  } catch (err) {
+    batcher.flush();
+    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    send({ type: 'failed', cause: classifyFailure(err), message, summary: lastSummary });
+  }
+}
+
+function main(): void {
+  const heartbeat = setInterval(() => void send({ type: 'heartbeat', time: Date.now() }), 1000);
+  heartbeat.unref();
+  // If the host goes away, nobody wants this job's results: stop instead of training for no one.
+  process.on('disconnect', () => process.exit(0));
+  onHostMessage((raw) => {
+    const parsed = hostMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      send({ type: 'failed', cause: 'bad-config', message: `invalid message from host: ${describeSchemaError(parsed.error)}` });
+      return;
+    }
+    const msg = parsed.data;
+    if (msg.type === 'stop') {
+      stopRequested = true;
+      return;
+    }
+    if (jobStarted) return; // one job per process
+    jobStarted = true;
+    void runJob(msg.job).finally(async () => {
+      clearInterval(heartbeat);
+      // The terminal message was queued by runJob; an empty round trip makes sure it left.
+      await send({ type: 'heartbeat', time: Date.now() });
+      process.exit(0);
+    });
+  });
+  void send({ type: 'ready', pid: process.pid });
+}
+
+main();

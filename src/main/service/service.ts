@@ -1,0 +1,235 @@
+// The API implementation: validates requests, imports datasets, runs training jobs in trainer
+// processes, persists their events as they arrive, and tells listeners. It knows nothing of
+// Electron, HTTP or terminals; the CLI, the server and the Electron shell sit on top of it.
+import { EventEmitter } from 'node:events';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
+import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
+import { describeSchemaError, trainConfigSchema } from '../../shared/schemas.js';
+import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
+import { modelAcceptsShape } from '../engine/models/build-model.js';
+import { openStore, type DatasetRecord, type RunRecord, type Store } from '../store/index.js';
+import { NotFoundError, UserError } from './errors.js';
+import { TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
+
+export interface ServiceEvents {
+  'run-status': [{ runId: number; status: RunStatus; error?: string }];
+  'run-backend': [{ runId: number; report: BackendReport }];
+  'run-metrics': [{ runId: number; steps: StepMetrics[]; epochs: EpochMetrics[] }];
+}
+
+export interface ServiceOptions {
+  home: string;
+  spawn?: TrainerSpawner;
+  heartbeatTimeoutMs?: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
+  batchSize: 64,
+  epochs: 5,
+  learningRate: 1e-3,
+  optimizer: 'adam',
+  momentum: 0.9,
+  warmupSteps: 0,
+  backend: 'auto',
+  seed: 1,
+};
+
+export interface StartTrainingRequest {
+  dataset: string | number;
+  config: Partial<TrainConfig> & Pick<TrainConfig, 'model'>;
+  /** Stop after this many steps (tests, quick looks). */
+  maxSteps?: number;
+}
+
+interface ActiveRun {
+  host: TrainerHost;
+  done: Promise<RunRecord>;
+  bestVal: number | null;
+  lastVal: number | null;
+  steps: number;
+  lastStep?: StepMetrics;
+}
+
+export class AutoBatchService extends EventEmitter<ServiceEvents> {
+  readonly store: Store;
+  private readonly active = new Map<number, ActiveRun>();
+
+  constructor(private readonly options: ServiceOptions) {
+    super();
+    this.store = openStore(options.home);
+  }
+
+  // ---- datasets -------------------------------------------------------------------------
+
+  async importDataset(source: string, options: ImportOptions = {}, onProgress?: (p: ImportProgress) => void): Promise<DatasetRecord> {
+    const base = options.name?.trim() || defaultDatasetName(source);
+    if (options.name && this.store.datasets.resolve(options.name)) {
+      throw new UserError(`a dataset named "${options.name}" already exists; choose another --name`);
+    }
+    const name = options.name ? base : this.store.datasets.uniqueName(base);
+    const cacheDir = path.join(this.store.paths.datasetsDir, `${slug(name)}-${randomUUID().slice(0, 8)}`);
+    let manifest;
+    try {
+      manifest = await importDataset(source, { ...options, name }, cacheDir, onProgress);
+    } catch (err) {
+      if (err instanceof DatasetImportError) throw err;
+      throw new UserError(`could not import ${source}: ${(err as Error).message}`);
+    }
+    try {
+      return this.store.datasets.insert(manifest, cacheDir);
+    } catch (err) {
+      rmSync(cacheDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  listDatasets(): DatasetRecord[] {
+    return this.store.datasets.list();
+  }
+
+  getDataset(ref: string | number): DatasetRecord {
+    const rec = this.store.datasets.resolve(String(ref));
+    if (!rec) throw new NotFoundError('dataset', ref);
+    return rec;
+  }
+
+  // ---- training -------------------------------------------------------------------------
+
+  /** Validates and starts a run; resolves once it is queued, with a promise of its end. */
+  startTraining(req: StartTrainingRequest): { runId: number; done: Promise<RunRecord> } {
+    const dataset = this.getDataset(req.dataset);
+    const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...req.config });
+    if (!parsed.success) throw new UserError(`invalid training settings: ${describeSchemaError(parsed.error)}`);
+    const config = parsed.data;
+    const shapeProblem = modelAcceptsShape(config.model, dataset.manifest.inputShape);
+    if (shapeProblem) throw new UserError(shapeProblem);
+    if (!existsSync(dataset.cacheDir)) throw new UserError(`dataset "${dataset.name}" has lost its cached data (${dataset.cacheDir}); import it again`);
+
+    const run = this.store.runs.create({ datasetId: dataset.id, config });
+    const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
+    mkdirSync(artifactDir, { recursive: true });
+    const host = new TrainerHost(
+      { kind: 'train', runId: run.id, datasetDir: dataset.cacheDir, config, artifactDir, maxSteps: req.maxSteps },
+      { spawn: this.options.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
+    );
+    const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, bestVal: null, lastVal: null, steps: 0 };
+    host.on('backend', (report) => {
+      this.store.runs.markRunning(run.id, report);
+      this.emit('run-backend', { runId: run.id, report });
+      this.emit('run-status', { runId: run.id, status: 'running' });
+    });
+    host.on('metrics', ({ steps, epochs }) => this.recordMetrics(run.id, active, steps, epochs));
+    active.done = host.done.then((outcome) => this.finishRun(run.id, active, outcome, artifactDir));
+    this.active.set(run.id, active);
+    this.emit('run-status', { runId: run.id, status: 'queued' });
+    return { runId: run.id, done: active.done };
+  }
+
+  stopRun(runId: number): void {
+    const active = this.active.get(runId);
+    if (!active) {
+      const rec = this.store.runs.get(runId);
+      if (!rec) throw new NotFoundError('run', runId);
+      throw new UserError(`run ${runId} is not running (it is ${rec.status})`);
+    }
+    active.host.stop();
+  }
+
+  isActive(runId: number): boolean {
+    return this.active.has(runId);
+  }
+
+  private recordMetrics(runId: number, active: ActiveRun, steps: StepMetrics[], epochs: EpochMetrics[]): void {
+    // Persist first: whatever happens to the trainer next, what it reported is kept.
+    if (steps.length) this.store.metrics.appendSteps(runId, steps);
+    if (epochs.length) this.store.metrics.appendEpochs(runId, epochs);
+    if (steps.length) {
+      active.steps = steps[steps.length - 1]!.step;
+      active.lastStep = steps[steps.length - 1];
+    }
+    for (const e of epochs) {
+      active.lastVal = e.valAccuracy;
+      active.bestVal = active.bestVal === null ? e.valAccuracy : Math.max(active.bestVal, e.valAccuracy);
+    }
+    if (epochs.length) {
+      this.store.runs.updateSummary(runId, {
+        steps: active.steps,
+        ...(active.bestVal !== null ? { bestValAccuracy: active.bestVal } : {}),
+        ...(active.lastVal !== null ? { finalValAccuracy: active.lastVal } : {}),
+      });
+    }
+    this.emit('run-metrics', { runId, steps, epochs });
+  }
+
+  private finishRun(runId: number, active: ActiveRun, outcome: JobOutcome, artifactDir: string): RunRecord {
+    this.active.delete(runId);
+    const summary = 'summary' in outcome ? outcome.summary : undefined;
+    this.store.runs.updateSummary(runId, {
+      steps: summary?.steps ?? active.steps,
+      ...(summary ? { trainSeconds: summary.trainSeconds, samplesPerSecond: summary.samplesPerSecond } : active.lastStep ? { trainSeconds: active.lastStep.time } : {}),
+      ...((summary?.bestValAccuracy ?? active.bestVal) !== null ? { bestValAccuracy: (summary?.bestValAccuracy ?? active.bestVal)! } : {}),
+      ...((summary?.finalValAccuracy ?? active.lastVal) !== null ? { finalValAccuracy: (summary?.finalValAccuracy ?? active.lastVal)! } : {}),
+    });
+    let error: string | undefined;
+    if (outcome.status === 'failed') error = `${outcome.cause}: ${outcome.message}`;
+    if (outcome.status === 'interrupted') error = outcome.message;
+    if ((outcome.status === 'completed' || outcome.status === 'stopped') && outcome.artifact) {
+      this.store.artifacts.add({ runId, kind: 'model', path: outcome.artifact.path, bytes: outcome.artifact.bytes });
+    }
+    if (outcome.status === 'completed' && outcome.evaluation) {
+      writeFileSync(path.join(artifactDir, 'evaluation.json'), JSON.stringify(outcome.evaluation));
+    }
+    this.store.runs.finish(runId, outcome.status, error);
+    this.emit('run-status', { runId, status: outcome.status, ...(error ? { error } : {}) });
+    return this.store.runs.get(runId)!;
+  }
+
+  // ---- runs -----------------------------------------------------------------------------
+
+  listRuns(filter?: Parameters<Store['runs']['list']>[0]): RunRecord[] {
+    return this.store.runs.list(filter);
+  }
+
+  getRun(runId: number): RunRecord {
+    const rec = this.store.runs.get(runId);
+    if (!rec) throw new NotFoundError('run', runId);
+    return rec;
+  }
+
+  exportRunCsv(runId: number, file: string): { rows: number } {
+    this.getRun(runId);
+    const csv = this.store.metrics.toCsv(runId);
+    writeFileSync(file, csv);
+    return { rows: Math.max(0, csv.trimEnd().split('\n').length - 1) };
+  }
+
+  exportModel(runId: number, dir: string): { path: string } {
+    const run = this.getRun(runId);
+    const model = this.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
+    if (!model || !existsSync(model.path)) throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`);
+    if (existsSync(dir)) throw new UserError(`${dir} already exists; choose a new folder`);
+    cpSync(model.path, dir, { recursive: true });
+    return { path: dir };
+  }
+
+  /** Stops every active run and closes the database. Runs not finished within the grace end stopped. */
+  async close(): Promise<void> {
+    const pending = [...this.active.values()];
+    for (const a of pending) a.host.stop();
+    await Promise.allSettled(pending.map((a) => a.done));
+    this.store.close();
+  }
+}
+
+function defaultDatasetName(source: string): string {
+  if (source.startsWith('sample:')) return source.slice('sample:'.length);
+  const base = path.basename(source.replace(/[\\/]+$/, '')).replace(/\.(csv|tsv|gz)$/i, '').replace(/[-_.]?(images?[-_.]?)?idx\d?[-_.]?ubyte$/i, '');
+  return base || 'dataset';
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'dataset';
+}

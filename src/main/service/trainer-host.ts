@@ -1,0 +1,184 @@
+// The host side of a trainer process: starts it, hands it one job, checks every message it
+// sends, watches its heartbeat, and turns however it ends — done, failed, killed, hung — into
+// one outcome. Under Node it forks; the Electron shell passes a spawner over utilityProcess.
+import { fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { BackendReport, EpochMetrics, StepMetrics } from '../../shared/run-types.js';
+import { describeSchemaError } from '../../shared/schemas.js';
+import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
+import {
+  trainerMessageSchema,
+  type Evaluation,
+  type FailureCause,
+  type HostMessage,
+  type RunSummary,
+  type TrainJob,
+} from '../../shared/trainer-protocol.js';
+
+/** What the host needs of a child process, whichever API made it. */
+export interface TrainerProcess {
+  readonly pid: number | undefined;
+  send(msg: HostMessage): void;
+  kill(signal?: NodeJS.Signals): void;
+  onMessage(cb: (msg: unknown) => void): void;
+  onExit(cb: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+  /** The end of what the process wrote to stderr, for the message when it crashes. */
+  stderrTail?(): string;
+}
+export type TrainerSpawner = () => TrainerProcess;
+
+export const TRAINER_ENTRY = fileURLToPath(new URL('../engine/trainer/trainer-main.js', import.meta.url));
+
+export const forkSpawner: TrainerSpawner = () => {
+  const child = fork(TRAINER_ENTRY, [], {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    execArgv: [],
+    // Structured clone, as Electron's utilityProcess uses: keeps NaN and Infinity, which JSON turns into null.
+    serialization: 'advanced',
+  });
+  // Keep the trainer's stderr (tfjs and Dawn warnings) out of the user's terminal, but keep
+  // its tail for the failure message when it crashes.
+  let stderrTail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-4000);
+  });
+  return {
+    stderrTail: () => stderrTail,
+    get pid() {
+      return child.pid;
+    },
+    send: (msg) => {
+      if (child.connected) child.send(msg);
+    },
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    onMessage: (cb) => child.on('message', cb),
+    onExit: (cb) => child.on('exit', cb),
+  };
+};
+
+export type JobOutcome =
+  | { status: 'completed' | 'stopped'; summary?: RunSummary; artifact?: { path: string; bytes: number }; evaluation?: Evaluation }
+  | { status: 'failed'; cause: FailureCause | 'crashed' | 'hung'; message: string; summary?: RunSummary }
+  | { status: 'interrupted'; message: string };
+
+export interface TrainerHostEvents {
+  backend: [BackendReport];
+  metrics: [{ steps: StepMetrics[]; epochs: EpochMetrics[] }];
+  end: [JobOutcome];
+}
+
+export interface TrainerHostOptions {
+  spawn?: TrainerSpawner;
+  /** Declare the trainer hung after this long without any message. */
+  heartbeatTimeoutMs?: number;
+  /** After a stop request, kill the trainer if it has not finished within this time. */
+  stopGraceMs?: number;
+}
+
+export class TrainerHost extends EventEmitter<TrainerHostEvents> {
+  private readonly child: TrainerProcess;
+  private ended = false;
+  private stopRequested = false;
+  private terminal: JobOutcome | undefined;
+  private lastMessageAt = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private stopTimer: NodeJS.Timeout | undefined;
+  private readonly stopGraceMs: number;
+  readonly done: Promise<JobOutcome>;
+
+  constructor(job: TrainJob, options: TrainerHostOptions = {}) {
+    super();
+    this.stopGraceMs = options.stopGraceMs ?? 900;
+    const heartbeatTimeout = options.heartbeatTimeoutMs ?? 120_000;
+    this.done = new Promise((resolve) => this.once('end', resolve));
+    this.child = (options.spawn ?? forkSpawner)();
+    this.child.onMessage((raw) => this.handle(raw));
+    this.child.onExit((code, signal) => this.handleExit(code, signal));
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastMessageAt > heartbeatTimeout) {
+        this.finish({ status: 'failed', cause: 'hung', message: `the trainer process sent nothing for ${Math.round(heartbeatTimeout / 1000)} s and was ended` });
+        this.child.kill('SIGKILL');
+      }
+    }, Math.min(1000, heartbeatTimeout));
+    this.child.send({ type: 'start', job });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Asks the trainer to stop after its current step; kills it if that takes too long. */
+  stop(): void {
+    if (this.ended || this.stopRequested) return;
+    this.stopRequested = true;
+    this.child.send({ type: 'stop' });
+    this.stopTimer = setTimeout(() => {
+      if (this.ended) return;
+      this.child.kill('SIGKILL');
+    }, this.stopGraceMs);
+  }
+
+  /** Ends the trainer at once (host shutting down). */
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+
+  private handle(raw: unknown): void {
+    this.lastMessageAt = Date.now();
+    if (this.ended) return;
+    const parsed = trainerMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.finish({ status: 'failed', cause: 'error', message: `the trainer sent an invalid message: ${describeSchemaError(parsed.error)}` });
+      this.child.kill('SIGKILL');
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case 'ready':
+      case 'heartbeat':
+        return;
+      case 'backend':
+        this.emit('backend', msg.report);
+        return;
+      case 'metrics':
+        this.emit('metrics', { steps: msg.steps, epochs: msg.epochs });
+        return;
+      case 'done':
+        // The process exits right after; the outcome is final once it has.
+        this.terminal = { status: msg.status, summary: msg.summary, artifact: msg.artifact, evaluation: msg.evaluation };
+        return;
+      case 'failed':
+        this.terminal = { status: 'failed', cause: msg.cause, message: msg.message, summary: msg.summary };
+        return;
+    }
+  }
+
+  private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.terminal) return this.finish(this.terminal);
+    if (this.stopRequested) {
+      return this.finish({ status: 'stopped' }); // killed after the grace period: the stored metrics are the summary
+    }
+    if (signal) {
+      return this.finish({ status: 'interrupted', message: `the trainer process was killed (${signal})` });
+    }
+    const tail = this.child.stderrTail?.() ?? '';
+    const hint = looksLikeOutOfMemory(tail) ? ' — it ran out of memory' : '';
+    this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}` });
+  }
+
+  private finish(outcome: JobOutcome): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.watchdog);
+    if (this.stopTimer) clearTimeout(this.stopTimer);
+    this.emit('end', outcome);
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+  return (lines[lines.length - 1] ?? '').slice(0, 300);
+}

@@ -1,0 +1,143 @@
+// The store: one SQLite file (autobatch.db) in the app's home folder — DESIGN §6.
+//
+// openStore() creates the folders, opens the database (WAL, synchronous=NORMAL, foreign keys,
+// 5 s busy timeout), refuses a database newer than the app, applies pending migrations in one
+// transaction, and turns runs left queued/running by a dead process into 'interrupted'.
+//
+// Errors: StoreError for the file itself ('newer-database' | 'corrupt' | 'locked' | 'readonly'
+// | 'disk-full' | 'io'), including a row whose JSON column is damaged ('corrupt');
+// DatasetNameTakenError for a dataset name clash; plain Error for caller mistakes (unknown ids,
+// invalid input, a run that cannot make the requested status change).
+
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ArtifactRepo } from './artifacts.js';
+import type { StoreContext } from './context.js';
+import { DatasetRepo } from './datasets.js';
+import { StoreError, toStoreError } from './errors.js';
+import { MetricRepo } from './metrics.js';
+import { latestVersion, migrate, MIGRATIONS, newerDatabaseError, userVersion } from './migrations.js';
+import type { Migration } from './migrations.js';
+import { recoverInterrupted, RunRepo } from './runs.js';
+
+export { StoreError, DatasetNameTakenError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export { defaultHome, defaultHomeFor } from './paths.js';
+export { MIGRATIONS } from './migrations.js';
+export type { Migration } from './migrations.js';
+export { DatasetRepo } from './datasets.js';
+export type { DatasetRecord } from './datasets.js';
+export { RunRepo, INTERRUPTED_MESSAGE } from './runs.js';
+export type { RunRecord, RunFilter, RunSummary, FinalRunStatus } from './runs.js';
+export { MetricRepo, downsampleMinMax, CSV_METRICS } from './metrics.js';
+export type { SeriesPoint } from './metrics.js';
+export { ArtifactRepo } from './artifacts.js';
+export type { ArtifactRecord } from './artifacts.js';
+export type { ArtifactKind } from './schemas.js';
+
+export const DATABASE_FILE = 'autobatch.db';
+
+export interface StorePaths {
+  home: string;
+  database: string;
+  datasetsDir: string;
+  artifactsDir: string;
+}
+
+export interface Store {
+  readonly paths: StorePaths;
+  readonly datasets: DatasetRepo;
+  readonly runs: RunRepo;
+  readonly metrics: MetricRepo;
+  readonly artifacts: ArtifactRepo;
+  readonly schemaVersion: number;
+  /** Runs left running/queued by a process that is gone, turned 'interrupted' at open. */
+  readonly recovered: number[];
+  close(): void;
+}
+
+export interface OpenStoreOptions {
+  /** Turn runs whose owning process is gone into 'interrupted' (default true). */
+  recoverInterrupted?: boolean;
+  /** Migration list to apply instead of MIGRATIONS — for tests only. */
+  migrations?: readonly Migration[];
+}
+
+function makeDirs(paths: StorePaths): void {
+  for (const dir of [paths.home, paths.datasetsDir, paths.artifactsDir]) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw toStoreError(err, dir);
+    }
+  }
+}
+
+export function openStore(home: string, options: OpenStoreOptions = {}): Store {
+  const root = path.resolve(home);
+  const paths: StorePaths = {
+    home: root,
+    database: path.join(root, DATABASE_FILE),
+    datasetsDir: path.join(root, 'datasets'),
+    artifactsDir: path.join(root, 'artifacts'),
+  };
+  const migrations = options.migrations ?? MIGRATIONS;
+  const latest = latestVersion(migrations);
+  makeDirs(paths);
+
+  const file = paths.database;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    // Connection-only settings first; nothing is written before the version check.
+    db.pragma('busy_timeout = 5000');
+    const found = userVersion(db); // also where a non-database file is detected
+    if (found > latest) throw newerDatabaseError(file, found, latest);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new StoreError('io', `${file} could not be switched to WAL journaling (got ${String(mode)})`, { file });
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const schemaVersion = migrate(db, migrations, file);
+    const ctx: StoreContext = { db, file };
+    const recovered = options.recoverInterrupted === false ? [] : recoverInterrupted(ctx);
+    return new OpenStore(paths, ctx, schemaVersion, recovered);
+  } catch (err) {
+    try {
+      db?.close();
+    } catch {
+      // already failing; keep the first error
+    }
+    throw toStoreError(err, file);
+  }
+}
+
+class OpenStore implements Store {
+  readonly datasets: DatasetRepo;
+  readonly runs: RunRepo;
+  readonly metrics: MetricRepo;
+  readonly artifacts: ArtifactRepo;
+
+  constructor(
+    readonly paths: StorePaths,
+    private readonly ctx: StoreContext,
+    readonly schemaVersion: number,
+    readonly recovered: number[],
+  ) {
+    this.datasets = new DatasetRepo(ctx);
+    this.runs = new RunRepo(ctx);
+    this.metrics = new MetricRepo(ctx);
+    this.artifacts = new ArtifactRepo(ctx);
+  }
+
+  /** Closes the connection; calling it again does nothing. */
+  close(): void {
+    if (!this.ctx.db.open) return;
+    try {
+      this.ctx.db.pragma('optimize');
+    } catch {
+      // best effort
+    }
+    this.ctx.db.close();
+  }
+}

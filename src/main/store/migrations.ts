@@ -1,0 +1,127 @@
+// Schema migrations, in the style of Signal Desktop's ts/sql/migrations: an ordered list, each
+// entry bringing the schema to its `version`. All pending entries run in ONE immediate
+// transaction that also sets PRAGMA user_version, so a failure leaves the file as it was.
+// Adding a migration = appending one entry to MIGRATIONS (e.g. version 2: tuning sessions).
+
+import type Database from 'better-sqlite3';
+import path from 'node:path';
+import { RUN_STATUSES } from '../../shared/run-types.js';
+import { StoreError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+const statusList = RUN_STATUSES.map((s) => `'${s}'`).join(', ');
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'datasets, runs, metrics, artifacts',
+    up(db) {
+      db.exec(`
+        CREATE TABLE datasets (
+          id         INTEGER PRIMARY KEY,
+          name       TEXT NOT NULL UNIQUE,
+          kind       TEXT NOT NULL,
+          source     TEXT NOT NULL,
+          cache_dir  TEXT NOT NULL,
+          manifest   TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE runs (
+          id                 INTEGER PRIMARY KEY,
+          dataset_id         INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          model              TEXT NOT NULL,
+          config             TEXT NOT NULL,
+          status             TEXT NOT NULL CHECK (status IN (${statusList})),
+          backend            TEXT,
+          device             TEXT,
+          backend_skipped    TEXT NOT NULL DEFAULT '[]',
+          created_at         TEXT NOT NULL,
+          started_at         TEXT,
+          ended_at           TEXT,
+          train_seconds      REAL,
+          best_val_accuracy  REAL,
+          final_val_accuracy REAL,
+          samples_per_second REAL,
+          steps              INTEGER NOT NULL DEFAULT 0,
+          error              TEXT,
+          owner_pid          INTEGER,
+          owner_host         TEXT
+        ) STRICT;
+        CREATE INDEX runs_dataset ON runs(dataset_id);
+        CREATE INDEX runs_status ON runs(status);
+        CREATE INDEX runs_model ON runs(model);
+
+        -- value NULL stands for NaN (SQLite stores NaN as NULL).
+        CREATE TABLE metrics (
+          run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          step   INTEGER NOT NULL,
+          epoch  INTEGER NOT NULL,
+          time   REAL NOT NULL,
+          name   TEXT NOT NULL,
+          value  REAL,
+          PRIMARY KEY (run_id, name, step)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE artifacts (
+          id         INTEGER PRIMARY KEY,
+          run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          kind       TEXT NOT NULL,
+          path       TEXT NOT NULL,
+          bytes      INTEGER NOT NULL,
+          created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX artifacts_run ON artifacts(run_id);
+      `);
+    },
+  },
+];
+
+export function latestVersion(migrations: readonly Migration[]): number {
+  return migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  let previous = 0;
+  for (const m of migrations) {
+    if (!Number.isInteger(m.version) || m.version <= previous) {
+      throw new Error(`store migrations out of order: version ${m.version} (${m.name}) follows ${previous}`);
+    }
+    previous = m.version;
+  }
+}
+
+export function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function newerDatabaseError(file: string, found: number, latest: number): StoreError {
+  return new StoreError(
+    'newer-database',
+    `${path.basename(file)} is at schema version ${found}, newer than this app understands (${latest}); update AutoBatch Studio`,
+    { file },
+  );
+}
+
+/** Applies every pending migration in one transaction; returns the resulting user_version. */
+export function migrate(db: Database.Database, migrations: readonly Migration[], file: string): number {
+  checkOrder(migrations);
+  const latest = latestVersion(migrations);
+  const run = db.transaction((): number => {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const current = userVersion(db);
+    if (current > latest) throw newerDatabaseError(file, current, latest);
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }
+    return userVersion(db);
+  });
+  return run.immediate();
+}

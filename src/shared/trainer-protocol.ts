@@ -1,0 +1,65 @@
+// The typed message protocol between the host (service) and a trainer process. One trainer
+// process runs one job; the host starts it, may ask it to stop, and hears its events.
+import { z } from 'zod';
+import { backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from './schemas.js';
+
+export const trainJobSchema = z.strictObject({
+  kind: z.literal('train'),
+  runId: z.number().int().min(1),
+  /** Cached dataset folder (see DatasetManifest). */
+  datasetDir: z.string().min(1),
+  config: trainConfigSchema,
+  /** Folder to save the trained model and its evaluation into; none: nothing is saved. */
+  artifactDir: z.string().min(1).optional(),
+  /** Stop after this many steps (tests, probes). */
+  maxSteps: z.number().int().min(1).optional(),
+});
+export type TrainJob = z.infer<typeof trainJobSchema>;
+
+export const hostMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('start'), job: trainJobSchema }),
+  z.strictObject({ type: z.literal('stop') }),
+]);
+export type HostMessage = z.infer<typeof hostMessageSchema>;
+
+export const evaluationSchema = z.strictObject({
+  classes: z.array(z.string()),
+  /** confusion[true][predicted] counts over the validation split. */
+  confusion: z.array(z.array(z.number().int().min(0))),
+  perClassAccuracy: z.array(z.number()),
+  /** Validation samples the model got wrong, most confident first. */
+  misclassified: z.array(
+    z.strictObject({ index: z.number().int().min(0), trueClass: z.number().int(), predictedClass: z.number().int(), confidence: z.number() }),
+  ),
+});
+export type Evaluation = z.infer<typeof evaluationSchema>;
+
+export const runSummarySchema = z.strictObject({
+  steps: z.number().int().min(0),
+  epochsCompleted: z.number().int().min(0),
+  trainSeconds: z.number().min(0),
+  samplesPerSecond: z.number().min(0),
+  bestValAccuracy: z.number().nullable(),
+  finalValAccuracy: z.number().nullable(),
+});
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+export const FAILURE_CAUSES = ['oom', 'diverged', 'backend', 'dataset', 'bad-config', 'error'] as const;
+export type FailureCause = (typeof FAILURE_CAUSES)[number];
+
+export const trainerMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready'), pid: z.number().int() }),
+  z.strictObject({ type: z.literal('heartbeat'), time: z.number() }),
+  z.strictObject({ type: z.literal('backend'), report: backendReportSchema }),
+  /** Every step and epoch since the last such message (sent at most ~10 times a second). */
+  z.strictObject({ type: z.literal('metrics'), steps: z.array(stepMetricsSchema), epochs: z.array(epochMetricsSchema) }),
+  z.strictObject({
+    type: z.literal('done'),
+    status: z.enum(['completed', 'stopped']),
+    summary: runSummarySchema,
+    artifact: z.strictObject({ path: z.string(), bytes: z.number().int().min(0) }).optional(),
+    evaluation: evaluationSchema.optional(),
+  }),
+  z.strictObject({ type: z.literal('failed'), cause: z.enum(FAILURE_CAUSES), message: z.string(), summary: runSummarySchema.optional() }),
+]);
+export type TrainerMessage = z.infer<typeof trainerMessageSchema>;

@@ -1,0 +1,90 @@
+// The `autobatch` command as a user runs it: JSON documents on stdout, one-line reasons and
+// non-zero exits on failure, --help everywhere.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempHome } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = path.join(root, 'bin', 'autobatch.js');
+
+function cli(home: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, AUTOBATCH_HOME: home }, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+test('import, train, list, show, export: a whole session from the command line', { timeout: 600_000 }, () => {
+  const home = tempHome();
+  const imp = cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '600', '--json');
+  assert.equal(imp.code, 0, imp.stderr);
+  const ds = imp.json();
+  assert.equal(ds.name, 'mnist');
+  assert.equal(ds.sampleCount, 600);
+  assert.equal(ds.classes.length, 10);
+  assert.deepEqual(ds.problems, []);
+
+  const list = cli(home, 'datasets', 'list', '--json');
+  assert.equal(list.json().length, 1);
+  assert.equal(cli(home, 'datasets', 'show', 'mnist', '--json').json().id, ds.id);
+
+  const train = cli(home, 'train', '--dataset', 'mnist', '--model', 'small', '--batch-size', '32', '--epochs', '1', '--lr', '0.001', '--backend', 'wasm', '--json');
+  assert.equal(train.code, 0, train.stderr);
+  const run = train.json();
+  assert.equal(run.status, 'completed');
+  assert.equal(typeof run.bestValAccuracy, 'number');
+  assert.ok(run.runId >= 1);
+
+  const runs = cli(home, 'runs', 'list', '--json').json();
+  assert.equal(runs[0].runId, run.runId);
+  const shown = cli(home, 'runs', 'show', String(run.runId), '--json').json();
+  assert.equal(shown.epochs.length, 1);
+
+  const csvFile = path.join(home, 'metrics.csv');
+  assert.equal(cli(home, 'runs', 'export', String(run.runId), '--csv', csvFile).code, 0);
+  const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
+  assert.match(lines[0]!, /^step,epoch,time,loss,accuracy/);
+  assert.equal(lines.length, 1 + Math.ceil(ds.split.trainCount / 32));
+
+  const modelDir = path.join(home, 'exported-model');
+  assert.equal(cli(home, 'models', 'export', String(run.runId), modelDir).code, 0);
+  assert.ok(existsSync(path.join(modelDir, 'model.json')) && existsSync(path.join(modelDir, 'weights.bin')));
+});
+
+test('failures: non-zero exit, one-line reason, and a JSON error document', () => {
+  const home = tempHome();
+  const missing = cli(home, 'datasets', 'show', 'nope', '--json');
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+  assert.match(missing.json().error, /no dataset "nope"/);
+
+  const badFlag = cli(home, 'train', '--dataset', 'x', '--model', 'huge', '--batch-size', '32', '--epochs', '1', '--lr', '0.001');
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.stderr, /--model.*expected one of small, large, mlp, got "huge"/);
+
+  const badBatch = cli(home, 'train', '--dataset', 'x', '--model', 'small', '--batch-size', '0', '--epochs', '1', '--lr', '0.001');
+  assert.equal(badBatch.code, 2);
+  assert.match(badBatch.stderr, /batch-size/);
+
+  const dir = path.join(home, 'bad-csv');
+  mkdirSync(dir);
+  const csv = path.join(dir, 'data.csv');
+  writeFileSync(csv, 'a,b,label\n1,2,x\n3,4,y\n5,oops,x\n6,7\n8,9,y\n10,11,x\n12,13,y\n');
+  const bad = cli(home, 'datasets', 'import', csv, '--json');
+  assert.equal(bad.code, 1);
+  const doc = bad.json();
+  assert.ok(doc.problems.length >= 2, JSON.stringify(doc));
+  assert.ok(doc.problems.some((p: { row?: number }) => p.row === 4));
+  assert.equal(cli(home, 'datasets', 'list', '--json').json().length, 0, 'a failed import stores nothing');
+});
+
+test('--help works on every command', () => {
+  const home = tempHome();
+  for (const args of [[], ['datasets'], ['datasets', 'import'], ['datasets', 'list'], ['datasets', 'show'], ['train'], ['runs'], ['runs', 'list'], ['runs', 'show'], ['runs', 'export'], ['models', 'export'], ['demo']]) {
+    const r = cli(home, ...args, '--help');
+    assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: autobatch/);
+  }
+});

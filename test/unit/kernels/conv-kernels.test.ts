@@ -1,0 +1,225 @@
+// The app's wasm convolution gradient kernels against the cpu backend (the reference), on
+// random shapes, strides, paddings ('valid', 'same', explicit, numeric with a rounding mode)
+// and dilations. Seeded: a failure prints the case, and the seed replays it.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { convInfo, fmt, randomPad, relErr, rng, runOn, setUpBackends, type Arr } from './helpers.js';
+
+const TOL = 1e-4;
+const SEED = Number(process.env.KERNEL_TEST_SEED ?? 20240601);
+const CASES = Number(process.env.KERNEL_TEST_CASES ?? 120);
+
+function arr(r: ReturnType<typeof rng>, shape: number[]): Arr {
+  return { shape, data: r.normals(shape.reduce((a, b) => a * b, 1)) };
+}
+
+async function compare(name: string, inputs: Record<string, Arr>, attrs: object, ref?: Arr): Promise<void> {
+  const want = ref ?? await runOn('cpu', name, inputs, attrs);
+  const got = await runOn('wasm', name, inputs, attrs);
+  const err = relErr(got, want);
+  const shapes = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape]));
+  assert.ok(err !== null && err <= TOL,
+    `${name} differs from the reference: err=${err} got shape ${fmt(got.shape)} want ${fmt(want.shape)}\n  inputs ${fmt(shapes)}\n  attrs ${fmt(attrs)}`);
+}
+
+/**
+ * Naive depthwise-conv gradients WITH dilation: tfjs-backend-cpu's depthwise backprop kernels
+ * ignore `dilations` (tfjs only calls them with dilation 1), so for dilation > 1 they are no reference.
+ */
+function depthwiseGradsRef(x: Arr | null, dy: Arr, w: Arr | null, info: tf.backend_util.Conv2DInfo): { dx: Arr; dw: Arr } {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: OC,
+    strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: KH, filterWidth: KW } = info;
+  const m = OC / C;
+  const dx = new Float32Array(N * H * W * C);
+  const dW = new Float32Array(KH * KW * C * m);
+  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    for (let kh = 0; kh < KH; kh++) {
+      const ih = oh * sh + kh * dh - info.padInfo.top;
+      if (ih < 0 || ih >= H) continue;
+      for (let kw = 0; kw < KW; kw++) {
+        const iw = ow * sw + kw * dw - info.padInfo.left;
+        if (iw < 0 || iw >= W) continue;
+        for (let c = 0; c < C; c++) for (let q = 0; q < m; q++) {
+          const g = dy.data[((n * OH + oh) * OW + ow) * OC + c * m + q];
+          const wi = ((kh * KW + kw) * C + c) * m + q;
+          const xi = ((n * H + ih) * W + iw) * C + c;
+          if (w) dx[xi] += g * w.data[wi];
+          if (x) dW[wi] += g * x.data[xi];
+        }
+      }
+    }
+  }
+  return { dx: { shape: [N, H, W, C], data: dx }, dw: { shape: [KH, KW, C, m], data: dW } };
+}
+
+before(setUpBackends);
+
+describe('Conv2DBackpropFilter (wasm vs cpu)', () => {
+  it(`matches on ${CASES} random cases (seed ${SEED})`, async () => {
+    const r = rng(SEED);
+    let done = 0;
+    while (done < CASES) {
+      const channelsFirst = r.next() < 0.1;
+      const [N, H, W, ci, co] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 5), r.int(1, 5)];
+      const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
+      const st = r.int(1, 3);
+      const strides: [number, number] = r.next() < 0.3 ? [r.int(1, 3), r.int(1, 3)] : [st, st];
+      const { pad, rounding } = randomPad(r, 3);
+      if (channelsFirst && Array.isArray(pad)) continue;
+      const xShape = channelsFirst ? [N, ci, H, W] : [N, H, W, ci];
+      const info = convInfo(xShape, [kh, kw, ci, co], strides, [1, 1], pad, rounding, false, channelsFirst ? 'channelsFirst' : 'channelsLast');
+      if (info === null) continue;
+      const x = arr(r, xShape);
+      const dy = arr(r, info.outShape);
+      await compare(tf.Conv2DBackpropFilter, { x, dy },
+        { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, filterShape: [kh, kw, ci, co] });
+      done++;
+    }
+  });
+
+  it('matches on MNIST-sized layers', async () => {
+    const r = rng(SEED + 1);
+    for (const [N, H, ci, co] of [[32, 28, 1, 16], [8, 13, 16, 32], [2, 26, 32, 32]] as const) {
+      const info = convInfo([N, H, H, ci], [3, 3, ci, co], [1, 1], [1, 1], 'valid', undefined, false)!;
+      await compare(tf.Conv2DBackpropFilter, { x: arr(r, [N, H, H, ci]), dy: arr(r, info.outShape) },
+        { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] });
+    }
+  });
+});
+
+describe('Conv2DBackpropInput (the app\'s XNNPACK replacement, wasm vs cpu)', () => {
+  it(`matches on ${CASES} random cases (seed ${SEED})`, async () => {
+    const r = rng(SEED + 2);
+    let done = 0;
+    while (done < CASES) {
+      const channelsFirst = r.next() < 0.1;
+      const [N, H, W, ci, co] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 5), r.int(1, 5)];
+      const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
+      const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const { pad, rounding } = randomPad(r, 3);
+      if (channelsFirst && Array.isArray(pad)) continue;
+      const xShape = channelsFirst ? [N, ci, H, W] : [N, H, W, ci];
+      const info = convInfo(xShape, [kh, kw, ci, co], strides, [1, 1], pad, rounding, false, channelsFirst ? 'channelsFirst' : 'channelsLast');
+      if (info === null) continue;
+      await compare(tf.Conv2DBackpropInput, { dy: arr(r, info.outShape), filter: arr(r, [kh, kw, ci, co]) },
+        { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, inputShape: xShape });
+      done++;
+    }
+  });
+});
+
+describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu)', () => {
+  it(`matches on ${CASES} random cases with dilation 1 (seed ${SEED})`, async () => {
+    const r = rng(SEED + 3);
+    let done = 0;
+    while (done < CASES) {
+      const [N, H, W, C, m] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 5), r.int(1, 3)];
+      const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
+      const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const { pad, rounding } = randomPad(r, 3);
+      const info = convInfo([N, H, W, C], [kh, kw, C, m], strides, [1, 1], pad, rounding, true);
+      if (info === null) continue;
+      await compare(tf.DepthwiseConv2dNativeBackpropFilter, { x: arr(r, [N, H, W, C]), dy: arr(r, info.outShape) },
+        { strides, dilations: [1, 1], pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, m] });
+      done++;
+    }
+  });
+
+  it(`matches a naive reference with dilations (and strides) > 1 (seed ${SEED})`, async () => {
+    const r = rng(SEED + 4);
+    let done = 0;
+    while (done < CASES / 2) {
+      const [N, H, W, C, m] = [r.int(1, 3), r.int(1, 12), r.int(1, 12), r.int(1, 4), r.int(1, 3)];
+      const [kh, kw] = [r.int(1, 3), r.int(1, 3)];
+      const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const dilations: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const { pad, rounding } = randomPad(r, 3);
+      const info = convInfo([N, H, W, C], [kh, kw, C, m], strides, dilations, pad, rounding, true);
+      if (info === null) continue;
+      const x = arr(r, [N, H, W, C]);
+      const dy = arr(r, info.outShape);
+      const ref = depthwiseGradsRef(x, dy, null, info).dw;
+      await compare(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy },
+        { strides, dilations, pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, m] }, ref);
+      done++;
+    }
+  });
+});
+
+describe('DepthwiseConv2dNativeBackpropInput (wasm vs cpu)', () => {
+  it(`matches on ${CASES} random cases with dilation 1 (seed ${SEED})`, async () => {
+    const r = rng(SEED + 5);
+    let done = 0;
+    while (done < CASES) {
+      const [N, H, W, C, m] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 5), r.int(1, 3)];
+      const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
+      const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const { pad, rounding } = randomPad(r, 3);
+      const info = convInfo([N, H, W, C], [kh, kw, C, m], strides, [1, 1], pad, rounding, true);
+      if (info === null) continue;
+      await compare(tf.DepthwiseConv2dNativeBackpropInput, { dy: arr(r, info.outShape), filter: arr(r, [kh, kw, C, m]) },
+        { strides, dilations: [1, 1], pad, dimRoundingMode: rounding, inputShape: [N, H, W, C] });
+      done++;
+    }
+  });
+
+  it(`matches a naive reference with dilations (and strides) > 1 (seed ${SEED})`, async () => {
+    const r = rng(SEED + 6);
+    let done = 0;
+    while (done < CASES / 2) {
+      const [N, H, W, C, m] = [r.int(1, 3), r.int(1, 12), r.int(1, 12), r.int(1, 4), r.int(1, 3)];
+      const [kh, kw] = [r.int(1, 3), r.int(1, 3)];
+      const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const dilations: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const { pad, rounding } = randomPad(r, 3);
+      const info = convInfo([N, H, W, C], [kh, kw, C, m], strides, dilations, pad, rounding, true);
+      if (info === null) continue;
+      const dy = arr(r, info.outShape);
+      const w = arr(r, [kh, kw, C, m]);
+      const ref = depthwiseGradsRef(null, dy, w, info).dx;
+      await compare(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: w },
+        { strides, dilations, pad, dimRoundingMode: rounding, inputShape: [N, H, W, C] }, ref);
+      done++;
+    }
+  });
+});
+
+describe('BatchMatMul (the app\'s replacement, wasm vs cpu)', () => {
+  it('matches for every transpose combination and batch shapes', async () => {
+    const r = rng(SEED + 7);
+    for (let i = 0; i < 40; i++) {
+      const [M, K, Nn] = [r.int(1, 40), r.int(1, 40), r.int(1, 40)];
+      const transposeA = r.next() < 0.5;
+      const transposeB = r.next() < 0.5;
+      const batch = r.pick([[], [1], [2], [3, 2]]);
+      const a = arr(r, [...batch, ...(transposeA ? [K, M] : [M, K])]);
+      const b = arr(r, [...batch, ...(transposeB ? [Nn, K] : [K, Nn])]);
+      await compare(tf.BatchMatMul, { a, b }, { transposeA, transposeB });
+    }
+  });
+});
+
+describe('MaxPoolGrad (the app\'s replacement, wasm vs cpu)', () => {
+  it(`matches on ${CASES} random cases, ties included (seed ${SEED})`, async () => {
+    const r = rng(SEED + 8);
+    let done = 0;
+    while (done < CASES) {
+      const [N, H, W, C] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 6)];
+      const filterSize: [number, number] = [r.int(1, 4), r.int(1, 4)];
+      const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const kind = r.pick(['valid', 'same', 'number'] as const);
+      const pad = kind === 'number' ? r.int(0, Math.min(filterSize[0], filterSize[1]) - 1) : kind;
+      const rounding = kind === 'number' ? r.pick(['floor', 'round', 'ceil', undefined] as const) : undefined;
+      const info = tf.backend_util.computePool2DInfo([N, H, W, C], filterSize, strides, 1, pad, rounding);
+      if (info.outHeight < 1 || info.outWidth < 1) continue;
+      // Values after a ReLU, coarsely quantised: many windows hold ties (all zeros, say).
+      const x = arr(r, [N, H, W, C]);
+      x.data.forEach((v, i) => { x.data[i] = Math.max(0, Math.round(v * 3)); });
+      const output = { shape: info.outShape, data: new Float32Array(info.outShape.reduce((a, b) => a * b, 1)) };
+      await compare(tf.MaxPoolGrad, { dy: arr(r, info.outShape), input: x, output },
+        { filterSize, strides, pad, dimRoundingMode: rounding });
+      done++;
+    }
+  });
+});

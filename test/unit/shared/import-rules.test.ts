@@ -1,0 +1,36 @@
+// The import rules of DESIGN §2 are enforced by the lint step: each forbidden import fails.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const eslint = new ESLint({ cwd: root });
+
+async function restricted(file: string, source: string): Promise<boolean> {
+  const [result] = await eslint.lintText(source, { filePath: path.join(root, file) });
+  return result!.messages.some((m) => m.ruleId === 'no-restricted-imports');
+}
+
+const cases: [string, string, boolean][] = [
+  ['src/shared/x.ts', "import fs from 'node:fs';", true],
+  ['src/shared/x.ts', "import path from 'path';", true],
+  ['src/shared/x.ts', "import * as tf from '@tensorflow/tfjs';", true],
+  ['src/shared/x.ts', "import { z } from 'zod';", false],
+  ['src/main/engine/x.ts', "import { openStore } from '../store/index.js';", true],
+  ['src/main/engine/x.ts', "import { AutoBatchService } from '../service/service.js';", true],
+  ['src/main/engine/x.ts', "import { app } from 'electron';", true],
+  ['src/main/engine/x.ts', "import fs from 'node:fs';", false],
+  ['src/main/service/x.ts', "import { app } from 'electron';", true],
+  ['src/renderer/x.ts', "import fs from 'node:fs';", true],
+  ['src/renderer/x.ts', "import { AutoBatchService } from '../main/service/service.js';", true],
+  ['src/renderer/x.ts', "import { MODEL_KINDS } from '../shared/run-types.js';", false],
+  ['src/preload/x.ts', "import { openStore } from '../main/store/index.js';", true],
+];
+
+for (const [file, source, forbidden] of cases) {
+  test(`${file}: ${source} is ${forbidden ? 'forbidden' : 'allowed'}`, async () => {
+    assert.equal(await restricted(file, `${source}\nexport {};\n`), forbidden);
+  });
+}
