@@ -80,3 +80,4 @@ export async function activateWebgpu(options: { allowSoftware: boolean }): Promi
   await tf.ready();
   return { device: `${adapter.description} (WebGPU${adapter.software ? ', software emulation' : ''})`, adapter };
 }
+

@@ -1,9 +1,16 @@
 // IDX (the MNIST format): an images file (N×H×W or N×H×W×C) and a labels file (N), each plain or
-// gzipped (detected by the 1f 8b magic). Header problems, truncation, extra bytes and count
-// mismatches are fatal: a file that does not hold what its header declares cannot be trusted.
-// Declared sizes are checked against the file size (or, for gzip, against the most a gzip file
-// of that size can expand to, ~1032:1) before anything is allocated, and decompression stops
-// at the declared size, so a zip bomb never allocates more than the header allows.
+// gzipped (detected by the 1f 8b magic). Problems with a header (magic, type code, dimensions,
+// a declared size over MAX_IDX_BYTES or, gzipped, over what the file can expand to) are fatal in
+// both modes: a plain file shorter than declared is merely truncated. Problems with the data
+// after a sound header are bad input: a truncated file (data shorter than declared, or a gzip
+// stream that ends early), extra bytes after the declared data, and images/labels files whose
+// counts differ. Without skipBad they fail the import; with it the complete records present are
+// kept (the first min(images, labels) pairs), the rest are left out and counted in `skipped`, and
+// extra bytes are ignored (they count 0: they are not records the header declares). Nothing left
+// is fatal. Sizes are checked against the file size (or, for gzip, against the most a gzip file
+// of that size can expand to, ~1032:1) before anything is allocated, a plain file is only read up
+// to its last complete record, and decompression keeps at most the declared size (extra bytes are
+// counted, up to 64 MiB, and dropped), so a zip bomb never allocates more than the header allows.
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,22 +31,46 @@ export const IDX_TYPES: Record<number, { size: number; name: string }> = {
 export const MAX_IDX_BYTES = 2 ** 31 - 1;
 /** Deflate cannot expand by more than about 1032:1. */
 const MAX_GZIP_RATIO = 1032;
+/** Extra decompressed bytes past the declared data are counted up to this many, then reading stops. */
+export const MAX_COUNTED_EXTRA_BYTES = 64 * 1024 * 1024;
 
 export const IMAGES_RE = /images.*idx[34]/i;
 export const LABELS_RE = /labels.*idx1/i;
 
-export interface IdxArray {
-  typeCode: number;
-  dims: number[];
-  /** The data part, big-endian as in the file. */
-  data: Buffer;
-}
-
-interface IdxHeader {
+export interface IdxHeader {
   typeCode: number;
   dims: number[];
   headerBytes: number;
+  /** Declared size of the data part. */
   dataBytes: bigint;
+  /** Size of one record (dims[1…] values). */
+  recordBytes: bigint;
+}
+
+/** What is wrong with the data part of a file whose header is sound. */
+export type IdxDataIssue =
+  /** `bytes` of the declared data are there; `streamEnded`: a gzip stream that ends early. */
+  | { kind: 'truncated'; bytes: bigint; streamEnded: boolean }
+  /** `bytes` more than declared (`atLeast`: counting stopped at MAX_COUNTED_EXTRA_BYTES). */
+  | { kind: 'extra'; bytes: bigint; atLeast: boolean };
+
+export interface IdxArray extends IdxHeader {
+  gzip: boolean;
+  /** Complete records present: dims[0] unless truncated. */
+  complete: number;
+  /**
+   * The data of the complete records, big-endian as in the file. Empty when the file has an
+   * issue and skipBad is off (the import fails, so the data is not read).
+   */
+  data: Buffer;
+  issue?: IdxDataIssue;
+}
+
+export interface ReadIdxOptions {
+  /** Read the complete records of a truncated file and ignore extra bytes, instead of only noting them. */
+  skipBad?: boolean;
+  /** Checks a parsed header before any data is read (fails through the log when it is unusable). */
+  check?: (h: IdxHeader) => void;
 }
 
 function hex(n: number): string {
@@ -64,17 +95,27 @@ function parseHeader(head: Buffer, fail: (reason: string) => never): IdxHeader |
   const headerBytes = 4 + 4 * nd;
   if (head.length < headerBytes) return undefined;
   const dims: number[] = [];
-  let prod = BigInt(type.size);
+  let record = BigInt(type.size);
   for (let i = 0; i < nd; i++) {
     const d = head.readUInt32BE(4 + 4 * i);
     dims.push(d);
-    prod *= BigInt(d);
+    if (i > 0) record *= BigInt(d);
   }
-  return { typeCode, dims, headerBytes, dataBytes: prod };
+  return { typeCode, dims, headerBytes, dataBytes: record * BigInt(dims[0]!), recordBytes: record };
 }
 
-/** Reads one IDX file (plain or gzipped); any problem with it is fatal. */
-export async function readIdx(file: string, display: string, log: ProblemLog): Promise<IdxArray> {
+/** Complete records in `bytes` of data. */
+function completeRecords(h: IdxHeader, bytes: bigint): number {
+  if (h.recordBytes === 0n) return h.dims[0]!;
+  const n = bytes / h.recordBytes;
+  return Number(n < BigInt(h.dims[0]!) ? n : BigInt(h.dims[0]!));
+}
+
+/**
+ * Reads one IDX file (plain or gzipped). Header problems, unreadable files and corrupt gzip data
+ * fail through `log`; truncation and extra bytes come back as `issue` for the caller to report.
+ */
+export async function readIdx(file: string, display: string, log: ProblemLog, options: ReadIdxOptions = {}): Promise<IdxArray> {
   const fail = (reason: string): never => log.fail({ file: display, reason });
   let fh;
   try {
@@ -89,29 +130,32 @@ export async function readIdx(file: string, display: string, log: ProblemLog): P
     if (size >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
       await fh.close();
       fh = undefined;
-      return await readGzipIdx(file, size, fail);
+      return await readGzipIdx(file, size, fail, options);
     }
     const headBuf = Buffer.alloc(Math.min(size, 4 + 4 * 8));
     await fh.read(headBuf, 0, headBuf.length, 0);
     const h = parseHeader(headBuf, fail);
     if (!h) return fail(`truncated IDX header: the file has only ${size} bytes`);
+    options.check?.(h);
     const available = BigInt(size - h.headerBytes);
-    if (h.dataBytes > available) {
-      return fail(`truncated: the header declares ${describeDims(h)} but the file holds only ${available} bytes of data`);
+    if (h.dataBytes > BigInt(MAX_IDX_BYTES)) {
+      return fail(`too large: ${describeDims(h)}; at most ${MAX_IDX_BYTES} bytes are supported (the file holds ${available} bytes of data)`);
     }
-    if (h.dataBytes < available) {
-      return fail(`the file holds ${available - h.dataBytes} bytes more than its header declares (${describeDims(h)})`);
-    }
-    if (h.dataBytes > BigInt(MAX_IDX_BYTES)) return fail(`too large: ${describeDims(h)}; at most ${MAX_IDX_BYTES} bytes are supported`);
-    const n = Number(h.dataBytes);
+    let issue: IdxDataIssue | undefined;
+    if (h.dataBytes > available) issue = { kind: 'truncated', bytes: available, streamEnded: false };
+    else if (h.dataBytes < available) issue = { kind: 'extra', bytes: available - h.dataBytes, atLeast: false };
+    const complete = issue?.kind === 'truncated' ? completeRecords(h, available) : h.dims[0]!;
+    if (issue && !options.skipBad) return { ...h, gzip: false, complete, data: Buffer.alloc(0), issue };
+    // never more than the file holds: at most min(declared, available) ≤ MAX_IDX_BYTES
+    const n = Number(BigInt(complete) * h.recordBytes);
     const data = Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n) {
       const { bytesRead } = await fh.read(data, off, n - off, h.headerBytes + off);
-      if (bytesRead === 0) return fail(`truncated: read ${off} of ${n} bytes`);
+      if (bytesRead === 0) return fail(`the file shrank while it was read: read ${off} of ${n} bytes`);
       off += bytesRead;
     }
-    return { typeCode: h.typeCode, dims: h.dims, data };
+    return { ...h, gzip: false, complete, data, ...(issue ? { issue } : {}) };
   } catch (err) {
     if (err instanceof DatasetImportError) throw err;
     return fail(`cannot read the file: ${describeError(err)}`);
@@ -120,7 +164,7 @@ export async function readIdx(file: string, display: string, log: ProblemLog): P
   }
 }
 
-async function readGzipIdx(file: string, compressedSize: number, fail: (reason: string) => never): Promise<IdxArray> {
+async function readGzipIdx(file: string, compressedSize: number, fail: (reason: string) => never, options: ReadIdxOptions): Promise<IdxArray> {
   const input = createReadStream(file);
   const gunzip = createGunzip();
   input.on('error', (err) => gunzip.destroy(err));
@@ -130,6 +174,8 @@ async function readGzipIdx(file: string, compressedSize: number, fail: (reason: 
   let data: Buffer | undefined;
   let filled = 0;
   let total = 0;
+  let extra = 0;
+  let streamEnded = false;
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       total += chunk.length;
@@ -138,6 +184,7 @@ async function readGzipIdx(file: string, compressedSize: number, fail: (reason: 
         head = Buffer.concat([head, chunk]);
         h = parseHeader(head, fail);
         if (!h) continue;
+        options.check?.(h);
         const limit = BigInt(compressedSize) * BigInt(MAX_GZIP_RATIO) + 1024n;
         if (h.dataBytes > limit) {
           fail(`the header declares ${describeDims(h)}, more than a ${compressedSize}-byte gzip file can hold: the file is truncated or corrupt`);
@@ -146,27 +193,33 @@ async function readGzipIdx(file: string, compressedSize: number, fail: (reason: 
         data = Buffer.allocUnsafe(Number(h.dataBytes));
         rest = head.subarray(h.headerBytes);
       }
-      if (filled + rest.length > data!.length) {
-        fail(`the file holds more bytes than its header declares (${describeDims(h)})`);
-      }
-      rest.copy(data!, filled);
-      filled += rest.length;
+      const take = Math.min(rest.length, data!.length - filled);
+      rest.copy(data!, filled, 0, take);
+      filled += take;
+      extra += rest.length - take;
+      if (extra >= MAX_COUNTED_EXTRA_BYTES) break;
     }
   } catch (err) {
     if (err instanceof DatasetImportError) throw err;
     const msg = describeError(err);
-    fail(/unexpected end of file/i.test(msg)
-      ? `truncated gzip data (unexpected end of file after ${total} decompressed bytes)`
-      : `corrupt gzip data: ${msg}`);
+    if (!/unexpected end of file/i.test(msg)) fail(`corrupt gzip data: ${msg}`);
+    if (!h) fail(`truncated IDX header: the gzip stream ends early, after ${total} decompressed bytes`);
+    streamEnded = true;
   } finally {
     input.destroy();
     gunzip.destroy();
   }
-  if (!h) fail(`truncated IDX header: the decompressed data has only ${total} bytes`);
-  if (filled < data!.length) {
-    fail(`truncated: the header declares ${describeDims(h!)} but the decompressed file holds only ${filled} bytes of data`);
+  if (!h) return fail(`truncated IDX header: the decompressed data has only ${total} bytes`);
+  let issue: IdxDataIssue | undefined;
+  // a stream that ends early is reported even when all declared data came (its checksum did not)
+  if (filled < data!.length || streamEnded) issue = { kind: 'truncated', bytes: BigInt(filled), streamEnded };
+  else if (extra > 0) {
+    const atLeast = extra >= MAX_COUNTED_EXTRA_BYTES;
+    issue = { kind: 'extra', bytes: BigInt(atLeast ? MAX_COUNTED_EXTRA_BYTES : extra), atLeast };
   }
-  return { typeCode: h!.typeCode, dims: h!.dims, data: data! };
+  const complete = issue?.kind === 'truncated' ? completeRecords(h, BigInt(filled)) : h.dims[0]!;
+  const kept = issue && !options.skipBad ? Buffer.alloc(0) : data!.subarray(0, Number(BigInt(complete) * h.recordBytes));
+  return { ...h, gzip: true, complete, data: kept, ...(issue ? { issue } : {}) };
 }
 
 export interface IdxPair {
@@ -223,43 +276,115 @@ function display(file: string, base: string): string {
   return r.startsWith('..') || path.isAbsolute(r) ? file : r.split(path.sep).join('/');
 }
 
+
+function plural(n: number | bigint, one: string, many: string): string {
+  return `${n} ${BigInt(n) === 1n ? one : many}`;
+}
+
+function checkImagesHeader(h: IdxHeader, name: string, log: ProblemLog): void {
+  const fail = (reason: string): never => log.fail({ file: name, reason });
+  if (h.typeCode !== 0x08 && h.typeCode !== 0x0d) {
+    fail(`unsupported type code ${hex(h.typeCode)} (${IDX_TYPES[h.typeCode]!.name}) for images: expected 0x08 (unsigned byte) or 0x0D (float)`);
+  }
+  if (h.dims.length !== 3 && h.dims.length !== 4) {
+    fail(`expected an images file of 3 dimensions (N×H×W) or 4 (N×H×W×C), found ${h.dims.length} (${h.dims.join('×')})`);
+  }
+  const [count, height, width, channels = 1] = h.dims as [number, number, number, number?];
+  if (count === 0) fail('the file holds no images');
+  if (height === 0 || width === 0 || channels === 0) fail(`invalid image size ${h.dims.slice(1).join('×')}`);
+  if (channels > 4) fail(`${channels} channels per pixel: expected 1 to 4`);
+}
+
+function checkLabelsHeader(h: IdxHeader, name: string, log: ProblemLog): void {
+  if (h.typeCode !== 0x08 || h.dims.length !== 1) {
+    log.fail({ file: name, reason: `expected a labels file of unsigned bytes with 1 dimension (type 0x08), found type ${hex(h.typeCode)} with ${h.dims.length} dimensions` });
+  }
+}
+
+/** The report of a truncated file or one with extra bytes; `skipBad` adds what was done about it. */
+function describeIssue(a: IdxArray, issue: IdxDataIssue, one: string, many: string, skipBad: boolean): string {
+  const n = a.dims[0]!;
+  const declared = `${plural(n, one, many)}${a.dims.length > 1 ? ` of ${a.dims.slice(1).join('×')}` : ''} (${a.dataBytes} bytes of data)`;
+  if (issue.kind === 'extra') {
+    const where = a.gzip ? 'the decompressed data' : 'the file';
+    const records = !issue.atLeast && a.recordBytes > 0n && issue.bytes % a.recordBytes === 0n
+      ? `, as much as ${issue.bytes / a.recordBytes} more ${issue.bytes === a.recordBytes ? one : many}` : '';
+    return `${where} holds ${issue.atLeast ? 'at least ' : ''}${plural(issue.bytes, 'byte', 'bytes')} more than the ` +
+      `${describeDims(a)} its header declares${records}${skipBad ? `; ${issue.bytes === 1n ? 'it was' : 'they were'} ignored` : ''}`;
+  }
+  if (a.complete === n) {
+    return `truncated: the gzip stream ends early, after all the ${declared} the header declares but before its checksum` +
+      (skipBad ? `; the ${many} were kept unchecked` : '');
+  }
+  const where = !a.gzip ? 'the file holds only' : issue.streamEnded ? 'the gzip stream ends early, after' : 'the decompressed data holds only';
+  const missing = n - a.complete;
+  return `truncated: the header declares ${declared} but ${where} ${a.complete} complete ${a.complete === 1 ? 'one' : 'ones'} ` +
+    `(${plural(issue.bytes, 'byte', 'bytes')} of data)` +
+    (skipBad && a.complete > 0 ? `; the other ${missing} ${missing === 1 ? 'was' : 'were'} left out` : '');
+}
+
 export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
   const { log } = ctx;
+  const skipBad = ctx.options.skipBad === true;
   log.unit = 'sample';
   const pair = findIdxPair(ctx.source, ctx.options.labelsPath, (file, reason) => log.fail({ file, reason }));
   const imagesName = display(pair.images, pair.base);
   const labelsName = display(pair.labels, pair.base);
   ctx.progress('decoding', 0, 2);
-  const images = await readIdx(pair.images, imagesName, log);
+  const images = await readIdx(pair.images, imagesName, log, { skipBad, check: (h) => checkImagesHeader(h, imagesName, log) });
   ctx.progress('decoding', 1, 2);
-  const labels = await readIdx(pair.labels, labelsName, log);
+  const labels = await readIdx(pair.labels, labelsName, log, { skipBad, check: (h) => checkLabelsHeader(h, labelsName, log) });
   ctx.progress('decoding', 2, 2);
 
-  if (images.typeCode !== 0x08 && images.typeCode !== 0x0d) {
-    log.fail({ file: imagesName, reason: `unsupported type code ${hex(images.typeCode)} (${IDX_TYPES[images.typeCode]!.name}) for images: expected 0x08 (unsigned byte) or 0x0D (float)` });
+  // Sample i is kept when both its image and its label are complete. Each sample left out is
+  // counted once, by the first of: images truncated, labels truncated, no partner (mismatch).
+  const nImages = images.dims[0]!;
+  const nLabels = labels.dims[0]!;
+  const count = Math.min(images.complete, labels.complete);
+  const issues: { file: string; reason: string; leftOut: number }[] = [];
+  let counted = 0;
+  if (images.issue) {
+    const leftOut = nImages - images.complete;
+    counted += leftOut;
+    issues.push({ file: imagesName, reason: describeIssue(images, images.issue, 'image', 'images', skipBad && count > 0), leftOut });
   }
-  if (images.dims.length !== 3 && images.dims.length !== 4) {
-    log.fail({ file: imagesName, reason: `expected an images file of 3 dimensions (N×H×W) or 4 (N×H×W×C), found ${images.dims.length} (${images.dims.join('×')})` });
+  if (labels.issue) {
+    const leftOut = Math.max(0, Math.min(nLabels, images.complete) - labels.complete);
+    counted += leftOut;
+    issues.push({ file: labelsName, reason: describeIssue(labels, labels.issue, 'label', 'labels', skipBad && count > 0), leftOut });
   }
-  const [count, height, width, channels = 1] = images.dims as [number, number, number, number?];
-  if (count === 0) log.fail({ file: imagesName, reason: 'the file holds no images' });
-  if (height === 0 || width === 0 || channels === 0) log.fail({ file: imagesName, reason: `invalid image size ${images.dims.slice(1).join('×')}` });
-  if (channels > 4) log.fail({ file: imagesName, reason: `${channels} channels per pixel: expected 1 to 4` });
-  if (labels.typeCode !== 0x08 || labels.dims.length !== 1) {
-    log.fail({ file: labelsName, reason: `expected a labels file of unsigned bytes with 1 dimension (type 0x08), found type ${hex(labels.typeCode)} with ${labels.dims.length} dimensions` });
+  if (nImages !== nLabels) {
+    const unpaired = Math.abs(nImages - nLabels);
+    const what = nImages > nLabels ? plural(unpaired, 'image', 'images') : plural(unpaired, 'label', 'labels');
+    issues.push({
+      file: labelsName,
+      reason: `count mismatch: ${imagesName} holds ${plural(nImages, 'image', 'images')} but ${labelsName} holds ${plural(nLabels, 'label', 'labels')}` +
+        (skipBad && count > 0 ? `; the ${what} without a partner ${unpaired === 1 ? 'was' : 'were'} left out` : ''),
+      leftOut: Math.max(nImages, nLabels) - count - counted,
+    });
   }
-  if (labels.dims[0] !== count) {
-    log.fail({ file: labelsName, reason: `count mismatch: ${imagesName} holds ${count} images but ${labelsName} holds ${labels.dims[0]} labels` });
+  if (count === 0) {
+    // nothing usable is left (a count of 0 in the images header failed already)
+    for (const { file, reason } of issues) log.fatal({ file, reason });
+    throw log.error();
+  }
+  for (const { file, reason, leftOut } of issues) log.bad({ file, reason }, leftOut);
+  if (issues.length > 0 && !skipBad) {
+    log.unit = 'file';
+    throw log.error();
   }
 
+  const [, height, width, channels = 1] = images.dims as [number, number, number, number?];
   const sampleSize = height * width * channels;
+  const imageData = images.data.subarray(0, count * sampleSize * IDX_TYPES[images.typeCode]!.size);
+  const labelData = labels.data.subarray(0, count);
   let x: Uint8Array | Float32Array;
   let keep: Uint32Array | undefined;
   if (images.typeCode === 0x08) {
-    x = new Uint8Array(images.data.buffer, images.data.byteOffset, images.data.length);
+    x = new Uint8Array(imageData.buffer, imageData.byteOffset, imageData.length);
   } else {
     const f = new Float32Array(count * sampleSize);
-    const dv = new DataView(images.data.buffer, images.data.byteOffset, images.data.length);
+    const dv = new DataView(imageData.buffer, imageData.byteOffset, imageData.length);
     const good: number[] = [];
     for (let i = 0; i < count; i++) {
       let finite = true;
@@ -275,10 +400,10 @@ export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
     if (good.length < count) keep = Uint32Array.from(good);
   }
 
-  const values = new Set<number>(labels.data);
+  const values = new Set<number>(labelData);
   const classes = sortClassNames([...values].map(String));
   const index = new Map(classes.map((c, k) => [Number(c), k]));
-  let y = Uint16Array.from(labels.data, (v) => index.get(v)!);
+  let y = Uint16Array.from(labelData, (v) => index.get(v)!);
   if (keep) {
     const fx = x as Float32Array;
     const nx = new Float32Array(keep.length * sampleSize);

@@ -56,8 +56,12 @@ export function buildModel(kind: ModelKind, shape: ModelShape, seed: number): tf
     // mlp: two hidden layers sized to the input, enough for tabular data without over-fitting small sets.
     const features = shape.inputShape.reduce((a, b) => a * b, 1);
     const hidden = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(features * 2))));
-    model.add(tf.layers.flatten({ inputShape: shape.inputShape }));
-    model.add(dense(hidden, 'relu'));
+    if (shape.inputShape.length > 1) {
+      model.add(tf.layers.flatten({ inputShape: shape.inputShape }));
+      model.add(dense(hidden, 'relu'));
+    } else {
+      model.add(tf.layers.dense({ units: hidden, activation: 'relu', kernelInitializer: init(), inputShape: shape.inputShape }));
+    }
     model.add(dense(Math.max(16, hidden / 2), 'relu'));
     model.add(dense(shape.classes, 'linear'));
   }
