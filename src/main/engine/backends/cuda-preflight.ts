@@ -11,14 +11,14 @@ export const TFJS_NODE_GPU_REQUIREMENTS = {
   cudnn: '8.1',
   libraries: [
     { soname: 'libcuda.so.1', what: 'the NVIDIA driver' },
-    { soname: 'libcudart.so.11.0', what: 'CUDA 11.x runtime (CUDA 11.2 recommended)' },
-    { soname: 'libcublas.so.11', what: 'cuBLAS from CUDA 11.x' },
-    { soname: 'libcublasLt.so.11', what: 'cuBLASLt from CUDA 11.x' },
-    { soname: 'libcufft.so.10', what: 'cuFFT from CUDA 11.x' },
-    { soname: 'libcurand.so.10', what: 'cuRAND from CUDA 11.x' },
-    { soname: 'libcusolver.so.11', what: 'cuSOLVER from CUDA 11.x' },
-    { soname: 'libcusparse.so.11', what: 'cuSPARSE from CUDA 11.x' },
-    { soname: 'libcudnn.so.8', what: 'cuDNN 8 (8.1 or newer 8.x)' },
+    { soname: 'libcudart.so.11.0', what: 'the CUDA 11.2 runtime' },
+    { soname: 'libcublas.so.11', what: 'cuBLAS of CUDA 11' },
+    { soname: 'libcublasLt.so.11', what: 'cuBLASLt of CUDA 11' },
+    { soname: 'libcufft.so.10', what: 'cuFFT of CUDA 11' },
+    { soname: 'libcurand.so.10', what: 'cuRAND of CUDA 11' },
+    { soname: 'libcusolver.so.11', what: 'cuSOLVER of CUDA 11' },
+    { soname: 'libcusparse.so.11', what: 'cuSPARSE of CUDA 11' },
+    { soname: 'libcudnn.so.8', what: 'cuDNN 8.1 or a later 8.x' },
   ],
 } as const;
 
@@ -73,9 +73,19 @@ export function cudaPreflight(options: CudaPreflightOptions = {}): CudaPreflight
       continue;
     }
     const other = otherVersions(dirs, lib.soname);
-    missing.push(`${lib.soname} not found (${lib.what})${other.length ? `; found ${other.join(', ')} instead, which tfjs-node-gpu cannot use` : ''}`);
+    missing.push(`${lib.soname} not found (${lib.what})${other.length ? `; ${other.join(', ')} is there, the wrong version` : ''}`);
   }
   return { ok: missing.length === 0, missing, found };
+}
+
+/** One line for the user: every missing library with what it is; without a driver, the rest by name only. */
+export function describePreflight(result: CudaPreflightResult): string {
+  if (result.ok) return 'all CUDA and cuDNN libraries found';
+  const [first, ...rest] = result.missing;
+  if (first?.startsWith('libcuda.so.1 ') && rest.length) {
+    return `${first}; also missing: ${rest.map((m) => m.split(' ')[0]).join(', ')}`;
+  }
+  return result.missing.join('; ');
 }
 
 /** Other versions of the same library, e.g. libcudart.so.12 where .so.11.0 is needed. */

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendReport, BackendSkip } from '../../../shared/run-types.js';
-import { cudaPreflight, TFJS_NODE_GPU_REQUIREMENTS } from './cuda-preflight.js';
+import { cudaPreflight, describePreflight, TFJS_NODE_GPU_REQUIREMENTS } from './cuda-preflight.js';
 import { activateWebgpu } from './webgpu.js';
 import { activateWasm } from './wasm.js';
 
@@ -62,7 +62,7 @@ const RUNGS: Rung[] = [
       const pkg = '@tensorflow/tfjs-node-gpu';
       if (!isInstalled(pkg)) throw new Error(`${pkg} is not installed (optional: npm install ${pkg}; needs CUDA ${TFJS_NODE_GPU_REQUIREMENTS.cuda} and cuDNN ${TFJS_NODE_GPU_REQUIREMENTS.cudnn})`);
       const pre = cudaPreflight();
-      if (!pre.ok) throw new Error(pre.missing.join('; '));
+      if (!pre.ok) throw new Error(describePreflight(pre));
       await startTensorflow(pkg);
       return `${nvidiaGpuName() ?? 'NVIDIA GPU'} (CUDA, tfjs-node-gpu)`;
     },
