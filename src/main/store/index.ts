@@ -19,7 +19,8 @@ import { StoreError, toStoreError } from './errors.js';
 import { MetricRepo } from './metrics.js';
 import { latestVersion, migrate, MIGRATIONS, newerDatabaseError, userVersion } from './migrations.js';
 import type { Migration } from './migrations.js';
-import { recoverInterrupted, RunRepo } from './runs.js';
+import { processGone, recoverInterrupted, RunRepo } from './runs.js';
+import { TuningRepo } from './tuning.js';
 
 export { StoreError, DatasetNameTakenError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
@@ -33,6 +34,8 @@ export type { RunRecord, RunFilter, RunSummary, FinalRunStatus } from './runs.js
 export { MetricRepo, downsampleMinMax, CSV_METRICS } from './metrics.js';
 export type { SeriesPoint } from './metrics.js';
 export { ArtifactRepo } from './artifacts.js';
+export { TuningRepo } from './tuning.js';
+export type { TuningSessionRecord } from './tuning.js';
 export type { ArtifactRecord } from './artifacts.js';
 export type { ArtifactKind } from './schemas.js';
 
@@ -51,6 +54,7 @@ export interface Store {
   readonly runs: RunRepo;
   readonly metrics: MetricRepo;
   readonly artifacts: ArtifactRepo;
+  readonly tuning: TuningRepo;
   readonly schemaVersion: number;
   /** Runs left running/queued by a process that is gone, turned 'interrupted' at open. */
   readonly recovered: number[];
@@ -101,6 +105,7 @@ export function openStore(home: string, options: OpenStoreOptions = {}): Store {
     const schemaVersion = migrate(db, migrations, file);
     const ctx: StoreContext = { db, file };
     const recovered = options.recoverInterrupted === false ? [] : recoverInterrupted(ctx);
+    if (options.recoverInterrupted !== false && schemaVersion >= 2) new TuningRepo(ctx).recoverInterrupted(processGone);
     return new OpenStore(paths, ctx, schemaVersion, recovered);
   } catch (err) {
     try {
@@ -117,6 +122,7 @@ class OpenStore implements Store {
   readonly runs: RunRepo;
   readonly metrics: MetricRepo;
   readonly artifacts: ArtifactRepo;
+  readonly tuning: TuningRepo;
 
   constructor(
     readonly paths: StorePaths,
@@ -128,6 +134,7 @@ class OpenStore implements Store {
     this.runs = new RunRepo(ctx);
     this.metrics = new MetricRepo(ctx);
     this.artifacts = new ArtifactRepo(ctx);
+    this.tuning = new TuningRepo(ctx);
   }
 
   /** Closes the connection; calling it again does nothing. */

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import path from 'node:path';
 import { RUN_STATUSES } from '../../shared/run-types.js';
+import { TUNING_STATUSES } from '../../shared/tuning-types.js';
 import { StoreError } from './errors.js';
 
 export interface Migration {
@@ -15,6 +16,7 @@ export interface Migration {
 }
 
 const statusList = RUN_STATUSES.map((s) => `'${s}'`).join(', ');
+const tuningStatusList = TUNING_STATUSES.map((s) => `'${s}'`).join(', ');
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -77,6 +79,51 @@ export const MIGRATIONS: readonly Migration[] = [
           created_at TEXT NOT NULL
         ) STRICT;
         CREATE INDEX artifacts_run ON artifacts(run_id);
+      `);
+    },
+  },
+  {
+    version: 2,
+    name: 'tuning sessions and their trials',
+    up(db) {
+      db.exec(`
+        CREATE TABLE tuning_sessions (
+          id             INTEGER PRIMARY KEY,
+          dataset_id     INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          model          TEXT NOT NULL,
+          mode           TEXT NOT NULL CHECK (mode IN ('quick', 'full')),
+          request        TEXT NOT NULL,
+          status         TEXT NOT NULL CHECK (status IN (${tuningStatusList})),
+          backend        TEXT,
+          device         TEXT,
+          budget_bytes   REAL,
+          report         TEXT,
+          error          TEXT,
+          created_at     TEXT NOT NULL,
+          ended_at       TEXT,
+          search_seconds REAL,
+          owner_pid      INTEGER,
+          owner_host     TEXT
+        ) STRICT;
+        CREATE INDEX tuning_sessions_dataset ON tuning_sessions(dataset_id);
+
+        -- One row per probe: memory, throughput, noise or trial, whatever became of it.
+        CREATE TABLE tuning_trials (
+          id            INTEGER PRIMARY KEY,
+          session_id    INTEGER NOT NULL REFERENCES tuning_sessions(id) ON DELETE CASCADE,
+          seq           INTEGER NOT NULL,
+          kind          TEXT NOT NULL,
+          batch_size    INTEGER NOT NULL,
+          learning_rate REAL,
+          status        TEXT NOT NULL,
+          result        TEXT NOT NULL DEFAULT '{}',
+          cause         TEXT,
+          seconds       REAL NOT NULL DEFAULT 0,
+          created_at    TEXT NOT NULL,
+          UNIQUE (session_id, seq)
+        ) STRICT;
+
+        ALTER TABLE runs ADD COLUMN tuning_session_id INTEGER REFERENCES tuning_sessions(id) ON DELETE SET NULL;
       `);
     },
   },

@@ -33,6 +33,8 @@ export interface RunRecord {
   samplesPerSecond: number | null;
   steps: number;
   error: string | null;
+  /** The Auto-tune session whose recommendation this run trains with, if any. */
+  tuningSessionId: number | null;
 }
 
 export type FinalRunStatus = 'completed' | 'stopped' | 'failed' | 'interrupted';
@@ -70,11 +72,12 @@ interface RunRow {
   samples_per_second: number | null;
   steps: number;
   error: string | null;
+  tuning_session_id: number | null;
 }
 
 const SELECT = `SELECT r.id, r.dataset_id, d.name AS dataset_name, r.model, r.config, r.status, r.backend,
   r.device, r.backend_skipped, r.created_at, r.started_at, r.ended_at, r.train_seconds, r.best_val_accuracy,
-  r.final_val_accuracy, r.samples_per_second, r.steps, r.error
+  r.final_val_accuracy, r.samples_per_second, r.steps, r.error, r.tuning_session_id
   FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
 
 const FINAL_STATUSES: readonly FinalRunStatus[] = ['completed', 'stopped', 'failed', 'interrupted'];
@@ -90,7 +93,7 @@ const SUMMARY_COLUMNS: { [K in keyof RunSummary]: string } = {
 export const INTERRUPTED_MESSAGE = 'the process running it ended unexpectedly';
 
 export class RunRepo {
-  private readonly createStmt: Database.Statement<[number, string, string, string, number, string]>;
+  private readonly createStmt: Database.Statement<[number, string, string, string, number, string, number | null]>;
   private readonly getStmt: Database.Statement<[number], RunRow>;
   private readonly statusStmt: Database.Statement<[number], { status: string }>;
   private readonly datasetStmt: Database.Statement<[number], { one: number }>;
@@ -101,8 +104,8 @@ export class RunRepo {
   constructor(private readonly ctx: StoreContext) {
     const db = ctx.db;
     this.createStmt = db.prepare(
-      `INSERT INTO runs (dataset_id, model, config, status, created_at, owner_pid, owner_host)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
+      `INSERT INTO runs (dataset_id, model, config, status, created_at, owner_pid, owner_host, tuning_session_id)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
     );
     this.getStmt = db.prepare(`${SELECT} WHERE r.id = ?`);
     this.statusStmt = db.prepare('SELECT status FROM runs WHERE id = ?');
@@ -119,7 +122,7 @@ export class RunRepo {
   }
 
   /** A new 'queued' run owned by this process. */
-  create(input: { datasetId: number; config: TrainConfig }): RunRecord {
+  create(input: { datasetId: number; config: TrainConfig; tuningSessionId?: number }): RunRecord {
     checkInput(trainConfigSchema, input.config, 'training config');
     return guard(this.ctx.file, () => {
       if (this.datasetStmt.get(input.datasetId) === undefined) throw new Error(`no dataset with id ${input.datasetId}`);
@@ -130,6 +133,7 @@ export class RunRepo {
         nowIso(),
         process.pid,
         os.hostname(),
+        input.tuningSessionId ?? null,
       );
       return this.toRecord(this.getStmt.get(Number(info.lastInsertRowid))!);
     });
@@ -247,6 +251,7 @@ export class RunRepo {
       samplesPerSecond: row.samples_per_second,
       steps: row.steps,
       error: row.error,
+      tuningSessionId: row.tuning_session_id,
     };
   }
 }
@@ -268,6 +273,10 @@ export function processAlive(pid: number): boolean {
  * Turns 'queued'/'running' runs whose owner is gone (another host, or a pid that no longer
  * exists) into 'interrupted'. Returns their ids, in id order.
  */
+export function processGone(pid: number | null, host: string | null): boolean {
+  return host !== os.hostname() || pid === null || !processAlive(pid);
+}
+
 export function recoverInterrupted(ctx: StoreContext): number[] {
   const { db } = ctx;
   const host = os.hostname();
@@ -278,7 +287,7 @@ export function recoverInterrupted(ctx: StoreContext): number[] {
       )
       .all();
     const gone = candidates.filter(
-      (r) => r.owner_host !== host || r.owner_pid === null || !processAlive(r.owner_pid),
+      (r) => processGone(r.owner_pid, r.owner_host),
     );
     const mark = db.prepare<[string, string, number]>(
       "UPDATE runs SET status = 'interrupted', error = ?, ended_at = ? WHERE id = ? AND status IN ('queued', 'running')",

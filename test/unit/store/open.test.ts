@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { defaultHomeFor, MIGRATIONS, openStore, StoreError } from '../../../src/main/store/index.js';
+
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+const ALL_TABLES = ['artifacts', 'datasets', 'metrics', 'runs', 'tuning_sessions', 'tuning_trials'];
 import type { Migration } from '../../../src/main/store/index.js';
 import { toStoreError } from '../../../src/main/store/errors.js';
 import { manifest, raw, rmHome, tempHome } from './helpers.js';
@@ -46,8 +49,8 @@ describe('openStore', () => {
     }
     const db = new Database(path.join(h, 'autobatch.db'));
     try {
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
-      assert.deepEqual(tables(db), ['artifacts', 'datasets', 'metrics', 'runs']);
+      assert.equal(db.pragma('user_version', { simple: true }), LATEST);
+      assert.deepEqual(tables(db), ALL_TABLES);
     } finally {
       db.close();
     }
@@ -73,7 +76,7 @@ describe('openStore', () => {
     a.close(); // idempotent
     const b = openStore(h);
     try {
-      assert.equal(b.schemaVersion, 1);
+      assert.equal(b.schemaVersion, LATEST);
       assert.deepEqual(b.datasets.list().map((d) => d.name), ['iris']);
     } finally {
       b.close();
@@ -84,9 +87,9 @@ describe('openStore', () => {
     const h = home();
     const failing: Migration[] = [
       ...MIGRATIONS,
-      { version: 2, name: 'two', up: (db) => db.exec('CREATE TABLE two (x INTEGER)') },
+      { version: LATEST + 1, name: 'two', up: (db) => db.exec('CREATE TABLE two (x INTEGER)') },
       {
-        version: 3,
+        version: LATEST + 2,
         name: 'boom',
         up: (db) => {
           db.exec('CREATE TABLE three (x INTEGER)');
@@ -103,21 +106,21 @@ describe('openStore', () => {
       db.close();
     }
 
-    // From an existing v1 database: v2 and v3 both roll back.
+    // From an existing database at the app's version: both new migrations roll back.
     openStore(h).close();
     assert.throws(() => openStore(h, { migrations: failing }), /boom/);
     db = raw(h);
     try {
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
-      assert.deepEqual(tables(db), ['artifacts', 'datasets', 'metrics', 'runs']);
+      assert.equal(db.pragma('user_version', { simple: true }), LATEST);
+      assert.deepEqual(tables(db), ALL_TABLES);
     } finally {
       db.close();
     }
 
     // A later, fixed app applies them all in one go.
-    const fixed: Migration[] = [...failing.slice(0, 2), { version: 3, name: 'ok', up: (d) => d.exec('CREATE TABLE three (x INTEGER)') }];
+    const fixed: Migration[] = [...failing.slice(0, -1), { version: LATEST + 2, name: 'ok', up: (d) => d.exec('CREATE TABLE three (x INTEGER)') }];
     const store = openStore(h, { migrations: fixed });
-    assert.equal(store.schemaVersion, 3);
+    assert.equal(store.schemaVersion, LATEST + 2);
     store.close();
   });
 

@@ -1,0 +1,136 @@
+// The pure maths of the batch-size search (DESIGN §5): linear fits of memory and step time,
+// the gradient noise scale of McCandlish et al. (2018), Pollux's goodput (OSDI 2021) and the
+// learning-rate co-scaling rules. No tensors here: the engine measures, this decides.
+
+export interface LinearFit {
+  /** Intercept: memory or time that does not grow with the batch. */
+  a: number;
+  /** Slope per sample. */
+  b: number;
+  /** Coefficient of determination, 1 = perfect line. */
+  r2: number;
+}
+
+/** Least-squares line y = a + b·x; with one point, a line through the origin. */
+export function fitLine(xs: readonly number[], ys: readonly number[]): LinearFit {
+  const n = xs.length;
+  if (n === 0 || n !== ys.length) throw new Error('fitLine needs as many x as y values, at least one');
+  if (n === 1) return { a: 0, b: ys[0]! / xs[0]!, r2: 1 };
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    const dy = ys[i]! - my;
+    sxx += dx * dx;
+    sxy += dx * dy;
+    syy += dy * dy;
+  }
+  const b = sxx > 0 ? sxy / sxx : 0;
+  const a = my - b * mx;
+  const r2 = syy > 0 ? (sxy * sxy) / (sxx * syy) : 1;
+  return { a, b, r2 };
+}
+
+/** Largest batch whose predicted memory a + b·B stays within the budget (0 if none). */
+export function predictMemoryCeiling(fit: LinearFit, budgetBytes: number): number {
+  if (fit.b <= 0) return Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.floor((budgetBytes - fit.a) / fit.b));
+}
+
+/**
+ * Two-batch estimators of the squared true gradient norm |G|² and the trace of the per-sample
+ * gradient covariance tr Σ, from k micro-batch gradients of b samples each (DESIGN §5.4):
+ *   |G|² ≈ (k·‖ḡ‖² − mean‖gᵢ‖²)/(k − 1),   tr Σ ≈ (mean‖gᵢ‖² − ‖ḡ‖²)·b·k/(k − 1),
+ * where ḡ is the mean of the micro-batch gradients (the gradient of the whole batch B = k·b).
+ * Both are unbiased; either can come out negative on a single batch, hence the moving averages.
+ */
+export function noiseScaleTerms(meanOfSquaredNorms: number, squaredNormOfMean: number, k: number, b: number): { gradSq: number; traceSigma: number } {
+  if (k < 2) throw new Error('the noise scale needs at least 2 micro-batches');
+  return {
+    gradSq: (k * squaredNormOfMean - meanOfSquaredNorms) / (k - 1),
+    traceSigma: ((meanOfSquaredNorms - squaredNormOfMean) * b * k) / (k - 1),
+  };
+}
+
+/** Exponential moving averages of |G|² and tr Σ; their ratio is the simple noise scale. */
+export class NoiseScaleEstimator {
+  private g = 0;
+  private s = 0;
+  private weight = 0;
+  samples = 0;
+
+  constructor(private readonly decay = 0.9) {}
+
+  add(gradSq: number, traceSigma: number): void {
+    if (!Number.isFinite(gradSq) || !Number.isFinite(traceSigma)) return;
+    this.g = this.decay * this.g + (1 - this.decay) * gradSq;
+    this.s = this.decay * this.s + (1 - this.decay) * traceSigma;
+    this.weight = this.decay * this.weight + (1 - this.decay);
+    this.samples++;
+  }
+
+  get gradSq(): number {
+    return this.weight ? this.g / this.weight : NaN;
+  }
+
+  get traceSigma(): number {
+    return this.weight ? this.s / this.weight : NaN;
+  }
+
+  /** B_simple = tr Σ / |G|²; NaN until there is data, +∞ when the signal is lost in noise. */
+  get noiseScale(): number {
+    if (!this.weight) return NaN;
+    const g = this.gradSq;
+    const s = Math.max(this.traceSigma, 0);
+    return g > 0 ? s / g : Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * Statistical efficiency of batch B relative to B₀ (Pollux): the progress per sample at B
+ * compared with B₀, for a learning rate scaled with the batch. 1 at B₀, falling towards φ/B.
+ */
+export function efficiency(batch: number, baseBatch: number, noiseScale: number): number {
+  if (!Number.isFinite(noiseScale)) return 1;
+  const phi = Math.max(noiseScale, 0);
+  return (phi + baseBatch) / (phi + batch);
+}
+
+/** Goodput: useful samples per second = throughput × efficiency. */
+export function goodput(samplesPerSecond: number, batch: number, baseBatch: number, noiseScale: number): number {
+  return samplesPerSecond * efficiency(batch, baseBatch, noiseScale);
+}
+
+/** With t(B) = α + βB and E as above, goodput peaks near √(αφ/β) (for B₀ ≪ φ). */
+export function goodputOptimum(alpha: number, beta: number, noiseScale: number): number {
+  if (beta <= 0 || alpha <= 0 || !Number.isFinite(noiseScale)) return Number.POSITIVE_INFINITY;
+  return Math.sqrt((alpha * Math.max(noiseScale, 0)) / beta);
+}
+
+/** Learning rate for batch B from a known good (B₀, η₀): linear for SGD, square root for Adam. */
+export function scaleLearningRate(baseRate: number, baseBatch: number, batch: number, optimizer: 'adam' | 'sgd'): number {
+  const ratio = batch / baseBatch;
+  return optimizer === 'sgd' ? baseRate * ratio : baseRate * Math.sqrt(ratio);
+}
+
+/** Warm-up steps: a few percent of the run's steps, more when the rate was scaled up a lot. */
+export function warmupSteps(totalSteps: number, rateRatio: number): number {
+  if (rateRatio <= 1) return 0;
+  const share = Math.min(0.1, 0.02 * Math.log2(rateRatio) + 0.02);
+  return Math.max(1, Math.round(totalSteps * share));
+}
+
+/** Predicted speed-up of K data-parallel workers at per-worker batch B: K·X·E(K·B)/(X·E(B)). */
+export function scaleOutSpeedup(workers: number, batch: number, noiseScale: number): number {
+  return (workers * efficiency(workers * batch, batch, noiseScale)) / 1;
+}
+
+/** Candidate batch sizes: powers of two from 1 up to the cap (at least ~20 steps per epoch). */
+export function powerOfTwoCandidates(maxBatch: number): number[] {
+  const out: number[] = [];
+  for (let b = 1; b <= maxBatch; b *= 2) out.push(b);
+  return out;
+}

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRng } from '../../../src/shared/random.js';
+import {
+  efficiency,
+  fitLine,
+  goodput,
+  goodputOptimum,
+  NoiseScaleEstimator,
+  noiseScaleTerms,
+  predictMemoryCeiling,
+  scaleLearningRate,
+  warmupSteps,
+} from '../../../src/shared/tuner-math.js';
+
+test('fitLine recovers a line and predicts the memory ceiling', () => {
+  const xs = [1, 2, 4, 8, 16];
+  const fit = fitLine(xs, xs.map((x) => 1000 + 250 * x));
+  assert.ok(Math.abs(fit.a - 1000) < 1e-6 && Math.abs(fit.b - 250) < 1e-9 && Math.abs(fit.r2 - 1) < 1e-12);
+  assert.equal(predictMemoryCeiling(fit, 1000 + 250 * 300 + 10), 300);
+  assert.equal(predictMemoryCeiling(fit, 500), 0);
+});
+
+test('efficiency and goodput follow Pollux', () => {
+  assert.equal(efficiency(32, 32, 100), 1);
+  assert.ok(Math.abs(efficiency(132, 32, 100) - 132 / 232) < 1e-12);
+  assert.equal(efficiency(4096, 32, Infinity), 1, 'pure noise: every batch is equally efficient');
+  assert.equal(goodput(1000, 32, 32, 100), 1000);
+  // t(B) = α + βB: goodput's maximum over B sits near √(αφ/β).
+  const alpha = 0.01, beta = 1e-4, phi = 400;
+  const best = goodputOptimum(alpha, beta, phi);
+  let argmax = 0, top = 0;
+  for (let b = 1; b <= 4096; b++) {
+    const g = goodput(b / (alpha + beta * b), b, 1, phi);
+    if (g > top) { top = g; argmax = b; }
+  }
+  assert.ok(Math.abs(argmax - best) / best < 0.15, `argmax ${argmax} vs √(αφ/β) ${best}`);
+});
+
+test('learning-rate scaling: linear for SGD, square root for Adam; warm-up grows with the ratio', () => {
+  assert.equal(scaleLearningRate(0.1, 32, 128, 'sgd'), 0.4);
+  assert.equal(scaleLearningRate(1e-3, 32, 128, 'adam'), 2e-3);
+  assert.equal(warmupSteps(1000, 1), 0);
+  assert.ok(warmupSteps(1000, 2) > 0 && warmupSteps(1000, 16) > warmupSteps(1000, 2));
+  assert.ok(warmupSteps(1000, 1e6) <= 100);
+});
+
+// Least squares with Gaussian inputs and label noise: per-sample gradient g = x(xᵀΔ − ε),
+// with Δ = w − w*, x ~ N(0, I_d), ε ~ N(0, σ²). In closed form |G|² = |Δ|² and
+// tr Σ = (d + 1)|Δ|² + dσ².
+test('the two-batch estimators recover |G|² and tr Σ of least squares within 20 %', () => {
+  const rng = createRng(11);
+  const gauss = () => Math.sqrt(-2 * Math.log(rng() + 1e-300)) * Math.cos(2 * Math.PI * rng());
+  const d = 20, sigma = 1.5, k = 8, b = 16;
+  const delta = Array.from({ length: d }, () => 0.3 * gauss());
+  const deltaSq = delta.reduce((s, v) => s + v * v, 0);
+  const truth = { gradSq: deltaSq, traceSigma: (d + 1) * deltaSq + d * sigma * sigma };
+  const est = new NoiseScaleEstimator(0.98);
+  for (let step = 0; step < 1500; step++) {
+    const micro: number[][] = [];
+    for (let i = 0; i < k; i++) {
+      const g = new Array<number>(d).fill(0);
+      for (let n = 0; n < b; n++) {
+        const x = Array.from({ length: d }, gauss);
+        const r = x.reduce((s, xi, j) => s + xi * delta[j]!, 0) - sigma * gauss();
+        for (let j = 0; j < d; j++) g[j]! += (x[j]! * r) / b;
+      }
+      micro.push(g);
+    }
+    const mean = delta.map((_, j) => micro.reduce((s, g) => s + g[j]!, 0) / k);
+    const meanSq = micro.reduce((s, g) => s + g.reduce((t, v) => t + v * v, 0), 0) / k;
+    const sqMean = mean.reduce((s, v) => s + v * v, 0);
+    const t = noiseScaleTerms(meanSq, sqMean, k, b);
+    est.add(t.gradSq, t.traceSigma);
+  }
+  const relErr = (a: number, b: number) => Math.abs(a - b) / b;
+  assert.ok(relErr(est.gradSq, truth.gradSq) < 0.2, `|G|² ${est.gradSq} vs ${truth.gradSq}`);
+  assert.ok(relErr(est.traceSigma, truth.traceSigma) < 0.2, `tr Σ ${est.traceSigma} vs ${truth.traceSigma}`);
+  const phi = truth.traceSigma / truth.gradSq;
+  assert.ok(relErr(est.noiseScale, phi) < 0.3, `φ ${est.noiseScale} vs ${phi}`);
+});
