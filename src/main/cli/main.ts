@@ -9,6 +9,7 @@ import { registerDatasetCommands } from './commands/datasets.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerTuneCommands } from './commands/tune.js';
 import { printJson } from './output.js';
 
 export interface CliContext {
@@ -42,6 +43,7 @@ export function buildProgram(): { program: Command; close(): Promise<void> } {
   };
   registerDatasetCommands(program, ctx);
   registerTrainCommand(program, ctx);
+  registerTuneCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerDemoCommand(program, ctx);
   for (const cmd of allCommands(program)) {

@@ -45,3 +45,13 @@ export function oneOf<T extends string>(choices: readonly T[]) {
 export function runId(value: string): number {
   return wholeNumber(1)(value);
 }
+
+/** "2GiB", "512MiB", "1.5GB", "800M", "1073741824" → bytes (binary units; GB and GiB alike). */
+export function byteSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(value);
+  if (!m) throw new InvalidArgumentError(`expected a size such as 2GiB or 512MiB, got "${value}"`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const bytes = Math.floor(Number(m[1]) * scale);
+  if (!(bytes >= 1024 * 1024)) throw new InvalidArgumentError(`expected at least 1MiB, got "${value}"`);
+  return bytes;
+}

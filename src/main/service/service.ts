@@ -13,8 +13,16 @@ import { modelAcceptsShape } from '../engine/models/build-model.js';
 import { openStore, type DatasetRecord, type RunRecord, type Store } from '../store/index.js';
 import { NotFoundError, UserError } from './errors.js';
 import { TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
+import { runTuning, TuningStoppedError } from './tuner.js';
+import { TUNING_MODES, type TrialRecord, type TuningMode, type TuningProgress, type TuningRequest, type TuningStatus } from '../../shared/tuning-types.js';
+import type { TuningSessionRecord } from '../store/index.js';
+import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../shared/run-types.js';
+import { z } from 'zod';
 
 export interface ServiceEvents {
+  'tune-progress': [TuningProgress];
+  'tune-trial': [{ sessionId: number; trial: TrialRecord }];
+  'tune-status': [{ sessionId: number; status: TuningStatus; error?: string }];
   'run-status': [{ runId: number; status: RunStatus; error?: string }];
   'run-backend': [{ runId: number; report: BackendReport }];
   'run-metrics': [{ runId: number; steps: StepMetrics[]; epochs: EpochMetrics[] }];
@@ -39,10 +47,39 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
 
 export interface StartTrainingRequest {
   dataset: string | number;
-  config: Partial<TrainConfig> & Pick<TrainConfig, 'model'>;
+  config: Partial<TrainConfig>;
   /** Stop after this many steps (tests, quick looks). */
   maxSteps?: number;
+  /** Train with this Auto-tune session's recommendation (batch, learning rate, warm-up, optimizer, backend). */
+  fromTuning?: number;
 }
+
+export interface StartTuningRequest {
+  dataset: string | number;
+  model: TuningRequest['model'];
+  mode?: TuningMode;
+  optimizer?: TuningRequest['optimizer'];
+  backend?: TuningRequest['backend'];
+  memoryBudgetBytes?: number;
+  baseBatchSize?: number;
+  baseLearningRate?: number;
+  plannedEpochs?: number;
+  seed?: number;
+  /** Tests only: the memory-capped test backend. */
+  memoryCapBytes?: number;
+}
+
+const tuningRequestSchema = z.strictObject({
+  model: z.enum(MODEL_KINDS),
+  mode: z.enum(TUNING_MODES),
+  optimizer: z.enum(OPTIMIZERS),
+  backend: z.enum(BACKEND_CHOICES),
+  memoryBudgetBytes: z.number().positive().optional(),
+  baseBatchSize: z.number().int().min(1).max(1 << 16),
+  baseLearningRate: z.number().positive().max(10),
+  plannedEpochs: z.number().int().min(1).max(100_000),
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+});
 
 interface ActiveRun {
   host: TrainerHost;
@@ -56,6 +93,8 @@ interface ActiveRun {
 export class AutoBatchService extends EventEmitter<ServiceEvents> {
   readonly store: Store;
   private readonly active = new Map<number, ActiveRun>();
+  private readonly activeTunings = new Map<number, () => void>();
+  private readonly pendingTunings = new Map<number, Promise<TuningSessionRecord>>();
 
   constructor(private readonly options: ServiceOptions) {
     super();
@@ -100,15 +139,23 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   /** Validates and starts a run; resolves once it is queued, with a promise of its end. */
   startTraining(req: StartTrainingRequest): { runId: number; done: Promise<RunRecord> } {
+    let fromTuning: Partial<TrainConfig> = {};
+    if (req.fromTuning !== undefined) {
+      const t = this.getTuning(req.fromTuning);
+      if (!t.report) throw new UserError(`tuning session ${t.id} has no recommendation (it is ${t.status})`);
+      const r = t.report.recommendation;
+      fromTuning = { model: t.model, batchSize: r.batchSize, learningRate: r.learningRate, warmupSteps: r.warmupSteps, optimizer: r.optimizer, backend: t.request.backend };
+      if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
+    }
     const dataset = this.getDataset(req.dataset);
-    const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...req.config });
+    const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...fromTuning, ...req.config });
     if (!parsed.success) throw new UserError(`invalid training settings: ${describeSchemaError(parsed.error)}`);
     const config = parsed.data;
     const shapeProblem = modelAcceptsShape(config.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem);
     if (!existsSync(dataset.cacheDir)) throw new UserError(`dataset "${dataset.name}" has lost its cached data (${dataset.cacheDir}); import it again`);
 
-    const run = this.store.runs.create({ datasetId: dataset.id, config });
+    const run = this.store.runs.create({ datasetId: dataset.id, config, ...(req.fromTuning !== undefined ? { tuningSessionId: req.fromTuning } : {}) });
     const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
     mkdirSync(artifactDir, { recursive: true });
     const host = new TrainerHost(
@@ -187,6 +234,79 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     return this.store.runs.get(runId)!;
   }
 
+  // ---- automatic batch-size search --------------------------------------------------------
+
+  /** Starts an Auto-tune session; its progress and trials arrive as events. */
+  startTuning(req: StartTuningRequest): { sessionId: number; done: Promise<TuningSessionRecord> } {
+    const dataset = this.getDataset(req.dataset);
+    const parsed = tuningRequestSchema.safeParse({
+      model: req.model,
+      mode: req.mode ?? 'quick',
+      optimizer: req.optimizer ?? 'adam',
+      backend: req.backend ?? 'auto',
+      ...(req.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: req.memoryBudgetBytes } : {}),
+      baseBatchSize: req.baseBatchSize ?? 32,
+      baseLearningRate: req.baseLearningRate ?? 1e-3,
+      plannedEpochs: req.plannedEpochs ?? 10,
+      seed: req.seed ?? 1,
+    });
+    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`);
+    const request: TuningRequest = parsed.data;
+    const shapeProblem = modelAcceptsShape(request.model, dataset.manifest.inputShape);
+    if (shapeProblem) throw new UserError(shapeProblem);
+    const session = this.store.tuning.create(dataset.id, request);
+    let stop = false;
+    this.activeTunings.set(session.id, () => (stop = true));
+    this.emit('tune-status', { sessionId: session.id, status: 'running' });
+    const done = runTuning({
+      store: this.store,
+      sessionId: session.id,
+      dataset,
+      request,
+      spawn: this.options.spawn,
+      memoryCapBytes: req.memoryCapBytes,
+      shouldStop: () => stop,
+      onProgress: (p) => this.emit('tune-progress', p),
+      onTrial: (trial) => this.emit('tune-trial', { sessionId: session.id, trial }),
+      onBackend: () => {},
+    }).then(
+      (report) => {
+        this.store.tuning.finish(session.id, 'completed', { report, searchSeconds: report.searchSeconds });
+        return 'completed' as const;
+      },
+      (err: unknown) => {
+        const stopped = err instanceof TuningStoppedError;
+        const error = stopped ? undefined : (err as Error).message;
+        this.store.tuning.finish(session.id, stopped ? 'stopped' : 'failed', { ...(error ? { error } : {}) });
+        return stopped ? ('stopped' as const) : ('failed' as const);
+      },
+    ).then((status) => {
+      this.activeTunings.delete(session.id);
+      const rec = this.store.tuning.get(session.id)!;
+      this.emit('tune-status', { sessionId: session.id, status, ...(rec.error ? { error: rec.error } : {}) });
+      return rec;
+    });
+    this.pendingTunings.set(session.id, done);
+    void done.finally(() => this.pendingTunings.delete(session.id));
+    return { sessionId: session.id, done };
+  }
+
+  stopTuning(sessionId: number): void {
+    const stop = this.activeTunings.get(sessionId);
+    if (!stop) throw new UserError(`tuning session ${sessionId} is not running`);
+    stop();
+  }
+
+  getTuning(sessionId: number): TuningSessionRecord {
+    const rec = this.store.tuning.get(sessionId);
+    if (!rec) throw new NotFoundError('tuning session', sessionId);
+    return rec;
+  }
+
+  listTunings(): TuningSessionRecord[] {
+    return this.store.tuning.list();
+  }
+
   // ---- runs -----------------------------------------------------------------------------
 
   listRuns(filter?: Parameters<Store['runs']['list']>[0]): RunRecord[] {
@@ -219,7 +339,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   async close(): Promise<void> {
     const pending = [...this.active.values()];
     for (const a of pending) a.host.stop();
-    await Promise.allSettled(pending.map((a) => a.done));
+    for (const stop of this.activeTunings.values()) stop();
+    await Promise.allSettled([...pending.map((a) => a.done), ...this.pendingTunings.values()]);
     this.store.close();
   }
 }

@@ -15,11 +15,12 @@ import {
   type RunSummary,
   type TrainJob,
 } from '../../shared/trainer-protocol.js';
+import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
 
 /** What the host needs of a child process, whichever API made it. */
 export interface TrainerProcess {
   readonly pid: number | undefined;
-  send(msg: HostMessage): void;
+  send(msg: HostMessage | ProbeHostMessage): void;
   kill(signal?: NodeJS.Signals): void;
   onMessage(cb: (msg: unknown) => void): void;
   onExit(cb: (code: number | null, signal: NodeJS.Signals | null) => void): void;

@@ -3,6 +3,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../.
 import type { AutoBatchService } from '../../service/service.js';
 import type { RunRecord } from '../../store/index.js';
 import type { CliContext } from '../main.js';
+import { UserError } from '../../service/errors.js';
 import { createProgress, formatBytes, formatPercent, printJson, printLine } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
 
@@ -31,15 +32,17 @@ export function runJson(r: RunRecord) {
 export async function followTraining(
   service: AutoBatchService,
   dataset: string,
-  config: Partial<TrainConfig> & Pick<TrainConfig, 'model'>,
+  config: Partial<TrainConfig>,
   json: boolean,
   maxSteps?: number,
+  fromTuning?: number,
 ): Promise<RunRecord> {
   const record = service.getDataset(dataset);
-  const { runId, done } = service.startTraining({ dataset, config, maxSteps });
-  const bs = config.batchSize ?? 64;
+  const { runId, done } = service.startTraining({ dataset, config, maxSteps, ...(fromTuning !== undefined ? { fromTuning } : {}) });
+  const started = service.getRun(runId).config;
+  const bs = started.batchSize;
   const stepsPerEpoch = Math.ceil(record.manifest.split.trainCount / bs);
-  const totalSteps = Math.min(maxSteps ?? Infinity, stepsPerEpoch * (config.epochs ?? 1));
+  const totalSteps = Math.min(maxSteps ?? Infinity, stepsPerEpoch * started.epochs);
   const progress = createProgress(`Run ${runId}`, { json });
   let lastVal = '—';
   const onMetrics = (e: { runId: number; steps: { step: number; loss: number; samplesPerSecond: number; memoryBytes: number }[]; epochs: { valAccuracy: number }[] }) => {
@@ -77,37 +80,41 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
   program
     .command('train')
     .description('train a model on an imported dataset in a trainer process; metrics are stored as they come')
-    .requiredOption('--dataset <dataset>', 'dataset id or name')
-    .requiredOption('--model <model>', `model: ${MODEL_KINDS.join(', ')}`, oneOf(MODEL_KINDS))
-    .requiredOption('--batch-size <n>', 'samples per step', wholeNumber(1, 1 << 20))
-    .requiredOption('--epochs <n>', 'passes over the training split', wholeNumber(1, 100_000))
-    .requiredOption('--lr <rate>', 'learning rate, e.g. 0.001', positiveNumber(10))
-    .option('--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')}`, oneOf(OPTIMIZERS), 'adam')
+    .option('--dataset <dataset>', 'dataset id or name (required unless --from-tuning)')
+    .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-tuning)`, oneOf(MODEL_KINDS))
+    .option('--batch-size <n>', 'samples per step (required unless --from-tuning)', wholeNumber(1, 1 << 20))
+    .option('--epochs <n>', 'passes over the training split (required unless --from-tuning, which plans 10)', wholeNumber(1, 100_000))
+    .option('--lr <rate>', 'learning rate, e.g. 0.001 (required unless --from-tuning)', positiveNumber(10))
+    .option('--from-tuning <session>', "train with an Auto-tune session's recommendation (batch size, learning rate, warm-up, optimizer, backend); other flags override it", wholeNumber(1))
+    .option('--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')} (default adam)`, oneOf(OPTIMIZERS))
     .option('--momentum <m>', 'SGD momentum', positiveNumber(1), 0.9)
-    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', wholeNumber(0), 0)
-    .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')}`, oneOf(BACKEND_CHOICES), 'auto')
+    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up (default 0)', wholeNumber(0))
+    .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, oneOf(BACKEND_CHOICES))
     .option('--seed <n>', 'seed for weights and shuffling', wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);
-      const run = await followTraining(
-        ctx.service(),
-        opts.dataset,
-        {
+      if (opts.fromTuning === undefined) {
+        const missing = [['--dataset', opts.dataset], ['--model', opts.model], ['--batch-size', opts.batchSize], ['--epochs', opts.epochs], ['--lr', opts.lr]].filter(([, v]) => v === undefined).map(([k]) => k);
+        if (missing.length) throw new UserError(`missing ${missing.join(', ')} (or train with --from-tuning <session>)`);
+      }
+      const service = ctx.service();
+      const tuning = opts.fromTuning !== undefined ? service.getTuning(opts.fromTuning) : undefined;
+      const given = Object.fromEntries(
+        Object.entries({
           model: opts.model,
           batchSize: opts.batchSize,
-          epochs: opts.epochs,
+          epochs: opts.epochs ?? tuning?.request.plannedEpochs,
           learningRate: opts.lr,
           optimizer: opts.optimizer,
           momentum: opts.momentum,
           warmupSteps: opts.warmupSteps,
           backend: opts.backend,
           seed: opts.seed,
-        },
-        json,
-        opts.maxSteps,
-      );
+        }).filter(([, v]) => v !== undefined),
+      ) as Partial<TrainConfig>;
+      const run = await followTraining(service, opts.dataset ?? String(tuning!.datasetId), given, json, opts.maxSteps, opts.fromTuning);
       if (json) printJson(runJson(run));
       else printRunSummary(run);
       if (run.status === 'failed' || run.status === 'interrupted') throw new Error(`run ${run.id} ${run.status}: ${run.error ?? 'no reason given'}`);

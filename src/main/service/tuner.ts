@@ -1,0 +1,367 @@
+// The automatic batch-size search (DESIGN §5), driving a probe session in a trainer process:
+// memory ceiling → throughput curve → (Full) gradient noise scale → goodput → learning rate →
+// equal-time validation trials → report. Every probe is stored as a trial, including the ones
+// that ran out of memory or crashed; a dead probe process is replaced and the search goes on.
+import { CeilingSearch } from '../../shared/ceiling-search.js';
+import type { ProbeRequest, ProbeResult, ProbeSession } from '../../shared/probe-protocol.js';
+import type { BackendReport } from '../../shared/run-types.js';
+import type { CurvePoint, TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
+import {
+  efficiency,
+  fitLine,
+  goodput,
+  goodputOptimum,
+  scaleLearningRate,
+  scaleOutSpeedup,
+  warmupSteps,
+  type LinearFit,
+} from '../../shared/tuner-math.js';
+import { deviceMemoryBudget } from '../engine/backends/memory-budget.js';
+import type { DatasetRecord, Store } from '../store/index.js';
+import { ProbeHost, type ProbeOutcome } from './probe-host.js';
+import type { TrainerSpawner } from './trainer-host.js';
+
+export interface TunerContext {
+  store: Store;
+  sessionId: number;
+  dataset: DatasetRecord;
+  request: TuningRequest;
+  spawn?: TrainerSpawner;
+  /** Tests: the memory-capped test backend with this cap. */
+  memoryCapBytes?: number;
+  shouldStop(): boolean;
+  onProgress(p: TuningProgress): void;
+  onTrial(t: TrialRecord): void;
+  onBackend(r: BackendReport): void;
+}
+
+export class TuningStoppedError extends Error {
+  constructor() {
+    super('the search was stopped');
+  }
+}
+
+const SMALL_BATCHES = [1, 2, 4, 8, 16];
+
+function fmtBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${Math.round(n / 1024)} KiB`;
+}
+
+const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+
+/** Runs the whole search; resolves with the report (stored by the caller). */
+export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
+  const started = performance.now();
+  const { request, dataset } = ctx;
+  const trainCount = dataset.manifest.split.trainCount;
+  // At least ~20 steps per epoch (DESIGN §1): larger batches are not wanted for this dataset.
+  const cap = Math.max(1, Math.floor(trainCount / 20));
+  const session: ProbeSession = {
+    kind: 'probe-session',
+    datasetDir: dataset.cacheDir,
+    model: request.model,
+    optimizer: request.optimizer,
+    backend: request.backend,
+    seed: request.seed,
+    ...(ctx.memoryCapBytes ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
+  };
+  const host = new ProbeHost(session, { spawn: ctx.spawn });
+  const backend = await host.start();
+  ctx.onBackend(backend);
+  const device = deviceMemoryBudget(backend);
+  let budget = device.bytes;
+  let budgetSource = device.source;
+  if (ctx.memoryCapBytes) {
+    budget = ctx.memoryCapBytes;
+    budgetSource = 'the test cap';
+  }
+  if (request.memoryBudgetBytes && request.memoryBudgetBytes < budget) {
+    budget = request.memoryBudgetBytes;
+    budgetSource = 'your budget';
+  }
+  ctx.store.tuning.setBackend(ctx.sessionId, backend, budget);
+
+  let seq = 0;
+  const probeSeconds: number[] = [];
+  let plannedLeft = 0;
+  const progress = (phase: TuningProgress['phase'], batchSize: number | null, message: string) => {
+    const avg = probeSeconds.length ? probeSeconds.reduce((a, b) => a + b, 0) / probeSeconds.length : null;
+    ctx.onProgress({ sessionId: ctx.sessionId, phase, trial: seq + 1, batchSize, etaSeconds: avg === null ? null : round(avg * Math.max(plannedLeft, 0), 1), message });
+  };
+
+  /** Runs one probe, stores it as a trial, replaces the process if it died. */
+  const probe = async (kind: TrialKind, batchSize: number, learningRate: number | null, make: (id: number) => ProbeRequest): Promise<{ outcome: ProbeOutcome; status: TrialStatus }> => {
+    if (ctx.shouldStop()) throw new TuningStoppedError();
+    if (!host.running) {
+      const again = await host.start();
+      if (again.name !== backend.name) throw new Error(`the replacement probe process started ${again.name}, not ${backend.name}`);
+    }
+    seq++;
+    const outcome = await host.run(make(seq));
+    probeSeconds.push(outcome.seconds);
+    plannedLeft--;
+    const status: TrialStatus = outcome.ok ? 'ok' : outcome.cause === 'oom' ? 'oom' : outcome.cause === 'diverged' ? 'diverged' : outcome.cause === 'error' ? 'error' : 'crashed';
+    const trial: TrialRecord = {
+      seq,
+      kind,
+      batchSize,
+      learningRate,
+      status,
+      result: outcome.ok ? { ...outcome.result } : {},
+      cause: outcome.ok ? null : outcome.message,
+      seconds: outcome.seconds,
+    };
+    ctx.store.tuning.addTrial(ctx.sessionId, trial);
+    ctx.onTrial(trial);
+    return { outcome, status };
+  };
+
+  try {
+    // ---- 1. memory ceiling --------------------------------------------------------------
+    const memory = new Map<number, { peak?: number; fits: boolean; stepMs?: number }>();
+    const small = SMALL_BATCHES.filter((b) => b <= cap);
+    plannedLeft = small.length + 4;
+    for (const b of small) {
+      progress('memory', b, `one training step at batch ${b}`);
+      const { outcome } = await probe('memory', b, null, (id) => ({ kind: 'memory', id, batchSize: b }));
+      const r = outcome.ok && outcome.result.kind === 'memory' ? outcome.result : undefined;
+      memory.set(b, { peak: r?.peakBytes, stepMs: r?.stepMs, fits: r !== undefined && r.peakBytes <= budget });
+    }
+    const fitted = [...memory].filter(([, m]) => m.fits && m.peak !== undefined);
+    if (fitted.length === 0) {
+      const first = memory.get(1);
+      throw new Error(first?.peak ? `even a batch of 1 needs ${fmtBytes(first.peak)}, more than the ${fmtBytes(budget)} budget` : 'even a batch of 1 could not run a training step (see the trials)');
+    }
+    const memFit: LinearFit = fitLine(fitted.map(([b]) => b), fitted.map(([, m]) => m.peak!));
+    const failedSmall = [...memory].filter(([, m]) => !m.fits).map(([b]) => b);
+    const search = new CeilingSearch({
+      budgetBytes: budget,
+      fit: memFit,
+      largestFitted: Math.max(...fitted.map(([b]) => b)),
+      ...(failedSmall.length ? { smallestFailed: Math.min(...failedSmall) } : {}),
+      cap,
+    });
+    for (let b = search.next(); b !== undefined; b = search.next()) {
+      progress('memory', b, `verifying that batch ${b} fits`);
+      const { outcome } = await probe('memory', b, null, (id) => ({ kind: 'memory', id, batchSize: b }));
+      const r = outcome.ok && outcome.result.kind === 'memory' ? outcome.result : undefined;
+      const fits = r !== undefined && r.peakBytes <= budget;
+      memory.set(b, { peak: r?.peakBytes, stepMs: r?.stepMs, fits });
+      search.report(b, fits);
+    }
+    const ceiling = search.result();
+
+    // ---- 2. throughput ------------------------------------------------------------------
+    const maxBatch = Math.min(ceiling.ceiling, cap);
+    const candidates: number[] = [];
+    for (let b = 1; b <= maxBatch; b *= 2) candidates.push(b);
+    const throughput = new Map<number, { secondsPerStep: number; samplesPerSecond: number }>();
+    plannedLeft = candidates.length + (request.mode === 'full' ? 5 : 0);
+    const timeAt = async (b: number) => {
+      // Enough steps for ~0.25 s of timing, judged from the one-step memory probe nearest b.
+      const nearest = [...memory].filter(([, m]) => m.stepMs).sort((x, y) => Math.abs(x[0] - b) - Math.abs(y[0] - b))[0];
+      const estMs = nearest ? (nearest[1].stepMs! * b) / nearest[0] : 50;
+      const steps = Math.max(3, Math.min(30, Math.round(250 / Math.max(estMs, 1))));
+      progress('throughput', b, `timing ${steps} steps at batch ${b}`);
+      const { outcome } = await probe('throughput', b, null, (id) => ({ kind: 'throughput', id, batchSize: b, warmupSteps: 2, steps }));
+      if (outcome.ok && outcome.result.kind === 'throughput') throughput.set(b, outcome.result);
+    };
+    for (const b of candidates) await timeAt(b);
+    if (throughput.size === 0) throw new Error('no batch size could be timed (see the trials)');
+    const timed = [...throughput].sort((a, b) => a[0] - b[0]);
+    const tFit = fitLine(timed.map(([b]) => b), timed.map(([, t]) => t.secondsPerStep));
+    const bestX = Math.max(...timed.map(([, t]) => t.samplesPerSecond));
+    const saturation = timed.find(([, t]) => t.samplesPerSecond >= 0.9 * bestX)![0];
+
+    // ---- 3. noise scale and goodput (Full) --------------------------------------------
+    const b0 = request.baseBatchSize;
+    let noiseScale: number | null = null;
+    let chosen = saturation;
+    const reasons: string[] = [];
+    if (ceiling.cappedByDataset) {
+      reasons.push(`Memory is not the limit here: batch ${cap} — the largest that still gives about 20 steps per epoch on ${trainCount} training samples — fits in the ${fmtBytes(budget)} budget (${budgetSource}).`);
+    } else {
+      reasons.push(
+        `Batches up to ${ceiling.ceiling} fit in the ${fmtBytes(budget)} budget (${budgetSource}): a step needs about ${fmtBytes(Math.max(memFit.a, 0))} plus ${fmtBytes(memFit.b)} per sample; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`,
+      );
+    }
+    const first = timed[0]!;
+    reasons.push(
+      `Throughput grows from ${Math.round(first[1].samplesPerSecond)} samples/s at batch ${first[0]} to ${Math.round(bestX)} at its best; from batch ${saturation} on, it is within 10 % of the best, so larger batches buy little speed on this ${backend.name} device.`,
+    );
+
+    let neighbour: number | undefined;
+    if (request.mode === 'full') {
+      const micro = Math.max(1, Math.floor(b0 / 4));
+      const t0 = throughput.get(b0)?.secondsPerStep ?? tFit.a + tFit.b * b0;
+      const noiseSteps = Math.max(10, Math.min(60, Math.round(1.0 / Math.max(t0 * 2, 1e-3))));
+      progress('noise', micro * 4, `measuring the gradient noise scale over ${noiseSteps} steps`);
+      const { outcome } = await probe('noise', micro * 4, request.baseLearningRate, (id) => ({
+        kind: 'noise',
+        id,
+        microBatch: micro,
+        k: 4,
+        steps: noiseSteps,
+        learningRate: request.baseLearningRate,
+      }));
+      if (outcome.ok && outcome.result.kind === 'noise' && Number.isFinite(outcome.result.noiseScale)) noiseScale = Math.max(0, outcome.result.noiseScale);
+      if (noiseScale !== null) {
+        const phi = noiseScale;
+        const scored = timed.map(([b, t]) => ({ b, g: goodput(t.samplesPerSecond, b, b0, phi) }));
+        chosen = scored.reduce((best, s) => (s.g > best.g ? s : best)).b;
+        // One non-power-of-two neighbour of the best size: does this device favour powers of two?
+        const nb = Math.round(chosen * 1.5);
+        if (nb <= maxBatch && !throughput.has(nb)) {
+          await timeAt(nb);
+          neighbour = throughput.has(nb) ? nb : undefined;
+          if (neighbour && goodput(throughput.get(nb)!.samplesPerSecond, nb, b0, phi) > goodput(throughput.get(chosen)!.samplesPerSecond, chosen, b0, phi)) chosen = nb;
+        }
+        const theory = goodputOptimum(tFit.a, tFit.b, phi);
+        reasons.push(
+          `${chosen} fits in memory and ${chosen === saturation ? 'is where throughput saturates' : `trains at ${Math.round(throughput.get(chosen)!.samplesPerSecond)} samples/s`}, but past ~${Math.round(phi)} each extra sample adds little: the gradient noise scale is ${Math.round(phi)}, so a batch of B makes (${Math.round(phi)} + ${b0})/(${Math.round(phi)} + B) of the progress per sample of batch ${b0}.`,
+        );
+        reasons.push(
+          `Goodput (samples/s × that efficiency) is highest at ${chosen}: ${Math.round(goodput(throughput.get(chosen)!.samplesPerSecond, chosen, b0, phi))} useful samples/s${Number.isFinite(theory) ? ` (the time model t(B) = ${round(tFit.a * 1000, 2)} ms + ${round(tFit.b * 1e6, 2)} µs·B puts the optimum near ${Math.round(theory)})` : ''}.`,
+        );
+      } else {
+        reasons.push('The gradient noise scale could not be measured, so the batch where throughput saturates is recommended.');
+      }
+      if (neighbour) {
+        const xs = throughput.get(neighbour)!.samplesPerSecond;
+        const base = Math.round(neighbour / 1.5);
+        const xb = throughput.get(base)?.samplesPerSecond;
+        if (xb) {
+          const per = (x: number, b: number) => x / b; // steps per second
+          const faster = per(xs, neighbour) * neighbour > per(xb, base) * base;
+          reasons.push(`Batch ${neighbour} (not a power of two) trains at ${Math.round(xs)} samples/s against ${Math.round(xb)} at ${base}: on this device powers of two are ${faster ? 'no faster than their neighbours' : 'not slower than their neighbours'}.`);
+        }
+      }
+    } else {
+      reasons.push(`Quick mode: ${chosen}, the smallest batch within 10 % of the best throughput, is recommended (Full mode also measures how much each sample teaches, via the gradient noise scale).`);
+    }
+
+    // ---- 4. learning rate ----------------------------------------------------------------
+    const lrFor = (b: number) => scaleLearningRate(request.baseLearningRate, b0, b, request.optimizer);
+    const stepsPerEpoch = (b: number) => Math.ceil(trainCount / b);
+    const warmFor = (b: number) => warmupSteps(request.plannedEpochs * stepsPerEpoch(b), lrFor(b) / request.baseLearningRate);
+
+    // ---- 5. equal-time validation trials (Full) -------------------------------------------
+    if (request.mode === 'full') {
+      const plannedSeconds = (request.plannedEpochs * trainCount) / (throughput.get(chosen)?.samplesPerSecond ?? bestX);
+      const trialSeconds = Math.max(0.4, Math.min(20, 0.025 * plannedSeconds));
+      const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
+      plannedLeft = sizes.length;
+      const trials: { b: number; lr: number; valLoss: number; status: TrialStatus; why: string; seq: number; stored?: { result: ProbeResult; seconds: number } }[] = [];
+      const restamp = (t: (typeof trials)[number]) => {
+        if (t.stored) ctx.store.tuning.addTrial(ctx.sessionId, { seq: t.seq, kind: 'trial', batchSize: t.b, learningRate: t.lr, status: t.status, result: { ...t.stored.result }, cause: t.why, seconds: t.stored.seconds });
+      };
+      for (const b of sizes) {
+        progress('trials', b, `training ${trialSeconds.toFixed(1)} s at batch ${b}`);
+        const lr = lrFor(b);
+        const { outcome } = await probe('trial', b, lr, (id) => ({ kind: 'trial', id, batchSize: b, learningRate: lr, warmupSteps: Math.min(warmFor(b), 5), seconds: trialSeconds }));
+        if (!outcome.ok || outcome.result.kind !== 'trial') {
+          trials.push({ b, lr, seq, valLoss: Infinity, status: 'crashed', why: outcome.ok ? 'no result' : outcome.message });
+          continue;
+        }
+        const flag = judgeTrial(outcome.result);
+        const t = { b, lr, seq, valLoss: outcome.result.valLoss, status: flag.status, why: flag.why, stored: { result: outcome.result, seconds: outcome.seconds } };
+        trials.push(t);
+        if (flag.status !== 'ok') restamp(t);
+      }
+      const finite = trials.filter((t) => Number.isFinite(t.valLoss));
+      const minLoss = finite.length ? Math.min(...finite.map((t) => t.valLoss)) : Infinity;
+      for (const t of trials) {
+        if (t.status === 'ok' && Number.isFinite(minLoss) && t.valLoss > 1.1 * minLoss) {
+          t.status = 'worse';
+          t.why = `validation loss ${t.valLoss.toFixed(3)} is over 10 % worse than the best trial's ${minLoss.toFixed(3)}`;
+          restamp(t);
+        }
+      }
+      const mine = trials.find((t) => t.b === chosen)!;
+      reasons.push(
+        `Equal-time trials (${trialSeconds.toFixed(1)} s each) reached validation loss ${trials.map((t) => `${Number.isFinite(t.valLoss) ? t.valLoss.toFixed(3) : '—'} at ${t.b}${t.status !== 'ok' ? ` (${t.status})` : ''}`).join(', ')}.`,
+      );
+      if (mine.status !== 'ok') {
+        const fallback = trials.filter((t) => t.status === 'ok').sort((a, b) => a.valLoss - b.valLoss)[0];
+        if (fallback) {
+          reasons.push(`${chosen} was flagged (${mine.why}), so the search steps to ${fallback.b}.`);
+          chosen = fallback.b;
+        }
+      }
+    }
+
+    // ---- 6. report ------------------------------------------------------------------------
+    progress('report', chosen, 'writing the report');
+    const learningRate = lrFor(chosen);
+    const warm = warmFor(chosen);
+    reasons.push(
+      chosen === b0
+        ? `Learning rate ${learningRate} is the base rate for batch ${b0}.`
+        : `Learning rate ${round(learningRate, 6)} = ${request.baseLearningRate} × ${request.optimizer === 'sgd' ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${request.optimizer === 'sgd' ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'}), reached by a linear warm-up over the first ${warm} steps.`,
+    );
+    const chosenMemory = memory.get(chosen)?.peak ?? (memFit.b > 0 ? memFit.a + memFit.b * chosen : undefined);
+    const curves: CurvePoint[] = [...new Set([...memory.keys(), ...throughput.keys()])]
+      .sort((a, b) => a - b)
+      .map((b) => {
+        const m = memory.get(b);
+        const t = throughput.get(b);
+        const e = noiseScale !== null ? efficiency(b, b0, noiseScale) : undefined;
+        return {
+          batchSize: b,
+          ...(m?.peak !== undefined ? { memoryBytes: m.peak } : {}),
+          ...(memFit.b > 0 ? { predictedMemoryBytes: memFit.a + memFit.b * b } : {}),
+          ...(m ? { fits: m.fits } : {}),
+          ...(t ? { samplesPerSecond: t.samplesPerSecond } : {}),
+          ...(e !== undefined ? { efficiency: e } : {}),
+          ...(t && e !== undefined ? { goodput: t.samplesPerSecond * e } : {}),
+        };
+      });
+    return {
+      recommendation: {
+        batchSize: chosen,
+        learningRate,
+        warmupSteps: warm,
+        expectedSamplesPerSecond: throughput.get(chosen)?.samplesPerSecond ?? chosen / (tFit.a + tFit.b * chosen),
+        memoryCeiling: ceiling.ceiling,
+        memoryBudgetBytes: budget,
+        memoryHeadroom: chosenMemory !== undefined ? Math.max(0, 1 - chosenMemory / budget) : null,
+        noiseScale,
+        optimizer: request.optimizer,
+      },
+      reasons,
+      curves,
+      fits: { memory: memFit, time: { alpha: tFit.a, beta: tFit.b, r2: tFit.r2 } },
+      saturationBatch: saturation,
+      scaleOut: noiseScale !== null ? [2, 4, 8].map((k) => ({ workers: k, speedup: round(scaleOutSpeedup(k, chosen, noiseScale!), 2) })) : null,
+      searchSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await host.close();
+  }
+}
+
+/** Flags a validation trial: divergence (non-finite or rising loss) or oscillation. */
+export function judgeTrial(r: Extract<ProbeResult, { kind: 'trial' }>): { status: TrialStatus; why: string } {
+  const losses = r.losses;
+  if (losses.some((l) => !Number.isFinite(l)) || !Number.isFinite(r.valLoss)) return { status: 'diverged', why: 'the loss became NaN or infinite' };
+  if (losses.length >= 4) {
+    const q = Math.max(1, Math.floor(losses.length / 4));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const head = mean(losses.slice(0, q));
+    const tail = mean(losses.slice(-q));
+    if (tail > 1.5 * head) return { status: 'diverged', why: `the loss rose from ${head.toFixed(3)} to ${tail.toFixed(3)}` };
+    const half = losses.slice(Math.floor(losses.length / 2));
+    if (half.length >= 4) {
+      const m = mean(half);
+      const sd = Math.sqrt(mean(half.map((x) => (x - m) ** 2)));
+      let flips = 0;
+      for (let i = 2; i < half.length; i++) if (Math.sign(half[i]! - half[i - 1]!) !== Math.sign(half[i - 1]! - half[i - 2]!)) flips++;
+      if (sd / m > 0.35 && flips / (half.length - 2) > 0.6 && tail >= 0.9 * head) {
+        return { status: 'oscillating', why: `the loss swings by ±${Math.round((sd / m) * 100)} % without falling` };
+      }
+    }
+  }
+  return { status: 'ok', why: '' };
+}
