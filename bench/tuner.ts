@@ -1,0 +1,131 @@
+// Time to a target validation accuracy — the tuner's own search time included — with the
+// Auto-tune recommendation, against (a) batch 32 at 1e-3, (b) the largest power-of-two batch
+// that fits with a linearly scaled rate (what Lightning's batch-size finder gives), and (c) the
+// best of fixed batches 16…1024 with scaled rates (the oracle; its search is not counted).
+// Prints the ratios and the search cost against a 10-epoch run at the recommended batch.
+//
+//   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--backend wasm] [--model small] [--json out.json]
+import os from 'node:os';
+import path from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { scaleLearningRate } from '../src/shared/tuner-math.js';
+import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
+import type { TuningMode } from '../src/shared/tuning-types.js';
+import { AutoBatchService } from '../src/main/service/service.js';
+
+const { values: args } = parseArgs({
+  options: {
+    target: { type: 'string', default: '0.95' },
+    'max-epochs': { type: 'string', default: '12' },
+    backend: { type: 'string', default: 'wasm' },
+    model: { type: 'string', default: 'small' },
+    samples: { type: 'string', default: '10000' },
+    json: { type: 'string' },
+  },
+});
+const target = Number(args.target);
+const maxEpochs = Number(args['max-epochs']);
+const backend = args.backend as BackendChoice;
+const model = args.model as ModelKind;
+
+const home = path.join(os.tmpdir(), `autobatch-bench-tuner-${process.pid}`);
+const service = new AutoBatchService({ home });
+const log = (s: string) => process.stderr.write(s + '\n');
+
+interface Outcome {
+  label: string;
+  batchSize: number;
+  learningRate: number;
+  searchSeconds: number;
+  /** Training seconds until the first epoch at or above the target; Infinity if never. */
+  trainSeconds: number;
+  epochs: number | null;
+  total: number;
+  epochSeconds: number;
+}
+
+async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0): Promise<Outcome> {
+  let hit: { time: number; epoch: number } | undefined;
+  const { runId, done } = service.startTraining({ dataset: datasetId, config: { model, batchSize, learningRate, warmupSteps, epochs: maxEpochs, backend, optimizer: 'adam' } });
+  const onMetrics = (e: { runId: number; epochs: { epoch: number; time: number; valAccuracy: number }[] }) => {
+    if (e.runId !== runId || hit) return;
+    const reached = e.epochs.find((x) => x.valAccuracy >= target);
+    if (reached) {
+      hit = { time: reached.time, epoch: reached.epoch };
+      service.stopRun(runId);
+    }
+  };
+  service.on('run-metrics', onMetrics);
+  await done;
+  service.off('run-metrics', onMetrics);
+  const epochs = service.store.metrics.epochs(runId);
+  const epochSeconds = epochs.length ? epochs[epochs.length - 1]!.time / epochs.length : NaN;
+  const trainSeconds = hit ? hit.time : Infinity;
+  const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: hit?.epoch ?? null, total: searchSeconds + trainSeconds, epochSeconds };
+  log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (${hit!.epoch} epochs)` : `not reached in ${maxEpochs} epochs`}`);
+  return o;
+}
+
+async function main(): Promise<void> {
+  const ds = await service.importDataset('sample:mnist', { name: 'bench-mnist', limit: Number(args.samples) });
+  const trainCount = ds.manifest.split.trainCount;
+  const results: Outcome[] = [];
+  const tuned: Record<string, { search: number; batch: number }> = {};
+
+  for (const mode of ['quick', 'full'] as TuningMode[]) {
+    const { done } = service.startTuning({ dataset: ds.id, model, mode, backend });
+    const t = await done;
+    if (!t.report) throw new Error(`tuning failed: ${t.error}`);
+    const rec = t.report.recommendation;
+    tuned[mode] = { search: t.report.searchSeconds, batch: rec.batchSize };
+    log(`tuner (${mode}): batch ${rec.batchSize}, lr ${rec.learningRate.toPrecision(3)}, search ${t.report.searchSeconds.toFixed(1)} s`);
+    results.push(await timeToTarget(ds.id, `tuner ${mode} (search included)`, rec.batchSize, rec.learningRate, rec.warmupSteps, t.report.searchSeconds));
+  }
+
+  results.push(await timeToTarget(ds.id, '(a) batch 32, lr 1e-3', 32, 1e-3));
+
+  // (b) Lightning's finder: double until it no longer fits (or exceeds the dataset), lr scaled linearly.
+  const ceiling = service.listTunings()[0]!.report!.recommendation.memoryCeiling;
+  let largest = 1;
+  while (largest * 2 <= Math.min(ceiling, trainCount)) largest *= 2;
+  results.push(await timeToTarget(ds.id, '(b) largest power of two', largest, 1e-3 * (largest / 32)));
+
+  const oracle: Outcome[] = [];
+  for (let b = 16; b <= 1024; b *= 2) oracle.push(await timeToTarget(ds.id, `(c) fixed ${b}`, b, scaleLearningRate(1e-3, 32, b, 'adam')));
+  const best = oracle.reduce((x, y) => (y.total < x.total ? y : x));
+  results.push({ ...best, label: `(c) oracle = fixed ${best.batchSize}` });
+
+  const line = (o: Outcome) => {
+    const ratio = (x: number) => (Number.isFinite(x) && Number.isFinite(o.total) ? `${(o.total / x).toFixed(2)}×` : '—');
+    return `${o.label.padEnd(30)} ${String(o.batchSize).padStart(5)}  ${o.learningRate.toPrecision(3).padEnd(9)} ${o.searchSeconds.toFixed(1).padStart(6)}  ${(Number.isFinite(o.total) ? o.total.toFixed(1) : 'not reached').padStart(11)}  ${ratio(best.total).padStart(9)}`;
+  };
+  const out = [
+    `Time to ${(target * 100).toFixed(0)} % validation accuracy, ${model} CNN, MNIST sample (${trainCount} train), ${backend}, ≤ ${maxEpochs} epochs`,
+    `${'setting'.padEnd(30)} ${'batch'.padStart(5)}  ${'lr'.padEnd(9)} ${'search'.padStart(6)}  ${'total s'.padStart(11)}  ${'vs oracle'.padStart(9)}`,
+    ...results.map(line),
+  ];
+  for (const mode of ['quick', 'full']) {
+    const r = results.find((x) => x.label.startsWith(`tuner ${mode}`))!;
+    const tenEpochs = 10 * r.epochSeconds;
+    out.push(`search cost (${mode}): ${tuned[mode]!.search.toFixed(1)} s = ${((tuned[mode]!.search / tenEpochs) * 100).toFixed(1)} % of a 10-epoch run at batch ${r.batchSize} (${tenEpochs.toFixed(1)} s)`);
+  }
+  const a = results.find((x) => x.label.startsWith('(a)'))!;
+  const b = results.find((x) => x.label.startsWith('(b)'))!;
+  for (const mode of ['quick', 'full']) {
+    const r = results.find((x) => x.label.startsWith(`tuner ${mode}`))!;
+    out.push(`tuner ${mode}: ${(r.total / best.total).toFixed(2)}× the oracle; vs (a) ${(r.total / a.total).toFixed(2)}×; vs (b) ${Number.isFinite(b.total) ? `${(r.total / b.total).toFixed(2)}×` : '(b) never reached the target'}`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), target, results }, null, 2));
+}
+
+main()
+  .catch((err) => {
+    log(`bench failed: ${(err as Error).stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await service.close();
+    rmSync(home, { recursive: true, force: true });
+  });

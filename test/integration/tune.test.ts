@@ -1,0 +1,117 @@
+// The automatic batch-size search end to end, in real probe processes: Quick and Full on the
+// MNIST sample, and the ceiling search against the memory-capped test backend, whose true
+// largest fitting batch is found here by brute force.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createRng } from '../../src/shared/random.js';
+import { tuningChartSvg } from '../../src/shared/tuning-chart-svg.js';
+import { ProbeHost } from '../../src/main/service/probe-host.js';
+import { AutoBatchService } from '../../src/main/service/service.js';
+import { serviceWithMnist, tempHome } from './helpers.js';
+
+test('Quick mode on the MNIST sample: a recommendation that fits, with reasons and stored trials', { timeout: 600_000 }, async () => {
+  const { service, datasetId } = await serviceWithMnist(2000);
+  try {
+    const phases = new Set<string>();
+    service.on('tune-progress', (p) => phases.add(p.phase));
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm' });
+    const t = await done;
+    assert.equal(t.status, 'completed', t.error ?? '');
+    const r = t.report!;
+    const cap = Math.floor(service.getDataset(datasetId).manifest.split.trainCount / 20);
+    assert.ok(r.recommendation.batchSize >= 1 && r.recommendation.batchSize <= cap);
+    assert.ok(r.recommendation.batchSize <= r.recommendation.memoryCeiling);
+    assert.ok(r.recommendation.expectedSamplesPerSecond > 0);
+    assert.equal(r.recommendation.noiseScale, null);
+    assert.ok(r.reasons.length >= 3, r.reasons.join('\n'));
+    assert.ok(r.curves.some((c) => c.samplesPerSecond !== undefined) && r.curves.some((c) => c.memoryBytes !== undefined));
+    assert.ok(phases.has('memory') && phases.has('throughput'));
+    const trials = service.store.tuning.trials(sessionId);
+    assert.ok(trials.filter((x) => x.kind === 'memory').length >= 5);
+    assert.ok(trials.every((x) => x.status === 'ok'));
+    assert.match(tuningChartSvg(r, 'test'), /chosen \d+/);
+
+    // Train with this: the run takes the recommendation.
+    const run = service.startTraining({ dataset: '', fromTuning: sessionId, config: { epochs: 1 }, maxSteps: 3 });
+    const rec = await run.done;
+    assert.equal(rec.status, 'completed', rec.error ?? '');
+    assert.equal(rec.config.batchSize, r.recommendation.batchSize);
+    assert.equal(rec.config.learningRate, r.recommendation.learningRate);
+    assert.equal(rec.tuningSessionId, sessionId);
+  } finally {
+    await service.close();
+  }
+});
+
+test('Full mode adds the noise scale, goodput, learning-rate scaling and equal-time trials', { timeout: 600_000 }, async () => {
+  const { service, datasetId } = await serviceWithMnist(3000);
+  try {
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm' });
+    const t = await done;
+    assert.equal(t.status, 'completed', t.error ?? '');
+    const r = t.report!;
+    assert.ok(r.recommendation.noiseScale !== null && r.recommendation.noiseScale >= 0);
+    assert.ok(r.curves.some((c) => c.goodput !== undefined && c.efficiency !== undefined));
+    const expectedLr = 1e-3 * Math.sqrt(r.recommendation.batchSize / 32);
+    assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) < 1e-12, 'Adam: square-root scaling from (32, 1e-3)');
+    const kinds = new Set(service.store.tuning.trials(sessionId).map((x) => x.kind));
+    assert.deepEqual([...kinds].sort(), ['memory', 'noise', 'throughput', 'trial']);
+    assert.ok(r.reasons.some((x) => /noise scale/.test(x)));
+    assert.ok(r.scaleOut && r.scaleOut.length === 3);
+  } finally {
+    await service.close();
+  }
+});
+
+function tabularCsv(file: string, rows: number): void {
+  const rng = createRng(5);
+  const lines = ['a,b,c,d,label'];
+  for (let i = 0; i < rows; i++) {
+    const k = i % 3;
+    lines.push(`${(k + rng()).toFixed(3)},${(rng() * 2).toFixed(3)},${(k * 2 + rng()).toFixed(3)},${rng().toFixed(3)},c${k}`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+test('memory-capped backend: the ceiling found is ≥ 90 % of the true largest batch, within 8 steps after the fit', { timeout: 600_000 }, async () => {
+  const home = tempHome();
+  const csv = path.join(home, 'rows.csv');
+  tabularCsv(csv, 30_000);
+  const service = new AutoBatchService({ home });
+  try {
+    const ds = await service.importDataset(csv, {});
+    const cap = 3 * 1024 * 1024;
+    const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: cap });
+    const t = await done;
+    assert.equal(t.status, 'completed', t.error ?? '');
+    const memoryTrials = service.store.tuning.trials(sessionId).filter((x) => x.kind === 'memory');
+    const afterFit = memoryTrials.filter((x) => x.batchSize > 16);
+    assert.ok(afterFit.length <= 8, `${afterFit.length} verification steps`);
+    assert.ok(memoryTrials.some((x) => x.status === 'oom'), 'the cap was hit at least once');
+
+    // The truth, by brute force: bisect with real one-step probes in the same capped session.
+    const host = new ProbeHost({ kind: 'probe-session', datasetDir: ds.cacheDir, model: 'mlp', optimizer: 'adam', backend: 'cpu', seed: 1, memoryCapBytes: cap });
+    await host.start();
+    let id = 0;
+    const fits = async (b: number) => {
+      if (!host.running) await host.start();
+      const o = await host.run({ kind: 'memory', id: ++id, batchSize: b });
+      return o.ok && o.result.kind === 'memory' && o.result.peakBytes <= cap;
+    };
+    let lo = 16;
+    let hi = 1 << 15;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (await fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    await host.close();
+    const found = t.report!.recommendation.memoryCeiling;
+    assert.ok(found >= 0.9 * lo, `ceiling ${found}, true largest ${lo}`);
+    assert.ok(found <= lo, `ceiling ${found} does not fit (true largest ${lo})`);
+  } finally {
+    await service.close();
+  }
+});
