@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
 
+/** Any number, NaN and ±Infinity included (zod's number() rejects them). */
+const anyNumber = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
+
 export const probeSessionSchema = z.strictObject({
   kind: z.literal('probe-session'),
   datasetDir: z.string().min(1),
@@ -12,6 +15,8 @@ export const probeSessionSchema = z.strictObject({
   optimizer: z.enum(OPTIMIZERS),
   backend: z.enum(BACKEND_CHOICES),
   seed: z.number().int().min(0),
+  /** SGD momentum (ignored by Adam); 0.9 when absent, as in a training run. */
+  momentum: z.number().min(0).lt(1).optional(),
   /**
    * Tests only: wrap the backend so that any allocation taking the live tensor bytes above
    * this many fails like a real out-of-memory error.
@@ -55,7 +60,31 @@ export const probeRequestSchema = z.discriminatedUnion('kind', [
 ]);
 export type ProbeRequest = z.infer<typeof probeRequestSchema>;
 
-export const memoryResultSchema = z.strictObject({ kind: z.literal('memory'), peakBytes: z.number().min(0), stepMs: z.number().min(0) });
+export const memoryResultSchema = z.strictObject({
+  kind: z.literal('memory'),
+  /** The figure to fit m(B) on: backendBytes on webgpu (what the device allocated), engineBytes elsewhere. */
+  peakBytes: z.number().min(0),
+  /** Wall time of the (profiled, first) step, sync included: an upper bound on a step's time. */
+  stepMs: z.number().min(0),
+  /** tf.profile's peak of live tensor bytes during the step (the probe's copy of the initial weights included). */
+  engineBytes: z.number().min(0),
+  /**
+   * engineBytes split by phase: the peak through the forward and backward passes (activations,
+   * gradients: grows with the batch) and during the optimizer update (about constant; tfjs's Adam
+   * holds ~a dozen parameter-sized temporaries at once). engineBytes is the larger; the step's
+   * memory is max(gradient line, update line), which one line through small-batch peaks can miss.
+   */
+  gradientBytes: z.number().min(0).optional(),
+  updateBytes: z.number().min(0).optional(),
+  /**
+   * The backend's own count, where it has one. webgpu: bytes of GPU buffers its buffer pool
+   * holds after the step, the pool's free buffers released before it (the step's high-water mark;
+   * shared buffers counted once, so it can be below engineBytes).
+   * wasm: the module's linear memory size (it only grows; includes allocator slack and kernel
+   * scratch; compare with the 4 GiB limit).
+   */
+  backendBytes: z.number().min(0).optional(),
+});
 export const throughputResultSchema = z.strictObject({
   kind: z.literal('throughput'),
   secondsPerStep: z.number().min(0),
@@ -63,18 +92,21 @@ export const throughputResultSchema = z.strictObject({
 });
 export const noiseResultSchema = z.strictObject({
   kind: z.literal('noise'),
-  gradSq: z.number(),
-  traceSigma: z.number(),
-  noiseScale: z.number(),
+  /** Moving averages over the probe's steps; either can be ≤ 0 or NaN on too few steps. */
+  gradSq: anyNumber,
+  traceSigma: anyNumber,
+  /** tr Σ / |G|²: +Infinity when |G|² ≤ 0 (signal lost in noise), NaN without data. */
+  noiseScale: anyNumber,
   steps: z.number().int(),
 });
 export const trialResultSchema = z.strictObject({
   kind: z.literal('trial'),
   steps: z.number().int(),
   samples: z.number().int(),
-  /** Training loss per step (NaN kept: the trial may have diverged). */
-  losses: z.array(z.number().or(z.nan())),
-  valLoss: z.number().or(z.nan()),
+  /** Training loss per step; a trial stops at the first NaN/±Infinity loss, which is kept as the last. */
+  losses: z.array(anyNumber),
+  /** NaN when the trial diverged (then not evaluated) or there is no validation split. */
+  valLoss: anyNumber,
   valAccuracy: z.number(),
 });
 export const probeResultSchema = z.discriminatedUnion('kind', [memoryResultSchema, throughputResultSchema, noiseResultSchema, trialResultSchema]);
@@ -91,7 +123,17 @@ export type ProbeHostMessage = z.infer<typeof probeHostMessageSchema>;
 /** Trainer → host answers (besides ready, heartbeat and backend of the trainer protocol). */
 export const probeTrainerMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('probe-result'), id: z.number().int(), result: probeResultSchema }),
-  /** The probe failed but the process is fine (e.g. a caught allocation failure). */
-  z.strictObject({ type: z.literal('probe-failed'), id: z.number().int(), cause: z.enum(['oom', 'diverged', 'error']), message: z.string() }),
+  /** The probe failed and everything it allocated was released (e.g. a caught allocation failure). */
+  z.strictObject({
+    type: z.literal('probe-failed'),
+    id: z.number().int(),
+    cause: z.enum(['oom', 'diverged', 'error']),
+    message: z.string(),
+    /**
+     * The backend is dead (a wasm abort, a lost GPU device): the process exits (code 1) right
+     * after this message; start a new one for the next probe. Absent: the process is fine.
+     */
+    fatal: z.boolean().optional(),
+  }),
 ]);
 export type ProbeTrainerMessage = z.infer<typeof probeTrainerMessageSchema>;

@@ -43,7 +43,7 @@ function panels(curves: CurvePoint[], report: TuningReport): Panel[] {
       title: 'Memory per step m(B)',
       unit: niceBytes,
       points: mem.map((c) => ({ x: c.batchSize, y: c.memoryBytes!, failed: c.fits === false })),
-      ...(fit && fit.b > 0 ? { line: [1, maxX].map((x) => ({ x, y: fit.a + fit.b * x })) } : {}),
+      ...(fit && fit.b > 0 ? { line: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, maxX].filter((x) => x <= maxX).map((x) => ({ x, y: Math.max(fit.a + fit.b * x, fit.updateFloor ?? 0) })) } : {}),
       hline: { y: report.recommendation.memoryBudgetBytes, label: `budget ${niceBytes(report.recommendation.memoryBudgetBytes)}` },
     },
     { title: 'Throughput X(B), samples/s', unit: niceNumber, points: curves.filter((c) => c.samplesPerSecond !== undefined).map((c) => ({ x: c.batchSize, y: c.samplesPerSecond! })) },

@@ -71,7 +71,8 @@ export interface TuningReport {
   reasons: string[];
   curves: CurvePoint[];
   fits: {
-    memory: { a: number; b: number; r2: number } | null;
+    /** m(B) = max(a + b·B, updateFloor): forward/backward grows with B, the optimizer update does not. */
+    memory: { a: number; b: number; r2: number; updateFloor?: number } | null;
     time: { alpha: number; beta: number; r2: number } | null;
   };
   /** Throughput saturates from this batch on (≥ 90 % of the best measured). */

@@ -61,8 +61,19 @@ export class ProbeHost {
     });
   }
 
-  /** Runs one probe; never rejects — a failure is an outcome. */
-  run(request: ProbeRequest): Promise<ProbeOutcome> {
+  /**
+   * Runs one probe; never rejects — a failure is an outcome. After any failure the process is
+   * ended (DESIGN §5: replaced after any failure): a backend that failed an allocation midway may
+   * hold memory it never gives back, which would make every later probe look worse. The next
+   * start() brings up a fresh one.
+   */
+  async run(request: ProbeRequest): Promise<ProbeOutcome> {
+    const outcome = await this.runInProcess(request);
+    if (!outcome.ok && this.alive) await this.close();
+    return outcome;
+  }
+
+  private runInProcess(request: ProbeRequest): Promise<ProbeOutcome> {
     if (!this.alive || !this.child) {
       return Promise.resolve({ ok: false, cause: 'crashed', message: 'the probe process is not running', seconds: 0, processDied: true });
     }

@@ -120,21 +120,24 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
 
   try {
     // ---- 1. memory ceiling --------------------------------------------------------------
-    const memory = new Map<number, { peak?: number; fits: boolean; stepMs?: number }>();
+    // peak: the whole step; grad: its forward/backward part, which grows with the batch; update:
+    // the optimizer's part, about constant (see the probe protocol). m(B) = max(grad line, update).
+    const memory = new Map<number, { peak?: number; grad?: number; update?: number; fits: boolean; stepMs?: number }>();
     const small = SMALL_BATCHES.filter((b) => b <= cap);
     plannedLeft = small.length + 4;
     for (const b of small) {
       progress('memory', b, `one training step at batch ${b}`);
       const { outcome } = await probe('memory', b, null, (id) => ({ kind: 'memory', id, batchSize: b }));
       const r = outcome.ok && outcome.result.kind === 'memory' ? outcome.result : undefined;
-      memory.set(b, { peak: r?.peakBytes, stepMs: r?.stepMs, fits: r !== undefined && r.peakBytes <= budget });
+      memory.set(b, { peak: r?.peakBytes, grad: r?.gradientBytes ?? r?.peakBytes, update: r?.updateBytes, stepMs: r?.stepMs, fits: r !== undefined && r.peakBytes <= budget });
     }
     const fitted = [...memory].filter(([, m]) => m.fits && m.peak !== undefined);
     if (fitted.length === 0) {
       const first = memory.get(1);
       throw new Error(first?.peak ? `even a batch of 1 needs ${fmtBytes(first.peak)}, more than the ${fmtBytes(budget)} budget` : 'even a batch of 1 could not run a training step (see the trials)');
     }
-    const memFit: LinearFit = fitLine(fitted.map(([b]) => b), fitted.map(([, m]) => m.peak!));
+    const memFit: LinearFit = fitLine(fitted.map(([b]) => b), fitted.map(([, m]) => m.grad ?? m.peak!));
+    const updateFloor = Math.max(0, ...fitted.map(([, m]) => m.update ?? 0));
     const failedSmall = [...memory].filter(([, m]) => !m.fits).map(([b]) => b);
     const search = new CeilingSearch({
       budgetBytes: budget,
@@ -148,7 +151,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       const { outcome } = await probe('memory', b, null, (id) => ({ kind: 'memory', id, batchSize: b }));
       const r = outcome.ok && outcome.result.kind === 'memory' ? outcome.result : undefined;
       const fits = r !== undefined && r.peakBytes <= budget;
-      memory.set(b, { peak: r?.peakBytes, stepMs: r?.stepMs, fits });
+      memory.set(b, { peak: r?.peakBytes, grad: r?.gradientBytes ?? r?.peakBytes, update: r?.updateBytes, stepMs: r?.stepMs, fits });
       search.report(b, fits);
     }
     const ceiling = search.result();
@@ -184,7 +187,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       reasons.push(`Memory is not the limit here: batch ${cap} — the largest that still gives about 20 steps per epoch on ${trainCount} training samples — fits in the ${fmtBytes(budget)} budget (${budgetSource}).`);
     } else {
       reasons.push(
-        `Batches up to ${ceiling.ceiling} fit in the ${fmtBytes(budget)} budget (${budgetSource}): a step needs about ${fmtBytes(Math.max(memFit.a, 0))} plus ${fmtBytes(memFit.b)} per sample; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`,
+        `Batches up to ${ceiling.ceiling} fit in the ${fmtBytes(budget)} budget (${budgetSource}): a step needs about ${fmtBytes(Math.max(memFit.a, 0))} plus ${fmtBytes(memFit.b)} per sample${updateFloor > 0 ? ` (and ${fmtBytes(updateFloor)} during the optimizer update, whatever the batch)` : ''}; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`,
       );
     }
     const first = timed[0]!;
@@ -301,7 +304,8 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         ? `Learning rate ${learningRate} is the base rate for batch ${b0}.`
         : `Learning rate ${round(learningRate, 6)} = ${request.baseLearningRate} × ${request.optimizer === 'sgd' ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${request.optimizer === 'sgd' ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'}), reached by a linear warm-up over the first ${warm} steps.`,
     );
-    const chosenMemory = memory.get(chosen)?.peak ?? (memFit.b > 0 ? memFit.a + memFit.b * chosen : undefined);
+    const predictMemory = (b: number) => Math.max(memFit.a + memFit.b * b, updateFloor);
+    const chosenMemory = memory.get(chosen)?.peak ?? (memFit.b > 0 ? predictMemory(chosen) : undefined);
     const curves: CurvePoint[] = [...new Set([...memory.keys(), ...throughput.keys()])]
       .sort((a, b) => a - b)
       .map((b) => {
@@ -311,7 +315,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         return {
           batchSize: b,
           ...(m?.peak !== undefined ? { memoryBytes: m.peak } : {}),
-          ...(memFit.b > 0 ? { predictedMemoryBytes: memFit.a + memFit.b * b } : {}),
+          ...(memFit.b > 0 ? { predictedMemoryBytes: predictMemory(b) } : {}),
           ...(m ? { fits: m.fits } : {}),
           ...(t ? { samplesPerSecond: t.samplesPerSecond } : {}),
           ...(e !== undefined ? { efficiency: e } : {}),
@@ -332,7 +336,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       },
       reasons,
       curves,
-      fits: { memory: memFit, time: { alpha: tFit.a, beta: tFit.b, r2: tFit.r2 } },
+      fits: { memory: { ...memFit, updateFloor }, time: { alpha: tFit.a, beta: tFit.b, r2: tFit.r2 } },
       saturationBatch: saturation,
       scaleOut: noiseScale !== null ? [2, 4, 8].map((k) => ({ workers: k, speedup: round(scaleOutSpeedup(k, chosen, noiseScale!), 2) })) : null,
       searchSeconds: (performance.now() - started) / 1000,

@@ -1,6 +1,8 @@
 // Entry of a trainer process: one job, one backend, then exit. It runs under Node's
 // child_process.fork or Electron's utilityProcess.fork; both deliver messages, through
 // different objects. An out-of-memory abort or native crash here ends only this process.
+// Instead of a training job, a process may run one probe session of the batch-size search
+// ('start-probes', 'probe'…, 'end': see src/shared/probe-protocol.ts and ../tuner/).
 import path from 'node:path';
 import { hostMessageSchema, type TrainerMessage, type TrainJob, type FailureCause, type RunSummary } from '../../../shared/trainer-protocol.js';
 import { describeSchemaError } from '../../../shared/schemas.js';
@@ -11,6 +13,8 @@ import { modelAcceptsShape } from '../models/build-model.js';
 import { saveModelToDir } from '../models/model-files.js';
 import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.js';
 import { EventBatcher } from './event-batcher.js';
+import type { ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
+import { isProbeHostMessage, ProbeSessionController } from '../tuner/probe-session.js';
 
 interface ParentPort {
   postMessage(msg: unknown): void;
@@ -20,7 +24,7 @@ interface ParentPort {
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
 
 /** Sends a message; the promise settles once Node has handed it to the channel. */
-function send(msg: TrainerMessage): Promise<void> {
+function send(msg: TrainerMessage | ProbeTrainerMessage): Promise<void> {
   if (parentPort) {
     parentPort.postMessage(msg);
     return Promise.resolve();
@@ -38,6 +42,7 @@ function onHostMessage(cb: (raw: unknown) => void): void {
 
 let stopRequested = false;
 let jobStarted = false;
+let probes: ProbeSessionController | undefined;
 
 export function classifyFailure(err: unknown): FailureCause {
   if (err instanceof TrainingDivergedError) return 'diverged';
@@ -101,6 +106,21 @@ function main(): void {
   // If the host goes away, nobody wants this job's results: stop instead of training for no one.
   process.on('disconnect', () => process.exit(0));
   onHostMessage((raw) => {
+    if (isProbeHostMessage(raw)) {
+      if (jobStarted) {
+        send({ type: 'failed', cause: 'bad-config', message: 'this trainer process runs a training job: it takes no probe messages' });
+        return;
+      }
+      probes ??= new ProbeSessionController({
+        send,
+        exit: (code) => {
+          clearInterval(heartbeat);
+          process.exit(code);
+        },
+      });
+      probes.handle(raw);
+      return;
+    }
     const parsed = hostMessageSchema.safeParse(raw);
     if (!parsed.success) {
       send({ type: 'failed', cause: 'bad-config', message: `invalid message from host: ${describeSchemaError(parsed.error)}` });
@@ -112,6 +132,10 @@ function main(): void {
       return;
     }
     if (jobStarted) return; // one job per process
+    if (probes) {
+      send({ type: 'failed', cause: 'bad-config', message: 'this trainer process runs a probe session: start a new process for a training job' });
+      return;
+    }
     jobStarted = true;
     void runJob(msg.job).finally(async () => {
       clearInterval(heartbeat);

@@ -1,0 +1,416 @@
+// The measuring side of the batch-size search (DESIGN §5): one session (dataset loaded once,
+// model built once from the session's seed) and four probes. Every probe starts from the same
+// initial weights with a fresh optimizer, runs inside its own engine scope, and restores the
+// weights afterwards whether it succeeded or threw, so probes do not influence each other and a
+// caught failure (an allocation that did not fit) leaves nothing allocated behind.
+//
+// Peak memory (the memory probe). The engine's figure is tf.profile's peakBytes: the largest
+// live tensor byte count after any kernel of the step (forward, backward, optimizer update,
+// optimizer state created on the first step). It is what this process held, so it includes the
+// runner's copy of the initial weights (snapshotBytes, 4 bytes a parameter), which a training run
+// would not hold: a small, conservative constant, and the same count the memory-capped test
+// backend compares with its cap. It counts tensors, not allocations: outputs that share an
+// input's buffer are counted again, and scratch memory inside kernels is not counted. Where the
+// backend has its own counter it is reported as backendBytes. The engine's peak is also split in
+// two phases, gradientBytes (forward and backward: grows with the batch) and updateBytes (the
+// optimizer update: tfjs's Adam keeps about a dozen parameter-sized temporaries alive until it
+// has updated every variable, a constant that dominates small models at small batches). The step
+// needs m(B) = max(gradient(B), update(B)), each close to linear: a single line fitted to the
+// overall peak at small batches can miss the slope entirely when the update phase dominates.
+// Backend counters:
+//   - webgpu: the buffer pool keeps freed buffers for reuse, so its allocated total is a
+//     high-water mark. The probe releases the pool's free buffers first (after the queue has
+//     drained) so that the total after the step is this step's own high-water mark: the GPU
+//     buffers the step really needed, padding and uniform buffers included, aliases (reshapes)
+//     counted once. That is peakBytes there (the engine's figure can be above or below it).
+//   - wasm: the module's linear memory size (it never shrinks; it includes allocator slack and
+//     kernel scratch), for comparison with the 4 GiB address space; peakBytes stays the engine's.
+//   - cpu, tensorflow: the engine's figure only (V8's heap and TensorFlow's allocator are not
+//     visible from here; the service reads NVML for CUDA).
+import * as tf from '@tensorflow/tfjs';
+import type { ModelKind, OptimizerKind } from '../../../shared/run-types.js';
+import type { ProbeRequest, ProbeResult } from '../../../shared/probe-protocol.js';
+import { createRng, shuffleInPlace } from '../../../shared/random.js';
+import { NoiseScaleEstimator, noiseScaleTerms } from '../../../shared/tuner-math.js';
+import type { LoadedDataset } from '../datasets/index.js';
+import { buildModel } from '../models/build-model.js';
+import { createOptimizer, learningRateAt, type AdjustableOptimizer } from '../models/optimizer.js';
+import { evaluateSplit, makeBatch } from '../training/train-loop.js';
+import { microBatchGradientStats } from './gradient-noise.js';
+import { currentWasmHeapBytes } from './probe-failure.js';
+
+export type MemoryResult = Extract<ProbeResult, { kind: 'memory' }>;
+export type ThroughputResult = Extract<ProbeResult, { kind: 'throughput' }>;
+export type NoiseResult = Extract<ProbeResult, { kind: 'noise' }>;
+export type TrialResult = Extract<ProbeResult, { kind: 'trial' }>;
+
+export interface ProbeRunnerOptions {
+  dataset: LoadedDataset;
+  model: ModelKind;
+  optimizer: OptimizerKind;
+  seed: number;
+  /** SGD momentum; default 0.9. */
+  momentum?: number;
+}
+
+/** Learning rate of the memory and throughput probes (their weights are thrown away). */
+const MEASURE_LEARNING_RATE = 1e-3;
+/** A trial runs at least this many steps, however short its time. */
+export const MIN_TRIAL_STEPS = 5;
+/** Trial losses are read back about this often (one stacked readback), as in the training loop. */
+const READBACK_INTERVAL_MS = 100;
+/** The batch staging buffer is kept between probes up to this many floats (64 MiB). */
+const MAX_KEPT_SCRATCH = 16 * 1024 * 1024;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Sample indices for batches: the training split shuffled with the seed, reshuffled on each pass. */
+export class BatchSampler {
+  private readonly order: Uint32Array;
+  private readonly rng: () => number;
+  private pos = 0;
+
+  constructor(trainIndex: Uint32Array, seed: number) {
+    if (trainIndex.length === 0) throw new Error('the dataset has no training samples');
+    this.order = Uint32Array.from(trainIndex);
+    this.rng = createRng(seed);
+    shuffleInPlace(this.order, this.rng);
+  }
+
+  /** The next n indices; a batch larger than the split repeats samples. */
+  next(n: number): Uint32Array {
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (this.pos === this.order.length) {
+        shuffleInPlace(this.order, this.rng);
+        this.pos = 0;
+      }
+      out[i] = this.order[this.pos++]!;
+    }
+    return out;
+  }
+}
+
+interface WebgpuInternals {
+  bufferManager: { freeBuffers: Map<string, Array<{ size: number; destroy(): void }>>; numBytesAllocated: number; numFreeBuffers: number };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  device: { queue: { onSubmittedWorkDone(): Promise<unknown> } };
+}
+
+function webgpuInternals(): WebgpuInternals | undefined {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const b = tf.backend() as unknown as Partial<WebgpuInternals>;
+  const methods = [b.ensureCommandEncoderReady, b.endComputePassEncoder, b.submitQueue];
+  if (!(b.bufferManager?.freeBuffers instanceof Map) || methods.some((m) => typeof m !== 'function') || !b.device?.queue) return undefined;
+  return b as WebgpuInternals;
+}
+
+/**
+ * Destroys the webgpu buffer pool's free buffers once the queue has drained, so that its
+ * allocated total afterwards counts only live buffers. The map's keys stay: tfjs stops
+ * returning buffers to an empty map.
+ */
+async function releaseFreeGpuBuffers(b: WebgpuInternals): Promise<void> {
+  // Submit whatever is recorded (as tfjs does before a readback), then wait for the queue.
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.submitQueue();
+  await b.device.queue.onSubmittedWorkDone();
+  const bm = b.bufferManager;
+  for (const list of bm.freeBuffers.values()) {
+    for (const buffer of list) {
+      buffer.destroy();
+      bm.numBytesAllocated -= buffer.size;
+      bm.numFreeBuffers--;
+    }
+    list.length = 0;
+  }
+}
+
+/**
+ * Runs `fn` (a tf.profile) with the active backend's kernel timer replaced by a synchronous one.
+ * tf.profile times each kernel with `backend.time(f)`, an async function on every backend: a
+ * kernel that throws (an allocation that does not fit) then rejects that timer promise, which
+ * nobody awaits (an unhandled rejection, fatal in Node), and the engine fails on with a TypeError
+ * instead. A timer that calls f directly lets the real error propagate. It also spares webgpu its
+ * timestamp queries; the probe needs the byte counts, not the kernel times.
+ */
+async function withPlainKernelTimer<T>(fn: () => Promise<T>): Promise<T> {
+  const backend = tf.backend() as { time: tf.KernelBackend['time'] };
+  const own = Object.getOwnPropertyDescriptor(backend, 'time');
+  backend.time = (f: () => void) => {
+    const start = performance.now();
+    f();
+    return Promise.resolve({ kernelMs: performance.now() - start });
+  };
+  try {
+    return await fn();
+  } finally {
+    if (own) Object.defineProperty(backend, 'time', own);
+    else delete (backend as { time?: unknown }).time;
+  }
+}
+
+export class ProbeRunner {
+  readonly model: tf.LayersModel;
+  /** Bytes of the copy of the initial weights that the runner keeps. */
+  readonly snapshotBytes: number;
+  private readonly ds: LoadedDataset;
+  private readonly weights: tf.Variable[];
+  private readonly trainable: tf.Variable[];
+  private readonly initial: tf.Tensor[];
+  private scratch = new Float32Array(0);
+  private busy = false;
+  private disposed = false;
+
+  constructor(private readonly opts: ProbeRunnerOptions) {
+    this.ds = opts.dataset;
+    const { inputShape, classes } = this.ds.manifest;
+    this.model = buildModel(opts.model, { inputShape, classes: classes.length }, opts.seed);
+    this.weights = this.model.weights.map((w) => w.read() as tf.Variable);
+    this.trainable = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.initial = this.weights.map((v) => tf.keep(tf.clone(v)));
+    this.snapshotBytes = this.initial.reduce((s, t) => s + t.size * tf.util.bytesPerElement(t.dtype as 'float32'), 0);
+  }
+
+  /** Runs one request of the probe protocol. Throws what the probe threw (after cleaning up). */
+  run(request: ProbeRequest): Promise<ProbeResult> {
+    switch (request.kind) {
+      case 'memory':
+        return this.memory(request.batchSize);
+      case 'throughput':
+        return this.throughput(request.batchSize, request.warmupSteps, request.steps);
+      case 'noise':
+        return this.noise(request.microBatch, request.k, request.steps, request.learningRate);
+      case 'trial':
+        return this.trial(request.batchSize, request.learningRate, request.warmupSteps, request.seconds);
+    }
+  }
+
+  /** One full training step at batch B inside tf.profile: its peak bytes and its wall time. */
+  memory(batchSize: number): Promise<MemoryResult> {
+    return this.isolated(MEASURE_LEARNING_RATE, async (opt) => {
+      const indices = this.sampler().next(batchSize);
+      const gpu = webgpuInternals();
+      if (gpu) await releaseFreeGpuBuffers(gpu);
+      const t0 = performance.now();
+      let split = -1;
+      const profile = await withPlainKernelTimer(() =>
+        tf.profile(async () => {
+          const loss = this.step(opt, indices, () => (split = tf.engine().state.activeProfile.kernels.length));
+          await loss.data();
+          loss.dispose();
+        }),
+      );
+      const stepMs = performance.now() - t0;
+      const engineBytes = profile.peakBytes;
+      const peakOf = (from: number, to: number) => Math.max(0, ...profile.kernels.slice(from, to).map((k) => k.totalBytesSnapshot));
+      const phases = split > 0 && split < profile.kernels.length ? { gradientBytes: peakOf(0, split), updateBytes: peakOf(split, profile.kernels.length) } : {};
+      let backendBytes: number | undefined;
+      let peakBytes = engineBytes;
+      if (gpu) {
+        backendBytes = gpu.bufferManager.numBytesAllocated;
+        peakBytes = backendBytes;
+      } else {
+        backendBytes = currentWasmHeapBytes();
+      }
+      return { kind: 'memory', peakBytes, stepMs, engineBytes, ...phases, ...(backendBytes !== undefined ? { backendBytes } : {}) };
+    });
+  }
+
+  /**
+   * Warm-up steps, then `steps` timed steps. The clock is read only after a readback of the
+   * last loss (which waits for every queued step), so async backends are timed honestly.
+   */
+  throughput(batchSize: number, warmupSteps: number, steps: number): Promise<ThroughputResult> {
+    return this.isolated(MEASURE_LEARNING_RATE, async (opt) => {
+      const sampler = this.sampler();
+      let last: tf.Scalar | undefined;
+      const run = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const loss = this.step(opt, sampler.next(batchSize));
+          last?.dispose();
+          last = loss;
+          await yieldToEventLoop();
+        }
+      };
+      await run(warmupSteps);
+      await this.sync(last);
+      const t0 = performance.now();
+      await run(steps);
+      await last!.data();
+      const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);
+      last!.dispose();
+      return { kind: 'throughput', secondsPerStep: seconds / steps, samplesPerSecond: (batchSize * steps) / seconds };
+    });
+  }
+
+  /**
+   * The gradient noise scale (DESIGN §5.4): `steps` steps at batch k·b, each batch's gradient
+   * also taken as k micro-batch gradients; |G|² and tr Σ per step go into moving averages whose
+   * span is the probe's length. The mean gradient is applied at `learningRate`, so training
+   * moves on as it would.
+   */
+  noise(microBatch: number, k: number, steps: number, learningRate: number): Promise<NoiseResult> {
+    return this.isolated(learningRate, async (opt) => {
+      const sampler = this.sampler();
+      const estimator = new NoiseScaleEstimator(Math.min(0.99, Math.max(0, 1 - 2 / (steps + 1))));
+      for (let s = 0; s < steps; s++) {
+        const batches = Array.from({ length: k }, () => makeBatch(this.ds, sampler.next(microBatch)));
+        let stats: tf.Tensor1D;
+        try {
+          const r = microBatchGradientStats(k, (i) => this.lossOf(batches[i]!.x, batches[i]!.oneHot), this.trainable);
+          opt.optimizer.applyGradients(r.meanGrads);
+          tf.dispose(Object.values(r.meanGrads));
+          stats = r.stats;
+        } finally {
+          for (const b of batches) tf.dispose([b.x, b.labels, b.oneHot]);
+        }
+        const values = await stats.data();
+        stats.dispose();
+        const terms = noiseScaleTerms(values[0]!, values[1]!, k, microBatch);
+        estimator.add(terms.gradSq, terms.traceSigma);
+        await yieldToEventLoop();
+      }
+      return { kind: 'noise', gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale, steps };
+    });
+  }
+
+  /**
+   * A short run from the initial weights for `seconds` of wall time (at least MIN_TRIAL_STEPS
+   * steps; the clock starts after the first step, which compiles the kernels on GPU backends)
+   * with a linear warm-up, every step's loss kept (read back in stacks about every 100 ms),
+   * then validation loss and accuracy. A NaN/±Infinity loss ends the trial: it is the
+   * last loss reported, and validation is skipped (NaN, 0).
+   */
+  trial(batchSize: number, learningRate: number, warmupSteps: number, seconds: number): Promise<TrialResult> {
+    return this.isolated(learningRate, async (opt) => {
+      const sampler = this.sampler();
+      const losses: number[] = [];
+      let pending: tf.Scalar[] = [];
+      let diverged = false;
+      const readBack = async () => {
+        if (pending.length === 0) return;
+        const batch = pending;
+        pending = [];
+        const packed = tf.stack(batch);
+        const values = await packed.data();
+        tf.dispose([packed, ...batch]);
+        for (const v of values) {
+          if (diverged) break;
+          losses.push(v);
+          if (!Number.isFinite(v)) diverged = true;
+        }
+      };
+      let start = performance.now();
+      let lastReadback = start;
+      let step = 0;
+      while (!diverged) {
+        const now = performance.now();
+        if (step >= MIN_TRIAL_STEPS && now - start >= seconds * 1000) break;
+        step++;
+        opt.setLearningRate(learningRateAt(step, learningRate, warmupSteps));
+        pending.push(this.step(opt, sampler.next(batchSize)));
+        if (step === 1 || now - lastReadback >= READBACK_INTERVAL_MS || pending.length >= 256) {
+          await readBack();
+          lastReadback = performance.now();
+          // The clock starts once the first step is done: compiling kernels is not training time.
+          if (step === 1) start = lastReadback;
+        }
+        await yieldToEventLoop();
+      }
+      await readBack();
+      let valLoss = NaN;
+      let valAccuracy = 0;
+      if (!diverged) ({ loss: valLoss, accuracy: valAccuracy } = await evaluateSplit(this.model, this.ds, this.ds.validationIndex, batchSize, false));
+      return { kind: 'trial', steps: losses.length, samples: losses.length * batchSize, losses, valLoss, valAccuracy };
+    });
+  }
+
+  /** The model's weights now, as plain arrays (tests: a probe must leave them as they were). */
+  async weightValues(): Promise<Float32Array[]> {
+    return Promise.all(this.weights.map(async (v) => (await v.data()) as Float32Array));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose(this.initial);
+    this.model.dispose();
+  }
+
+  /** Sets the weights back to the initial ones (variables then share the snapshot's buffers). */
+  private restore(): void {
+    this.weights.forEach((v, i) => v.assign(this.initial[i]!));
+  }
+
+  private sampler(): BatchSampler {
+    return new BatchSampler(this.ds.trainIndex, this.opts.seed);
+  }
+
+  /**
+   * Runs a probe in its own engine scope with a fresh optimizer; whatever happens, every tensor it
+   * left undisposed is released, the optimizer's state is disposed and the weights are restored.
+   */
+  private async isolated<T>(learningRate: number, body: (opt: AdjustableOptimizer) => Promise<T>): Promise<T> {
+    if (this.disposed) throw new Error('the probe runner has been disposed');
+    if (this.busy) throw new Error('another probe is running');
+    this.busy = true;
+    const engine = tf.engine();
+    engine.startScope('probe');
+    let opt: AdjustableOptimizer | undefined;
+    try {
+      opt = createOptimizer(this.opts.optimizer, learningRate, this.opts.momentum ?? 0.9);
+      return await body(opt);
+    } finally {
+      // tf.profile leaves profiling on when its query throws.
+      engine.state.profiling = false;
+      engine.endScope();
+      try {
+        opt?.optimizer.dispose();
+        // MomentumOptimizer.dispose() forgets SGD's kept learning-rate scalar (tfjs 4.22).
+        const c = (opt?.optimizer as { c?: tf.Tensor } | undefined)?.c;
+        if (c && !c.isDisposed) c.dispose();
+      } finally {
+        this.restore();
+        this.busy = false;
+        if (this.scratch.length > MAX_KEPT_SCRATCH) this.scratch = new Float32Array(0);
+      }
+    }
+  }
+
+  private lossOf(x: tf.Tensor, oneHot: tf.Tensor2D): tf.Scalar {
+    const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
+    return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+  }
+
+  /** One training step (forward, backward, update) on these samples; returns its loss. */
+  private step(opt: AdjustableOptimizer, indices: Uint32Array, beforeUpdate?: () => void): tf.Scalar {
+    const need = indices.length * this.ds.sampleSize;
+    if (this.scratch.length < need) this.scratch = new Float32Array(need);
+    const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
+    try {
+      return tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => this.lossOf(x, oneHot), this.trainable);
+        beforeUpdate?.();
+        opt.optimizer.applyGradients(grads);
+        return value;
+      });
+    } finally {
+      tf.dispose([x, labels, oneHot]);
+    }
+  }
+
+  /** Waits for the device: reads back `t`, or a new one-element tensor. */
+  private async sync(t?: tf.Tensor): Promise<void> {
+    if (t && !t.isDisposed) {
+      await t.data();
+      return;
+    }
+    const one = tf.zeros([1]);
+    await one.data();
+    one.dispose();
+  }
+}

@@ -1,0 +1,145 @@
+// A probe session over the real process boundary: fork the trainer entry, start a session, run
+// one probe of each kind on wasm, then `end` (exit 0); and on the memory-capped cpu backend, a
+// memory probe over the cap answers probe-failed/oom while the process goes on. Every message the
+// trainer sends is checked against the protocol schemas.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { trainerMessageSchema, type TrainerMessage } from '../../src/shared/trainer-protocol.js';
+import { probeTrainerMessageSchema, type ProbeHostMessage, type ProbeTrainerMessage } from '../../src/shared/probe-protocol.js';
+import { importDataset } from '../../src/main/engine/datasets/index.js';
+
+const ENTRY = fileURLToPath(new URL('../../src/main/engine/trainer/trainer-main.js', import.meta.url));
+
+type Message = TrainerMessage | ProbeTrainerMessage;
+
+class Trainer {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  private readonly inbox: Message[] = [];
+  private wake: (() => void) | undefined;
+  stderr = '';
+
+  constructor() {
+    this.child = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv: [], serialization: 'advanced' });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    this.child.on('message', (raw) => {
+      const probe = probeTrainerMessageSchema.safeParse(raw);
+      const other = trainerMessageSchema.safeParse(raw);
+      assert.ok(probe.success || other.success, `invalid message from the trainer: ${JSON.stringify(raw)}`);
+      const msg = (probe.success ? probe.data : other.data) as Message;
+      if (msg.type === 'heartbeat') return;
+      this.inbox.push(msg);
+      this.wake?.();
+    });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  send(msg: ProbeHostMessage | Record<string, unknown>): void {
+    this.child.send(msg);
+  }
+
+  /** The next message (heartbeats aside), within `ms`. */
+  async next(ms = 60_000): Promise<Message> {
+    const deadline = Date.now() + ms;
+    while (this.inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error(`no message from the trainer within ${ms} ms; stderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 200);
+      });
+    }
+    return this.inbox.shift()!;
+  }
+
+  async probe(request: Extract<ProbeHostMessage, { type: 'probe' }>['request']): Promise<Extract<Message, { type: 'probe-result' | 'probe-failed' }>> {
+    this.send({ type: 'probe', request });
+    const msg = await this.next();
+    assert.ok(msg.type === 'probe-result' || msg.type === 'probe-failed', `answer to probe ${request.id}: ${JSON.stringify(msg)}`);
+    assert.equal(msg.id, request.id);
+    return msg;
+  }
+}
+
+async function mnist(limit: number): Promise<{ dir: string; cleanup(): void }> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'probe-session-'));
+  const dir = path.join(tmp, 'mnist');
+  await importDataset('sample:mnist', { limit }, dir);
+  return { dir, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+}
+
+test('wasm session: memory, throughput, noise and trial probes, then end exits 0', { timeout: 120_000 }, async () => {
+  const data = await mnist(500);
+  const trainer = new Trainer();
+  try {
+    assert.equal((await trainer.next()).type, 'ready');
+    trainer.send({ type: 'start-probes', session: { kind: 'probe-session', datasetDir: data.dir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1 } });
+    const backend = await trainer.next();
+    assert.ok(backend.type === 'backend' && backend.report.name === 'wasm', JSON.stringify(backend));
+
+    const memory = await trainer.probe({ kind: 'memory', id: 1, batchSize: 8 });
+    assert.ok(memory.type === 'probe-result' && memory.result.kind === 'memory', JSON.stringify(memory));
+    assert.ok(memory.result.peakBytes > 0 && memory.result.backendBytes! >= memory.result.peakBytes, 'the wasm heap holds at least the tensors');
+
+    const throughput = await trainer.probe({ kind: 'throughput', id: 2, batchSize: 16, warmupSteps: 1, steps: 3 });
+    assert.ok(throughput.type === 'probe-result' && throughput.result.kind === 'throughput' && throughput.result.samplesPerSecond > 0, JSON.stringify(throughput));
+
+    const noise = await trainer.probe({ kind: 'noise', id: 3, microBatch: 8, k: 4, steps: 5, learningRate: 1e-3 });
+    assert.ok(noise.type === 'probe-result' && noise.result.kind === 'noise', JSON.stringify(noise));
+    assert.ok(noise.result.steps === 5 && noise.result.traceSigma > 0 && !Number.isNaN(noise.result.noiseScale));
+
+    const trial = await trainer.probe({ kind: 'trial', id: 4, batchSize: 32, learningRate: 1e-3, warmupSteps: 2, seconds: 1 });
+    assert.ok(trial.type === 'probe-result' && trial.result.kind === 'trial', JSON.stringify(trial));
+    assert.ok(trial.result.steps >= 5 && trial.result.losses.length === trial.result.steps && trial.result.losses.every(Number.isFinite));
+    assert.ok(Number.isFinite(trial.result.valLoss) && trial.result.valAccuracy >= 0);
+
+    trainer.send({ type: 'end' });
+    assert.equal(await trainer.exited, 0);
+  } finally {
+    trainer.child.kill('SIGKILL');
+    data.cleanup();
+  }
+});
+
+test('capped cpu session: over the cap answers probe-failed oom and the process goes on; misuse is rejected', { timeout: 120_000 }, async () => {
+  const data = await mnist(300);
+  const trainer = new Trainer();
+  try {
+    assert.equal((await trainer.next()).type, 'ready');
+    const early = await trainer.probe({ kind: 'memory', id: 9, batchSize: 2 });
+    assert.ok(early.type === 'probe-failed' && /start-probes/.test(early.message), JSON.stringify(early));
+
+    const session = { kind: 'probe-session', datasetDir: data.dir, model: 'small', optimizer: 'sgd', backend: 'cpu', seed: 1, memoryCapBytes: 8 << 20 } as const;
+    trainer.send({ type: 'start-probes', session });
+    const backend = await trainer.next();
+    assert.ok(backend.type === 'backend' && backend.report.name === 'cpu-capped' && /capped test backend/.test(backend.report.device), JSON.stringify(backend));
+
+    trainer.send({ type: 'start-probes', session });
+    const second = await trainer.next();
+    assert.ok(second.type === 'failed' && second.cause === 'bad-config' && /already/.test(second.message), JSON.stringify(second));
+
+    const invalid = await trainer.probe({ kind: 'memory', id: 10, batchSize: 0 });
+    assert.ok(invalid.type === 'probe-failed' && invalid.cause === 'error' && /invalid/.test(invalid.message), JSON.stringify(invalid));
+
+    const small = await trainer.probe({ kind: 'memory', id: 11, batchSize: 2 });
+    assert.ok(small.type === 'probe-result' && small.result.kind === 'memory', JSON.stringify(small));
+
+    const big = await trainer.probe({ kind: 'memory', id: 12, batchSize: 512 });
+    assert.ok(big.type === 'probe-failed' && big.cause === 'oom' && big.fatal === undefined, JSON.stringify(big));
+    assert.match(big.message, /out of memory: \d+ bytes requested, cap 8388608/);
+
+    const again = await trainer.probe({ kind: 'memory', id: 13, batchSize: 2 });
+    assert.ok(again.type === 'probe-result' && again.result.kind === 'memory', JSON.stringify(again));
+    assert.equal(again.result.peakBytes, small.result.peakBytes, 'the failed probe left nothing behind');
+
+    trainer.send({ type: 'end' });
+    assert.equal(await trainer.exited, 0);
+  } finally {
+    trainer.child.kill('SIGKILL');
+    data.cleanup();
+  }
+});
