@@ -2,21 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DatasetImportError, importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
+import { importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
 import { chooseDelimiter } from '../../../src/main/engine/datasets/csv.js';
-import { cleanupTmp, leftovers, tmpDir, write } from './helpers.js';
+import { cleanupTmp, leftovers, tmpDir, rejects, write } from './helpers.js';
 
 after(cleanupTmp);
 
-async function rejects(p: Promise<unknown>): Promise<DatasetImportError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DatasetImportError, `expected DatasetImportError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the import to fail');
-}
 
 /** 3 classes × 5 rows of 4 numeric features, label named `species`. */
 function irisLike(): string {

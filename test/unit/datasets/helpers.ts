@@ -1,6 +1,8 @@
 // Fixture builders for the dataset tests: everything is generated into os.tmpdir().
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { DatasetImportError } from '../../../src/main/engine/datasets/index.js';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -92,4 +94,15 @@ export const gz = (b: Buffer): Buffer => gzipSync(b);
 /** Leftovers of an import beside `outDir` (temporary folders). */
 export function leftovers(parent: string): string[] {
   return readdirSync(parent).filter((n) => n.includes('.importing-'));
+}
+
+/** Awaits an import that must fail, and returns its DatasetImportError. */
+export async function rejects(p: Promise<unknown>): Promise<DatasetImportError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof DatasetImportError, `expected DatasetImportError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the import to fail');
 }

@@ -3,20 +3,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { DatasetImportError, importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
-import { cleanupTmp, gz, idx, leftovers, tmpDir, write } from './helpers.js';
+import { importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
+import { cleanupTmp, gz, idx, leftovers, tmpDir, rejects, write } from './helpers.js';
 
 after(cleanupTmp);
 
-async function rejects(p: Promise<unknown>): Promise<DatasetImportError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DatasetImportError, `expected DatasetImportError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the import to fail');
-}
 
 /** 6 images of 2×3, pixel values i*10 + j; labels 3,7,3,7,3,7. */
 const N = 6;

@@ -3,21 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { DatasetImportError, importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
+import { importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
 import { defaultImageSize } from '../../../src/main/engine/datasets/image-folder.js';
-import { bmp24, cleanupTmp, gif, jpeg, leftovers, ls, png, tmpDir, write } from './helpers.js';
+import { bmp24, cleanupTmp, gif, jpeg, leftovers, ls, png, tmpDir, rejects, write } from './helpers.js';
 
 after(cleanupTmp);
 
-async function rejects(p: Promise<unknown>): Promise<DatasetImportError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DatasetImportError, `expected DatasetImportError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the import to fail');
-}
 
 describe('image folder import', () => {
   test('grey 2×2 PNGs round-trip exactly; classes sorted; junk files ignored', async () => {

@@ -1,25 +1,9 @@
 // Seeded, stratified sampling: the train/validation split and options.limit.
 
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The PRNG and shuffle are the app's shared ones, so a seed means the same thing everywhere.
+import { createRng as mulberry32, shuffleInPlace } from '../../../shared/random.js';
 
-export function shuffleInPlace(a: Uint32Array | number[], rand: () => number): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-}
+export { mulberry32, shuffleInPlace };
 
 /** Sample indices of each class, in index order. */
 export function indicesByClass(y: ArrayLike<number>, numClasses: number): Uint32Array[] {
