@@ -46,6 +46,11 @@ export const probeRequestSchema = z.discriminatedUnion('kind', [
     microBatch: z.number().int().min(1),
     k: z.number().int().min(2),
     steps: z.number().int().min(1),
+    /**
+     * Plain training steps (at batch k·b) before measuring: the noise scale grows as training
+     * proceeds (McCandlish et al.), so one measured at the very first steps undersells large batches.
+     */
+    pretrainSteps: z.number().int().min(0).optional(),
     learningRate: z.number().positive(),
   }),
   /** A short run from the session's initial weights for a fixed wall time, then validation. */

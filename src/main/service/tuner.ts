@@ -163,10 +163,10 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     const throughput = new Map<number, { secondsPerStep: number; samplesPerSecond: number }>();
     plannedLeft = candidates.length + (request.mode === 'full' ? 5 : 0);
     const timeAt = async (b: number) => {
-      // Enough steps for ~0.25 s of timing, judged from the one-step memory probe nearest b.
+      // Enough steps for ~0.15 s of timing, judged from the one-step memory probe nearest b.
       const nearest = [...memory].filter(([, m]) => m.stepMs).sort((x, y) => Math.abs(x[0] - b) - Math.abs(y[0] - b))[0];
       const estMs = nearest ? (nearest[1].stepMs! * b) / nearest[0] : 50;
-      const steps = Math.max(3, Math.min(30, Math.round(250 / Math.max(estMs, 1))));
+      const steps = Math.max(3, Math.min(30, Math.round(150 / Math.max(estMs, 1))));
       progress('throughput', b, `timing ${steps} steps at batch ${b}`);
       const { outcome } = await probe('throughput', b, null, (id) => ({ kind: 'throughput', id, batchSize: b, warmupSteps: 2, steps }));
       if (outcome.ok && outcome.result.kind === 'throughput') throughput.set(b, outcome.result);
@@ -199,7 +199,10 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     if (request.mode === 'full') {
       const micro = Math.max(1, Math.floor(b0 / 4));
       const t0 = throughput.get(b0)?.secondsPerStep ?? tFit.a + tFit.b * b0;
-      const noiseSteps = Math.max(10, Math.min(60, Math.round(1.0 / Math.max(t0 * 2, 1e-3))));
+      const noiseSteps = Math.max(10, Math.min(40, Math.round(0.6 / Math.max(t0 * 2, 1e-3))));
+      // Train about a quarter of an epoch first (at most ~1.5 s): the noise scale of the first
+      // steps is far below that of the rest of the run.
+      const pretrainSteps = Math.min(Math.round(trainCount / (4 * micro * 4)), Math.round(1.5 / Math.max(t0, 1e-4)));
       progress('noise', micro * 4, `measuring the gradient noise scale over ${noiseSteps} steps`);
       const { outcome } = await probe('noise', micro * 4, request.baseLearningRate, (id) => ({
         kind: 'noise',
@@ -208,6 +211,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         k: 4,
         steps: noiseSteps,
         learningRate: request.baseLearningRate,
+        pretrainSteps,
       }));
       if (outcome.ok && outcome.result.kind === 'noise' && Number.isFinite(outcome.result.noiseScale)) noiseScale = Math.max(0, outcome.result.noiseScale);
       if (noiseScale !== null) {
@@ -253,7 +257,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     // ---- 5. equal-time validation trials (Full) -------------------------------------------
     if (request.mode === 'full') {
       const plannedSeconds = (request.plannedEpochs * trainCount) / (throughput.get(chosen)?.samplesPerSecond ?? bestX);
-      const trialSeconds = Math.max(0.4, Math.min(20, 0.025 * plannedSeconds));
+      const trialSeconds = Math.max(0.3, Math.min(20, 0.015 * plannedSeconds));
       const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
       plannedLeft = sizes.length;
       const trials: { b: number; lr: number; valLoss: number; status: TrialStatus; why: string; seq: number; stored?: { result: ProbeResult; seconds: number } }[] = [];

@@ -183,7 +183,7 @@ export class ProbeRunner {
       case 'throughput':
         return this.throughput(request.batchSize, request.warmupSteps, request.steps);
       case 'noise':
-        return this.noise(request.microBatch, request.k, request.steps, request.learningRate);
+        return this.noise(request.microBatch, request.k, request.steps, request.learningRate, request.pretrainSteps ?? 0);
       case 'trial':
         return this.trial(request.batchSize, request.learningRate, request.warmupSteps, request.seconds);
     }
@@ -253,9 +253,13 @@ export class ProbeRunner {
    * span is the probe's length. The mean gradient is applied at `learningRate`, so training
    * moves on as it would.
    */
-  noise(microBatch: number, k: number, steps: number, learningRate: number): Promise<NoiseResult> {
+  noise(microBatch: number, k: number, steps: number, learningRate: number, pretrainSteps = 0): Promise<NoiseResult> {
     return this.isolated(learningRate, async (opt) => {
       const sampler = this.sampler();
+      for (let s = 0; s < pretrainSteps; s++) {
+        this.step(opt, sampler.next(microBatch * k)).dispose();
+        await yieldToEventLoop();
+      }
       const estimator = new NoiseScaleEstimator(Math.min(0.99, Math.max(0, 1 - 2 / (steps + 1))));
       for (let s = 0; s < steps; s++) {
         const batches = Array.from({ length: k }, () => makeBatch(this.ds, sampler.next(microBatch)));
