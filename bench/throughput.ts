@@ -45,6 +45,8 @@ interface Row {
   note?: string;
 }
 
+// The wasm backend uses the same thread count as the peer (trainer processes inherit this).
+process.env.AUTOBATCH_WASM_THREADS = args.threads;
 const home = path.join(os.tmpdir(), `autobatch-bench-${process.pid}`);
 const service = new AutoBatchService({ home });
 const rows: Row[] = [];

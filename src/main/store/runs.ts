@@ -279,7 +279,6 @@ export function processGone(pid: number | null, host: string | null): boolean {
 
 export function recoverInterrupted(ctx: StoreContext): number[] {
   const { db } = ctx;
-  const host = os.hostname();
   const recover = db.transaction((): number[] => {
     const candidates = db
       .prepare<[], { id: number; owner_pid: number | null; owner_host: string | null }>(

@@ -1,9 +1,12 @@
 // The app's wasm convolution gradient kernels against the cpu backend (the reference), on
 // random shapes, strides, paddings ('valid', 'same', explicit, numeric with a rounding mode)
 // and dilations. Seeded: a failure prints the case, and the seed replays it.
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { setConv2DBackpropFilterStrategy } from '../../../src/main/engine/kernels/conv2d-backprop-filter.js';
+import { setSimdKernelsEnabled, simdKernels } from '../../../src/main/engine/kernels/wasm-simd.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convInfo, fmt, randomPad, relErr, rng, runOn, setUpBackends, type Arr } from './helpers.js';
 
 const TOL = 1e-4;
@@ -53,40 +56,44 @@ function depthwiseGradsRef(x: Arr | null, dy: Arr, w: Arr | null, info: tf.backe
   return { dx: { shape: [N, H, W, C], data: dx }, dw: { shape: [KH, KW, C, m], data: dW } };
 }
 
-before(setUpBackends);
+before(() => setUpBackends(1));
 
-describe('Conv2DBackpropFilter (wasm vs cpu)', () => {
-  it(`matches on ${CASES} random cases (seed ${SEED})`, async () => {
-    const r = rng(SEED);
-    let done = 0;
-    while (done < CASES) {
-      const channelsFirst = r.next() < 0.1;
-      const [N, H, W, ci, co] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 5), r.int(1, 5)];
-      const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
-      const st = r.int(1, 3);
-      const strides: [number, number] = r.next() < 0.3 ? [r.int(1, 3), r.int(1, 3)] : [st, st];
-      const { pad, rounding } = randomPad(r, 3);
-      if (channelsFirst && Array.isArray(pad)) continue;
-      const xShape = channelsFirst ? [N, ci, H, W] : [N, H, W, ci];
-      const info = convInfo(xShape, [kh, kw, ci, co], strides, [1, 1], pad, rounding, false, channelsFirst ? 'channelsFirst' : 'channelsLast');
-      if (info === null) continue;
-      const x = arr(r, xShape);
-      const dy = arr(r, info.outShape);
-      await compare(tf.Conv2DBackpropFilter, { x, dy },
-        { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, filterShape: [kh, kw, ci, co] });
-      done++;
-    }
-  });
+for (const strategy of ['conv', 'im2col', 'auto'] as const) {
+  describe(`Conv2DBackpropFilter, ${strategy} composition (wasm vs cpu)`, () => {
+    before(() => setConv2DBackpropFilterStrategy(strategy));
+    after(() => setConv2DBackpropFilterStrategy('auto'));
+    it(`matches on ${CASES} random cases (seed ${SEED})`, async () => {
+      const r = rng(SEED + (strategy === 'conv' ? 0 : strategy === 'im2col' ? 10 : 20));
+      let done = 0;
+      while (done < CASES) {
+        const channelsFirst = r.next() < 0.1;
+        const [N, H, W, ci, co] = [r.int(1, 3), r.int(1, 10), r.int(1, 10), r.int(1, 5), r.int(1, 5)];
+        const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
+        const st = r.int(1, 3);
+        const strides: [number, number] = r.next() < 0.3 ? [r.int(1, 3), r.int(1, 3)] : [st, st];
+        const { pad, rounding } = randomPad(r, 3);
+        if (channelsFirst && Array.isArray(pad)) continue;
+        const xShape = channelsFirst ? [N, ci, H, W] : [N, H, W, ci];
+        const info = convInfo(xShape, [kh, kw, ci, co], strides, [1, 1], pad, rounding, false, channelsFirst ? 'channelsFirst' : 'channelsLast');
+        if (info === null) continue;
+        const x = arr(r, xShape);
+        const dy = arr(r, info.outShape);
+        await compare(tf.Conv2DBackpropFilter, { x, dy },
+          { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, filterShape: [kh, kw, ci, co] });
+        done++;
+      }
+    });
 
-  it('matches on MNIST-sized layers', async () => {
-    const r = rng(SEED + 1);
-    for (const [N, H, ci, co] of [[32, 28, 1, 16], [8, 13, 16, 32], [2, 26, 32, 32]] as const) {
-      const info = convInfo([N, H, H, ci], [3, 3, ci, co], [1, 1], [1, 1], 'valid', undefined, false)!;
-      await compare(tf.Conv2DBackpropFilter, { x: arr(r, [N, H, H, ci]), dy: arr(r, info.outShape) },
-        { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] });
-    }
+    it('matches on MNIST-sized layers', async () => {
+      const r = rng(SEED + 1);
+      for (const [N, H, ci, co] of [[32, 28, 1, 16], [8, 13, 16, 32], [2, 26, 32, 32]] as const) {
+        const info = convInfo([N, H, H, ci], [3, 3, ci, co], [1, 1], [1, 1], 'valid', undefined, false)!;
+        await compare(tf.Conv2DBackpropFilter, { x: arr(r, [N, H, H, ci]), dy: arr(r, info.outShape) },
+          { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] });
+      }
+    });
   });
-});
+}
 
 describe('Conv2DBackpropInput (the app\'s XNNPACK replacement, wasm vs cpu)', () => {
   it(`matches on ${CASES} random cases (seed ${SEED})`, async () => {
@@ -223,3 +230,40 @@ describe('MaxPoolGrad (the app\'s replacement, wasm vs cpu)', () => {
     }
   });
 });
+
+for (const simd of [true, false]) {
+  describe(`MaxPoolGrad and Sum, 2x2 pooling and bias gradients ${simd ? 'with' : 'without'} the SIMD routines (wasm vs cpu)`, () => {
+    before(() => setSimdKernelsEnabled(simd));
+    after(() => setSimdKernelsEnabled(true));
+
+    it(`the SIMD routines are ${simd ? 'available' : 'off'}`, async () => {
+      await tf.setBackend('wasm');
+      assert.equal(simdKernels(tf.backend() as BackendWasm) !== null, simd);
+    });
+
+    it('MaxPoolGrad 2x2/2 matches, odd sizes, ties and -Infinity windows included', async () => {
+      const r = rng(SEED + 9);
+      for (let i = 0; i < 40; i++) {
+        const [N, H, W, C] = [r.int(1, 3), r.int(2, 13), r.int(2, 13), r.pick([4, 8, 12, 16, 32, 3])];
+        const pad = r.pick(['valid', 'valid', 'same'] as const);
+        const info = tf.backend_util.computePool2DInfo([N, H, W, C], [2, 2], [2, 2], 1, pad);
+        const x = arr(r, [N, H, W, C]);
+        x.data.forEach((v, k) => { x.data[k] = r.next() < 0.05 ? -Infinity : Math.max(0, Math.round(v * 3)); });
+        const output = { shape: info.outShape, data: new Float32Array(info.outShape.reduce((a, b) => a * b, 1)) };
+        await compare(tf.MaxPoolGrad, { dy: arr(r, info.outShape), input: x, output }, { filterSize: [2, 2], strides: [2, 2], pad });
+      }
+    });
+
+    it('Sum over leading axes (and others) matches', async () => {
+      const r = rng(SEED + 10);
+      for (let i = 0; i < 40; i++) {
+        const rank = r.int(2, 4);
+        const shape = Array.from({ length: rank - 1 }, () => r.int(1, 24));
+        shape.push(r.pick([4, 8, 16, 32, 3, 5]));
+        const leading = r.next() < 0.8;
+        const axis = leading ? Array.from({ length: rank - 1 }, (_, k) => k) : [r.int(0, rank - 1)];
+        await compare(tf.Sum, { x: arr(r, shape) }, { axis, keepDims: r.next() < 0.3 });
+      }
+    });
+  });
+}

@@ -28,11 +28,14 @@ export function rng(seed: number): { next(): number; int(lo: number, hi: number)
 }
 
 let ready: Promise<void> | null = null;
-/** Activates wasm (with the app's kernels) once and makes sure cpu exists too. */
-export function setUpBackends(): Promise<void> {
+/**
+ * Activates wasm (with the app's kernels) once per process, single-threaded unless `threads`
+ * says otherwise (the threaded build is covered by the training test), and makes sure cpu exists too.
+ */
+export function setUpBackends(threads = 1): Promise<void> {
   ready ??= (async () => {
     tf.env().set('PROD', true); // no NaN checks / debug logging
-    await activateWasm();
+    await activateWasm({ threads });
     if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend missing');
     await tf.setBackend('wasm');
   })();

@@ -60,7 +60,8 @@ function maxRel(a: Float32Array, b: Float32Array): number {
   return diff / mag;
 }
 
-before(setUpBackends);
+// The threaded build (2 threads; see src/main/engine/backends/wasm.ts): the kernels' own tests use one.
+before(() => setUpBackends(2));
 
 describe('training a tiny conv net on wasm', () => {
   it('gives the cpu backend\'s gradients and weights after 5 Adam steps', async () => {
@@ -99,10 +100,14 @@ describe('registration and activation', () => {
     }
   });
 
-  it('activateWasm returns the device it got', async () => {
-    const got = await activateWasm();
+  it('activateWasm returns the device it got (the threaded build, started once per process)', async () => {
+    const got = await activateWasm({ threads: 1 });
     assert.equal(tf.getBackend(), 'wasm');
     assert.match(got.device, /^CPU \(WebAssembly(, SIMD)?, \d+ threads?\)$/);
-    assert.ok(got.threads >= 1);
+    assert.equal(got.threads, 2);
+  });
+
+  it('refuses a bad thread count', async () => {
+    await assert.rejects(activateWasm({ threads: 0 }), /threads must be a positive integer/);
   });
 });

@@ -11,6 +11,7 @@
 // source (eval) and pointed at the threaded glue's file in node_modules. The C++ side caps the
 // XNNPACK thread pool at min(requested, 8, logical cores / 2); os.cpus() is what it counts,
 // and the shim makes it count enough for the requested threads.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,15 +35,25 @@ export function wasmBinaryFolder(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }
 
-/** Threads used when none are asked for: the machine's cores, at most 8. */
+/**
+ * Threads used when none are asked for: half the logical cores (tfjs-backend-wasm's own rule,
+ * which assumes two hardware threads a core), at least 1, at most 4. On a 2-core machine that
+ * is 1: there a second XNNPACK thread competes with the JavaScript main thread and with anything
+ * else running, and measured from 1.5x faster (large CNN, quiet machine) to 2x slower (small
+ * CNN, busy machine).
+ */
 export function defaultWasmThreads(): number {
+  // AUTOBATCH_WASM_THREADS (inherited by trainer processes) overrides the default, e.g. for a
+  // benchmark that must use the same thread count as its peer.
+  const forced = Number(process.env.AUTOBATCH_WASM_THREADS);
+  if (Number.isInteger(forced) && forced >= 1) return Math.min(MAX_WASM_THREADS, forced);
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(MAX_WASM_THREADS, cores));
+  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
 }
 
 /**
- * Makes `wasm` the active tfjs backend, with `threads` XNNPACK threads (default: the machine's
- * cores, at most 8; 1 runs the single-threaded SIMD build without workers). The thread count is
+ * Makes `wasm` the active tfjs backend, with `threads` XNNPACK threads (default:
+ * defaultWasmThreads(); 1 runs the single-threaded SIMD build without workers). The thread count is
  * fixed when the backend first starts in this process; later calls report the count it has.
  * If the threaded build cannot start, falls back to one thread. Throws an Error that says why
  * when the backend cannot start at all.
@@ -101,19 +112,27 @@ export async function activateWasm(options: { threads?: number } = {}): Promise<
 
 /**
  * Starts tfjs-backend-wasm's threaded-SIMD build in Node (see the note at the top). Returns
- * false (leaving no backend behind) when it does not start.
+ * false (leaving no backend behind) when its files are missing or tfjs reports a failed start.
  */
 async function startThreaded(threads: number): Promise<boolean> {
   const wasmOut = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out');
   const glue = path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js');
+  const workerModule = path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js');
+  // Check what can be checked up front: an error inside a pthread worker is thrown, uncaught,
+  // by emscripten's glue on the main thread.
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  if (!fs.existsSync(glue) || !fs.existsSync(workerModule) || !fs.existsSync(path.join(wasmBinaryFolder(), 'tfjs-backend-wasm-threaded-simd.wasm'))) {
+    return false;
+  }
   // The worker script, as tfjs's own locateFile makes it (its '\n' escapes must stay escapes).
-  const workerSource = (require(path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string })
+  const workerSource = (require(workerModule) as { wasmWorkerContents: string })
     .wasmWorkerContents.replace(/\n/g, '\\n');
 
+  const workers: NodeWorker[] = [];
   class PthreadWorker extends NodeWorker {
     constructor(_url: unknown, _options?: WorkerOptions) {
       super(workerSource, { eval: true });
-      this.unref(); // idle pthread workers must not keep the process alive
+      workers.push(this);
     }
     override postMessage(message: unknown, transfer?: Parameters<NodeWorker['postMessage']>[1]): void {
       // 'load' names the main script as a Blob (unreadable in a worker): give it the file.
@@ -137,11 +156,15 @@ async function startThreaded(threads: number): Promise<boolean> {
   };
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   setThreadsCount(threads);
+  let ok = false;
   try {
-    const ok = await tf.setBackend('wasm');
-    if (ok && getThreadsCount() < 1) return false;
+    ok = await tf.setBackend('wasm');
+    // Emscripten refs a worker while it runs a pthread; the thread pool's threads run for good,
+    // and must not keep the process alive.
+    for (const worker of workers) worker.unref();
     return ok;
   } finally {
+    if (!ok) for (const worker of workers) void worker.terminate();
     os.cpus = cpusBefore;
     if (workerBefore !== undefined) {
       Object.defineProperty(globalThis, 'Worker', workerBefore);

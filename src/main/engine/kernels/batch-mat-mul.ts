@@ -1,29 +1,45 @@
 // BatchMatMul for the wasm backend, registered over the stock one: the stock kernel runs
 // XNNPACK only for an untransposed single matrix product and otherwise a scalar C++ loop,
-// which is what the gradients of a dense layer (x^T.dy, dy.W^T) hit. Here a transposed operand
-// is transposed explicitly (Transpose is cheap) so that the product takes the XNNPACK path.
+// which is what the gradients of a dense layer (x^T.dy, dy.W^T) hit. Here transposed operands
+// are transposed explicitly so that the product takes the XNNPACK path, choosing between
+// op(A).op(B) and (op(B)^T.op(A)^T)^T whichever moves fewer elements.
 import * as tf from '@tensorflow/tfjs';
-import { finish, sizeOf, wasmKernel, withScope, type Info } from './wasm-kernel-utils.js';
+import { finish, sizeOf, wasmKernel, withScope, type Info, type WasmScope } from './wasm-kernel-utils.js';
 
 export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { a, b } = args.inputs as { a: Info; b: Info };
   const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
-  const stock = wasmKernel(tf.BatchMatMul);
-  const batchA = sizeOf(a.shape.slice(0, -2));
-  const batchB = sizeOf(b.shape.slice(0, -2));
-  const fast = (attrs.transposeA || attrs.transposeB) && batchA === 1 && batchB === 1 &&
+  const tA = attrs.transposeA === true;
+  const tB = attrs.transposeB === true;
+  const fast = (tA || tB) && sizeOf(a.shape.slice(0, -2)) === 1 && sizeOf(b.shape.slice(0, -2)) === 1 &&
     a.dtype === 'float32' && b.dtype === 'float32';
-  if (!fast) return stock({ inputs: args.inputs, backend: args.backend as object, attrs: args.attrs }) as Info;
+  if (!fast) return wasmKernel(tf.BatchMatMul)({ inputs: args.inputs, backend: args.backend as object, attrs: args.attrs }) as Info;
+  const [a0, a1] = a.shape.slice(-2);
+  const [b0, b1] = b.shape.slice(-2);
+  const M = tA ? a1 : a0;
+  const K = tA ? a0 : a1;
+  const N = tB ? b0 : b1;
+  const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), M, N];
   return withScope(args.backend, (s) => {
-    const a2 = s.view(a, a.shape.slice(-2));
-    const b2 = s.view(b, b.shape.slice(-2));
-    const aa = attrs.transposeA ? s.transpose(a2, [1, 0]) : a2;
-    const bb = attrs.transposeB ? s.transpose(b2, [1, 0]) : b2;
-    const out = s.run(tf.BatchMatMul, { a: s.view(aa, [1, ...aa.shape]), b: s.view(bb, [1, ...bb.shape]) },
-      { transposeA: false, transposeB: false });
-    const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), aa.shape[0], bb.shape[1]];
-    return finish(s, out, outShape);
+    const A = s.view(a, [a0, a1]);
+    const B = s.view(b, [b0, b1]);
+    // Elements transposed: directly, op(A) and op(B); swapped, the other two and the result.
+    const direct = (tA ? M * K : 0) + (tB ? K * N : 0);
+    const swapped = (tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N;
+    if (direct <= swapped) {
+      const out = product(s, tA ? s.transpose(A, [1, 0]) : A, tB ? s.transpose(B, [1, 0]) : B);
+      return finish(s, out, outShape);
+    }
+    // C^T = op(B)^T . op(A)^T, where op(B)^T is B itself when tB, and its transpose otherwise.
+    const left = tB ? B : s.transpose(B, [1, 0]); // [N,K]
+    const right = tA ? A : s.transpose(A, [1, 0]); // [K,M]
+    const outT = product(s, left, right); // [N,M]
+    return finish(s, s.transpose(s.view(outT, [N, M]), [1, 0]), outShape);
   });
+}
+
+function product(s: WasmScope, x: Info, y: Info): Info {
+  return s.run(tf.BatchMatMul, { a: s.view(x, [1, ...x.shape]), b: s.view(y, [1, ...y.shape]) }, { transposeA: false, transposeB: false });
 }
 
 export const batchMatMulConfig: tf.KernelConfig = {

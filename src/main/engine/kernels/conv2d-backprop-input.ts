@@ -19,8 +19,7 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
   return withScope(args.backend, (s) => {
     const dyL = last ? dy : s.transpose(dy, [0, 2, 3, 1]);
     const dyU = s.upsample(dyL, sh, sw); // [N, oh*sh, ow*sw, co]
-    const wT = s.transpose(filter, [0, 1, 3, 2]);
-    const wR = s.run('Reverse', { x: wT }, { dims: [0, 1] }); // [kh,kw,co,ci], reversed
+    const wR = s.flipFilter(filter, true); // [kh,kw,co,ci], reversed in space
     const top = kh - 1 - pt;
     const left = kw - 1 - pl;
     const bottom = H - oh * sh - top + kh - 1;

@@ -18,7 +18,7 @@ export function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap
   const { top: pt, left: pl } = info.padInfo;
   return withScope(args.backend, (s) => {
     const dyU = s.upsample(dy, sh, sw); // [N, oh*sh, ow*sw, C*m]
-    const wR = s.view(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, C * m, 1]);
+    const wR = s.view(s.flipFilter(filter, false), [kh, kw, C * m, 1]);
     const top = (kh - 1) * dh - pt;
     const left = (kw - 1) * dw - pl;
     const bottom = H - oh * sh - top + (kh - 1) * dh;

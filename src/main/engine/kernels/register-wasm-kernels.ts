@@ -7,6 +7,7 @@ import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { sumConfig } from './sum.js';
 import { rememberOriginal } from './wasm-kernel-utils.js';
 
 /** Kernels the wasm backend does not have. */
@@ -17,13 +18,14 @@ export const wasmGradientKernels: readonly tf.KernelConfig[] = [
 ];
 
 /**
- * Kernels the wasm backend has, but slowly (scalar C++ loops): replaced by XNNPACK compositions,
- * or for MaxPoolGrad a single pass on the wasm heap.
+ * Kernels the wasm backend has, but slowly (scalar C++ loops, needless transposes): replaced by
+ * XNNPACK compositions, or (MaxPoolGrad, Sum over leading axes) single SIMD passes on the wasm heap.
  */
 export const wasmReplacementKernels: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
   batchMatMulConfig,
   maxPoolGradConfig,
+  sumConfig,
 ];
 
 const stock = new Map<string, tf.KernelConfig>();
@@ -45,7 +47,7 @@ function install(config: tf.KernelConfig): void {
 /**
  * Registers the missing wasm gradient kernels (Conv2DBackpropFilter,
  * DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput) and, unless
- * `replaceSlowKernels` is false, the faster Conv2DBackpropInput, BatchMatMul and MaxPoolGrad.
+ * `replaceSlowKernels` is false, the faster Conv2DBackpropInput, BatchMatMul, MaxPoolGrad and Sum.
  * Idempotent; call it before or after `tf.setBackend('wasm')`.
  */
 export function registerWasmGradientKernels(options: { replaceSlowKernels?: boolean } = {}): void {

@@ -7,7 +7,7 @@ export type Info = tf.TensorInfo;
 export type Shape4 = [number, number, number, number];
 export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
-/** The wasm backend's kernelFunc for `name`, as registered when this was first asked for. */
+/** The stock kernelFuncs of the kernels the app registered over (see register-wasm-kernels.ts). */
 const originals = new Map<string, tf.KernelFunc>();
 
 /**
@@ -20,6 +20,7 @@ export function rememberOriginal(name: string): tf.KernelConfig | undefined {
   return config;
 }
 
+/** The kernelFunc to call for `name` on wasm: the stock one where the app replaced it. */
 export function wasmKernel(name: string): tf.KernelFunc {
   const remembered = originals.get(name);
   if (remembered !== undefined) return remembered;
@@ -121,8 +122,42 @@ export class WasmScope {
     return this.run(kind, { x: input, filter }, { strides, dilations, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
   }
 
+  /** Takes ownership of a tensor made directly with backend.makeOutput. */
+  adopt(t: Info): Info {
+    this.owned.push(t);
+    return t;
+  }
+
   owns(t: Info): boolean {
     return this.owned.some((o) => o.dataId === t.dataId);
+  }
+
+  /**
+   * The filter [kh,kw,a,b] reversed in both spatial axes, and with `swap` its last two axes
+   * exchanged ([kh,kw,b,a]): one pass on the heap (the stock Reverse kernel takes ~25 ns an element).
+   */
+  flipFilter(filter: Info, swap: boolean): Info {
+    const [kh, kw, a, b] = filter.shape;
+    const out = this.backend.makeOutput(swap ? [kh, kw, b, a] : [kh, kw, a, b], 'float32');
+    this.owned.push(out);
+    // Views after makeOutput: allocating may grow (and detach) the heap.
+    const dst = this.backend.typedArrayFromHeap(out) as Float32Array;
+    const src = this.backend.typedArrayFromHeap(filter) as Float32Array;
+    const ab = a * b;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ab;
+        const to = (i * kw + j) * ab;
+        if (!swap) {
+          dst.set(src.subarray(from, from + ab), to);
+          continue;
+        }
+        for (let p = 0; p < a; p++) {
+          for (let q = 0; q < b; q++) dst[to + q * a + p] = src[from + p * b + q];
+        }
+      }
+    }
+    return out;
   }
 
   /** Removes t from the owned list (and any view of it stays valid). */

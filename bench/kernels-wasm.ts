@@ -1,0 +1,143 @@
+// Micro benchmark of one training step on the wasm backend (tf.variableGrads + Adam, random
+// 28x28x1 data), for the reference CNNs of DESIGN.md; prints samples/s and, with --profile,
+// where the time goes per kernel (exclusive time: a composite kernel's inner kernels are
+// counted under their own names).
+//
+//   node dist/bench/kernels-wasm.js [--models small,large] [--batches 32,64,256]
+//     [--kernels stock,app] [--seconds 3] [--profile] [--by-shape] [--threads N] [--backend wasm|cpu]
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs';
+import { activateWasm } from '../src/main/engine/backends/wasm.js';
+import { registerWasmGradientKernels, restoreStockWasmKernels } from '../src/main/engine/kernels/register-wasm-kernels.js';
+import { setConv2DBackpropFilterStrategy } from '../src/main/engine/kernels/conv2d-backprop-filter.js';
+import { setSimdKernelsEnabled } from '../src/main/engine/kernels/wasm-simd.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const models = arg('models', 'small,large').split(',');
+const batches = arg('batches', '32,64,256').split(',').map(Number);
+const kernelSets = arg('kernels', 'stock,app').split(',');
+const seconds = Number(arg('seconds', '3'));
+const profile = process.argv.includes('--profile') || process.argv.includes('--by-shape');
+const byShape = process.argv.includes('--by-shape');
+const threads = process.argv.includes('--threads') ? Number(arg('threads', '1')) : undefined;
+
+function build(kind: string): tf.Sequential {
+  const m = tf.sequential();
+  const conv = (filters: number, first = false): tf.layers.Layer => tf.layers.conv2d({
+    filters, kernelSize: 3, activation: 'relu', padding: 'valid', ...(first ? { inputShape: [28, 28, 1] } : {}),
+  });
+  if (kind === 'small') {
+    m.add(conv(16, true)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(conv(32)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.flatten()); m.add(tf.layers.dense({ units: 10 }));
+  } else {
+    m.add(conv(32, true)); m.add(conv(32)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(conv(64)); m.add(conv(64)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.flatten()); m.add(tf.layers.dense({ units: 128, activation: 'relu' })); m.add(tf.layers.dense({ units: 10 }));
+  }
+  return m;
+}
+
+// --- per-kernel timing: wrap every registered kernel of the backend (exclusive times) ---
+const totals = new Map<string, { ms: number; calls: number }>();
+const stack: number[] = [];
+const wrappers = new WeakSet<tf.KernelFunc>();
+function wrapAll(backend: string): void {
+  for (const config of tf.getKernelsForBackend(backend)) {
+    const inner = config.kernelFunc;
+    if (wrappers.has(inner)) continue;
+    const name = config.kernelName;
+    const wrapped: tf.KernelFunc = (args) => {
+      let key = name;
+      if (byShape && (name === 'Conv2D' || name === 'Transpose' || name === 'Sum')) {
+        key = `${name} ${Object.values(args.inputs).map((t) => `[${String((t as tf.TensorInfo).shape)}]`).join(' ')}`;
+      }
+      stack.push(0);
+      const t0 = performance.now();
+      try {
+        return inner(args);
+      } finally {
+        const dt = performance.now() - t0;
+        const nested = stack.pop() ?? 0;
+        if (stack.length > 0) stack[stack.length - 1] += dt;
+        const e = totals.get(key) ?? { ms: 0, calls: 0 };
+        e.ms += dt - nested;
+        e.calls++;
+        totals.set(key, e);
+      }
+    };
+    wrappers.add(wrapped);
+    tf.unregisterKernel(name, backend);
+    tf.registerKernel({ ...config, kernelFunc: wrapped });
+  }
+}
+
+async function measure(kind: string, batch: number): Promise<{ sps: number; stepMs: number }> {
+  const model = build(kind);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = tf.train.adam(1e-3);
+  const pool = Array.from({ length: 4 }, () => ({
+    x: tf.randomUniform([batch, 28, 28, 1]),
+    y: tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10).toFloat()),
+  }));
+  const step = (i: number): void => {
+    const { x, y } = pool[i % pool.length];
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+    optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+    value.dataSync();
+    tf.dispose([value, grads]);
+  };
+  for (let i = 0; i < 3; i++) step(i); // warm-up (operator caches, optimizer slots)
+  totals.clear();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000 || n < 3) step(n++);
+  const ms = performance.now() - t0;
+  if (profile) {
+    const kernelMs = [...totals.values()].reduce((a, e) => a + e.ms, 0);
+    const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, byShape ? 30 : 14)
+      .map(([k, e]) => `    ${k.padEnd(byShape ? 60 : 34)} ${(e.ms / n).toFixed(2).padStart(8)} ms/step ${(100 * e.ms / ms).toFixed(1).padStart(5)}%  ${(e.calls / n).toFixed(0)} calls`);
+    console.log(`  profile ${kind} batch ${batch}: step ${(ms / n).toFixed(2)} ms, kernels ${(kernelMs / n).toFixed(2)} ms, outside kernels (tape, JS, optimizer bookkeeping) ${((ms - kernelMs) / n).toFixed(2)} ms\n${rows.join('\n')}`);
+  }
+  optimizer.dispose();
+  model.dispose();
+  tf.dispose(pool.flatMap((p) => [p.x, p.y]));
+  return { sps: (n * batch) / (ms / 1000), stepMs: ms / n };
+}
+
+async function main(): Promise<void> {
+  tf.env().set('PROD', true);
+  const backendName = arg('backend', 'wasm');
+  let device = 'cpu (JavaScript)';
+  if (backendName === 'wasm') device = (await activateWasm(threads === undefined ? {} : { threads })).device;
+  else await tf.setBackend(backendName);
+  console.log(`backend ${tf.getBackend()}: ${device}`);
+  for (const set of backendName === 'wasm' ? kernelSets : ['-']) {
+    // 'stock': tfjs-backend-wasm's own kernels plus only the missing gradients, in their first,
+    // plain form (filter gradient as one convolution); 'app': everything registerWasmGradientKernels does.
+    if (set === 'stock') {
+      restoreStockWasmKernels();
+      setConv2DBackpropFilterStrategy('conv');
+      setSimdKernelsEnabled(false);
+    } else if (set === 'app') {
+      registerWasmGradientKernels();
+      setConv2DBackpropFilterStrategy('auto');
+      setSimdKernelsEnabled(true);
+    }
+    if (profile) wrapAll(backendName);
+    for (const kind of models) {
+      for (const batch of batches) {
+        const r = await measure(kind, batch);
+        console.log(JSON.stringify({ backend: tf.getBackend(), device, kernels: set, model: kind, batch_size: batch, samples_per_s: Math.round(r.sps), step_ms: +r.stepMs.toFixed(2) }));
+      }
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
