@@ -26,7 +26,8 @@ const { values: args } = parseArgs({
     peer: { type: 'string', default: path.resolve(root, '../shared/bench/peer_torch.py') },
     python: { type: 'string', default: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' },
     device: { type: 'string', default: 'cpu' },
-    'cpu-steps': { type: 'string', default: '6' },
+    'cpu-samples': { type: 'string', default: '256' },
+    'webgpu-steps': { type: 'string', default: '24' },
     json: { type: 'string' },
   },
 });
@@ -82,8 +83,11 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     for (const model of models) {
       for (const batch of batches) {
-        // The pure-JS cpu backend is ~100× slower: a few steps say enough.
-        const maxSteps = backend === 'cpu' ? Number(args['cpu-steps']) : Math.ceil(trainCount / batch);
+        // The pure-JS cpu backend is ~100× slower, and WebGPU on a software adapter ~10×: a few
+        // steps say enough about their steady rate.
+        const epoch = Math.ceil(trainCount / batch);
+        const maxSteps =
+          backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Math.min(epoch, Number(args['webgpu-steps'])) : epoch;
         const { runId, done } = service.startTraining({
           dataset: ds.id,
           config: { model, batchSize: batch, epochs: 1, learningRate: 1e-3, optimizer: 'adam', backend },

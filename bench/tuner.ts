@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     model: { type: 'string', default: 'small' },
     samples: { type: 'string', default: '10000' },
+    // Time to target is read at each validation: several per epoch make it finer than an epoch.
+    'validations-per-epoch': { type: 'string', default: '4' },
     json: { type: 'string' },
   },
 });
@@ -47,7 +49,7 @@ interface Outcome {
 
 async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0): Promise<Outcome> {
   let hit: { time: number; epoch: number } | undefined;
-  const { runId, done } = service.startTraining({ dataset: datasetId, config: { model, batchSize, learningRate, warmupSteps, epochs: maxEpochs, backend, optimizer: 'adam' } });
+  const { runId, done } = service.startTraining({ dataset: datasetId, config: { model, batchSize, learningRate, warmupSteps, epochs: maxEpochs, backend, optimizer: 'adam', validationsPerEpoch: Number(args['validations-per-epoch']) } });
   const onMetrics = (e: { runId: number; epochs: { epoch: number; time: number; valAccuracy: number }[] }) => {
     if (e.runId !== runId || hit) return;
     const reached = e.epochs.find((x) => x.valAccuracy >= target);
@@ -59,11 +61,11 @@ async function timeToTarget(datasetId: number, label: string, batchSize: number,
   service.on('run-metrics', onMetrics);
   await done;
   service.off('run-metrics', onMetrics);
-  const epochs = service.store.metrics.epochs(runId);
-  const epochSeconds = epochs.length ? epochs[epochs.length - 1]!.time / epochs.length : NaN;
+  const run = service.getRun(runId);
+  const epochSeconds = run.trainSeconds && run.steps ? (run.trainSeconds / run.steps) * Math.ceil(service.getDataset(datasetId).manifest.split.trainCount / batchSize) : NaN;
   const trainSeconds = hit ? hit.time : Infinity;
   const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: hit?.epoch ?? null, total: searchSeconds + trainSeconds, epochSeconds };
-  log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (${hit!.epoch} epochs)` : `not reached in ${maxEpochs} epochs`}`);
+  log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (in epoch ${hit!.epoch})` : `not reached in ${maxEpochs} epochs`}`);
   return o;
 }
 

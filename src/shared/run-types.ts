@@ -25,6 +25,8 @@ export interface TrainConfig {
   warmupSteps: number;
   backend: BackendChoice;
   seed: number;
+  /** Validate this many times per epoch (default 1, at its end): finer validation curves. */
+  validationsPerEpoch?: number;
 }
 
 /** Why a backend of the ladder was not used. */

@@ -17,6 +17,7 @@ export const trainConfigSchema = z.strictObject({
   warmupSteps: z.number().int().min(0).max(10_000_000),
   backend: z.enum(BACKEND_CHOICES),
   seed: z.number().int().min(0).max(2 ** 31 - 1),
+  validationsPerEpoch: z.number().int().min(1).max(20).optional(),
 });
 
 export const backendReportSchema = z.strictObject({

@@ -192,7 +192,7 @@ describe('DepthwiseConv2dNativeBackpropInput (wasm vs cpu)', () => {
   });
 });
 
-describe('BatchMatMul (the app\'s replacement, wasm vs cpu)', () => {
+describe('BatchMatMul (the registered wasm kernel, wasm vs cpu)', () => {
   it('matches for every transpose combination and batch shapes', async () => {
     const r = rng(SEED + 7);
     for (let i = 0; i < 40; i++) {

@@ -92,6 +92,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, oneOf(BACKEND_CHOICES))
     .option('--seed <n>', 'seed for weights and shuffling', wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
+    .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);
@@ -112,6 +113,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
           warmupSteps: opts.warmupSteps,
           backend: opts.backend,
           seed: opts.seed,
+          validationsPerEpoch: opts.validationsPerEpoch,
         }).filter(([, v]) => v !== undefined),
       ) as Partial<TrainConfig>;
       const run = await followTraining(service, opts.dataset ?? String(tuning!.datasetId), given, json, opts.maxSteps, opts.fromTuning);

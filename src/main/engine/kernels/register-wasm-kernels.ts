@@ -23,10 +23,17 @@ export const wasmGradientKernels: readonly tf.KernelConfig[] = [
  */
 export const wasmReplacementKernels: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
-  batchMatMulConfig,
   maxPoolGradConfig,
   sumConfig,
 ];
+
+/**
+ * Not installed: the faster BatchMatMul turned a dense layer's weights into NaN after a one-sample
+ * last batch in some training runs (depending on what other kernels had left on the heap — it
+ * looks like a read of uninitialised memory when the inner dimension is 1). Its unit tests pass;
+ * until the cause is found the stock kernel is used. Tests and benchmarks can still reach it.
+ */
+export const experimentalWasmKernels: readonly tf.KernelConfig[] = [batchMatMulConfig];
 
 const stock = new Map<string, tf.KernelConfig>();
 

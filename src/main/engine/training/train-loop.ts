@@ -87,6 +87,27 @@ export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoop
   let epochsCompleted = 0;
   let stopped = false;
 
+  // Extra validations within an epoch (validationsPerEpoch > 1) report the train loss so far.
+  const validateEvery = Math.max(1, Math.ceil(stepsPerEpoch / (config.validationsPerEpoch ?? 1)));
+  const validate = async (epoch: number) => {
+    await flush();
+    const val = await evaluateSplit(model, ds, ds.validationIndex, config.batchSize, false);
+    // A model whose weights went non-finite predicts nothing useful: say so rather than go on.
+    if (ds.validationIndex.length > 0 && !Number.isFinite(val.loss)) throw new TrainingDivergedError(step, val.loss);
+    finalVal = val.accuracy;
+    bestVal = bestVal === null ? val.accuracy : Math.max(bestVal, val.accuracy);
+    opts.onEpoch({
+      epoch,
+      step,
+      time: (performance.now() - start) / 1000,
+      valLoss: val.loss,
+      valAccuracy: val.accuracy,
+      trainLoss: epochSamples ? epochLossSum / epochSamples : NaN,
+      trainAccuracy: epochSamples ? epochAccSum / epochSamples : 0,
+    });
+    lastReadback = performance.now(); // validation time is not training time
+  };
+
   const flush = async () => {
     if (pending.length === 0) return;
     const batch = pending;
@@ -155,23 +176,12 @@ export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoop
         pending.push({ step, epoch, size: indices.length, learningRate: lr, loss, accuracy: accuracy! });
         samplesSeen += indices.length;
         if (performance.now() - lastReadback >= interval || pending.length >= 512) await flush();
+        if ((b + 1) % validateEvery === 0 && b + 1 < stepsPerEpoch) await validate(epoch);
         await yieldToEventLoop();
       }
       await flush();
-      const val = await evaluateSplit(model, ds, ds.validationIndex, config.batchSize, false);
+      await validate(epoch);
       epochsCompleted = epoch;
-      finalVal = val.accuracy;
-      bestVal = bestVal === null ? val.accuracy : Math.max(bestVal, val.accuracy);
-      opts.onEpoch({
-        epoch,
-        step,
-        time: (performance.now() - start) / 1000,
-        valLoss: val.loss,
-        valAccuracy: val.accuracy,
-        trainLoss: epochSamples ? epochLossSum / epochSamples : NaN,
-        trainAccuracy: epochSamples ? epochAccSum / epochSamples : 0,
-      });
-      lastReadback = performance.now(); // validation time is not training time
     }
     await flush();
   } catch (err) {
