@@ -37,9 +37,16 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.equal(typeof run.bestValAccuracy, 'number');
   assert.ok(run.runId >= 1);
 
+  // Whatever the trainer's libraries print, stdout holds exactly one JSON document.
+  const cpu = cli(home, 'train', '--dataset', 'mnist', '--model', 'mlp', '--batch-size', '32', '--epochs', '1', '--lr', '0.001', '--backend', 'cpu', '--max-steps', '2', '--json');
+  assert.equal(cpu.code, 0, cpu.stderr);
+  assert.equal(cpu.json().status, 'completed');
+  assert.equal(cpu.json().steps, 2);
+
   const runs = cli(home, 'runs', 'list', '--json').json();
-  assert.equal(runs[0].runId, run.runId);
+  assert.equal(runs[1].runId, run.runId);
   const shown = cli(home, 'runs', 'show', String(run.runId), '--json').json();
+  assert.equal(shown.runId, run.runId);
   assert.equal(shown.epochs.length, 1);
 
   const csvFile = path.join(home, 'metrics.csv');

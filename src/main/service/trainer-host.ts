@@ -33,17 +33,21 @@ export const TRAINER_ENTRY = fileURLToPath(new URL('../engine/trainer/trainer-ma
 
 export const forkSpawner: TrainerSpawner = () => {
   const child = fork(TRAINER_ENTRY, [], {
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    // The trainer talks only over IPC: whatever tfjs or Dawn print must not reach the CLI's
+    // stdout (where --json prints its one document).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     execArgv: [],
     // Structured clone, as Electron's utilityProcess uses: keeps NaN and Infinity, which JSON turns into null.
     serialization: 'advanced',
   });
-  // Keep the trainer's stderr (tfjs and Dawn warnings) out of the user's terminal, but keep
+  // Keep the trainer's output (tfjs and Dawn warnings) out of the user's terminal, but keep
   // its tail for the failure message when it crashes.
   let stderrTail = '';
-  child.stderr?.on('data', (d: Buffer) => {
+  const keep = (d: Buffer) => {
     stderrTail = (stderrTail + d.toString()).slice(-4000);
-  });
+  };
+  child.stderr?.on('data', keep);
+  child.stdout?.on('data', keep);
   return {
     stderrTail: () => stderrTail,
     get pid() {
