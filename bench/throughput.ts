@@ -6,13 +6,13 @@
 //       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer ../shared/bench/peer_torch.py]
 //       [--python /usr/bin/python3] [--json out.json]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
-import { AutoBatchService } from '../src/main/service/service.js';
+import { benchService } from './harness.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,13 +48,9 @@ interface Row {
 
 // The wasm backend uses the same thread count as the peer (trainer processes inherit this).
 process.env.AUTOBATCH_WASM_THREADS = args.threads;
-const home = path.join(os.tmpdir(), `autobatch-bench-${process.pid}`);
-const service = new AutoBatchService({ home });
+const bench = benchService('throughput');
+const { service, log } = bench;
 const rows: Row[] = [];
-
-function log(text: string): void {
-  process.stderr.write(text + '\n');
-}
 
 /** Steady-state samples/s from the stored steps: the first readback window (compilation, warm-up) is left out. */
 function steadyThroughput(runId: number): number | null {
@@ -77,7 +73,7 @@ async function main(): Promise<void> {
   const trainCount = ds.manifest.split.trainCount;
 
   // The same samples, in the same order format, for the peer.
-  const peerDir = path.join(home, 'peer-data');
+  const peerDir = path.join(service.store.paths.home, 'peer-data');
   exportForPeer(ds.cacheDir, peerDir);
 
   for (const backend of backends) {
@@ -160,12 +156,4 @@ function printTable(): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-main()
-  .catch((err) => {
-    log(`bench failed: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await service.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+bench.run(main);

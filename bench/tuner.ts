@@ -5,14 +5,12 @@
 // Prints the ratios and the search cost against a 10-epoch run at the recommended batch.
 //
 //   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--backend wasm] [--model small] [--json out.json]
-import os from 'node:os';
-import path from 'node:path';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 import type { TuningMode } from '../src/shared/tuning-types.js';
-import { AutoBatchService } from '../src/main/service/service.js';
+import { benchService } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,9 +29,8 @@ const maxEpochs = Number(args['max-epochs']);
 const backend = args.backend as BackendChoice;
 const model = args.model as ModelKind;
 
-const home = path.join(os.tmpdir(), `autobatch-bench-tuner-${process.pid}`);
-const service = new AutoBatchService({ home });
-const log = (s: string) => process.stderr.write(s + '\n');
+const bench = benchService('tuner');
+const { service, log } = bench;
 
 interface Outcome {
   label: string;
@@ -122,12 +119,4 @@ async function main(): Promise<void> {
   if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), target, results }, null, 2));
 }
 
-main()
-  .catch((err) => {
-    log(`bench failed: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await service.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+bench.run(main);
