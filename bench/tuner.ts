@@ -113,7 +113,8 @@ async function main(): Promise<void> {
   const b = results.find((x) => x.label.startsWith('(b)'))!;
   for (const mode of ['quick', 'full']) {
     const r = results.find((x) => x.label.startsWith(`tuner ${mode}`))!;
-    out.push(`tuner ${mode}: ${(r.total / best.total).toFixed(2)}× the oracle; vs (a) ${(r.total / a.total).toFixed(2)}×; vs (b) ${Number.isFinite(b.total) ? `${(r.total / b.total).toFixed(2)}×` : '(b) never reached the target'}`);
+    const vs = (other: Outcome) => (!Number.isFinite(r.total) ? 'not reached' : Number.isFinite(other.total) ? `${(r.total / other.total).toFixed(2)}×` : 'other never reached the target');
+    out.push(`tuner ${mode}: ${vs(best)} the oracle; vs (a) ${vs(a)}; vs (b) ${vs(b)}`);
   }
   process.stdout.write(out.join('\n') + '\n');
   if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), target, results }, null, 2));
