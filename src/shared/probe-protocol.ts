@@ -4,9 +4,8 @@
 // process with the same session, and goes on.
 import { z } from 'zod';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
+import { anyNumber } from './schemas.js';
 
-/** Any number, NaN and ±Infinity included (zod's number() rejects them). */
-const anyNumber = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
 
 export const probeSessionSchema = z.strictObject({
   kind: z.literal('probe-session'),

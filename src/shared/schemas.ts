@@ -5,7 +5,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
 
 const finite = z.number().finite();
 /** Any number, NaN and ±Infinity included (zod's number() rejects them). */
-const anyNumber = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
+export const anyNumber = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
 
 export const trainConfigSchema = z.strictObject({
   model: z.enum(MODEL_KINDS),

@@ -125,7 +125,7 @@ export function warmupSteps(totalSteps: number, rateRatio: number): number {
 
 /** Predicted speed-up of K data-parallel workers at per-worker batch B: K·X·E(K·B)/(X·E(B)). */
 export function scaleOutSpeedup(workers: number, batch: number, noiseScale: number): number {
-  return (workers * efficiency(workers * batch, batch, noiseScale)) / 1;
+  return workers * efficiency(workers * batch, batch, noiseScale);
 }
 
 /** Candidate batch sizes: powers of two from 1 up to the cap (at least ~20 steps per epoch). */

@@ -1,6 +1,6 @@
 // The memory budget M of DESIGN §5.1, per backend: how many bytes a training step may use.
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { nvidiaSmiQuery } from './nvidia-smi.js';
 import type { BackendReport } from '../../../shared/run-types.js';
 
 export interface MemoryBudget {
@@ -12,13 +12,8 @@ export interface MemoryBudget {
 const GiB = 1024 ** 3;
 
 function nvidiaTotalBytes(): number | undefined {
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
-    const mib = Number(out.split('\n')[0]);
-    return Number.isFinite(mib) && mib > 0 ? mib * 1024 * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
+  const mib = Number(nvidiaSmiQuery('memory.total', 'csv,noheader,nounits'));
+  return Number.isFinite(mib) && mib > 0 ? mib * 1024 * 1024 : undefined;
 }
 
 export function deviceMemoryBudget(report: BackendReport): MemoryBudget {

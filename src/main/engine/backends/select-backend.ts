@@ -2,12 +2,12 @@
 // each rung above it, the one-line reason it was skipped; an explicit choice takes that rung
 // or fails with its reason.
 import { createRequire } from 'node:module';
-import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendReport, BackendSkip } from '../../../shared/run-types.js';
 import { cudaPreflight, describePreflight, TFJS_NODE_GPU_REQUIREMENTS } from './cuda-preflight.js';
 import { activateWebgpu } from './webgpu.js';
 import { activateWasm } from './wasm.js';
+import { nvidiaSmiQuery } from './nvidia-smi.js';
 
 const require = createRequire(import.meta.url);
 
@@ -40,12 +40,7 @@ function isInstalled(pkg: string): boolean {
 }
 
 function nvidiaGpuName(): string | undefined {
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.split('\n')[0]?.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return nvidiaSmiQuery('name');
 }
 
 async function startTensorflow(pkg: string): Promise<void> {
