@@ -7,7 +7,8 @@ import { AutoBatchService } from '../src/main/service/service.js';
 
 export function benchService(name: string): { service: AutoBatchService; log(text: string): void; run(main: () => Promise<void>): void } {
   const home = path.join(os.tmpdir(), `autobatch-bench-${name}-${process.pid}`);
-  const service = new AutoBatchService({ home });
+  // warmTrainer: as in the app, a started trainer process waits for the next job.
+  const service = new AutoBatchService({ home, warmTrainer: true });
   return {
     service,
     log: (text) => process.stderr.write(text + '\n'),

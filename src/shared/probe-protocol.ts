@@ -50,6 +50,12 @@ export const probeRequestSchema = z.discriminatedUnion('kind', [
      * proceeds (McCandlish et al.), so one measured at the very first steps undersells large batches.
      */
     pretrainSteps: z.number().int().min(0).optional(),
+    /**
+     * Measure in this many windows spread over the probe (the pre-training split between them),
+     * each reporting its training loss and noise scale, so the tuner sees how the noise scale
+     * grows as the loss falls and can extrapolate it to later in the run. Default 1.
+     */
+    windows: z.number().int().min(1).max(8).optional(),
     learningRate: z.number().positive(),
   }),
   /** A short run from the session's initial weights for a fixed wall time, then validation. */
@@ -102,6 +108,10 @@ export const noiseResultSchema = z.strictObject({
   /** tr Σ / |G|²: +Infinity when |G|² ≤ 0 (signal lost in noise), NaN without data. */
   noiseScale: anyNumber,
   steps: z.number().int(),
+  /** One entry per measuring window, in order: samples trained before its end, mean loss, estimates. */
+  windows: z
+    .array(z.strictObject({ samples: z.number().int().min(0), loss: anyNumber, gradSq: anyNumber, traceSigma: anyNumber, noiseScale: anyNumber }))
+    .optional(),
 });
 export const trialResultSchema = z.strictObject({
   kind: z.literal('trial'),

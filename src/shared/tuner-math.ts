@@ -2,6 +2,8 @@
 // the gradient noise scale of McCandlish et al. (2018), Pollux's goodput (OSDI 2021) and the
 // learning-rate co-scaling rules. No tensors here: the engine measures, this decides.
 
+import type { NoiseForecast } from './tuning-types.js';
+
 export interface LinearFit {
   /** Intercept: memory or time that does not grow with the batch. */
   a: number;
@@ -133,4 +135,64 @@ export function powerOfTwoCandidates(maxBatch: number): number[] {
   const out: number[] = [];
   for (let b = 1; b <= maxBatch; b *= 2) out.push(b);
   return out;
+}
+
+export interface NoiseWindow {
+  /** Samples trained before the end of the window. */
+  samples: number;
+  loss: number;
+  noiseScale: number;
+}
+
+/**
+ * Bounds on the loss exponent: a handful of windows early in training must not make a wild
+ * forecast, and the loss falls faster in the first epoch than it will later (on the MNIST
+ * sample it falls as about n^−0.7…−0.8 from the second epoch on, faster before).
+ */
+export const LOSS_EXPONENT_RANGE = [0, 0.7] as const;
+/** Bounds on a measured growth exponent of the noise scale. */
+export const GROWTH_EXPONENT_RANGE = [0, 2] as const;
+/**
+ * The growth exponent when the windows cannot show one (φ not clearly growing, or too little
+ * loss range): McCandlish et al.'s simple model, where tr Σ stays about constant while |G|²
+ * shrinks with the loss, gives φ ∝ 1/L.
+ */
+export const PRIOR_GROWTH_EXPONENT = 1;
+
+const clamp = (x: number, [lo, hi]: readonly [number, number]) => Math.min(hi, Math.max(lo, x));
+
+/**
+ * The noise scale later in training, from how it grew over a probe's windows. The noise scale
+ * grows as the loss falls (McCandlish et al. 2018, "An Empirical Model of Large-Batch
+ * Training": the critical batch rises through training), so one measured in the first epoch
+ * undersells large batches for a whole run. Two power laws, fitted in log–log space:
+ *   the loss against samples seen, L(n) = c·n^(−p), extrapolated to `atSamples`;
+ *   the noise scale against the loss, φ = d·L^(−q), evaluated at that loss.
+ * p is clamped to LOSS_EXPONENT_RANGE. q is the fitted one when the windows show φ growing
+ * cleanly (r² ≥ 0.8 over a loss range of at least 1.5×), clamped to GROWTH_EXPONENT_RANGE, and
+ * PRIOR_GROWTH_EXPONENT otherwise. The forecast is never below the last measured φ. Null
+ * without two usable windows.
+ */
+export function forecastNoiseScale(windows: readonly NoiseWindow[], atSamples: number): NoiseForecast | null {
+  const usable = windows.filter((w) => w.samples > 0 && w.loss > 0 && Number.isFinite(w.loss) && w.noiseScale > 0 && Number.isFinite(w.noiseScale));
+  if (usable.length < 2) return null;
+  const last = usable[usable.length - 1]!;
+  const logN = usable.map((w) => Math.log(w.samples));
+  const logL = usable.map((w) => Math.log(w.loss));
+  const logPhi = usable.map((w) => Math.log(w.noiseScale));
+  const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+  const p = spread(logN) > 1e-9 ? clamp(-fitLine(logN, logL).b, LOSS_EXPONENT_RANGE) : 0;
+  let q = PRIOR_GROWTH_EXPONENT;
+  let growthMeasured = false;
+  if (spread(logL) >= Math.log(1.5)) {
+    const fit = fitLine(logL, logPhi);
+    if (-fit.b > 0 && fit.r2 >= 0.8) {
+      q = clamp(-fit.b, GROWTH_EXPONENT_RANGE);
+      growthMeasured = true;
+    }
+  }
+  const target = Math.max(atSamples, last.samples);
+  const loss = last.loss * (target / last.samples) ** -p;
+  const noiseScale = Math.max(last.noiseScale, last.noiseScale * (loss / last.loss) ** -q);
+  return { measured: last.noiseScale, measuredLoss: last.loss, atSamples: target, loss, noiseScale, lossExponent: p, growthExponent: q, growthMeasured };
 }

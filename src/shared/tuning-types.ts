@@ -54,6 +54,21 @@ export interface CurvePoint {
   fits?: boolean;
 }
 
+export interface NoiseForecast {
+  /** The noise scale measured at the probe's last window, and its training loss there. */
+  measured: number;
+  measuredLoss: number;
+  /** Samples into the run the forecast is for, the loss predicted there, and φ there. */
+  atSamples: number;
+  loss: number;
+  noiseScale: number;
+  /** L ∝ samples^−lossExponent and φ ∝ L^−growthExponent, as fitted (after clamping). */
+  lossExponent: number;
+  growthExponent: number;
+  /** Whether the growth exponent was measured (else the prior of McCandlish et al.'s model). */
+  growthMeasured: boolean;
+}
+
 export interface TuningReport {
   recommendation: {
     batchSize: number;
@@ -77,6 +92,11 @@ export interface TuningReport {
   };
   /** Throughput saturates from this batch on (≥ 90 % of the best measured). */
   saturationBatch: number | null;
+  /**
+   * How the noise scale was carried forward (Full mode): measured over the probe's windows, then
+   * forecast at the loss expected halfway through the planned run (see forecastNoiseScale).
+   */
+  noiseForecast?: NoiseForecast | null;
   /** Predicted speed-up with 2, 4 and 8 data-parallel workers, from the noise scale. */
   scaleOut: { workers: number; speedup: number }[] | null;
   searchSeconds: number;

@@ -12,7 +12,8 @@ import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
 import { modelAcceptsShape } from '../engine/models/build-model.js';
 import { openStore, type DatasetRecord, type RunRecord, type Store } from '../store/index.js';
 import { NotFoundError, UserError } from './errors.js';
-import { TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
+import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
+import { WarmSpawner } from './warm-spawner.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
 import { TUNING_MODES, type TrialRecord, type TuningMode, type TuningProgress, type TuningRequest, type TuningStatus } from '../../shared/tuning-types.js';
 import type { TuningSessionRecord } from '../store/index.js';
@@ -32,6 +33,11 @@ export interface ServiceOptions {
   home: string;
   spawn?: TrainerSpawner;
   heartbeatTimeoutMs?: number;
+  /**
+   * Keep one trainer process started while nothing runs, so a job starts without Node's boot
+   * and tfjs's import (long-lived apps: the desktop shell, `autobatch serve`, benchmarks).
+   */
+  warmTrainer?: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
@@ -96,9 +102,24 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   private readonly activeTunings = new Map<number, () => void>();
   private readonly pendingTunings = new Map<number, Promise<TuningSessionRecord>>();
 
+  private readonly warm: WarmSpawner | undefined;
+  private readonly spawn: TrainerSpawner | undefined;
+
   constructor(private readonly options: ServiceOptions) {
     super();
     this.store = openStore(options.home);
+    if (options.warmTrainer) {
+      this.warm = new WarmSpawner(options.spawn ?? forkSpawner);
+      this.spawn = this.warm.spawn;
+      this.warm.prewarm();
+    } else {
+      this.spawn = options.spawn;
+    }
+  }
+
+  /** Starts the spare trainer once no job runs (never beside one: it would skew its timings). */
+  private prewarmIfIdle(): void {
+    if (this.warm && this.active.size === 0 && this.activeTunings.size === 0) this.warm.prewarm();
   }
 
   // ---- datasets -------------------------------------------------------------------------
@@ -160,7 +181,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     mkdirSync(artifactDir, { recursive: true });
     const host = new TrainerHost(
       { kind: 'train', runId: run.id, datasetDir: dataset.cacheDir, config, artifactDir, maxSteps: req.maxSteps },
-      { spawn: this.options.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
+      { spawn: this.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
     );
     const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, bestVal: null, lastVal: null, steps: 0 };
     host.on('backend', (report) => {
@@ -231,6 +252,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     }
     this.store.runs.finish(runId, outcome.status, error);
     this.emit('run-status', { runId, status: outcome.status, ...(error ? { error } : {}) });
+    this.prewarmIfIdle();
     return this.store.runs.get(runId)!;
   }
 
@@ -263,7 +285,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       sessionId: session.id,
       dataset,
       request,
-      spawn: this.options.spawn,
+      spawn: this.spawn,
       memoryCapBytes: req.memoryCapBytes,
       shouldStop: () => stop,
       onProgress: (p) => this.emit('tune-progress', p),
@@ -282,6 +304,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       },
     ).then((status) => {
       this.activeTunings.delete(session.id);
+      this.prewarmIfIdle();
       const rec = this.store.tuning.get(session.id)!;
       this.emit('tune-status', { sessionId: session.id, status, ...(rec.error ? { error: rec.error } : {}) });
       return rec;
@@ -341,6 +364,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     for (const a of pending) a.host.stop();
     for (const stop of this.activeTunings.values()) stop();
     await Promise.allSettled([...pending.map((a) => a.done), ...this.pendingTunings.values()]);
+    this.warm?.close();
     this.store.close();
   }
 }

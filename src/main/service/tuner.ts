@@ -5,10 +5,11 @@
 import { CeilingSearch } from '../../shared/ceiling-search.js';
 import type { ProbeRequest, ProbeResult, ProbeSession } from '../../shared/probe-protocol.js';
 import type { BackendReport } from '../../shared/run-types.js';
-import type { CurvePoint, TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
+import type { CurvePoint, NoiseForecast, TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
 import {
   efficiency,
   fitLine,
+  forecastNoiseScale,
   goodput,
   goodputOptimum,
   scaleLearningRate,
@@ -42,6 +43,10 @@ export class TuningStoppedError extends Error {
 }
 
 const SMALL_BATCHES = [1, 2, 4, 8, 16];
+/** Measuring windows of the noise probe (Full): enough to see φ grow as the loss falls. */
+const NOISE_WINDOWS = 3;
+/** A trial's validation loss this many times the best trial's overrules the goodput choice. */
+const WORSE_OVERRULES = 1.5;
 
 function fmtBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
@@ -158,17 +163,22 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
 
     // ---- 2. throughput ------------------------------------------------------------------
     const maxBatch = Math.min(ceiling.ceiling, cap);
+    // Powers of two from 8 (below it a step is all overhead and no batch that small is ever the
+    // fastest to a target; the memory probes still cover 1…4).
     const candidates: number[] = [];
-    for (let b = 1; b <= maxBatch; b *= 2) candidates.push(b);
+    for (let b = maxBatch >= 8 ? 8 : 1; b <= maxBatch; b *= 2) candidates.push(b);
     const throughput = new Map<number, { secondsPerStep: number; samplesPerSecond: number }>();
     plannedLeft = candidates.length + (request.mode === 'full' ? 5 : 0);
     const timeAt = async (b: number) => {
-      // Enough steps for ~0.15 s of timing, judged from the one-step memory probe nearest b.
+      // Enough steps for ~0.1 s of timing (the probe keeps the fastest third), judged from the
+      // one-step memory probe nearest b. GPU backends compile kernels on a size's first step,
+      // so they (and CUDA) get one more warm-up step.
       const nearest = [...memory].filter(([, m]) => m.stepMs).sort((x, y) => Math.abs(x[0] - b) - Math.abs(y[0] - b))[0];
       const estMs = nearest ? (nearest[1].stepMs! * b) / nearest[0] : 50;
-      const steps = Math.max(3, Math.min(30, Math.round(150 / Math.max(estMs, 1))));
+      const steps = Math.max(3, Math.min(30, Math.round(100 / Math.max(estMs, 1))));
+      const warm = backend.name === 'wasm' || backend.name === 'cpu' ? 1 : 2;
       progress('throughput', b, `timing ${steps} steps at batch ${b}`);
-      const { outcome } = await probe('throughput', b, null, (id) => ({ kind: 'throughput', id, batchSize: b, warmupSteps: 2, steps }));
+      const { outcome } = await probe('throughput', b, null, (id) => ({ kind: 'throughput', id, batchSize: b, warmupSteps: warm, steps }));
       if (outcome.ok && outcome.result.kind === 'throughput') throughput.set(b, outcome.result);
     };
     for (const b of candidates) await timeAt(b);
@@ -181,6 +191,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     // ---- 3. noise scale and goodput (Full) --------------------------------------------
     const b0 = request.baseBatchSize;
     let noiseScale: number | null = null;
+    let noiseForecast: NoiseForecast | null = null;
     let chosen = saturation;
     const reasons: string[] = [];
     if (ceiling.cappedByDataset) {
@@ -212,8 +223,21 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         steps: noiseSteps,
         learningRate: request.baseLearningRate,
         pretrainSteps,
+        windows: NOISE_WINDOWS,
       }));
-      if (outcome.ok && outcome.result.kind === 'noise' && Number.isFinite(outcome.result.noiseScale)) noiseScale = Math.max(0, outcome.result.noiseScale);
+      if (outcome.ok && outcome.result.kind === 'noise' && Number.isFinite(outcome.result.noiseScale)) {
+        noiseScale = Math.max(0, outcome.result.noiseScale);
+        // The noise scale grows as the loss falls: carry it forward to halfway through the
+        // planned run, which is what a batch size fixed for the whole run has to suit.
+        noiseForecast = forecastNoiseScale(outcome.result.windows ?? [], (request.plannedEpochs * trainCount) / 2);
+        if (noiseForecast) {
+          const f = noiseForecast;
+          noiseScale = f.noiseScale;
+          reasons.push(
+            `The gradient noise scale was ${Math.round(f.measured)} at training loss ${f.measuredLoss.toFixed(2)}; it grows as the loss falls (φ ∝ L^−${round(f.growthExponent, 2)}, ${f.growthMeasured ? `as measured over ${outcome.result.windows!.length} windows` : 'the usual rate: these first steps were too short to measure it'}). Halfway through a ${request.plannedEpochs}-epoch run the loss should be near ${f.loss.toFixed(3)} (it fell as samples^−${round(f.lossExponent, 2)}), where φ is about ${Math.round(f.noiseScale)}.`,
+          );
+        }
+      }
       if (noiseScale !== null) {
         const phi = noiseScale;
         const scored = timed.map(([b, t]) => ({ b, g: goodput(t.samplesPerSecond, b, b0, phi) }));
@@ -290,7 +314,14 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       reasons.push(
         `Equal-time trials (${trialSeconds.toFixed(1)} s each) reached validation loss ${trials.map((t) => `${Number.isFinite(t.valLoss) ? t.valLoss.toFixed(3) : '—'} at ${t.b}${t.status !== 'ok' ? ` (${t.status})` : ''}`).join(', ')}.`,
       );
-      if (mine.status !== 'ok') {
+      // A short equal-time trial favours small batches (more steps in the same time, and the run
+      // is judged long before its end), so a moderately worse loss only flags a size; it
+      // overrules the goodput choice when the size diverged, oscillated or did far worse.
+      const overruled = mine.status === 'diverged' || mine.status === 'oscillating' || mine.status === 'crashed' || (mine.status === 'worse' && mine.valLoss > WORSE_OVERRULES * minLoss);
+      if (mine.status === 'worse' && !overruled) {
+        reasons.push(`${chosen}'s short trial ended with a higher validation loss, as short trials favour small batches; it stays, because it is within ${Math.round((WORSE_OVERRULES - 1) * 100)} % of the best.`);
+      }
+      if (overruled) {
         const fallback = trials.filter((t) => t.status === 'ok').sort((a, b) => a.valLoss - b.valLoss)[0];
         if (fallback) {
           reasons.push(`${chosen} was flagged (${mine.why}), so the search steps to ${fallback.b}.`);
@@ -342,6 +373,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       curves,
       fits: { memory: { ...memFit, updateFloor }, time: { alpha: tFit.a, beta: tFit.b, r2: tFit.r2 } },
       saturationBatch: saturation,
+      noiseForecast,
       scaleOut: noiseScale !== null ? [2, 4, 8].map((k) => ({ workers: k, speedup: round(scaleOutSpeedup(k, chosen, noiseScale!), 2) })) : null,
       searchSeconds: (performance.now() - started) / 1000,
     };

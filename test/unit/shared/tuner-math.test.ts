@@ -1,9 +1,12 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../../../src/shared/random.js';
 import {
   efficiency,
   fitLine,
+  forecastNoiseScale,
+  LOSS_EXPONENT_RANGE,
+  PRIOR_GROWTH_EXPONENT,
   goodput,
   goodputOptimum,
   NoiseScaleEstimator,
@@ -78,4 +81,42 @@ test('the two-batch estimators recover |G|² and tr Σ of least squares within 2
   assert.ok(relErr(est.traceSigma, truth.traceSigma) < 0.2, `tr Σ ${est.traceSigma} vs ${truth.traceSigma}`);
   const phi = truth.traceSigma / truth.gradSq;
   assert.ok(relErr(est.noiseScale, phi) < 0.3, `φ ${est.noiseScale} vs ${phi}`);
+});
+
+describe('forecastNoiseScale', () => {
+  // Exact power laws: L = 3·n^−0.5 and φ = 10·L^−1.2; the forecast must recover both.
+  const loss = (n: number) => 3 * n ** -0.5;
+  const phi = (l: number) => 10 * l ** -1.2;
+  const windows = [700, 1600, 2600].map((n) => ({ samples: n, loss: loss(n), noiseScale: phi(loss(n)) }));
+
+  it('recovers the exponents and forecasts φ at a later point', () => {
+    const f = forecastNoiseScale(windows, 40_000)!;
+    assert.ok(Math.abs(f.lossExponent - 0.5) < 1e-9);
+    assert.equal(f.growthMeasured, true);
+    assert.ok(Math.abs(f.growthExponent - 1.2) < 1e-9);
+    assert.ok(Math.abs(f.loss - loss(40_000)) / loss(40_000) < 1e-9);
+    assert.ok(Math.abs(f.noiseScale - phi(loss(40_000))) / phi(loss(40_000)) < 1e-9);
+    assert.equal(f.measured, windows[2]!.noiseScale);
+  });
+
+  it('falls back to the prior exponent when φ is not seen to grow, and clamps wild exponents', () => {
+    // φ falling as the loss falls (noise in a short probe): the prior φ ∝ 1/L is used instead.
+    const falling = windows.map((w, i) => ({ ...w, noiseScale: 100 / (i + 1) }));
+    const f = forecastNoiseScale(falling, 40_000)!;
+    assert.equal(f.growthMeasured, false);
+    assert.equal(f.growthExponent, PRIOR_GROWTH_EXPONENT);
+    assert.ok(Math.abs(f.noiseScale - (falling[2]!.noiseScale * falling[2]!.loss) / f.loss) < 1e-6);
+    // A loss falling faster than the range allows is clamped.
+    const fast = windows.map((w) => ({ ...w, loss: 1e4 / w.samples }));
+    assert.equal(forecastNoiseScale(fast, 40_000)!.lossExponent, LOSS_EXPONENT_RANGE[1]);
+    // φ rising 100× per halving of the loss: clamped to exponent 2.
+    const steep = windows.map((w) => ({ ...w, noiseScale: w.loss ** -10 }));
+    assert.equal(forecastNoiseScale(steep, 40_000)!.growthExponent, 2);
+  });
+
+  it('needs two usable windows', () => {
+    assert.equal(forecastNoiseScale(windows.slice(0, 1), 40_000), null);
+    assert.equal(forecastNoiseScale([windows[0]!, { samples: 2000, loss: NaN, noiseScale: 5 }], 40_000), null);
+    assert.equal(forecastNoiseScale([windows[0]!, { samples: 2000, loss: 0.5, noiseScale: Infinity }], 40_000), null);
+  });
 });

@@ -53,6 +53,9 @@ export interface ProbeRunnerOptions {
   momentum?: number;
 }
 
+/** Timed chunks of a throughput probe (its result is the fastest). */
+const THROUGHPUT_CHUNKS = 3;
+
 /** Learning rate of the memory and throughput probes (their weights are thrown away). */
 const MEASURE_LEARNING_RATE = 1e-3;
 /** A trial runs at least this many steps, however short its time. */
@@ -183,7 +186,7 @@ export class ProbeRunner {
       case 'throughput':
         return this.throughput(request.batchSize, request.warmupSteps, request.steps);
       case 'noise':
-        return this.noise(request.microBatch, request.k, request.steps, request.learningRate, request.pretrainSteps ?? 0);
+        return this.noise(request.microBatch, request.k, request.steps, request.learningRate, request.pretrainSteps ?? 0, request.windows ?? 1);
       case 'trial':
         return this.trial(request.batchSize, request.learningRate, request.warmupSteps, request.seconds);
     }
@@ -221,8 +224,10 @@ export class ProbeRunner {
   }
 
   /**
-   * Warm-up steps, then `steps` timed steps. The clock is read only after a readback of the
-   * last loss (which waits for every queued step), so async backends are timed honestly.
+   * Warm-up steps, then `steps` timed steps in three chunks; the result is the fastest chunk's
+   * time per step, because whatever else runs on the machine (or a garbage collection) can only
+   * slow a chunk down, never speed it up. Each chunk's clock is read only after a readback of
+   * its last loss (which waits for every queued step), so async backends are timed honestly.
    */
   throughput(batchSize: number, warmupSteps: number, steps: number): Promise<ThroughputResult> {
     return this.isolated(MEASURE_LEARNING_RATE, async (opt) => {
@@ -238,12 +243,18 @@ export class ProbeRunner {
       };
       await run(warmupSteps);
       await this.sync(last);
-      const t0 = performance.now();
-      await run(steps);
-      await last!.data();
-      const seconds = Math.max((performance.now() - t0) / 1000, 1e-9);
+      const chunk = Math.max(1, Math.floor(steps / THROUGHPUT_CHUNKS));
+      let best = Infinity;
+      for (let done = 0; done < steps; ) {
+        const n = Math.min(chunk, steps - done);
+        const t0 = performance.now();
+        await run(n);
+        await last!.data();
+        best = Math.min(best, Math.max((performance.now() - t0) / 1000, 1e-9) / n);
+        done += n;
+      }
       last!.dispose();
-      return { kind: 'throughput', secondsPerStep: seconds / steps, samplesPerSecond: (batchSize * steps) / seconds };
+      return { kind: 'throughput', secondsPerStep: best, samplesPerSecond: batchSize / best };
     });
   }
 
@@ -251,34 +262,49 @@ export class ProbeRunner {
    * The gradient noise scale (DESIGN §5.4): `steps` steps at batch k·b, each batch's gradient
    * also taken as k micro-batch gradients; |G|² and tr Σ per step go into moving averages whose
    * span is the probe's length. The mean gradient is applied at `learningRate`, so training
-   * moves on as it would.
+   * moves on as it would. With several windows, the plain pre-training steps are split between
+   * them and each window reports its own mean loss and estimates (the overall figures are the
+   * last window's: the latest point of training).
    */
-  noise(microBatch: number, k: number, steps: number, learningRate: number, pretrainSteps = 0): Promise<NoiseResult> {
+  noise(microBatch: number, k: number, steps: number, learningRate: number, pretrainSteps = 0, windows = 1): Promise<NoiseResult> {
     return this.isolated(learningRate, async (opt) => {
       const sampler = this.sampler();
-      for (let s = 0; s < pretrainSteps; s++) {
-        this.step(opt, sampler.next(microBatch * k)).dispose();
-        await yieldToEventLoop();
-      }
-      const estimator = new NoiseScaleEstimator(Math.min(0.99, Math.max(0, 1 - 2 / (steps + 1))));
-      for (let s = 0; s < steps; s++) {
-        const batches = Array.from({ length: k }, () => makeBatch(this.ds, sampler.next(microBatch)));
-        let stats: tf.Tensor1D;
-        try {
-          const r = microBatchGradientStats(k, (i) => this.lossOf(batches[i]!.x, batches[i]!.oneHot), this.trainable);
-          opt.optimizer.applyGradients(r.meanGrads);
-          tf.dispose(Object.values(r.meanGrads));
-          stats = r.stats;
-        } finally {
-          for (const b of batches) tf.dispose([b.x, b.labels, b.oneHot]);
+      const batch = microBatch * k;
+      const perWindow = Math.max(1, Math.round(steps / windows));
+      const report: NonNullable<NoiseResult['windows']> = [];
+      let trained = 0;
+      let estimator = new NoiseScaleEstimator();
+      for (let w = 0; w < windows; w++) {
+        const pre = Math.round((pretrainSteps * (w + 1)) / windows) - Math.round((pretrainSteps * w) / windows);
+        for (let s = 0; s < pre; s++) {
+          this.step(opt, sampler.next(batch)).dispose();
+          trained += batch;
+          await yieldToEventLoop();
         }
-        const values = await stats.data();
-        stats.dispose();
-        const terms = noiseScaleTerms(values[0]!, values[1]!, k, microBatch);
-        estimator.add(terms.gradSq, terms.traceSigma);
-        await yieldToEventLoop();
+        estimator = new NoiseScaleEstimator(Math.min(0.99, Math.max(0, 1 - 2 / (perWindow + 1))));
+        let lossSum = 0;
+        for (let s = 0; s < perWindow; s++) {
+          const batches = Array.from({ length: k }, () => makeBatch(this.ds, sampler.next(microBatch)));
+          let stats: tf.Tensor1D;
+          try {
+            const r = microBatchGradientStats(k, (i) => this.lossOf(batches[i]!.x, batches[i]!.oneHot), this.trainable);
+            opt.optimizer.applyGradients(r.meanGrads);
+            tf.dispose(Object.values(r.meanGrads));
+            stats = r.stats;
+          } finally {
+            for (const b of batches) tf.dispose([b.x, b.labels, b.oneHot]);
+          }
+          const values = await stats.data();
+          stats.dispose();
+          const terms = noiseScaleTerms(values[0]!, values[1]!, k, microBatch);
+          estimator.add(terms.gradSq, terms.traceSigma);
+          lossSum += values[2]!;
+          trained += batch;
+          await yieldToEventLoop();
+        }
+        report.push({ samples: trained, loss: lossSum / perWindow, gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale });
       }
-      return { kind: 'noise', gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale, steps };
+      return { kind: 'noise', gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale, steps: perWindow * windows, windows: report };
     });
   }
 
