@@ -1,0 +1,95 @@
+// A real memory ceiling, not a simulated one: the large CNN on 128×128 inputs under the wasm
+// backend, whose 32-bit heap cannot grow past 4 GiB. Quick Auto-tune must find the largest
+// batch that fits in the budget (90 % of 4 GiB) with real training steps, store any step that
+// ran out of memory as an `oom` trial, and go on to the throughput curve.
+//
+//   npm run bench:ceiling -- [--size 128] [--samples 6400] [--budget 3.6GiB]
+//
+// The dataset is generated (an IDX pair: one bright square per class on a noisy background),
+// so the benchmark needs nothing but this repository.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRng } from '../src/shared/random.js';
+import type { TrialRecord } from '../src/shared/tuning-types.js';
+import { byteSize } from '../src/main/cli/parse-flags.js';
+import { benchService } from './harness.js';
+
+const { values: args } = parseArgs({
+  options: {
+    size: { type: 'string', default: '128' },
+    samples: { type: 'string', default: '6400' },
+    classes: { type: 'string', default: '4' },
+    budget: { type: 'string' },
+  },
+});
+const size = Number(args.size);
+const samples = Number(args.samples);
+const classes = Number(args.classes);
+
+const bench = benchService('ceiling');
+const { service, log } = bench;
+
+function idxHeader(type: number, dims: number[]): Buffer {
+  const h = Buffer.alloc(4 + 4 * dims.length);
+  h.writeUInt8(type, 2);
+  h.writeUInt8(dims.length, 3);
+  dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
+  return h;
+}
+
+/** Writes train-images/-labels IDX files: class c has a bright square in its own quarter. */
+function writeDataset(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const rng = createRng(7);
+  const pixels = Buffer.alloc(samples * size * size);
+  const labels = Buffer.alloc(samples);
+  const side = Math.floor(size / 4);
+  for (let n = 0; n < samples; n++) {
+    const c = n % classes;
+    labels[n] = c;
+    const base = n * size * size;
+    for (let i = 0; i < size * size; i++) pixels[base + i] = Math.floor(rng() * 96);
+    const ox = (c % 2) * (size / 2) + Math.floor(rng() * side);
+    const oy = (Math.floor(c / 2) % 2) * (size / 2) + Math.floor(rng() * side);
+    for (let y = oy; y < oy + side; y++) for (let x = ox; x < ox + side; x++) pixels[base + y * size + x] = 255;
+  }
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([idxHeader(0x08, [samples, size, size]), pixels]));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([idxHeader(0x08, [samples]), labels]));
+}
+
+async function main(): Promise<void> {
+  const src = path.join(service.store.paths.home, 'generated-idx');
+  writeDataset(src);
+  const ds = await service.importDataset(src, { name: `squares-${size}` });
+  log(`dataset: ${ds.manifest.split.trainCount} train samples of ${ds.manifest.inputShape.join('×')}`);
+  const trials: TrialRecord[] = [];
+  service.on('tune-trial', ({ trial }) => {
+    trials.push(trial);
+    const r = trial.result as { peakBytes?: number; samplesPerSecond?: number };
+    log(`  ${trial.kind.padEnd(10)} batch ${String(trial.batchSize).padStart(4)}  ${trial.status.padEnd(7)} ${trial.seconds.toFixed(1).padStart(6)} s  ${r.peakBytes ? `${(r.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}${r.samplesPerSecond ? `${r.samplesPerSecond.toFixed(1)} samples/s` : ''}${trial.cause ? `  (${trial.cause})` : ''}`);
+  });
+  const started = performance.now();
+  const { done } = service.startTuning({
+    dataset: ds.id,
+    model: 'large',
+    mode: 'quick',
+    backend: 'wasm',
+    ...(args.budget ? { memoryBudgetBytes: byteSize(args.budget) } : {}),
+  });
+  const t = await done;
+  if (!t.report) throw new Error(`tuning failed: ${t.error}`);
+  const rec = t.report.recommendation;
+  const mem = trials.filter((x) => x.kind === 'memory');
+  const largestOk = Math.max(...mem.filter((x) => x.status === 'ok').map((x) => x.batchSize));
+  const out = [
+    `Real memory ceiling: large CNN, ${size}×${size} inputs, wasm (4 GiB heap), budget ${(rec.memoryBudgetBytes / 2 ** 30).toFixed(2)} GiB`,
+    `memory ceiling ${rec.memoryCeiling} (largest verified step: ${largestOk}); recommended batch ${rec.batchSize} at ${rec.expectedSamplesPerSecond.toFixed(1)} samples/s`,
+    `memory probes: ${mem.map((x) => `${x.batchSize}${x.status === 'ok' ? '' : ` ${x.status}`}`).join(', ')}; out of memory: ${trials.filter((x) => x.status === 'oom').length}`,
+    `search ${t.report.searchSeconds.toFixed(1)} s (wall ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    ...t.report.reasons.slice(0, 1),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+bench.run(main);
