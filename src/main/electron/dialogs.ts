@@ -25,7 +25,7 @@ export function createDialogHandlers(dialog: DialogLike, window: () => BrowserWi
     chooseFile: (p) => open(['openFile'], p.title ?? 'Choose a dataset file', DATASET_FILE_FILTERS),
     saveExport: async (p) => {
       // Build the file first: a run without a model fails before any dialog opens.
-      const file = exportBytes(service, p.runId, p.kind);
+      const file = await exportBytes(service, p.runId, p.kind);
       const win = window();
       const options = { title: p.kind === 'csv' ? 'Save metrics as CSV' : 'Save the model', defaultPath: file.fileName };
       const r = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);

@@ -124,7 +124,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       if (!m) return deny(res, 404, 'no such download');
       if (req.method !== 'GET') return deny(res, 405, 'use GET');
       try {
-        const file = exportBytes(dispatcher.service, Number(m[2]), m[1] as 'csv' | 'model');
+        const file = await exportBytes(dispatcher.service, Number(m[2]), m[1] as 'csv' | 'model');
         res.writeHead(200, {
           ...headers,
           'content-type': file.mimeType,

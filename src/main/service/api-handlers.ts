@@ -34,7 +34,7 @@ const DEFAULT_MAX_POINTS = 1000;
 const DEFAULT_MISCLASSIFIED = 48;
 
 /** A run's CSV or model as bytes, for the API (base64/text) and the HTTP download route alike. */
-export function exportBytes(service: AutoBatchService, runId: number, kind: 'csv' | 'model'): { fileName: string; mimeType: string; bytes: Buffer } {
+export async function exportBytes(service: AutoBatchService, runId: number, kind: 'csv' | 'model'): Promise<{ fileName: string; mimeType: string; bytes: Buffer }> {
   const run = service.getRun(runId);
   const base = `run-${run.id}-${run.datasetName}-${run.model}`.replace(/[^A-Za-z0-9._-]+/g, '_');
   if (kind === 'csv') {
@@ -45,7 +45,7 @@ export function exportBytes(service: AutoBatchService, runId: number, kind: 'csv
   const entries = folderEntries(model.path, base);
   const evaluation = path.join(path.dirname(model.path), 'evaluation.json');
   if (existsSync(evaluation)) entries.push({ name: `${base}/evaluation.json`, data: readFileSync(evaluation) });
-  return { fileName: `${base}.tar`, mimeType: 'application/x-tar', bytes: tarArchive(entries) };
+  return { fileName: `${base}.tar`, mimeType: 'application/x-tar', bytes: await tarArchive(entries) };
 }
 
 /** '~/data' → the serving user's home folder: what a user types in the browser's path box. */
@@ -178,12 +178,12 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
           points: service.store.metrics.series(runId, p.metric, p.maxPoints ?? DEFAULT_MAX_POINTS),
         };
       }),
-    exportRunCsv: (p) => {
-      const f = exportBytes(service, p.runId, 'csv');
+    exportRunCsv: async (p) => {
+      const f = await exportBytes(service, p.runId, 'csv');
       return { fileName: f.fileName, mimeType: f.mimeType, text: f.bytes.toString('utf8'), bytes: f.bytes.length } satisfies ExportFile;
     },
-    exportModel: (p) => {
-      const f = exportBytes(service, p.runId, 'model');
+    exportModel: async (p) => {
+      const f = await exportBytes(service, p.runId, 'model');
       return { fileName: f.fileName, mimeType: f.mimeType, base64: f.bytes.toString('base64'), bytes: f.bytes.length } satisfies ExportFile;
     },
 

@@ -6,13 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { tarArchive } from '../../../src/main/service/tar.js';
 
-test('the model archive is a tar that tar itself unpacks byte for byte', (t) => {
+test('the model archive is a tar that tar itself unpacks byte for byte', async (t) => {
   const probe = spawnSync('tar', ['--version']);
   if (probe.status !== 0) return t.skip('no tar on this machine');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'autobatch-tar-'));
   const weights = Buffer.from(Array.from({ length: 1500 }, (_, i) => i % 251));
   const longName = `run-1-${'x'.repeat(120)}/model.json`;
-  const archive = tarArchive([
+  const archive = await tarArchive([
     { name: 'run-1/model.json', data: Buffer.from('{"a":1}') },
     { name: 'run-1/weights.bin', data: weights },
     { name: longName, data: Buffer.from('long') },
