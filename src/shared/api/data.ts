@@ -176,6 +176,19 @@ export const tuningReportSchema = z.strictObject({
     time: z.strictObject({ alpha: z.number(), beta: z.number(), r2: anyNumber }).nullable(),
   }),
   saturationBatch: z.number().int().nullable(),
+  noiseForecast: z
+    .strictObject({
+      measured: z.number(),
+      measuredLoss: z.number(),
+      atSamples: z.number(),
+      loss: z.number(),
+      noiseScale: z.number(),
+      lossExponent: z.number(),
+      growthExponent: z.number(),
+      growthMeasured: z.boolean(),
+    })
+    .nullable()
+    .optional(),
   scaleOut: z.array(z.strictObject({ workers: z.number().int(), speedup: z.number() })).nullable(),
   searchSeconds: z.number(),
 });
