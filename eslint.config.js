@@ -6,6 +6,7 @@
 //   engine    imports neither store nor service
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
@@ -15,6 +16,15 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'bench-out/**', 'release/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // .svelte files: the plugin's recommended rules, with TypeScript in <script lang="ts">.
+  ...svelte.configs.recommended,
+  {
+    files: ['src/renderer/**/*.svelte', 'src/renderer/**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] },
+      globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', requestAnimationFrame: 'readonly', cancelAnimationFrame: 'readonly', matchMedia: 'readonly', HTMLElement: 'readonly', ResizeObserver: 'readonly', location: 'readonly', File: 'readonly', DataTransfer: 'readonly', DragEvent: 'readonly', KeyboardEvent: 'readonly', Event: 'readonly', HTMLInputElement: 'readonly', HTMLDialogElement: 'readonly', crypto: 'readonly', performance: 'readonly' },
+    },
+  },
   {
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', globalThis: 'readonly' } },
     rules: {
