@@ -10,6 +10,7 @@ import { registerRunCommands } from './commands/runs.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerTuneCommands } from './commands/tune.js';
+import { registerServeCommand } from './commands/serve.js';
 import { printJson } from './output.js';
 
 export interface CliContext {
@@ -46,6 +47,7 @@ export function buildProgram(): { program: Command; close(): Promise<void> } {
   registerTuneCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerDemoCommand(program, ctx);
+  registerServeCommand(program, ctx);
   for (const cmd of allCommands(program)) {
     if (cmd !== program) cmd.exitOverride().configureOutput({ outputError: () => {} });
   }
