@@ -98,7 +98,9 @@ function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | 
               ctx.lineTo(left + width, y);
               ctx.stroke();
               ctx.fillStyle = p.bad;
-              ctx.fillText(`budget ${formatBytes(budget)}`, left + 4 * devicePixelRatio, y - 4 * devicePixelRatio);
+              const text = `memory budget ${formatBytes(budget)}`;
+              // Right-aligned, clear of the y-axis labels.
+              ctx.fillText(text, left + width - ctx.measureText(text).width - 4 * devicePixelRatio, y + 14 * devicePixelRatio);
             }
           }
           ctx.restore();
@@ -112,7 +114,13 @@ function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | 
  * One of the four Auto-tune curves against batch size on a log₂ x axis. Series: for memory the
  * measured peak and the fitted line; for the others the measured (or derived) value.
  */
-export function tuningChartOptions(curve: TuningCurve, p: ChartPalette, chosen: number | null, budget: number | null): Options {
+export function tuningChartOptions(
+  curve: TuningCurve,
+  p: ChartPalette,
+  chosen: number | null,
+  budget: number | null,
+  measuredMemory: { min: number; max: number } | null = null,
+): Options {
   const dots = { show: true, size: 7 };
   const x: uPlot.Series = { label: 'batch size' };
   let series: uPlot.Series[];
@@ -125,7 +133,20 @@ export function tuningChartOptions(curve: TuningCurve, p: ChartPalette, chosen: 
       { label: 'measured', stroke: p.series[0], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatBytes(v)) },
       { label: 'fitted', stroke: p.muted, width: 1, dash: [4, 4], spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? '—' : formatBytes(v)) },
     ];
-    // Keep the budget line in view even when every measured step is far below it.
+    // Keep the budget line in view even when every measured step is far below it: then a log
+    // scale, or the measured steps would be a flat line at zero.
+    if (budget !== null && measuredMemory && budget > 4 * measuredMemory.max && measuredMemory.min > 0) {
+      const lo = 2 ** Math.floor(Math.log2(measuredMemory.min));
+      const hi = 2 ** Math.ceil(Math.log2(budget * 1.05));
+      return {
+        title: TUNING_CURVE_TITLES.memory,
+        scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 2, range: [lo, hi] } },
+        axes: axes(p, 'batch size', 'bytes (log scale)', yValues),
+        series,
+        plugins: [markersPlugin(p, chosen, budget)],
+        legend: { live: true },
+      };
+    }
     range = (_u, min, max) => [0, Math.max(max ?? 0, budget ?? 0, min ?? 0) * 1.08 || 1];
   } else if (curve === 'efficiency') {
     yValues = percentAxis;
