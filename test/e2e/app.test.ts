@@ -40,6 +40,14 @@ after(async () => {
   await served?.stop();
 });
 
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function withoutToken(url: string): string {
   const u = new URL(url);
   u.search = '';
@@ -138,6 +146,38 @@ test('Train: live charts survive a reload, and the run ends completed', async ()
   await screenshot(page, 'train-completed');
 });
 
+test('Train: a run started by hand is followed again after a reload, and Stop stops it', async () => {
+  await page.getByRole('link', { name: 'Train', exact: true }).click();
+  await page.getByRole('heading', { name: 'Nothing is training' }).waitFor();
+  // Batch 1 for 3 epochs: long enough (~1 400 steps) to reload while it trains.
+  await page.getByRole('spinbutton', { name: 'Batch size' }).fill('1');
+  await page.getByRole('spinbutton', { name: 'Epochs' }).fill('3');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.waitForURL(/#\/train\/\d+$/);
+  const liveRunId = Number(/#\/train\/(\d+)$/.exec(page.url())![1]);
+  assert.notEqual(liveRunId, runId);
+
+  const stepCell = page.locator('.stats dd').first();
+  const currentStep = async () => Number((await stepCell.innerText()).split('/')[0]!.replace(/[^\d]/g, '') || 0);
+  await stepCell.filter({ hasText: /^\d[\d,]* \/ / }).waitFor({ timeout: 60_000 });
+  await waitUntil(async () => (await currentStep()) >= 120, 30_000, 'step 120');
+  await screenshot(page, 'train');
+  const before = await currentStep();
+
+  await page.reload();
+  await page.getByRole('button', { name: 'Stop', exact: true }).waitFor();
+  // The stored steps come back at once, then the live events carry on past them.
+  await stepCell.filter({ hasText: /^\d[\d,]* \/ / }).waitFor();
+  assert.ok((await currentStep()) >= before, 'no steps lost over the reload');
+  const target = (await currentStep()) + 20;
+  await waitUntil(async () => (await currentStep()) >= target, 30_000, `step ${target} after the reload`);
+  assert.equal(await page.locator('figure.chart canvas').count(), 2);
+
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.locator('.screen-head .badge', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByRole('button', { name: 'Stop', exact: true }).count(), 0, 'nothing left to stop');
+});
+
 test('Runs: the run is listed, with charts, confusion matrix and mistakes', async () => {
   await page.getByRole('link', { name: 'Runs', exact: true }).click();
   const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: `Run ${runId}`, exact: true }) });
@@ -147,7 +187,8 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', asyn
   // Sorting by a column marks it for assistive technology.
   await page.getByRole('button', { name: /^Best val\. accuracy/ }).click();
   assert.ok(['ascending', 'descending'].includes((await page.getByRole('columnheader', { name: /Best val\. accuracy/ }).getAttribute('aria-sort')) ?? ''));
-  await page.getByRole('checkbox', { name: `Select run ${runId}` }).check();
+  for (const box of await page.getByRole('checkbox', { name: /^Select run / }).all()) await box.check();
+  await page.getByRole('combobox', { name: 'Compare' }).selectOption({ label: 'Training loss' });
   await page.getByRole('button', { name: /^Compare selected/ }).click();
   await page.getByRole('region', { name: 'Comparison' }).locator('canvas').waitFor();
   await screenshot(page, 'runs');
@@ -191,7 +232,9 @@ test('dark theme: the toggle switches and is remembered', async () => {
 });
 
 test('a folder with a corrupt image: the import lists its problems in plain words', async () => {
-  const dir = tempDir('autobatch-e2e-corrupt-');
+  const parent = tempDir('autobatch-e2e-corrupt-');
+  const dir = path.join(parent, 'pets');
+  mkdirSync(dir);
   try {
     for (const cls of ['cats', 'dogs']) {
       mkdirSync(path.join(dir, cls));
@@ -209,6 +252,7 @@ test('a folder with a corrupt image: the import lists its problems in plain word
     await dialog.getByRole('textbox', { name: 'Dataset path', exact: true }).fill(dir);
     await dialog.getByRole('button', { name: 'Import', exact: true }).click();
     await dialog.waitFor({ state: 'hidden', timeout: 60_000 });
+    await page.getByRole('heading', { name: 'pets', exact: true }).waitFor();
 
     const problems = page.getByRole('region', { name: 'Problems' });
     await problems.getByText(/2 problems found/).waitFor();
@@ -217,8 +261,19 @@ test('a folder with a corrupt image: the import lists its problems in plain word
     const classRows = page.getByRole('region', { name: 'Classes' }).getByRole('row');
     assert.equal(await classRows.count(), 3, 'cats and dogs, the good images only');
     await screenshot(page, 'datasets-problems');
+
+    // The same folder uploaded from the browser (the folder input keeps the class subfolders).
+    await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();
+    await dialog.getByText('Options').click();
+    await dialog.getByRole('textbox', { name: 'Name' }).fill('uploaded pets');
+    await dialog.getByLabel('Folder to upload').setInputFiles(dir);
+    await dialog.waitFor({ state: 'hidden', timeout: 60_000 });
+    await page.getByRole('heading', { name: 'uploaded pets', exact: true }).waitFor();
+    await problems.getByText(/2 problems found/).waitFor();
+    await problems.getByText('broken.png', { exact: false }).first().waitFor();
+    assert.equal(await classRows.count(), 3);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(parent, { recursive: true, force: true });
   }
 });
 

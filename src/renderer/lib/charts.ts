@@ -8,9 +8,11 @@ type Options = Omit<uPlot.Options, 'width' | 'height'>;
 
 function axes(p: ChartPalette, xLabel: string, yLabel: string, yValues?: (v: number) => string): uPlot.Axis[] {
   const common = { stroke: p.axis, grid: { stroke: p.grid, width: 1 }, ticks: { stroke: p.grid, width: 1 } };
+  // uPlot passes null for ticks it leaves unlabelled: those stay blank.
+  const values = yValues ? { values: (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null ? '' : yValues(v))) } : {};
   return [
     { ...common, label: xLabel, labelSize: 20 },
-    { ...common, label: yLabel, labelSize: 20, size: 60, ...(yValues ? { values: (_u: uPlot, vals: number[]) => vals.map(yValues) } : {}) },
+    { ...common, label: yLabel, labelSize: 20, size: yValues ? 72 : 60, ...values },
   ];
 }
 
@@ -84,7 +86,8 @@ function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | 
               ctx.lineTo(x, top + height);
               ctx.stroke();
               ctx.fillStyle = p.accent;
-              ctx.fillText(`chosen ${chosen}`, x + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+              // At the foot of the line: the budget's label sits at the top.
+              ctx.fillText(`chosen ${chosen}`, x + 4 * devicePixelRatio, top + height - 6 * devicePixelRatio);
             }
           }
           if (budget !== null) {
@@ -136,12 +139,17 @@ export function tuningChartOptions(
     // Keep the budget line in view even when every measured step is far below it: then a log
     // scale, or the measured steps would be a flat line at zero.
     if (budget !== null && measuredMemory && budget > 4 * measuredMemory.max && measuredMemory.min > 0) {
-      const lo = 2 ** Math.floor(Math.log2(measuredMemory.min));
-      const hi = 2 ** Math.ceil(Math.log2(budget * 1.05));
+      const loExp = Math.floor(Math.log2(measuredMemory.min));
+      const hiExp = Math.ceil(Math.log2(budget * 1.05));
+      // At most ~5 labelled powers of two, or they would overlap.
+      const every = Math.max(1, Math.ceil((hiExp - loExp) / 5));
+      const splits: number[] = [];
+      for (let e = hiExp; e >= loExp; e -= every) splits.unshift(2 ** e);
+      const [xAxis, yAxis] = axes(p, 'batch size', 'log scale', yValues);
       return {
         title: TUNING_CURVE_TITLES.memory,
-        scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 2, range: [lo, hi] } },
-        axes: axes(p, 'batch size', 'bytes (log scale)', yValues),
+        scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 2, range: [2 ** loExp, 2 ** hiExp] } },
+        axes: [xAxis!, { ...yAxis!, size: 72, splits: () => splits, filter: (_u, vals) => vals }],
         series,
         plugins: [markersPlugin(p, chosen, budget)],
         legend: { live: true },
