@@ -78,4 +78,18 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The renderer's pure modules (no DOM, no Svelte) are unit-tested under Node; nothing else
+    // of the renderer is reachable from tests.
+    files: ['test/unit/renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+        patterns: [
+          { group: ['**/electron/**'], message: 'Node code does not reach into the Electron shell.' },
+          { regex: '/renderer/(?!lib/)|\\.svelte(\\.js)?$', message: 'Tests reach only the renderer\'s pure modules in src/renderer/lib (Svelte code is tested end to end).' },
+        ],
+      }],
+    },
+  },
 );
