@@ -80,8 +80,36 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
 }
 
-/** Saves a full-page screenshot as test-output/e2e/<name>.png. */
+// Runs in the page (a string, so this Node-side file needs no DOM types): every control —
+// button, link, input, select, textarea — must have an accessible name.
+const UNNAMED_CONTROLS = `(() => {
+  const text = (el) => (el ? (el.textContent || '').trim() : '');
+  const named = (el) => {
+    if ((el.getAttribute('aria-label') || '').trim()) return true;
+    const by = el.getAttribute('aria-labelledby');
+    if (by && by.split(/\\s+/).some((id) => text(document.getElementById(id)))) return true;
+    if (el.labels && [...el.labels].some((l) => text(l))) return true;
+    if ((el.getAttribute('title') || '').trim()) return true;
+    if (el.tagName === 'INPUT' && ['submit', 'button'].includes(el.type) && el.value) return true;
+    if (el.tagName === 'BUTTON' || el.tagName === 'A') return text(el) !== '' || [...el.querySelectorAll('img[alt]')].some((i) => i.alt.trim());
+    return false;
+  };
+  return [...document.querySelectorAll('button, a[href], input, select, textarea')]
+    .filter((el) => !named(el))
+    .map((el) => el.outerHTML.slice(0, 160));
+})()`;
+
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(UNNAMED_CONTROLS)) as string[];
+}
+
+/**
+ * Saves a full-page screenshot as test-output/e2e/<name>.png, after checking that every control
+ * on the screen has an accessible name.
+ */
 export async function screenshot(page: Page, name: string): Promise<string> {
+  const unnamed = await unnamedControls(page);
+  if (unnamed.length) throw new Error(`controls without an accessible name on ${name}:\n${unnamed.join('\n')}`);
   mkdirSync(screenshotDir, { recursive: true });
   const file = path.join(screenshotDir, `${name}.png`);
   // No hover highlight in the picture; let charts finish their throttled redraw.
