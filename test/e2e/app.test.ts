@@ -216,6 +216,13 @@ test('Settings: backends with their reasons, memory budget, data folder', async 
   assert.ok((await page.getByText('unavailable', { exact: true }).count()) + (await page.getByText('available', { exact: true }).count()) >= 2);
   await page.getByText(served.home).waitFor();
   await screenshot(page, 'settings');
+  // A lower memory budget is kept by the service.
+  await page.getByRole('radio', { name: /^At most/ }).check();
+  await page.getByRole('spinbutton', { name: 'Memory budget in GiB' }).fill('1.5');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved.').waitFor();
+  await page.reload();
+  assert.equal(await page.getByRole('spinbutton', { name: 'Memory budget in GiB' }).inputValue(), '1.5');
 });
 
 test('dark theme: the toggle switches and is remembered', async () => {
