@@ -95,6 +95,44 @@ test('import, inspect, train one epoch, review and export through the direct tra
   }
 });
 
+test('Auto-tune (Quick) and "Train with this" through the API, with progress, trials and status events', { timeout: 300_000 }, async () => {
+  const progress = collect('tune-progress');
+  const trials = collect('tune-trial');
+  const tuneStatuses = collect('tune-status');
+  const runStatuses = collect('run-status');
+  const ds = await api.importSample({ limit: 600, name: 'tune-digits' });
+  const { sessionId } = await api.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'wasm' });
+  const running = await api.getTuning({ sessionId });
+  assert.equal(running.active, true);
+  const deadline = Date.now() + 240_000;
+  while (!tuneStatuses.some((s) => s.sessionId === sessionId && s.status !== 'running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const end = tuneStatuses.find((s) => s.sessionId === sessionId && s.status !== 'running');
+  assert.equal(end?.status, 'completed', end?.error);
+  assert.ok(progress.some((p) => p.sessionId === sessionId && p.phase === 'memory'));
+  assert.ok(trials.length >= 5 && trials.every((t) => t.sessionId === sessionId));
+
+  const t = await api.getTuning({ sessionId });
+  assert.equal(t.status, 'completed');
+  assert.equal(t.active, false);
+  assert.equal(t.lastProgress, null);
+  assert.equal(t.trials.length, trials.length, 'every trial event is a stored trial');
+  const rec = t.report!.recommendation;
+  assert.ok(t.report!.reasons.length > 0 && t.report!.curves.length > 0);
+  assert.deepEqual(t.recommendation, { batchSize: rec.batchSize, learningRate: rec.learningRate });
+  assert.deepEqual((await api.listTunings({ dataset: 'tune-digits' })).map((x) => x.id), [sessionId]);
+  assert.deepEqual(await api.listTunings({ dataset: 'tune-digits', status: 'failed' }), []);
+
+  const { runId } = await api.startTraining({ fromTuning: sessionId, config: { epochs: 1 }, maxSteps: 5 });
+  while (!runStatuses.some((s) => s.runId === runId && s.status !== 'queued' && s.status !== 'running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const detail = await api.getRun({ runId });
+  assert.equal(detail.run.status, 'completed', detail.run.error ?? '');
+  assert.equal(detail.run.config.batchSize, rec.batchSize);
+  assert.equal(detail.run.config.learningRate, rec.learningRate);
+  assert.equal(detail.run.config.epochs, 1);
+  assert.equal(detail.tuning?.id, sessionId);
+  assert.ok(detail.tuning?.report);
+});
+
 test('errors arrive as ApiError with code and field', async () => {
   await assert.rejects(api.getRun({ runId: -1 }), (e: unknown) => e instanceof ApiError && e.code === 'invalid-params' && e.field === 'runId');
   await assert.rejects(api.getRun({ runId: 999 }), (e: unknown) => e instanceof ApiError && e.code === 'not-found');
