@@ -38,6 +38,10 @@ const cases: [string, string, boolean][] = [
   ['test/unit/electron/x.ts', "import { isAppUrl } from '../../../src/main/electron/security.js';", false],
   ['test/unit/electron/x.ts', "import { app } from 'electron';", true],
   ['test/unit/electron/x.ts', "import '../../../src/main/electron/main.js';", true],
+  ['test/unit/renderer/x.ts', "import { formatBytes } from '../../../src/renderer/lib/format.js';", false],
+  ['test/unit/renderer/x.ts', "import { getApi } from '../../../src/renderer/api/index.js';", true],
+  ['test/unit/renderer/x.ts', "import { app } from '../../../src/renderer/lib/app.svelte.js';", true],
+  ['test/unit/store/x.ts', "import { formatBytes } from '../../../src/renderer/lib/format.js';", true],
   ['test/unit/api/x.ts', "import { isAppUrl } from '../../../src/main/electron/security.js';", true],
 ];
 
