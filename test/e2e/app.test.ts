@@ -209,6 +209,17 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', asyn
   assert.match(file.suggestedFilename(), /\.csv$/);
 });
 
+test('Tune: a Full search adds the efficiency and goodput curves and the noise scale', async () => {
+  await page.getByRole('link', { name: 'Tune', exact: true }).click();
+  await page.getByRole('radio', { name: 'Full' }).check();
+  await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
+  await page.getByText('Searching…').waitFor();
+  await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
+  await page.getByText('Noise scale', { exact: true }).waitFor();
+  assert.equal(await page.locator('figure.chart canvas').count(), 4, 'memory, throughput, efficiency and goodput');
+  await screenshot(page, 'tune-full');
+});
+
 test('Settings: backends with their reasons, memory budget, data folder', async () => {
   await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('heading', { name: 'Compute backends' }).waitFor();

@@ -86,8 +86,12 @@ function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | 
               ctx.lineTo(x, top + height);
               ctx.stroke();
               ctx.fillStyle = p.accent;
-              // At the foot of the line: the budget's label sits at the top.
-              ctx.fillText(`chosen ${chosen}`, x + 4 * devicePixelRatio, top + height - 6 * devicePixelRatio);
+              // At the foot of the line (the budget's label sits at the top), on whichever side
+              // has room.
+              const text = `chosen ${chosen}`;
+              const w = ctx.measureText(text).width;
+              const tx = x + 4 * devicePixelRatio + w <= left + width ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w;
+              ctx.fillText(text, tx, top + height - 6 * devicePixelRatio);
             }
           }
           if (budget !== null) {
@@ -123,6 +127,8 @@ export function tuningChartOptions(
   chosen: number | null,
   budget: number | null,
   measuredMemory: { min: number; max: number } | null = null,
+  /** Memory chart: draw the fitted line m(B) = a + bB as a second series. */
+  withFitted = false,
 ): Options {
   const dots = { show: true, size: 7 };
   const x: uPlot.Series = { label: 'batch size' };
@@ -131,11 +137,10 @@ export function tuningChartOptions(
   let range: uPlot.Scale['range'] | undefined;
   if (curve === 'memory') {
     yValues = (v) => formatBytes(v);
-    series = [
-      x,
-      { label: 'measured', stroke: p.series[0], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatBytes(v)) },
-      { label: 'fitted', stroke: p.muted, width: 1, dash: [4, 4], spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? '—' : formatBytes(v)) },
-    ];
+    series = [x, { label: 'measured', stroke: p.series[0], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatBytes(v)) }];
+    if (withFitted) {
+      series.push({ label: 'fitted', stroke: p.muted, width: 1, dash: [4, 4], spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? '—' : formatBytes(v)) });
+    }
     // Keep the budget line in view even when every measured step is far below it: then a log
     // scale, or the measured steps would be a flat line at zero.
     if (budget !== null && measuredMemory && budget > 4 * measuredMemory.max && measuredMemory.min > 0) {
@@ -159,7 +164,8 @@ export function tuningChartOptions(
   } else if (curve === 'efficiency') {
     yValues = percentAxis;
     series = [x, { label: 'efficiency', stroke: p.series[2], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatPercent(v)) }];
-    range = [0, 1.05];
+    // Relative to the base batch: smaller batches score above 100 %.
+    range = (_u, _min, max) => [0, Math.max(1, max ?? 1) * 1.08];
   } else {
     const color = curve === 'throughput' ? p.series[1] : p.series[3];
     yValues = (v) => formatNumber(v, 0);
