@@ -35,15 +35,16 @@ export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette)
   };
 }
 
-/** One metric of several runs (x = step). */
-export function compareChartOptions(labels: string[], metric: string, p: ChartPalette): Options {
+/** One metric of several runs, against training time (seconds) or step. */
+export function compareChartOptions(labels: string[], metric: string, title: string, against: 'time' | 'step', p: ChartPalette): Options {
   const isFraction = /accuracy/.test(metric);
+  const xLabel = against === 'time' ? 'seconds of training' : 'step';
   return {
-    title: metric.replace(/_/g, ' '),
+    title,
     scales: { x: { time: false }, y: isFraction ? { range: [0, 1] } : { auto: true } },
-    axes: axes(p, 'step', metric.replace(/_/g, ' '), isFraction ? percentAxis : undefined),
+    axes: axes(p, xLabel, '', isFraction ? percentAxis : undefined),
     series: [
-      { label: 'step' },
+      { label: xLabel, value: (_u, v) => (v === null ? '—' : formatNumber(v, against === 'time' ? 1 : 0)) },
       ...labels.map((label, i) => ({
         label,
         stroke: p.series[i % p.series.length],
