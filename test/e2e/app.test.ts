@@ -233,7 +233,9 @@ test('Settings: backends with their reasons, memory budget, data folder', async 
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved.').waitFor();
   await page.reload();
-  assert.equal(await page.getByRole('spinbutton', { name: 'Memory budget in GiB' }).inputValue(), '1.5');
+  const budget = page.getByRole('spinbutton', { name: 'Memory budget in GiB' });
+  await waitUntil(async () => (await budget.inputValue()) === '1.5', 10_000, 'the saved budget after a reload');
+  assert.equal(await page.getByRole('radio', { name: /^At most/ }).isChecked(), true);
 });
 
 test('dark theme: the toggle switches and is remembered', async () => {
@@ -293,6 +295,26 @@ test('a folder with a corrupt image: the import lists its problems in plain word
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
+});
+
+test('a CSV file dropped anywhere on the window is imported, its bad row named', async () => {
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  const rows = ['a,b,label'];
+  for (let i = 0; i < 30; i++) rows.push(`${(i % 3) + i / 100},${(i * 7) % 5},${['setosa', 'virginica', 'versicolor'][i % 3]}`);
+  rows.splice(5, 0, 'oops,1,setosa'); // line 6 of the file
+  // What a drag from the file manager delivers: a DataTransfer holding the file.
+  await page.evaluate(`(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([${JSON.stringify(rows.join('\n') + '\n')}], 'flowers.csv', { type: 'text/csv' }));
+    const target = document.querySelector('main');
+    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  })()`);
+  await page.getByRole('heading', { name: 'flowers', exact: true }).waitFor({ timeout: 60_000 });
+  assert.match(page.url(), /#\/datasets\/\d+$/);
+  const problems = page.getByRole('region', { name: 'Problems' });
+  await problems.getByText(/1 problem found/).waitFor();
+  await problems.getByText(/\(row 6\)/).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Classes' }).getByRole('row').count(), 4, 'three species');
 });
 
 test('the page logged no errors', () => {

@@ -1,6 +1,21 @@
-// Files dropped onto the browser page: a dropped folder arrives as a directory entry that must be
-// walked, and its files lack webkitRelativePath (only <input webkitdirectory> sets it). The upload
-// needs the relative paths (class subfolders), so each file gets them here.
+// Files dropped onto the page. The DataTransfer is only readable during the drop event, so
+// captureDrop() takes what is needed synchronously; the folder walk happens afterwards. A dropped
+// folder arrives as a directory entry, and its files lack webkitRelativePath (only
+// <input webkitdirectory> sets it) — the upload needs those paths (class subfolders), so each
+// file gets its path here.
+
+export interface CapturedDrop {
+  /** Directory and file entries, when the browser gives them (Chromium does). */
+  entries: FileSystemEntry[];
+  /** The dropped files themselves (top level only). */
+  files: File[];
+}
+
+/** Call inside the drop event handler. */
+export function captureDrop(dt: DataTransfer): CapturedDrop {
+  const entries = [...dt.items].map((i) => (i.kind === 'file' ? i.webkitGetAsEntry() : null)).filter((e): e is FileSystemEntry => e !== null);
+  return { entries, files: [...dt.files] };
+}
 
 async function readAll(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
   const out: FileSystemEntry[] = [];
@@ -32,14 +47,12 @@ async function walk(entry: FileSystemEntry, prefix: string, out: File[]): Promis
 }
 
 /** The dropped files with their paths relative to what was dropped, and a label for the user. */
-export async function filesFromDrop(dt: DataTransfer): Promise<{ files: File[]; label: string }> {
-  const entries = [...dt.items].map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
-  if (entries.length === 0) {
-    const files = [...dt.files];
-    return { files, label: files.length === 1 ? files[0]!.name : `${files.length} files` };
+export async function filesFromDrop(drop: CapturedDrop): Promise<{ files: File[]; label: string }> {
+  if (drop.entries.length === 0) {
+    return { files: drop.files, label: drop.files.length === 1 ? drop.files[0]!.name : `${drop.files.length} files` };
   }
   const files: File[] = [];
-  for (const e of entries) await walk(e, '', files);
-  const label = entries.length === 1 ? entries[0]!.name : `${entries.length} items`;
+  for (const e of drop.entries) await walk(e, '', files);
+  const label = drop.entries.length === 1 ? drop.entries[0]!.name : `${drop.entries.length} items`;
   return { files, label };
 }
