@@ -6,6 +6,7 @@
 //   engine    imports neither store nor service
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
@@ -15,6 +16,16 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'bench-out/**', 'release/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // .svelte files: the plugin's recommended rules, with TypeScript in <script lang="ts">.
+  ...svelte.configs.recommended,
+  {
+    files: ['src/renderer/**/*.svelte', 'src/renderer/**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] },
+    },
+    // TypeScript (svelte-check) already knows the DOM's globals; no-undef would only duplicate it.
+    rules: { 'no-undef': 'off' },
+  },
   {
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', globalThis: 'readonly' } },
     rules: {
@@ -64,6 +75,20 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
         patterns: [{ group: ['**/renderer/**', '**/electron/**'], message: 'Node code does not reach into the renderer or the Electron shell.' }],
+      }],
+    },
+  },
+  {
+    // The renderer's pure modules (no DOM, no Svelte) are unit-tested under Node; nothing else
+    // of the renderer is reachable from tests.
+    files: ['test/unit/renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+        patterns: [
+          { group: ['**/electron/**'], message: 'Node code does not reach into the Electron shell.' },
+          { regex: '/renderer/(?!lib/)|\\.svelte(\\.js)?$', message: 'Tests reach only the renderer\'s pure modules in src/renderer/lib (Svelte code is tested end to end).' },
+        ],
       }],
     },
   },

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Runs the compiled tests with node's own test runner: `node scripts/run-tests.js [unit|integration|e2e]…`.
+// Runs the compiled tests with node's own test runner: `node scripts/run-tests.js [unit|integration|e2e]…`
+// (all three without arguments; e2e drives Debian's Chromium against `autobatch serve`, so it
+// needs the renderer built into dist/renderer — `npm run build` does both).
 // Files are listed explicitly (Node 20's --test takes no globs). Suites run one file at a time
 // where they train models or start processes: this machine has 2 cores.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration'];
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
 
 function testFiles(dir) {
   let out = [];
@@ -28,6 +30,10 @@ function testFiles(dir) {
 const files = suites.flatMap((s) => testFiles(path.join(root, 'dist', 'test', s)));
 if (files.length === 0) {
   console.error(`no compiled tests found for ${suites.join(', ')} under dist/test (run npm run build)`);
+  process.exit(1);
+}
+if (suites.includes('e2e') && !existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) {
+  console.error('the e2e tests need the renderer build in dist/renderer (run npm run build)');
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '1';

@@ -1,0 +1,184 @@
+// uPlot options for the app's charts: training curves (loss, accuracy), the four Auto-tune
+// curves against batch size (log-x, the choice and the memory budget marked) and run comparisons.
+import type uPlot from 'uplot';
+import type { ChartPalette } from './chart-theme.js';
+import { formatBytes, formatNumber, formatPercent } from './format.js';
+
+type Options = Omit<uPlot.Options, 'width' | 'height'>;
+
+function axes(p: ChartPalette, xLabel: string, yLabel: string, yValues?: (v: number) => string): uPlot.Axis[] {
+  const common = { stroke: p.axis, grid: { stroke: p.grid, width: 1 }, ticks: { stroke: p.grid, width: 1 } };
+  // uPlot passes null for ticks it leaves unlabelled: those stay blank.
+  const values = yValues ? { values: (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null ? '' : yValues(v))) } : {};
+  return [
+    { ...common, label: xLabel, labelSize: 20 },
+    { ...common, label: yLabel, labelSize: 20, size: yValues ? 72 : 60, ...values },
+  ];
+}
+
+const percentAxis = (v: number) => `${Math.round(v * 100)}%`;
+
+/** Loss or accuracy against step: training per step (a line), validation per epoch (dots joined). */
+export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette): Options {
+  const value = kind === 'accuracy' ? (v: number | null) => (v === null ? '—' : formatPercent(v)) : (v: number | null) => (v === null ? '—' : formatNumber(v, 4));
+  return {
+    title: kind === 'loss' ? 'Loss' : 'Accuracy',
+    scales: { x: { time: false }, y: kind === 'accuracy' ? { range: [0, 1] } : { auto: true } },
+    axes: axes(p, 'step', kind, kind === 'accuracy' ? percentAxis : undefined),
+    series: [
+      { label: 'step' },
+      { label: 'train', stroke: p.series[0], width: 1.5, spanGaps: true, points: { show: false }, value: (_u, v) => value(v) },
+      { label: 'validation', stroke: p.series[1], width: 2, spanGaps: true, points: { show: true, size: 7, fill: p.series[1] }, value: (_u, v) => value(v) },
+    ],
+    legend: { live: true },
+    cursor: { drag: { x: true, y: false } },
+  };
+}
+
+/** One metric of several runs, against training time (seconds) or step. */
+export function compareChartOptions(labels: string[], metric: string, title: string, against: 'time' | 'step', p: ChartPalette): Options {
+  const isFraction = /accuracy/.test(metric);
+  const xLabel = against === 'time' ? 'seconds of training' : 'step';
+  return {
+    title,
+    scales: { x: { time: false }, y: isFraction ? { range: [0, 1] } : { auto: true } },
+    axes: axes(p, xLabel, '', isFraction ? percentAxis : undefined),
+    series: [
+      { label: xLabel, value: (_u, v) => (v === null ? '—' : formatNumber(v, against === 'time' ? 1 : 0)) },
+      ...labels.map((label, i) => ({
+        label,
+        stroke: p.series[i % p.series.length],
+        width: 1.75,
+        spanGaps: true,
+        points: { show: /val_|epoch_/.test(metric), size: 6 },
+        value: (_u: uPlot, v: number | null) => (v === null ? '—' : isFraction ? formatPercent(v) : formatNumber(v, 4)),
+      })),
+    ],
+  };
+}
+
+export type TuningCurve = 'memory' | 'throughput' | 'efficiency' | 'goodput';
+
+export const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
+  memory: 'Memory per step',
+  throughput: 'Throughput (samples/s)',
+  efficiency: 'Statistical efficiency',
+  goodput: 'Goodput (useful samples/s)',
+};
+
+/** A vertical line at the chosen batch size, and for the memory chart the budget as a horizontal line. */
+function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | null): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const ctx = u.ctx;
+          const { left, top, width, height } = u.bbox;
+          ctx.save();
+          ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+          if (chosen !== null) {
+            const x = Math.round(u.valToPos(chosen, 'x', true));
+            if (x >= left && x <= left + width) {
+              ctx.strokeStyle = p.accent;
+              ctx.lineWidth = 2 * devicePixelRatio;
+              ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+              ctx.beginPath();
+              ctx.moveTo(x, top);
+              ctx.lineTo(x, top + height);
+              ctx.stroke();
+              ctx.fillStyle = p.accent;
+              // At the foot of the line (the budget's label sits at the top), on whichever side
+              // has room.
+              const text = `chosen ${chosen}`;
+              const w = ctx.measureText(text).width;
+              const tx = x + 4 * devicePixelRatio + w <= left + width ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w;
+              ctx.fillText(text, tx, top + height - 6 * devicePixelRatio);
+            }
+          }
+          if (budget !== null) {
+            const y = Math.round(u.valToPos(budget, 'y', true));
+            if (y >= top && y <= top + height) {
+              ctx.strokeStyle = p.bad;
+              ctx.lineWidth = 1.5 * devicePixelRatio;
+              ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
+              ctx.beginPath();
+              ctx.moveTo(left, y);
+              ctx.lineTo(left + width, y);
+              ctx.stroke();
+              ctx.fillStyle = p.bad;
+              const text = `memory budget ${formatBytes(budget)}`;
+              // Right-aligned, clear of the y-axis labels.
+              ctx.fillText(text, left + width - ctx.measureText(text).width - 4 * devicePixelRatio, y + 14 * devicePixelRatio);
+            }
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * One of the four Auto-tune curves against batch size on a log₂ x axis. Series: for memory the
+ * measured peak and the fitted line; for the others the measured (or derived) value.
+ */
+export function tuningChartOptions(
+  curve: TuningCurve,
+  p: ChartPalette,
+  chosen: number | null,
+  budget: number | null,
+  measuredMemory: { min: number; max: number } | null = null,
+  /** Memory chart: draw the fitted line m(B) = a + bB as a second series. */
+  withFitted = false,
+): Options {
+  const dots = { show: true, size: 7 };
+  const x: uPlot.Series = { label: 'batch size' };
+  let series: uPlot.Series[];
+  let yValues: ((v: number) => string) | undefined;
+  let range: uPlot.Scale['range'] | undefined;
+  if (curve === 'memory') {
+    yValues = (v) => formatBytes(v);
+    series = [x, { label: 'measured', stroke: p.series[0], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatBytes(v)) }];
+    if (withFitted) {
+      series.push({ label: 'fitted', stroke: p.muted, width: 1, dash: [4, 4], spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? '—' : formatBytes(v)) });
+    }
+    // Keep the budget line in view even when every measured step is far below it: then a log
+    // scale, or the measured steps would be a flat line at zero.
+    if (budget !== null && measuredMemory && budget > 4 * measuredMemory.max && measuredMemory.min > 0) {
+      const loExp = Math.floor(Math.log2(measuredMemory.min));
+      const hiExp = Math.ceil(Math.log2(budget * 1.05));
+      // At most ~5 labelled powers of two, or they would overlap.
+      const every = Math.max(1, Math.ceil((hiExp - loExp) / 5));
+      const splits: number[] = [];
+      for (let e = hiExp; e >= loExp; e -= every) splits.unshift(2 ** e);
+      const [xAxis, yAxis] = axes(p, 'batch size', 'log scale', yValues);
+      return {
+        title: TUNING_CURVE_TITLES.memory,
+        scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 2, range: [2 ** loExp, 2 ** hiExp] } },
+        axes: [xAxis!, { ...yAxis!, size: 72, splits: () => splits, filter: (_u, vals) => vals }],
+        series,
+        plugins: [markersPlugin(p, chosen, budget)],
+        legend: { live: true },
+      };
+    }
+    range = (_u, min, max) => [0, Math.max(max ?? 0, budget ?? 0, min ?? 0) * 1.08 || 1];
+  } else if (curve === 'efficiency') {
+    yValues = percentAxis;
+    series = [x, { label: 'efficiency', stroke: p.series[2], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatPercent(v)) }];
+    // Relative to the base batch: smaller batches score above 100 %.
+    range = (_u, _min, max) => [0, Math.max(1, max ?? 1) * 1.08];
+  } else {
+    const color = curve === 'throughput' ? p.series[1] : p.series[3];
+    yValues = (v) => formatNumber(v, 0);
+    series = [x, { label: curve === 'throughput' ? 'samples/s' : 'goodput', stroke: color, width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatNumber(v, 0)) }];
+    range = (_u, _min, max) => [0, (max ?? 1) * 1.1 || 1];
+  }
+  return {
+    title: TUNING_CURVE_TITLES[curve],
+    scales: { x: { time: false, distr: 3, log: 2 }, y: { range: range! } },
+    axes: axes(p, 'batch size', curve === 'memory' ? 'bytes' : '', yValues),
+    series,
+    plugins: [markersPlugin(p, chosen, curve === 'memory' ? budget : null)],
+    legend: { live: true },
+  };
+}

@@ -1,0 +1,324 @@
+// The app end to end, as a user drives it in a browser against `autobatch serve`: load the
+// bundled sample → Auto-tune (Quick) → Train with this (1 epoch) → reload mid-run → the run is
+// listed in Runs with its charts; a folder with a corrupt image shows its problems; the page
+// without the token is refused. Screenshots of every screen go to test-output/e2e/
+// (`npm run screenshots` copies them to docs/screenshots/ for the README).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, screenshot, startServe, tempDir, type Served } from './harness.js';
+
+// The sample is cut to this many digits: enough for 10 classes and a real (short) search and
+// run, small enough for a 2-core CI machine.
+const SAMPLE_LIMIT = 600;
+
+let served: Served;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let runId: number;
+const consoleErrors: string[] = [];
+
+before(async () => {
+  served = await startServe();
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+});
+
+after(async () => {
+  await context?.close();
+  await browser?.close();
+  await served?.stop();
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function withoutToken(url: string): string {
+  const u = new URL(url);
+  u.search = '';
+  return u.toString();
+}
+
+test('the page is refused without the token, and with a wrong one', async () => {
+  const bare = await fetch(withoutToken(served.url));
+  assert.ok(bare.status === 401 || bare.status === 403, `no token: HTTP ${bare.status}`);
+  const wrong = new URL(served.url);
+  wrong.searchParams.set('token', 'not-the-token');
+  const res = await fetch(wrong);
+  assert.ok(res.status === 401 || res.status === 403, `wrong token: HTTP ${res.status}`);
+  // The browser (a fresh context, no cookie) gets no app either.
+  const other = await browser.newContext();
+  try {
+    const p = await other.newPage();
+    const response = await p.goto(withoutToken(served.url));
+    assert.ok(response && response.status() >= 400, `browser without token: HTTP ${response?.status()}`);
+    assert.equal(await p.getByRole('link', { name: 'Datasets', exact: true }).count(), 0);
+  } finally {
+    await other.close();
+  }
+  // With the token the app loads, and its navigation has the five screens.
+  await page.goto(served.url);
+  for (const name of ['Datasets', 'Tune', 'Train', 'Runs', 'Settings']) {
+    await page.getByRole('link', { name, exact: true }).waitFor();
+  }
+});
+
+test('Datasets: load the bundled MNIST sample through the form', async () => {
+  await page.getByRole('link', { name: 'Datasets', exact: true }).click();
+  await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Load a dataset' });
+  await dialog.waitFor();
+  // Escape closes the dialog; it opens again.
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();
+  await dialog.getByRole('textbox', { name: 'Dataset path', exact: true }).waitFor();
+  await dialog.getByRole('button', { name: 'Import', exact: true }).waitFor();
+  await screenshot(page, 'load-dataset');
+
+  await dialog.getByText('Options').click();
+  await dialog.getByRole('spinbutton', { name: 'Sample limit' }).fill(String(SAMPLE_LIMIT));
+  await dialog.getByRole('button', { name: 'Use the MNIST sample' }).click();
+  await dialog.waitFor({ state: 'hidden', timeout: 60_000 });
+
+  await page.getByRole('heading', { name: 'mnist', exact: true }).waitFor();
+  const classRows = page.getByRole('region', { name: 'Classes' }).getByRole('row');
+  assert.equal(await classRows.count(), 11, 'a header row and ten digit classes');
+  assert.ok((await page.getByRole('img', { name: /^0, sample/ }).count()) > 0, 'sample images of class 0');
+  await page.getByText('No problems found').waitFor();
+  await page.getByText(`${SAMPLE_LIMIT}`, { exact: true }).first().waitFor();
+  await screenshot(page, 'datasets');
+});
+
+test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', async () => {
+  await page.getByRole('link', { name: 'Tune', exact: true }).click();
+  await page.getByRole('radio', { name: 'Quick' }).check();
+  await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
+  await page.getByText('Searching…').waitFor();
+  await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
+  await page.getByRole('heading', { name: 'Recommendation', exact: true }).waitFor();
+  assert.ok((await page.locator('.recommendation .reasons li').count()) >= 1, 'the recommendation gives its reasons');
+  assert.ok((await page.locator('figure.chart canvas').count()) >= 2, 'memory and throughput curves are drawn');
+  await screenshot(page, 'tune');
+
+  await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('1');
+  await page.getByRole('button', { name: 'Train with this', exact: true }).click();
+  await page.waitForURL(/#\/train\/\d+$/);
+  runId = Number(/#\/train\/(\d+)$/.exec(page.url())![1]);
+  assert.ok(runId >= 1);
+  await page.getByRole('heading', { name: 'Train', exact: true }).waitFor();
+  // The run trains with the recommendation and the epochs chosen.
+  await page.getByText(new RegExp(`^Run ${runId} · mnist · small · batch \\d+ · .* · 1 epochs$`)).waitFor();
+});
+
+test('Train: live charts survive a reload, and the run ends completed', async () => {
+  // Wait for the first steps, then reload mid-run: the stored series are fetched again and the
+  // live events carry on.
+  await page.locator('.stats dd').first().filter({ hasText: /\d/ }).waitFor({ timeout: 60_000 });
+  const stop = page.getByRole('button', { name: 'Stop', exact: true });
+  const stillRunning = await stop.isVisible();
+  await screenshot(page, 'train');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Train', exact: true }).waitFor();
+  assert.equal((await page.locator('figure.chart canvas').count()), 2, 'loss and accuracy charts after the reload');
+  if (stillRunning) {
+    // Still ours to stop after the reload (not pressed: the run must complete).
+    await stop.waitFor({ timeout: 5_000 }).catch(() => undefined);
+  }
+  await page.locator('.badge', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
+  // The charts hold the whole run: training points and at least one validation point.
+  assert.ok((await page.locator('.u-legend .u-series').count()) >= 4, 'legends of train and validation series');
+  await screenshot(page, 'train-completed');
+});
+
+test('Train: a run started by hand is followed again after a reload, and Stop stops it', async () => {
+  await page.getByRole('link', { name: 'Train', exact: true }).click();
+  await page.getByRole('heading', { name: 'Nothing is training' }).waitFor();
+  // Batch 1 for 3 epochs: long enough (~1 400 steps) to reload while it trains.
+  await page.getByRole('spinbutton', { name: 'Batch size' }).fill('1');
+  await page.getByRole('spinbutton', { name: 'Epochs' }).fill('3');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.waitForURL(/#\/train\/\d+$/);
+  const liveRunId = Number(/#\/train\/(\d+)$/.exec(page.url())![1]);
+  assert.notEqual(liveRunId, runId);
+
+  const stepCell = page.locator('.stats dd').first();
+  const currentStep = async () => Number((await stepCell.innerText()).split('/')[0]!.replace(/[^\d]/g, '') || 0);
+  await stepCell.filter({ hasText: /^\d[\d,]* \/ / }).waitFor({ timeout: 60_000 });
+  await waitUntil(async () => (await currentStep()) >= 120, 30_000, 'step 120');
+  await screenshot(page, 'train');
+  const before = await currentStep();
+
+  await page.reload();
+  await page.getByRole('button', { name: 'Stop', exact: true }).waitFor();
+  // The stored steps come back at once, then the live events carry on past them.
+  await stepCell.filter({ hasText: /^\d[\d,]* \/ / }).waitFor();
+  assert.ok((await currentStep()) >= before, 'no steps lost over the reload');
+  const target = (await currentStep()) + 20;
+  await waitUntil(async () => (await currentStep()) >= target, 30_000, `step ${target} after the reload`);
+  assert.equal(await page.locator('figure.chart canvas').count(), 2);
+
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.locator('.screen-head .badge', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByRole('button', { name: 'Stop', exact: true }).count(), 0, 'nothing left to stop');
+});
+
+test('Runs: the run is listed, with charts, confusion matrix and mistakes', async () => {
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: `Run ${runId}`, exact: true }) });
+  await row.waitFor();
+  assert.match(await row.innerText(), /completed/);
+  assert.match(await row.innerText(), /\d+\.\d %/, 'best validation accuracy');
+  // Sorting by a column marks it for assistive technology.
+  await page.getByRole('button', { name: /^Best val\. accuracy/ }).click();
+  assert.ok(['ascending', 'descending'].includes((await page.getByRole('columnheader', { name: /Best val\. accuracy/ }).getAttribute('aria-sort')) ?? ''));
+  for (const box of await page.getByRole('checkbox', { name: /^Select run / }).all()) await box.check();
+  await page.getByRole('combobox', { name: 'Compare' }).selectOption({ label: 'Training loss' });
+  await page.getByRole('button', { name: /^Compare selected/ }).click();
+  await page.getByRole('region', { name: 'Comparison' }).locator('canvas').waitFor();
+  await screenshot(page, 'runs');
+
+  await page.getByRole('link', { name: `Run ${runId}`, exact: true }).click();
+  await page.getByRole('heading', { name: new RegExp(`^Run ${runId}`) }).waitFor();
+  await page.getByRole('heading', { name: 'Confusion matrix' }).waitFor();
+  assert.ok((await page.locator('figure.chart canvas').count()) >= 2, 'loss and accuracy charts');
+  assert.equal(await page.locator('table.confusion tbody tr').count(), 10);
+  await page.getByRole('heading', { name: 'Per-class accuracy' }).waitFor();
+  await page.getByRole('heading', { name: /Auto-tune session/ }).waitFor();
+  await page.getByRole('button', { name: 'Export CSV' }).waitFor();
+  await screenshot(page, 'run-detail');
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  const file = await download;
+  assert.match(file.suggestedFilename(), /\.csv$/);
+});
+
+test('Tune: a Full search adds the efficiency and goodput curves and the noise scale', async () => {
+  await page.getByRole('link', { name: 'Tune', exact: true }).click();
+  await page.getByRole('radio', { name: 'Full' }).check();
+  await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
+  await page.getByText('Searching…').waitFor();
+  await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
+  await page.getByText('Noise scale', { exact: true }).waitFor();
+  assert.equal(await page.locator('figure.chart canvas').count(), 4, 'memory, throughput, efficiency and goodput');
+  await screenshot(page, 'tune-full');
+});
+
+test('Settings: backends with their reasons, memory budget, data folder', async () => {
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  await page.getByRole('heading', { name: 'Compute backends' }).waitFor();
+  await page.getByText(/Auto picks/).waitFor({ timeout: 60_000 });
+  assert.ok((await page.getByText('unavailable', { exact: true }).count()) + (await page.getByText('available', { exact: true }).count()) >= 2);
+  await page.getByText(served.home).waitFor();
+  await screenshot(page, 'settings');
+  // A lower memory budget is kept by the service.
+  await page.getByRole('radio', { name: /^At most/ }).check();
+  await page.getByRole('spinbutton', { name: 'Memory budget in GiB' }).fill('1.5');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved.').waitFor();
+  await page.reload();
+  const budget = page.getByRole('spinbutton', { name: 'Memory budget in GiB' });
+  await waitUntil(async () => (await budget.inputValue()) === '1.5', 10_000, 'the saved budget after a reload');
+  assert.equal(await page.getByRole('radio', { name: /^At most/ }).isChecked(), true);
+});
+
+test('dark theme: the toggle switches and is remembered', async () => {
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
+  await page.getByRole('link', { name: 'Tune', exact: true }).click();
+  await page.getByRole('heading', { name: 'Recommendation', exact: true }).waitFor();
+  await screenshot(page, 'tune-dark');
+  await page.goto(`${served.url}#/runs/${runId}`);
+  await page.getByRole('heading', { name: 'Confusion matrix' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark', 'remembered over a reload');
+  await screenshot(page, 'run-detail-dark');
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+});
+
+test('a folder with a corrupt image: the import lists its problems in plain words', async () => {
+  const parent = tempDir('autobatch-e2e-corrupt-');
+  const dir = path.join(parent, 'pets');
+  mkdirSync(dir);
+  try {
+    for (const cls of ['cats', 'dogs']) {
+      mkdirSync(path.join(dir, cls));
+      for (let i = 0; i < 8; i++) {
+        const pixels = Buffer.alloc(16 * 16 * 3, cls === 'cats' ? 40 + i * 10 : 200 - i * 10);
+        await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(path.join(dir, cls, `${cls}-${i}.png`));
+      }
+    }
+    writeFileSync(path.join(dir, 'dogs', 'broken.png'), Buffer.from('this is not a PNG file at all'));
+    writeFileSync(path.join(dir, 'cats', 'truncated.png'), (await sharp(Buffer.alloc(16 * 16 * 3, 90), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer()).subarray(0, 40));
+
+    await page.getByRole('link', { name: 'Datasets', exact: true }).click();
+    await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Load a dataset' });
+    await dialog.getByRole('textbox', { name: 'Dataset path', exact: true }).fill(dir);
+    await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: 60_000 });
+    await page.getByRole('heading', { name: 'pets', exact: true }).waitFor();
+
+    const problems = page.getByRole('region', { name: 'Problems' });
+    await problems.getByText(/2 problems found/).waitFor();
+    await problems.getByText('broken.png', { exact: false }).first().waitFor();
+    await problems.getByText('truncated.png', { exact: false }).first().waitFor();
+    const classRows = page.getByRole('region', { name: 'Classes' }).getByRole('row');
+    assert.equal(await classRows.count(), 3, 'cats and dogs, the good images only');
+    await screenshot(page, 'datasets-problems');
+
+    // The same folder uploaded from the browser (the folder input keeps the class subfolders).
+    await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();
+    await dialog.getByText('Options').click();
+    await dialog.getByRole('textbox', { name: 'Name' }).fill('uploaded pets');
+    await dialog.getByLabel('Folder to upload').setInputFiles(dir);
+    await dialog.waitFor({ state: 'hidden', timeout: 60_000 });
+    await page.getByRole('heading', { name: 'uploaded pets', exact: true }).waitFor();
+    await problems.getByText(/2 problems found/).waitFor();
+    await problems.getByText('broken.png', { exact: false }).first().waitFor();
+    assert.equal(await classRows.count(), 3);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('a CSV file dropped anywhere on the window is imported, its bad row named', async () => {
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  const rows = ['a,b,label'];
+  for (let i = 0; i < 30; i++) rows.push(`${(i % 3) + i / 100},${(i * 7) % 5},${['setosa', 'virginica', 'versicolor'][i % 3]}`);
+  rows.splice(5, 0, 'oops,1,setosa'); // line 6 of the file
+  // What a drag from the file manager delivers: a DataTransfer holding the file.
+  await page.evaluate(`(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([${JSON.stringify(rows.join('\n') + '\n')}], 'flowers.csv', { type: 'text/csv' }));
+    const target = document.querySelector('main');
+    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  })()`);
+  await page.getByRole('heading', { name: 'flowers', exact: true }).waitFor({ timeout: 60_000 });
+  assert.match(page.url(), /#\/datasets\/\d+$/);
+  const problems = page.getByRole('region', { name: 'Problems' });
+  await problems.getByText(/1 problem found/).waitFor();
+  await problems.getByText(/\(row 6\)/).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Classes' }).getByRole('row').count(), 4, 'three species');
+});
+
+test('the page logged no errors', () => {
+  // A dropped WebSocket during the reload above is expected; anything else is a bug.
+  const unexpected = consoleErrors.filter((e) => !/WebSocket|net::ERR_ABORTED/.test(e));
+  assert.deepEqual(unexpected, []);
+});

@@ -1,0 +1,120 @@
+// What the end-to-end tests share: `autobatch serve` as a child process on a throw-away data
+// folder (the URL parsed from the one line it prints), Debian's Chromium driven by
+// playwright-core with the flags of DESIGN §9, and screenshots under test-output/e2e/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const screenshotDir = path.join(repoRoot, 'test-output', 'e2e');
+
+export const CHROMIUM = process.env.AUTOBATCH_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export interface Served {
+  home: string;
+  /** The URL printed by serve, with its ?token=. */
+  url: string;
+  proc: ChildProcess;
+  /** Everything serve wrote to stderr (for failure messages). */
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Starts `autobatch serve --port 0` on a fresh AUTOBATCH_HOME and waits for its URL line. */
+export async function startServe(): Promise<Served> {
+  const home = tempDir('autobatch-e2e-');
+  const bin = path.join(repoRoot, 'bin', 'autobatch.js');
+  const proc = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+    cwd: repoRoot,
+    env: { ...process.env, AUTOBATCH_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`autobatch serve printed no URL within 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\S*token=\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`autobatch serve exited (${code}) before printing its URL\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  return {
+    home,
+    url,
+    proc,
+    stderr: () => err,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`the end-to-end tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (or set AUTOBATCH_CHROMIUM)`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+}
+
+// Runs in the page (a string, so this Node-side file needs no DOM types): every control —
+// button, link, input, select, textarea — must have an accessible name.
+const UNNAMED_CONTROLS = `(() => {
+  const text = (el) => (el ? (el.textContent || '').trim() : '');
+  const named = (el) => {
+    if ((el.getAttribute('aria-label') || '').trim()) return true;
+    const by = el.getAttribute('aria-labelledby');
+    if (by && by.split(/\\s+/).some((id) => text(document.getElementById(id)))) return true;
+    if (el.labels && [...el.labels].some((l) => text(l))) return true;
+    if ((el.getAttribute('title') || '').trim()) return true;
+    if (el.tagName === 'INPUT' && ['submit', 'button'].includes(el.type) && el.value) return true;
+    if (el.tagName === 'BUTTON' || el.tagName === 'A') return text(el) !== '' || [...el.querySelectorAll('img[alt]')].some((i) => i.alt.trim());
+    return false;
+  };
+  return [...document.querySelectorAll('button, a[href], input, select, textarea')]
+    .filter((el) => !named(el))
+    .map((el) => el.outerHTML.slice(0, 160));
+})()`;
+
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(UNNAMED_CONTROLS)) as string[];
+}
+
+/**
+ * Saves a full-page screenshot as test-output/e2e/<name>.png, after checking that every control
+ * on the screen has an accessible name.
+ */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const unnamed = await unnamedControls(page);
+  if (unnamed.length) throw new Error(`controls without an accessible name on ${name}:\n${unnamed.join('\n')}`);
+  mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name}.png`);
+  // No hover highlight in the picture; let charts finish their throttled redraw.
+  await page.mouse.move(0, 0);
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
