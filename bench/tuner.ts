@@ -5,6 +5,7 @@
 // Prints the ratios and the search cost against a 10-epoch run at the recommended batch.
 //
 //   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--backend wasm] [--model small] [--json out.json]
+//       [--source sample:mnist | <IDX folder of the MNIST sample>]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     // Time to target is read at each validation: several per epoch make it finer than an epoch.
     'validations-per-epoch': { type: 'string', default: '4' },
     json: { type: 'string' },
+    source: { type: 'string', default: 'sample:mnist' },
   },
 });
 const target = Number(args.target);
@@ -67,7 +69,7 @@ async function timeToTarget(datasetId: number, label: string, batchSize: number,
 }
 
 async function main(): Promise<void> {
-  const ds = await service.importDataset('sample:mnist', { name: 'bench-mnist', limit: Number(args.samples) });
+  const ds = await service.importDataset(args.source, { name: 'bench-mnist', limit: Number(args.samples) });
   const trainCount = ds.manifest.split.trainCount;
   const results: Outcome[] = [];
   const tuned: Record<string, { search: number; batch: number }> = {};

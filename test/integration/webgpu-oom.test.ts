@@ -5,6 +5,11 @@
 // session must then measure a small batch exactly as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createRng } from '../../src/shared/random.js';
+import { AutoBatchService } from '../../src/main/service/service.js';
+import { tempHome } from './helpers.js';
 import { mnist, Trainer } from './probe-trainer.js';
 
 /** Batch whose first conv output (B×26×26×16 floats) needs a 177 MB buffer. */
@@ -48,5 +53,59 @@ test('webgpu probe session: an allocation over the device limit is an oom probe 
   } finally {
     trainer.child.kill('SIGKILL');
     data.cleanup();
+  }
+});
+
+/** An IDX pair of `count` size×size images, two classes (a bright square left or right). */
+function writeIdx(dir: string, count: number, size: number): void {
+  mkdirSync(dir, { recursive: true });
+  const header = (dims: number[]) => {
+    const h = Buffer.alloc(4 + 4 * dims.length);
+    h.writeUInt8(0x08, 2);
+    h.writeUInt8(dims.length, 3);
+    dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
+    return h;
+  };
+  const rng = createRng(11);
+  const pixels = Buffer.alloc(count * size * size);
+  const labels = Buffer.alloc(count);
+  const side = size / 4;
+  for (let n = 0; n < count; n++) {
+    labels[n] = n % 2;
+    const base = n * size * size;
+    for (let i = 0; i < size * size; i++) pixels[base + i] = Math.floor(rng() * 96);
+    const ox = (n % 2) * (size / 2) + Math.floor(rng() * side);
+    for (let y = side; y < 2 * side; y++) for (let x = ox; x < ox + side; x++) pixels[base + y * size + x] = 255;
+  }
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([header([count, size, size]), pixels]));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([header([count]), labels]));
+}
+
+// 192×192 inputs: the small CNN's first conv output is 2.3 MB a sample, so about 58 samples fill
+// lavapipe's 128 MiB binding limit, well below the dataset's own cap (1 600 / 20 = 80).
+test('Auto-tune on webgpu: a batch that does not fit is stored as an oom trial and the search goes on to a recommendation', { timeout: 900_000 }, async (t) => {
+  const home = tempHome();
+  const src = path.join(home, 'idx');
+  writeIdx(src, 2000, 192);
+  const service = new AutoBatchService({ home });
+  try {
+    const ds = await service.importDataset(src, { name: 'squares-192' });
+    const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'small', mode: 'quick', backend: 'webgpu' });
+    const run = await done;
+    if (run.status === 'failed' && /webgpu|adapter/i.test(run.error ?? '') && service.store.tuning.trials(sessionId).length === 0) {
+      t.skip(`no WebGPU adapter here: ${run.error}`);
+      return;
+    }
+    assert.equal(run.status, 'completed', run.error ?? '');
+    const trials = service.store.tuning.trials(sessionId);
+    const oom = trials.filter((x) => x.status === 'oom');
+    assert.ok(oom.length >= 1, `no oom trial: ${trials.map((x) => `${x.kind} ${x.batchSize} ${x.status}`).join(', ')}`);
+    assert.ok(oom.every((x) => /out of memory on the WebGPU device/.test(x.cause ?? '')), JSON.stringify(oom));
+    const rec = run.report!.recommendation;
+    assert.ok(rec.memoryCeiling < Math.min(...oom.map((x) => x.batchSize)), `ceiling ${rec.memoryCeiling} below the smallest batch that failed`);
+    assert.ok(rec.batchSize <= rec.memoryCeiling && rec.expectedSamplesPerSecond > 0);
+    assert.ok(trials.some((x) => x.kind === 'throughput' && x.status === 'ok'), 'the search went on to the throughput curve');
+  } finally {
+    await service.close();
   }
 });
