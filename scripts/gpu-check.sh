@@ -65,7 +65,8 @@ summary=$out/summary.txt
 : >"$logf"
 : >"$summary"
 start=$(date +%s)
-say() { echo "$*" | tee -a "$summary" "$logf"; }
+# say: a line for the summary, the log and the terminal (stderr: stdout may be the log already).
+say() { echo "$*" >>"$summary"; echo "$*" >>"$logf"; echo "$*" >&2; }
 left() { echo $((budget - ($(date +%s) - start))); }
 
 # run_step NAME CAP_SECONDS CMD...: stdout to the log (and the terminal), each step bounded by
@@ -103,7 +104,7 @@ export PYTHONUNBUFFERED=1
 has_gpu=0
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then has_gpu=1; fi
 [ -z "$peer_device" ] && { [ $has_gpu -eq 1 ] && peer_device=cuda || peer_device=cpu; }
-cli() { "$node" "$app/bin/autobatch.js" "$@"; }
+cli=("$node" "$app/bin/autobatch.js")
 
 say "AutoBatch Studio GPU check — $(date -u +%FT%TZ) on $(hostname), $(nproc) cores, node $("$node" -v)"
 say "bundle: $(tr -d '\n ' <"$here/MANIFEST.json" 2>/dev/null | grep -o '"commit":"[^"]*"' || echo 'no MANIFEST.json')"
@@ -118,7 +119,7 @@ else
 fi
 
 # ---- 2. the MNIST sample -----------------------------------------------------------------------
-run_step import 60 cli datasets import "$app/data/mnist-idx" --name mnist --json >>"$logf"
+run_step import 60 "${cli[@]}" datasets import "$app/data/mnist-idx" --name mnist --json >>"$logf"
 
 # ---- 3. throughput per batch size, with the peer on the same data and batches -----------------
 peer=$here/peer_torch.py
@@ -136,7 +137,7 @@ if [ $do_tune -eq 1 ]; then
   n=$(echo "$tune_models" | tr ',' ' ' | wc -w)
   for m in $(echo "$tune_models" | tr ',' ' '); do
     cap=$(( $(left) * 100 / (100 * n + (do_tuner_bench * 60)) )); [ $cap -lt 30 ] && cap=30
-    if run_step "tune $m" "$cap" cli tune --dataset mnist --model "$m" --mode "$tune_mode" --backend webgpu --json >"$out/tune-$m.json"; then
+    if run_step "tune $m" "$cap" "${cli[@]}" tune --dataset mnist --model "$m" --mode "$tune_mode" --backend webgpu --json >"$out/tune-$m.json"; then
       "$node" -e '
         const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
         const rec = t.recommendation ?? {}; const trials = t.trials ?? [];

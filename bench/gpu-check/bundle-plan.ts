@@ -7,8 +7,12 @@ import path from 'node:path';
 /** The bundle must travel to the GPU machine with the repository: at most this many bytes. */
 export const BUNDLE_BUDGET_BYTES = 60 * 1024 * 1024;
 
-/** Packages the GPU check must never carry: the desktop shell, image decoding, the dataset package. */
-export const EXCLUDED_PACKAGES = ['electron', 'sharp', '@img', 'mnist', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'playwright-core', 'svelte', 'typescript'];
+/**
+ * Packages the GPU check must never carry: the desktop shell, the `mnist` package (the bundle
+ * brings the sample as IDX files), the native TensorFlow builds, dev tools. (sharp stays: an
+ * import writes preview images with it.)
+ */
+export const EXCLUDED_PACKAGES = ['electron', 'mnist', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'playwright-core', 'svelte', 'typescript'];
 
 export interface PlannedFile {
   /** Path relative to the project root, with '/' separators. */
@@ -49,7 +53,21 @@ export function planNodeModules(root: string, loaded: Iterable<string>): Planned
       if (existsSync(path.join(root, pj))) picked.add(pj);
     }
   }
+  // Shared libraries that native addons load through the dynamic linker (sharp's libvips) are
+  // neither required nor read: take every .so file of each package the run used.
+  const packages = new Set([...picked].map((rel) => packageRoot(rel)).filter((p): p is string => p !== undefined));
+  for (const pkg of packages) {
+    for (const f of listTree(root, pkg)) if (/\.so(\.\d+)*$/.test(f.rel)) picked.add(f.rel);
+  }
   return [...picked].sort().map((rel) => ({ rel, bytes: statSync(path.join(root, rel)).size }));
+}
+
+/** 'node_modules/@scope/name' or 'node_modules/name' (nested node_modules kept) for a file in it. */
+export function packageRoot(rel: string): string | undefined {
+  const parts = rel.split('/');
+  const i = parts.lastIndexOf('node_modules');
+  if (i < 0 || i + 1 >= parts.length) return undefined;
+  return parts.slice(0, i + (parts[i + 1]!.startsWith('@') ? 3 : 2)).join('/');
 }
 
 /** Every file under dir (relative to root), minus source maps and type declarations. */

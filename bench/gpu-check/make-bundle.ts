@@ -12,7 +12,7 @@
 //    dist/bench, the recorded node_modules files, the MNIST IDX), lib/libvulkan.so.1 (the
 //    Vulkan loader, Debian's libvulkan1), peer_torch.py, gpu-check.sh, MANIFEST.json.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -107,7 +107,14 @@ function main(): void {
   log('compressing the app and node…');
   sh('tar', ['-C', stage, '-cf', path.join(stage, 'app.tar'), 'app']);
   xz(path.join(stage, 'app.tar'), path.join(out, 'app.tar.xz'));
-  xz(process.execPath, path.join(out, 'node.xz'));
+  // xz -9 of the 95 MB binary takes minutes on two cores: keep it between builds.
+  const nodeCache = path.join(root, 'node_modules/.cache/gpu-bundle', `node-${process.version}-${statSync(process.execPath).size}.xz`);
+  if (!existsSync(nodeCache)) {
+    mkdirSync(path.dirname(nodeCache), { recursive: true });
+    xz(process.execPath, nodeCache + '.part');
+    renameSync(nodeCache + '.part', nodeCache);
+  }
+  copyFileSync(nodeCache, path.join(out, 'node.xz'));
   mkdirSync(path.join(out, 'lib'));
   // The loader only (not an ICD): the GPU machine brings its driver's ICD, lavapipe is Mesa's.
   copyFileSync(realpathSync(args.vulkan), path.join(out, 'lib/libvulkan.so.1'));
