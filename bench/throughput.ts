@@ -103,17 +103,27 @@ async function main(): Promise<void> {
         if (run.status !== 'completed') {
           rows.push({ who: backend, device: run.device ?? '—', model, batch, samplesPerSecond: null, note: run.error ?? run.status });
           log(`${backend} ${model} b${batch}: ${run.status} ${run.error ?? ''}`);
+          saveJson(trainCount);
           continue;
         }
         const sps = steadyThroughput(runId);
         rows.push({ who: run.backend ?? backend, device: run.device ?? '—', model, batch, samplesPerSecond: sps });
         log(`${backend} ${model} b${batch}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
+        saveJson(trainCount);
       }
     }
   }
 
-  for (const model of models) runPeer(peerDir, model);
+  for (const model of models) {
+    runPeer(peerDir, model);
+    saveJson(trainCount);
+  }
   printTable();
+  saveJson(trainCount);
+}
+
+/** Writes the rows so far (after each run too: a run cut short by a time limit keeps what it measured). */
+function saveJson(trainCount: number): void {
   if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus()[0]?.model, threads: Number(args.threads), samples: trainCount, rows }, null, 2));
 }
 

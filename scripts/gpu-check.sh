@@ -127,7 +127,8 @@ peer=$here/peer_torch.py
 if [ $do_peer -eq 1 ] && ! "$python" -c 'import torch' 2>/dev/null; then say "peer: $python has no torch; the peer is left out"; peer=$work/no-peer.py; fi
 peer_epochs=1
 [ "$peer_device" = cuda ] && peer_epochs=3
-tp_cap=$(( $(left) * 45 / 100 )); [ $quick -eq 1 ] && tp_cap=$(left)
+# Throughput is the main measurement: over half of what is left (it saves its JSON after each run).
+tp_cap=$(( $(left) * 55 / 100 )); [ $quick -eq 1 ] && tp_cap=$(left)
 run_step throughput "$tp_cap" "$node" "$app/dist/bench/throughput.js" --backends webgpu --models "$models" --batches "$batches" \
   --samples 8000 --source "$app/data/mnist-idx" --webgpu-steps "$steps" --peer "$peer" --python "$python" \
   --device "$peer_device" --peer-epochs "$peer_epochs" --threads "$threads" --json "$out/throughput.json" | tee -a "$summary" "$logf"
