@@ -67,4 +67,15 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The shell's decisions are tested with fakes: these tests import src/main/electron's pure
+    // modules (never the electron package itself).
+    files: ['test/unit/electron/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'Electron cannot run here: inject fakes instead.' }],
+        patterns: [{ group: ['**/renderer/**', '**/electron/main.js'], message: 'Test the pure modules, not the entry (it starts Electron).' }],
+      }],
+    },
+  },
 );

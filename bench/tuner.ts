@@ -4,7 +4,7 @@
 // best of fixed batches 16…1024 with scaled rates (the oracle; its search is not counted).
 // Prints the ratios and the search cost against a 10-epoch run at the recommended batch.
 //
-//   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--backend wasm] [--model small] [--json out.json]
+//   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--repeats 3] [--backend wasm] [--model small] [--json out.json]
 //       [--source sample:mnist | <IDX folder of the MNIST sample>]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,9 @@ const { values: args } = parseArgs({
     samples: { type: 'string', default: '10000' },
     // Time to target is read at each validation: several per epoch make it finer than an epoch.
     'validations-per-epoch': { type: 'string', default: '4' },
+    // Each setting trains this many times (seeds 1…N) and counts its median time: the first
+    // validation at or above a target near the dataset's ceiling is partly luck.
+    repeats: { type: 'string', default: '1' },
     json: { type: 'string' },
     source: { type: 'string', default: 'sample:mnist' },
   },
@@ -30,6 +33,8 @@ const target = Number(args.target);
 const maxEpochs = Number(args['max-epochs']);
 const backend = args.backend as BackendChoice;
 const model = args.model as ModelKind;
+const repeats = Number(args.repeats);
+if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number ≥ 1, got ${args.repeats}`);
 
 const bench = benchService('tuner');
 const { service, log } = bench;
@@ -46,9 +51,9 @@ interface Outcome {
   epochSeconds: number;
 }
 
-async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0): Promise<Outcome> {
+async function trainOnce(datasetId: number, batchSize: number, learningRate: number, warmupSteps: number, seed: number): Promise<{ hit?: { time: number; epoch: number }; epochSeconds: number }> {
   let hit: { time: number; epoch: number } | undefined;
-  const { runId, done } = service.startTraining({ dataset: datasetId, config: { model, batchSize, learningRate, warmupSteps, epochs: maxEpochs, backend, optimizer: 'adam', validationsPerEpoch: Number(args['validations-per-epoch']) } });
+  const { runId, done } = service.startTraining({ dataset: datasetId, config: { model, batchSize, learningRate, warmupSteps, epochs: maxEpochs, backend, optimizer: 'adam', seed, validationsPerEpoch: Number(args['validations-per-epoch']) } });
   const onMetrics = (e: { runId: number; epochs: { epoch: number; time: number; valAccuracy: number }[] }) => {
     if (e.runId !== runId || hit) return;
     const reached = e.epochs.find((x) => x.valAccuracy >= target);
@@ -62,9 +67,24 @@ async function timeToTarget(datasetId: number, label: string, batchSize: number,
   service.off('run-metrics', onMetrics);
   const run = service.getRun(runId);
   const epochSeconds = run.trainSeconds && run.steps ? (run.trainSeconds / run.steps) * Math.ceil(service.getDataset(datasetId).manifest.split.trainCount / batchSize) : NaN;
-  const trainSeconds = hit ? hit.time : Infinity;
-  const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: hit?.epoch ?? null, total: searchSeconds + trainSeconds, epochSeconds };
-  log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (in epoch ${hit!.epoch})` : `not reached in ${maxEpochs} epochs`}`);
+  return { ...(hit ? { hit } : {}), epochSeconds };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0): Promise<Outcome> {
+  const tries = [];
+  for (let r = 0; r < repeats; r++) tries.push(await trainOnce(datasetId, batchSize, learningRate, warmupSteps, 1 + r));
+  const times = tries.map((t) => (t.hit ? t.hit.time : Infinity));
+  const trainSeconds = median(times);
+  const epochs = tries.filter((t) => t.hit).map((t) => t.hit!.epoch);
+  const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: Number.isFinite(trainSeconds) ? median(epochs) : null, total: searchSeconds + trainSeconds, epochSeconds: median(tries.map((t) => t.epochSeconds)) };
+  const each = repeats > 1 ? ` [${times.map((t) => (Number.isFinite(t) ? t.toFixed(1) : '—')).join(', ')}]` : '';
+  log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (epoch ${o.epochs})` : `not reached in ${maxEpochs} epochs`}${each}`);
   return o;
 }
 
@@ -102,7 +122,7 @@ async function main(): Promise<void> {
     return `${o.label.padEnd(30)} ${String(o.batchSize).padStart(5)}  ${o.learningRate.toPrecision(3).padEnd(9)} ${o.searchSeconds.toFixed(1).padStart(6)}  ${(Number.isFinite(o.total) ? o.total.toFixed(1) : 'not reached').padStart(11)}  ${ratio(best.total).padStart(9)}`;
   };
   const out = [
-    `Time to ${(target * 100).toFixed(0)} % validation accuracy, ${model} CNN, MNIST sample (${trainCount} train), ${backend}, ≤ ${maxEpochs} epochs`,
+    `Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model} CNN, MNIST sample (${trainCount} train), ${backend}, ≤ ${maxEpochs} epochs${repeats > 1 ? `, median of ${repeats} seeds` : ''}`,
     `${'setting'.padEnd(30)} ${'batch'.padStart(5)}  ${'lr'.padEnd(9)} ${'search'.padStart(6)}  ${'total s'.padStart(11)}  ${'vs oracle'.padStart(9)}`,
     ...results.map(line),
   ];

@@ -10,11 +10,15 @@ import { registerRunCommands } from './commands/runs.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerTuneCommands } from './commands/tune.js';
+import { registerServeCommand } from './commands/serve.js';
 import { printJson } from './output.js';
 
 export interface CliContext {
-  /** Opens the service once, on first use, under --home / AUTOBATCH_HOME. */
-  service(): AutoBatchService;
+  /**
+   * Opens the service once, on first use, under --home / AUTOBATCH_HOME. A long-lived command
+   * (serve) asks for a warm trainer process; one-shot commands do not start a spare.
+   */
+  service(options?: { warmTrainer?: boolean }): AutoBatchService;
   json(cmd: Command): boolean;
 }
 
@@ -30,10 +34,10 @@ export function buildProgram(): { program: Command; close(): Promise<void> } {
     .exitOverride();
 
   const ctx: CliContext = {
-    service() {
+    service(options = {}) {
       if (!service) {
         const home = (program.opts().home as string | undefined) ?? defaultHome();
-        service = new AutoBatchService({ home });
+        service = new AutoBatchService({ home, ...options });
       }
       return service;
     },
@@ -46,6 +50,7 @@ export function buildProgram(): { program: Command; close(): Promise<void> } {
   registerTuneCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerDemoCommand(program, ctx);
+  registerServeCommand(program, ctx);
   for (const cmd of allCommands(program)) {
     if (cmd !== program) cmd.exitOverride().configureOutput({ outputError: () => {} });
   }

@@ -320,6 +320,11 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     stop();
   }
 
+  /** Whether this process is running the session now (it can be stopped). */
+  isTuningActive(sessionId: number): boolean {
+    return this.activeTunings.has(sessionId);
+  }
+
   getTuning(sessionId: number): TuningSessionRecord {
     const rec = this.store.tuning.get(sessionId);
     if (!rec) throw new NotFoundError('tuning session', sessionId);

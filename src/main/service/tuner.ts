@@ -211,9 +211,9 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       const micro = Math.max(1, Math.floor(b0 / 4));
       const t0 = throughput.get(b0)?.secondsPerStep ?? tFit.a + tFit.b * b0;
       const noiseSteps = Math.max(10, Math.min(40, Math.round(0.6 / Math.max(t0 * 2, 1e-3))));
-      // Train about a quarter of an epoch first (at most ~1.5 s): the noise scale of the first
+      // Train about a quarter of an epoch first (at most ~1.2 s): the noise scale of the first
       // steps is far below that of the rest of the run.
-      const pretrainSteps = Math.min(Math.round(trainCount / (4 * micro * 4)), Math.round(1.5 / Math.max(t0, 1e-4)));
+      const pretrainSteps = Math.min(Math.round(trainCount / (4 * micro * 4)), Math.round(1.2 / Math.max(t0, 1e-4)));
       progress('noise', micro * 4, `measuring the gradient noise scale over ${noiseSteps} steps`);
       const { outcome } = await probe('noise', micro * 4, request.baseLearningRate, (id) => ({
         kind: 'noise',
@@ -281,7 +281,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     // ---- 5. equal-time validation trials (Full) -------------------------------------------
     if (request.mode === 'full') {
       const plannedSeconds = (request.plannedEpochs * trainCount) / (throughput.get(chosen)?.samplesPerSecond ?? bestX);
-      const trialSeconds = Math.max(0.3, Math.min(20, 0.015 * plannedSeconds));
+      const trialSeconds = Math.max(0.3, Math.min(20, 0.01 * plannedSeconds));
       const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
       plannedLeft = sizes.length;
       const trials: { b: number; lr: number; valLoss: number; status: TrialStatus; why: string; seq: number; stored?: { result: ProbeResult; seconds: number } }[] = [];

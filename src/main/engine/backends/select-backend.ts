@@ -97,6 +97,9 @@ const RUNGS: Rung[] = [
   },
 ];
 
+/** The rungs of the ladder in the order `auto` tries them (for the Settings page). */
+export const BACKEND_LADDER: readonly { label: string; choice: Exclude<BackendChoice, 'auto'> }[] = RUNGS.map((r) => ({ label: r.label, choice: r.choice }));
+
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }

@@ -182,7 +182,7 @@ function prepare(raw: RawDataset, ctx: ImporterContext, sourceName: string): Pre
   };
 }
 
-function previewPixels(x: Uint8Array | Float32Array, start: number, size: number): Buffer {
+export function previewPixels(x: Uint8Array | Float32Array, start: number, size: number): Buffer {
   if (x instanceof Uint8Array) return Buffer.from(x.subarray(start, start + size));
   const v = x.subarray(start, start + size);
   let lo = Infinity;

@@ -1,0 +1,228 @@
+// `autobatch serve`: one node:http server on 127.0.0.1 (unless --host says otherwise) that
+// serves the built renderer, the WebSocket API (same port, WS_PATH), uploads for dataset import
+// and downloads of exports. Every request passes the guard (token, Host, Origin) first and is
+// answered 403 with a short reason otherwise.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { decodeWire, encodeWire, HTTP_ROUTES, TOKEN_PARAM, WS_PATH } from '../../shared/api/index.js';
+import { contentSecurityPolicy } from '../../shared/csp.js';
+import type { ApiDispatcher } from '../service/api-dispatch.js';
+import { toWireError } from '../service/api-dispatch.js';
+import { exportBytes } from '../service/api-handlers.js';
+import { allowedHostsFor, cookieName, guardRequest, type GuardConfig } from './request-guard.js';
+import { NOT_BUILT_PAGE, rendererBuilt, resolveStatic, sendFile } from './static-files.js';
+import { UploadError, UploadStore } from './uploads.js';
+
+/** dist/renderer, where the Vite build of src/renderer is written. */
+export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../../renderer/', import.meta.url));
+
+export interface AppServerOptions {
+  dispatcher: ApiDispatcher;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Address to listen on; default 127.0.0.1 (loopback only). */
+  host?: string;
+  rendererDir?: string;
+  /** Fixed token (tests); default 32 random bytes. */
+  token?: string;
+  /** Largest WebSocket message accepted from a client. */
+  maxMessageBytes?: number;
+}
+
+export interface AppServer {
+  /** The URL to open, with ?token=. */
+  readonly url: string;
+  readonly token: string;
+  readonly port: number;
+  readonly host: string;
+  readonly server: Server;
+  /** Stops accepting, closes sockets, detaches from the dispatcher (the service is the caller's). */
+  close(): Promise<void>;
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** Names this machine answers to on its interfaces (for --host 0.0.0.0). */
+function localNames(): string[] {
+  const addresses = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+  return [os.hostname(), ...addresses];
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const rendererDir = path.resolve(options.rendererDir ?? DEFAULT_RENDERER_DIR);
+  const { dispatcher } = options;
+  const uploads = new UploadStore(path.join(dispatcher.service.store.paths.home, 'uploads'));
+  uploads.pruneOld();
+
+  const server = createServer();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 4 * 1024 * 1024 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const guard: GuardConfig = { token, port, allowedHosts: allowedHostsFor(host, isWildcard(host) ? localNames() : []) };
+  const baseHeaders: Record<string, string> = {
+    'content-security-policy': contentSecurityPolicy({ connectSrc: [`ws://${urlHost(host)}:${port}`, `ws://localhost:${port}`, `ws://127.0.0.1:${port}`] }),
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    // The token is in the page's URL: never send it to anyone as a Referer.
+    'referrer-policy': 'no-referrer',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+  };
+
+  const deny = (res: ServerResponse, status: number, reason: string) => {
+    res.writeHead(status, { ...baseHeaders, 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`${status === 403 ? 'Forbidden' : 'Error'}: ${reason}\n`);
+  };
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { ...baseHeaders, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const check = guardRequest({ url: req.url ?? '/', headers: req.headers }, guard);
+    if (!check.ok) return deny(res, 403, check.reason);
+    const url = new URL(req.url ?? '/', `http://${urlHost(host)}:${port}`);
+    const headers = { ...baseHeaders };
+    if (check.tokenFrom === 'query') {
+      // Later requests (assets, reloads without ?token=) authenticate with this cookie.
+      headers['set-cookie'] = `${cookieName(port)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+    }
+
+    if (url.pathname === HTTP_ROUTES.upload) {
+      if (req.method !== 'POST') return deny(res, 405, 'use POST');
+      try {
+        const out = await uploads.receive(req, url.searchParams.get('upload'), url.searchParams.get('path'));
+        return json(res, 200, out);
+      } catch (err) {
+        const status = err instanceof UploadError ? err.status : 500;
+        if (!req.complete) req.resume(); // drain what is left so the answer reaches the browser
+        return json(res, status, { error: { code: status === 500 ? 'internal' : 'rejected', message: (err as Error).message, field: err instanceof UploadError ? err.field : undefined } });
+      }
+    }
+
+    if (url.pathname.startsWith(`${HTTP_ROUTES.download}/`)) {
+      const m = /^\/api\/download\/(csv|model)\/(\d+)$/.exec(url.pathname);
+      if (!m) return deny(res, 404, 'no such download');
+      if (req.method !== 'GET') return deny(res, 405, 'use GET');
+      try {
+        const file = await exportBytes(dispatcher.service, Number(m[2]), m[1] as 'csv' | 'model');
+        res.writeHead(200, {
+          ...headers,
+          'content-type': file.mimeType,
+          'content-length': String(file.bytes.length),
+          'content-disposition': `attachment; filename="${file.fileName}"`,
+          'cache-control': 'no-store',
+        });
+        return res.end(file.bytes);
+      } catch (err) {
+        const e = toWireError(err);
+        return json(res, e.code === 'not-found' ? 404 : e.code === 'internal' ? 500 : 409, { error: e });
+      }
+    }
+
+    if (url.pathname.startsWith('/api/')) return deny(res, 404, 'no such API route');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, 'use GET');
+    if (!rendererBuilt(rendererDir)) {
+      res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      return res.end(NOT_BUILT_PAGE(rendererDir));
+    }
+    // A path without a file is a client-side route: the single page answers it.
+    const file = resolveStatic(rendererDir, url.pathname === '/' ? '/index.html' : url.pathname) ?? (path.extname(url.pathname) ? undefined : path.join(rendererDir, 'index.html'));
+    if (!file) return deny(res, 404, 'not found');
+    sendFile(res, file, headers);
+  };
+
+  server.on('request', (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) deny(res, 500, (err as Error).message);
+      else res.destroy();
+    });
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://placeholder');
+    const check = url.pathname === WS_PATH ? guardRequest({ url: req.url ?? '/', headers: req.headers }, guard) : { ok: false as const, reason: 'no WebSocket here' };
+    if (!check.ok) {
+      const body = `Forbidden: ${check.reason}\n`;
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  const alive = new WeakMap<WebSocket, boolean>();
+  wss.on('connection', (ws: WebSocket) => {
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
+    const send = (msg: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(encodeWire(msg));
+    };
+    const unsubscribe = dispatcher.subscribe(send);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return send({ id: null, ok: false, error: { code: 'invalid-params', message: 'malformed request: send JSON text' } });
+      let raw: unknown;
+      try {
+        raw = decodeWire(data.toString());
+      } catch {
+        return send({ id: null, ok: false, error: { code: 'invalid-params', message: 'malformed request: not JSON' } });
+      }
+      void dispatcher.dispatch(raw).then(send);
+    });
+    ws.on('close', unsubscribe);
+    ws.on('error', unsubscribe);
+  });
+  // Drop connections that stopped answering (a laptop that slept, a killed tab).
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, 30_000);
+  pinger.unref();
+
+  const shownHost = isWildcard(host) ? '127.0.0.1' : host;
+  const url = `http://${urlHost(shownHost)}:${port}/?${TOKEN_PARAM}=${encodeURIComponent(token)}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    token,
+    port,
+    host,
+    server,
+    close() {
+      closing ??= (async () => {
+        clearInterval(pinger);
+        dispatcher.flushEvents();
+        for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        uploads.removeAll();
+      })();
+      return closing;
+    },
+  };
+}

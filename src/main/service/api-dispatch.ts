@@ -1,0 +1,184 @@
+// The one entry of every transport (IPC, WebSocket, direct): checks the envelope, looks the
+// method up in the contract, validates params with its schema — invalid input never reaches
+// the service and is answered with a message naming the field — calls the handler, and turns
+// whatever it throws into a wire error. It also fans the service's events out to subscribers,
+// each through its own EventCoalescer (~10 updates a second).
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  API_EVENTS,
+  API_METHODS,
+  DESKTOP_ONLY_METHODS,
+  isMethodName,
+  wireRequestSchema,
+  type EventName,
+  type MethodName,
+  type Unsubscribe,
+  type WireError,
+  type WireEvent,
+  type WireResponse,
+} from '../../shared/api/index.js';
+import { ApiError } from '../../shared/api/index.js';
+import type { TuningProgress } from '../../shared/tuning-types.js';
+import { DatasetImportError } from '../engine/datasets/index.js';
+import { DatasetNameTakenError, StoreError } from '../store/index.js';
+import { createServiceHandlers, type ApiHandlers, type Handler } from './api-handlers.js';
+import type { EntryRunner } from './backend-detect.js';
+import { NotFoundError, UserError } from './errors.js';
+import { EventCoalescer, type CoalescerOptions } from './event-coalescer.js';
+import type { AutoBatchService, ServiceEvents } from './service.js';
+
+export interface DispatcherOptions {
+  /** Calls the host adds or replaces: the Electron shell's native dialogs. */
+  handlers?: ApiHandlers;
+  entryRunner?: EntryRunner;
+  /** Check every result against the contract (tests; a mismatch is answered as an internal error). */
+  validateResults?: boolean;
+  coalescer?: CoalescerOptions;
+}
+
+/** The first bad field of a zod error, as a dotted path ('config.batchSize'). */
+export function firstField(error: z.ZodError): string | undefined {
+  const issue = error.issues[0];
+  if (!issue) return undefined;
+  const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  return keys.length ? keys.map(String).join('.') : undefined;
+}
+
+export function describeParamsError(method: string, error: z.ZodError): WireError {
+  const parts = error.issues.slice(0, 5).map((i) => {
+    if (i.code === 'unrecognized_keys') return `${[...i.path, ...i.keys].map(String).join(', ')}: unknown field${i.keys.length > 1 ? 's' : ''}`;
+    return `${i.path.length ? i.path.map(String).join('.') : 'params'}: ${i.message}`;
+  });
+  const field = firstField(error);
+  return { code: 'invalid-params', message: `invalid ${method} request: ${parts.join('; ')}`, ...(field ? { field } : {}) };
+}
+
+/** Whatever a handler threw, as a wire error with a message for the user. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof ApiError) return err.toWire();
+  if (err instanceof DatasetImportError) return { code: 'rejected', message: err.message.split('\n')[0]!, problems: err.problems };
+  if (err instanceof NotFoundError) return { code: 'not-found', message: err.message };
+  if (err instanceof UserError || err instanceof DatasetNameTakenError) {
+    // "field: message" from a handler names the field too.
+    const m = /^([A-Za-z][\w.]*): /.exec(err.message);
+    return { code: 'rejected', message: err.message, ...(m ? { field: m[1]! } : {}) };
+  }
+  if (err instanceof StoreError) return { code: 'internal', message: err.message };
+  return { code: 'internal', message: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
+}
+
+const SERVICE_EVENTS = ['run-status', 'run-backend', 'run-metrics', 'tune-progress', 'tune-trial', 'tune-status'] as const satisfies readonly (keyof ServiceEvents & EventName)[];
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export class ApiDispatcher {
+  private readonly handlers: ApiHandlers;
+  private readonly bus = new EventEmitter<{ event: [EventName, unknown] }>();
+  private readonly lastProgress = new Map<number, TuningProgress>();
+  private readonly detach: (() => void)[] = [];
+  private readonly subscribers = new Set<EventCoalescer>();
+
+  constructor(
+    readonly service: AutoBatchService,
+    private readonly options: DispatcherOptions = {},
+  ) {
+    this.bus.setMaxListeners(0);
+    const base = createServiceHandlers({
+      service,
+      emit: (event, data) => this.bus.emit('event', event, data),
+      lastProgress: (id) => this.lastProgress.get(id) ?? null,
+      ...(options.entryRunner ? { entryRunner: options.entryRunner } : {}),
+      version: packageVersion(),
+    });
+    this.handlers = { ...base, ...(options.handlers ?? {}) };
+    for (const name of SERVICE_EVENTS) {
+      const listener = (data: unknown) => {
+        if (name === 'tune-progress') this.lastProgress.set((data as TuningProgress).sessionId, data as TuningProgress);
+        if (name === 'tune-status' && (data as { status: string }).status !== 'running') this.lastProgress.delete((data as { sessionId: number }).sessionId);
+        this.bus.emit('event', name, data);
+      };
+      service.on(name, listener);
+      this.detach.push(() => service.off(name, listener));
+    }
+  }
+
+  /** Answers one request envelope. Never throws: every failure is a wire error. */
+  async dispatch(raw: unknown): Promise<WireResponse> {
+    const envelope = wireRequestSchema.safeParse(raw);
+    if (!envelope.success) {
+      const id = raw && typeof raw === 'object' && 'id' in raw && (typeof raw.id === 'number' || typeof raw.id === 'string') ? raw.id : null;
+      const error = describeParamsError('API', envelope.error);
+      return { id, ok: false, error: { ...error, message: error.message.replace(/^invalid API request/, 'malformed request') } };
+    }
+    const { id, method } = envelope.data;
+    try {
+      return { id, ok: true, result: await this.call(method, envelope.data.params ?? {}) };
+    } catch (err) {
+      return { id, ok: false, error: toWireError(err) };
+    }
+  }
+
+  /** Validates and runs one call; throws ApiError (or what the handler threw). */
+  async call(method: string, params: unknown): Promise<unknown> {
+    if (!isMethodName(method)) throw new ApiError({ code: 'unknown-method', field: 'method', message: `unknown method "${method}"` });
+    const spec = API_METHODS[method];
+    const parsed = spec.params.safeParse(params);
+    if (!parsed.success) throw new ApiError(describeParamsError(method, parsed.error));
+    const handler = this.handlers[method] as Handler<MethodName> | undefined;
+    if (!handler) {
+      const desktopOnly = (DESKTOP_ONLY_METHODS as readonly string[]).includes(method);
+      throw new ApiError({ code: 'unavailable', message: desktopOnly ? `${method} needs the desktop app; in the browser type a path or upload files` : `${method} is not available here` });
+    }
+    const result = await handler(parsed.data as never);
+    if (this.options.validateResults) {
+      const checked = spec.result.safeParse(result);
+      if (!checked.success) throw new ApiError({ code: 'internal', message: `${method} returned a result that breaks the contract: ${describeParamsError(method, checked.error).message}` });
+    }
+    return result;
+  }
+
+  /**
+   * Sends every API event to `send`, at most ~10 flushes a second (merged in between). Returns
+   * the function that stops it.
+   */
+  subscribe(send: (event: WireEvent) => void, options: CoalescerOptions = {}): Unsubscribe {
+    const coalescer = new EventCoalescer(send, { ...this.options.coalescer, ...options });
+    const listener = (event: EventName, data: unknown) => coalescer.push(event, data);
+    this.bus.on('event', listener);
+    this.subscribers.add(coalescer);
+    return () => {
+      this.bus.off('event', listener);
+      coalescer.close();
+      this.subscribers.delete(coalescer);
+    };
+  }
+
+  /** Sends pending events now (before a shutdown, so the last statuses go out). */
+  flushEvents(): void {
+    for (const c of this.subscribers) c.flush();
+  }
+
+  /** Detaches from the service (which the owner closes). */
+  close(): void {
+    this.flushEvents();
+    for (const d of this.detach.splice(0)) d();
+    for (const c of this.subscribers) c.close();
+    this.subscribers.clear();
+    this.bus.removeAllListeners();
+  }
+}
+
+/** Checks an event's data against the contract (tests). */
+export function checkEvent(event: WireEvent): boolean {
+  const schema = (API_EVENTS as Record<string, z.ZodType>)[event.event];
+  return Boolean(schema && schema.safeParse(event.data).success);
+}

@@ -1,0 +1,211 @@
+// The API calls implemented over AutoBatchService. Every handler receives params that the
+// dispatcher has already validated with the contract's schema; the service validates again
+// what it cares about (training settings), so no front end can get past it.
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf } from '../../shared/api/index.js';
+import { SERIES_NAMES } from '../../shared/api/index.js';
+import type { ImportOptions } from '../../shared/dataset-types.js';
+import type { TuningProgress } from '../../shared/tuning-types.js';
+import { MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
+import { detectBackends, type EntryRunner } from './backend-detect.js';
+import { UserError } from './errors.js';
+import { datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
+import type { AutoBatchService } from './service.js';
+import { SettingsStore } from './settings-store.js';
+import { folderEntries, tarArchive } from './tar.js';
+
+export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>;
+export type ApiHandlers = { [M in MethodName]?: Handler<M> };
+
+export interface HandlerContext {
+  service: AutoBatchService;
+  /** Sends an API event to every subscriber (import progress, which the service does not emit). */
+  emit(event: 'import-progress', data: ImportProgressEvent): void;
+  /** Last tune-progress per running session. */
+  lastProgress(sessionId: number): TuningProgress | null;
+  /** Runs the backend-detection processes (the Electron shell passes a utilityProcess runner). */
+  entryRunner?: EntryRunner;
+  version: string;
+}
+
+const DEFAULT_MAX_POINTS = 1000;
+const DEFAULT_MISCLASSIFIED = 48;
+
+/** A run's CSV or model as bytes, for the API (base64/text) and the HTTP download route alike. */
+export async function exportBytes(service: AutoBatchService, runId: number, kind: 'csv' | 'model'): Promise<{ fileName: string; mimeType: string; bytes: Buffer }> {
+  const run = service.getRun(runId);
+  const base = `run-${run.id}-${run.datasetName}-${run.model}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+  if (kind === 'csv') {
+    return { fileName: `${base}.csv`, mimeType: 'text/csv; charset=utf-8', bytes: Buffer.from(service.store.metrics.toCsv(runId), 'utf8') };
+  }
+  const model = service.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
+  if (!model || !existsSync(model.path)) throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`);
+  const entries = folderEntries(model.path, base);
+  const evaluation = path.join(path.dirname(model.path), 'evaluation.json');
+  if (existsSync(evaluation)) entries.push({ name: `${base}/evaluation.json`, data: readFileSync(evaluation) });
+  return { fileName: `${base}.tar`, mimeType: 'application/x-tar', bytes: await tarArchive(entries) };
+}
+
+/** '~/data' → the serving user's home folder: what a user types in the browser's path box. */
+export function expandHome(source: string): string {
+  if (source === '~') return os.homedir();
+  if (source.startsWith('~/') || source.startsWith('~\\')) return path.join(os.homedir(), source.slice(2));
+  return source;
+}
+
+function importOptionsOf(p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>): ImportOptions {
+  return {
+    ...(p.name !== undefined ? { name: p.name } : {}),
+    ...(p.labelColumn !== undefined ? { labelColumn: p.labelColumn } : {}),
+    ...(p.imageSize !== undefined ? { imageSize: p.imageSize } : {}),
+    ...(p.grayscale !== undefined ? { grayscale: p.grayscale } : {}),
+    // Default on: the UI lists the problems on the dataset page instead of failing the import.
+    skipBad: p.skipBad ?? true,
+    ...(p.validationFraction !== undefined ? { validationFraction: p.validationFraction } : {}),
+    ...(p.seed !== undefined ? { seed: p.seed } : {}),
+    ...(p.limit !== undefined ? { limit: p.limit } : {}),
+  };
+}
+
+export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
+  const { service } = ctx;
+  const settings = new SettingsStore(service.store.paths.home);
+  let backends: Promise<Backends> | undefined;
+
+  const runImport = async (source: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
+    const importId = p.importId;
+    const rec = await service.importDataset(source, importOptionsOf(p), importId ? (progress) => ctx.emit('import-progress', { importId, ...progress }) : undefined);
+    return datasetDetail(rec);
+  };
+
+  const handlers: ApiHandlers = {
+    listDatasets: () => service.listDatasets().map(datasetSummary),
+    getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass),
+    importDataset: (p) => runImport(expandHome(p.source), p),
+    importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, p),
+
+    startTuning: (p) => {
+      const s = settings.get();
+      const { sessionId, done } = service.startTuning({
+        ...p,
+        backend: p.backend ?? s.backend,
+        ...(p.memoryBudgetBytes === undefined && s.memoryBudgetBytes !== null ? { memoryBudgetBytes: s.memoryBudgetBytes } : {}),
+      });
+      done.catch(() => {}); // its end arrives as a tune-status event
+      return { sessionId };
+    },
+    stopTuning: (p) => {
+      service.stopTuning(p.sessionId);
+      return { ok: true as const };
+    },
+    getTuning: (p) => {
+      const t = service.getTuning(p.sessionId);
+      const active = service.isTuningActive(t.id);
+      return tuningDetail(t, service.store.tuning.trials(t.id), active, ctx.lastProgress(t.id));
+    },
+    listTunings: (p) => {
+      const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
+      return service
+        .listTunings()
+        .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status))
+        .map((t) => tuningSummary(t, service.isTuningActive(t.id)));
+    },
+
+    startTraining: (p) => {
+      if (p.dataset === undefined && p.fromTuning === undefined) throw new UserError('dataset: choose a dataset (or start from a tuning session with fromTuning)');
+      const config = { ...(p.fromTuning === undefined && p.config?.backend === undefined ? { backend: settings.get().backend } : {}), ...(p.config ?? {}) };
+      const { runId, done } = service.startTraining({
+        dataset: p.dataset ?? '',
+        config,
+        ...(p.fromTuning !== undefined ? { fromTuning: p.fromTuning } : {}),
+        ...(p.maxSteps !== undefined ? { maxSteps: p.maxSteps } : {}),
+      });
+      done.catch(() => {}); // its end arrives as a run-status event
+      return { runId };
+    },
+    stopTraining: (p) => {
+      service.stopRun(p.runId);
+      return { ok: true as const };
+    },
+    activeRuns: () =>
+      service
+        .listRuns()
+        .filter((r) => service.isActive(r.id))
+        .map((r) => runSummary(r, true)),
+
+    listRuns: (p) => {
+      const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
+      return service
+        .listRuns({ ...(datasetId !== undefined ? { datasetId } : {}), ...(p.model ? { model: p.model } : {}), ...(p.status ? { status: p.status } : {}) })
+        .map((r) => runSummary(r, service.isActive(r.id)));
+    },
+    getRun: async (p) => {
+      const run = service.getRun(p.runId);
+      const maxPoints = p.maxPoints ?? DEFAULT_MAX_POINTS;
+      const series = Object.fromEntries(SERIES_NAMES.map((name) => [name, service.store.metrics.series(run.id, name, maxPoints)])) as ResultOf<'getRun'>['series'];
+      const model = service.store.artifacts.listForRun(run.id).find((a) => a.kind === 'model');
+      const artifactDir = model ? path.dirname(model.path) : path.join(service.store.paths.artifactsDir, `run-${run.id}`);
+      const evaluation = readEvaluation(artifactDir);
+      let dataset;
+      try {
+        dataset = service.getDataset(run.datasetId);
+      } catch {
+        dataset = undefined;
+      }
+      let tuning = null;
+      if (run.tuningSessionId !== null) {
+        const t = service.store.tuning.get(run.tuningSessionId);
+        if (t) tuning = tuningDetail(t, service.store.tuning.trials(t.id), false, null);
+      }
+      return {
+        run: runSummary(run, service.isActive(run.id)),
+        tuning,
+        series,
+        epochs: service.store.metrics.epochs(run.id),
+        evaluation: evaluation ? await evaluationView(evaluation, dataset, p.misclassifiedLimit ?? DEFAULT_MISCLASSIFIED) : null,
+        hasModel: Boolean(model && existsSync(model.path)),
+        metricCount: service.store.metrics.count(run.id),
+      };
+    },
+    compareRuns: (p) =>
+      p.runIds.map((runId) => {
+        const run = service.getRun(runId);
+        return {
+          runId,
+          label: `#${run.id} ${run.datasetName} · ${run.model} · batch ${run.config.batchSize}`,
+          points: service.store.metrics.series(runId, p.metric, p.maxPoints ?? DEFAULT_MAX_POINTS),
+        };
+      }),
+    exportRunCsv: async (p) => {
+      const f = await exportBytes(service, p.runId, 'csv');
+      return { fileName: f.fileName, mimeType: f.mimeType, text: f.bytes.toString('utf8'), bytes: f.bytes.length } satisfies ExportFile;
+    },
+    exportModel: async (p) => {
+      const f = await exportBytes(service, p.runId, 'model');
+      return { fileName: f.fileName, mimeType: f.mimeType, base64: f.bytes.toString('base64'), bytes: f.bytes.length } satisfies ExportFile;
+    },
+
+    getSettings: () => ({ dataFolder: service.store.paths.home, ...settings.get(), version: ctx.version }),
+    updateSettings: (p) => {
+      const next = settings.update({
+        ...(p.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: p.memoryBudgetBytes } : {}),
+        ...(p.backend !== undefined ? { backend: p.backend } : {}),
+      });
+      return { dataFolder: service.store.paths.home, ...next, version: ctx.version };
+    },
+    detectBackends: (p) => {
+      if (!backends || p.refresh) {
+        const attempt = detectBackends(ctx.entryRunner);
+        backends = attempt;
+        // A failed detection is not cached: the next call tries again.
+        attempt.catch(() => {
+          if (backends === attempt) backends = undefined;
+        });
+      }
+      return backends;
+    },
+  };
+  return handlers;
+}

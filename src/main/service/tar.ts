@@ -1,0 +1,43 @@
+// Exporting a model folder as one download (model.json, weights.bin, evaluation.json): every
+// system can unpack a tar.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import tarStream from 'tar-stream';
+
+export interface TarEntry {
+  /** '/'-separated path inside the archive. */
+  name: string;
+  data: Buffer;
+  mtime?: Date;
+}
+
+/** A tar archive (ustar, via tar-stream) of these entries, in order. */
+export async function tarArchive(entries: readonly TarEntry[]): Promise<Buffer> {
+  const archive = tarStream.pack();
+  const chunks: Buffer[] = [];
+  archive.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const ended = new Promise<void>((resolve, reject) => {
+    archive.on('end', resolve);
+    archive.on('error', reject);
+  });
+  for (const e of entries) archive.entry({ name: e.name, size: e.data.length, mode: 0o644, mtime: e.mtime ?? new Date() }, e.data);
+  archive.finalize();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+/** The regular files of `dir` (recursively), named `${prefix}/${relative path}`. */
+export function folderEntries(dir: string, prefix: string): TarEntry[] {
+  const out: TarEntry[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const full = path.join(d, name);
+      const st = statSync(full);
+      const r = rel ? `${rel}/${name}` : name;
+      if (st.isDirectory()) walk(full, r);
+      else if (st.isFile()) out.push({ name: `${prefix}/${r}`, data: readFileSync(full), mtime: st.mtime });
+    }
+  };
+  walk(dir, '');
+  return out;
+}

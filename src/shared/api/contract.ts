@@ -1,0 +1,266 @@
+// THE API CONTRACT: every call the UI can make and every event it can hear, each with a zod
+// schema. Three transports carry it — Electron IPC, WebSocket (`autobatch serve`) and direct
+// (in-process: CLI, tests) — and all of them go through one dispatcher on the main side that
+// validates params with these schemas before the service sees them.
+//
+// Names are stable: the renderer is written against them.
+import { z } from 'zod';
+import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
+import { trainConfigSchema } from '../schemas.js';
+import { TUNING_MODES } from '../tuning-types.js';
+import {
+  backendsSchema,
+  datasetDetailSchema,
+  datasetSummarySchema,
+  importProgressSchema,
+  runBackendEventSchema,
+  runDetailSchema,
+  runMetricsEventSchema,
+  runStatusEventSchema,
+  runSummarySchema,
+  SERIES_NAMES,
+  seriesPointSchema,
+  settingsSchema,
+  tuneStatusEventSchema,
+  tuneTrialEventSchema,
+  tuningDetailSchema,
+  tuningProgressSchema,
+  tuningSummarySchema,
+} from './data.js';
+
+const id = z.number().int().min(1);
+/** A dataset by id or by name. */
+const datasetRef = z.union([id, z.string().min(1).max(200)]);
+const none = z.strictObject({});
+const ok = z.strictObject({ ok: z.literal(true) });
+
+/** Import options a user can set (see ImportOptions in dataset-types.ts). */
+const importOptions = {
+  /** Name for the new dataset; default: from the folder or file name. */
+  name: z.string().trim().min(1).max(100).optional(),
+  /** Chosen by the caller so it can tell its own 'import-progress' events apart. */
+  importId: z.string().min(1).max(100).optional(),
+  /** CSV: label column by header name or 0-based index. */
+  labelColumn: z.string().min(1).max(200).optional(),
+  /** Image folders: resize to [H, W]. */
+  imageSize: z.tuple([z.number().int().min(4).max(512), z.number().int().min(4).max(512)]).optional(),
+  grayscale: z.boolean().optional(),
+  /** Leave bad inputs out (and list them as problems) instead of failing; default true. */
+  skipBad: z.boolean().optional(),
+  validationFraction: z.number().gt(0).lt(1).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** Keep at most this many samples (stratified). */
+  limit: z.number().int().min(10).max(10_000_000).optional(),
+};
+
+const exportFileSchema = z.strictObject({
+  fileName: z.string(),
+  mimeType: z.string(),
+  /** Text files (CSV). */
+  text: z.string().optional(),
+  /** Binary files (the model archive, a tar of model.json + weights.bin + evaluation.json), base64. */
+  base64: z.string().optional(),
+  bytes: z.number().int().min(0),
+});
+export type ExportFile = z.infer<typeof exportFileSchema>;
+
+export const API_METHODS = {
+  // ---- datasets ----
+  listDatasets: { params: none, result: z.array(datasetSummarySchema) },
+  getDataset: {
+    params: z.strictObject({ dataset: datasetRef, previewsPerClass: z.number().int().min(0).max(32).optional() }),
+    result: datasetDetailSchema,
+  },
+  /** Imports a folder or file on the machine that runs the service (or 'sample:mnist'). Resolves when done. */
+  importDataset: {
+    params: z.strictObject({ source: z.string().min(1).max(4096), ...importOptions }),
+    result: datasetDetailSchema,
+  },
+  /** Imports the bundled sample (10 000 real MNIST digits). */
+  importSample: {
+    params: z.strictObject({ sample: z.literal('mnist').optional(), ...importOptions }),
+    result: datasetDetailSchema,
+  },
+
+  // ---- Auto-tune ----
+  startTuning: {
+    params: z.strictObject({
+      dataset: datasetRef,
+      model: z.enum(MODEL_KINDS),
+      mode: z.enum(TUNING_MODES).optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+      optimizer: z.enum(OPTIMIZERS).optional(),
+      /** A lower memory budget than the device's; default: the settings' budget, else the device's. */
+      memoryBudgetBytes: z.number().positive().max(2 ** 50).optional(),
+      plannedEpochs: z.number().int().min(1).max(100_000).optional(),
+      baseBatchSize: z.number().int().min(1).max(1 << 16).optional(),
+      baseLearningRate: z.number().positive().max(10).optional(),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    }),
+    result: z.strictObject({ sessionId: id }),
+  },
+  stopTuning: { params: z.strictObject({ sessionId: id }), result: ok },
+  getTuning: { params: z.strictObject({ sessionId: id }), result: tuningDetailSchema },
+  listTunings: {
+    params: z.strictObject({ dataset: datasetRef.optional(), status: z.enum(['running', 'completed', 'failed', 'stopped', 'interrupted']).optional() }),
+    result: z.array(tuningSummarySchema),
+  },
+
+  // ---- training ----
+  /**
+   * Starts a run. With fromTuning, the session's recommendation (batch, learning rate, warm-up,
+   * optimizer, backend, model) is the base that `config` overrides; dataset defaults to the session's.
+   */
+  startTraining: {
+    params: z.strictObject({
+      dataset: datasetRef.optional(),
+      fromTuning: id.optional(),
+      /** Any TrainConfig field; epochs included. Missing fields take the defaults. */
+      config: trainConfigSchema.partial().optional(),
+      /** Stop after this many steps (quick looks, tests). */
+      maxSteps: z.number().int().min(1).optional(),
+    }),
+    result: z.strictObject({ runId: id }),
+  },
+  stopTraining: { params: z.strictObject({ runId: id }), result: ok },
+  /** Runs this process is training now (queued or running), newest first. */
+  activeRuns: { params: none, result: z.array(runSummarySchema) },
+
+  // ---- runs (offline review, from SQLite alone) ----
+  listRuns: {
+    params: z.strictObject({
+      dataset: datasetRef.optional(),
+      model: z.enum(MODEL_KINDS).optional(),
+      status: z.enum(RUN_STATUSES).optional(),
+    }),
+    result: z.array(runSummarySchema),
+  },
+  getRun: {
+    params: z.strictObject({
+      runId: id,
+      /** Points per series at most (default 1000). */
+      maxPoints: z.number().int().min(10).max(100_000).optional(),
+      /** Misclassified samples to return, most confident first (default 48). */
+      misclassifiedLimit: z.number().int().min(0).max(500).optional(),
+    }),
+    result: runDetailSchema,
+  },
+  /** One metric of several runs, for one chart. */
+  compareRuns: {
+    params: z.strictObject({
+      runIds: z.array(id).min(1).max(20),
+      metric: z.enum(SERIES_NAMES),
+      maxPoints: z.number().int().min(10).max(100_000).optional(),
+    }),
+    result: z.array(z.strictObject({ runId: id, label: z.string(), points: z.array(seriesPointSchema) })),
+  },
+  /** The run's metrics, one row per step, as CSV text. */
+  exportRunCsv: { params: z.strictObject({ runId: id }), result: exportFileSchema },
+  /** The trained model as a tar archive (base64). */
+  exportModel: { params: z.strictObject({ runId: id }), result: exportFileSchema },
+
+  // ---- settings ----
+  getSettings: { params: none, result: settingsSchema },
+  updateSettings: {
+    params: z.strictObject({
+      memoryBudgetBytes: z.number().positive().max(2 ** 50).nullable().optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+    }),
+    result: settingsSchema,
+  },
+  /** Which backends work here and why the others do not. Probed once (a few seconds), then cached. */
+  detectBackends: { params: z.strictObject({ refresh: z.boolean().optional() }), result: backendsSchema },
+
+  // ---- desktop only (Electron); other transports answer code 'unavailable' ----
+  /** Native open-folder dialog; null when cancelled. */
+  chooseFolder: { params: z.strictObject({ title: z.string().max(200).optional() }), result: z.strictObject({ path: z.string().nullable() }) },
+  /** Native open-file dialog (CSV, IDX, images); null when cancelled. */
+  chooseFile: { params: z.strictObject({ title: z.string().max(200).optional() }), result: z.strictObject({ path: z.string().nullable() }) },
+  /** Native save dialog, then writes the export there; null when cancelled. */
+  saveExport: {
+    params: z.strictObject({ runId: id, kind: z.enum(['csv', 'model']) }),
+    result: z.strictObject({ path: z.string().nullable() }),
+  },
+} as const;
+
+/** Calls that only the Electron shell implements. */
+export const DESKTOP_ONLY_METHODS = ['chooseFolder', 'chooseFile', 'saveExport'] as const satisfies readonly (keyof typeof API_METHODS)[];
+
+export const API_EVENTS = {
+  'import-progress': importProgressSchema,
+  'run-status': runStatusEventSchema,
+  'run-backend': runBackendEventSchema,
+  'run-metrics': runMetricsEventSchema,
+  'tune-progress': tuningProgressSchema,
+  'tune-trial': tuneTrialEventSchema,
+  'tune-status': tuneStatusEventSchema,
+} as const;
+
+export type ApiMethods = typeof API_METHODS;
+export type MethodName = keyof ApiMethods;
+export type EventName = keyof typeof API_EVENTS;
+export const METHOD_NAMES = Object.keys(API_METHODS) as MethodName[];
+export const EVENT_NAMES = Object.keys(API_EVENTS) as EventName[];
+
+/** What a caller passes (defaults not yet applied). */
+export type ParamsOf<M extends MethodName> = z.input<ApiMethods[M]['params']>;
+/** What the dispatcher hands the implementation (validated). */
+export type ValidParamsOf<M extends MethodName> = z.output<ApiMethods[M]['params']>;
+export type ResultOf<M extends MethodName> = z.output<ApiMethods[M]['result']>;
+export type EventData<E extends EventName> = z.output<(typeof API_EVENTS)[E]>;
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(API_METHODS, name);
+}
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(API_EVENTS, name);
+}
+
+/** One function per call; calls without required params may be called with none. */
+export type ApiCalls = {
+  [M in MethodName]: Record<never, never> extends ParamsOf<M> ? (params?: ParamsOf<M>) => Promise<ResultOf<M>> : (params: ParamsOf<M>) => Promise<ResultOf<M>>;
+};
+
+export type Unsubscribe = () => void;
+
+/** A file the browser chose (a DOM File, described structurally: src/shared has no DOM types). */
+export interface UploadableFile {
+  readonly name: string;
+  readonly size: number;
+  /** 'folder/sub/file.png' when the user chose a folder (input webkitdirectory). */
+  readonly webkitRelativePath?: string;
+}
+
+export interface ApiCapabilities {
+  transport: 'ipc' | 'websocket' | 'direct';
+  /** chooseFolder / chooseFile / saveExport work (the desktop app). */
+  nativeDialogs: boolean;
+  /** upload() works (the browser, served by `autobatch serve`). */
+  upload: boolean;
+  /** pathForFile() gives dropped files' paths (the desktop app). */
+  dropPaths: boolean;
+}
+
+/** The interface the renderer is written against; each transport's client implements it. */
+export interface Api extends ApiCalls {
+  readonly capabilities: ApiCapabilities;
+  /** Hears one event (live events arrive at most ~10 times a second per kind and run). */
+  on<E extends EventName>(event: E, listener: (data: EventData<E>) => void): Unsubscribe;
+  /**
+   * Browser only (capabilities.upload): sends the chosen files — a folder keeps its relative
+   * paths — to the serving machine and returns the `source` to pass to importDataset.
+   */
+  upload(files: readonly UploadableFile[], onProgress?: (sentBytes: number, totalBytes: number) => void): Promise<{ source: string }>;
+  /** Desktop only (capabilities.dropPaths): the path of a dropped File; null elsewhere. */
+  pathForFile(file: UploadableFile): string | null;
+  /**
+   * Exports a run's CSV or model the way the transport can: the desktop app asks where to save;
+   * the browser downloads. Resolves with the saved path (desktop) or null (browser / cancelled).
+   */
+  download(params: { runId: number; kind: 'csv' | 'model' }): Promise<{ path: string | null }>;
+  /** Connection state of remote transports (the WebSocket reconnects by itself). */
+  onConnection(listener: (state: ConnectionState) => void): Unsubscribe;
+  close(): void;
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';

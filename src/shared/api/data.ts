@@ -1,0 +1,305 @@
+// Schemas of what the API returns and sends as events: datasets, runs, tuning sessions,
+// evaluations, settings. Every value is plain data (structured-clone and wire safe); images
+// travel as PNG data URLs the browser can draw directly.
+import { z } from 'zod';
+import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
+import { anyNumber, backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
+import { TRIAL_KINDS, TRIAL_STATUSES, TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
+import { importProblemSchema } from './wire.js';
+
+const count = z.number().int().min(0);
+const id = z.number().int().min(1);
+const iso = z.string();
+/** A data: URL of a PNG image, ready for <img src> or a canvas. */
+export const imageDataUrlSchema = z.string().startsWith('data:image/');
+
+// ---- datasets -------------------------------------------------------------------------------
+
+export const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
+
+export const datasetSummarySchema = z.strictObject({
+  id,
+  name: z.string(),
+  kind: z.enum(DATASET_KINDS),
+  /** The folder/file imported, or 'sample:mnist'. */
+  source: z.string(),
+  createdAt: iso,
+  /** [H, W, C] for images, [F] for tabular data. */
+  inputShape: z.array(z.number().int()),
+  count,
+  classCount: count,
+  trainCount: count,
+  validationCount: count,
+  problemCount: count,
+  /** Inputs left out because of problems. */
+  skipped: count,
+});
+export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
+
+export const datasetPreviewSchema = z.strictObject({
+  classIndex: z.number().int().min(0),
+  /** Index of the sample in the dataset. */
+  index: z.number().int().min(0),
+  /** Images: the thumbnail. */
+  image: imageDataUrlSchema.optional(),
+  /** Tabular data: the first feature values. */
+  values: z.array(anyNumber).optional(),
+});
+export type DatasetPreview = z.infer<typeof datasetPreviewSchema>;
+
+export const datasetDetailSchema = z.strictObject({
+  ...datasetSummarySchema.shape,
+  classes: z.array(z.strictObject({ index: z.number().int().min(0), name: z.string(), count })),
+  split: z.strictObject({ seed: z.number().int(), validationFraction: z.number(), trainCount: count, validationCount: count }),
+  /** Every problem found at import, in plain words (with skipBad these inputs were left out). */
+  problems: z.array(importProblemSchema),
+  previews: z.array(datasetPreviewSchema),
+  /** Models whose input this dataset fits ('small'/'large' need images). */
+  models: z.array(z.enum(MODEL_KINDS)),
+});
+export type DatasetDetail = z.infer<typeof datasetDetailSchema>;
+
+export const importProgressSchema = z.strictObject({
+  /** The id the caller chose for the import. */
+  importId: z.string(),
+  phase: z.enum(['scanning', 'decoding', 'writing']),
+  done: count,
+  total: count,
+});
+export type ImportProgressEvent = z.infer<typeof importProgressSchema>;
+
+// ---- runs -----------------------------------------------------------------------------------
+
+export const backendSkipSchema = z.strictObject({ backend: z.string(), reason: z.string() });
+
+export const runSummarySchema = z.strictObject({
+  id,
+  datasetId: id,
+  datasetName: z.string(),
+  model: z.enum(MODEL_KINDS),
+  config: trainConfigSchema,
+  status: z.enum(RUN_STATUSES),
+  backend: z.string().nullable(),
+  device: z.string().nullable(),
+  backendSkipped: z.array(backendSkipSchema),
+  createdAt: iso,
+  startedAt: iso.nullable(),
+  endedAt: iso.nullable(),
+  trainSeconds: z.number().nullable(),
+  /** Best — not last — validation accuracy over the run. */
+  bestValAccuracy: z.number().nullable(),
+  finalValAccuracy: z.number().nullable(),
+  samplesPerSecond: z.number().nullable(),
+  steps: count,
+  error: z.string().nullable(),
+  tuningSessionId: z.number().int().nullable(),
+  /** Whether this process is running it now (it can be stopped). */
+  active: z.boolean(),
+});
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+/** Stored metric names a series can be asked for. */
+export const SERIES_NAMES = [
+  'loss', 'accuracy', 'samples_per_s', 'step_ms', 'memory_bytes', 'lr',
+  'val_loss', 'val_accuracy', 'epoch_loss', 'epoch_accuracy',
+] as const;
+export type SeriesName = (typeof SERIES_NAMES)[number];
+
+export const seriesPointSchema = z.strictObject({ step: z.number().int(), epoch: z.number().int(), time: z.number(), value: anyNumber });
+export type SeriesPoint = z.infer<typeof seriesPointSchema>;
+
+export const misclassifiedSampleSchema = z.strictObject({
+  index: z.number().int().min(0),
+  trueClass: z.number().int(),
+  predictedClass: z.number().int(),
+  /** The model's probability for its (wrong) prediction; the list is sorted by it, highest first. */
+  confidence: z.number(),
+  image: imageDataUrlSchema.optional(),
+  values: z.array(anyNumber).optional(),
+});
+export type MisclassifiedSample = z.infer<typeof misclassifiedSampleSchema>;
+
+export const evaluationViewSchema = z.strictObject({
+  classes: z.array(z.string()),
+  /** confusion[true][predicted] over the validation split. */
+  confusion: z.array(z.array(count)),
+  perClassAccuracy: z.array(anyNumber),
+  /** How many validation samples were wrong in all. */
+  misclassifiedCount: count,
+  /** The most confident mistakes first, at most the requested number. */
+  misclassified: z.array(misclassifiedSampleSchema),
+});
+export type EvaluationView = z.infer<typeof evaluationViewSchema>;
+
+// ---- tuning ---------------------------------------------------------------------------------
+
+export const tuningRequestViewSchema = z.strictObject({
+  model: z.enum(MODEL_KINDS),
+  mode: z.enum(TUNING_MODES),
+  optimizer: z.enum(OPTIMIZERS),
+  backend: z.enum(BACKEND_CHOICES),
+  memoryBudgetBytes: z.number().optional(),
+  baseBatchSize: z.number().int(),
+  baseLearningRate: z.number(),
+  plannedEpochs: z.number().int(),
+  seed: z.number().int(),
+});
+
+export const curvePointSchema = z.strictObject({
+  batchSize: z.number().int(),
+  memoryBytes: z.number().optional(),
+  predictedMemoryBytes: z.number().optional(),
+  samplesPerSecond: z.number().optional(),
+  efficiency: z.number().optional(),
+  goodput: z.number().optional(),
+  fits: z.boolean().optional(),
+});
+
+export const tuningReportSchema = z.strictObject({
+  recommendation: z.strictObject({
+    batchSize: z.number().int(),
+    learningRate: z.number(),
+    warmupSteps: z.number().int(),
+    expectedSamplesPerSecond: z.number(),
+    memoryCeiling: z.number().int(),
+    memoryBudgetBytes: z.number(),
+    memoryHeadroom: z.number().nullable(),
+    noiseScale: z.number().nullable(),
+    optimizer: z.enum(OPTIMIZERS),
+  }),
+  /** One sentence per reason for the choice. */
+  reasons: z.array(z.string()),
+  /** m(B), X(B), E(B), G(B) against batch size. */
+  curves: z.array(curvePointSchema),
+  fits: z.strictObject({
+    memory: z.strictObject({ a: z.number(), b: z.number(), r2: anyNumber, updateFloor: z.number().optional() }).nullable(),
+    time: z.strictObject({ alpha: z.number(), beta: z.number(), r2: anyNumber }).nullable(),
+  }),
+  saturationBatch: z.number().int().nullable(),
+  noiseForecast: z
+    .strictObject({
+      measured: z.number(),
+      measuredLoss: z.number(),
+      atSamples: z.number(),
+      loss: z.number(),
+      noiseScale: z.number(),
+      lossExponent: z.number(),
+      growthExponent: z.number(),
+      growthMeasured: z.boolean(),
+    })
+    .nullable()
+    .optional(),
+  scaleOut: z.array(z.strictObject({ workers: z.number().int(), speedup: z.number() })).nullable(),
+  searchSeconds: z.number(),
+});
+
+export const trialSchema = z.strictObject({
+  seq: z.number().int(),
+  kind: z.enum(TRIAL_KINDS),
+  batchSize: z.number().int(),
+  learningRate: z.number().nullable(),
+  status: z.enum(TRIAL_STATUSES),
+  result: z.record(z.string(), z.unknown()),
+  cause: z.string().nullable(),
+  seconds: z.number(),
+});
+
+export const tuningProgressSchema = z.strictObject({
+  sessionId: id,
+  phase: z.enum(['starting', 'memory', 'throughput', 'noise', 'trials', 'report']),
+  trial: z.number().int(),
+  batchSize: z.number().int().nullable(),
+  etaSeconds: z.number().nullable(),
+  message: z.string(),
+});
+
+export const tuningSummarySchema = z.strictObject({
+  id,
+  datasetId: id,
+  datasetName: z.string(),
+  model: z.enum(MODEL_KINDS),
+  mode: z.enum(TUNING_MODES),
+  status: z.enum(TUNING_STATUSES),
+  backend: z.string().nullable(),
+  device: z.string().nullable(),
+  budgetBytes: z.number().nullable(),
+  error: z.string().nullable(),
+  createdAt: iso,
+  endedAt: iso.nullable(),
+  searchSeconds: z.number().nullable(),
+  /** The recommended batch size and learning rate, once there is a report. */
+  recommendation: z.strictObject({ batchSize: z.number().int(), learningRate: z.number() }).nullable(),
+  active: z.boolean(),
+});
+export type TuningSummary = z.infer<typeof tuningSummarySchema>;
+
+export const tuningDetailSchema = z.strictObject({
+  ...tuningSummarySchema.shape,
+  request: tuningRequestViewSchema,
+  report: tuningReportSchema.nullable(),
+  trials: z.array(trialSchema),
+  /** The last progress event of a running session (for a UI that (re)opens mid-search). */
+  lastProgress: tuningProgressSchema.nullable(),
+});
+export type TuningDetail = z.infer<typeof tuningDetailSchema>;
+
+export const runDetailSchema = z.strictObject({
+  run: runSummarySchema,
+  /** The Auto-tune session the run trained with, with its report. */
+  tuning: tuningDetailSchema.nullable(),
+  /** Down-sampled metric series (min/max per bucket, so spikes survive), by stored name. */
+  series: z.record(z.enum(SERIES_NAMES), z.array(seriesPointSchema)),
+  /** Every epoch's validation and training means (never down-sampled). */
+  epochs: z.array(epochMetricsSchema),
+  /** Confusion matrix etc. of a completed run; null before that. */
+  evaluation: evaluationViewSchema.nullable(),
+  hasModel: z.boolean(),
+  /** Stored metric rows in all (the series above are down-sampled from these). */
+  metricCount: count,
+});
+export type RunDetail = z.infer<typeof runDetailSchema>;
+
+// ---- settings -------------------------------------------------------------------------------
+
+export const backendAvailabilitySchema = z.strictObject({
+  /** The rung of the ladder, e.g. 'webgpu (Dawn)'. */
+  label: z.string(),
+  choice: z.enum(BACKEND_CHOICES).exclude(['auto']),
+  available: z.boolean(),
+  /** The device it would train on, when available. */
+  device: z.string().nullable(),
+  /** Why it is unavailable, in plain words. */
+  reason: z.string().nullable(),
+});
+export type BackendAvailability = z.infer<typeof backendAvailabilitySchema>;
+
+export const backendsSchema = z.strictObject({
+  /** Every rung of the ladder, in the order `auto` tries them. */
+  backends: z.array(backendAvailabilitySchema),
+  /** What `auto` picks on this machine, with the rungs it skipped and why. */
+  auto: backendReportSchema.nullable(),
+  /** The memory budget of the auto backend and where it comes from. */
+  memoryBudget: z.strictObject({ bytes: z.number(), source: z.string() }).nullable(),
+  detectedAt: iso,
+});
+export type Backends = z.infer<typeof backendsSchema>;
+
+export const settingsSchema = z.strictObject({
+  /** The data folder: database, datasets, models. Chosen with --home / AUTOBATCH_HOME. */
+  dataFolder: z.string(),
+  /** The memory budget Auto-tune uses when none is given; null: the device's own. */
+  memoryBudgetBytes: z.number().positive().nullable(),
+  /** Backend preselected for new runs and searches. */
+  backend: z.enum(BACKEND_CHOICES),
+  version: z.string(),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+
+// ---- live events ----------------------------------------------------------------------------
+
+export const runStatusEventSchema = z.strictObject({ runId: id, status: z.enum(RUN_STATUSES), error: z.string().optional() });
+export const runBackendEventSchema = z.strictObject({ runId: id, report: backendReportSchema });
+/** Every step and epoch since the last event of this run (steps thinned when there are very many). */
+export const runMetricsEventSchema = z.strictObject({ runId: id, steps: z.array(stepMetricsSchema), epochs: z.array(epochMetricsSchema) });
+export const tuneTrialEventSchema = z.strictObject({ sessionId: id, trial: trialSchema });
+export const tuneStatusEventSchema = z.strictObject({ sessionId: id, status: z.enum(TUNING_STATUSES), error: z.string().optional() });
