@@ -112,10 +112,21 @@ say "Vulkan ICD: ${VK_DRIVER_FILES:-default search path (/usr/share/vulkan/icd.d
 [ $has_gpu -eq 1 ] && say "nvidia-smi: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
 
 # ---- 1. the adapter --------------------------------------------------------------------------
+adapter_ok=0
 if run_step adapter 60 "$node" "$app/dist/bench/gpu-check/adapter.js" >"$out/adapter.json"; then
+  adapter_ok=1
+else
+  # Diagnose, then retry with glvnd's dispatch libraries (NVIDIA's ICD library may need them).
+  icd_lib=$(grep -o '"library_path"[^,}]*' "${VK_DRIVER_FILES:-/dev/null}" 2>/dev/null | sed 's/.*: *"\(.*\)"/\1/')
+  { echo "no adapter; ICD ${VK_DRIVER_FILES:-(default search)} library ${icd_lib:-?}"; ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1
+    [ -n "$icd_lib" ] && (ldd "$icd_lib" 2>&1 || ldd "$(ldconfig -p | grep -m1 "$icd_lib" | sed 's/.*=> //')" 2>&1); } >>"$logf"
+  export LD_LIBRARY_PATH=$here/lib/glvnd:$LD_LIBRARY_PATH
+  VK_LOADER_DEBUG=error,warn run_step adapter-retry 60 "$node" "$app/dist/bench/gpu-check/adapter.js" >"$out/adapter.json" && adapter_ok=1
+fi
+if [ $adapter_ok -eq 1 ]; then
   say "WebGPU adapter: $(cat "$out/adapter.json")"
 else
-  say "WebGPU adapter: none ($(cat "$out/adapter.json" 2>/dev/null)); the webgpu steps below will fail"
+  say "WebGPU adapter: none ($(cat "$out/adapter.json" 2>/dev/null)); the webgpu steps below will fail (see gpu-check.log)"
 fi
 
 # ---- 2. the MNIST sample -----------------------------------------------------------------------

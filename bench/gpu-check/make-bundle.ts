@@ -10,7 +10,8 @@
 // 2. Exports the MNIST sample as an IDX folder (no `mnist` package on the GPU machine).
 // 3. Writes the folder: node.xz (this Node binary), app.tar.xz (package.json, bin, dist/src,
 //    dist/bench, the recorded node_modules files, the MNIST IDX), lib/libvulkan.so.1 (the
-//    Vulkan loader, Debian's libvulkan1), peer_torch.py, gpu-check.sh, MANIFEST.json.
+//    Vulkan loader, Debian's libvulkan1), lib/glvnd (a fallback for the ICD's needs),
+//    peer_torch.py, gpu-check.sh, MANIFEST.json.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
   },
 });
 const out = path.resolve(args.out);
+/** Debian's libglvnd0 and libglx0 (1.6): the dispatch layer GL vendor libraries link against. */
+const GLVND_LIBS = ['libGLdispatch.so.0', 'libGLX.so.0'];
 const listFile = path.join(root, 'bench/gpu-check/bundle-files.txt');
 const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -118,6 +121,13 @@ function main(): void {
   mkdirSync(path.join(out, 'lib'));
   // The loader only (not an ICD): the GPU machine brings its driver's ICD, lavapipe is Mesa's.
   copyFileSync(realpathSync(args.vulkan), path.join(out, 'lib/libvulkan.so.1'));
+  // glvnd's dispatch libraries, which NVIDIA's ICD library may need; gpu-check.sh adds them to
+  // the library path only if no adapter is found without them (the device README's loader set).
+  mkdirSync(path.join(out, 'lib/glvnd'));
+  for (const name of GLVND_LIBS) {
+    const from = path.join(path.dirname(args.vulkan), name);
+    if (existsSync(from)) copyFileSync(realpathSync(from), path.join(out, 'lib/glvnd', name));
+  }
   copyFileSync(args.peer, path.join(out, 'peer_torch.py'));
   copyFileSync(path.join(root, 'scripts/gpu-check.sh'), path.join(out, 'gpu-check.sh'));
   chmodSync(path.join(out, 'gpu-check.sh'), 0o755);
@@ -125,6 +135,7 @@ function main(): void {
 
   const parts: Record<string, number> = {};
   for (const f of ['node.xz', 'app.tar.xz', 'lib/libvulkan.so.1', 'peer_torch.py', 'gpu-check.sh']) parts[f] = statSync(path.join(out, f)).size;
+  parts['lib/glvnd'] = readdirSync(path.join(out, 'lib/glvnd')).reduce((n, f) => n + statSync(path.join(out, 'lib/glvnd', f)).size, 0);
   const vulkanPkg = spawnSync('dpkg-query', ['-S', realpathSync(args.vulkan)], { encoding: 'utf8' }).stdout?.trim() ?? '';
   const vulkanVersion = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'libvulkan1'], { encoding: 'utf8' }).stdout?.trim() ?? '';
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? '';
