@@ -4,7 +4,13 @@
 //
 //   npm run bench:throughput -- [--backends wasm,webgpu,cpu] [--models small,large]
 //       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer ../shared/bench/peer_torch.py]
-//       [--python /usr/bin/python3] [--json out.json]
+//       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
+//       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24]
+//
+// --source: where the MNIST sample comes from (the GPU check bundle carries it as an IDX folder,
+// without the `mnist` package). --webgpu-steps: steps per webgpu run, whatever the batch (runs
+// take as many epochs as that needs). --peer-epochs: epochs per batch size for the peer (a GPU
+// peer needs several at large batches for a steady figure).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +34,8 @@ const { values: args } = parseArgs({
     device: { type: 'string', default: 'cpu' },
     'cpu-samples': { type: 'string', default: '256' },
     'webgpu-steps': { type: 'string', default: '24' },
+    'peer-epochs': { type: 'string', default: '1' },
+    source: { type: 'string', default: 'sample:mnist' },
     json: { type: 'string' },
   },
 });
@@ -67,9 +75,9 @@ function steadyThroughput(runId: number): number | null {
 }
 
 async function main(): Promise<void> {
-  log(`Importing MNIST sample (${samples} training samples)…`);
+  log(`Importing MNIST sample (${samples} training samples) from ${args.source}…`);
   // 25 % extra so the validation split is not taken out of the training samples.
-  const ds = await service.importDataset('sample:mnist', { name: 'bench-mnist', limit: Math.min(10_000, Math.round(samples / 0.8)), validationFraction: 0.2 });
+  const ds = await service.importDataset(args.source, { name: 'bench-mnist', limit: Math.min(10_000, Math.round(samples / 0.8)), validationFraction: 0.2 });
   const trainCount = ds.manifest.split.trainCount;
 
   // The same samples, in the same order format, for the peer.
@@ -83,27 +91,39 @@ async function main(): Promise<void> {
         // steps say enough about their steady rate.
         const epoch = Math.ceil(trainCount / batch);
         const maxSteps =
-          backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Math.min(epoch, Number(args['webgpu-steps'])) : epoch;
+          backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;
+        // Large batches on a GPU: an epoch is a handful of steps, too few for a steady rate.
+        const epochs = Math.max(1, Math.ceil(maxSteps / epoch));
         const { runId, done } = service.startTraining({
           dataset: ds.id,
-          config: { model, batchSize: batch, epochs: 1, learningRate: 1e-3, optimizer: 'adam', backend },
+          config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend },
           maxSteps,
         });
         const run = await done;
         if (run.status !== 'completed') {
           rows.push({ who: backend, device: run.device ?? '—', model, batch, samplesPerSecond: null, note: run.error ?? run.status });
           log(`${backend} ${model} b${batch}: ${run.status} ${run.error ?? ''}`);
+          saveJson(trainCount);
           continue;
         }
         const sps = steadyThroughput(runId);
         rows.push({ who: run.backend ?? backend, device: run.device ?? '—', model, batch, samplesPerSecond: sps });
         log(`${backend} ${model} b${batch}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
+        saveJson(trainCount);
       }
     }
   }
 
-  for (const model of models) runPeer(peerDir, model);
+  for (const model of models) {
+    runPeer(peerDir, model);
+    saveJson(trainCount);
+  }
   printTable();
+  saveJson(trainCount);
+}
+
+/** Writes the rows so far (after each run too: a run cut short by a time limit keeps what it measured). */
+function saveJson(trainCount: number): void {
   if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus()[0]?.model, threads: Number(args.threads), samples: trainCount, rows }, null, 2));
 }
 
@@ -125,7 +145,7 @@ function runPeer(dataDir: string, model: ModelKind): void {
     log(`peer: ${args.peer} not found`);
     return;
   }
-  const r = spawnSync(args.python, [args.peer, '--data', dataDir, '--model', model, '--batch-sizes', batches.join(','), '--epochs', '1', '--threads', args.threads, '--device', args.device], {
+  const r = spawnSync(args.python, [args.peer, '--data', dataDir, '--model', model, '--batch-sizes', batches.join(','), '--epochs', args['peer-epochs'], '--threads', args.threads, '--device', args.device], {
     encoding: 'utf8',
     timeout: 3_600_000,
   });

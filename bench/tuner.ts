@@ -5,6 +5,7 @@
 // Prints the ratios and the search cost against a 10-epoch run at the recommended batch.
 //
 //   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--repeats 3] [--backend wasm] [--model small] [--json out.json]
+//       [--source sample:mnist | <IDX folder of the MNIST sample>]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     // validation at or above a target near the dataset's ceiling is partly luck.
     repeats: { type: 'string', default: '1' },
     json: { type: 'string' },
+    source: { type: 'string', default: 'sample:mnist' },
   },
 });
 const target = Number(args.target);
@@ -87,7 +89,7 @@ async function timeToTarget(datasetId: number, label: string, batchSize: number,
 }
 
 async function main(): Promise<void> {
-  const ds = await service.importDataset('sample:mnist', { name: 'bench-mnist', limit: Number(args.samples) });
+  const ds = await service.importDataset(args.source, { name: 'bench-mnist', limit: Number(args.samples) });
   const trainCount = ds.manifest.split.trainCount;
   const results: Outcome[] = [];
   const tuned: Record<string, { search: number; batch: number }> = {};

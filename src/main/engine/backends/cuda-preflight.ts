@@ -2,25 +2,37 @@
 // libtensorflow was built against can be found. Loading it without them does not fail: it
 // prints warnings and quietly runs on the CPU, which is the wrong thing to tell a user.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
+export interface RequiredLibrary {
+  /** The name the dynamic linker looks for. */
+  soname: string;
+  what: string;
+  /**
+   * Lowest version that works, where the soname alone does not say it: CUDA 11.0 and 11.2 both
+   * ship libcudart.so.11.0, cuDNN 8.0 and 8.1 both libcudnn.so.8. Read from the file the soname
+   * resolves to (libcudnn.so.8 → libcudnn.so.8.0.5), as installers name it.
+   */
+  minVersion?: string;
+}
+
 /** What libtensorflow 2.9.1 (inside tfjs-node-gpu 4.x) needs: CUDA 11.2 and cuDNN 8.1. */
-export const TFJS_NODE_GPU_REQUIREMENTS = {
+export const TFJS_NODE_GPU_REQUIREMENTS: { cuda: string; cudnn: string; libraries: readonly RequiredLibrary[] } = {
   cuda: '11.2',
   cudnn: '8.1',
   libraries: [
     { soname: 'libcuda.so.1', what: 'the NVIDIA driver' },
-    { soname: 'libcudart.so.11.0', what: 'the CUDA 11.2 runtime' },
+    { soname: 'libcudart.so.11.0', what: 'the CUDA 11.2 runtime', minVersion: '11.2' },
     { soname: 'libcublas.so.11', what: 'cuBLAS of CUDA 11' },
     { soname: 'libcublasLt.so.11', what: 'cuBLASLt of CUDA 11' },
     { soname: 'libcufft.so.10', what: 'cuFFT of CUDA 11' },
     { soname: 'libcurand.so.10', what: 'cuRAND of CUDA 11' },
     { soname: 'libcusolver.so.11', what: 'cuSOLVER of CUDA 11' },
     { soname: 'libcusparse.so.11', what: 'cuSPARSE of CUDA 11' },
-    { soname: 'libcudnn.so.8', what: 'cuDNN 8.1 or a later 8.x' },
+    { soname: 'libcudnn.so.8', what: 'cuDNN 8.1 or a later 8.x', minVersion: '8.1' },
   ],
-} as const;
+};
 
 export interface CudaPreflightResult {
   ok: boolean;
@@ -69,6 +81,11 @@ export function cudaPreflight(options: CudaPreflightOptions = {}): CudaPreflight
   for (const lib of TFJS_NODE_GPU_REQUIREMENTS.libraries) {
     const hit = dirs.map((d) => path.join(d, lib.soname)).find((p) => existsSync(p)) ?? cache.get(lib.soname);
     if (hit) {
+      const version = lib.minVersion ? installedVersion(hit, lib.soname) : undefined;
+      if (version && lib.minVersion && compareVersions(version, lib.minVersion) < 0) {
+        missing.push(`${lib.soname} is version ${version} (${hit}); needs ${lib.minVersion} or later (${lib.what})`);
+        continue;
+      }
       found[lib.soname] = hit;
       continue;
     }
@@ -102,4 +119,34 @@ function otherVersions(dirs: string[], soname: string): string[] {
     for (const n of names) if (n.startsWith(stem + '.') && n !== soname) seen.add(n);
   }
   return [...seen].sort().slice(0, 3);
+}
+
+/**
+ * The full version of a library from the name of the file its soname resolves to, e.g.
+ * libcudnn.so.8 → libcudnn.so.8.0.5 gives '8.0.5'; undefined where the name says no more than the
+ * soname (then the version cannot be told and is taken to be right).
+ */
+export function installedVersion(file: string, soname: string): string | undefined {
+  let real: string;
+  try {
+    real = path.basename(realpathSync(file));
+  } catch {
+    return undefined;
+  }
+  const stem = soname.slice(0, soname.indexOf('.so') + 3);
+  if (!real.startsWith(stem + '.')) return undefined;
+  const version = real.slice(stem.length + 1);
+  if (!/^\d+(\.\d+)+$/.test(version) || version === soname.slice(stem.length + 1)) return undefined;
+  return version;
+}
+
+/** Compares dotted version numbers: negative if a < b, 0 if equal, positive if a > b. */
+export function compareVersions(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

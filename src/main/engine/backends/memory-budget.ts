@@ -23,7 +23,11 @@ export function deviceMemoryBudget(report: BackendReport): MemoryBudget {
     return { bytes: 4 * GiB, source: 'nvidia-smi did not answer: 4 GiB assumed' };
   }
   if (report.name === 'webgpu') {
-    // WebGPU has no way to ask how much memory the device has.
+    // WebGPU has no way to ask how much memory the device has; on an NVIDIA GPU nvidia-smi does.
+    if (/nvidia/i.test(report.device)) {
+      const total = nvidiaTotalBytes();
+      if (total) return { bytes: total * 0.9, source: `90 % of the GPU's ${(total / GiB).toFixed(1)} GiB (nvidia-smi)` };
+    }
     return { bytes: 4 * GiB, source: 'WebGPU cannot report device memory: 4 GiB assumed (set a budget to match your GPU)' };
   }
   if (report.name === 'wasm') {

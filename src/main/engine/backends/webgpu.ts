@@ -1,6 +1,7 @@
 // WebGPU through Dawn (the `webgpu` npm package): Vulkan on Linux, Metal on macOS, D3D12 on
 // Windows. tfjs's webgpu backend looks for `navigator.gpu`, which Node lacks, so we provide it.
 import * as tf from '@tensorflow/tfjs';
+import { watchDevice, type GpuDeviceLike } from './webgpu-device.js';
 
 export interface WebgpuAdapterSummary {
   description: string;
@@ -21,8 +22,11 @@ interface GpuLike {
 }
 interface AdapterLike {
   info: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
-  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  limits: Record<string, number> & { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  features: Set<string>;
+  requestDevice(descriptor: { requiredFeatures: string[]; requiredLimits: Record<string, number> }): Promise<GpuDeviceLike>;
 }
+type WebgpuBackendClass = new (device: GpuDeviceLike, adapterInfo: unknown) => tf.KernelBackend;
 
 let gpu: GpuLike | undefined;
 
@@ -74,10 +78,46 @@ export async function activateWebgpu(options: { allowSoftware: boolean }): Promi
   if (adapter.software && !options.allowSoftware) {
     throw new Error(`the only WebGPU adapter is a CPU emulation (${adapter.description}), slower than wasm; choose --backend webgpu to use it anyway`);
   }
-  await import('@tensorflow/tfjs-backend-webgpu');
+  const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: WebgpuBackendClass };
+  registerWatchedWebgpu(mod.WebGPUBackend);
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new Error(`tfjs could not start its webgpu backend on ${adapter.description}`);
   await tf.ready();
   return { device: `${adapter.description} (WebGPU${adapter.software ? ', software emulation' : ''})`, adapter };
 }
 
+
+/** Limits tfjs asks for (as its own factory does): the adapter's best, so large batches fit. */
+const TFJS_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeInvocationsPerWorkgroup',
+] as const;
+
+/**
+ * Replaces the factory tfjs registered for 'webgpu' with one that does what tfjs's does (same
+ * adapter, features and limits) but keeps hold of the device: its loss and its errors are
+ * watched (webgpu-device.ts), so that an allocation that does not fit fails the probe that made
+ * it instead of passing unnoticed, and a lost device ends the process cleanly.
+ */
+function registerWatchedWebgpu(WebGPUBackend: WebgpuBackendClass): void {
+  if (tf.findBackend('webgpu')) return; // already started in this process
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const g = await dawn();
+      const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) throw new Error('no WebGPU adapter');
+      const requiredFeatures = ['timestamp-query', 'bgra8unorm-storage'].filter((f) => adapter.features.has(f));
+      const requiredLimits = Object.fromEntries(TFJS_LIMITS.map((k) => [k, adapter.limits[k]!]));
+      const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+      watchDevice(device);
+      return new WebGPUBackend(device, adapter.info);
+    },
+    3,
+  );
+}

@@ -2,6 +2,7 @@
 // up after (the process goes on), or a dead backend (the process must be replaced).
 import * as tf from '@tensorflow/tfjs';
 import { looksLikeOutOfMemory } from '../../../shared/failure-text.js';
+import { WebgpuDeviceLostError, WebgpuScopeError } from '../backends/webgpu-device.js';
 
 export interface ProbeFailure {
   cause: 'oom' | 'error';
@@ -28,6 +29,17 @@ function firstLine(err: unknown): string {
  * 4 GiB limit that is an out-of-memory failure).
  */
 export function classifyProbeFailure(err: unknown, backend: string, wasmHeapBytes?: number): ProbeFailure {
+  // WebGPU's own reports (error scopes, device loss) say exactly what happened.
+  if (err instanceof WebgpuScopeError) {
+    // The scope caught the failed call; tfjs's pool has been purged of its invalid buffers.
+    return { cause: err.outOfMemory ? 'oom' : 'error', fatal: false, message: err.message };
+  }
+  if (err instanceof WebgpuDeviceLostError) {
+    // A driver that runs out of memory mid-step may lose the device instead of failing the
+    // allocation; its message says so (Vulkan: VK_ERROR_OUT_OF_DEVICE_MEMORY).
+    const oom = looksLikeOutOfMemory(err.message) || /OUT_OF_(?:DEVICE|HOST)_MEMORY/.test(err.loss.message);
+    return { cause: oom ? 'oom' : 'error', fatal: true, message: `${err.message}; the webgpu backend cannot be used any more, this trainer process exits` };
+  }
   const name = err instanceof Error ? err.name : '';
   const message = firstLine(err);
   const text = `${name} ${message}`;

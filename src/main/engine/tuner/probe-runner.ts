@@ -38,6 +38,7 @@ import { createOptimizer, learningRateAt, type AdjustableOptimizer } from '../mo
 import { evaluateSplit, makeBatch } from '../training/train-loop.js';
 import { microBatchGradientStats } from './gradient-noise.js';
 import { currentWasmHeapBytes } from './probe-failure.js';
+import { currentDeviceWatch, WebgpuScopeError } from '../backends/webgpu-device.js';
 
 export type MemoryResult = Extract<ProbeResult, { kind: 'memory' }>;
 export type ThroughputResult = Extract<ProbeResult, { kind: 'throughput' }>;
@@ -391,9 +392,17 @@ export class ProbeRunner {
     const engine = tf.engine();
     engine.startScope('probe');
     let opt: AdjustableOptimizer | undefined;
+    // On webgpu the probe runs inside the device's error scopes: an allocation that did not fit
+    // throws nothing by itself (see webgpu-device.ts), the scopes turn it into an error here.
+    const watch = tf.getBackend() === 'webgpu' ? currentDeviceWatch() : undefined;
+    let gpuFailed = false;
     try {
       opt = createOptimizer(this.opts.optimizer, learningRate, this.opts.momentum ?? 0.9);
-      return await body(opt);
+      const created = opt;
+      return watch ? await watch.run(() => body(created)) : await body(opt);
+    } catch (err) {
+      gpuFailed = err instanceof WebgpuScopeError;
+      throw err;
     } finally {
       // tf.profile leaves profiling on when its query throws.
       engine.state.profiling = false;
@@ -408,6 +417,10 @@ export class ProbeRunner {
         this.busy = false;
         if (this.scratch.length > MAX_KEPT_SCRATCH) this.scratch = new Float32Array(0);
       }
+      // The failed probe's buffers went back to tfjs's pool, some of them invalid (never
+      // allocated): destroy the pool's free buffers so that no later probe reuses one.
+      const gpu = gpuFailed ? webgpuInternals() : undefined;
+      if (gpu) await releaseFreeGpuBuffers(gpu).catch(() => undefined);
     }
   }
 
