@@ -76,9 +76,9 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0): Promise<Outcome> {
+async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0, firstSeed = 1): Promise<Outcome> {
   const tries = [];
-  for (let r = 0; r < repeats; r++) tries.push(await trainOnce(datasetId, batchSize, learningRate, warmupSteps, 1 + r));
+  for (let r = 0; r < repeats; r++) tries.push(await trainOnce(datasetId, batchSize, learningRate, warmupSteps, firstSeed + r));
   const times = tries.map((t) => (t.hit ? t.hit.time : Infinity));
   const trainSeconds = median(times);
   const epochs = tries.filter((t) => t.hit).map((t) => t.hit!.epoch);
@@ -114,7 +114,13 @@ async function main(): Promise<void> {
 
   const oracle: Outcome[] = [];
   for (let b = 16; b <= 1024; b *= 2) oracle.push(await timeToTarget(ds.id, `(c) fixed ${b}`, b, scaleLearningRate(1e-3, 32, b, 'adam')));
-  const best = oracle.reduce((x, y) => (y.total < x.total ? y : x));
+  const picked = oracle.reduce((x, y) => (y.total < x.total ? y : x));
+  // The fastest of seven noisy medians is optimistic by construction (the winner's curse): with
+  // repeats, the oracle's batch is picked on seeds 1…N and its time measured on fresh seeds.
+  const best =
+    repeats > 1
+      ? await timeToTarget(ds.id, `(c) fixed ${picked.batchSize}, fresh seeds`, picked.batchSize, picked.learningRate, 0, 0, 1 + repeats)
+      : picked;
   results.push({ ...best, label: `(c) oracle = fixed ${best.batchSize}` });
 
   const line = (o: Outcome) => {
