@@ -48,13 +48,22 @@ export const forkSpawner: TrainerSpawner = () => {
   };
   child.stderr?.on('data', keep);
   child.stdout?.on('data', keep);
+  // Without a listener, an 'error' (a failed send or kill) would be thrown in the host.
+  child.on('error', () => undefined);
   return {
     stderrTail: () => stderrTail,
     get pid() {
       return child.pid;
     },
     send: (msg) => {
-      if (child.connected) child.send(msg);
+      // A trainer that has just died closes the channel under us (EPIPE): its exit, reported by
+      // onExit, is what counts — a failed send must not throw into the host.
+      if (!child.connected) return;
+      try {
+        child.send(msg, (err) => void err);
+      } catch {
+        // see above
+      }
     },
     kill: (signal) => {
       child.kill(signal);
@@ -166,11 +175,13 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     if (this.stopRequested) {
       return this.finish({ status: 'stopped' }); // killed after the grace period: the stored metrics are the summary
     }
-    if (signal) {
+    const tail = this.child.stderrTail?.() ?? '';
+    // V8 aborts (SIGABRT) when its heap is exhausted: that is a failure of the run, not an interruption.
+    if (signal && !looksLikeOutOfMemory(tail)) {
       return this.finish({ status: 'interrupted', message: `the trainer process was killed (${signal})` });
     }
-    const tail = this.child.stderrTail?.() ?? '';
     const hint = looksLikeOutOfMemory(tail) ? ' — it ran out of memory' : '';
+    if (signal) return this.finish({ status: 'failed', cause: 'oom', message: `the trainer process was ended by ${signal}${hint}: ${lastLine(tail)}` });
     this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}` });
   }
 
