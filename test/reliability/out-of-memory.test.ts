@@ -55,7 +55,9 @@ test('a trainer process that dies of V8 heap exhaustion: the run fails as oom, t
     const { done } = service.startTraining({ dataset: datasetId, config: { model: 'mlp', batchSize: 32, epochs: 1, backend: 'cpu' } });
     const run = await within(done, 60_000, 'the heap-limited run');
     assert.equal(run.status, 'failed');
-    assert.match(run.error ?? '', /^crashed: the trainer process exited with code \d+ — it ran out of memory/);
+    // V8 aborts (SIGABRT) after printing "FATAL ERROR: … JavaScript heap out of memory".
+    assert.match(run.error ?? '', /^(oom|crashed): the trainer process (was ended by SIG[A-Z]+|exited with code \d+) — it ran out of memory: .*heap/i);
+    console.log(`# ${run.error}`);
     assert.deepEqual(service.listRuns({ status: 'running' }), []);
   } finally {
     await service.close();
@@ -63,18 +65,23 @@ test('a trainer process that dies of V8 heap exhaustion: the run fails as oom, t
   }
 });
 
-test('probes that run out of memory are stored trials with their cause; the search still recommends', { timeout: 180_000 }, async () => {
+// (test/integration/tune.test.ts covers a cap that only the larger batches pass: the ceiling found.)
+test('probes that run out of memory are stored trials with their cause; the session fails saying why; the service goes on', { timeout: 180_000 }, async () => {
   const { service, datasetId, home } = await serviceWithSample(400);
   try {
-    // mlp at batch 1 needs well under 2 MiB; the cap stops the ceiling search early.
-    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: 2 * 1024 * 1024 });
+    // The MNIST mlp holds ~10 MB of weights and optimizer state: 4 MB fits no batch at all.
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: 4 * 1024 * 1024 });
     const t = await within(done, 150_000, 'the capped tuning');
     const trials = service.store.tuning.trials(sessionId);
-    const oom = trials.filter((x) => x.status === 'oom');
-    assert.ok(oom.length > 0, `some probe ran out of memory: ${JSON.stringify(trials.map((x) => [x.batchSize, x.status]))}`);
-    for (const x of oom) assert.match(x.cause ?? '', /out of memory/);
-    assert.equal(t.status, 'completed', t.error ?? '');
-    assert.ok(t.report!.recommendation.batchSize < Math.min(...oom.map((x) => x.batchSize)), 'the recommendation is below the first batch that did not fit');
+    assert.ok(trials.length >= 1);
+    for (const x of trials) {
+      assert.equal(x.status, 'oom', JSON.stringify(x));
+      assert.match(x.cause ?? '', /^out of memory: \d+ bytes requested, cap 4194304 bytes/);
+    }
+    assert.equal(t.status, 'failed');
+    assert.match(t.error ?? '', /even a batch of 1 could not run a training step/);
+    const next = await within(service.startTraining({ dataset: datasetId, config: { model: 'mlp', batchSize: 16, epochs: 1, backend: 'cpu' }, maxSteps: 3 }).done, 60_000, 'a run after');
+    assert.equal(next.status, 'completed', next.error ?? '');
   } finally {
     await service.close();
     removeDir(home);

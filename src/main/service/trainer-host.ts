@@ -181,7 +181,7 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
       return this.finish({ status: 'interrupted', message: `the trainer process was killed (${signal})` });
     }
     const hint = looksLikeOutOfMemory(tail) ? ' — it ran out of memory' : '';
-    if (signal) return this.finish({ status: 'failed', cause: 'oom', message: `the trainer process was ended by ${signal}${hint}: ${lastLine(tail)}` });
+    if (signal) return this.finish({ status: 'failed', cause: 'oom', message: `the trainer process was ended by ${signal}${hint}: ${oomLine(tail)}` });
     this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}` });
   }
 
@@ -192,6 +192,12 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     if (this.stopTimer) clearTimeout(this.stopTimer);
     this.emit('end', outcome);
   }
+}
+
+/** The line of a crash report that says it ran out of memory (V8 prints a native stack after it). */
+function oomLine(text: string): string {
+  const line = text.split('\n').reverse().find((l) => looksLikeOutOfMemory(l));
+  return (line ?? lastLine(text)).trim().slice(0, 300);
 }
 
 function lastLine(text: string): string {
