@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled tests with node's own test runner: `node scripts/run-tests.js [unit|integration|e2e]…`.
+// Runs the compiled tests with node's own test runner: `node scripts/run-tests.js [unit|integration|reliability|e2e]…`.
 // Files are listed explicitly (Node 20's --test takes no globs). Suites run one file at a time
 // where they train models or start processes: this machine has 2 cores.
 import { readdirSync, statSync } from 'node:fs';
@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration'];
+// reliability: fault injection, fuzzing, load and security checks (test/reliability, ~4 min here).
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'reliability'];
 
 function testFiles(dir) {
   let out = [];
