@@ -4,7 +4,7 @@
 // app://; navigation, new windows, webviews and permission requests refused; IPC answered only
 // for frames showing app:// content.
 import type { Session, WebContents, WebPreferences } from 'electron';
-import { APP_ORIGIN } from './app-protocol.js';
+import { APP_HOST, APP_SCHEME } from './app-protocol.js';
 
 export function secureWebPreferences(preloadPath: string): WebPreferences {
   return {
@@ -27,7 +27,9 @@ export function secureWebPreferences(preloadPath: string): WebPreferences {
 export function isAppUrl(url: string | undefined | null): boolean {
   if (!url) return false;
   try {
-    return new URL(url).origin === APP_ORIGIN;
+    // Compare scheme and host: WHATWG URL gives non-special schemes the origin "null".
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST;
   } catch {
     return false;
   }

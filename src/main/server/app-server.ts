@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -44,6 +45,16 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** Names this machine answers to on its interfaces (for --host 0.0.0.0). */
+function localNames(): string[] {
+  const addresses = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+  return [os.hostname(), ...addresses];
+}
+
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -66,7 +77,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const guard: GuardConfig = { token, port, allowedHosts: allowedHostsFor(host) };
+  const guard: GuardConfig = { token, port, allowedHosts: allowedHostsFor(host, isWildcard(host) ? localNames() : []) };
   const baseHeaders: Record<string, string> = {
     'content-security-policy': contentSecurityPolicy({ connectSrc: [`ws://${urlHost(host)}:${port}`, `ws://localhost:${port}`, `ws://127.0.0.1:${port}`] }),
     'x-content-type-options': 'nosniff',
@@ -192,7 +203,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   }, 30_000);
   pinger.unref();
 
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const shownHost = isWildcard(host) ? '127.0.0.1' : host;
   const url = `http://${urlHost(shownHost)}:${port}/?${TOKEN_PARAM}=${encodeURIComponent(token)}`;
   let closing: Promise<void> | undefined;
   return {

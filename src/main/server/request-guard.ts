@@ -44,7 +44,7 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 
 /** 'localhost:8080' → 'localhost'; '[::1]:8080' → '::1'; undefined when it is not host[:port]. */
 export function hostOf(hostHeader: string): { host: string; port: number | undefined } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(hostHeader.trim());
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(hostHeader.trim());
   if (!m) return undefined;
   return { host: (m[1] ?? m[2]!).toLowerCase(), port: m[3] !== undefined ? Number(m[3]) : undefined };
 }

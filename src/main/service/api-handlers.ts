@@ -2,6 +2,7 @@
 // dispatcher has already validated with the contract's schema; the service validates again
 // what it cares about (training settings), so no front end can get past it.
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf } from '../../shared/api/index.js';
 import { SERIES_NAMES } from '../../shared/api/index.js';
@@ -47,6 +48,13 @@ export function exportBytes(service: AutoBatchService, runId: number, kind: 'csv
   return { fileName: `${base}.tar`, mimeType: 'application/x-tar', bytes: tarArchive(entries) };
 }
 
+/** '~/data' → the serving user's home folder: what a user types in the browser's path box. */
+export function expandHome(source: string): string {
+  if (source === '~') return os.homedir();
+  if (source.startsWith('~/') || source.startsWith('~\\')) return path.join(os.homedir(), source.slice(2));
+  return source;
+}
+
 function importOptionsOf(p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>): ImportOptions {
   return {
     ...(p.name !== undefined ? { name: p.name } : {}),
@@ -75,7 +83,7 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
   const handlers: ApiHandlers = {
     listDatasets: () => service.listDatasets().map(datasetSummary),
     getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass),
-    importDataset: (p) => runImport(p.source, p),
+    importDataset: (p) => runImport(expandHome(p.source), p),
     importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, p),
 
     startTuning: (p) => {

@@ -106,8 +106,12 @@ export function tuningDetail(t: TuningSessionRecord, trials: TrialRecord[], acti
 export function readEvaluation(artifactDir: string): Evaluation | null {
   const file = path.join(artifactDir, 'evaluation.json');
   if (!existsSync(file)) return null;
-  const parsed = evaluationSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  return parsed.success ? parsed.data : null;
+  try {
+    const parsed = evaluationSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null; // a damaged file: the run is still shown, without its evaluation
+  }
 }
 
 /** Reads sample `index` from the cache's x.bin without loading the whole file. */

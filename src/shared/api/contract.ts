@@ -218,7 +218,7 @@ export function isEventName(name: string): name is EventName {
 
 /** One function per call; calls without required params may be called with none. */
 export type ApiCalls = {
-  [M in MethodName]: object extends ParamsOf<M> ? (params?: ParamsOf<M>) => Promise<ResultOf<M>> : (params: ParamsOf<M>) => Promise<ResultOf<M>>;
+  [M in MethodName]: Record<never, never> extends ParamsOf<M> ? (params?: ParamsOf<M>) => Promise<ResultOf<M>> : (params: ParamsOf<M>) => Promise<ResultOf<M>>;
 };
 
 export type Unsubscribe = () => void;

@@ -27,6 +27,15 @@ const cases: [string, string, boolean][] = [
   ['src/renderer/x.ts', "import { AutoBatchService } from '../main/service/service.js';", true],
   ['src/renderer/x.ts', "import { MODEL_KINDS } from '../shared/run-types.js';", false],
   ['src/preload/x.ts', "import { openStore } from '../main/store/index.js';", true],
+  ['src/preload/x.ts', "import { contextBridge } from 'electron';", false],
+  ['src/main/server/x.ts', "import { app } from 'electron';", true],
+  ['src/main/server/x.ts', "import { isAppUrl } from '../electron/security.js';", true],
+  ['src/renderer/api/x.ts', "import { createApiClient } from '../../shared/api/index.js';", false],
+  ['src/renderer/api/x.ts', "import { ApiDispatcher } from '../../main/service/api-dispatch.js';", true],
+  ['test/unit/electron/x.ts', "import { isAppUrl } from '../../../src/main/electron/security.js';", false],
+  ['test/unit/electron/x.ts', "import { app } from 'electron';", true],
+  ['test/unit/electron/x.ts', "import '../../../src/main/electron/main.js';", true],
+  ['test/unit/api/x.ts', "import { isAppUrl } from '../../../src/main/electron/security.js';", true],
 ];
 
 for (const [file, source, forbidden] of cases) {

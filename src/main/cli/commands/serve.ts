@@ -3,7 +3,8 @@ import type { CliContext } from '../main.js';
 import { printJson, printLine } from '../output.js';
 import { wholeNumber } from '../parse-flags.js';
 import { ApiDispatcher } from '../../service/api-dispatch.js';
-import { startAppServer } from '../../server/app-server.js';
+import { DEFAULT_RENDERER_DIR, startAppServer } from '../../server/app-server.js';
+import { rendererBuilt } from '../../server/static-files.js';
 
 export const DEFAULT_PORT = 8765;
 
@@ -21,6 +22,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const server = await startAppServer({ dispatcher, port: opts.port, host: opts.host });
       if (ctx.json(cmd)) printJson({ url: server.url, port: server.port, host: server.host });
       else printLine(`AutoBatch Studio: ${server.url}`);
+      // stderr, so stdout stays the one line a script can read.
+      if (!rendererBuilt(DEFAULT_RENDERER_DIR)) process.stderr.write(`autobatch: the interface is not built (${DEFAULT_RENDERER_DIR} has no index.html); the API works, the page says how to build it\n`);
       // Runs until interrupted; then stops accepting, and the CLI closes the service, which
       // stops running jobs (they are stored as stopped/interrupted, every step reported kept).
       await new Promise<void>((resolve) => {
