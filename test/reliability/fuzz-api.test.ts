@@ -164,7 +164,9 @@ function* requests(rnd: Rnd, count: number): Generator<{ envelope: unknown; meth
       continue;
     }
     const method = METHOD_NAMES[id % METHOD_NAMES.length]!;
-    const params = malformedParams(rnd, method);
+    // As the payload travels (the wire's JSON, which keeps NaN and ±Infinity): an object with an
+    // odd prototype arrives as a plain object, a "__proto__" key as an own property.
+    const params = decodeWire(encodeWire(malformedParams(rnd, method)));
     if (!isInvalid(method, params)) continue; // the mutation happened to be valid: not a malformed payload
     made++;
     yield { envelope: { id, method, params }, method, what: `${method}(${String(JSON.stringify(params)).slice(0, 200)})` };
