@@ -73,6 +73,9 @@ export const forkSpawner: TrainerSpawner = () => {
   };
 };
 
+/** Signals a process raises against itself when it crashes (abort, bad memory access…). */
+const CRASH_SIGNALS = new Set<NodeJS.Signals>(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGTRAP', 'SIGFPE']);
+
 export type JobOutcome =
   | { status: 'completed' | 'stopped'; summary?: RunSummary; artifact?: { path: string; bytes: number }; evaluation?: Evaluation }
   | { status: 'failed'; cause: FailureCause | 'crashed' | 'hung'; message: string; summary?: RunSummary }
@@ -175,13 +178,17 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     if (this.stopRequested) {
       return this.finish({ status: 'stopped' }); // killed after the grace period: the stored metrics are the summary
     }
-    const tail = this.child.stderrTail?.() ?? '';
-    // V8 aborts (SIGABRT) when its heap is exhausted: that is a failure of the run, not an interruption.
-    if (signal && !looksLikeOutOfMemory(tail)) {
+    // Killed from outside (the user, the kernel's OOM killer, a test): interrupted. A signal the
+    // process raised itself (V8 aborts with SIGABRT when its heap is exhausted; a native crash)
+    // is a failure of the run, with its cause.
+    if (signal && !CRASH_SIGNALS.has(signal)) {
       return this.finish({ status: 'interrupted', message: `the trainer process was killed (${signal})` });
     }
+    const tail = this.child.stderrTail?.() ?? '';
     const hint = looksLikeOutOfMemory(tail) ? ' — it ran out of memory' : '';
-    if (signal) return this.finish({ status: 'failed', cause: 'oom', message: `the trainer process was ended by ${signal}${hint}: ${oomLine(tail)}` });
+    if (signal) {
+      return this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process crashed (${signal})${hint}${tail ? `: ${hint ? oomLine(tail) : lastLine(tail)}` : ''}` });
+    }
     this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}` });
   }
 
