@@ -272,44 +272,50 @@ test(`importers reject ${INPUTS} malformed inputs with a clear error naming the 
   let next = 0;
   let decodedLeniently = 0;
   try {
+    let stop = false; // after a failure the other workers stop, so nothing is written after the clean-up
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        while (next < INPUTS) {
-          const i = next++;
-          // Image folders cost the most (a folder, several files, decoding): fewer of them.
-          const kind: Kind = rnd.next() < 0.45 ? 'csv' : rnd.next() < 0.6 ? 'idx' : 'images';
-          counts[kind]++;
-          // Sometimes the source path itself has odd characters.
-          const dir = path.join(root, `${i}${rnd.next() < 0.2 ? ` ${rnd.pick(['é', '🐱', 'שלום', 'a b'])}` : ''}`);
-          const { source, lenient } = writeInput(rnd, kit, kind, dir);
-          const out = path.join(root, `out-${i}`);
-          const t0 = performance.now();
-          let err: unknown;
-          let listing = '';
-          try {
-            await within(importDataset(source, {}, out), PER_INPUT_MS, `importing fuzz input ${i} (${kind}, ${source})`);
-            listing = JSON.stringify(readdirSync(dir, { recursive: true }));
-            if (kind === 'csv') listing += ` ${JSON.stringify(readFileSync(source, 'latin1').slice(0, 600))}`;
-          } catch (e) {
-            err = e;
-          }
-          const ms = performance.now() - t0;
-          if (ms > slowest.ms) Object.assign(slowest, { ms, kind });
-          const what = `input ${i} (${kind}) ${JSON.stringify(source)}`;
-          if (err === undefined && lenient) {
-            decodedLeniently++;
-            removeDir(out);
+        try {
+          while (next < INPUTS && !stop) {
+            const i = next++;
+            // Image folders cost the most (a folder, several files, decoding): fewer of them.
+            const kind: Kind = rnd.next() < 0.45 ? 'csv' : rnd.next() < 0.6 ? 'idx' : 'images';
+            counts[kind]++;
+            // Sometimes the source path itself has odd characters.
+            const dir = path.join(root, `${i}${rnd.next() < 0.2 ? ` ${rnd.pick(['é', '🐱', 'שלום', 'a b'])}` : ''}`);
+            const { source, lenient } = writeInput(rnd, kit, kind, dir);
+            const out = path.join(root, `out-${i}`);
+            const t0 = performance.now();
+            let err: unknown;
+            let listing = '';
+            try {
+              await within(importDataset(source, {}, out), PER_INPUT_MS, `importing fuzz input ${i} (${kind}, ${source})`);
+              listing = JSON.stringify(readdirSync(dir, { recursive: true }));
+              if (kind === 'csv') listing += ` ${JSON.stringify(readFileSync(source, 'latin1').slice(0, 600))}`;
+            } catch (e) {
+              err = e;
+            }
+            const ms = performance.now() - t0;
+            if (ms > slowest.ms) Object.assign(slowest, { ms, kind });
+            const what = `input ${i} (${kind}) ${JSON.stringify(source)}`;
+            if (err === undefined && lenient) {
+              decodedLeniently++;
+              removeDir(out);
+              removeDir(dir);
+              continue;
+            }
+            assert.ok(err !== undefined, `${what} was imported, but it is malformed: ${listing}`);
+            assert.ok(err instanceof DatasetImportError, `${what}: not a DatasetImportError: ${String((err as Error)?.stack ?? err)}`);
+            assert.ok(err.message.length > 10 && !/undefined|\[object /.test(err.message), `${what}: unclear message: ${err.message}`);
+            assert.ok(err.problems.length >= 1, `${what}: no problem listed`);
+            assert.ok(err.problems.some((p) => p.file.length > 0), `${what}: no problem names a file: ${JSON.stringify(err.problems)}`);
+            for (const p of err.problems) assert.ok(typeof p.reason === 'string' && p.reason.length > 0, `${what}: a problem without a reason`);
+            assert.ok(!existsSync(out), `${what}: output left behind`);
             removeDir(dir);
-            continue;
           }
-          assert.ok(err !== undefined, `${what} was imported, but it is malformed: ${listing}`);
-          assert.ok(err instanceof DatasetImportError, `${what}: not a DatasetImportError: ${String((err as Error)?.stack ?? err)}`);
-          assert.ok(err.message.length > 10 && !/undefined|\[object /.test(err.message), `${what}: unclear message: ${err.message}`);
-          assert.ok(err.problems.length >= 1, `${what}: no problem listed`);
-          assert.ok(err.problems.some((p) => p.file.length > 0), `${what}: no problem names a file: ${JSON.stringify(err.problems)}`);
-          for (const p of err.problems) assert.ok(typeof p.reason === 'string' && p.reason.length > 0, `${what}: a problem without a reason`);
-          assert.ok(!existsSync(out), `${what}: output left behind`);
-          removeDir(dir);
+        } catch (err) {
+          stop = true;
+          throw err;
         }
       }),
     );
