@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled tests with node's own test runner: `node scripts/run-tests.js [unit|integration|e2e]…`
-// (all three without arguments; e2e drives Debian's Chromium against `autobatch serve`, so it
-// needs the renderer built into dist/renderer — `npm run build` does both).
+// Runs the compiled tests with node's own test runner:
+// `node scripts/run-tests.js [unit|integration|reliability|e2e]…` (all four without arguments; e2e
+// drives Debian's Chromium against `autobatch serve`, so it needs the renderer built into
+// dist/renderer — `npm run build` does both).
 // Files are listed explicitly (Node 20's --test takes no globs). Suites run one file at a time
 // where they train models or start processes: this machine has 2 cores.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
+// reliability: fault injection, fuzzing, load and security checks (test/reliability, ~3 min here).
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'reliability', 'e2e'];
 
 function testFiles(dir) {
   let out = [];

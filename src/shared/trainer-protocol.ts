@@ -13,6 +13,8 @@ export const trainJobSchema = z.strictObject({
   artifactDir: z.string().min(1).optional(),
   /** Stop after this many steps (tests, probes). */
   maxSteps: z.number().int().min(1).optional(),
+  /** Tests only: train on the memory-capped test backend (allocations above this many bytes fail as out of memory). */
+  memoryCapBytes: z.number().int().min(1).optional(),
 });
 export type TrainJob = z.infer<typeof trainJobSchema>;
 

@@ -33,7 +33,9 @@ function createWindow(home: string, dispatcher: ApiDispatcher): BrowserWindow {
     show: false,
     title: 'AutoBatch Studio',
     backgroundColor: '#1b1d21',
-    webPreferences: secureWebPreferences(PRELOAD),
+    // The checklist's flags are repeated here, where the window is made, so that static scanners
+    // (electronegativity: `npm run check:electron`) see them; Auxclick off: a middle click opens no window.
+    webPreferences: { ...secureWebPreferences(PRELOAD), contextIsolation: true, sandbox: true, nodeIntegration: false, disableBlinkFeatures: 'Auxclick' },
   });
   if (state.maximized) win.maximize();
   trackWindowState(win, (s) => saveWindowState(home, s));

@@ -58,6 +58,8 @@ export interface StartTrainingRequest {
   maxSteps?: number;
   /** Train with this Auto-tune session's recommendation (batch, learning rate, warm-up, optimizer, backend). */
   fromTuning?: number;
+  /** Tests only: train on the memory-capped test backend with this cap (out-of-memory tests). */
+  memoryCapBytes?: number;
 }
 
 export interface StartTuningRequest {
@@ -94,6 +96,8 @@ interface ActiveRun {
   lastVal: number | null;
   steps: number;
   lastStep?: StepMetrics;
+  /** The first failure to store what the trainer reported (disk full, database locked…): it ends the run. */
+  storeError?: Error;
 }
 
 export class AutoBatchService extends EventEmitter<ServiceEvents> {
@@ -180,12 +184,12 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
     mkdirSync(artifactDir, { recursive: true });
     const host = new TrainerHost(
-      { kind: 'train', runId: run.id, datasetDir: dataset.cacheDir, config, artifactDir, maxSteps: req.maxSteps },
+      { kind: 'train', runId: run.id, datasetDir: dataset.cacheDir, config, artifactDir, maxSteps: req.maxSteps, ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}) },
       { spawn: this.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
     );
     const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, bestVal: null, lastVal: null, steps: 0 };
     host.on('backend', (report) => {
-      this.store.runs.markRunning(run.id, report);
+      if (!this.storing(active, () => this.store.runs.markRunning(run.id, report))) return;
       this.emit('run-backend', { runId: run.id, report });
       this.emit('run-status', { runId: run.id, status: 'running' });
     });
@@ -210,10 +214,33 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     return this.active.has(runId);
   }
 
+  /**
+   * Runs a store write for an active run. If the storage fails (disk full, database locked by
+   * another program, folder turned read-only) the run cannot keep its promise that everything
+   * reported is stored: the failure is kept for the run's end, the trainer is stopped, and false
+   * is returned. This is called from the trainer's message handler, where a throw would bring
+   * down the whole process.
+   */
+  private storing(active: ActiveRun, write: () => void): boolean {
+    if (active.storeError) return false;
+    try {
+      write();
+      return true;
+    } catch (err) {
+      active.storeError = err instanceof Error ? err : new Error(String(err));
+      active.host.stop();
+      return false;
+    }
+  }
+
   private recordMetrics(runId: number, active: ActiveRun, steps: StepMetrics[], epochs: EpochMetrics[]): void {
-    // Persist first: whatever happens to the trainer next, what it reported is kept.
-    if (steps.length) this.store.metrics.appendSteps(runId, steps);
-    if (epochs.length) this.store.metrics.appendEpochs(runId, epochs);
+    // Persist first: whatever happens to the trainer next, what it reported is kept — and what
+    // could not be stored is not announced either.
+    const stored = this.storing(active, () => {
+      if (steps.length) this.store.metrics.appendSteps(runId, steps);
+      if (epochs.length) this.store.metrics.appendEpochs(runId, epochs);
+    });
+    if (!stored) return;
     if (steps.length) {
       active.steps = steps[steps.length - 1]!.step;
       active.lastStep = steps[steps.length - 1];
@@ -223,36 +250,56 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       active.bestVal = active.bestVal === null ? e.valAccuracy : Math.max(active.bestVal, e.valAccuracy);
     }
     if (epochs.length) {
-      this.store.runs.updateSummary(runId, {
-        steps: active.steps,
-        ...(active.bestVal !== null ? { bestValAccuracy: active.bestVal } : {}),
-        ...(active.lastVal !== null ? { finalValAccuracy: active.lastVal } : {}),
-      });
+      const summarised = this.storing(active, () =>
+        this.store.runs.updateSummary(runId, {
+          steps: active.steps,
+          ...(active.bestVal !== null ? { bestValAccuracy: active.bestVal } : {}),
+          ...(active.lastVal !== null ? { finalValAccuracy: active.lastVal } : {}),
+        }),
+      );
+      if (!summarised) return;
     }
     this.emit('run-metrics', { runId, steps, epochs });
   }
 
   private finishRun(runId: number, active: ActiveRun, outcome: JobOutcome, artifactDir: string): RunRecord {
     this.active.delete(runId);
-    const summary = 'summary' in outcome ? outcome.summary : undefined;
-    this.store.runs.updateSummary(runId, {
-      steps: summary?.steps ?? active.steps,
-      ...(summary ? { trainSeconds: summary.trainSeconds, samplesPerSecond: summary.samplesPerSecond } : active.lastStep ? { trainSeconds: active.lastStep.time } : {}),
-      ...((summary?.bestValAccuracy ?? active.bestVal) !== null ? { bestValAccuracy: (summary?.bestValAccuracy ?? active.bestVal)! } : {}),
-      ...((summary?.finalValAccuracy ?? active.lastVal) !== null ? { finalValAccuracy: (summary?.finalValAccuracy ?? active.lastVal)! } : {}),
-    });
+    this.prewarmIfIdle();
+    if (active.storeError) {
+      // The trainer was stopped because its metrics could not be stored: that is the run's end.
+      outcome = { status: 'failed', cause: 'error', message: `could not store the run's metrics: ${active.storeError.message}` };
+    }
+    let status = outcome.status;
     let error: string | undefined;
     if (outcome.status === 'failed') error = `${outcome.cause}: ${outcome.message}`;
     if (outcome.status === 'interrupted') error = outcome.message;
-    if ((outcome.status === 'completed' || outcome.status === 'stopped') && outcome.artifact) {
-      this.store.artifacts.add({ runId, kind: 'model', path: outcome.artifact.path, bytes: outcome.artifact.bytes });
+    const summary = 'summary' in outcome ? outcome.summary : undefined;
+    try {
+      this.store.runs.updateSummary(runId, {
+        steps: summary?.steps ?? active.steps,
+        ...(summary ? { trainSeconds: summary.trainSeconds, samplesPerSecond: summary.samplesPerSecond } : active.lastStep ? { trainSeconds: active.lastStep.time } : {}),
+        ...((summary?.bestValAccuracy ?? active.bestVal) !== null ? { bestValAccuracy: (summary?.bestValAccuracy ?? active.bestVal)! } : {}),
+        ...((summary?.finalValAccuracy ?? active.lastVal) !== null ? { finalValAccuracy: (summary?.finalValAccuracy ?? active.lastVal)! } : {}),
+      });
+      if ((outcome.status === 'completed' || outcome.status === 'stopped') && outcome.artifact) {
+        this.store.artifacts.add({ runId, kind: 'model', path: outcome.artifact.path, bytes: outcome.artifact.bytes });
+      }
+      if (outcome.status === 'completed' && outcome.evaluation) {
+        writeFileSync(path.join(artifactDir, 'evaluation.json'), JSON.stringify(outcome.evaluation));
+      }
+      this.store.runs.finish(runId, status, error);
+    } catch (err) {
+      // The end itself could not be stored (the storage failed just now): listeners still hear
+      // how it ended and why; the stored row stays 'running' and becomes 'interrupted' at the
+      // next start, with every metric stored before.
+      status = 'failed';
+      error = `could not store the end of the run: ${(err as Error).message}`;
+      this.emit('run-status', { runId, status, error });
+      // Reading usually still works (a full disk, a lock held by a writer): answer with the
+      // stored run as it ended here. If even that fails, done rejects with the storage error.
+      return { ...this.store.runs.get(runId)!, status, error };
     }
-    if (outcome.status === 'completed' && outcome.evaluation) {
-      writeFileSync(path.join(artifactDir, 'evaluation.json'), JSON.stringify(outcome.evaluation));
-    }
-    this.store.runs.finish(runId, outcome.status, error);
-    this.emit('run-status', { runId, status: outcome.status, ...(error ? { error } : {}) });
-    this.prewarmIfIdle();
+    this.emit('run-status', { runId, status, ...(error ? { error } : {}) });
     return this.store.runs.get(runId)!;
   }
 
@@ -302,15 +349,26 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         this.store.tuning.finish(session.id, stopped ? 'stopped' : 'failed', { ...(error ? { error } : {}) });
         return stopped ? ('stopped' as const) : ('failed' as const);
       },
-    ).then((status) => {
-      this.activeTunings.delete(session.id);
-      this.prewarmIfIdle();
-      const rec = this.store.tuning.get(session.id)!;
-      this.emit('tune-status', { sessionId: session.id, status, ...(rec.error ? { error: rec.error } : {}) });
-      return rec;
-    });
+    ).then(
+      (status) => {
+        this.activeTunings.delete(session.id);
+        this.prewarmIfIdle();
+        const rec = this.store.tuning.get(session.id)!;
+        this.emit('tune-status', { sessionId: session.id, status, ...(rec.error ? { error: rec.error } : {}) });
+        return rec;
+      },
+      (err: unknown) => {
+        // The session's end could not be stored (disk full, database locked…): say so; the
+        // stored session becomes 'interrupted' at the next start.
+        this.activeTunings.delete(session.id);
+        this.prewarmIfIdle();
+        this.emit('tune-status', { sessionId: session.id, status: 'failed', error: `could not store the search: ${(err as Error).message}` });
+        throw err;
+      },
+    );
     this.pendingTunings.set(session.id, done);
-    void done.finally(() => this.pendingTunings.delete(session.id));
+    // Only bookkeeping: the caller handles done's rejection (an unhandled one would end the process).
+    done.finally(() => this.pendingTunings.delete(session.id)).catch(() => {});
     return { sessionId: session.id, done };
   }
 

@@ -48,13 +48,22 @@ export const forkSpawner: TrainerSpawner = () => {
   };
   child.stderr?.on('data', keep);
   child.stdout?.on('data', keep);
+  // Without a listener, an 'error' (a failed send or kill) would be thrown in the host.
+  child.on('error', () => undefined);
   return {
     stderrTail: () => stderrTail,
     get pid() {
       return child.pid;
     },
     send: (msg) => {
-      if (child.connected) child.send(msg);
+      // A trainer that has just died closes the channel under us (EPIPE): its exit, reported by
+      // onExit, is what counts — a failed send must not throw into the host.
+      if (!child.connected) return;
+      try {
+        child.send(msg, (err) => void err);
+      } catch {
+        // see above
+      }
     },
     kill: (signal) => {
       child.kill(signal);
@@ -63,6 +72,9 @@ export const forkSpawner: TrainerSpawner = () => {
     onExit: (cb) => child.on('exit', cb),
   };
 };
+
+/** Signals a process raises against itself when it crashes (abort, bad memory access…). */
+const CRASH_SIGNALS = new Set<NodeJS.Signals>(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGTRAP', 'SIGFPE']);
 
 export type JobOutcome =
   | { status: 'completed' | 'stopped'; summary?: RunSummary; artifact?: { path: string; bytes: number }; evaluation?: Evaluation }
@@ -166,11 +178,17 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     if (this.stopRequested) {
       return this.finish({ status: 'stopped' }); // killed after the grace period: the stored metrics are the summary
     }
-    if (signal) {
+    // Killed from outside (the user, the kernel's OOM killer, a test): interrupted. A signal the
+    // process raised itself (V8 aborts with SIGABRT when its heap is exhausted; a native crash)
+    // is a failure of the run, with its cause.
+    if (signal && !CRASH_SIGNALS.has(signal)) {
       return this.finish({ status: 'interrupted', message: `the trainer process was killed (${signal})` });
     }
     const tail = this.child.stderrTail?.() ?? '';
     const hint = looksLikeOutOfMemory(tail) ? ' — it ran out of memory' : '';
+    if (signal) {
+      return this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process crashed (${signal})${hint}${tail ? `: ${hint ? oomLine(tail) : lastLine(tail)}` : ''}` });
+    }
     this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}` });
   }
 
@@ -181,6 +199,12 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     if (this.stopTimer) clearTimeout(this.stopTimer);
     this.emit('end', outcome);
   }
+}
+
+/** The line of a crash report that says it ran out of memory (V8 prints a native stack after it). */
+function oomLine(text: string): string {
+  const line = text.split('\n').reverse().find((l) => looksLikeOutOfMemory(l));
+  return (line ?? lastLine(text)).trim().slice(0, 300);
 }
 
 function lastLine(text: string): string {

@@ -113,7 +113,23 @@ export function openStore(home: string, options: OpenStoreOptions = {}): Store {
     } catch {
       // already failing; keep the first error
     }
-    throw toStoreError(err, file);
+    throw readOnlyFolderError(toStoreError(err, file), root);
+  }
+}
+
+/**
+ * SQLite says only "unable to open database file" when the folder is read-only (WAL needs to
+ * create its -wal and -shm files beside the database): name the real cause.
+ */
+function readOnlyFolderError(err: unknown, folder: string): unknown {
+  if (!(err instanceof StoreError) || (err.code !== 'io' && err.code !== 'readonly')) return err;
+  try {
+    fs.accessSync(folder, fs.constants.W_OK);
+    return err;
+  } catch (access) {
+    const code = (access as NodeJS.ErrnoException).code;
+    const why = code === 'EROFS' ? 'is on a read-only file system' : 'cannot be written';
+    return new StoreError('readonly', `the data folder ${folder} ${why}, so ${path.basename(err.file ?? DATABASE_FILE)} cannot be opened (${err.message}); make it writable, or choose another data folder with --home or AUTOBATCH_HOME`, { file: err.file, cause: err });
   }
 }
 

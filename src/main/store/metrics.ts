@@ -43,6 +43,9 @@ interface MetricRow {
 
 const inList = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
 
+/** Series longer than maxPoints × this are down-sampled inside SQLite (see downsampleInSql). */
+const SQL_DOWNSAMPLE_FACTOR = 20;
+
 /** SQLite stores NaN as NULL: read it back as NaN. */
 const fromDb = (v: number | null): number => (v === null ? Number.NaN : v);
 
@@ -89,6 +92,9 @@ export class MetricRepo {
   private readonly csvRowsStmt: Database.Statement<[number], MetricRow>;
   private readonly seriesStmt: Database.Statement<[number, string], MetricRow>;
   private readonly countStmt: Database.Statement<[number], { n: number }>;
+  private readonly rangeStmt: Database.Statement<[number, string], { n: number; lo: number | null; hi: number | null }>;
+  private readonly bucketMinStmt: Database.Statement<[number, number, number, number, string], MetricRow & { b: number }>;
+  private readonly bucketMaxStmt: Database.Statement<[number, number, number, number, string], MetricRow & { b: number }>;
 
   constructor(private readonly ctx: StoreContext) {
     const db = ctx.db;
@@ -106,6 +112,15 @@ export class MetricRepo {
       'SELECT step, epoch, time, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step',
     );
     this.countStmt = db.prepare('SELECT count(*) AS n FROM metrics WHERE run_id = ?');
+    this.rangeStmt = db.prepare('SELECT count(*) AS n, min(step) AS lo, max(step) AS hi FROM metrics WHERE run_id = ? AND name = ?');
+    // One min() (or max()) per query: SQLite then takes the bare columns (step, epoch, time)
+    // from the row that holds it. Buckets are equal ranges of steps: (step - lo) * buckets / span.
+    const bucket = (agg: 'min' | 'max') =>
+      db.prepare<[number, number, number, number, string], MetricRow & { b: number }>(
+        `SELECT CAST(((step - ?) * ?) / ? AS INTEGER) AS b, step, epoch, time, name, ${agg}(value) AS value FROM metrics WHERE run_id = ? AND name = ? GROUP BY b ORDER BY b`,
+      );
+    this.bucketMinStmt = bucket('min');
+    this.bucketMaxStmt = bucket('max');
   }
 
   /** One transaction; a batch sent again replaces the same rows. */
@@ -175,11 +190,37 @@ export class MetricRepo {
   /** One metric in step order, down-sampled to ≤ maxPoints (min/max per bucket) when given. */
   series(runId: number, name: string, maxPoints?: number): SeriesPoint[] {
     return guard(this.ctx.file, () => {
+      if (maxPoints !== undefined) {
+        const range = this.rangeStmt.get(runId, name)!;
+        if (range.n > maxPoints * SQL_DOWNSAMPLE_FACTOR) return this.downsampleInSql(runId, name, maxPoints, range.lo!, range.hi!);
+      }
       const points = this.seriesStmt
         .all(runId, name)
         .map((r) => ({ step: r.step, epoch: r.epoch, time: r.time, value: fromDb(r.value) }));
       return maxPoints === undefined ? points : downsampleMinMax(points, maxPoints);
     });
+  }
+
+  /**
+   * downsampleMinMax done by SQLite, for long series (a run of a million steps): reading every
+   * row into JavaScript takes seconds, two grouped scans take a fraction of that. Buckets are
+   * equal step ranges rather than equal point counts (the same for a run's dense steps); each
+   * keeps its minimum and maximum, in step order; a bucket of NaN only gives one NaN point.
+   */
+  private downsampleInSql(runId: number, name: string, maxPoints: number, lo: number, hi: number): SeriesPoint[] {
+    const buckets = Math.max(1, Math.floor(Math.max(2, Math.floor(maxPoints)) / 2));
+    const span = hi - lo + 1;
+    const mins = this.bucketMinStmt.all(lo, buckets, span, runId, name);
+    const maxs = new Map(this.bucketMaxStmt.all(lo, buckets, span, runId, name).map((r) => [r.b, r]));
+    const out: SeriesPoint[] = [];
+    const point = (r: MetricRow): SeriesPoint => ({ step: r.step, epoch: r.epoch, time: r.time, value: fromDb(r.value) });
+    for (const min of mins) {
+      const max = maxs.get(min.b);
+      if (!max || min.value === null || max.step === min.step) out.push(point(min));
+      else if (min.step < max.step) out.push(point(min), point(max));
+      else out.push(point(max), point(min));
+    }
+    return out;
   }
 
   /** Number of stored metric rows (all names) of the run. */

@@ -15,6 +15,7 @@ import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.j
 import { EventBatcher } from './event-batcher.js';
 import type { ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
 import { isProbeHostMessage, ProbeSessionController } from '../tuner/probe-session.js';
+import { activateCappedBackend } from '../tuner/capped-backend.js';
 
 interface ParentPort {
   postMessage(msg: unknown): void;
@@ -56,7 +57,7 @@ async function runJob(job: TrainJob): Promise<void> {
   const batcher = new EventBatcher((b) => send({ type: 'metrics', steps: b.steps, epochs: b.epochs }));
   let lastSummary: RunSummary | undefined;
   try {
-    const report = await selectBackend(job.config.backend);
+    const report = job.memoryCapBytes !== undefined ? await activateCappedBackend(job.config.backend, job.memoryCapBytes) : await selectBackend(job.config.backend);
     send({ type: 'backend', report });
     let dataset;
     try {
