@@ -2,7 +2,7 @@
 // non-zero exits on failure, --help everywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +94,15 @@ test('--help works on every command', () => {
     assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: autobatch/);
   }
+});
+
+test('a reader that goes away (`autobatch … | head`) ends the command quietly, not with an EPIPE crash', async () => {
+  const home = tempHome();
+  const child = spawn(process.execPath, [bin, 'train', '--help'], { env: { ...process.env, AUTOBATCH_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first write
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
 });

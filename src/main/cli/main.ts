@@ -74,7 +74,21 @@ export function describeFailure(err: unknown): { message: string; problems?: unk
   return { message: String(err) };
 }
 
+/**
+ * A reader that went away (`autobatch runs list | head`) is not an error: stop quietly, as Unix
+ * tools do on SIGPIPE, instead of crashing on an unhandled EPIPE.
+ */
+function quitWhenStdoutCloses(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`autobatch: cannot write the output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
 export async function run(argv: string[]): Promise<number> {
+  quitWhenStdoutCloses();
   const { program, close } = buildProgram();
   const wantsJson = argv.includes('--json');
   let code = 0;
