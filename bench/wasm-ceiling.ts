@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { createRng } from '../src/shared/random.js';
 import type { TrialRecord } from '../src/shared/tuning-types.js';
 import { byteSize } from '../src/main/cli/parse-flags.js';
+import { encodeIdxHeader } from '../src/main/engine/datasets/idx.js';
 import { benchService } from './harness.js';
 
 const { values: args } = parseArgs({
@@ -30,14 +31,6 @@ const classes = Number(args.classes);
 const bench = benchService('ceiling');
 const { service, log } = bench;
 
-function idxHeader(type: number, dims: number[]): Buffer {
-  const h = Buffer.alloc(4 + 4 * dims.length);
-  h.writeUInt8(type, 2);
-  h.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
-  return h;
-}
-
 /** Writes train-images/-labels IDX files: class c has a bright square in its own quarter. */
 function writeDataset(dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -54,8 +47,8 @@ function writeDataset(dir: string): void {
     const oy = (Math.floor(c / 2) % 2) * (size / 2) + Math.floor(rng() * side);
     for (let y = oy; y < oy + side; y++) for (let x = ox; x < ox + side; x++) pixels[base + y * size + x] = 255;
   }
-  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([idxHeader(0x08, [samples, size, size]), pixels]));
-  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([idxHeader(0x08, [samples]), labels]));
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [samples, size, size]), pixels]));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [samples]), labels]));
 }
 
 async function main(): Promise<void> {

@@ -7,15 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { encodeIdxHeader } from '../../src/main/engine/datasets/idx.js';
 import { importDataset, loadDataset } from '../../src/main/engine/datasets/index.js';
-
-function idxHeader(dims: number[]): Buffer {
-  const h = Buffer.alloc(4 + 4 * dims.length);
-  h.writeUInt8(0x08, 2); // unsigned bytes
-  h.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
-  return h;
-}
 
 export async function exportMnistIdx(outDir: string, limit: number): Promise<{ count: number }> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mnist-idx-'));
@@ -27,8 +20,8 @@ export async function exportMnistIdx(outDir: string, limit: number): Promise<{ c
     const [h, w] = ld.manifest.inputShape as [number, number, number];
     const count = ld.y.length;
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'train-images-idx3-ubyte'), Buffer.concat([idxHeader([count, h, w]), ld.x]));
-    writeFileSync(path.join(outDir, 'train-labels-idx1-ubyte'), Buffer.concat([idxHeader([count]), Uint8Array.from(ld.y)]));
+    writeFileSync(path.join(outDir, 'train-images-idx3-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count, h, w]), ld.x]));
+    writeFileSync(path.join(outDir, 'train-labels-idx1-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count]), Uint8Array.from(ld.y)]));
     return { count };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

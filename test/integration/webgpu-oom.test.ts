@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng } from '../../src/shared/random.js';
+import { encodeIdxHeader } from '../../src/main/engine/datasets/idx.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { tempHome } from './helpers.js';
 import { mnist, Trainer } from './probe-trainer.js';
@@ -78,13 +79,6 @@ test('webgpu probe session: an allocation over the device limit is an oom probe 
 /** An IDX pair of `count` size×size images, two classes (a bright square left or right). */
 function writeIdx(dir: string, count: number, size: number): void {
   mkdirSync(dir, { recursive: true });
-  const header = (dims: number[]) => {
-    const h = Buffer.alloc(4 + 4 * dims.length);
-    h.writeUInt8(0x08, 2);
-    h.writeUInt8(dims.length, 3);
-    dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
-    return h;
-  };
   const rng = createRng(11);
   const pixels = Buffer.alloc(count * size * size);
   const labels = Buffer.alloc(count);
@@ -96,8 +90,8 @@ function writeIdx(dir: string, count: number, size: number): void {
     const ox = (n % 2) * (size / 2) + Math.floor(rng() * side);
     for (let y = side; y < 2 * side; y++) for (let x = ox; x < ox + side; x++) pixels[base + y * size + x] = 255;
   }
-  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([header([count, size, size]), pixels]));
-  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([header([count]), labels]));
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count, size, size]), pixels]));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count]), labels]));
 }
 
 // 192×192 inputs: the small CNN's first conv output is 2.3 MB a sample, so about 58 samples fill

@@ -12,7 +12,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { DatasetImportError, importDataset } from '../../src/main/engine/datasets/index.js';
+import { encodeIdxHeader } from '../../src/main/engine/datasets/idx.js';
 import { removeDir, seededRandom, tempDir, within } from './helpers.js';
+import { bmpHeader } from '../unit/datasets/helpers.js';
 
 const INPUTS = Number(process.env.RELIABILITY_FUZZ_INPUTS ?? 10_000);
 const PER_INPUT_MS = 10_000;
@@ -101,12 +103,9 @@ function badCsv(rnd: Rnd): Buffer {
 // ---- IDX ---------------------------------------------------------------------------------
 
 function idx(typeCode: number, dims: number[], data: Buffer, magic = [0, 0]): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
+  const head = encodeIdxHeader(typeCode, dims);
   head[0] = magic[0]!;
   head[1] = magic[1]!;
-  head[2] = typeCode;
-  head[3] = dims.length;
-  dims.forEach((d, i) => head.writeUInt32BE(d >>> 0, 4 + 4 * i));
   return Buffer.concat([head, data]);
 }
 
@@ -149,19 +148,6 @@ function badIdx(rnd: Rnd): { images: Buffer; labels: Buffer } {
 interface ImageKit {
   png: Buffer;
   jpeg: Buffer;
-}
-
-function bmpHeader(width: number, height: number, bpp: number, dataBytes: number): Buffer {
-  const buf = Buffer.alloc(54 + dataBytes);
-  buf.write('BM', 0, 'ascii');
-  buf.writeUInt32LE(54 + dataBytes, 2);
-  buf.writeUInt32LE(54, 10);
-  buf.writeUInt32LE(40, 14);
-  buf.writeInt32LE(width, 18);
-  buf.writeInt32LE(height, 22);
-  buf.writeUInt16LE(1, 26);
-  buf.writeUInt16LE(bpp, 28);
-  return buf;
 }
 
 /** A PNG signature and IHDR declaring a huge image, then nothing useful. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DatasetImportError } from '../../../src/main/engine/datasets/index.js';
+import { encodeIdxHeader } from '../../../src/main/engine/datasets/idx.js';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -47,20 +48,28 @@ export async function gif(width: number, height: number, levels: number[]): Prom
   return sharp(frames, { raw: { width, height: height * levels.length, channels: 4, pageHeight: height } }).gif().toBuffer();
 }
 
-/** A 24-bit bottom-up BMP (BITMAPINFOHEADER) from RGB pixels, top row first. */
-export function bmp24(width: number, height: number, rgb: number[]): Buffer {
-  const stride = Math.ceil((width * 3) / 4) * 4;
-  const dataSize = stride * height;
-  const buf = Buffer.alloc(54 + dataSize);
+/**
+ * A BMP file of `dataBytes` zero pixel bytes behind the file header and a BITMAPINFOHEADER that
+ * declares width × height at `bpp` bits, uncompressed (whatever those say: fuzzers lie in them).
+ */
+export function bmpHeader(width: number, height: number, bpp: number, dataBytes: number): Buffer {
+  const buf = Buffer.alloc(54 + dataBytes);
   buf.write('BM', 0, 'ascii');
-  buf.writeUInt32LE(54 + dataSize, 2);
+  buf.writeUInt32LE(54 + dataBytes, 2);
   buf.writeUInt32LE(54, 10);
   buf.writeUInt32LE(40, 14);
   buf.writeInt32LE(width, 18);
   buf.writeInt32LE(height, 22);
   buf.writeUInt16LE(1, 26);
-  buf.writeUInt16LE(24, 28);
-  buf.writeUInt32LE(0, 30);
+  buf.writeUInt16LE(bpp, 28);
+  return buf;
+}
+
+/** A 24-bit bottom-up BMP (BITMAPINFOHEADER) from RGB pixels, top row first. */
+export function bmp24(width: number, height: number, rgb: number[]): Buffer {
+  const stride = Math.ceil((width * 3) / 4) * 4;
+  const dataSize = stride * height;
+  const buf = bmpHeader(width, height, 24, dataSize);
   buf.writeUInt32LE(dataSize, 34);
   for (let y = 0; y < height; y++) {
     const row = 54 + (height - 1 - y) * stride;
@@ -77,16 +86,12 @@ export function bmp24(width: number, height: number, rgb: number[]): Buffer {
 /** An IDX file: header (type code, dims) + big-endian data. */
 export function idx(typeCode: number, dims: number[], values: ArrayLike<number>): Buffer {
   const size = typeCode === 0x0d ? 4 : 1;
-  const buf = Buffer.alloc(4 + 4 * dims.length + values.length * size);
-  buf[2] = typeCode;
-  buf[3] = dims.length;
-  dims.forEach((d, i) => buf.writeUInt32BE(d, 4 + 4 * i));
-  const o = 4 + 4 * dims.length;
+  const data = Buffer.alloc(values.length * size);
   for (let i = 0; i < values.length; i++) {
-    if (typeCode === 0x0d) buf.writeFloatBE(values[i]!, o + 4 * i);
-    else buf[o + i] = values[i]!;
+    if (typeCode === 0x0d) data.writeFloatBE(values[i]!, 4 * i);
+    else data[i] = values[i]!;
   }
-  return buf;
+  return Buffer.concat([encodeIdxHeader(typeCode, dims), data]);
 }
 
 export const gz = (b: Buffer): Buffer => gzipSync(b);

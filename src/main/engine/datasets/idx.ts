@@ -34,6 +34,19 @@ const MAX_GZIP_RATIO = 1032;
 /** Extra decompressed bytes past the declared data are counted up to this many, then reading stops. */
 export const MAX_COUNTED_EXTRA_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The header of an IDX file with these dimensions (big-endian, the layout readIdx expects): for
+ * writing IDX pairs (the GPU check's MNIST export, benchmarks and tests). Each dimension is
+ * written as an unsigned 32-bit number (negative values wrap, as a damaged file would have them).
+ */
+export function encodeIdxHeader(typeCode: number, dims: readonly number[]): Buffer {
+  const h = Buffer.alloc(4 + 4 * dims.length);
+  h.writeUInt8(typeCode, 2);
+  h.writeUInt8(dims.length, 3);
+  dims.forEach((d, i) => h.writeUInt32BE(d >>> 0, 4 + 4 * i));
+  return h;
+}
+
 export const IMAGES_RE = /images.*idx[34]/i;
 export const LABELS_RE = /labels.*idx1/i;
 

@@ -274,7 +274,6 @@ export class ProbeRunner {
       const perWindow = Math.max(1, Math.round(steps / windows));
       const report: NonNullable<NoiseResult['windows']> = [];
       let trained = 0;
-      let estimator = new NoiseScaleEstimator();
       for (let w = 0; w < windows; w++) {
         const pre = Math.round((pretrainSteps * (w + 1)) / windows) - Math.round((pretrainSteps * w) / windows);
         for (let s = 0; s < pre; s++) {
@@ -282,7 +281,7 @@ export class ProbeRunner {
           trained += batch;
           await yieldToEventLoop();
         }
-        estimator = new NoiseScaleEstimator(Math.min(0.99, Math.max(0, 1 - 2 / (perWindow + 1))));
+        const estimator = new NoiseScaleEstimator(Math.min(0.99, Math.max(0, 1 - 2 / (perWindow + 1))));
         let lossSum = 0;
         for (let s = 0; s < perWindow; s++) {
           const batches = Array.from({ length: k }, () => makeBatch(this.ds, sampler.next(microBatch)));
@@ -305,7 +304,8 @@ export class ProbeRunner {
         }
         report.push({ samples: trained, loss: lossSum / perWindow, gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale });
       }
-      return { kind: 'noise', gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale, steps: perWindow * windows, windows: report };
+      const last = report[report.length - 1]!;
+      return { kind: 'noise', gradSq: last.gradSq, traceSigma: last.traceSigma, noiseScale: last.noiseScale, steps: perWindow * windows, windows: report };
     });
   }
 
