@@ -58,6 +58,20 @@ export const probeRequestSchema = z.discriminatedUnion('kind', [
     windows: z.number().int().min(1).max(8).optional(),
     learningRate: z.number().positive(),
   }),
+  /**
+   * A learning-rate range test (Smith 2017): from the initial weights, one step at each rate of
+   * a geometric ramp from minRate to maxRate, the training loss of each kept; it stops early once
+   * the loss has clearly diverged (NaN, or stopFactor × the lowest smoothed loss).
+   */
+  z.strictObject({
+    kind: z.literal('learning-rate'),
+    id: z.number().int(),
+    batchSize: z.number().int().min(1),
+    minRate: z.number().positive(),
+    maxRate: z.number().positive(),
+    steps: z.number().int().min(4).max(1000),
+    stopFactor: z.number().gt(1),
+  }),
   /** A short run from the session's initial weights for a fixed wall time, then validation. */
   z.strictObject({
     kind: z.literal('trial'),
@@ -113,6 +127,12 @@ export const noiseResultSchema = z.strictObject({
     .array(z.strictObject({ samples: z.number().int().min(0), loss: anyNumber, gradSq: anyNumber, traceSigma: anyNumber, noiseScale: anyNumber }))
     .optional(),
 });
+export const learningRateResultSchema = z.strictObject({
+  kind: z.literal('learning-rate'),
+  /** The rate of each step taken and its training loss (NaN/±Infinity where it diverged). */
+  rates: z.array(z.number().positive()),
+  losses: z.array(anyNumber),
+});
 export const trialResultSchema = z.strictObject({
   kind: z.literal('trial'),
   steps: z.number().int(),
@@ -123,7 +143,7 @@ export const trialResultSchema = z.strictObject({
   valLoss: anyNumber,
   valAccuracy: z.number(),
 });
-export const probeResultSchema = z.discriminatedUnion('kind', [memoryResultSchema, throughputResultSchema, noiseResultSchema, trialResultSchema]);
+export const probeResultSchema = z.discriminatedUnion('kind', [memoryResultSchema, throughputResultSchema, noiseResultSchema, learningRateResultSchema, trialResultSchema]);
 export type ProbeResult = z.infer<typeof probeResultSchema>;
 
 /** Host → trainer, after the session's 'start-probes'. */

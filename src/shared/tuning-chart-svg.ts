@@ -1,8 +1,9 @@
 // The four curves of a tuning report — memory m(B), throughput X(B), efficiency E(B) and
 // goodput G(B) against the batch size — as one self-contained SVG, with the chosen batch and
-// the memory budget marked. Pure string building, so the CLI and the renderer share it; the
+// the memory budget marked; and, after a Full search, the learning-rate range test with the
+// rate taken. Pure string building, so the CLI and the renderer share it; the
 // live charts of the app use uPlot.
-import type { CurvePoint, TuningReport } from './tuning-types.js';
+import type { CurvePoint, LearningRateTest, TuningReport } from './tuning-types.js';
 
 interface Panel {
   title: string;
@@ -14,6 +15,8 @@ interface Panel {
 
 const W = 900;
 const H = 640;
+/** Height added for the range test's row. */
+const RANGE_ROW_H = 300;
 const PANEL_W = 400;
 const PANEL_H = 230;
 
@@ -52,6 +55,34 @@ function panels(curves: CurvePoint[], report: TuningReport): Panel[] {
   ];
 }
 
+/** The range test's panel: loss against log₁₀(rate), raw dots and the smoothed line, the rate taken marked. */
+function rangeTestPanel(test: LearningRateTest, ox: number, oy: number): string[] {
+  const pts = test.points;
+  const parts: string[] = [];
+  const lo = Math.log10(pts[0]!.rate);
+  const hi = Math.max(Math.log10(pts[pts.length - 1]!.rate), lo + 1e-9);
+  const maxY = Math.max(...pts.map((p) => Math.max(p.loss, p.smoothed))) * 1.08;
+  const sx = (r: number) => ox + ((Math.log10(r) - lo) / (hi - lo)) * PANEL_W;
+  const sy = (y: number) => oy + PANEL_H - (Math.max(0, Math.min(y, maxY)) / maxY) * PANEL_H;
+  parts.push(`<g><text x="${ox}" y="${oy - 10}" font-weight="600" fill="#333">Learning-rate range test at batch ${test.batchSize}</text>`);
+  parts.push(`<rect x="${ox}" y="${oy}" width="${PANEL_W}" height="${PANEL_H}" fill="#fafafa" stroke="#ccc"/>`);
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
+    parts.push(`<line x1="${sx(10 ** e)}" y1="${oy}" x2="${sx(10 ** e)}" y2="${oy + PANEL_H}" stroke="#eee"/><text x="${sx(10 ** e)}" y="${oy + PANEL_H + 15}" text-anchor="middle" fill="#666">1e${e}</text>`);
+  }
+  for (const f of [0, 0.5, 1]) parts.push(`<text x="${ox - 4}" y="${sy(maxY * f) + 4}" text-anchor="end" fill="#666" font-size="10">${niceNumber(maxY * f)}</text>`);
+  parts.push(`<text x="${ox + PANEL_W / 2}" y="${oy + PANEL_H + 32}" text-anchor="middle" fill="#666">learning rate, one training step each (log scale)</text>`);
+  for (const p of pts) parts.push(`<circle cx="${sx(p.rate)}" cy="${sy(p.loss)}" r="2" fill="#95a5a6"/>`);
+  parts.push(`<polyline fill="none" stroke="#2c6fbb" stroke-width="2" points="${pts.map((p) => `${sx(p.rate)},${sy(p.smoothed)}`).join(' ')}"/>`);
+  if (test.rate !== null && test.rate >= pts[0]!.rate) {
+    parts.push(`<line x1="${sx(test.rate)}" y1="${oy}" x2="${sx(test.rate)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(test.rate) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${test.rate.toExponential(1)}</text>`);
+  }
+  if (test.steepestRate !== null) {
+    parts.push(`<line x1="${sx(test.steepestRate)}" y1="${oy}" x2="${sx(test.steepestRate)}" y2="${oy + PANEL_H}" stroke="#95a5a6" stroke-dasharray="4 3"/><text x="${sx(test.steepestRate) + 4}" y="${oy + 30}" fill="#777">steepest ${test.steepestRate.toExponential(1)}</text>`);
+  }
+  parts.push('</g>');
+  return parts;
+}
+
 export function tuningChartSvg(report: TuningReport, title: string): string {
   const choice = report.recommendation.batchSize;
   const all = report.curves.map((c) => c.batchSize);
@@ -59,8 +90,10 @@ export function tuningChartSvg(report: TuningReport, title: string): string {
   const maxX = Math.max(...all, choice, minX * 2);
   const lx = (x: number) => Math.log2(x);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
+  const rangeTest = report.learningRateTest && report.learningRateTest.points.length > 1 ? report.learningRateTest : null;
+  const h = H + (rangeTest ? RANGE_ROW_H : 0);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="system-ui, sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${h}" fill="#fff"/>`);
   parts.push(`<text x="20" y="28" font-size="16" font-weight="600" fill="#222">${escapeXml(title)}</text>`);
   panels(report.curves, report).forEach((p, i) => {
     const ox = 40 + (i % 2) * (PANEL_W + 60);
@@ -91,6 +124,7 @@ export function tuningChartSvg(report: TuningReport, title: string): string {
     parts.push(`<line x1="${sx(choice)}" y1="${oy}" x2="${sx(choice)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(choice) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${choice}</text>`);
     parts.push('</g>');
   });
+  if (rangeTest) parts.push(...rangeTestPanel(rangeTest, 40, 60 + 2 * (PANEL_H + 70)));
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -8,7 +8,7 @@ export type TuningMode = (typeof TUNING_MODES)[number];
 export const TUNING_STATUSES = ['running', 'completed', 'failed', 'stopped', 'interrupted'] as const;
 export type TuningStatus = (typeof TUNING_STATUSES)[number];
 
-export const TRIAL_KINDS = ['memory', 'throughput', 'noise', 'trial'] as const;
+export const TRIAL_KINDS = ['memory', 'throughput', 'learning-rate', 'noise', 'trial'] as const;
 export type TrialKind = (typeof TRIAL_KINDS)[number];
 
 /** ok, or what went wrong / what a validation trial was flagged for. */
@@ -28,6 +28,11 @@ export interface TuningRequest {
   /** Epochs the recommendation is planned for (warm-up, search-cost share). */
   plannedEpochs: number;
   seed: number;
+  /**
+   * Full mode: find the base rate with a learning-rate range test instead of trusting
+   * baseLearningRate (which then only sets the range). Default true.
+   */
+  searchLearningRate?: boolean;
 }
 
 export interface TrialRecord {
@@ -69,6 +74,17 @@ export interface NoiseForecast {
   growthMeasured: boolean;
 }
 
+/** The learning-rate range test of a Full search: its curve and what was read from it. */
+export interface LearningRateTest {
+  batchSize: number;
+  /** One point per step up to the first non-finite loss: the rate, its loss, the smoothed loss. */
+  points: { rate: number; loss: number; smoothed: number }[];
+  steepestRate: number | null;
+  minimumRate: number | null;
+  /** The rate suggested for batchSize; null when the curve showed no clear fall. */
+  rate: number | null;
+}
+
 export interface TuningReport {
   recommendation: {
     batchSize: number;
@@ -97,6 +113,8 @@ export interface TuningReport {
    * forecast at the loss expected halfway through the planned run (see forecastNoiseScale).
    */
   noiseForecast?: NoiseForecast | null;
+  /** Full mode: the learning-rate range test (absent in reports stored before it existed). */
+  learningRateTest?: LearningRateTest | null;
   /** Predicted speed-up with 2, 4 and 8 data-parallel workers, from the noise scale. */
   scaleOut: { workers: number; speedup: number }[] | null;
   searchSeconds: number;
@@ -104,7 +122,7 @@ export interface TuningReport {
 
 export interface TuningProgress {
   sessionId: number;
-  phase: 'starting' | 'memory' | 'throughput' | 'noise' | 'trials' | 'report';
+  phase: 'starting' | 'memory' | 'throughput' | 'learning-rate' | 'noise' | 'trials' | 'report';
   /** 1-based number of the probe in this session. */
   trial: number;
   batchSize: number | null;

@@ -45,21 +45,44 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
   }
 });
 
-test('Full mode adds the noise scale, goodput, learning-rate scaling and equal-time trials', { timeout: 600_000 }, async () => {
+test('Full mode adds the learning-rate range test, the noise scale, goodput, learning-rate scaling and equal-time trials', { timeout: 600_000 }, async () => {
   const { service, datasetId } = await serviceWithMnist(3000);
   try {
+    const phases = new Set<string>();
+    service.on('tune-progress', (p) => phases.add(p.phase));
     const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm' });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const r = t.report!;
     assert.ok(r.recommendation.noiseScale !== null && r.recommendation.noiseScale >= 0);
     assert.ok(r.curves.some((c) => c.goodput !== undefined && c.efficiency !== undefined));
-    const expectedLr = 1e-3 * Math.sqrt(r.recommendation.batchSize / 32);
-    assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) < 1e-12, 'Adam: square-root scaling from (32, 1e-3)');
-    const kinds = new Set(service.store.tuning.trials(sessionId).map((x) => x.kind));
-    assert.deepEqual([...kinds].sort(), ['memory', 'noise', 'throughput', 'trial']);
+    // The range test ran at batch 32 and its curve is kept; the base rate is what it found, and
+    // the recommendation is that rate scaled by √(B/32) for Adam.
+    const lrt = r.learningRateTest!;
+    assert.ok(lrt, 'the report keeps the range test');
+    assert.equal(lrt.batchSize, 32);
+    assert.ok(lrt.points.length >= 8 && lrt.points.every((p) => Number.isFinite(p.loss) && p.rate > 0));
+    assert.ok(lrt.rate !== null && lrt.steepestRate !== null && lrt.rate < lrt.steepestRate, 'the rate is below the steepest point');
+    assert.ok(lrt.rate! > 1e-4 && lrt.rate! < 0.1, `a sane rate for Adam on MNIST: ${lrt.rate}`);
+    const expectedLr = lrt.rate! * Math.sqrt(r.recommendation.batchSize / 32);
+    assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) / expectedLr < 1e-9, 'Adam: square-root scaling from the found rate at 32');
+    const trials = service.store.tuning.trials(sessionId);
+    const kinds = new Set(trials.map((x) => x.kind));
+    assert.deepEqual([...kinds].sort(), ['learning-rate', 'memory', 'noise', 'throughput', 'trial']);
+    assert.ok(phases.has('learning-rate') && phases.has('noise') && phases.has('trials'));
+    // The noise probe trained at the found rate.
+    assert.equal(trials.find((x) => x.kind === 'noise')!.learningRate, lrt.rate);
+    assert.ok(r.reasons.some((x) => /range test/.test(x)));
     assert.ok(r.reasons.some((x) => /noise scale/.test(x)));
     assert.ok(r.scaleOut && r.scaleOut.length === 3);
+
+    // Without the range test the given base rate is trusted (and scaled).
+    const plain = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm', baseLearningRate: 2e-3, searchLearningRate: false }).done;
+    assert.equal(plain.status, 'completed', plain.error ?? '');
+    assert.equal(plain.report!.learningRateTest, null);
+    const b = plain.report!.recommendation.batchSize;
+    assert.ok(Math.abs(plain.report!.recommendation.learningRate - 2e-3 * Math.sqrt(b / 32)) < 1e-12);
+    assert.ok(!service.store.tuning.trials(plain.id).some((x) => x.kind === 'learning-rate'));
   } finally {
     await service.close();
   }

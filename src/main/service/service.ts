@@ -73,6 +73,7 @@ export interface StartTuningRequest {
   baseLearningRate?: number;
   plannedEpochs?: number;
   seed?: number;
+  searchLearningRate?: boolean;
   /** Tests only: the memory-capped test backend. */
   memoryCapBytes?: number;
 }
@@ -87,6 +88,7 @@ const tuningRequestSchema = z.strictObject({
   baseLearningRate: z.number().positive().max(10),
   plannedEpochs: z.number().int().min(1).max(100_000),
   seed: z.number().int().min(0).max(2 ** 31 - 1),
+  searchLearningRate: z.boolean().optional(),
 });
 
 interface ActiveRun {
@@ -318,6 +320,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       baseLearningRate: req.baseLearningRate ?? 1e-3,
       plannedEpochs: req.plannedEpochs ?? 10,
       seed: req.seed ?? 1,
+      ...(req.searchLearningRate !== undefined ? { searchLearningRate: req.searchLearningRate } : {}),
     });
     if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`);
     const request: TuningRequest = parsed.data;

@@ -5,18 +5,20 @@
 import { CeilingSearch } from '../../shared/ceiling-search.js';
 import type { ProbeRequest, ProbeResult, ProbeSession } from '../../shared/probe-protocol.js';
 import type { BackendReport } from '../../shared/run-types.js';
-import type { CurvePoint, NoiseForecast, TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
+import type { CurvePoint, LearningRateTest, NoiseForecast, TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
 import {
   efficiency,
   fitLine,
   forecastNoiseScale,
   goodput,
   goodputOptimum,
+  pickByGoodput,
   scaleLearningRate,
   scaleOutSpeedup,
   warmupSteps,
   type LinearFit,
 } from '../../shared/tuner-math.js';
+import { suggestLearningRate } from '../../shared/learning-rate-range.js';
 import { deviceMemoryBudget } from '../engine/backends/memory-budget.js';
 import type { DatasetRecord, Store } from '../store/index.js';
 import { ProbeHost, type ProbeOutcome } from './probe-host.js';
@@ -45,6 +47,21 @@ export class TuningStoppedError extends Error {
 const SMALL_BATCHES = [1, 2, 4, 8, 16];
 /** Measuring windows of the noise probe (Full): enough to see φ grow as the loss falls. */
 const NOISE_WINDOWS = 3;
+/**
+ * The learning-rate range test (Full): LR_RANGE_STEPS steps from base/10 to base×300, stopped
+ * once the smoothed loss is 4× its lowest. The rule that reads it (learning-rate-range.ts) was
+ * calibrated on this ramp: fewer steps train less per rate and move the steepest point up.
+ */
+const LR_RANGE_STEPS = 40;
+const LR_RANGE_FROM = 1 / 10;
+const LR_RANGE_TO = 300;
+/**
+ * Goodput at least this share of the best counts as a tie, settled for the smallest batch (as
+ * Quick mode settles throughput within 10 %). On the MNIST sample on CPU, goodput from 32 to 256
+ * spans ~5 % while the forecast noise scale moved from 400 to 10 000 between seeds, which
+ * otherwise swung the choice from 64 to 256 (and its rate from 6.5e-3 to 1.3e-2).
+ */
+const GOODPUT_TIE = 0.95;
 /** A trial's validation loss this many times the best trial's overrules the goodput choice. */
 const WORSE_OVERRULES = 1.5;
 
@@ -168,14 +185,15 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     const candidates: number[] = [];
     for (let b = maxBatch >= 8 ? 8 : 1; b <= maxBatch; b *= 2) candidates.push(b);
     const throughput = new Map<number, { secondsPerStep: number; samplesPerSecond: number }>();
-    plannedLeft = candidates.length + (request.mode === 'full' ? 5 : 0);
+    // Full: the range test, the noise probe, the neighbour's timing and three trials follow.
+    plannedLeft = candidates.length + (request.mode === 'full' ? (request.searchLearningRate === false ? 5 : 6) : 0);
     const timeAt = async (b: number) => {
-      // Enough steps for ~0.1 s of timing (the probe keeps the fastest third), judged from the
+      // Enough steps for ~60 ms of timing (the probe keeps the fastest third), judged from the
       // one-step memory probe nearest b. GPU backends compile kernels on a size's first step,
       // so they (and CUDA) get one more warm-up step.
       const nearest = [...memory].filter(([, m]) => m.stepMs).sort((x, y) => Math.abs(x[0] - b) - Math.abs(y[0] - b))[0];
       const estMs = nearest ? (nearest[1].stepMs! * b) / nearest[0] : 50;
-      const steps = Math.max(3, Math.min(30, Math.round(100 / Math.max(estMs, 1))));
+      const steps = Math.max(3, Math.min(24, Math.round(60 / Math.max(estMs, 1))));
       const warm = backend.name === 'wasm' || backend.name === 'cpu' ? 1 : 2;
       progress('throughput', b, `timing ${steps} steps at batch ${b}`);
       const { outcome } = await probe('throughput', b, null, (id) => ({ kind: 'throughput', id, batchSize: b, warmupSteps: warm, steps }));
@@ -207,21 +225,51 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     );
 
     let neighbour: number | undefined;
+    // The rate known to work at b0: the user's, or (Full) what the range test finds.
+    let baseRate = request.baseLearningRate;
+    let learningRateTest: LearningRateTest | null = null;
+    if (request.mode === 'full' && request.searchLearningRate !== false) {
+      const lrBatch = Math.min(b0, maxBatch);
+      const minRate = request.baseLearningRate * LR_RANGE_FROM;
+      const maxRate = request.baseLearningRate * LR_RANGE_TO;
+      progress('learning-rate', lrBatch, `a learning-rate range test: ${LR_RANGE_STEPS} steps at batch ${lrBatch}, rates ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}`);
+      const { outcome } = await probe('learning-rate', lrBatch, null, (id) => ({ kind: 'learning-rate', id, batchSize: lrBatch, minRate, maxRate, steps: LR_RANGE_STEPS, stopFactor: 4 }));
+      if (outcome.ok && outcome.result.kind === 'learning-rate') {
+        const { rates, losses } = outcome.result;
+        const found = suggestLearningRate(rates, losses);
+        // Only the finite points are kept (the report is stored as JSON).
+        const points = found ? found.smoothed.map((smoothed, i) => ({ rate: rates[i]!, loss: losses[i]!, smoothed })) : [];
+        // At batch b0 the found rate replaces the base; at another batch it is scaled back to b0.
+        const atBase = found ? scaleLearningRate(found.rate, lrBatch, b0, request.optimizer) : null;
+        learningRateTest = { batchSize: lrBatch, points, steepestRate: found?.steepestRate ?? null, minimumRate: found?.minimumRate ?? null, rate: found?.rate ?? null };
+        if (found && atBase !== null) {
+          baseRate = atBase;
+          reasons.push(
+            `A learning-rate range test at batch ${lrBatch} (one step at each rate from ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}) saw the loss fall fastest at ${found.steepestRate.toExponential(1)} and blow up past ${found.minimumRate.toExponential(1)}; a run trains best somewhat below the steepest point, so the base rate at batch ${b0} is ${round(baseRate, 6)}${Math.abs(baseRate / request.baseLearningRate - 1) > 0.05 ? ` (${round(baseRate / request.baseLearningRate, 1)}× the default ${request.baseLearningRate})` : ''}.`,
+          );
+        } else {
+          reasons.push(`The learning-rate range test at batch ${lrBatch} showed no clear fall of the loss, so the base rate stays ${request.baseLearningRate}.`);
+        }
+      } else {
+        reasons.push(`The learning-rate range test did not complete (${outcome.ok ? 'no result' : outcome.message}), so the base rate stays ${request.baseLearningRate}.`);
+      }
+    }
     if (request.mode === 'full') {
       const micro = Math.max(1, Math.floor(b0 / 4));
       const t0 = throughput.get(b0)?.secondsPerStep ?? tFit.a + tFit.b * b0;
       const noiseSteps = Math.max(10, Math.min(40, Math.round(0.6 / Math.max(t0 * 2, 1e-3))));
-      // Train about a quarter of an epoch first (at most ~1.2 s): the noise scale of the first
-      // steps is far below that of the rest of the run.
-      const pretrainSteps = Math.min(Math.round(trainCount / (4 * micro * 4)), Math.round(1.2 / Math.max(t0, 1e-4)));
+      // Train about an eighth of an epoch first, spread over the windows (at most ~0.6 s): the
+      // noise scale of the very first steps is far below that of the rest of the run, and the
+      // windows then show how fast it grows, which the forecast carries forward.
+      const pretrainSteps = Math.min(Math.round(trainCount / (8 * micro * 4)), Math.round(0.6 / Math.max(t0, 1e-4)));
       progress('noise', micro * 4, `measuring the gradient noise scale over ${noiseSteps} steps`);
-      const { outcome } = await probe('noise', micro * 4, request.baseLearningRate, (id) => ({
+      const { outcome } = await probe('noise', micro * 4, baseRate, (id) => ({
         kind: 'noise',
         id,
         microBatch: micro,
         k: 4,
         steps: noiseSteps,
-        learningRate: request.baseLearningRate,
+        learningRate: baseRate,
         pretrainSteps,
         windows: NOISE_WINDOWS,
       }));
@@ -240,21 +288,28 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       }
       if (noiseScale !== null) {
         const phi = noiseScale;
-        const scored = timed.map(([b, t]) => ({ b, g: goodput(t.samplesPerSecond, b, b0, phi) }));
-        chosen = scored.reduce((best, s) => (s.g > best.g ? s : best)).b;
+        // Goodput within GOODPUT_TIE of the best is a tie (timings and φ are noisy): the smallest
+        // such batch needs the least scaling of the measured rate, so it is the safer choice.
+        const pick = pickByGoodput(timed.map(([b, t]) => ({ batchSize: b, goodput: goodput(t.samplesPerSecond, b, b0, phi) })), GOODPUT_TIE);
+        chosen = pick.chosen;
+        const top = { b: pick.best };
+        const gOf = (b: number) => goodput(throughput.get(b)!.samplesPerSecond, b, b0, phi);
         // One non-power-of-two neighbour of the best size: does this device favour powers of two?
         const nb = Math.round(chosen * 1.5);
         if (nb <= maxBatch && !throughput.has(nb)) {
           await timeAt(nb);
           neighbour = throughput.has(nb) ? nb : undefined;
-          if (neighbour && goodput(throughput.get(nb)!.samplesPerSecond, nb, b0, phi) > goodput(throughput.get(chosen)!.samplesPerSecond, chosen, b0, phi)) chosen = nb;
+          if (neighbour && GOODPUT_TIE * gOf(nb) > gOf(chosen)) chosen = nb;
+        }
+        if (chosen !== top.b && gOf(top.b) > gOf(chosen)) {
+          reasons.push(`Goodput peaks at ${top.b}, but ${chosen} is within ${Math.round((1 - GOODPUT_TIE) * 100)} % of it, which is inside the measurement noise; the smaller batch is kept, since it needs less scaling of the measured learning rate.`);
         }
         const theory = goodputOptimum(tFit.a, tFit.b, phi);
         reasons.push(
           `${chosen} fits in memory and ${chosen === saturation ? 'is where throughput saturates' : `trains at ${Math.round(throughput.get(chosen)!.samplesPerSecond)} samples/s`}, but past ~${Math.round(phi)} each extra sample adds little: the gradient noise scale is ${Math.round(phi)}, so a batch of B makes (${Math.round(phi)} + ${b0})/(${Math.round(phi)} + B) of the progress per sample of batch ${b0}.`,
         );
         reasons.push(
-          `Goodput (samples/s × that efficiency) is highest at ${chosen}: ${Math.round(goodput(throughput.get(chosen)!.samplesPerSecond, chosen, b0, phi))} useful samples/s${Number.isFinite(theory) ? ` (the time model t(B) = ${round(tFit.a * 1000, 2)} ms + ${round(tFit.b * 1e6, 2)} µs·B puts the optimum near ${Math.round(theory)})` : ''}.`,
+          `Goodput (samples/s × that efficiency) at ${chosen}: ${Math.round(gOf(chosen))} useful samples/s${Number.isFinite(theory) ? ` (the time model t(B) = ${round(tFit.a * 1000, 2)} ms + ${round(tFit.b * 1e6, 2)} µs·B puts the optimum near ${Math.round(theory)})` : ''}.`,
         );
       } else {
         reasons.push('The gradient noise scale could not be measured, so the batch where throughput saturates is recommended.');
@@ -274,14 +329,14 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     }
 
     // ---- 4. learning rate ----------------------------------------------------------------
-    const lrFor = (b: number) => scaleLearningRate(request.baseLearningRate, b0, b, request.optimizer);
+    const lrFor = (b: number) => scaleLearningRate(baseRate, b0, b, request.optimizer);
     const stepsPerEpoch = (b: number) => Math.ceil(trainCount / b);
-    const warmFor = (b: number) => warmupSteps(request.plannedEpochs * stepsPerEpoch(b), lrFor(b) / request.baseLearningRate);
+    const warmFor = (b: number) => warmupSteps(request.plannedEpochs * stepsPerEpoch(b), lrFor(b) / baseRate);
 
     // ---- 5. equal-time validation trials (Full) -------------------------------------------
     if (request.mode === 'full') {
       const plannedSeconds = (request.plannedEpochs * trainCount) / (throughput.get(chosen)?.samplesPerSecond ?? bestX);
-      const trialSeconds = Math.max(0.3, Math.min(20, 0.01 * plannedSeconds));
+      const trialSeconds = Math.max(0.2, Math.min(20, 0.01 * plannedSeconds));
       const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
       plannedLeft = sizes.length;
       const trials: { b: number; lr: number; valLoss: number; status: TrialStatus; why: string; seq: number; stored?: { result: ProbeResult; seconds: number } }[] = [];
@@ -336,8 +391,8 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     const warm = warmFor(chosen);
     reasons.push(
       chosen === b0
-        ? `Learning rate ${learningRate} is the base rate for batch ${b0}.`
-        : `Learning rate ${round(learningRate, 6)} = ${request.baseLearningRate} × ${request.optimizer === 'sgd' ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${request.optimizer === 'sgd' ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'}), reached by a linear warm-up over the first ${warm} steps.`,
+        ? `Learning rate ${round(learningRate, 6)} is the base rate for batch ${b0}.`
+        : `Learning rate ${round(learningRate, 6)} = ${round(baseRate, 6)} × ${request.optimizer === 'sgd' ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${request.optimizer === 'sgd' ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'}), reached by a linear warm-up over the first ${warm} steps.`,
     );
     const predictMemory = (b: number) => Math.max(memFit.a + memFit.b * b, updateFloor);
     const chosenMemory = memory.get(chosen)?.peak ?? (memFit.b > 0 ? predictMemory(chosen) : undefined);
@@ -374,6 +429,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       fits: { memory: { ...memFit, updateFloor }, time: { alpha: tFit.a, beta: tFit.b, r2: tFit.r2 } },
       saturationBatch: saturation,
       noiseForecast,
+      learningRateTest,
       scaleOut: noiseScale !== null ? [2, 4, 8].map((k) => ({ workers: k, speedup: round(scaleOutSpeedup(k, chosen, noiseScale!), 2) })) : null,
       searchSeconds: (performance.now() - started) / 1000,
     };

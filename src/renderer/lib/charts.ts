@@ -66,8 +66,8 @@ export const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
   goodput: 'Goodput (useful samples/s)',
 };
 
-/** A vertical line at the chosen batch size, and for the memory chart the budget as a horizontal line. */
-function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | null): uPlot.Plugin {
+/** A vertical line at the chosen batch size (or rate), and for the memory chart the budget as a horizontal line. */
+function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | null, chosenLabel: (v: number) => string = (v) => `chosen ${v}`): uPlot.Plugin {
   return {
     hooks: {
       draw: [
@@ -89,7 +89,7 @@ function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | 
               ctx.fillStyle = p.accent;
               // At the foot of the line (the budget's label sits at the top), on whichever side
               // has room.
-              const text = `chosen ${chosen}`;
+              const text = chosenLabel(chosen);
               const w = ctx.measureText(text).width;
               const tx = x + 4 * devicePixelRatio + w <= left + width ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w;
               ctx.fillText(text, tx, top + height - 6 * devicePixelRatio);
@@ -179,6 +179,26 @@ export function tuningChartOptions(
     axes: axes(p, 'batch size', curve === 'memory' ? 'bytes' : '', yValues),
     series,
     plugins: [markersPlugin(p, chosen, curve === 'memory' ? budget : null)],
+    legend: { live: true },
+  };
+}
+
+/**
+ * The learning-rate range test: training loss against the rate of each step (log₁₀ x), raw as
+ * dots and smoothed as a line, the rate the search took marked.
+ */
+export function rangeTestChartOptions(p: ChartPalette, chosen: number | null): Options {
+  const loss = (_u: uPlot, v: number | null) => (v === null ? '—' : formatNumber(v, 3));
+  return {
+    title: 'Learning-rate range test',
+    scales: { x: { time: false, distr: 3, log: 10 }, y: { auto: true } },
+    axes: axes(p, 'learning rate (one step each)', 'training loss'),
+    series: [
+      { label: 'rate', value: (_u, v) => (v === null ? '—' : v.toExponential(1)) },
+      { label: 'loss', stroke: p.muted, width: 0, points: { show: true, size: 4, fill: p.muted }, value: loss },
+      { label: 'smoothed', stroke: p.series[0], width: 2, spanGaps: true, points: { show: false }, value: loss },
+    ],
+    plugins: [markersPlugin(p, chosen, null, (v) => `chosen ${v.toExponential(1)}`)],
     legend: { live: true },
   };
 }

@@ -95,6 +95,8 @@ export const API_METHODS = {
       plannedEpochs: z.number().int().min(1).max(100_000).optional(),
       baseBatchSize: z.number().int().min(1).max(1 << 16).optional(),
       baseLearningRate: z.number().positive().max(10).optional(),
+      /** Full mode: find the base rate with a range test (default true). */
+      searchLearningRate: z.boolean().optional(),
       seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     }),
     result: z.strictObject({ sessionId: id }),

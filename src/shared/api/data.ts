@@ -143,6 +143,7 @@ export const tuningRequestViewSchema = z.strictObject({
   baseLearningRate: z.number(),
   plannedEpochs: z.number().int(),
   seed: z.number().int(),
+  searchLearningRate: z.boolean().optional(),
 });
 
 export const curvePointSchema = z.strictObject({
@@ -189,6 +190,16 @@ export const tuningReportSchema = z.strictObject({
     })
     .nullable()
     .optional(),
+  learningRateTest: z
+    .strictObject({
+      batchSize: z.number().int(),
+      points: z.array(z.strictObject({ rate: z.number(), loss: z.number(), smoothed: z.number() })),
+      steepestRate: z.number().nullable(),
+      minimumRate: z.number().nullable(),
+      rate: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
   scaleOut: z.array(z.strictObject({ workers: z.number().int(), speedup: z.number() })).nullable(),
   searchSeconds: z.number(),
 });
@@ -206,7 +217,7 @@ export const trialSchema = z.strictObject({
 
 export const tuningProgressSchema = z.strictObject({
   sessionId: id,
-  phase: z.enum(['starting', 'memory', 'throughput', 'noise', 'trials', 'report']),
+  phase: z.enum(['starting', 'memory', 'throughput', 'learning-rate', 'noise', 'trials', 'report']),
   trial: z.number().int(),
   batchSize: z.number().int().nullable(),
   etaSeconds: z.number().nullable(),

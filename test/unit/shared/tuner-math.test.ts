@@ -5,10 +5,11 @@ import {
   efficiency,
   fitLine,
   forecastNoiseScale,
-  LOSS_EXPONENT_RANGE,
+  GROWTH_EXPONENT_RANGE, LOSS_EXPONENT_RANGE,
   PRIOR_GROWTH_EXPONENT,
   goodput,
   goodputOptimum,
+  pickByGoodput,
   NoiseScaleEstimator,
   noiseScaleTerms,
   predictMemoryCeiling,
@@ -84,16 +85,16 @@ test('the two-batch estimators recover |G|² and tr Σ of least squares within 2
 });
 
 describe('forecastNoiseScale', () => {
-  // Exact power laws: L = 3·n^−0.5 and φ = 10·L^−1.2; the forecast must recover both.
+  // Exact power laws: L = 3·n^−0.5 and φ = 10·L^−0.8; the forecast must recover both.
   const loss = (n: number) => 3 * n ** -0.5;
-  const phi = (l: number) => 10 * l ** -1.2;
+  const phi = (l: number) => 10 * l ** -0.8;
   const windows = [700, 1600, 2600].map((n) => ({ samples: n, loss: loss(n), noiseScale: phi(loss(n)) }));
 
   it('recovers the exponents and forecasts φ at a later point', () => {
     const f = forecastNoiseScale(windows, 40_000)!;
     assert.ok(Math.abs(f.lossExponent - 0.5) < 1e-9);
     assert.equal(f.growthMeasured, true);
-    assert.ok(Math.abs(f.growthExponent - 1.2) < 1e-9);
+    assert.ok(Math.abs(f.growthExponent - 0.8) < 1e-9);
     assert.ok(Math.abs(f.loss - loss(40_000)) / loss(40_000) < 1e-9);
     assert.ok(Math.abs(f.noiseScale - phi(loss(40_000))) / phi(loss(40_000)) < 1e-9);
     assert.equal(f.measured, windows[2]!.noiseScale);
@@ -109,14 +110,40 @@ describe('forecastNoiseScale', () => {
     // A loss falling faster than the range allows is clamped.
     const fast = windows.map((w) => ({ ...w, loss: 1e4 / w.samples }));
     assert.equal(forecastNoiseScale(fast, 40_000)!.lossExponent, LOSS_EXPONENT_RANGE[1]);
-    // φ rising 100× per halving of the loss: clamped to exponent 2.
+    // φ rising 1000× per halving of the loss: clamped to the top of the range.
     const steep = windows.map((w) => ({ ...w, noiseScale: w.loss ** -10 }));
-    assert.equal(forecastNoiseScale(steep, 40_000)!.growthExponent, 2);
+    assert.equal(forecastNoiseScale(steep, 40_000)!.growthExponent, GROWTH_EXPONENT_RANGE[1]);
   });
 
   it('needs two usable windows', () => {
     assert.equal(forecastNoiseScale(windows.slice(0, 1), 40_000), null);
     assert.equal(forecastNoiseScale([windows[0]!, { samples: 2000, loss: NaN, noiseScale: 5 }], 40_000), null);
     assert.equal(forecastNoiseScale([windows[0]!, { samples: 2000, loss: 0.5, noiseScale: Infinity }], 40_000), null);
+  });
+});
+
+describe('pickByGoodput', () => {
+  const scored = [
+    { batchSize: 32, goodput: 3500 },
+    { batchSize: 64, goodput: 3700 },
+    { batchSize: 128, goodput: 3760 },
+    { batchSize: 256, goodput: 3600 },
+  ];
+  it('takes the smallest batch within the tie of the best', () => {
+    assert.deepEqual(pickByGoodput(scored, 0.95), { chosen: 64, best: 128 });
+    assert.deepEqual(pickByGoodput(scored, 0.9), { chosen: 32, best: 128 });
+    assert.deepEqual(pickByGoodput(scored, 1), { chosen: 128, best: 128 });
+  });
+  it('a clear winner is taken whatever its size', () => {
+    const gpu = [
+      { batchSize: 32, goodput: 1000 },
+      { batchSize: 256, goodput: 6000 },
+      { batchSize: 1024, goodput: 9000 },
+    ];
+    assert.deepEqual(pickByGoodput(gpu, 0.95), { chosen: 1024, best: 1024 });
+  });
+  it('ignores non-finite scores and refuses an empty list', () => {
+    assert.deepEqual(pickByGoodput([{ batchSize: 8, goodput: NaN }, { batchSize: 16, goodput: 5 }], 0.95), { chosen: 16, best: 16 });
+    assert.throws(() => pickByGoodput([], 0.95), /no goodput/);
   });
 });

@@ -77,6 +77,8 @@ function printTuning(service: AutoBatchService, t: TuningSessionRecord): void {
               ? `${Math.round(Number(x.result.samplesPerSecond))} samples/s`
               : x.kind === 'noise'
                 ? `noise scale ${Number(x.result.noiseScale).toFixed(1)}`
+                : x.kind === 'learning-rate'
+                ? `${Array.isArray(x.result.rates) ? x.result.rates.length : 0} steps, rates up to ${Array.isArray(x.result.rates) ? Number(x.result.rates.at(-1)).toExponential(1) : '—'}`
                 : `val loss ${Number(x.result.valLoss).toFixed(3)}`),
       ]),
     );
@@ -94,7 +96,8 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')}`, oneOf(BACKEND_CHOICES), 'auto')
     .option('--optimizer <name>', `optimizer the rate is scaled for: ${OPTIMIZERS.join(', ')}`, oneOf(OPTIMIZERS), 'adam')
     .option('--base-batch <n>', 'batch size whose learning rate is known to work', wholeNumber(1, 1 << 16), 32)
-    .option('--base-lr <rate>', 'learning rate known to work at the base batch', positiveNumber(10), 1e-3)
+    .option('--base-lr <rate>', 'learning rate known to work at the base batch (full mode: the centre of its range test)', positiveNumber(10), 1e-3)
+    .option('--no-lr-search', 'full mode: trust --base-lr instead of finding the rate with a range test')
     .option('--epochs <n>', 'epochs the recommendation is planned for', wholeNumber(1, 100_000), 10)
     .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG')
     .option('--json', 'print one JSON document')
@@ -111,6 +114,7 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
         baseBatchSize: opts.baseBatch,
         baseLearningRate: opts.baseLr,
         plannedEpochs: opts.epochs,
+        searchLearningRate: opts.lrSearch,
       });
       const progress = createProgress('Tuning', { json }, '{bar} {phase} | batch {batch} | ETA {eta_s}');
       const onProgress = (p: { sessionId: number; phase: string; trial: number; batchSize: number | null; etaSeconds: number | null }) => {
