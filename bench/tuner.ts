@@ -6,6 +6,8 @@
 //
 //   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--repeats 3] [--backend wasm] [--model small] [--json out.json]
 //       [--source sample:mnist | <IDX folder of the MNIST sample>]
+//   npm run bench:tuner -- --settings 32@1e-3,32@4e-3,128@8e-3 [--repeats 3] …
+//       only these fixed (batch @ learning rate) settings: the sweep the range test's rule was checked against
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '1' },
     json: { type: 'string' },
     source: { type: 'string', default: 'sample:mnist' },
+    settings: { type: 'string' },
   },
 });
 const target = Number(args.target);
@@ -49,6 +52,8 @@ interface Outcome {
   epochs: number | null;
   total: number;
   epochSeconds: number;
+  /** Each seed's training seconds to the target (Infinity if never). */
+  times: number[];
 }
 
 async function trainOnce(datasetId: number, batchSize: number, learningRate: number, warmupSteps: number, seed: number): Promise<{ hit?: { time: number; epoch: number }; epochSeconds: number }> {
@@ -82,14 +87,35 @@ async function timeToTarget(datasetId: number, label: string, batchSize: number,
   const times = tries.map((t) => (t.hit ? t.hit.time : Infinity));
   const trainSeconds = median(times);
   const epochs = tries.filter((t) => t.hit).map((t) => t.hit!.epoch);
-  const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: Number.isFinite(trainSeconds) ? median(epochs) : null, total: searchSeconds + trainSeconds, epochSeconds: median(tries.map((t) => t.epochSeconds)) };
+  const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: Number.isFinite(trainSeconds) ? median(epochs) : null, total: searchSeconds + trainSeconds, epochSeconds: median(tries.map((t) => t.epochSeconds)), times };
   const each = repeats > 1 ? ` [${times.map((t) => (Number.isFinite(t) ? t.toFixed(1) : '—')).join(', ')}]` : '';
   log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (epoch ${o.epochs})` : `not reached in ${maxEpochs} epochs`}${each}`);
   return o;
 }
 
+/** `--settings 32@1e-3,64@4e-3`: [batch, rate] pairs, checked. */
+function parseSettings(text: string): [number, number][] {
+  return text.split(',').map((pair) => {
+    const m = /^\s*(\d+)\s*@\s*([0-9.eE+-]+)\s*$/.exec(pair);
+    const b = m ? Number(m[1]) : NaN;
+    const lr = m ? Number(m[2]) : NaN;
+    if (!Number.isInteger(b) || b < 1 || !(lr > 0)) throw new Error(`--settings: expected batch@rate pairs like 32@1e-3, got "${pair}"`);
+    return [b, lr];
+  });
+}
+
 async function main(): Promise<void> {
+  const fixed = args.settings !== undefined ? parseSettings(args.settings) : null;
   const ds = await service.importDataset(args.source, { name: 'bench-mnist', limit: Number(args.samples) });
+  if (fixed) {
+    const out = [`Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model} CNN, ${backend}, ≤ ${maxEpochs} epochs, median of ${repeats} seed(s)`];
+    for (const [b, lr] of fixed) {
+      const o = await timeToTarget(ds.id, `fixed ${b} @ ${lr}`, b, lr);
+      out.push(`batch ${String(b).padStart(5)}  lr ${lr.toPrecision(3).padEnd(9)} ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s` : 'not reached'}  [${o.times.map((t) => (Number.isFinite(t) ? t.toFixed(1) : '—')).join(', ')}]`);
+    }
+    process.stdout.write(out.join('\n') + '\n');
+    return;
+  }
   const trainCount = ds.manifest.split.trainCount;
   const results: Outcome[] = [];
   const tuned: Record<string, { search: number; batch: number }> = {};

@@ -209,14 +209,16 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', asyn
   assert.match(file.suggestedFilename(), /\.csv$/);
 });
 
-test('Tune: a Full search adds the efficiency and goodput curves and the noise scale', async () => {
+test('Tune: a Full search adds the efficiency and goodput curves, the noise scale and the learning-rate range test', async () => {
   await page.getByRole('link', { name: 'Tune', exact: true }).click();
   await page.getByRole('radio', { name: 'Full' }).check();
   await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
   await page.getByText('Searching…').waitFor();
   await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
   await page.getByText('Noise scale', { exact: true }).waitFor();
-  assert.equal(await page.locator('figure.chart canvas').count(), 4, 'memory, throughput, efficiency and goodput');
+  assert.equal(await page.locator('figure.chart canvas').count(), 5, 'memory, throughput, efficiency, goodput and the range test');
+  await page.getByRole('figure', { name: /one step at each learning rate of the range test/ }).waitFor();
+  await page.getByText(/learning-rate range test at batch \d+/).first().waitFor();
   await screenshot(page, 'tune-full');
 });
 

@@ -60,6 +60,28 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.ok(existsSync(path.join(modelDir, 'model.json')) && existsSync(path.join(modelDir, 'weights.bin')));
 });
 
+test('tune --mode full: one JSON document with the range test and the recommendation; --no-lr-search trusts --base-lr; --chart draws the range test', { timeout: 600_000 }, () => {
+  const home = tempHome();
+  assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '1200', '--json').code, 0);
+  const chart = path.join(home, 'curves.svg');
+  const full = cli(home, 'tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'wasm', '--chart', chart, '--json');
+  assert.equal(full.code, 0, full.stderr);
+  const doc = full.json();
+  assert.equal(doc.status, 'completed');
+  for (const key of ['batchSize', 'learningRate', 'warmupSteps', 'expectedSamplesPerSecond', 'memoryCeiling', 'noiseScale']) assert.ok(key in doc.recommendation, key);
+  assert.ok(doc.learningRateTest.rate > 0 && doc.learningRateTest.points.length >= 8);
+  assert.ok(doc.trials.some((t: { kind: string }) => t.kind === 'learning-rate'));
+  assert.ok(doc.reasons.some((r: string) => /range test/.test(r)));
+  assert.match(readFileSync(chart, 'utf8'), /Learning-rate range test at batch \d+/);
+
+  const trusted = cli(home, 'tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'wasm', '--base-lr', '0.002', '--no-lr-search', '--json');
+  assert.equal(trusted.code, 0, trusted.stderr);
+  const t = trusted.json();
+  assert.equal(t.learningRateTest, null);
+  assert.ok(!t.trials.some((x: { kind: string }) => x.kind === 'learning-rate'));
+  assert.ok(Math.abs(t.recommendation.learningRate - 0.002 * Math.sqrt(t.recommendation.batchSize / 32)) < 1e-12);
+});
+
 test('failures: non-zero exit, one-line reason, and a JSON error document', () => {
   const home = tempHome();
   const missing = cli(home, 'datasets', 'show', 'nope', '--json');

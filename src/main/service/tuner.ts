@@ -292,7 +292,6 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         // such batch needs the least scaling of the measured rate, so it is the safer choice.
         const pick = pickByGoodput(timed.map(([b, t]) => ({ batchSize: b, goodput: goodput(t.samplesPerSecond, b, b0, phi) })), GOODPUT_TIE);
         chosen = pick.chosen;
-        const top = { b: pick.best };
         const gOf = (b: number) => goodput(throughput.get(b)!.samplesPerSecond, b, b0, phi);
         // One non-power-of-two neighbour of the best size: does this device favour powers of two?
         const nb = Math.round(chosen * 1.5);
@@ -301,8 +300,8 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
           neighbour = throughput.has(nb) ? nb : undefined;
           if (neighbour && GOODPUT_TIE * gOf(nb) > gOf(chosen)) chosen = nb;
         }
-        if (chosen !== top.b && gOf(top.b) > gOf(chosen)) {
-          reasons.push(`Goodput peaks at ${top.b}, but ${chosen} is within ${Math.round((1 - GOODPUT_TIE) * 100)} % of it, which is inside the measurement noise; the smaller batch is kept, since it needs less scaling of the measured learning rate.`);
+        if (chosen !== pick.best && gOf(pick.best) > gOf(chosen)) {
+          reasons.push(`Goodput peaks at ${pick.best}, but ${chosen} is within ${Math.round((1 - GOODPUT_TIE) * 100)} % of it, which is inside the measurement noise; the smaller batch is kept, since it needs less scaling of the measured learning rate.`);
         }
         const theory = goodputOptimum(tFit.a, tFit.b, phi);
         reasons.push(

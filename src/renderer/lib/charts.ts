@@ -183,6 +183,16 @@ export function tuningChartOptions(
   };
 }
 
+/** Labels a log₁₀ x axis at whole decades only, as 1e-4 … (uPlot's default prints 0 for 1e-4). */
+function decadeLabels([x, ...rest]: uPlot.Axis[]): uPlot.Axis[] {
+  const label = (v: number | null) => {
+    if (v === null || !(v > 0)) return '';
+    const e = Math.log10(v);
+    return Math.abs(e - Math.round(e)) < 1e-6 ? `1e${Math.round(e)}` : '';
+  };
+  return [{ ...x!, values: (_u: uPlot, vals: (number | null)[]) => vals.map(label) }, ...rest];
+}
+
 /**
  * The learning-rate range test: training loss against the rate of each step (log₁₀ x), raw as
  * dots and smoothed as a line, the rate the search took marked.
@@ -192,7 +202,7 @@ export function rangeTestChartOptions(p: ChartPalette, chosen: number | null): O
   return {
     title: 'Learning-rate range test',
     scales: { x: { time: false, distr: 3, log: 10 }, y: { auto: true } },
-    axes: axes(p, 'learning rate (one step each)', 'training loss'),
+    axes: decadeLabels(axes(p, 'learning rate (one step each)', 'training loss')),
     series: [
       { label: 'rate', value: (_u, v) => (v === null ? '—' : v.toExponential(1)) },
       { label: 'loss', stroke: p.muted, width: 0, points: { show: true, size: 4, fill: p.muted }, value: loss },

@@ -36,6 +36,7 @@ export function tuningJson(service: AutoBatchService, t: TuningSessionRecord) {
     reasons: r?.reasons ?? [],
     curves: r?.curves ?? [],
     saturationBatch: r?.saturationBatch ?? null,
+    learningRateTest: r?.learningRateTest ?? null,
     scaleOut: r?.scaleOut ?? null,
     searchSeconds: t.searchSeconds,
     trials: service.store.tuning.trials(t.id).map((x) => ({ seq: x.seq, batchSize: x.batchSize, kind: x.kind, status: x.status, learningRate: x.learningRate, seconds: x.seconds, cause: x.cause, ...x.result })),
