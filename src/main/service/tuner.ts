@@ -391,7 +391,7 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     reasons.push(
       chosen === b0
         ? `Learning rate ${round(learningRate, 6)} is the base rate for batch ${b0}.`
-        : `Learning rate ${round(learningRate, 6)} = ${round(baseRate, 6)} × ${request.optimizer === 'sgd' ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${request.optimizer === 'sgd' ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'}), reached by a linear warm-up over the first ${warm} steps.`,
+        : `Learning rate ${round(learningRate, 6)} = ${round(baseRate, 6)} × ${request.optimizer === 'sgd' ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${request.optimizer === 'sgd' ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'})${warm > 0 ? `, reached by a linear warm-up over the first ${warm} steps` : ', with no warm-up: it is not above the base rate'}.`,
     );
     const predictMemory = (b: number) => Math.max(memFit.a + memFit.b * b, updateFloor);
     const chosenMemory = memory.get(chosen)?.peak ?? (memFit.b > 0 ? predictMemory(chosen) : undefined);
