@@ -2,7 +2,7 @@
 // it (the steepest point, the minimum, the suggested rate) and how much that moves between
 // seeds. The ramp is the search's own (40 steps from base/10 to 300·base at the base batch).
 //
-//   npm run bench:lr-range -- [--seeds 1,2,3,4] [--model small] [--backend wasm] [--batch 32]
+//   npm run bench:lr-range -- [--seeds 1,2,3,4] [--steps 40] [--model small] [--backend wasm] [--batch 32]
 //       [--base-lr 1e-3] [--samples 10000] [--source sample:mnist]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, type BackendChoice, type ModelKind } from
 const { values: args } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1,2,3,4' },
+    steps: { type: 'string', default: '40' },
     model: { type: 'string', default: 'small' },
     backend: { type: 'string', default: 'wasm' },
     batch: { type: 'string', default: '32' },
@@ -27,6 +28,8 @@ const { values: args } = parseArgs({
 });
 const seeds = args.seeds.split(',').map(Number);
 const batch = Number(args.batch);
+const steps = Number(args.steps);
+if (!Number.isInteger(steps) || steps < 8) throw new Error(`--steps: a whole number ≥ 8, got ${args.steps}`);
 const base = Number(args['base-lr']);
 if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: whole numbers, got ${args.seeds}`);
 if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch: a whole number ≥ 1, got ${args.batch}`);
@@ -39,12 +42,12 @@ try {
   await importDataset(args.source, { limit: Number(args.samples) }, path.join(tmp, 'data'));
   const ds = loadDataset(path.join(tmp, 'data'));
   const backend = await selectBackend(args.backend as BackendChoice);
-  const rows = [`Learning-rate range test, ${args.model} model, batch ${batch}, ${backend.name}: 40 steps from ${base / 10} to ${base * 300}`, 'seed  steps  ms     steepest   minimum    suggested'];
+  const rows = [`Learning-rate range test, ${args.model} model, batch ${batch}, ${backend.name}: ${steps} steps from ${base / 10} to ${base * 300}`, 'seed  steps  ms     steepest   minimum    suggested'];
   for (const seed of seeds) {
     const runner = new ProbeRunner({ dataset: ds, model: args.model as ModelKind, optimizer: 'adam', seed });
     try {
       const t0 = performance.now();
-      const r = await runner.learningRateRange(batch, base / 10, base * 300, 40, 4);
+      const r = await runner.learningRateRange(batch, base / 10, base * 300, steps, 4);
       const ms = performance.now() - t0;
       const s = suggestLearningRate(r.rates, r.losses);
       const e = (v: number | undefined) => (v === undefined ? '—' : v.toExponential(2)).padEnd(10);

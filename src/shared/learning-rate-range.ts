@@ -23,7 +23,7 @@ export class SmoothedLoss {
 export interface LearningRateSuggestion {
   /** The rate to train with: STEEPEST_TO_TRAINING × steepestRate. */
   rate: number;
-  /** Where the smoothed loss falls fastest against log(rate). */
+  /** Where the smoothed loss falls fastest against log(rate): where it is halfway down. */
   steepestRate: number;
   /** The rate at the lowest smoothed loss: the edge of stability, far too large to train at. */
   minimumRate: number;
@@ -36,8 +36,8 @@ export interface LearningRateSuggestion {
  * is where one step gains the most; a run of thousands of steps at that rate sits too close to
  * the edge of stability and ends noisier. Half a decade below it is the classic advice for Adam
  * (and what the sweep in docs/benchmarks.md measured: the small CNN on MNIST reaches 97.5 % in
- * about the same time from 2e-3 to 8e-3 at batch 32, slower at 1e-3, while the steepest point of
- * four seeds' range tests was 0.9e-2 to 1.7e-2).
+ * about the same time from 2e-3 to 8e-3 at batch 32, slower at 1e-3 and not at all at 1.6e-2,
+ * while the steepest point of six seeds' 40-step range tests was 0.9e-2 to 1.5e-2).
  */
 export const STEEPEST_TO_TRAINING = 1 / 3;
 
@@ -45,11 +45,12 @@ export const STEEPEST_TO_TRAINING = 1 / 3;
  * The rate to train with from a range test, or null when the curve shows no clear fall (the loss
  * never fell by 5 %, or there are too few steps to tell).
  *
- * The steepest point is found by a least-squares slope of the smoothed loss against log(rate)
- * over a sliding window (a single step's slope, Lightning's suggestion, is at the mercy of noise);
- * only windows before the lowest point count. Of the readings tried on the small CNN (the
- * steepest point, a tenth of the minimum, fastai's valley), this one varied least across seeds
- * (less than 2×, against 5× for the minimum).
+ * The steepest point is read as the rate where the smoothed loss is halfway down from its start
+ * to its lowest point (interpolated in log(rate)). On the S-shaped fall a range test draws, that
+ * is the point of steepest descent, and finding a level crossing is far steadier than finding a
+ * slope: a sliding-window slope (and Lightning's single-step one) latched onto noise near the
+ * edge on some ramps (0.13 instead of 0.011 with 30 steps), and the rate at the lowest loss moved
+ * 4× between seeds.
  */
 export function suggestLearningRate(rates: readonly number[], losses: readonly number[], beta = 0.9): LearningRateSuggestion | null {
   const smoothed: number[] = [];
@@ -61,29 +62,24 @@ export function suggestLearningRate(rates: readonly number[], losses: readonly n
   if (smoothed.length < 8) return null;
   let iMin = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i]! < smoothed[iMin]!) iMin = i;
-  if (smoothed[iMin]! > 0.95 * smoothed[0]!) return null;
-  const half = Math.max(2, Math.round(smoothed.length / 16));
-  let best = { slope: 0, at: -1 };
-  for (let c = half; c + half <= iMin; c++) {
-    const xs: number[] = [];
-    const ys: number[] = [];
-    for (let j = c - half; j <= c + half; j++) {
-      xs.push(Math.log(rates[j]!));
-      ys.push(smoothed[j]!);
+  // The starting level: the first three smoothed points (one batch's loss alone is noisy).
+  const start = (smoothed[0]! + smoothed[1]! + smoothed[2]!) / 3;
+  if (smoothed[iMin]! > 0.95 * start) return null;
+  const half = (start + smoothed[iMin]!) / 2;
+  let at = -1;
+  for (let i = 1; i <= iMin; i++) {
+    if (smoothed[i]! <= half) {
+      // Between steps i−1 (above half) and i (at or below), linearly in log(rate).
+      const above = smoothed[i - 1]!;
+      const f = above > smoothed[i]! ? (above - half) / (above - smoothed[i]!) : 1;
+      at = i - 1 + Math.min(1, Math.max(0, f));
+      break;
     }
-    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-    let sxy = 0;
-    let sxx = 0;
-    for (let j = 0; j < xs.length; j++) {
-      sxy += (xs[j]! - mx) * (ys[j]! - my);
-      sxx += (xs[j]! - mx) ** 2;
-    }
-    const slope = sxx > 0 ? sxy / sxx : 0;
-    if (slope < best.slope) best = { slope, at: c };
   }
-  if (best.at < 0) return null;
-  const steepestRate = rates[best.at]!;
+  if (at < 0) return null;
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, rates.length - 1);
+  const steepestRate = Math.exp(Math.log(rates[lo]!) + (at - lo) * (Math.log(rates[hi]!) - Math.log(rates[lo]!)));
   const minimumRate = rates[iMin]!;
   return { rate: Math.min(steepestRate, minimumRate) * STEEPEST_TO_TRAINING, steepestRate, minimumRate, smoothed };
 }

@@ -29,8 +29,8 @@ export interface TuningRequest {
   plannedEpochs: number;
   seed: number;
   /**
-   * Full mode: find the base rate with a learning-rate range test instead of trusting
-   * baseLearningRate (which then only sets the range). Default true.
+   * Find the base rate with a learning-rate range test instead of trusting baseLearningRate
+   * (which then only centres the ramp). Default true.
    */
   searchLearningRate?: boolean;
 }
@@ -113,7 +113,7 @@ export interface TuningReport {
    * forecast at the loss expected halfway through the planned run (see forecastNoiseScale).
    */
   noiseForecast?: NoiseForecast | null;
-  /** Full mode: the learning-rate range test (absent in reports stored before it existed). */
+  /** The learning-rate range test (absent in reports stored before it existed, null when skipped). */
   learningRateTest?: LearningRateTest | null;
   /** Predicted speed-up with 2, 4 and 8 data-parallel workers, from the noise scale. */
   scaleOut: { workers: number; speedup: number }[] | null;

@@ -27,8 +27,13 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
     assert.equal(r.recommendation.noiseScale, null);
     assert.ok(r.reasons.length >= 3, r.reasons.join('\n'));
     assert.ok(r.curves.some((c) => c.samplesPerSecond !== undefined) && r.curves.some((c) => c.memoryBytes !== undefined));
-    assert.ok(phases.has('memory') && phases.has('throughput'));
+    assert.ok(phases.has('memory') && phases.has('throughput') && phases.has('learning-rate'));
+    // Quick also finds the rate (a shorter range test) and scales it by √(B/32) for Adam.
+    const lrt = r.learningRateTest!;
+    assert.ok(lrt.rate !== null && lrt.points.length >= 8, 'a range test with a reading');
+    assert.ok(Math.abs(r.recommendation.learningRate - lrt.rate! * Math.sqrt(r.recommendation.batchSize / lrt.batchSize)) / r.recommendation.learningRate < 1e-9);
     const trials = service.store.tuning.trials(sessionId);
+    assert.equal(trials.filter((x) => x.kind === 'learning-rate').length, 1);
     assert.ok(trials.filter((x) => x.kind === 'memory').length >= 5);
     assert.ok(trials.every((x) => x.status === 'ok'));
     assert.match(tuningChartSvg(r, 'test'), /chosen \d+/);

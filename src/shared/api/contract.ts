@@ -95,7 +95,7 @@ export const API_METHODS = {
       plannedEpochs: z.number().int().min(1).max(100_000).optional(),
       baseBatchSize: z.number().int().min(1).max(1 << 16).optional(),
       baseLearningRate: z.number().positive().max(10).optional(),
-      /** Full mode: find the base rate with a range test (default true). */
+      /** Find the base rate with a learning-rate range test (default true); false trusts baseLearningRate. */
       searchLearningRate: z.boolean().optional(),
       seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     }),

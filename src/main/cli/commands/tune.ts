@@ -89,7 +89,7 @@ function printTuning(service: AutoBatchService, t: TuningSessionRecord): void {
 export function registerTuneCommands(program: Command, ctx: CliContext): void {
   program
     .command('tune')
-    .description('automatic batch-size search: memory ceiling and throughput (quick), plus gradient noise scale, goodput and validation trials (full)')
+    .description('automatic batch-size search: memory ceiling, throughput and a learning-rate range test (quick), plus gradient noise scale, goodput and validation trials (full)')
     .requiredOption('--dataset <dataset>', 'dataset id or name')
     .requiredOption('--model <model>', `model: ${MODEL_KINDS.join(', ')}`, oneOf(MODEL_KINDS))
     .option('--mode <mode>', `search mode: ${TUNING_MODES.join(', ')}`, oneOf(TUNING_MODES), 'quick')
@@ -97,8 +97,8 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')}`, oneOf(BACKEND_CHOICES), 'auto')
     .option('--optimizer <name>', `optimizer the rate is scaled for: ${OPTIMIZERS.join(', ')}`, oneOf(OPTIMIZERS), 'adam')
     .option('--base-batch <n>', 'batch size whose learning rate is known to work', wholeNumber(1, 1 << 16), 32)
-    .option('--base-lr <rate>', 'learning rate known to work at the base batch (full mode: the centre of its range test)', positiveNumber(10), 1e-3)
-    .option('--no-lr-search', 'full mode: trust --base-lr instead of finding the rate with a range test')
+    .option('--base-lr <rate>', 'learning rate known to work at the base batch (with the range test: where its ramp is centred)', positiveNumber(10), 1e-3)
+    .option('--no-lr-search', 'trust --base-lr instead of finding the rate with a range test')
     .option('--epochs <n>', 'epochs the recommendation is planned for', wholeNumber(1, 100_000), 10)
     .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG')
     .option('--json', 'print one JSON document')
