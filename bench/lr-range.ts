@@ -1,8 +1,8 @@
 // The learning-rate range test on its own, over several seeds: what the Full search reads from
 // it (the steepest point, the minimum, the suggested rate) and how much that moves between
-// seeds. The ramp is the search's own (40 steps from base/10 to 300·base at the base batch).
+// seeds. By default the ramp is the search's own (24 steps from base/10 to 300·base at the base batch).
 //
-//   npm run bench:lr-range -- [--seeds 1,2,3,4] [--steps 40] [--model small] [--backend wasm] [--batch 32]
+//   npm run bench:lr-range -- [--seeds 1,2,3,4] [--steps 24] [--model small] [--backend wasm] [--batch 32]
 //       [--base-lr 1e-3] [--samples 10000] [--source sample:mnist]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, type BackendChoice, type ModelKind } from
 const { values: args } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1,2,3,4' },
-    steps: { type: 'string', default: '40' },
+    steps: { type: 'string', default: '24' },
     model: { type: 'string', default: 'small' },
     backend: { type: 'string', default: 'wasm' },
     batch: { type: 'string', default: '32' },

@@ -37,7 +37,7 @@ export interface LearningRateSuggestion {
  * the edge of stability and ends noisier. Half a decade below it is the classic advice for Adam
  * (and what the sweep in docs/benchmarks.md measured: the small CNN on MNIST reaches 97.5 % in
  * about the same time from 2e-3 to 8e-3 at batch 32, slower at 1e-3 and not at all at 1.6e-2,
- * while the steepest point of six seeds' 40-step range tests was 0.9e-2 to 1.5e-2).
+ * while the steepest point of six seeds' 24-step range tests was 1.2e-2 to 1.8e-2).
  */
 export const STEEPEST_TO_TRAINING = 1 / 3;
 

@@ -18,6 +18,8 @@ export function formatBytes(bytes: number | null | undefined): string {
 /** 75 → "1 min 15 s"; 3725 → "1 h 2 min"; 8.4 → "8 s". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  // Under ten seconds a tenth still says something (a Quick search takes about one).
+  if (seconds < 9.95) return `${seconds.toFixed(1)} s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);

@@ -24,7 +24,10 @@ test('formatting: bytes, durations, percentages, small numbers, plurals', () => 
   assert.equal(formatBytes(1536), '1.50 KiB');
   assert.equal(formatBytes(3.6 * 1024 ** 3), '3.60 GiB');
   assert.equal(formatBytes(null), '—');
-  assert.equal(formatDuration(8.4), '8 s');
+  assert.equal(formatDuration(8.4), '8.4 s');
+  assert.equal(formatDuration(0.62), '0.6 s');
+  assert.equal(formatDuration(9.96), '10 s');
+  assert.equal(formatDuration(12.4), '12 s');
   assert.equal(formatDuration(75), '1 min 15 s');
   assert.equal(formatDuration(3725), '1 h 2 min');
   assert.equal(formatDuration(-1), '—');
