@@ -4,6 +4,9 @@
 // stable; past the lowest point it blows up. Pure functions, shared by the probe (its stop rule)
 // and the tuner (the suggestion).
 
+/** Smoothing of the range test's curve, for the probe's stop rule and for reading it alike. */
+export const RANGE_TEST_SMOOTHING = 0.9;
+
 /** A bias-corrected exponential moving average of a loss series, and its lowest value so far. */
 export class SmoothedLoss {
   private avg = 0;
@@ -52,7 +55,7 @@ export const STEEPEST_TO_TRAINING = 1 / 3;
  * edge on some ramps (0.13 instead of 0.011 with 30 steps), and the rate at the lowest loss moved
  * 4× between seeds.
  */
-export function suggestLearningRate(rates: readonly number[], losses: readonly number[], beta = 0.9): LearningRateSuggestion | null {
+export function suggestLearningRate(rates: readonly number[], losses: readonly number[], beta = RANGE_TEST_SMOOTHING): LearningRateSuggestion | null {
   const smoothed: number[] = [];
   const s = new SmoothedLoss(beta);
   for (let i = 0; i < Math.min(rates.length, losses.length); i++) {

@@ -105,12 +105,17 @@ test('Datasets: load the bundled MNIST sample through the form', async () => {
   await screenshot(page, 'datasets');
 });
 
-test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', async () => {
+/** Tune screen: one Auto-tune in this mode, followed live until "Train with this" appears. */
+async function autoTune(mode: 'Quick' | 'Full'): Promise<void> {
   await page.getByRole('link', { name: 'Tune', exact: true }).click();
-  await page.getByRole('radio', { name: 'Quick' }).check();
+  await page.getByRole('radio', { name: mode }).check();
   await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
   await page.getByText('Searching…').waitFor();
   await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
+}
+
+test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', async () => {
+  await autoTune('Quick');
   await page.getByRole('heading', { name: 'Recommendation', exact: true }).waitFor();
   assert.ok((await page.locator('.recommendation .reasons li').count()) >= 1, 'the recommendation gives its reasons');
   assert.ok((await page.locator('figure.chart canvas').count()) >= 2, 'memory and throughput curves are drawn');
@@ -210,11 +215,7 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', asyn
 });
 
 test('Tune: a Full search adds the efficiency and goodput curves, the noise scale and the learning-rate range test', async () => {
-  await page.getByRole('link', { name: 'Tune', exact: true }).click();
-  await page.getByRole('radio', { name: 'Full' }).check();
-  await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
-  await page.getByText('Searching…').waitFor();
-  await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
+  await autoTune('Full');
   await page.getByText('Noise scale', { exact: true }).waitFor();
   assert.equal(await page.locator('figure.chart canvas').count(), 5, 'memory, throughput, efficiency, goodput and the range test');
   await page.getByRole('figure', { name: /one step at each learning rate of the range test/ }).waitFor();

@@ -234,21 +234,19 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     let learningRateTest: LearningRateTest | null = null;
     if (request.searchLearningRate !== false) {
       const lrBatch = Math.min(b0, maxBatch);
-      const lrSteps = LR_RANGE_STEPS;
       const minRate = request.baseLearningRate * LR_RANGE_FROM;
       const maxRate = request.baseLearningRate * LR_RANGE_TO;
-      progress('learning-rate', lrBatch, `a learning-rate range test: ${lrSteps} steps at batch ${lrBatch}, rates ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}`);
-      const { outcome } = await probe('learning-rate', lrBatch, null, (id) => ({ kind: 'learning-rate', id, batchSize: lrBatch, minRate, maxRate, steps: lrSteps, stopFactor: 4 }));
+      progress('learning-rate', lrBatch, `a learning-rate range test: ${LR_RANGE_STEPS} steps at batch ${lrBatch}, rates ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}`);
+      const { outcome } = await probe('learning-rate', lrBatch, null, (id) => ({ kind: 'learning-rate', id, batchSize: lrBatch, minRate, maxRate, steps: LR_RANGE_STEPS, stopFactor: 4 }));
       if (outcome.ok && outcome.result.kind === 'learning-rate') {
         const { rates, losses } = outcome.result;
         const found = suggestLearningRate(rates, losses);
         // Only the finite points are kept (the report is stored as JSON).
         const points = found ? found.smoothed.map((smoothed, i) => ({ rate: rates[i]!, loss: losses[i]!, smoothed })) : [];
-        // At batch b0 the found rate replaces the base; at another batch it is scaled back to b0.
-        const atBase = found ? scaleLearningRate(found.rate, lrBatch, b0, request.optimizer) : null;
         learningRateTest = { batchSize: lrBatch, points, steepestRate: found?.steepestRate ?? null, minimumRate: found?.minimumRate ?? null, rate: found?.rate ?? null };
-        if (found && atBase !== null) {
-          baseRate = atBase;
+        if (found) {
+          // At batch b0 the found rate replaces the base; at another batch it is scaled back to b0.
+          baseRate = scaleLearningRate(found.rate, lrBatch, b0, request.optimizer);
           reasons.push(
             `A learning-rate range test at batch ${lrBatch} (one step at each rate from ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}) saw the loss fall fastest at ${found.steepestRate.toExponential(1)} and blow up past ${found.minimumRate.toExponential(1)}; a run trains best somewhat below the steepest point, so the base rate at batch ${b0} is ${round(baseRate, 6)}${Math.abs(baseRate / request.baseLearningRate - 1) > 0.05 ? ` (${round(baseRate / request.baseLearningRate, 1)}× the default ${request.baseLearningRate})` : ''}.`,
           );

@@ -32,7 +32,7 @@ import type { ModelKind, OptimizerKind } from '../../../shared/run-types.js';
 import type { ProbeRequest, ProbeResult } from '../../../shared/probe-protocol.js';
 import { createRng, shuffleInPlace } from '../../../shared/random.js';
 import { NoiseScaleEstimator, noiseScaleTerms } from '../../../shared/tuner-math.js';
-import { SmoothedLoss } from '../../../shared/learning-rate-range.js';
+import { RANGE_TEST_SMOOTHING, SmoothedLoss } from '../../../shared/learning-rate-range.js';
 import type { LoadedDataset } from '../datasets/index.js';
 import { buildModel } from '../models/build-model.js';
 import { createOptimizer, learningRateAt, type AdjustableOptimizer } from '../models/optimizer.js';
@@ -71,12 +71,24 @@ const READBACK_INTERVAL_MS = 100;
  * under the 10 % that flags a trial.
  */
 const TRIAL_VALIDATION_SAMPLES = 1000;
-/** Smoothing of the range test's stop rule (the same as the tuner's reading of its curve). */
-const LR_RANGE_SMOOTHING = 0.9;
 /** The batch staging buffer is kept between probes up to this many floats (64 MiB). */
 const MAX_KEPT_SCRATCH = 16 * 1024 * 1024;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Reads back a stack of per-step loss scalars with one sync and disposes them: how trials and
+ * the range test read their losses (every ~100 ms, not every step).
+ */
+async function readStacked(losses: tf.Scalar[]): Promise<Float32Array> {
+  if (losses.length === 0) return new Float32Array(0);
+  const packed = tf.stack(losses);
+  try {
+    return (await packed.data()) as Float32Array;
+  } finally {
+    tf.dispose([packed, ...losses]);
+  }
+}
 
 /** Sample indices for batches: the training split shuffled with the seed, reshuffled on each pass. */
 export class BatchSampler {
@@ -332,14 +344,11 @@ export class ProbeRunner {
       const sampler = this.sampler();
       const rates: number[] = [];
       const losses: number[] = [];
-      const smooth = new SmoothedLoss(LR_RANGE_SMOOTHING);
+      const smooth = new SmoothedLoss(RANGE_TEST_SMOOTHING);
       let pending: tf.Scalar[] = [];
       let stop = false;
       const readBack = async () => {
-        if (pending.length === 0) return;
-        const packed = tf.stack(pending);
-        const values = await packed.data();
-        tf.dispose([packed, ...pending]);
+        const values = await readStacked(pending);
         pending = [];
         for (const v of values) {
           losses.push(v);
@@ -377,13 +386,9 @@ export class ProbeRunner {
       let pending: tf.Scalar[] = [];
       let diverged = false;
       const readBack = async () => {
-        if (pending.length === 0) return;
         const batch = pending;
         pending = [];
-        const packed = tf.stack(batch);
-        const values = await packed.data();
-        tf.dispose([packed, ...batch]);
-        for (const v of values) {
+        for (const v of await readStacked(batch)) {
           if (diverged) break;
           losses.push(v);
           if (!Number.isFinite(v)) diverged = true;
