@@ -5,9 +5,13 @@
 // dist/renderer — `npm run build` does both).
 // Files are listed explicitly (Node 20's --test takes no globs). Suites run one file at a time
 // where they train models or start processes: this machine has 2 cores.
+// Before the run it finds, once, the parts of the machine some tests need (Chromium, a WebGPU
+// adapter, root…: test/support/parts.ts) and prints them; after it, every skipped test grouped
+// by the part it needs and how to install it (test/support/skip-summary-reporter.ts).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // reliability: fault injection, fuzzing, load and security checks (test/reliability, ~3 min here).
@@ -38,6 +42,16 @@ if (suites.includes('e2e') && !existsSync(path.join(root, 'dist', 'renderer', 'i
   console.error('the e2e tests need the renderer build in dist/renderer (run npm run build)');
   process.exit(1);
 }
+const { partsForRun, PARTS } = await import(pathToFileURL(path.join(root, 'dist', 'test', 'support', 'parts.js')).href);
+const { env, findings } = partsForRun(process.env);
+console.log('Parts of this machine that some tests need:');
+for (const [name, f] of Object.entries(findings)) {
+  console.log(`- ${PARTS[name].what}: ${f.ok ? f.detail : `missing (${f.reason})`}`);
+}
+
 const concurrency = process.env.TEST_CONCURRENCY ?? '1';
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', cwd: root });
+// Passing any --test-reporter replaces node's default, so the default is named again.
+const reporters = [process.stdout.isTTY ? 'spec' : 'tap', path.join(root, 'dist', 'test', 'support', 'skip-summary-reporter.js')];
+const reporterArgs = reporters.flatMap((r) => [`--test-reporter=${r}`, '--test-reporter-destination=stdout']);
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporterArgs, ...files], { stdio: 'inherit', cwd: root, env });
 process.exit(result.status ?? 1);

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshot, startServe, tempDir, type Served } from './harness.js';
+import { launchChromium, needsChromium, newContext, screenshot, startServe, tempDir, type Served } from './harness.js';
 
 // The sample is cut to this many digits: enough for 10 classes and a real (short) search and
 // run, small enough for a 2-core CI machine.
@@ -23,9 +23,10 @@ let runId: number;
 const consoleErrors: string[] = [];
 
 before(async () => {
+  if (needsChromium) return;
   served = await startServe();
   browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
+  context = await newContext(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
   page = await context.newPage();
   page.setDefaultTimeout(20_000);
   page.on('console', (m) => {
@@ -54,7 +55,7 @@ function withoutToken(url: string): string {
   return u.toString();
 }
 
-test('the page is refused without the token, and with a wrong one', async () => {
+test('the page is refused without the token, and with a wrong one', { skip: needsChromium }, async () => {
   const bare = await fetch(withoutToken(served.url));
   assert.ok(bare.status === 401 || bare.status === 403, `no token: HTTP ${bare.status}`);
   const wrong = new URL(served.url);
@@ -62,7 +63,7 @@ test('the page is refused without the token, and with a wrong one', async () => 
   const res = await fetch(wrong);
   assert.ok(res.status === 401 || res.status === 403, `wrong token: HTTP ${res.status}`);
   // The browser (a fresh context, no cookie) gets no app either.
-  const other = await browser.newContext();
+  const other = await newContext(browser);
   try {
     const p = await other.newPage();
     const response = await p.goto(withoutToken(served.url));
@@ -78,7 +79,7 @@ test('the page is refused without the token, and with a wrong one', async () => 
   }
 });
 
-test('Datasets: load the bundled MNIST sample through the form', async () => {
+test('Datasets: load the bundled MNIST sample through the form', { skip: needsChromium }, async () => {
   await page.getByRole('link', { name: 'Datasets', exact: true }).click();
   await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();
   const dialog = page.getByRole('dialog', { name: 'Load a dataset' });
@@ -114,7 +115,7 @@ async function autoTune(mode: 'Quick' | 'Full'): Promise<void> {
   await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
 }
 
-test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', async () => {
+test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', { skip: needsChromium }, async () => {
   await autoTune('Quick');
   await page.getByRole('heading', { name: 'Recommendation', exact: true }).waitFor();
   assert.ok((await page.locator('.recommendation .reasons li').count()) >= 1, 'the recommendation gives its reasons');
@@ -131,7 +132,7 @@ test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', async () => {
   await page.getByText(new RegExp(`^Run ${runId} · mnist · small · batch \\d+ · .* · 1 epochs$`)).waitFor();
 });
 
-test('Train: live charts survive a reload, and the run ends completed', async () => {
+test('Train: live charts survive a reload, and the run ends completed', { skip: needsChromium }, async () => {
   // Wait for the first steps, then reload mid-run: the stored series are fetched again and the
   // live events carry on.
   await page.locator('.stats dd').first().filter({ hasText: /\d/ }).waitFor({ timeout: 60_000 });
@@ -151,7 +152,7 @@ test('Train: live charts survive a reload, and the run ends completed', async ()
   await screenshot(page, 'train-completed');
 });
 
-test('Train: a run started by hand is followed again after a reload, and Stop stops it', async () => {
+test('Train: a run started by hand is followed again after a reload, and Stop stops it', { skip: needsChromium }, async () => {
   await page.getByRole('link', { name: 'Train', exact: true }).click();
   await page.getByRole('heading', { name: 'Nothing is training' }).waitFor();
   // Batch 1 for 3 epochs: long enough (~1 400 steps) to reload while it trains.
@@ -183,7 +184,7 @@ test('Train: a run started by hand is followed again after a reload, and Stop st
   assert.equal(await page.getByRole('button', { name: 'Stop', exact: true }).count(), 0, 'nothing left to stop');
 });
 
-test('Runs: the run is listed, with charts, confusion matrix and mistakes', async () => {
+test('Runs: the run is listed, with charts, confusion matrix and mistakes', { skip: needsChromium }, async () => {
   await page.getByRole('link', { name: 'Runs', exact: true }).click();
   const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: `Run ${runId}`, exact: true }) });
   await row.waitFor();
@@ -214,7 +215,7 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', asyn
   assert.match(file.suggestedFilename(), /\.csv$/);
 });
 
-test('Tune: a Full search adds the efficiency and goodput curves, the noise scale and the learning-rate range test', async () => {
+test('Tune: a Full search adds the efficiency and goodput curves, the noise scale and the learning-rate range test', { skip: needsChromium }, async () => {
   await autoTune('Full');
   await page.getByText('Noise scale', { exact: true }).waitFor();
   assert.equal(await page.locator('figure.chart canvas').count(), 5, 'memory, throughput, efficiency, goodput and the range test');
@@ -223,7 +224,7 @@ test('Tune: a Full search adds the efficiency and goodput curves, the noise scal
   await screenshot(page, 'tune-full');
 });
 
-test('Settings: backends with their reasons, memory budget, data folder', async () => {
+test('Settings: backends with their reasons, memory budget, data folder', { skip: needsChromium }, async () => {
   await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('heading', { name: 'Compute backends' }).waitFor();
   await page.getByText(/Auto picks/).waitFor({ timeout: 60_000 });
@@ -241,7 +242,7 @@ test('Settings: backends with their reasons, memory budget, data folder', async 
   assert.equal(await page.getByRole('radio', { name: /^At most/ }).isChecked(), true);
 });
 
-test('dark theme: the toggle switches and is remembered', async () => {
+test('dark theme: the toggle switches and is remembered', { skip: needsChromium }, async () => {
   await page.getByRole('button', { name: 'Dark theme' }).click();
   assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
   await page.getByRole('link', { name: 'Tune', exact: true }).click();
@@ -254,7 +255,7 @@ test('dark theme: the toggle switches and is remembered', async () => {
   await page.getByRole('button', { name: 'Dark theme' }).click();
 });
 
-test('a folder with a corrupt image: the import lists its problems in plain words', async () => {
+test('a folder with a corrupt image: the import lists its problems in plain words', { skip: needsChromium }, async () => {
   const parent = tempDir('autobatch-e2e-corrupt-');
   const dir = path.join(parent, 'pets');
   mkdirSync(dir);
@@ -300,7 +301,7 @@ test('a folder with a corrupt image: the import lists its problems in plain word
   }
 });
 
-test('a CSV file dropped anywhere on the window is imported, its bad row named', async () => {
+test('a CSV file dropped anywhere on the window is imported, its bad row named', { skip: needsChromium }, async () => {
   await page.getByRole('link', { name: 'Runs', exact: true }).click();
   const rows = ['a,b,label'];
   for (let i = 0; i < 30; i++) rows.push(`${(i % 3) + i / 100},${(i * 7) % 5},${['setosa', 'virginica', 'versicolor'][i % 3]}`);
@@ -320,7 +321,7 @@ test('a CSV file dropped anywhere on the window is imported, its bad row named',
   assert.equal(await page.getByRole('region', { name: 'Classes' }).getByRole('row').count(), 4, 'three species');
 });
 
-test('the page logged no errors', () => {
+test('the page logged no errors', { skip: needsChromium }, () => {
   // A dropped WebSocket during the reload above is expected; anything else is a bug.
   const unexpected = consoleErrors.filter((e) => !/WebSocket|net::ERR_ABORTED/.test(e));
   assert.deepEqual(unexpected, []);

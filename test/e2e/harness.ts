@@ -1,17 +1,23 @@
 // What the end-to-end tests share: `autobatch serve` as a child process on a throw-away data
-// folder (the URL parsed from the one line it prints), Debian's Chromium driven by
-// playwright-core with the flags of DESIGN §9, and screenshots under test-output/e2e/.
+// folder (the URL parsed from the one line it prints), Chromium driven by playwright-core
+// (Debian's where it runs, else the one the npm package @sparticuz/chromium ships:
+// test/support/parts.ts), and screenshots under test-output/e2e/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { findChromium, missing } from '../support/parts.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const screenshotDir = path.join(repoRoot, 'test-output', 'e2e');
 
-export const CHROMIUM = process.env.AUTOBATCH_CHROMIUM ?? '/usr/bin/chromium';
+/** The `skip` option of every end-to-end test: false where a Chromium runs (under CI=true a missing one throws). */
+export const needsChromium = missing('chromium');
+
+// Headless on a machine with no display, no GPU and a closed network: without the networking
+// flags Chromium keeps trying to reach Google's hosts.
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export interface Served {
@@ -74,10 +80,17 @@ export async function startServe(): Promise<Served> {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`the end-to-end tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (or set AUTOBATCH_CHROMIUM)`);
-  }
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  const found = findChromium();
+  if ('reason' in found) throw new Error(`no Chromium runs here: ${found.reason}`);
+  return chromium.launch({ executablePath: found.executable, args: CHROMIUM_FLAGS, headless: true });
+}
+
+/**
+ * A browser context with a fixed locale: a headless Chromium under LANG=C reports a language tag
+ * (en-US@posix) that its own Intl rejects, and pictures should not depend on the machine's locale.
+ */
+export async function newContext(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+  return browser.newContext({ locale: 'en-US', ...options });
 }
 
 // Runs in the page (a string, so this Node-side file needs no DOM types): every control —

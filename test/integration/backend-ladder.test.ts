@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { BackendReport, BackendSkip } from '../../src/shared/run-types.js';
+import { missing } from '../support/parts.js';
 
 const probe = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'select-backend-probe.js');
 
@@ -53,15 +54,8 @@ test('explicit cpu and wasm start those backends', async () => {
   assert.match(wasm.device, /WebAssembly/);
 });
 
-test('explicit webgpu uses even a software adapter, and says so', async (t) => {
-  const r = selectIn('webgpu');
-  if (!r.ok) {
-    // A machine without any Vulkan/Metal/D3D12 driver: the reason must say what is missing.
-    assert.match(r.message, /webgpu/);
-    t.skip(`no WebGPU adapter here: ${r.message}`);
-    return;
-  }
-  const report = r.report;
+test('explicit webgpu uses even a software adapter, and says so', { skip: missing('webgpu') }, () => {
+  const report = expectOk(selectIn('webgpu'));
   assert.equal(report.name, 'webgpu');
   assert.ok(report.device.includes('WebGPU'));
 });

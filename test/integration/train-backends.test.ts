@@ -7,11 +7,14 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFromDir } from '../../src/main/engine/models/model-files.js';
 import { serviceWithMnist } from './helpers.js';
+import { missing } from '../support/parts.js';
 
 const CONFIG = { model: 'small', batchSize: 16, epochs: 3, learningRate: 2e-3, optimizer: 'adam', seed: 1 } as const;
 
 for (const backend of ['wasm', 'webgpu'] as const) {
-  test(`small CNN on 2 000 MNIST samples reaches 90 % in 3 epochs on ${backend}`, { timeout: 600_000 }, async () => {
+  // On webgpu: a system driver (lavapipe without a GPU); over SwiftShader these 3 epochs take ~6 min.
+  const skip = backend === 'webgpu' ? missing('system-vulkan') : false;
+  test(`small CNN on 2 000 MNIST samples reaches 90 % in 3 epochs on ${backend}`, { timeout: 600_000, skip }, async () => {
     const { service, datasetId, home } = await serviceWithMnist(2000);
     try {
       const { runId, done } = service.startTraining({ dataset: datasetId, config: { ...CONFIG, backend } });

@@ -4,7 +4,7 @@
 // able to open again — or refuse to open with that message, never with a stack trace.
 //
 // A full disk and a read-only folder are real: a small tmpfs mounted for the test (root only;
-// elsewhere those tests are skipped, saying why). The lock is another better-sqlite3 connection.
+// elsewhere those tests are skipped, naming the part: test/support/parts.ts). The lock is another better-sqlite3 connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { AutoBatchService } from '../../src/main/service/service.js';
 import { DATABASE_FILE, StoreError } from '../../src/main/store/index.js';
 import { removeDir, tempDir, waitFor, within } from './helpers.js';
 import { HostProcess } from './host-process.js';
+import { missing } from '../support/parts.js';
 
 const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-lock.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../../../bin/autobatch.js', import.meta.url));
@@ -38,13 +39,8 @@ function unmount(dir: string): void {
   removeDir(dir);
 }
 
-const canMount = (() => {
-  const d = mountTmpfs('1m');
-  if (!d) return false;
-  unmount(d);
-  return true;
-})();
-const NEEDS_ROOT = canMount ? false : 'needs root to mount a small tmpfs (a real full or read-only file system)';
+/** A real full or read-only file system is a small tmpfs, which only root can mount. */
+const NEEDS_ROOT = missing('root');
 
 /** Fills the file system holding `dir` until it refuses (ENOSPC). */
 function fillDisk(dir: string): string {

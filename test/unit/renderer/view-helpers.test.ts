@@ -6,6 +6,7 @@ import { hrefOf, parseHash } from '../../../src/renderer/lib/route.js';
 import { formatBytes, formatDuration, formatPercent, formatSmall, plural } from '../../../src/renderer/lib/format.js';
 import { filterRuns, sortRuns, type RunRow } from '../../../src/renderer/lib/runs-table.js';
 import { curveColumns, curvesFromTrials } from '../../../src/renderer/lib/tuning-curves.js';
+import { usableLanguage } from '../../../src/renderer/lib/locale-guard.js';
 
 test('routes: a hash names a screen and maybe an id; anything else is Datasets', () => {
   assert.deepEqual(parseHash('#/runs/12'), { screen: 'runs', id: 12 });
@@ -83,4 +84,11 @@ test('curves from trials: ok memory and throughput probes only, sorted by batch 
   assert.deepEqual(cols.memory, [100, 400]);
   assert.deepEqual(cols.throughput, [null, 900]);
   assert.deepEqual(cols.goodput, [null, null]);
+});
+
+test('locale guard: a language tag Intl rejects becomes en-US; a valid one stays', () => {
+  assert.equal(usableLanguage('en-US@posix'), 'en-US');
+  assert.equal(usableLanguage(undefined), 'en-US');
+  assert.equal(usableLanguage('de-DE'), 'de-DE');
+  assert.equal(usableLanguage('en-US'), 'en-US');
 });

@@ -5,10 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tarArchive } from '../../../src/main/service/tar.js';
+import { missing } from '../../support/parts.js';
 
-test('the model archive is a tar that tar itself unpacks byte for byte', async (t) => {
-  const probe = spawnSync('tar', ['--version']);
-  if (probe.status !== 0) return t.skip('no tar on this machine');
+test('the model archive is a tar that tar itself unpacks byte for byte', { skip: missing('tar') }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'autobatch-tar-'));
   const weights = Buffer.from(Array.from({ length: 1500 }, (_, i) => i % 251));
   const longName = `run-1-${'x'.repeat(120)}/model.json`;

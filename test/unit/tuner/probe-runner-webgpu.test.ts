@@ -10,18 +10,15 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/main/engine/backends/select-backend.js';
 import { importDataset, loadDataset, type LoadedDataset } from '../../../src/main/engine/datasets/index.js';
 import { ProbeRunner } from '../../../src/main/engine/tuner/probe-runner.js';
+import { missing } from '../../support/parts.js';
 
 let tmp = '';
 let ds: LoadedDataset;
-let unavailable: string | undefined;
+const skip = missing('webgpu');
 
 before(async () => {
-  try {
-    await selectBackend('webgpu');
-  } catch (err) {
-    unavailable = (err as Error).message;
-    return;
-  }
+  if (skip) return;
+  await selectBackend('webgpu');
   tmp = mkdtempSync(path.join(os.tmpdir(), 'probe-webgpu-'));
   await importDataset('sample:mnist', { limit: 200 }, path.join(tmp, 'mnist'));
   ds = loadDataset(path.join(tmp, 'mnist'));
@@ -30,8 +27,7 @@ after(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-test('webgpu memory probe: buffer-pool high-water mark, repeatable, nothing left behind', { timeout: 120_000 }, async (t) => {
-  if (unavailable) return t.skip(`no webgpu here: ${unavailable}`);
+test('webgpu memory probe: buffer-pool high-water mark, repeatable, nothing left behind', { timeout: 120_000, skip }, async () => {
   const runner = new ProbeRunner({ dataset: ds, model: 'mlp', optimizer: 'adam', seed: 5 });
   try {
     const weights = await runner.weightValues();
