@@ -1,6 +1,6 @@
-// What the end-to-end tests share: `autobatch serve` as a child process on a throw-away data
-// folder (the URL parsed from the one line it prints), Debian's Chromium driven by
-// playwright-core with the flags of DESIGN §9, and screenshots under test-output/e2e/.
+// What the end-to-end tests share: `autobatch serve` as a child process on a throw-away data folder
+// (the URL parsed from the one line it prints), Debian's Chromium driven by playwright-core with
+// the flags of docs/architecture.md §8, and screenshots under test-output/e2e/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
