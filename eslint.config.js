@@ -1,5 +1,5 @@
-// Lint: TypeScript rules plus the import rules of DESIGN §2, which keep each runtime's code
-// apart (as VS Code keeps common/node/browser/electron-main apart):
+// Lint: TypeScript rules plus the import rules of docs/architecture.md §2, which keep each
+// runtime's code apart (as VS Code keeps common/node/browser/electron-main apart):
 //   shared    imports no Node or DOM module (and nothing from main/renderer/preload)
 //   renderer, preload  import only shared (preload may import electron's contextBridge)
 //   only main/electron imports electron
@@ -65,7 +65,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
-        patterns: [{ group: ['**/store/**', '**/service/**', '**/cli/**', '**/server/**', '**/electron/**', '**/renderer/**'], message: 'The engine imports neither store nor service (DESIGN §2).' }],
+        patterns: [{ group: ['**/store/**', '**/service/**', '**/cli/**', '**/server/**', '**/electron/**', '**/renderer/**'], message: 'The engine imports neither store nor service (docs/architecture.md §2).' }],
       }],
     },
   },

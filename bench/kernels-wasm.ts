@@ -1,7 +1,7 @@
-// Micro benchmark of one training step on the wasm backend (tf.variableGrads + Adam, random
-// 28x28x1 data), for the reference CNNs of DESIGN.md; prints samples/s and, with --profile,
-// where the time goes per kernel (exclusive time: a composite kernel's inner kernels are
-// counted under their own names).
+// Micro benchmark of one training step on the wasm backend (tf.variableGrads + Adam, random 28x28x1
+// data), for the reference CNNs of docs/architecture.md §7; prints samples/s and, with --profile,
+// where the time goes per kernel (exclusive time: a composite kernel's inner kernels are counted
+// under their own names).
 //
 //   node dist/bench/kernels-wasm.js [--models small,large] [--batches 32,64,256]
 //     [--kernels stock,app] [--seconds 3] [--profile] [--by-shape] [--threads N] [--backend wasm|cpu]

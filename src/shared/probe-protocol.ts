@@ -36,8 +36,9 @@ export const probeRequestSchema = z.discriminatedUnion('kind', [
     steps: z.number().int().min(1),
   }),
   /**
-   * Gradient noise scale: `steps` training steps at batch microBatch·k, each batch's gradient
-   * also taken as k micro-batch gradients (DESIGN §5.4). Training progresses with learningRate.
+   * Gradient noise scale: `steps` training steps at batch microBatch·k, each batch's gradient also
+   * taken as k micro-batch gradients (docs/architecture.md §5.6). Training progresses with
+   * learningRate.
    */
   z.strictObject({
     kind: z.literal('noise'),

@@ -6,7 +6,7 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 
-/** 'auto' walks the ladder of DESIGN §4; the others ask for one backend and fail if it is unavailable. */
+/** 'auto' walks the ladder of docs/architecture.md §4; the others ask for one backend and fail if it is unavailable. */
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 

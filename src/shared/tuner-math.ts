@@ -1,5 +1,5 @@
-// The pure maths of the batch-size search (DESIGN §5): linear fits of memory and step time,
-// the gradient noise scale of McCandlish et al. (2018), Pollux's goodput (OSDI 2021) and the
+// The pure maths of the batch-size search (docs/architecture.md §5): linear fits of memory and step
+// time, the gradient noise scale of McCandlish et al. (2018), Pollux's goodput (OSDI 2021) and the
 // learning-rate co-scaling rules. No tensors here: the engine measures, this decides.
 
 import type { NoiseForecast } from './tuning-types.js';
@@ -44,7 +44,8 @@ export function predictMemoryCeiling(fit: LinearFit, budgetBytes: number): numbe
 
 /**
  * Two-batch estimators of the squared true gradient norm |G|² and the trace of the per-sample
- * gradient covariance tr Σ, from k micro-batch gradients of b samples each (DESIGN §5.4):
+ * gradient covariance tr Σ, from k micro-batch gradients of b samples each (docs/architecture.md
+ * §5.6):
  *   |G|² ≈ (k·‖ḡ‖² − mean‖gᵢ‖²)/(k − 1),   tr Σ ≈ (mean‖gᵢ‖² − ‖ḡ‖²)·b·k/(k − 1),
  * where ḡ is the mean of the micro-batch gradients (the gradient of the whole batch B = k·b).
  * Both are unbiased; either can come out negative on a single batch, hence the moving averages.

@@ -1,7 +1,7 @@
 // What the end-to-end tests share: `autobatch serve` as a child process on a throw-away data
-// folder (the URL parsed from the one line it prints), Chromium driven by playwright-core
-// (Debian's where it runs, else the one the npm package @sparticuz/chromium ships:
-// test/support/parts.ts), and screenshots under test-output/e2e/.
+// folder (the URL parsed from the one line it prints), Chromium driven by playwright-core with
+// the flags of docs/architecture.md §8 (Debian's where it runs, else the one the npm package
+// @sparticuz/chromium ships: test/support/parts.ts), and screenshots under test-output/e2e/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,5 @@
-// The backend ladder of DESIGN §4 on this machine: `auto` names why it skipped each higher
-// rung; an explicit choice gets that backend or a clear reason.
+// The backend ladder of docs/architecture.md §4 on this machine: `auto` names why it skipped each
+// higher rung; an explicit choice gets that backend or a clear reason.
 import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';

@@ -59,6 +59,12 @@ test('plan: a package the check must not need is refused by name', () => {
   }
 });
 
+test('the PyTorch peer the bundle carries (by default) is in the repository: bench/peer_torch.py', () => {
+  const peer = readFileSync(path.join(root, 'bench/peer_torch.py'), 'utf8');
+  assert.match(peer, /^#!\/usr\/bin\/env python3/);
+  assert.match(peer, /'samples_per_s'/, 'prints the samples/s that bench/throughput reads');
+});
+
 test('budget: over 60 MiB fails and names each part', () => {
   assert.equal(checkBudget({ a: 10, b: 20 }), 30);
   assert.throws(() => checkBudget({ 'node.xz': 40 * 2 ** 20, 'app.tar.xz': 25 * 2 ** 20 }), /65\.0 MiB, over its 60 MiB budget \(node\.xz 40\.0 MiB, app\.tar\.xz 25\.0 MiB\)/);

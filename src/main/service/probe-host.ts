@@ -62,10 +62,10 @@ export class ProbeHost {
   }
 
   /**
-   * Runs one probe; never rejects — a failure is an outcome. After any failure the process is
-   * ended (DESIGN §5: replaced after any failure): a backend that failed an allocation midway may
-   * hold memory it never gives back, which would make every later probe look worse. The next
-   * start() brings up a fresh one.
+   * Runs one probe; never rejects — a failure is an outcome. After any failure the process is ended
+   * (docs/architecture.md §5.1: replaced after any failure): a backend that failed an allocation
+   * midway may hold memory it never gives back, which would make every later probe look worse. The
+   * next start() brings up a fresh one.
    */
   async run(request: ProbeRequest): Promise<ProbeOutcome> {
     const outcome = await this.runInProcess(request);

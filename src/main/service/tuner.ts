@@ -1,7 +1,7 @@
-// The automatic batch-size search (DESIGN §5), driving a probe session in a trainer process:
-// memory ceiling → throughput curve → (Full) gradient noise scale → goodput → learning rate →
-// equal-time validation trials → report. Every probe is stored as a trial, including the ones
-// that ran out of memory or crashed; a dead probe process is replaced and the search goes on.
+// The automatic batch-size search (docs/architecture.md §5), driving a probe session in a trainer
+// process: memory ceiling → throughput curve → (Full) gradient noise scale → goodput → learning
+// rate → equal-time validation trials → report. Every probe is stored as a trial, including the
+// ones that ran out of memory or crashed; a dead probe process is replaced and the search goes on.
 import { CeilingSearch } from '../../shared/ceiling-search.js';
 import type { ProbeRequest, ProbeResult, ProbeSession } from '../../shared/probe-protocol.js';
 import type { BackendReport } from '../../shared/run-types.js';
@@ -81,7 +81,8 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
   const started = performance.now();
   const { request, dataset } = ctx;
   const trainCount = dataset.manifest.split.trainCount;
-  // At least ~20 steps per epoch (DESIGN §1): larger batches are not wanted for this dataset.
+  // At least ~20 steps per epoch (docs/architecture.md §5.2): larger batches are not wanted for
+  // this dataset.
   const cap = Math.max(1, Math.floor(trainCount / 20));
   const session: ProbeSession = {
     kind: 'probe-session',

@@ -1,4 +1,4 @@
-// The store: one SQLite file (autobatch.db) in the app's home folder — DESIGN §6.
+// The store: one SQLite file (autobatch.db) in the app's home folder — docs/architecture.md §6.
 //
 // openStore() creates the folders, opens the database (WAL, synchronous=NORMAL, foreign keys,
 // 5 s busy timeout), refuses a database newer than the app, applies pending migrations in one

@@ -1,4 +1,5 @@
-// The API contract (DESIGN §3): one interface, its schemas, the wire envelope, a client core.
+// The API contract (docs/architecture.md §3.2): one interface, its schemas, the wire envelope, a
+// client core.
 export * from './contract.js';
 export * from './data.js';
 export * from './wire.js';

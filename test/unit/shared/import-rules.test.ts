@@ -1,4 +1,5 @@
-// The import rules of DESIGN §2 are enforced by the lint step: each forbidden import fails.
+// The import rules of docs/architecture.md §2 are enforced by the lint step: each forbidden import
+// fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';

@@ -1,4 +1,5 @@
-// The memory budget M of DESIGN §5.1, per backend: how many bytes a training step may use.
+// The memory budget M of docs/architecture.md §5.2, per backend: how many bytes a training step may
+// use.
 import os from 'node:os';
 import { nvidiaSmiQuery } from './nvidia-smi.js';
 import type { BackendReport } from '../../../shared/run-types.js';

@@ -1,6 +1,6 @@
-// The backend ladder of DESIGN §4. `auto` takes the first rung that starts and records, for
-// each rung above it, the one-line reason it was skipped; an explicit choice takes that rung
-// or fails with its reason.
+// The backend ladder of docs/architecture.md §4. `auto` takes the first rung that starts and
+// records, for each rung above it, the one-line reason it was skipped; an explicit choice takes
+// that rung or fails with its reason.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice, BackendReport, BackendSkip } from '../../../shared/run-types.js';

@@ -1,5 +1,5 @@
-// The `wasm` compute backend (DESIGN §4, item 4): tfjs-backend-wasm's XNNPACK/SIMD kernels plus
-// the gradient kernels it lacks, registered by the app.
+// The `wasm` compute backend (docs/architecture.md §4): tfjs-backend-wasm's XNNPACK/SIMD kernels
+// plus the gradient kernels it lacks, registered by the app.
 //
 // Threads. tfjs-backend-wasm 4.22 never runs its threaded build in Node: the flag
 // WASM_HAS_MULTITHREAD_SUPPORT is hard-wired to false there (tfjs issue #3830), and forcing it

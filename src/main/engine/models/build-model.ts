@@ -1,6 +1,6 @@
-// The reference models of DESIGN §7, shaped from the dataset. The last layer gives logits:
-// the loss applies softmax itself (numerically stable), and predictions apply it explicitly,
-// which is the same model as a softmax output layer.
+// The reference models of docs/architecture.md §7, shaped from the dataset. The last layer gives
+// logits: the loss applies softmax itself (numerically stable), and predictions apply it
+// explicitly, which is the same model as a softmax output layer.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelKind } from '../../../shared/run-types.js';
 

@@ -1,4 +1,5 @@
-// Optimizers whose learning rate can change every step, for linear warm-up (DESIGN §5.6).
+// Optimizers whose learning rate can change every step, for linear warm-up (docs/architecture.md
+// §5.8).
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerKind } from '../../../shared/run-types.js';
 

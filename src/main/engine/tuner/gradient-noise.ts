@@ -1,6 +1,6 @@
-// The device side of the gradient noise scale (DESIGN §5.4): k micro-batch gradients of one
-// batch, their mean ḡ, mean‖gᵢ‖² and ‖ḡ‖², all reduced on the device so that one readback per
-// step is enough. The maths that turns them into |G|² and tr Σ is noiseScaleTerms (shared).
+// The device side of the gradient noise scale (docs/architecture.md §5.6): k micro-batch gradients
+// of one batch, their mean ḡ, mean‖gᵢ‖² and ‖ḡ‖², all reduced on the device so that one readback
+// per step is enough. The maths that turns them into |G|² and tr Σ is noiseScaleTerms (shared).
 import * as tf from '@tensorflow/tfjs';
 
 export interface MicroBatchGradientStats {

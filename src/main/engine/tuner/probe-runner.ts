@@ -1,7 +1,7 @@
-// The measuring side of the batch-size search (DESIGN §5): one session (dataset loaded once,
-// model built once from the session's seed) and four probes. Every probe starts from the same
-// initial weights with a fresh optimizer, runs inside its own engine scope, and restores the
-// weights afterwards whether it succeeded or threw, so probes do not influence each other and a
+// The measuring side of the batch-size search (docs/architecture.md §5.1): one session (dataset
+// loaded once, model built once from the session's seed) and four probes. Every probe starts from
+// the same initial weights with a fresh optimizer, runs inside its own engine scope, and restores
+// the weights afterwards whether it succeeded or threw, so probes do not influence each other and a
 // caught failure (an allocation that did not fit) leaves nothing allocated behind.
 //
 // Peak memory (the memory probe). The engine's figure is tf.profile's peakBytes: the largest
@@ -284,12 +284,12 @@ export class ProbeRunner {
   }
 
   /**
-   * The gradient noise scale (DESIGN §5.4): `steps` steps at batch k·b, each batch's gradient
-   * also taken as k micro-batch gradients; |G|² and tr Σ per step go into moving averages whose
-   * span is the probe's length. The mean gradient is applied at `learningRate`, so training
-   * moves on as it would. With several windows, the plain pre-training steps are split between
-   * them and each window reports its own mean loss and estimates (the overall figures are the
-   * last window's: the latest point of training).
+   * The gradient noise scale (docs/architecture.md §5.6): `steps` steps at batch k·b, each batch's
+   * gradient also taken as k micro-batch gradients; |G|² and tr Σ per step go into moving averages
+   * whose span is the probe's length. The mean gradient is applied at `learningRate`, so training
+   * moves on as it would. With several windows, the plain pre-training steps are split between them
+   * and each window reports its own mean loss and estimates (the overall figures are the last
+   * window's: the latest point of training).
    */
   noise(microBatch: number, k: number, steps: number, learningRate: number, pretrainSteps = 0, windows = 1): Promise<NoiseResult> {
     return this.isolated(learningRate, async (opt) => {
