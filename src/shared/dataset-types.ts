@@ -57,9 +57,9 @@ export interface DatasetManifest {
   classCounts: number[];
   split: DatasetSplit;
   normalization: Normalization;
-  /** Problems found; with skipBad these inputs were left out. */
+  /** Problems found (see problemTotal for how many a list cut short stands for); with skipBad their inputs were left out. */
   problems: ImportProblem[];
-  /** How many inputs (files or rows) were left out because of problems. */
+  /** How many inputs (files, rows or samples) were left out because of problems; not the number of problems. */
   skipped: number;
   previews: PreviewSample[];
   createdAt: string;

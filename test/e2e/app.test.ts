@@ -20,6 +20,9 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let runId: number;
+/** The Quick and the Full Auto-tune sessions. */
+let quickTuning: number;
+let fullTuning: number;
 const consoleErrors: string[] = [];
 
 before(async () => {
@@ -106,17 +109,21 @@ test('Datasets: load the bundled MNIST sample through the form', { skip: needsCh
   await screenshot(page, 'datasets');
 });
 
-/** Tune screen: one Auto-tune in this mode, followed live until "Train with this" appears. */
-async function autoTune(mode: 'Quick' | 'Full'): Promise<void> {
+/** Tune screen: one Auto-tune in this mode, followed live until "Train with this" appears; its session id. */
+async function autoTune(mode: 'Quick' | 'Full'): Promise<number> {
   await page.getByRole('link', { name: 'Tune', exact: true }).click();
   await page.getByRole('radio', { name: mode }).check();
   await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
+  // The URL names the new search.
+  await page.waitForURL(/#\/tune\/\d+$/);
+  const sessionId = Number(/#\/tune\/(\d+)$/.exec(page.url())![1]);
   await page.getByText('Searching…').waitFor();
   await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
+  return sessionId;
 }
 
 test('Tune: Auto-tune (Quick), then Train with this for 1 epoch', { skip: needsChromium }, async () => {
-  await autoTune('Quick');
+  quickTuning = await autoTune('Quick');
   await page.getByRole('heading', { name: 'Recommendation', exact: true }).waitFor();
   assert.ok((await page.locator('.recommendation .reasons li').count()) >= 1, 'the recommendation gives its reasons');
   assert.ok((await page.locator('figure.chart canvas').count()) >= 2, 'memory and throughput curves are drawn');
@@ -216,12 +223,44 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', { sk
 });
 
 test('Tune: a Full search adds the efficiency and goodput curves, the noise scale and the learning-rate range test', { skip: needsChromium }, async () => {
-  await autoTune('Full');
+  fullTuning = await autoTune('Full');
   await page.getByText('Noise scale', { exact: true }).waitFor();
   assert.equal(await page.locator('figure.chart canvas').count(), 5, 'memory, throughput, efficiency, goodput and the range test');
   await page.getByRole('figure', { name: /one step at each learning rate of the range test/ }).waitFor();
   await page.getByText(/learning-rate range test at batch \d+/).first().waitFor();
   await screenshot(page, 'tune-full');
+});
+
+test('Tune: the session shown follows the tuning id in the URL, with Back and Forward too', { skip: needsChromium }, async () => {
+  assert.ok(quickTuning > 0 && fullTuning > quickTuning, `sessions ${quickTuning} and ${fullTuning}`);
+  /** The Tune screen shows the session of this mode (the report ends "… (quick)."), and not the other one. */
+  async function shows(mode: 'quick' | 'full', step: string): Promise<void> {
+    const other = mode === 'quick' ? 'full' : 'quick';
+    await page.getByText(new RegExp(`^Search took .* \\(${mode}\\)\\.`)).waitFor({ timeout: 10_000 }).catch(() => {
+      throw new Error(`${step}: the ${mode} session is not shown (${page.url()})`);
+    });
+    assert.equal(await page.getByText(new RegExp(`^Search took .* \\(${other}\\)\\.`)).count(), 0, `${step}: the ${other} session is still shown`);
+    assert.equal(await page.getByRole('radio', { name: mode === 'quick' ? 'Quick' : 'Full' }).isChecked(), true, `${step}: its mode is selected`);
+  }
+  const go = (hash: string) => page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+
+  await page.waitForURL(new RegExp(`#/tune/${fullTuning}$`));
+  await shows('full', `#/tune/${fullTuning}`);
+  await go(`#/tune/${quickTuning}`);
+  await shows('quick', `#/tune/${fullTuning} → #/tune/${quickTuning}`);
+  await page.goBack();
+  await page.waitForURL(new RegExp(`#/tune/${fullTuning}$`));
+  await shows('full', `Back to #/tune/${fullTuning}`);
+  await page.goForward();
+  await page.waitForURL(new RegExp(`#/tune/${quickTuning}$`));
+  await shows('quick', `Forward to #/tune/${quickTuning}`);
+  // Tune in the navigation (no id) shows the newest session; Back shows the one in the URL again.
+  await page.getByRole('link', { name: 'Tune', exact: true }).click();
+  await page.waitForURL(/#\/tune$/);
+  await shows('full', '#/tune');
+  await page.goBack();
+  await page.waitForURL(new RegExp(`#/tune/${quickTuning}$`));
+  await shows('quick', `Back from #/tune to #/tune/${quickTuning}`);
 });
 
 test('Settings: backends with their reasons, memory budget, data folder', { skip: needsChromium }, async () => {

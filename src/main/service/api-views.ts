@@ -14,6 +14,7 @@ import type {
 } from '../../shared/api/index.js';
 import type { TrialRecord, TuningProgress } from '../../shared/tuning-types.js';
 import { MODEL_KINDS } from '../../shared/run-types.js';
+import { problemTotal } from '../../shared/problem-summary.js';
 import { evaluationSchema, type Evaluation } from '../../shared/trainer-protocol.js';
 import { CACHE_FILES } from '../engine/datasets/cache.js';
 import { previewPixels } from '../engine/datasets/index.js';
@@ -33,7 +34,7 @@ export function datasetSummary(d: DatasetRecord): DatasetSummary {
     classCount: m.classes.length,
     trainCount: m.split.trainCount,
     validationCount: m.split.validationCount,
-    problemCount: m.problems.length,
+    problemCount: problemTotal(m.problems),
     skipped: m.skipped,
   };
 }

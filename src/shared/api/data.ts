@@ -30,6 +30,7 @@ export const datasetSummarySchema = z.strictObject({
   classCount: count,
   trainCount: count,
   validationCount: count,
+  /** Problems found at import, those beyond the listed ones included (an empty class folder is a problem but no input). */
   problemCount: count,
   /** Inputs left out because of problems. */
   skipped: count,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
-import { defaultImageSize } from '../../../src/main/engine/datasets/image-folder.js';
+import { defaultImageSize, describeContent } from '../../../src/main/engine/datasets/image-folder.js';
 import { bmp24, cleanupTmp, gif, jpeg, leftovers, ls, png, tmpDir, rejects, write } from './helpers.js';
 
 after(cleanupTmp);
@@ -129,10 +129,10 @@ describe('image folder import', () => {
     const out = path.join(root, 'cache', 'pets');
     const err = await rejects(importDataset(src, {}, out));
     const byFile = new Map(err.problems.map((p) => [p.file, p.reason]));
-    assert.match(byFile.get('cat/notes.txt') ?? '', /^not an image \(a "\.txt" file/);
+    assert.equal(byFile.get('cat/notes.txt'), 'not an image: its content is text ("not an image at all"); expected PNG, JPEG, GIF, BMP, WebP or TIFF');
     assert.match(byFile.get('cat/broken.png') ?? '', /^corrupt PNG: /);
     assert.match(byFile.get('dog/short.bmp') ?? '', /^corrupt BMP: truncated/);
-    assert.match(byFile.get('dog/empty.jpg') ?? '', /^not an image \(an empty file/);
+    assert.equal(byFile.get('dog/empty.jpg'), 'not an image: the file is empty; expected PNG, JPEG, GIF, BMP, WebP or TIFF');
     assert.match(byFile.get('fish') ?? '', /^empty class folder/);
     assert.equal(err.problems.length, 5);
     assert.match(err.message, /^5 bad files in .*pets \(use --skip-bad to leave them out\): cat\/broken\.png: corrupt PNG/);
@@ -151,6 +151,43 @@ describe('image folder import', () => {
     assert.equal(m.problems.length, 5);
     assert.ok(m.problems.some((p) => p.file === 'cat/broken.png'));
     assert.deepEqual(leftovers(root), []);
+  });
+
+  test('a file named like an image whose content is none says what its content is, not its name', async () => {
+    const root = tmpDir();
+    const src = path.join(root, 'src');
+    const good = await png(2, 2, 1, [1, 2, 3, 4]);
+    for (const c of ['a', 'b']) for (const i of [1, 2]) write(path.join(src, c, `${i}.png`), good);
+    write(path.join(src, 'a', 'text.png'), 'this is not a PNG file at all\n');
+    write(path.join(src, 'a', 'lfs.png'), 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 1234\n');
+    write(path.join(src, 'b', 'zip.jpg'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0]));
+    write(path.join(src, 'b', 'bytes.png'), Buffer.from([0x00, 0x9c, 0xff, 0x12, 0x80, 0x01]));
+    const err = await rejects(importDataset(src, {}, path.join(root, 'o')));
+    const byFile = new Map(err.problems.map((p) => [p.file, p.reason]));
+    const expected = '; expected PNG, JPEG, GIF, BMP, WebP or TIFF';
+    assert.equal(byFile.get('a/text.png'), `not an image: its content is text ("this is not a PNG file a…")${expected}`);
+    assert.equal(byFile.get('a/lfs.png'), `not an image: its content is a Git LFS pointer (the image itself was never downloaded: run "git lfs pull")${expected}`);
+    assert.equal(byFile.get('b/zip.jpg'), `not an image: its content is a ZIP archive${expected}`);
+    assert.equal(byFile.get('b/bytes.png'), `not an image: its content is unknown (it starts with the bytes 00 9c ff 12)${expected}`);
+    for (const reason of byFile.values()) assert.doesNotMatch(reason, /"\.(png|jpg)"/, 'the name is not given as what the file is');
+  });
+
+  test('content that is no image is named from its first bytes', () => {
+    const bytes = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : Uint8Array.from(s));
+    assert.equal(describeContent(bytes('a,b,label\n1,2,cat\n')), 'text ("a,b,label 1,2,cat")');
+    assert.equal(describeContent(bytes('\ufeffnaïve café, déjà vu — a long line of words')), 'text ("naïve café, déjà vu — a …")');
+    assert.equal(describeContent(bytes(' \n\t ')), 'blank text');
+    // A two-byte character cut by the end of the bytes read is still text.
+    assert.equal(describeContent(bytes('abc é').subarray(0, 5)), 'text ("abc")');
+    assert.equal(describeContent(bytes('<!DOCTYPE html><html><body>Not found')), 'a web page (HTML)');
+    assert.equal(describeContent(bytes('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg">')), 'an SVG drawing, a format not read here');
+    assert.equal(describeContent(bytes([0x1f, 0x8b, 8, 0])), 'gzip-compressed data');
+    assert.equal(describeContent(bytes('%PDF-1.7\n')), 'a PDF document');
+    assert.equal(describeContent(bytes([0, 0, 0, 0x18, ...Buffer.from('ftypheic')])), 'a HEIC/HEIF image, a format not read here (convert it to JPEG or PNG)');
+    assert.equal(describeContent(bytes([0, 0, 0, 0x1c, ...Buffer.from('ftypavif')])), 'an AVIF image, a format not read here (convert it to PNG or JPEG)');
+    assert.equal(describeContent(bytes([0, 0, 0, 0x20, ...Buffer.from('ftypisom')])), 'a video (MP4 or QuickTime)');
+    assert.equal(describeContent(bytes([0x7f, 0x45, 0x4c, 0x46, 2, 1])), 'unknown (it starts with the bytes 7f 45 4c 46)', 'a control character is not text');
+    assert.equal(describeContent(bytes([0xab, 0x01])), 'unknown (it starts with the bytes ab 01)');
   });
 
   test('a class with one image is a problem; fewer than 2 classes is fatal even with skipBad', async () => {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { problemSummary, problemTotal } from '../../../shared/problem-summary.js';
 import type { DatasetRecord } from '../../store/index.js';
 import type { CliContext } from '../main.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
@@ -103,9 +104,17 @@ function printDataset(d: DatasetRecord): void {
     ['  CLASS', 'COUNT'],
     m.classes.map((c, i) => [`  ${c}`, m.classCounts[i] ?? 0]),
   );
-  if (m.problems.length) {
-    printLine(`  ${m.skipped} input(s) left out because of problems:`);
-    for (const p of m.problems.slice(0, 20)) printLine(`    ${p.file}${p.row ? `:${p.row}` : ''}: ${p.reason}`);
-    if (m.problems.length > 20) printLine(`    … and ${m.problems.length - 20} more (see --json)`);
-  }
+  for (const line of problemLines(d)) printLine(line);
+}
+
+/** The problems of an import: a summary whose counts agree with the list below it, then the first 20. */
+export function problemLines(d: Pick<DatasetRecord, 'kind' | 'manifest'>): string[] {
+  const m = d.manifest;
+  if (m.problems.length === 0) return [];
+  const total = problemTotal(m.problems);
+  const shown = m.problems.slice(0, 20);
+  const lines = [`  ${problemSummary(d.kind, total, m.skipped)}:`];
+  for (const p of shown) lines.push(`    ${p.file}${p.row ? `:${p.row}` : ''}: ${p.reason}`);
+  if (total > shown.length) lines.push(`    … and ${(total - shown.length).toLocaleString('en-US')} more (see --json)`);
+  return lines;
 }

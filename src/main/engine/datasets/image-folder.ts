@@ -49,6 +49,51 @@ export function sniffImage(head: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/** Known kinds of content that are no image we read, by their first bytes as Latin-1 text (a pattern, or a prefix). */
+const NOT_IMAGES: [RegExp | string, string][] = [
+  [/^version https:\/\/git-lfs/, 'a Git LFS pointer (the image itself was never downloaded: run "git lfs pull")'],
+  [/^\s*(<!doctype html|<html)/i, 'a web page (HTML)'],
+  [/^\s*(<\?xml[^]*)?<svg/i, 'an SVG drawing, a format not read here'],
+  ['PK\x03\x04', 'a ZIP archive'],
+  ['\x1f\x8b', 'gzip-compressed data'],
+  ['%PDF-', 'a PDF document'],
+  [/^[^]{4}ftyp(heic|heix|hevc|heim|heis|mif1|msf1)/, 'a HEIC/HEIF image, a format not read here (convert it to JPEG or PNG)'],
+  [/^[^]{4}ftypavi[fs]/, 'an AVIF image, a format not read here (convert it to PNG or JPEG)'],
+  [/^[^]{4}ftyp/, 'a video (MP4 or QuickTime)'],
+];
+
+/**
+ * What the first bytes of a file that is no image we read look like, in a few plain words:
+ * "text ("…")", "a ZIP archive", "unknown (it starts with the bytes 00 11 22 33)".
+ */
+export function describeContent(head: Uint8Array): string {
+  const latin1 = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
+  for (const [sign, what] of NOT_IMAGES) if (typeof sign === 'string' ? latin1.startsWith(sign) : sign.test(latin1)) return what;
+  const text = asText(head);
+  if (text !== undefined) {
+    const start = text.replace(/\s+/g, ' ').trim();
+    return start ? `text (${JSON.stringify(start.length > 24 ? `${start.slice(0, 24)}…` : start)})` : 'blank text';
+  }
+  const hex = [...head.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  return `unknown (it starts with the bytes ${hex})`;
+}
+
+/** The bytes as UTF-8 text when they are printable text (a character cut at the end allowed), else undefined. */
+function asText(head: Uint8Array): string | undefined {
+  let bytes = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? head.subarray(3) : head;
+  for (let cut = 0; cut < 4 && bytes.length > 0; cut++, bytes = bytes.subarray(0, bytes.length - 1)) {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      continue;
+    }
+    // eslint-disable-next-line no-control-regex -- control characters are what tells text from binary
+    return /[\x00-\x08\x0b\x0e-\x1f\x7f]/.test(text) ? undefined : text;
+  }
+  return undefined;
+}
+
 async function readHead(file: string, bytes = 64): Promise<Buffer> {
   const fh = await open(file, 'r');
   try {
@@ -101,7 +146,7 @@ async function listClassFiles(root: string, dir: string, out: FileEntry[], cls: 
 }
 
 /** Opens an image as a sharp pipeline, with its format checked from the first bytes. */
-async function openImage(file: string, ext: string): Promise<{ img: sharp.Sharp; format: ImageFormat }> {
+async function openImage(file: string): Promise<{ img: sharp.Sharp; format: ImageFormat }> {
   let head: Buffer;
   try {
     head = await readHead(file);
@@ -110,8 +155,9 @@ async function openImage(file: string, ext: string): Promise<{ img: sharp.Sharp;
   }
   const format = sniffImage(head);
   if (!format) {
-    const what = head.length === 0 ? 'an empty file' : ext ? `a "${ext}" file` : 'unknown content';
-    throw new BadImage(`not an image (${what}; ${EXPECTED})`);
+    // Its content, not its name: a "photo.png" holding text is text.
+    const what = head.length === 0 ? 'the file is empty' : `its content is ${describeContent(head)}`;
+    throw new BadImage(`not an image: ${what}; ${EXPECTED}`);
   }
   if (format === 'bmp') {
     let bmp;
@@ -129,7 +175,7 @@ async function openImage(file: string, ext: string): Promise<{ img: sharp.Sharp;
 
 /** Decodes one image to H×W×C uint8 (C = 1 grey or 3 RGB). */
 export async function decodeImage(file: string, height: number, width: number, grey: boolean): Promise<Buffer> {
-  const { img, format } = await openImage(file, path.extname(file).toLowerCase());
+  const { img, format } = await openImage(file);
   const channels = grey ? 1 : 3;
   try {
     let p = img.rotate().flatten({ background: { r: 0, g: 0, b: 0 } }).resize(width, height, { fit: 'fill' });

@@ -3,6 +3,7 @@
 // options.skipBad may leave out, or fatal ones (unreadable source, bad IDX header, fewer than
 // two classes…) that no skipping can fix.
 import type { ImportProblem } from '../../../shared/dataset-types.js';
+import { moreProblems } from '../../../shared/problem-summary.js';
 
 /** At most this many problems are listed; the rest are counted in one closing entry. */
 export const MAX_LISTED_PROBLEMS = 1000;
@@ -78,9 +79,7 @@ export class ProblemLog {
   problems(): ImportProblem[] {
     const out = this.listed.slice();
     const omitted = this.total - this.listed.length;
-    if (omitted > 0) {
-      out.push({ file: '', reason: `and ${omitted} more problem${omitted === 1 ? '' : 's'} not listed` });
-    }
+    if (omitted > 0) out.push(moreProblems(omitted));
     return out;
   }
 
