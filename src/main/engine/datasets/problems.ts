@@ -36,6 +36,8 @@ export class ProblemLog {
   total = 0;
   /** Problems about inputs that skipBad can leave out. */
   badInputs = 0;
+  /** Of those, the ones that are no input themselves (an empty class folder): not "bad files". */
+  badWithoutInputs = 0;
   /** Problems that always fail the import. */
   fatalCount = 0;
   /** Inputs (files, rows, samples) left out because of problems. */
@@ -58,6 +60,7 @@ export class ProblemLog {
   bad(p: ImportProblem, inputs = 1): void {
     this.push(p);
     this.badInputs++;
+    if (inputs === 0) this.badWithoutInputs++;
     this.leftOut += inputs;
     this.firstBad ??= p;
   }
@@ -83,7 +86,10 @@ export class ProblemLog {
     return out;
   }
 
-  /** The error to throw: fatal if any fatal problem, else "N bad files … (use --skip-bad …)". */
+  /**
+   * The error to throw: fatal if any fatal problem, else "N bad files … (use --skip-bad …)"
+   * ("3 bad files and 1 other problem …" when some, like an empty class folder, are no input).
+   */
   error(): DatasetImportError {
     const omitted = this.total - this.listed.length;
     let message: string;
@@ -93,8 +99,14 @@ export class ProblemLog {
         (rest > 0 ? ` (and ${rest} more problem${rest === 1 ? '' : 's'})` : '');
     } else {
       const n = this.badInputs;
+      const inputs = n - this.badWithoutInputs;
+      const others = this.badWithoutInputs;
+      const counted = [
+        ...(inputs > 0 ? [`${inputs} bad ${this.unit}${inputs === 1 ? '' : 's'}`] : []),
+        ...(others > 0 ? [`${others} ${inputs > 0 ? 'other ' : ''}problem${others === 1 ? '' : 's'}`] : []),
+      ].join(' and ');
       const first = this.firstBad ?? { file: '', reason: 'unknown problem' };
-      message = `${n} bad ${this.unit}${n === 1 ? '' : 's'} in ${this.source} (use --skip-bad to leave them out): ` +
+      message = `${counted} in ${this.source} (use --skip-bad to leave them out): ` +
         formatProblem(first) + (n > 1 ? `; and ${n - 1} more` : '');
     }
     return new DatasetImportError(message, this.problems(), omitted);
