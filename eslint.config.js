@@ -27,7 +27,20 @@ export default tseslint.config(
     rules: { 'no-undef': 'off' },
   },
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', globalThis: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        globalThis: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
@@ -36,46 +49,79 @@ export default tseslint.config(
   {
     files: ['src/shared/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...noNode, { name: 'electron', message: 'Only src/main/electron imports electron.' }],
-        patterns: [{ group: ['**/main/**', '**/renderer/**', '**/preload/**', '@tensorflow/*', 'better-sqlite3', 'sharp'], message: 'src/shared imports nothing outside src/shared.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...noNode, { name: 'electron', message: 'Only src/main/electron imports electron.' }],
+          patterns: [
+            {
+              group: ['**/main/**', '**/renderer/**', '**/preload/**', '@tensorflow/*', 'better-sqlite3', 'sharp'],
+              message: 'src/shared imports nothing outside src/shared.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/renderer/**/*.ts', 'src/renderer/**/*.svelte'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...noNode, { name: 'electron', message: 'Only src/main/electron imports electron.' }],
-        patterns: [{ group: ['**/main/**', '**/preload/**'], message: 'The renderer talks only to the API contract in src/shared.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...noNode, { name: 'electron', message: 'Only src/main/electron imports electron.' }],
+          patterns: [{ group: ['**/main/**', '**/preload/**'], message: 'The renderer talks only to the API contract in src/shared.' }],
+        },
+      ],
     },
   },
   {
     files: ['src/preload/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: noNode,
-        patterns: [{ group: ['**/main/**', '**/renderer/**'], message: 'The preload imports only src/shared (and electron).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: noNode,
+          patterns: [{ group: ['**/main/**', '**/renderer/**'], message: 'The preload imports only src/shared (and electron).' }],
+        },
+      ],
     },
   },
   {
     files: ['src/main/engine/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
-        patterns: [{ group: ['**/store/**', '**/service/**', '**/cli/**', '**/server/**', '**/electron/**', '**/renderer/**'], message: 'The engine imports neither store nor service (docs/architecture.md §2).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+          patterns: [
+            {
+              group: ['**/store/**', '**/service/**', '**/cli/**', '**/server/**', '**/electron/**', '**/renderer/**'],
+              message: 'The engine imports neither store nor service (docs/architecture.md §2).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
-    files: ['src/main/store/**/*.ts', 'src/main/service/**/*.ts', 'src/main/cli/**/*.ts', 'src/main/server/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.js'],
+    files: [
+      'src/main/store/**/*.ts',
+      'src/main/service/**/*.ts',
+      'src/main/cli/**/*.ts',
+      'src/main/server/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.js',
+    ],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
-        patterns: [{ group: ['**/renderer/**', '**/electron/**'], message: 'Node code does not reach into the renderer or the Electron shell.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+          patterns: [{ group: ['**/renderer/**', '**/electron/**'], message: 'Node code does not reach into the renderer or the Electron shell.' }],
+        },
+      ],
     },
   },
   {
@@ -83,13 +129,19 @@ export default tseslint.config(
     // of the renderer is reachable from tests.
     files: ['test/unit/renderer/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
-        patterns: [
-          { group: ['**/electron/**'], message: 'Node code does not reach into the Electron shell.' },
-          { regex: '/renderer/(?!lib/)|\\.svelte(\\.js)?$', message: 'Tests reach only the renderer\'s pure modules in src/renderer/lib (Svelte code is tested end to end).' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'Only src/main/electron imports electron.' }],
+          patterns: [
+            { group: ['**/electron/**'], message: 'Node code does not reach into the Electron shell.' },
+            {
+              regex: '/renderer/(?!lib/)|\\.svelte(\\.js)?$',
+              message: "Tests reach only the renderer's pure modules in src/renderer/lib (Svelte code is tested end to end).",
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -97,10 +149,13 @@ export default tseslint.config(
     // modules (never the electron package itself).
     files: ['test/unit/electron/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'electron', message: 'Electron cannot run here: inject fakes instead.' }],
-        patterns: [{ group: ['**/renderer/**', '**/electron/main.js'], message: 'Test the pure modules, not the entry (it starts Electron).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'Electron cannot run here: inject fakes instead.' }],
+          patterns: [{ group: ['**/renderer/**', '**/electron/main.js'], message: 'Test the pure modules, not the entry (it starts Electron).' }],
+        },
+      ],
     },
   },
 );

@@ -26,17 +26,31 @@ const threads = process.argv.includes('--threads') ? Number(arg('threads', '1'))
 
 function build(kind: string): tf.Sequential {
   const m = tf.sequential();
-  const conv = (filters: number, first = false): tf.layers.Layer => tf.layers.conv2d({
-    filters, kernelSize: 3, activation: 'relu', padding: 'valid', ...(first ? { inputShape: [28, 28, 1] } : {}),
-  });
+  const conv = (filters: number, first = false): tf.layers.Layer =>
+    tf.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      activation: 'relu',
+      padding: 'valid',
+      ...(first ? { inputShape: [28, 28, 1] } : {}),
+    });
   if (kind === 'small') {
-    m.add(conv(16, true)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    m.add(conv(32)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    m.add(tf.layers.flatten()); m.add(tf.layers.dense({ units: 10 }));
+    m.add(conv(16, true));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(conv(32));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 10 }));
   } else {
-    m.add(conv(32, true)); m.add(conv(32)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    m.add(conv(64)); m.add(conv(64)); m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    m.add(tf.layers.flatten()); m.add(tf.layers.dense({ units: 128, activation: 'relu' })); m.add(tf.layers.dense({ units: 10 }));
+    m.add(conv(32, true));
+    m.add(conv(32));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(conv(64));
+    m.add(conv(64));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 128, activation: 'relu' }));
+    m.add(tf.layers.dense({ units: 10 }));
   }
   return m;
 }
@@ -53,7 +67,9 @@ function wrapAll(backend: string): void {
     const wrapped: tf.KernelFunc = (args) => {
       let key = name;
       if (byShape && (name === 'Conv2D' || name === 'Transpose' || name === 'Sum')) {
-        key = `${name} ${Object.values(args.inputs).map((t) => `[${String((t as tf.TensorInfo).shape)}]`).join(' ')}`;
+        key = `${name} ${Object.values(args.inputs)
+          .map((t) => `[${String((t as tf.TensorInfo).shape)}]`)
+          .join(' ')}`;
       }
       stack.push(0);
       const t0 = performance.now();
@@ -98,9 +114,16 @@ async function measure(kind: string, batch: number): Promise<{ sps: number; step
   const ms = performance.now() - t0;
   if (profile) {
     const kernelMs = [...totals.values()].reduce((a, e) => a + e.ms, 0);
-    const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, byShape ? 30 : 14)
-      .map(([k, e]) => `    ${k.padEnd(byShape ? 60 : 34)} ${(e.ms / n).toFixed(2).padStart(8)} ms/step ${(100 * e.ms / ms).toFixed(1).padStart(5)}%  ${(e.calls / n).toFixed(0)} calls`);
-    console.log(`  profile ${kind} batch ${batch}: step ${(ms / n).toFixed(2)} ms, kernels ${(kernelMs / n).toFixed(2)} ms, outside kernels (tape, JS, optimizer bookkeeping) ${((ms - kernelMs) / n).toFixed(2)} ms\n${rows.join('\n')}`);
+    const rows = [...totals.entries()]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, byShape ? 30 : 14)
+      .map(
+        ([k, e]) =>
+          `    ${k.padEnd(byShape ? 60 : 34)} ${(e.ms / n).toFixed(2).padStart(8)} ms/step ${((100 * e.ms) / ms).toFixed(1).padStart(5)}%  ${(e.calls / n).toFixed(0)} calls`,
+      );
+    console.log(
+      `  profile ${kind} batch ${batch}: step ${(ms / n).toFixed(2)} ms, kernels ${(kernelMs / n).toFixed(2)} ms, outside kernels (tape, JS, optimizer bookkeeping) ${((ms - kernelMs) / n).toFixed(2)} ms\n${rows.join('\n')}`,
+    );
   }
   optimizer.dispose();
   model.dispose();
@@ -131,7 +154,17 @@ async function main(): Promise<void> {
     for (const kind of models) {
       for (const batch of batches) {
         const r = await measure(kind, batch);
-        console.log(JSON.stringify({ backend: tf.getBackend(), device, kernels: set, model: kind, batch_size: batch, samples_per_s: Math.round(r.sps), step_ms: +r.stepMs.toFixed(2) }));
+        console.log(
+          JSON.stringify({
+            backend: tf.getBackend(),
+            device,
+            kernels: set,
+            model: kind,
+            batch_size: batch,
+            samples_per_s: Math.round(r.sps),
+            step_ms: +r.stepMs.toFixed(2),
+          }),
+        );
       }
     }
   }

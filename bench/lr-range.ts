@@ -42,7 +42,10 @@ try {
   await importDataset(args.source, { limit: Number(args.samples) }, path.join(tmp, 'data'));
   const ds = loadDataset(path.join(tmp, 'data'));
   const backend = await selectBackend(args.backend as BackendChoice);
-  const rows = [`Learning-rate range test, ${args.model} model, batch ${batch}, ${backend.name}: ${steps} steps from ${base / 10} to ${base * 300}`, 'seed  steps  ms     steepest   minimum    suggested'];
+  const rows = [
+    `Learning-rate range test, ${args.model} model, batch ${batch}, ${backend.name}: ${steps} steps from ${base / 10} to ${base * 300}`,
+    'seed  steps  ms     steepest   minimum    suggested',
+  ];
   for (const seed of seeds) {
     const runner = new ProbeRunner({ dataset: ds, model: args.model as ModelKind, optimizer: 'adam', seed });
     try {
@@ -51,7 +54,9 @@ try {
       const ms = performance.now() - t0;
       const s = suggestLearningRate(r.rates, r.losses);
       const e = (v: number | undefined) => (v === undefined ? '—' : v.toExponential(2)).padEnd(10);
-      rows.push(`${String(seed).padEnd(5)} ${String(r.losses.length).padEnd(6)} ${ms.toFixed(0).padEnd(6)} ${e(s?.steepestRate)} ${e(s?.minimumRate)} ${e(s?.rate)}`);
+      rows.push(
+        `${String(seed).padEnd(5)} ${String(r.losses.length).padEnd(6)} ${ms.toFixed(0).padEnd(6)} ${e(s?.steepestRate)} ${e(s?.minimumRate)} ${e(s?.rate)}`,
+      );
     } finally {
       runner.dispose();
     }

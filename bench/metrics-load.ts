@@ -46,13 +46,26 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 function fakeSteps(from: number, count: number): StepMetrics[] {
   return Array.from({ length: count }, (_, i) => {
     const step = from + i;
-    return { step, epoch: 1 + Math.floor(step / 1000), time: step * 0.01, loss: 2 / Math.sqrt(step), accuracy: 1 - 1 / Math.sqrt(step), samplesPerSecond: 3000 + (step % 97), stepMs: 10 + (step % 7), memoryBytes: 1e6 + step, learningRate: 1e-3 };
+    return {
+      step,
+      epoch: 1 + Math.floor(step / 1000),
+      time: step * 0.01,
+      loss: 2 / Math.sqrt(step),
+      accuracy: 1 - 1 / Math.sqrt(step),
+      samplesPerSecond: 3000 + (step % 97),
+      stepMs: 10 + (step % 7),
+      memoryBytes: 1e6 + step,
+      learningRate: 1e-3,
+    };
   });
 }
 
 /** Appends `points` step-metric points to a new run of `datasetId`, spread over `seconds`; resolves with the write time. */
 async function writer(datasetId: number, points: number, seconds: number): Promise<{ runId: number; writeMs: number; wallMs: number }> {
-  const rec = service.store.runs.create({ datasetId, config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 } });
+  const rec = service.store.runs.create({
+    datasetId,
+    config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 },
+  });
   const steps = Math.ceil(points / STEP_NAMES);
   const batches = Math.ceil(steps / BATCH_STEPS);
   const interval = (seconds * 1000) / batches;
@@ -115,7 +128,9 @@ run(async () => {
       const b = await training;
       loaded.push(b.samplesPerSecond);
       writes.push(w);
-      log(`round ${r + 1}: with ${POINTS} points written ${b.samplesPerSecond.toFixed(0)} samples/s (writes took ${(w.writeMs / 1000).toFixed(1)} s of ${(w.wallMs / 1000).toFixed(1)} s; training ${b.seconds.toFixed(1)} s)`);
+      log(
+        `round ${r + 1}: with ${POINTS} points written ${b.samplesPerSecond.toFixed(0)} samples/s (writes took ${(w.writeMs / 1000).toFixed(1)} s of ${(w.wallMs / 1000).toFixed(1)} s; training ${b.seconds.toFixed(1)} s)`,
+      );
     };
     if (r % 2 === 0) {
       await runAlone();
@@ -136,7 +151,10 @@ run(async () => {
   const series = await timeIt(() => service.store.metrics.series(longRun, 'loss', 1000));
 
   // A run whose loss series alone holds 1M points (written straight into the table).
-  const single = service.store.runs.create({ datasetId: ds.id, config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 } });
+  const single = service.store.runs.create({
+    datasetId: ds.id,
+    config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 },
+  });
   const db = new Database(service.store.paths.database);
   const ins = db.prepare('INSERT INTO metrics (run_id, step, epoch, time, name, value) VALUES (?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
@@ -159,6 +177,7 @@ run(async () => {
   ];
   const width = Math.max(...rows.map((r) => r[0]!.length));
   for (const [k, v] of rows) console.log(`${k!.padEnd(width)}  ${v}`);
-  if (args.json) writeFileSync(path.resolve(args.json), JSON.stringify({ alone, loaded, ratio, writes, getRun, series, getRunSingle, seriesSingle, args }, null, 1));
+  if (args.json)
+    writeFileSync(path.resolve(args.json), JSON.stringify({ alone, loaded, ratio, writes, getRun, series, getRunSingle, seriesSingle, args }, null, 1));
   if (ratio < 0.95 || seriesSingle.max >= 1000 || getRunSingle.max >= 1000) process.exitCode = 1;
 });

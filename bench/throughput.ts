@@ -124,7 +124,15 @@ async function main(): Promise<void> {
 
 /** Writes the rows so far (after each run too: a run cut short by a time limit keeps what it measured). */
 function saveJson(trainCount: number): void {
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus()[0]?.model, threads: Number(args.threads), samples: trainCount, rows }, null, 2));
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify(
+        { date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus()[0]?.model, threads: Number(args.threads), samples: trainCount, rows },
+        null,
+        2,
+      ),
+    );
 }
 
 function exportForPeer(cacheDir: string, dir: string): void {
@@ -132,10 +140,16 @@ function exportForPeer(cacheDir: string, dir: string): void {
   mkdirSync(dir, { recursive: true });
   const [h, w, c] = ld.manifest.inputShape as [number, number, number];
   writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ shape: [h, w, c], classes: ld.manifest.classes.length }));
-  for (const [split, idx] of [['train', ld.trainIndex], ['test', ld.validationIndex]] as const) {
+  for (const [split, idx] of [
+    ['train', ld.trainIndex],
+    ['test', ld.validationIndex],
+  ] as const) {
     const x = toFloatBatch(ld, idx);
     writeFileSync(path.join(dir, `${split}.x`), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-    writeFileSync(path.join(dir, `${split}.y`), Uint8Array.from(idx, (i) => ld.y[i]!));
+    writeFileSync(
+      path.join(dir, `${split}.y`),
+      Uint8Array.from(idx, (i) => ld.y[i]!),
+    );
   }
 }
 
@@ -145,13 +159,32 @@ function runPeer(dataDir: string, model: ModelKind): void {
     log(`peer: ${args.peer} not found`);
     return;
   }
-  const r = spawnSync(args.python, [args.peer, '--data', dataDir, '--model', model, '--batch-sizes', batches.join(','), '--epochs', args['peer-epochs'], '--threads', args.threads, '--device', args.device], {
-    encoding: 'utf8',
-    timeout: 3_600_000,
-  });
+  const r = spawnSync(
+    args.python,
+    [
+      args.peer,
+      '--data',
+      dataDir,
+      '--model',
+      model,
+      '--batch-sizes',
+      batches.join(','),
+      '--epochs',
+      args['peer-epochs'],
+      '--threads',
+      args.threads,
+      '--device',
+      args.device,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 3_600_000,
+    },
+  );
   if (r.status !== 0) {
     log(`peer (${model}) failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    for (const b of batches) rows.push({ who: 'torch', device: args.device, model, batch: b, samplesPerSecond: null, note: 'peer unavailable (apt-get install python3-torch)' });
+    for (const b of batches)
+      rows.push({ who: 'torch', device: args.device, model, batch: b, samplesPerSecond: null, note: 'peer unavailable (apt-get install python3-torch)' });
     return;
   }
   for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
@@ -168,10 +201,28 @@ function printTable(): void {
   for (const r of rows.filter((x) => x.who !== 'torch')) {
     const peer = rows.find((p) => p.who === 'torch' && p.model === r.model && p.batch === r.batch)?.samplesPerSecond;
     const ratio = r.samplesPerSecond && peer ? `${(r.samplesPerSecond / peer).toFixed(2)}×` : '—';
-    out.push([r.model.padEnd(6), String(r.batch).padEnd(6), r.who.padEnd(10), (r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—').padEnd(10), ratio.padEnd(9), r.device].join(' '));
+    out.push(
+      [
+        r.model.padEnd(6),
+        String(r.batch).padEnd(6),
+        r.who.padEnd(10),
+        (r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—').padEnd(10),
+        ratio.padEnd(9),
+        r.device,
+      ].join(' '),
+    );
   }
   for (const r of rows.filter((x) => x.who === 'torch')) {
-    out.push([r.model.padEnd(6), String(r.batch).padEnd(6), 'torch'.padEnd(10), (r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—').padEnd(10), '1.00×'.padEnd(9), r.device].join(' '));
+    out.push(
+      [
+        r.model.padEnd(6),
+        String(r.batch).padEnd(6),
+        'torch'.padEnd(10),
+        (r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—').padEnd(10),
+        '1.00×'.padEnd(9),
+        r.device,
+      ].join(' '),
+    );
   }
   process.stdout.write(out.join('\n') + '\n');
 }

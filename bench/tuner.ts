@@ -56,9 +56,28 @@ interface Outcome {
   times: number[];
 }
 
-async function trainOnce(datasetId: number, batchSize: number, learningRate: number, warmupSteps: number, seed: number): Promise<{ hit?: { time: number; epoch: number }; epochSeconds: number }> {
+async function trainOnce(
+  datasetId: number,
+  batchSize: number,
+  learningRate: number,
+  warmupSteps: number,
+  seed: number,
+): Promise<{ hit?: { time: number; epoch: number }; epochSeconds: number }> {
   let hit: { time: number; epoch: number } | undefined;
-  const { runId, done } = service.startTraining({ dataset: datasetId, config: { model, batchSize, learningRate, warmupSteps, epochs: maxEpochs, backend, optimizer: 'adam', seed, validationsPerEpoch: Number(args['validations-per-epoch']) } });
+  const { runId, done } = service.startTraining({
+    dataset: datasetId,
+    config: {
+      model,
+      batchSize,
+      learningRate,
+      warmupSteps,
+      epochs: maxEpochs,
+      backend,
+      optimizer: 'adam',
+      seed,
+      validationsPerEpoch: Number(args['validations-per-epoch']),
+    },
+  });
   const onMetrics = (e: { runId: number; epochs: { epoch: number; time: number; valAccuracy: number }[] }) => {
     if (e.runId !== runId || hit) return;
     const reached = e.epochs.find((x) => x.valAccuracy >= target);
@@ -71,7 +90,8 @@ async function trainOnce(datasetId: number, batchSize: number, learningRate: num
   await done;
   service.off('run-metrics', onMetrics);
   const run = service.getRun(runId);
-  const epochSeconds = run.trainSeconds && run.steps ? (run.trainSeconds / run.steps) * Math.ceil(service.getDataset(datasetId).manifest.split.trainCount / batchSize) : NaN;
+  const epochSeconds =
+    run.trainSeconds && run.steps ? (run.trainSeconds / run.steps) * Math.ceil(service.getDataset(datasetId).manifest.split.trainCount / batchSize) : NaN;
   return { ...(hit ? { hit } : {}), epochSeconds };
 }
 
@@ -81,15 +101,35 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function timeToTarget(datasetId: number, label: string, batchSize: number, learningRate: number, warmupSteps = 0, searchSeconds = 0, firstSeed = 1): Promise<Outcome> {
+async function timeToTarget(
+  datasetId: number,
+  label: string,
+  batchSize: number,
+  learningRate: number,
+  warmupSteps = 0,
+  searchSeconds = 0,
+  firstSeed = 1,
+): Promise<Outcome> {
   const tries = [];
   for (let r = 0; r < repeats; r++) tries.push(await trainOnce(datasetId, batchSize, learningRate, warmupSteps, firstSeed + r));
   const times = tries.map((t) => (t.hit ? t.hit.time : Infinity));
   const trainSeconds = median(times);
   const epochs = tries.filter((t) => t.hit).map((t) => t.hit!.epoch);
-  const o = { label, batchSize, learningRate, searchSeconds, trainSeconds, epochs: Number.isFinite(trainSeconds) ? median(epochs) : null, total: searchSeconds + trainSeconds, epochSeconds: median(tries.map((t) => t.epochSeconds)), times };
+  const o = {
+    label,
+    batchSize,
+    learningRate,
+    searchSeconds,
+    trainSeconds,
+    epochs: Number.isFinite(trainSeconds) ? median(epochs) : null,
+    total: searchSeconds + trainSeconds,
+    epochSeconds: median(tries.map((t) => t.epochSeconds)),
+    times,
+  };
   const each = repeats > 1 ? ` [${times.map((t) => (Number.isFinite(t) ? t.toFixed(1) : '—')).join(', ')}]` : '';
-  log(`${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (epoch ${o.epochs})` : `not reached in ${maxEpochs} epochs`}${each}`);
+  log(
+    `${label.padEnd(28)} batch ${String(batchSize).padStart(5)} lr ${learningRate.toPrecision(3).padEnd(8)} → ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s (epoch ${o.epochs})` : `not reached in ${maxEpochs} epochs`}${each}`,
+  );
   return o;
 }
 
@@ -111,7 +151,9 @@ async function main(): Promise<void> {
     const out = [`Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model} CNN, ${backend}, ≤ ${maxEpochs} epochs, median of ${repeats} seed(s)`];
     for (const [b, lr] of fixed) {
       const o = await timeToTarget(ds.id, `fixed ${b} @ ${lr}`, b, lr);
-      out.push(`batch ${String(b).padStart(5)}  lr ${lr.toPrecision(3).padEnd(9)} ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s` : 'not reached'}  [${o.times.map((t) => (Number.isFinite(t) ? t.toFixed(1) : '—')).join(', ')}]`);
+      out.push(
+        `batch ${String(b).padStart(5)}  lr ${lr.toPrecision(3).padEnd(9)} ${Number.isFinite(o.total) ? `${o.total.toFixed(1)} s` : 'not reached'}  [${o.times.map((t) => (Number.isFinite(t) ? t.toFixed(1) : '—')).join(', ')}]`,
+      );
     }
     process.stdout.write(out.join('\n') + '\n');
     return;
@@ -144,9 +186,7 @@ async function main(): Promise<void> {
   // The fastest of seven noisy medians is optimistic by construction (the winner's curse): with
   // repeats, the oracle's batch is picked on seeds 1…N and its time measured on fresh seeds.
   const best =
-    repeats > 1
-      ? await timeToTarget(ds.id, `(c) fixed ${picked.batchSize}, fresh seeds`, picked.batchSize, picked.learningRate, 0, 0, 1 + repeats)
-      : picked;
+    repeats > 1 ? await timeToTarget(ds.id, `(c) fixed ${picked.batchSize}, fresh seeds`, picked.batchSize, picked.learningRate, 0, 0, 1 + repeats) : picked;
   results.push({ ...best, label: `(c) oracle = fixed ${best.batchSize}` });
 
   const line = (o: Outcome) => {
@@ -161,13 +201,16 @@ async function main(): Promise<void> {
   for (const mode of ['quick', 'full']) {
     const r = results.find((x) => x.label.startsWith(`tuner ${mode}`))!;
     const tenEpochs = 10 * r.epochSeconds;
-    out.push(`search cost (${mode}): ${tuned[mode]!.search.toFixed(1)} s = ${((tuned[mode]!.search / tenEpochs) * 100).toFixed(1)} % of a 10-epoch run at batch ${r.batchSize} (${tenEpochs.toFixed(1)} s)`);
+    out.push(
+      `search cost (${mode}): ${tuned[mode]!.search.toFixed(1)} s = ${((tuned[mode]!.search / tenEpochs) * 100).toFixed(1)} % of a 10-epoch run at batch ${r.batchSize} (${tenEpochs.toFixed(1)} s)`,
+    );
   }
   const a = results.find((x) => x.label.startsWith('(a)'))!;
   const b = results.find((x) => x.label.startsWith('(b)'))!;
   for (const mode of ['quick', 'full']) {
     const r = results.find((x) => x.label.startsWith(`tuner ${mode}`))!;
-    const vs = (other: Outcome) => (!Number.isFinite(r.total) ? 'not reached' : Number.isFinite(other.total) ? `${(r.total / other.total).toFixed(2)}×` : 'other never reached the target');
+    const vs = (other: Outcome) =>
+      !Number.isFinite(r.total) ? 'not reached' : Number.isFinite(other.total) ? `${(r.total / other.total).toFixed(2)}×` : 'other never reached the target';
     out.push(`tuner ${mode}: ${vs(best)} the oracle; vs (a) ${vs(a)}; vs (b) ${vs(b)}`);
   }
   process.stdout.write(out.join('\n') + '\n');

@@ -60,7 +60,9 @@ async function main(): Promise<void> {
   service.on('tune-trial', ({ trial }) => {
     trials.push(trial);
     const r = trial.result as { peakBytes?: number; samplesPerSecond?: number };
-    log(`  ${trial.kind.padEnd(10)} batch ${String(trial.batchSize).padStart(4)}  ${trial.status.padEnd(7)} ${trial.seconds.toFixed(1).padStart(6)} s  ${r.peakBytes ? `${(r.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}${r.samplesPerSecond ? `${r.samplesPerSecond.toFixed(1)} samples/s` : ''}${trial.cause ? `  (${trial.cause})` : ''}`);
+    log(
+      `  ${trial.kind.padEnd(10)} batch ${String(trial.batchSize).padStart(4)}  ${trial.status.padEnd(7)} ${trial.seconds.toFixed(1).padStart(6)} s  ${r.peakBytes ? `${(r.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}${r.samplesPerSecond ? `${r.samplesPerSecond.toFixed(1)} samples/s` : ''}${trial.cause ? `  (${trial.cause})` : ''}`,
+    );
   });
   const started = performance.now();
   const { done } = service.startTuning({

@@ -16,8 +16,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const REVIEWED = {
   CSP_GLOBAL_CHECK:
     'the CSP is sent as a header by the app:// protocol handler (src/main/electron/app-protocol.ts, from src/shared/csp.ts), which the scanner does not follow; test/reliability/electron-checklist.test.ts checks it',
-  OPEN_EXTERNAL_JS_CHECK:
-    'openExternal gets only https:// URLs (guardNavigation checks the scheme) and the fixed documentation URL',
+  OPEN_EXTERNAL_JS_CHECK: 'openExternal gets only https:// URLs (guardNavigation checks the scheme) and the fixed documentation URL',
 };
 
 const electronVersion = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies.electron.replace(/^[^\d]*/, '');
@@ -26,7 +25,10 @@ try {
   cpSync(path.join(root, 'src/main/electron'), path.join(work, 'scan/electron'), { recursive: true });
   cpSync(path.join(root, 'src/preload'), path.join(work, 'scan/preload'), { recursive: true });
   const out = path.join(work, 'findings.csv');
-  const r = spawnSync('npx', ['--yes', SCANNER, '-i', path.join(work, 'scan'), '-r', '-e', electronVersion, '-o', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('npx', ['--yes', SCANNER, '-i', path.join(work, 'scan'), '-r', '-e', electronVersion, '-o', out], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let rows;
   try {
     rows = parse(readFileSync(out, 'utf8'), { columns: true, trim: true, relax_quotes: true, skip_empty_lines: true });
@@ -40,7 +42,9 @@ try {
     const reviewed = REVIEWED[f.issue];
     const fails = severity === 'HIGH' || severity === 'CRITICAL' || !reviewed;
     if (fails) bad++;
-    console.log(`${fails ? 'FAIL' : 'ok  '} ${f.issue} ${severity}/${f.confidence} ${f.filename} ${f.location}${reviewed && !fails ? ` — reviewed: ${reviewed}` : ''}`);
+    console.log(
+      `${fails ? 'FAIL' : 'ok  '} ${f.issue} ${severity}/${f.confidence} ${f.filename} ${f.location}${reviewed && !fails ? ` — reviewed: ${reviewed}` : ''}`,
+    );
   }
   console.log(`${rows.length} finding(s), ${bad} not acceptable (electronegativity ${SCANNER.split('@').pop()}, Electron ${electronVersion})`);
   process.exit(bad ? 1 : 0);

@@ -12,7 +12,9 @@ if (!existsSync(from)) {
   console.error(`no screenshots in ${from}: run npm run test:e2e first`);
   process.exit(1);
 }
-const files = readdirSync(from).filter((f) => f.endsWith('.png')).sort();
+const files = readdirSync(from)
+  .filter((f) => f.endsWith('.png'))
+  .sort();
 if (files.length === 0) {
   console.error(`no .png files in ${from}`);
   process.exit(1);

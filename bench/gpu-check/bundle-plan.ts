@@ -99,7 +99,9 @@ export function totalBytes(files: { bytes: number }[]): number {
 export function checkBudget(parts: Record<string, number>, budget = BUNDLE_BUDGET_BYTES): number {
   const total = Object.values(parts).reduce((s, b) => s + b, 0);
   if (total > budget) {
-    const list = Object.entries(parts).map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)} MiB`).join(', ');
+    const list = Object.entries(parts)
+      .map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)} MiB`)
+      .join(', ');
     throw new Error(`the GPU bundle would be ${(total / 2 ** 20).toFixed(1)} MiB, over its ${(budget / 2 ** 20).toFixed(0)} MiB budget (${list})`);
   }
   return total;

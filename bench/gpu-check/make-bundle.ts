@@ -13,7 +13,20 @@
 //    Vulkan loader, Debian's libvulkan1), lib/glvnd (a fallback for the ICD's needs),
 //    peer_torch.py (bench/peer_torch.py), gpu-check.sh, MANIFEST.json.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,7 +51,14 @@ const log = (s: string) => process.stderr.write(s + '\n');
 
 function sh(cmd: string, argv: string[], opts: SpawnSyncOptions = {}): string {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: root, maxBuffer: 1 << 28, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status ?? r.signal}): ${String(r.stderr ?? '').trim().split('\n').slice(-5).join('\n')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${argv.join(' ')} failed (${r.status ?? r.signal}): ${String(r.stderr ?? '')
+        .trim()
+        .split('\n')
+        .slice(-5)
+        .join('\n')}`,
+    );
   return String(r.stdout ?? '');
 }
 
@@ -59,10 +79,49 @@ function record(idxDir: string): string[] {
     log(sh(process.execPath, ['dist/bench/gpu-check/adapter.js'], { env }).trim());
     log('recording: datasets import, train (webgpu), tune Full (webgpu)');
     cli('datasets', 'import', idxDir, '--name', 'mnist', '--limit', '400', '--json');
-    cli('train', '--dataset', 'mnist', '--model', 'small', '--batch-size', '16', '--epochs', '1', '--lr', '0.001', '--backend', 'webgpu', '--max-steps', '3', '--json');
+    cli(
+      'train',
+      '--dataset',
+      'mnist',
+      '--model',
+      'small',
+      '--batch-size',
+      '16',
+      '--epochs',
+      '1',
+      '--lr',
+      '0.001',
+      '--backend',
+      'webgpu',
+      '--max-steps',
+      '3',
+      '--json',
+    );
     cli('tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'webgpu', '--epochs', '1', '--json');
     log('recording: bench/throughput (webgpu)');
-    sh(process.execPath, ['dist/bench/throughput.js', '--backends', 'webgpu', '--models', 'small', '--batches', '16', '--samples', '300', '--webgpu-steps', '3', '--source', idxDir, '--peer', path.join(tmp, 'no-peer.py'), '--json', path.join(tmp, 't.json')], { env });
+    sh(
+      process.execPath,
+      [
+        'dist/bench/throughput.js',
+        '--backends',
+        'webgpu',
+        '--models',
+        'small',
+        '--batches',
+        '16',
+        '--samples',
+        '300',
+        '--webgpu-steps',
+        '3',
+        '--source',
+        idxDir,
+        '--peer',
+        path.join(tmp, 'no-peer.py'),
+        '--json',
+        path.join(tmp, 't.json'),
+      ],
+      { env },
+    );
     const files = new Set<string>();
     for (const f of readdirSync(recDir)) for (const line of readFileSync(path.join(recDir, f), 'utf8').split('\n')) if (line) files.add(line);
     return [...files];
@@ -101,7 +160,10 @@ function main(): void {
     writeFileSync(listFile, rel.join('\n') + '\n');
     log(`recorded ${rel.length} node_modules files → ${path.relative(root, listFile)}`);
   } else {
-    loaded = readFileSync(listFile, 'utf8').split('\n').filter(Boolean).map((rel) => path.join(root, rel));
+    loaded = readFileSync(listFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((rel) => path.join(root, rel));
   }
   const modules = planNodeModules(root, loaded);
   const project = planProject(root);
@@ -149,7 +211,11 @@ function main(): void {
   };
   const total = checkBudget({ ...parts, 'MANIFEST.json': 1024 });
   writeFileSync(path.join(out, 'MANIFEST.json'), JSON.stringify({ ...manifest, totalBytes: total }, null, 2) + '\n');
-  process.stdout.write(`GPU bundle: ${out} (${(total / 2 ** 20).toFixed(1)} MiB: ${Object.entries(parts).map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)} MiB`).join(', ')})\n`);
+  process.stdout.write(
+    `GPU bundle: ${out} (${(total / 2 ** 20).toFixed(1)} MiB: ${Object.entries(parts)
+      .map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)} MiB`)
+      .join(', ')})\n`,
+  );
 }
 
 main();

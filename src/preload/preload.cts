@@ -61,4 +61,7 @@ function buildBridge(ipc: { invoke: Invoke; on: On; removeListener: Off }, getPa
   return bridge as unknown as AutobatchBridge;
 }
 
-contextBridge.exposeInMainWorld(BRIDGE_GLOBAL, buildBridge(ipcRenderer, (file) => webUtils.getPathForFile(file)));
+contextBridge.exposeInMainWorld(
+  BRIDGE_GLOBAL,
+  buildBridge(ipcRenderer, (file) => webUtils.getPathForFile(file)),
+);

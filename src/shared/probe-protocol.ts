@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
 import { anyNumber } from './schemas.js';
 
-
 export const probeSessionSchema = z.strictObject({
   kind: z.literal('probe-session'),
   datasetDir: z.string().min(1),
@@ -144,7 +143,13 @@ export const trialResultSchema = z.strictObject({
   valLoss: anyNumber,
   valAccuracy: z.number(),
 });
-export const probeResultSchema = z.discriminatedUnion('kind', [memoryResultSchema, throughputResultSchema, noiseResultSchema, learningRateResultSchema, trialResultSchema]);
+export const probeResultSchema = z.discriminatedUnion('kind', [
+  memoryResultSchema,
+  throughputResultSchema,
+  noiseResultSchema,
+  learningRateResultSchema,
+  trialResultSchema,
+]);
 export type ProbeResult = z.infer<typeof probeResultSchema>;
 
 /** Host → trainer, after the session's 'start-probes'. */

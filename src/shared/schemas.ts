@@ -9,14 +9,22 @@ export const anyNumber = z.custom<number>((v) => typeof v === 'number', { messag
 
 export const trainConfigSchema = z.strictObject({
   model: z.enum(MODEL_KINDS),
-  batchSize: z.number().int().min(1).max(1 << 20),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20),
   epochs: z.number().int().min(1).max(100_000),
   learningRate: finite.gt(0).max(10),
   optimizer: z.enum(OPTIMIZERS),
   momentum: finite.min(0).lt(1),
   warmupSteps: z.number().int().min(0).max(10_000_000),
   backend: z.enum(BACKEND_CHOICES),
-  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
   validationsPerEpoch: z.number().int().min(1).max(20).optional(),
 });
 

@@ -46,12 +46,30 @@ function panels(curves: CurvePoint[], report: TuningReport): Panel[] {
       title: 'Memory per step m(B)',
       unit: niceBytes,
       points: mem.map((c) => ({ x: c.batchSize, y: c.memoryBytes!, failed: c.fits === false })),
-      ...(fit && fit.b > 0 ? { line: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, maxX].filter((x) => x <= maxX).map((x) => ({ x, y: Math.max(fit.a + fit.b * x, fit.updateFloor ?? 0) })) } : {}),
+      ...(fit && fit.b > 0
+        ? {
+            line: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, maxX]
+              .filter((x) => x <= maxX)
+              .map((x) => ({ x, y: Math.max(fit.a + fit.b * x, fit.updateFloor ?? 0) })),
+          }
+        : {}),
       hline: { y: report.recommendation.memoryBudgetBytes, label: `budget ${niceBytes(report.recommendation.memoryBudgetBytes)}` },
     },
-    { title: 'Throughput X(B), samples/s', unit: niceNumber, points: curves.filter((c) => c.samplesPerSecond !== undefined).map((c) => ({ x: c.batchSize, y: c.samplesPerSecond! })) },
-    { title: 'Statistical efficiency E(B)', unit: niceNumber, points: curves.filter((c) => c.efficiency !== undefined).map((c) => ({ x: c.batchSize, y: c.efficiency! })) },
-    { title: 'Goodput G(B) = X·E, samples/s', unit: niceNumber, points: curves.filter((c) => c.goodput !== undefined).map((c) => ({ x: c.batchSize, y: c.goodput! })) },
+    {
+      title: 'Throughput X(B), samples/s',
+      unit: niceNumber,
+      points: curves.filter((c) => c.samplesPerSecond !== undefined).map((c) => ({ x: c.batchSize, y: c.samplesPerSecond! })),
+    },
+    {
+      title: 'Statistical efficiency E(B)',
+      unit: niceNumber,
+      points: curves.filter((c) => c.efficiency !== undefined).map((c) => ({ x: c.batchSize, y: c.efficiency! })),
+    },
+    {
+      title: 'Goodput G(B) = X·E, samples/s',
+      unit: niceNumber,
+      points: curves.filter((c) => c.goodput !== undefined).map((c) => ({ x: c.batchSize, y: c.goodput! })),
+    },
   ];
 }
 
@@ -67,17 +85,26 @@ function rangeTestPanel(test: LearningRateTest, ox: number, oy: number): string[
   parts.push(`<g><text x="${ox}" y="${oy - 10}" font-weight="600" fill="#333">Learning-rate range test at batch ${test.batchSize}</text>`);
   parts.push(`<rect x="${ox}" y="${oy}" width="${PANEL_W}" height="${PANEL_H}" fill="#fafafa" stroke="#ccc"/>`);
   for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
-    parts.push(`<line x1="${sx(10 ** e)}" y1="${oy}" x2="${sx(10 ** e)}" y2="${oy + PANEL_H}" stroke="#eee"/><text x="${sx(10 ** e)}" y="${oy + PANEL_H + 15}" text-anchor="middle" fill="#666">1e${e}</text>`);
+    parts.push(
+      `<line x1="${sx(10 ** e)}" y1="${oy}" x2="${sx(10 ** e)}" y2="${oy + PANEL_H}" stroke="#eee"/><text x="${sx(10 ** e)}" y="${oy + PANEL_H + 15}" text-anchor="middle" fill="#666">1e${e}</text>`,
+    );
   }
-  for (const f of [0, 0.5, 1]) parts.push(`<text x="${ox - 4}" y="${sy(maxY * f) + 4}" text-anchor="end" fill="#666" font-size="10">${niceNumber(maxY * f)}</text>`);
-  parts.push(`<text x="${ox + PANEL_W / 2}" y="${oy + PANEL_H + 32}" text-anchor="middle" fill="#666">learning rate, one training step each (log scale)</text>`);
+  for (const f of [0, 0.5, 1])
+    parts.push(`<text x="${ox - 4}" y="${sy(maxY * f) + 4}" text-anchor="end" fill="#666" font-size="10">${niceNumber(maxY * f)}</text>`);
+  parts.push(
+    `<text x="${ox + PANEL_W / 2}" y="${oy + PANEL_H + 32}" text-anchor="middle" fill="#666">learning rate, one training step each (log scale)</text>`,
+  );
   for (const p of pts) parts.push(`<circle cx="${sx(p.rate)}" cy="${sy(p.loss)}" r="2" fill="#95a5a6"/>`);
   parts.push(`<polyline fill="none" stroke="#2c6fbb" stroke-width="2" points="${pts.map((p) => `${sx(p.rate)},${sy(p.smoothed)}`).join(' ')}"/>`);
   if (test.rate !== null && test.rate >= pts[0]!.rate) {
-    parts.push(`<line x1="${sx(test.rate)}" y1="${oy}" x2="${sx(test.rate)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(test.rate) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${test.rate.toExponential(1)}</text>`);
+    parts.push(
+      `<line x1="${sx(test.rate)}" y1="${oy}" x2="${sx(test.rate)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(test.rate) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${test.rate.toExponential(1)}</text>`,
+    );
   }
   if (test.steepestRate !== null) {
-    parts.push(`<line x1="${sx(test.steepestRate)}" y1="${oy}" x2="${sx(test.steepestRate)}" y2="${oy + PANEL_H}" stroke="#95a5a6" stroke-dasharray="4 3"/><text x="${sx(test.steepestRate) + 4}" y="${oy + 30}" fill="#777">steepest ${test.steepestRate.toExponential(1)}</text>`);
+    parts.push(
+      `<line x1="${sx(test.steepestRate)}" y1="${oy}" x2="${sx(test.steepestRate)}" y2="${oy + PANEL_H}" stroke="#95a5a6" stroke-dasharray="4 3"/><text x="${sx(test.steepestRate) + 4}" y="${oy + 30}" fill="#777">steepest ${test.steepestRate.toExponential(1)}</text>`,
+    );
   }
   parts.push('</g>');
   return parts;
@@ -105,23 +132,34 @@ export function tuningChartSvg(report: TuningReport, title: string): string {
     parts.push(`<g><text x="${ox}" y="${oy - 10}" font-weight="600" fill="#333">${escapeXml(p.title)}</text>`);
     parts.push(`<rect x="${ox}" y="${oy}" width="${PANEL_W}" height="${PANEL_H}" fill="#fafafa" stroke="#ccc"/>`);
     for (let x = minX; x <= maxX; x *= 2) {
-      parts.push(`<line x1="${sx(x)}" y1="${oy}" x2="${sx(x)}" y2="${oy + PANEL_H}" stroke="#eee"/><text x="${sx(x)}" y="${oy + PANEL_H + 15}" text-anchor="middle" fill="#666">${x}</text>`);
+      parts.push(
+        `<line x1="${sx(x)}" y1="${oy}" x2="${sx(x)}" y2="${oy + PANEL_H}" stroke="#eee"/><text x="${sx(x)}" y="${oy + PANEL_H + 15}" text-anchor="middle" fill="#666">${x}</text>`,
+      );
     }
     for (const f of [0, 0.5, 1]) {
       parts.push(`<text x="${ox - 4}" y="${sy(maxY * f) + 4}" text-anchor="end" fill="#666" font-size="10">${escapeXml(p.unit(maxY * f))}</text>`);
     }
     parts.push(`<text x="${ox + PANEL_W / 2}" y="${oy + PANEL_H + 32}" text-anchor="middle" fill="#666">batch size (log scale)</text>`);
     if (p.hline) {
-      parts.push(`<line x1="${ox}" y1="${sy(p.hline.y)}" x2="${ox + PANEL_W}" y2="${sy(p.hline.y)}" stroke="#c0392b" stroke-dasharray="6 4"/><text x="${ox + PANEL_W - 4}" y="${sy(p.hline.y) - 4}" text-anchor="end" fill="#c0392b">${escapeXml(p.hline.label)}</text>`);
+      parts.push(
+        `<line x1="${ox}" y1="${sy(p.hline.y)}" x2="${ox + PANEL_W}" y2="${sy(p.hline.y)}" stroke="#c0392b" stroke-dasharray="6 4"/><text x="${ox + PANEL_W - 4}" y="${sy(p.hline.y) - 4}" text-anchor="end" fill="#c0392b">${escapeXml(p.hline.label)}</text>`,
+      );
     }
     if (p.line) parts.push(`<polyline fill="none" stroke="#95a5a6" stroke-dasharray="3 3" points="${p.line.map((q) => `${sx(q.x)},${sy(q.y)}`).join(' ')}"/>`);
     const ok = p.points.filter((q) => !q.failed).sort((a, b) => a.x - b.x);
     if (ok.length > 1) parts.push(`<polyline fill="none" stroke="#2c6fbb" stroke-width="2" points="${ok.map((q) => `${sx(q.x)},${sy(q.y)}`).join(' ')}"/>`);
     for (const q of p.points) {
-      parts.push(q.failed ? `<text x="${sx(q.x)}" y="${sy(q.y) + 4}" text-anchor="middle" fill="#c0392b" font-weight="700">×</text>` : `<circle cx="${sx(q.x)}" cy="${sy(q.y)}" r="3.5" fill="#2c6fbb"/>`);
+      parts.push(
+        q.failed
+          ? `<text x="${sx(q.x)}" y="${sy(q.y) + 4}" text-anchor="middle" fill="#c0392b" font-weight="700">×</text>`
+          : `<circle cx="${sx(q.x)}" cy="${sy(q.y)}" r="3.5" fill="#2c6fbb"/>`,
+      );
     }
-    if (p.points.length === 0) parts.push(`<text x="${ox + PANEL_W / 2}" y="${oy + PANEL_H / 2}" text-anchor="middle" fill="#999">not measured in this mode</text>`);
-    parts.push(`<line x1="${sx(choice)}" y1="${oy}" x2="${sx(choice)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(choice) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${choice}</text>`);
+    if (p.points.length === 0)
+      parts.push(`<text x="${ox + PANEL_W / 2}" y="${oy + PANEL_H / 2}" text-anchor="middle" fill="#999">not measured in this mode</text>`);
+    parts.push(
+      `<line x1="${sx(choice)}" y1="${oy}" x2="${sx(choice)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(choice) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${choice}</text>`,
+    );
     parts.push('</g>');
   });
   if (rangeTest) parts.push(...rangeTestPanel(rangeTest, 40, 60 + 2 * (PANEL_H + 70)));

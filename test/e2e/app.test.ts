@@ -148,7 +148,7 @@ test('Train: live charts survive a reload, and the run ends completed', { skip: 
   await screenshot(page, 'train');
   await page.reload();
   await page.getByRole('heading', { name: 'Train', exact: true }).waitFor();
-  assert.equal((await page.locator('figure.chart canvas').count()), 2, 'loss and accuracy charts after the reload');
+  assert.equal(await page.locator('figure.chart canvas').count(), 2, 'loss and accuracy charts after the reload');
   if (stillRunning) {
     // Still ours to stop after the reload (not pressed: the run must complete).
     await stop.waitFor({ timeout: 5_000 }).catch(() => undefined);
@@ -227,7 +227,10 @@ test('Tune: a Full search adds the efficiency and goodput curves, the noise scal
   await page.getByText('Noise scale', { exact: true }).waitFor();
   assert.equal(await page.locator('figure.chart canvas').count(), 5, 'memory, throughput, efficiency, goodput and the range test');
   await page.getByRole('figure', { name: /one step at each learning rate of the range test/ }).waitFor();
-  await page.getByText(/learning-rate range test at batch \d+/).first().waitFor();
+  await page
+    .getByText(/learning-rate range test at batch \d+/)
+    .first()
+    .waitFor();
   await screenshot(page, 'tune-full');
 });
 
@@ -236,9 +239,12 @@ test('Tune: the session shown follows the tuning id in the URL, with Back and Fo
   /** The Tune screen shows the session of this mode (the report ends "… (quick)."), and not the other one. */
   async function shows(mode: 'quick' | 'full', step: string): Promise<void> {
     const other = mode === 'quick' ? 'full' : 'quick';
-    await page.getByText(new RegExp(`^Search took .* \\(${mode}\\)\\.`)).waitFor({ timeout: 10_000 }).catch(() => {
-      throw new Error(`${step}: the ${mode} session is not shown (${page.url()})`);
-    });
+    await page
+      .getByText(new RegExp(`^Search took .* \\(${mode}\\)\\.`))
+      .waitFor({ timeout: 10_000 })
+      .catch(() => {
+        throw new Error(`${step}: the ${mode} session is not shown (${page.url()})`);
+      });
     assert.equal(await page.getByText(new RegExp(`^Search took .* \\(${other}\\)\\.`)).count(), 0, `${step}: the ${other} session is still shown`);
     assert.equal(await page.getByRole('radio', { name: mode === 'quick' ? 'Quick' : 'Full' }).isChecked(), true, `${step}: its mode is selected`);
   }
@@ -303,11 +309,20 @@ test('a folder with a corrupt image: the import lists its problems in plain word
       mkdirSync(path.join(dir, cls));
       for (let i = 0; i < 8; i++) {
         const pixels = Buffer.alloc(16 * 16 * 3, cls === 'cats' ? 40 + i * 10 : 200 - i * 10);
-        await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(path.join(dir, cls, `${cls}-${i}.png`));
+        await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } })
+          .png()
+          .toFile(path.join(dir, cls, `${cls}-${i}.png`));
       }
     }
     writeFileSync(path.join(dir, 'dogs', 'broken.png'), Buffer.from('this is not a PNG file at all'));
-    writeFileSync(path.join(dir, 'cats', 'truncated.png'), (await sharp(Buffer.alloc(16 * 16 * 3, 90), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer()).subarray(0, 40));
+    writeFileSync(
+      path.join(dir, 'cats', 'truncated.png'),
+      (
+        await sharp(Buffer.alloc(16 * 16 * 3, 90), { raw: { width: 16, height: 16, channels: 3 } })
+          .png()
+          .toBuffer()
+      ).subarray(0, 40),
+    );
 
     await page.getByRole('link', { name: 'Datasets', exact: true }).click();
     await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();

@@ -18,7 +18,15 @@ export const needsChromium = missing('chromium');
 
 // Headless on a machine with no display, no GPU and a closed network: without the networking
 // flags Chromium keeps trying to reach Google's hosts.
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface Served {
   home: string;

@@ -39,30 +39,45 @@ test('import, inspect, train one epoch, review and export through the direct tra
   assert.equal(ds.name, 'digits');
   assert.equal(ds.count, 300);
   assert.equal(ds.classes.length, 10);
-  assert.equal(ds.classes.reduce((s, c) => s + c.count, 0), 300);
+  assert.equal(
+    ds.classes.reduce((s, c) => s + c.count, 0),
+    300,
+  );
   assert.ok(ds.previews.length >= 10);
   assert.ok(ds.previews.every((p) => p.image?.startsWith('data:image/png;base64,')));
   assert.deepEqual(ds.models.sort(), ['large', 'mlp', 'small']);
   await new Promise((r) => setTimeout(r, 150));
   assert.ok(progress.length > 0 && progress.every((p) => p.importId === 'sample-1'));
 
-  assert.deepEqual((await api.listDatasets()).map((d) => d.name), ['digits']);
+  assert.deepEqual(
+    (await api.listDatasets()).map((d) => d.name),
+    ['digits'],
+  );
   assert.equal((await api.getDataset({ dataset: 'digits', previewsPerClass: 1 })).previews.length, 10);
 
   const { runId } = await api.startTraining({ dataset: ds.id, config: { model: 'mlp', epochs: 1, batchSize: 32, backend: 'wasm' } });
-  assert.equal((await api.activeRuns()).some((r) => r.id === runId), true);
+  assert.equal(
+    (await api.activeRuns()).some((r) => r.id === runId),
+    true,
+  );
   const deadline = Date.now() + 240_000;
   while (!statuses.some((s) => s.runId === runId && s.status === 'completed') && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
     const failed = statuses.find((s) => s.status === 'failed');
     assert.equal(failed, undefined, failed?.error);
   }
-  assert.deepEqual(statuses.filter((s) => s.runId === runId).map((s) => s.status), ['queued', 'running', 'completed']);
+  assert.deepEqual(
+    statuses.filter((s) => s.runId === runId).map((s) => s.status),
+    ['queued', 'running', 'completed'],
+  );
   unsubscribe();
   assert.ok(allEvents.length > 0 && allEvents.every(checkEvent), 'every event matches the contract');
 
   const runs = await api.listRuns({ dataset: 'digits', model: 'mlp', status: 'completed' });
-  assert.deepEqual(runs.map((r) => r.id), [runId]);
+  assert.deepEqual(
+    runs.map((r) => r.id),
+    [runId],
+  );
   assert.equal(typeof runs[0]!.bestValAccuracy, 'number');
   assert.deepEqual(await api.listRuns({ model: 'small' }), []);
 
@@ -73,7 +88,10 @@ test('import, inspect, train one epoch, review and export through the direct tra
   assert.ok(detail.hasModel);
   const ev = detail.evaluation!;
   assert.equal(ev.confusion.length, 10);
-  assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), ds.split.validationCount);
+  assert.equal(
+    ev.confusion.flat().reduce((a, b) => a + b, 0),
+    ds.split.validationCount,
+  );
   assert.ok(ev.misclassified.length <= 5);
   for (let i = 1; i < ev.misclassified.length; i++) assert.ok(ev.misclassified[i - 1]!.confidence >= ev.misclassified[i]!.confidence, 'most confident first');
   assert.ok(ev.misclassified.every((m) => m.image?.startsWith('data:image/png;base64,')));
@@ -90,7 +108,10 @@ test('import, inspect, train one epoch, review and export through the direct tra
   writeFileSync(path.join(dir, model.fileName), Buffer.from(model.base64!, 'base64'));
   const list = spawnSync('tar', ['-tf', path.join(dir, model.fileName)], { encoding: 'utf8' });
   if (list.status === 0) {
-    const names = list.stdout.trim().split('\n').map((n) => n.split('/').slice(1).join('/'));
+    const names = list.stdout
+      .trim()
+      .split('\n')
+      .map((n) => n.split('/').slice(1).join('/'));
     assert.deepEqual(names.sort(), ['evaluation.json', 'model.json', 'weights.bin']);
   }
 });
@@ -119,11 +140,15 @@ test('Auto-tune (Quick) and "Train with this" through the API, with progress, tr
   const rec = t.report!.recommendation;
   assert.ok(t.report!.reasons.length > 0 && t.report!.curves.length > 0);
   assert.deepEqual(t.recommendation, { batchSize: rec.batchSize, learningRate: rec.learningRate });
-  assert.deepEqual((await api.listTunings({ dataset: 'tune-digits' })).map((x) => x.id), [sessionId]);
+  assert.deepEqual(
+    (await api.listTunings({ dataset: 'tune-digits' })).map((x) => x.id),
+    [sessionId],
+  );
   assert.deepEqual(await api.listTunings({ dataset: 'tune-digits', status: 'failed' }), []);
 
   const { runId } = await api.startTraining({ fromTuning: sessionId, config: { epochs: 1 }, maxSteps: 5 });
-  while (!runStatuses.some((s) => s.runId === runId && s.status !== 'queued' && s.status !== 'running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while (!runStatuses.some((s) => s.runId === runId && s.status !== 'queued' && s.status !== 'running') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   const detail = await api.getRun({ runId });
   assert.equal(detail.run.status, 'completed', detail.run.error ?? '');
   assert.equal(detail.run.config.batchSize, rec.batchSize);

@@ -36,7 +36,10 @@ const installed = (pkg: string) => {
 test('auto: takes the first rung that starts and says why each one above was skipped', async () => {
   const report = expectOk(selectIn('auto'));
   const order = ['tensorflow (CUDA, tfjs-node-gpu)', 'webgpu (Dawn)', 'tensorflow (CPU, tfjs-node)', 'wasm', 'cpu'];
-  assert.deepEqual(report.skipped.map((s) => s.backend), order.slice(0, report.skipped.length));
+  assert.deepEqual(
+    report.skipped.map((s) => s.backend),
+    order.slice(0, report.skipped.length),
+  );
   for (const s of report.skipped) assert.ok(s.reason.length > 10, `${s.backend}: "${s.reason}"`);
   if (!installed('@tensorflow/tfjs-node-gpu')) {
     assert.match(report.skipped[0]!.reason, /@tensorflow\/tfjs-node-gpu is not installed/);

@@ -30,7 +30,23 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.equal(list.json().length, 1);
   assert.equal(cli(home, 'datasets', 'show', 'mnist', '--json').json().id, ds.id);
 
-  const train = cli(home, 'train', '--dataset', 'mnist', '--model', 'small', '--batch-size', '32', '--epochs', '1', '--lr', '0.001', '--backend', 'wasm', '--json');
+  const train = cli(
+    home,
+    'train',
+    '--dataset',
+    'mnist',
+    '--model',
+    'small',
+    '--batch-size',
+    '32',
+    '--epochs',
+    '1',
+    '--lr',
+    '0.001',
+    '--backend',
+    'wasm',
+    '--json',
+  );
   assert.equal(train.code, 0, train.stderr);
   const run = train.json();
   assert.equal(run.status, 'completed');
@@ -38,7 +54,25 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.ok(run.runId >= 1);
 
   // Whatever the trainer's libraries print, stdout holds exactly one JSON document.
-  const cpu = cli(home, 'train', '--dataset', 'mnist', '--model', 'mlp', '--batch-size', '32', '--epochs', '1', '--lr', '0.001', '--backend', 'cpu', '--max-steps', '2', '--json');
+  const cpu = cli(
+    home,
+    'train',
+    '--dataset',
+    'mnist',
+    '--model',
+    'mlp',
+    '--batch-size',
+    '32',
+    '--epochs',
+    '1',
+    '--lr',
+    '0.001',
+    '--backend',
+    'cpu',
+    '--max-steps',
+    '2',
+    '--json',
+  );
   assert.equal(cpu.code, 0, cpu.stderr);
   assert.equal(cpu.json().status, 'completed');
   assert.equal(cpu.json().steps, 2);
@@ -60,27 +94,47 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.ok(existsSync(path.join(modelDir, 'model.json')) && existsSync(path.join(modelDir, 'weights.bin')));
 });
 
-test('tune --mode full: one JSON document with the range test and the recommendation; --no-lr-search trusts --base-lr; --chart draws the range test', { timeout: 600_000 }, () => {
-  const home = tempHome();
-  assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '1200', '--json').code, 0);
-  const chart = path.join(home, 'curves.svg');
-  const full = cli(home, 'tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'wasm', '--chart', chart, '--json');
-  assert.equal(full.code, 0, full.stderr);
-  const doc = full.json();
-  assert.equal(doc.status, 'completed');
-  for (const key of ['batchSize', 'learningRate', 'warmupSteps', 'expectedSamplesPerSecond', 'memoryCeiling', 'noiseScale']) assert.ok(key in doc.recommendation, key);
-  assert.ok(doc.learningRateTest.rate > 0 && doc.learningRateTest.points.length >= 8);
-  assert.ok(doc.trials.some((t: { kind: string }) => t.kind === 'learning-rate'));
-  assert.ok(doc.reasons.some((r: string) => /range test/.test(r)));
-  assert.match(readFileSync(chart, 'utf8'), /Learning-rate range test at batch \d+/);
+test(
+  'tune --mode full: one JSON document with the range test and the recommendation; --no-lr-search trusts --base-lr; --chart draws the range test',
+  { timeout: 600_000 },
+  () => {
+    const home = tempHome();
+    assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '1200', '--json').code, 0);
+    const chart = path.join(home, 'curves.svg');
+    const full = cli(home, 'tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'wasm', '--chart', chart, '--json');
+    assert.equal(full.code, 0, full.stderr);
+    const doc = full.json();
+    assert.equal(doc.status, 'completed');
+    for (const key of ['batchSize', 'learningRate', 'warmupSteps', 'expectedSamplesPerSecond', 'memoryCeiling', 'noiseScale'])
+      assert.ok(key in doc.recommendation, key);
+    assert.ok(doc.learningRateTest.rate > 0 && doc.learningRateTest.points.length >= 8);
+    assert.ok(doc.trials.some((t: { kind: string }) => t.kind === 'learning-rate'));
+    assert.ok(doc.reasons.some((r: string) => /range test/.test(r)));
+    assert.match(readFileSync(chart, 'utf8'), /Learning-rate range test at batch \d+/);
 
-  const trusted = cli(home, 'tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'wasm', '--base-lr', '0.002', '--no-lr-search', '--json');
-  assert.equal(trusted.code, 0, trusted.stderr);
-  const t = trusted.json();
-  assert.equal(t.learningRateTest, null);
-  assert.ok(!t.trials.some((x: { kind: string }) => x.kind === 'learning-rate'));
-  assert.ok(Math.abs(t.recommendation.learningRate - 0.002 * Math.sqrt(t.recommendation.batchSize / 32)) < 1e-12);
-});
+    const trusted = cli(
+      home,
+      'tune',
+      '--dataset',
+      'mnist',
+      '--model',
+      'small',
+      '--mode',
+      'full',
+      '--backend',
+      'wasm',
+      '--base-lr',
+      '0.002',
+      '--no-lr-search',
+      '--json',
+    );
+    assert.equal(trusted.code, 0, trusted.stderr);
+    const t = trusted.json();
+    assert.equal(t.learningRateTest, null);
+    assert.ok(!t.trials.some((x: { kind: string }) => x.kind === 'learning-rate'));
+    assert.ok(Math.abs(t.recommendation.learningRate - 0.002 * Math.sqrt(t.recommendation.batchSize / 32)) < 1e-12);
+  },
+);
 
 test('failures: non-zero exit, one-line reason, and a JSON error document', () => {
   const home = tempHome();
@@ -111,7 +165,20 @@ test('failures: non-zero exit, one-line reason, and a JSON error document', () =
 
 test('--help works on every command', () => {
   const home = tempHome();
-  for (const args of [[], ['datasets'], ['datasets', 'import'], ['datasets', 'list'], ['datasets', 'show'], ['train'], ['runs'], ['runs', 'list'], ['runs', 'show'], ['runs', 'export'], ['models', 'export'], ['demo']]) {
+  for (const args of [
+    [],
+    ['datasets'],
+    ['datasets', 'import'],
+    ['datasets', 'list'],
+    ['datasets', 'show'],
+    ['train'],
+    ['runs'],
+    ['runs', 'list'],
+    ['runs', 'show'],
+    ['runs', 'export'],
+    ['models', 'export'],
+    ['demo'],
+  ]) {
     const r = cli(home, ...args, '--help');
     assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: autobatch/);

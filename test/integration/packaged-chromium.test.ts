@@ -8,7 +8,10 @@ import { chromium } from 'playwright-core';
 import { packagedChromium, swiftshaderEnv, type PackagedChromium } from '../support/packaged-chromium.js';
 import { chromiumRuns, probeWebgpu } from '../support/parts.js';
 
-const skip = process.platform === 'linux' && process.arch === 'x64' ? false : `@sparticuz/chromium ships Chromium for Linux x64 only, not ${process.platform} ${process.arch}`;
+const skip =
+  process.platform === 'linux' && process.arch === 'x64'
+    ? false
+    : `@sparticuz/chromium ships Chromium for Linux x64 only, not ${process.platform} ${process.arch}`;
 
 function unpacked(): PackagedChromium {
   const pkg = packagedChromium();
@@ -20,10 +23,16 @@ test('the npm package’s Chromium runs and renders a page', { skip, timeout: 12
   const pkg = unpacked();
   const runs = chromiumRuns(pkg.executable);
   assert.ok(runs.ok && /Chromium 143\./.test(runs.detail), JSON.stringify(runs));
-  const browser = await chromium.launch({ executablePath: pkg.executable, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'], headless: true });
+  const browser = await chromium.launch({
+    executablePath: pkg.executable,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    headless: true,
+  });
   try {
     const page = await (await browser.newContext({ locale: 'en-US' })).newPage();
-    await page.setContent('<main><button aria-label="Go">Go</button><p id="n"></p></main><script>document.getElementById("n").textContent = new Intl.NumberFormat(navigator.language).format(12345.5)</script>');
+    await page.setContent(
+      '<main><button aria-label="Go">Go</button><p id="n"></p></main><script>document.getElementById("n").textContent = new Intl.NumberFormat(navigator.language).format(12345.5)</script>',
+    );
     assert.equal(await page.getByRole('button', { name: 'Go' }).count(), 1);
     assert.equal(await page.textContent('#n'), '12,345.5');
   } finally {

@@ -11,7 +11,10 @@ test('wasm session: memory, throughput, noise and trial probes, then end exits 0
   const trainer = new Trainer();
   try {
     assert.equal((await trainer.next()).type, 'ready');
-    trainer.send({ type: 'start-probes', session: { kind: 'probe-session', datasetDir: data.dir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1 } });
+    trainer.send({
+      type: 'start-probes',
+      session: { kind: 'probe-session', datasetDir: data.dir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1 },
+    });
     const backend = await trainer.next();
     assert.ok(backend.type === 'backend' && backend.report.name === 'wasm', JSON.stringify(backend));
 
@@ -20,7 +23,10 @@ test('wasm session: memory, throughput, noise and trial probes, then end exits 0
     assert.ok(memory.result.peakBytes > 0 && memory.result.backendBytes! >= memory.result.peakBytes, 'the wasm heap holds at least the tensors');
 
     const throughput = await trainer.probe({ kind: 'throughput', id: 2, batchSize: 16, warmupSteps: 1, steps: 3 });
-    assert.ok(throughput.type === 'probe-result' && throughput.result.kind === 'throughput' && throughput.result.samplesPerSecond > 0, JSON.stringify(throughput));
+    assert.ok(
+      throughput.type === 'probe-result' && throughput.result.kind === 'throughput' && throughput.result.samplesPerSecond > 0,
+      JSON.stringify(throughput),
+    );
 
     const noise = await trainer.probe({ kind: 'noise', id: 3, microBatch: 8, k: 4, steps: 5, learningRate: 1e-3 });
     assert.ok(noise.type === 'probe-result' && noise.result.kind === 'noise', JSON.stringify(noise));
@@ -47,7 +53,15 @@ test('capped cpu session: over the cap answers probe-failed oom and the process 
     const early = await trainer.probe({ kind: 'memory', id: 9, batchSize: 2 });
     assert.ok(early.type === 'probe-failed' && /start-probes/.test(early.message), JSON.stringify(early));
 
-    const session = { kind: 'probe-session', datasetDir: data.dir, model: 'small', optimizer: 'sgd', backend: 'cpu', seed: 1, memoryCapBytes: 8 << 20 } as const;
+    const session = {
+      kind: 'probe-session',
+      datasetDir: data.dir,
+      model: 'small',
+      optimizer: 'sgd',
+      backend: 'cpu',
+      seed: 1,
+      memoryCapBytes: 8 << 20,
+    } as const;
     trainer.send({ type: 'start-probes', session });
     const backend = await trainer.next();
     assert.ok(backend.type === 'backend' && backend.report.name === 'cpu-capped' && /capped test backend/.test(backend.report.device), JSON.stringify(backend));

@@ -68,4 +68,3 @@ export async function mnist(limit: number): Promise<{ dir: string; cleanup(): vo
   await importDataset('sample:mnist', { limit }, dir);
   return { dir, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
 }
-

@@ -43,13 +43,21 @@ after(async () => {
   await service.close();
 });
 
-function get(pathAndQuery: string, headers: Record<string, string> = {}, method = 'GET', body?: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+  body?: Buffer,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: server.port, path: pathAndQuery, method, headers: { host: `127.0.0.1:${server.port}`, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: server.port, path: pathAndQuery, method, headers: { host: `127.0.0.1:${server.port}`, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -75,7 +83,9 @@ const tokenQuery = () => `?token=${encodeURIComponent(server.token)}`;
 test('the URL has a random token and the server listens on loopback only', async () => {
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
   assert.equal((server.server.address() as net.AddressInfo).address, '127.0.0.1');
-  const other = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  const other = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
   if (other) {
     const refused = await new Promise<boolean>((resolve) => {
       const s = net.connect({ host: other.address, port: server.port }, () => {
@@ -192,14 +202,19 @@ test('a WebSocket client imports the sample, trains one epoch and hears rate-lim
 });
 
 async function png(value: number): Promise<Buffer> {
-  return sharp(Buffer.alloc(12 * 12, value), { raw: { width: 12, height: 12, channels: 1 } }).png().toBuffer();
+  return sharp(Buffer.alloc(12 * 12, value), { raw: { width: 12, height: 12, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 test('a folder uploaded from the browser is imported, its problems listed; unsafe paths are refused', { timeout: 120_000 }, async () => {
   const api = browserLikeApi();
   try {
     const files: (UploadableFile & { data: Buffer })[] = [];
-    for (const [cls, value] of [['cats', 30], ['dogs', 220]] as const) {
+    for (const [cls, value] of [
+      ['cats', 30],
+      ['dogs', 220],
+    ] as const) {
       for (let i = 0; i < 6; i++) {
         const data = await png(value + i);
         files.push({ name: `${i}.png`, size: data.length, webkitRelativePath: `pets/${cls}/${i}.png`, data });
@@ -211,17 +226,31 @@ test('a folder uploaded from the browser is imported, its problems listed; unsaf
     const { source } = await api.upload(files, (sent) => progress.push(sent));
     assert.equal(path.basename(source), 'pets', 'the folder keeps its name');
     assert.ok(source.startsWith(path.join(home, 'uploads')));
-    assert.equal(progress.at(-1), files.reduce((s, f) => s + f.size, 0));
+    assert.equal(
+      progress.at(-1),
+      files.reduce((s, f) => s + f.size, 0),
+    );
     const ds = await api.importDataset({ source });
     assert.equal(ds.name, 'pets');
-    assert.deepEqual(ds.classes.map((c) => [c.name, c.count]), [['cats', 6], ['dogs', 6]]);
+    assert.deepEqual(
+      ds.classes.map((c) => [c.name, c.count]),
+      [
+        ['cats', 6],
+        ['dogs', 6],
+      ],
+    );
     assert.equal(ds.problems.length, 1);
     assert.match(ds.problems[0]!.file, /broken\.png$/);
   } finally {
     api.close();
   }
   for (const bad of ['../escape.csv', '/etc/passwd', 'a/../../b.csv', 'C:/x.csv']) {
-    const res = await get(`/api/upload${tokenQuery()}&path=${encodeURIComponent(bad)}`, { 'content-type': 'application/octet-stream' }, 'POST', Buffer.from('a,b\n1,2\n'));
+    const res = await get(
+      `/api/upload${tokenQuery()}&path=${encodeURIComponent(bad)}`,
+      { 'content-type': 'application/octet-stream' },
+      'POST',
+      Buffer.from('a,b\n1,2\n'),
+    );
     assert.equal(res.status, 400, bad);
     assert.equal(JSON.parse(res.body).error.field, 'path');
   }
@@ -231,7 +260,9 @@ test('a folder uploaded from the browser is imported, its problems listed; unsaf
 
 test('`autobatch serve` prints one line, serves, and on SIGTERM stops its running job and exits', { timeout: 300_000 }, async () => {
   const cliHome = tempHome('autobatch-serve-cli-');
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'autobatch.js'), 'serve', '--port', '0', '--home', cliHome], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'autobatch.js'), 'serve', '--port', '0', '--home', cliHome], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -26,7 +26,10 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const steps = service.store.metrics.steps(runId);
       const trainCount = service.getDataset(datasetId).manifest.split.trainCount;
       assert.equal(steps.length, 3 * Math.ceil(trainCount / CONFIG.batchSize), 'every step is stored');
-      assert.deepEqual(steps.map((s) => s.step), steps.map((_, i) => i + 1));
+      assert.deepEqual(
+        steps.map((s) => s.step),
+        steps.map((_, i) => i + 1),
+      );
       for (const s of steps) {
         assert.ok(Number.isFinite(s.loss) && s.samplesPerSecond > 0 && s.stepMs > 0 && s.memoryBytes > 0, JSON.stringify(s));
       }

@@ -12,7 +12,10 @@ import { tempHome } from './helpers.js';
 
 async function makeFolder(root: string): Promise<void> {
   const rng = createRng(3);
-  for (const [cls, hot] of [['reds', 0], ['blues', 2]] as const) {
+  for (const [cls, hot] of [
+    ['reds', 0],
+    ['blues', 2],
+  ] as const) {
     mkdirSync(path.join(root, cls), { recursive: true });
     for (let i = 0; i < 30; i++) {
       const px = Buffer.alloc(20 * 20 * 3);
@@ -34,7 +37,10 @@ test('image folder → small CNN; a corrupt file is named, and skipped with skip
   try {
     await assert.rejects(service.importDataset(folder, { imageSize: [16, 16], grayscale: false }), (err: unknown) => {
       assert.ok(err instanceof DatasetImportError);
-      assert.ok(err.problems.some((p) => p.file.endsWith('broken.png')), JSON.stringify(err.problems));
+      assert.ok(
+        err.problems.some((p) => p.file.endsWith('broken.png')),
+        JSON.stringify(err.problems),
+      );
       return true;
     });
     assert.equal(service.listDatasets().length, 0);

@@ -47,7 +47,17 @@ test('SGD with momentum and warm-up trains too, and the warm-up shows in the sto
     const ds = await service.importDataset(csv, {});
     const { runId, done } = service.startTraining({
       dataset: ds.id,
-      config: { model: 'mlp', batchSize: 16, epochs: 8, learningRate: 0.05, optimizer: 'sgd', momentum: 0.9, warmupSteps: 10, backend: 'cpu', validationsPerEpoch: 2 },
+      config: {
+        model: 'mlp',
+        batchSize: 16,
+        epochs: 8,
+        learningRate: 0.05,
+        optimizer: 'sgd',
+        momentum: 0.9,
+        warmupSteps: 10,
+        backend: 'cpu',
+        validationsPerEpoch: 2,
+      },
     });
     const run = await done;
     assert.equal(run.status, 'completed', run.error ?? '');

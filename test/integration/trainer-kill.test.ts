@@ -38,7 +38,10 @@ test('SIGKILL mid-run: interrupted, every reported metric stored, next run fine'
 test('stop takes effect within a second and ends the run stopped', { timeout: 300_000 }, async () => {
   const { service, datasetId } = await serviceWithMnist(1000);
   try {
-    const { runId, done } = service.startTraining({ dataset: datasetId, config: { model: 'large', batchSize: 64, epochs: 10, learningRate: 1e-3, backend: 'wasm' } });
+    const { runId, done } = service.startTraining({
+      dataset: datasetId,
+      config: { model: 'large', batchSize: 64, epochs: 10, learningRate: 1e-3, backend: 'wasm' },
+    });
     await new Promise<void>((resolve) => service.on('run-metrics', (e) => e.runId === runId && e.steps.length > 0 && resolve()));
     const t0 = Date.now();
     service.stopRun(runId);

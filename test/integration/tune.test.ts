@@ -31,7 +31,9 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
     // Quick also finds the rate (a shorter range test) and scales it by √(B/32) for Adam.
     const lrt = r.learningRateTest!;
     assert.ok(lrt.rate !== null && lrt.points.length >= 8, 'a range test with a reading');
-    assert.ok(Math.abs(r.recommendation.learningRate - lrt.rate! * Math.sqrt(r.recommendation.batchSize / lrt.batchSize)) / r.recommendation.learningRate < 1e-9);
+    assert.ok(
+      Math.abs(r.recommendation.learningRate - lrt.rate! * Math.sqrt(r.recommendation.batchSize / lrt.batchSize)) / r.recommendation.learningRate < 1e-9,
+    );
     const trials = service.store.tuning.trials(sessionId);
     assert.equal(trials.filter((x) => x.kind === 'learning-rate').length, 1);
     assert.ok(trials.filter((x) => x.kind === 'memory').length >= 5);
@@ -82,7 +84,14 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
     assert.ok(r.scaleOut && r.scaleOut.length === 3);
 
     // Without the range test the given base rate is trusted (and scaled).
-    const plain = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm', baseLearningRate: 2e-3, searchLearningRate: false }).done;
+    const plain = await service.startTuning({
+      dataset: datasetId,
+      model: 'small',
+      mode: 'full',
+      backend: 'wasm',
+      baseLearningRate: 2e-3,
+      searchLearningRate: false,
+    }).done;
     assert.equal(plain.status, 'completed', plain.error ?? '');
     assert.equal(plain.report!.learningRateTest, null);
     const b = plain.report!.recommendation.batchSize;
@@ -117,10 +126,21 @@ test('memory-capped backend: the ceiling found is ≥ 90 % of the true largest b
     const memoryTrials = service.store.tuning.trials(sessionId).filter((x) => x.kind === 'memory');
     const afterFit = memoryTrials.filter((x) => x.batchSize > 16);
     assert.ok(afterFit.length <= 8, `${afterFit.length} verification steps`);
-    assert.ok(memoryTrials.some((x) => x.status === 'oom'), 'the cap was hit at least once');
+    assert.ok(
+      memoryTrials.some((x) => x.status === 'oom'),
+      'the cap was hit at least once',
+    );
 
     // The truth, by brute force: bisect with real one-step probes in the same capped session.
-    const host = new ProbeHost({ kind: 'probe-session', datasetDir: ds.cacheDir, model: 'mlp', optimizer: 'adam', backend: 'cpu', seed: 1, memoryCapBytes: cap });
+    const host = new ProbeHost({
+      kind: 'probe-session',
+      datasetDir: ds.cacheDir,
+      model: 'mlp',
+      optimizer: 'adam',
+      backend: 'cpu',
+      seed: 1,
+      memoryCapBytes: cap,
+    });
     await host.start();
     let id = 0;
     const fits = async (b: number) => {

@@ -39,7 +39,10 @@ const preload = sources('src/preload');
 const app = [...electron, ...preload, ...sources('src/renderer'), ...sources('src/shared')];
 
 test('the Electron shell and preload are where the checks look', () => {
-  assert.ok(electron.some((f) => f.file.endsWith('main.ts')), 'src/main/electron/main.ts');
+  assert.ok(
+    electron.some((f) => f.file.endsWith('main.ts')),
+    'src/main/electron/main.ts',
+  );
   assert.ok(preload.length > 0, 'src/preload');
 });
 
@@ -51,7 +54,17 @@ test('every BrowserWindow gets isolated, sandboxed preferences without Node', ()
     for (const flag of ['contextIsolation: true', 'sandbox: true', 'nodeIntegration: false']) assert.ok(w.body.includes(flag), `${w.file}: ${flag}`);
   }
   const security = code(electron.find((f) => f.file.endsWith('security.ts'))!.text);
-  for (const flag of ['contextIsolation: true', 'sandbox: true', 'nodeIntegration: false', 'nodeIntegrationInWorker: false', 'nodeIntegrationInSubFrames: false', 'webSecurity: true', 'allowRunningInsecureContent: false', 'experimentalFeatures: false', 'webviewTag: false']) {
+  for (const flag of [
+    'contextIsolation: true',
+    'sandbox: true',
+    'nodeIntegration: false',
+    'nodeIntegrationInWorker: false',
+    'nodeIntegrationInSubFrames: false',
+    'webSecurity: true',
+    'allowRunningInsecureContent: false',
+    'experimentalFeatures: false',
+    'webviewTag: false',
+  ]) {
     assert.ok(security.includes(flag), `secureWebPreferences sets ${flag}`);
   }
 });
@@ -95,7 +108,12 @@ test('navigation, new windows, webviews and permissions are guarded for every we
 
 test('the CSP allows scripts only from the app itself, no eval, no plugins, no framing', () => {
   for (const csp of [contentSecurityPolicy(), contentSecurityPolicy({ connectSrc: ['ws://127.0.0.1:8765'] })]) {
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k!, v]),
+    );
     assert.deepEqual(directives.get('script-src'), ["'self'"], csp);
     assert.doesNotMatch(csp, /unsafe-eval|wasm-unsafe-eval|unsafe-hashes|\*/);
     assert.deepEqual(directives.get('object-src'), ["'none'"]);
@@ -104,7 +122,10 @@ test('the CSP allows scripts only from the app itself, no eval, no plugins, no f
     assert.deepEqual(directives.get('default-src'), ["'self'"]);
   }
   // The desktop shell and the server send this policy.
-  assert.ok(electron.some((f) => /contentSecurityPolicy\(/.test(f.text) && /'content-security-policy'/.test(f.text)), 'app:// answers carry the CSP');
+  assert.ok(
+    electron.some((f) => /contentSecurityPolicy\(/.test(f.text) && /'content-security-policy'/.test(f.text)),
+    'app:// answers carry the CSP',
+  );
 });
 
 test('the preload exposes one bridge object through contextBridge and nothing of Node', () => {

@@ -7,7 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { API_METHODS, ApiError, decodeWire, encodeWire, METHOD_NAMES, WS_PATH, TOKEN_PARAM, type MethodName, type WireResponse } from '../../src/shared/api/index.js';
+import {
+  API_METHODS,
+  ApiError,
+  decodeWire,
+  encodeWire,
+  METHOD_NAMES,
+  WS_PATH,
+  TOKEN_PARAM,
+  type MethodName,
+  type WireResponse,
+} from '../../src/shared/api/index.js';
 import { ApiDispatcher } from '../../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../../src/main/service/api-direct.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
@@ -20,13 +30,40 @@ const PAYLOADS = Number(process.env.RELIABILITY_API_PAYLOADS ?? 10_000);
 const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   listDatasets: {},
   getDataset: { dataset: 1, previewsPerClass: 4 },
-  importDataset: { source: '/tmp/data.csv', name: 'n', importId: 'i', labelColumn: 'label', imageSize: [28, 28], grayscale: true, skipBad: true, validationFraction: 0.2, seed: 1, limit: 100 },
+  importDataset: {
+    source: '/tmp/data.csv',
+    name: 'n',
+    importId: 'i',
+    labelColumn: 'label',
+    imageSize: [28, 28],
+    grayscale: true,
+    skipBad: true,
+    validationFraction: 0.2,
+    seed: 1,
+    limit: 100,
+  },
   importSample: { sample: 'mnist', name: 'n', limit: 100 },
-  startTuning: { dataset: 1, model: 'mlp', mode: 'quick', backend: 'cpu', optimizer: 'adam', memoryBudgetBytes: 1e9, plannedEpochs: 3, baseBatchSize: 32, baseLearningRate: 1e-3, seed: 1 },
+  startTuning: {
+    dataset: 1,
+    model: 'mlp',
+    mode: 'quick',
+    backend: 'cpu',
+    optimizer: 'adam',
+    memoryBudgetBytes: 1e9,
+    plannedEpochs: 3,
+    baseBatchSize: 32,
+    baseLearningRate: 1e-3,
+    seed: 1,
+  },
   stopTuning: { sessionId: 1 },
   getTuning: { sessionId: 1 },
   listTunings: { dataset: 1, status: 'running' },
-  startTraining: { dataset: 1, fromTuning: 1, config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 }, maxSteps: 5 },
+  startTraining: {
+    dataset: 1,
+    fromTuning: 1,
+    config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 },
+    maxSteps: 5,
+  },
   stopTraining: { runId: 1 },
   activeRuns: {},
   listRuns: { dataset: 1, model: 'mlp', status: 'completed' },
@@ -44,9 +81,38 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
 
 /** Values that are wrong for most fields: other types, out-of-range numbers, absurd strings, prototype tricks. */
 const BAD_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1.5, -0.0001, 2 ** 53, -(2 ** 53), Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e308,
-  '', ' ', 'x'.repeat(5000), '1', 'NaN', '../../etc/passwd', '\u0000', '🐱', 'DROP TABLE runs;', '__proto__',
-  [], [1], [null], [[[]]], {}, { a: 1 }, { __proto__: { admin: true } }, { constructor: { prototype: {} } }, new Array(10_000).fill(1),
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  -0.0001,
+  2 ** 53,
+  -(2 ** 53),
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  1e308,
+  '',
+  ' ',
+  'x'.repeat(5000),
+  '1',
+  'NaN',
+  '../../etc/passwd',
+  '\u0000',
+  '🐱',
+  'DROP TABLE runs;',
+  '__proto__',
+  [],
+  [1],
+  [null],
+  [[[]]],
+  {},
+  { a: 1 },
+  { __proto__: { admin: true } },
+  { constructor: { prototype: {} } },
+  new Array(10_000).fill(1),
 ];
 
 type Rnd = ReturnType<typeof seededRandom>;
@@ -135,7 +201,8 @@ function checkRejection(res: WireResponse, what: string): void {
   if (res.ok) return;
   assert.ok(['invalid-params', 'unknown-method'].includes(res.error.code), `${what}: code ${res.error.code} (${res.error.message})`);
   assert.ok(res.error.message.length > 5 && !/\[object /.test(res.error.message), `${what}: unclear message ${res.error.message}`);
-  if (res.error.field) assert.ok(res.error.message.includes(res.error.field.split('.')[0]!), `${what}: the message does not name ${res.error.field}: ${res.error.message}`);
+  if (res.error.field)
+    assert.ok(res.error.message.includes(res.error.field.split('.')[0]!), `${what}: the message does not name ${res.error.field}: ${res.error.message}`);
 }
 
 async function withService<T>(fn: (service: AutoBatchService, dispatcher: ApiDispatcher) => Promise<T>): Promise<T> {
@@ -206,7 +273,9 @@ test(`${PAYLOADS} malformed payloads through the direct transport: all rejected,
     await api.listRuns({});
     assert.equal(calls.get('service.listRuns'), 1, 'the spy sees a call that does reach the service');
     assert.deepEqual([...perMethod.keys()].sort(), [...METHOD_NAMES].sort(), 'every method was fuzzed');
-    console.log(`# ${PAYLOADS} payloads; ${Math.min(...perMethod.values())}–${Math.max(...perMethod.values())} per method; ${withField} answers named the field`);
+    console.log(
+      `# ${PAYLOADS} payloads; ${Math.min(...perMethod.values())}–${Math.max(...perMethod.values())} per method; ${withField} answers named the field`,
+    );
     assert.ok(withField > PAYLOADS * 0.5, 'most answers name the bad field');
   });
 });
@@ -230,7 +299,17 @@ test(`${PAYLOADS} malformed payloads over the WebSocket of a real server: all re
       });
       const sent: string[] = [];
       // Raw frames that are not even JSON requests.
-      const raw = ['', 'not json', '{', '[]', 'null', '{"id":1,"method":"listRuns","params":{}', '\u0000\u0001', '{"$num":"NaN"}', JSON.stringify({ id: 1, method: 'getRun', params: { runId: { $num: 'NaN' } } })];
+      const raw = [
+        '',
+        'not json',
+        '{',
+        '[]',
+        'null',
+        '{"id":1,"method":"listRuns","params":{}',
+        '\u0000\u0001',
+        '{"$num":"NaN"}',
+        JSON.stringify({ id: 1, method: 'getRun', params: { runId: { $num: 'NaN' } } }),
+      ];
       for (const text of raw) {
         ws.send(text);
         sent.push(`raw ${JSON.stringify(text)}`);

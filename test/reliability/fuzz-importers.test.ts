@@ -24,7 +24,26 @@ type Rnd = ReturnType<typeof seededRandom>;
 
 /** Names a user's files may have: accents, both unicode normal forms, RTL, emoji, CJK, spaces, quotes, newlines, very long. */
 const ODD_NAMES = [
-  'café', 'cafe\u0301', 'שלום', '日本語', '🐱 cats', 'a b', "it's", '"quoted"', 'new\nline', 'tab\there', '-dash', '%20', '\u202eevil', 'x'.repeat(200), 'Ω≈ç√', 'null\u0000'.slice(0, 4), '..dots', 'ends.', 'back\\slash', '?*<>|',
+  'café',
+  'cafe\u0301',
+  'שלום',
+  '日本語',
+  '🐱 cats',
+  'a b',
+  "it's",
+  '"quoted"',
+  'new\nline',
+  'tab\there',
+  '-dash',
+  '%20',
+  '\u202eevil',
+  'x'.repeat(200),
+  'Ω≈ç√',
+  'null\u0000'.slice(0, 4),
+  '..dots',
+  'ends.',
+  'back\\slash',
+  '?*<>|',
 ];
 
 function oddName(rnd: Rnd): string {
@@ -54,7 +73,8 @@ function corrupt(rnd: Rnd, b: Buffer): Buffer {
 
 function validCsvRows(rnd: Rnd, features: number, rowsPerClass: number, classes: string[]): string[] {
   const rows: string[] = [];
-  for (const c of classes) for (let r = 0; r < rowsPerClass; r++) rows.push([...Array.from({ length: features }, () => (rnd.next() * 10).toFixed(2)), c].join(','));
+  for (const c of classes)
+    for (let r = 0; r < rowsPerClass; r++) rows.push([...Array.from({ length: features }, () => (rnd.next() * 10).toFixed(2)), c].join(','));
   return rows;
 }
 
@@ -95,7 +115,11 @@ function badCsv(rnd: Rnd): Buffer {
     case 10: // truncated in the middle of a row (one fewer column at least)
       return Buffer.from([header, ...rows, `${rows[0]!.split(',').slice(0, -1).join(',').slice(0, -1)}`].join('\n'));
     default: // random bytes in the middle of an otherwise good file
-      return Buffer.concat([Buffer.from([header, ...rows.slice(0, i)].join('\n') + '\n'), Buffer.concat([Buffer.from('x'), randomBytes(rnd, 200).map((b) => (b === 10 || b === 13 ? 0 : b))]) /* 'x': never a blank line or a number */, Buffer.from('\n' + rows.slice(i).join('\n'))]);
+      return Buffer.concat([
+        Buffer.from([header, ...rows.slice(0, i)].join('\n') + '\n'),
+        Buffer.concat([Buffer.from('x'), randomBytes(rnd, 200).map((b) => (b === 10 || b === 13 ? 0 : b))]) /* 'x': never a blank line or a number */,
+        Buffer.from('\n' + rows.slice(i).join('\n')),
+      ]);
   }
   return Buffer.from([header, ...rows].join('\n') + (rnd.next() < 0.5 ? '\n' : ''));
 }
@@ -123,13 +147,22 @@ function badIdx(rnd: Rnd): { images: Buffer; labels: Buffer } {
     case 1:
       return { images: good.images, labels: randomBytes(rnd, 100) };
     case 2: // huge declared sizes, little data
-      return { images: idx(0x08, [rnd.pick([2 ** 31, 2 ** 32 - 1, n]), rnd.pick([65535, 2 ** 20, h]), rnd.pick([65535, 2 ** 31, 2 ** 32 - 1])], randomBytes(rnd, 400)), labels: good.labels };
+      return {
+        images: idx(0x08, [rnd.pick([2 ** 31, 2 ** 32 - 1, n]), rnd.pick([65535, 2 ** 20, h]), rnd.pick([65535, 2 ** 31, 2 ** 32 - 1])], randomBytes(rnd, 400)),
+        labels: good.labels,
+      };
     case 3: // truncated data
       return { images: truncate(rnd, good.images), labels: rnd.next() < 0.5 ? good.labels : truncate(rnd, good.labels) };
     case 4: // wrong type codes
-      return { images: idx(rnd.pick([0x09, 0x0b, 0x0c, 0x0e, 0x00, 0xff]), [n, h, w], imagesData), labels: idx(rnd.pick([0x08, 0x0d]) === 0x08 ? 0x0b : 0x0d, [n], labelsData) };
+      return {
+        images: idx(rnd.pick([0x09, 0x0b, 0x0c, 0x0e, 0x00, 0xff]), [n, h, w], imagesData),
+        labels: idx(rnd.pick([0x08, 0x0d]) === 0x08 ? 0x0b : 0x0d, [n], labelsData),
+      };
     case 5: // wrong numbers of dimensions
-      return { images: idx(0x08, rnd.pick([[], [n], [n, h * w], [n, h, w, 5], [n, 1, 1, 1, 1, 1]]), imagesData), labels: idx(0x08, rnd.pick([[n], [n, 1], []]), labelsData) };
+      return {
+        images: idx(0x08, rnd.pick([[], [n], [n, h * w], [n, h, w, 5], [n, 1, 1, 1, 1, 1]]), imagesData),
+        labels: idx(0x08, rnd.pick([[n], [n, 1], []]), labelsData),
+      };
     case 6: // counts that disagree
       return { images: good.images, labels: idx(0x08, [n + rnd.int(1, 5)], Buffer.concat([labelsData, Buffer.alloc(5)])) };
     case 7: // bad magic
@@ -249,8 +282,12 @@ test(`importers reject ${INPUTS} malformed inputs with a clear error naming the 
   console.log(`# seed ${rnd.seed}`);
   const root = tempDir('autobatch-fuzz-');
   const kit: ImageKit = {
-    png: await sharp({ create: { width: 6, height: 5, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png().toBuffer(),
-    jpeg: await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 90, g: 20, b: 230 } } }).jpeg().toBuffer(),
+    png: await sharp({ create: { width: 6, height: 5, channels: 3, background: { r: 10, g: 200, b: 30 } } })
+      .png()
+      .toBuffer(),
+    jpeg: await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 90, g: 20, b: 230 } } })
+      .jpeg()
+      .toBuffer(),
   };
   const counts: Record<Kind, number> = { csv: 0, idx: 0, images: 0 };
   const slowest = { ms: 0, kind: '' };
@@ -294,7 +331,10 @@ test(`importers reject ${INPUTS} malformed inputs with a clear error naming the 
             assert.ok(err instanceof DatasetImportError, `${what}: not a DatasetImportError: ${String((err as Error)?.stack ?? err)}`);
             assert.ok(err.message.length > 10 && !/undefined|\[object /.test(err.message), `${what}: unclear message: ${err.message}`);
             assert.ok(err.problems.length >= 1, `${what}: no problem listed`);
-            assert.ok(err.problems.some((p) => p.file.length > 0), `${what}: no problem names a file: ${JSON.stringify(err.problems)}`);
+            assert.ok(
+              err.problems.some((p) => p.file.length > 0),
+              `${what}: no problem names a file: ${JSON.stringify(err.problems)}`,
+            );
             for (const p of err.problems) assert.ok(typeof p.reason === 'string' && p.reason.length > 0, `${what}: a problem without a reason`);
             assert.ok(!existsSync(out), `${what}: output left behind`);
             removeDir(dir);
@@ -306,8 +346,14 @@ test(`importers reject ${INPUTS} malformed inputs with a clear error naming the 
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    console.log(`# ${INPUTS} inputs (csv ${counts.csv}, idx ${counts.idx}, image folders ${counts.images}) in ${seconds.toFixed(1)} s; slowest ${slowest.ms.toFixed(0)} ms (${slowest.kind}); ${decodedLeniently} damaged JPEGs decoded as far as they go (by design)`);
-    assert.deepEqual(readdirSync(root).filter((n) => n.includes('.importing-')), [], 'no temporary folders left');
+    console.log(
+      `# ${INPUTS} inputs (csv ${counts.csv}, idx ${counts.idx}, image folders ${counts.images}) in ${seconds.toFixed(1)} s; slowest ${slowest.ms.toFixed(0)} ms (${slowest.kind}); ${decodedLeniently} damaged JPEGs decoded as far as they go (by design)`,
+    );
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n.includes('.importing-')),
+      [],
+      'no temporary folders left',
+    );
   } finally {
     removeDir(root);
   }

@@ -44,7 +44,12 @@ export async function serviceWithSample(limit = 300, spawn?: TrainerSpawner): Pr
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Seeded randomness (the seed is printed by each test, so a failure can be replayed). */
-export function seededRandom(seed = Number(process.env.RELIABILITY_SEED ?? Date.now() % 2 ** 31)): { seed: number; next: () => number; int: (lo: number, hi: number) => number; pick: <T>(xs: readonly T[]) => T } {
+export function seededRandom(seed = Number(process.env.RELIABILITY_SEED ?? Date.now() % 2 ** 31)): {
+  seed: number;
+  next: () => number;
+  int: (lo: number, hi: number) => number;
+  pick: <T>(xs: readonly T[]) => T;
+} {
   const next = createRng(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   return { seed, next, int, pick: (xs) => xs[int(0, xs.length - 1)]! };

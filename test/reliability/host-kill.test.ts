@@ -54,7 +54,11 @@ test(`kill -9 of the host process mid-run, ${ROUNDS} times: the database is inta
         assert.ok((run.error ?? '').length > 0);
         const steps = service.store.metrics.steps(runId);
         assert.ok(steps.length > 0, 'the steps stored before the kill are there');
-        assert.deepEqual(steps.map((s) => s.step), steps.map((_, i) => i + 1), 'steps 1..n, no holes');
+        assert.deepEqual(
+          steps.map((s) => s.step),
+          steps.map((_, i) => i + 1),
+          'steps 1..n, no holes',
+        );
         const next = service.startTraining({ dataset: 'mnist', config: { model: 'mlp', batchSize: 16, epochs: 1, backend: 'cpu' }, maxSteps: 3 });
         const rec = await within(next.done, 60_000, 'a run after the kill');
         assert.equal(rec.status, 'completed', rec.error ?? '');

@@ -13,14 +13,34 @@ test('long series are down-sampled in SQLite with the min/max promises of the sm
   const store = openStore(home);
   try {
     const ds = store.datasets.insert(
-      { formatVersion: 1, name: 'd', kind: 'csv', source: '/x.csv', inputShape: [2], featureDtype: 'float32', count: 4, classes: ['a', 'b'], classCounts: [2, 2], split: { seed: 1, validationFraction: 0.5, trainCount: 2, validationCount: 2 }, normalization: { kind: 'standardize', mean: [0, 0], std: [1, 1] }, problems: [], skipped: 0, previews: [], createdAt: new Date().toISOString() } as never,
+      {
+        formatVersion: 1,
+        name: 'd',
+        kind: 'csv',
+        source: '/x.csv',
+        inputShape: [2],
+        featureDtype: 'float32',
+        count: 4,
+        classes: ['a', 'b'],
+        classCounts: [2, 2],
+        split: { seed: 1, validationFraction: 0.5, trainCount: 2, validationCount: 2 },
+        normalization: { kind: 'standardize', mean: [0, 0], std: [1, 1] },
+        problems: [],
+        skipped: 0,
+        previews: [],
+        createdAt: new Date().toISOString(),
+      } as never,
       home,
     );
-    const run = store.runs.create({ datasetId: ds.id, config: { model: 'mlp', batchSize: 8, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 } }).id;
+    const run = store.runs.create({
+      datasetId: ds.id,
+      config: { model: 'mlp', batchSize: 8, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 },
+    }).id;
     const n = 120_000;
     const loss = (i: number) => (i === 77_777 ? 1e6 : i === 33_333 ? -1e6 : i >= 90_000 && i < 91_000 ? Number.NaN : 1 + Math.sin(i / 1000));
     const steps: StepMetrics[] = [];
-    for (let i = 1; i <= n; i++) steps.push({ step: i, epoch: 1, time: i / 100, loss: loss(i), accuracy: 0.5, samplesPerSecond: 1, stepMs: 1, memoryBytes: 1, learningRate: 1e-3 });
+    for (let i = 1; i <= n; i++)
+      steps.push({ step: i, epoch: 1, time: i / 100, loss: loss(i), accuracy: 0.5, samplesPerSecond: 1, stepMs: 1, memoryBytes: 1, learningRate: 1e-3 });
     for (let i = 0; i < n; i += 20_000) store.metrics.appendSteps(run, steps.slice(i, i + 20_000));
 
     for (const maxPoints of [1000, 240, 3]) {
@@ -32,9 +52,13 @@ test('long series are down-sampled in SQLite with the min/max promises of the sm
       const values = points.map((p) => p.value).filter((v) => !Number.isNaN(v));
       assert.equal(Math.max(...values), 1e6, 'the spike survives');
       assert.equal(Math.min(...values), -1e6, 'the dip survives');
-      for (const p of points) assert.ok(Number.isNaN(p.value) ? p.step >= 90_000 && p.step < 91_000 : p.value === loss(p.step), `point ${p.step} is a stored one`);
+      for (const p of points)
+        assert.ok(Number.isNaN(p.value) ? p.step >= 90_000 && p.step < 91_000 : p.value === loss(p.step), `point ${p.step} is a stored one`);
       if (maxPoints === 1000) {
-        assert.ok(points.some((p) => Number.isNaN(p.value)), 'the all-NaN stretch shows as NaN');
+        assert.ok(
+          points.some((p) => Number.isNaN(p.value)),
+          'the all-NaN stretch shows as NaN',
+        );
         // The same envelope as the small-series path over the full series.
         const reference = downsampleMinMax(store.metrics.series(run, 'loss'), maxPoints);
         assert.ok(Math.abs(points.length - reference.length) <= 4, `${points.length} vs ${reference.length} points`);

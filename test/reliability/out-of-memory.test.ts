@@ -80,7 +80,11 @@ test('probes that run out of memory are stored trials with their cause; the sess
     }
     assert.equal(t.status, 'failed');
     assert.match(t.error ?? '', /even a batch of 1 could not run a training step/);
-    const next = await within(service.startTraining({ dataset: datasetId, config: { model: 'mlp', batchSize: 16, epochs: 1, backend: 'cpu' }, maxSteps: 3 }).done, 60_000, 'a run after');
+    const next = await within(
+      service.startTraining({ dataset: datasetId, config: { model: 'mlp', batchSize: 16, epochs: 1, backend: 'cpu' }, maxSteps: 3 }).done,
+      60_000,
+      'a run after',
+    );
     assert.equal(next.status, 'completed', next.error ?? '');
   } finally {
     await service.close();

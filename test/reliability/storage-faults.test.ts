@@ -79,57 +79,68 @@ function cli(home: string, ...args: string[]): { status: number | null; stdout: 
 
 const config = { model: 'mlp', batchSize: 8, epochs: 1000, backend: 'cpu' } as const;
 
-test('disk full mid-run: the run fails saying so, the host lives on, nothing is corrupted, the app opens again', { skip: NEEDS_ROOT, timeout: 180_000 }, async () => {
-  const mnt = mountTmpfs('6m')!;
-  const home = path.join(mnt, 'home');
-  try {
-    const setup = new AutoBatchService({ home });
-    await setup.importDataset('sample:mnist', { name: 'mnist', limit: 300 });
-    await setup.close();
-
-    // The run's host is its own process, as the app would be: at the next start it is gone.
-    const host = new HostProcess(home);
-    const first = await host.waitLine((l) => l.type === 'metrics', 60_000, 'the first metrics');
-    const filler = fillDisk(mnt);
-    const failed = await host.waitLine((l) => l.type === 'status' && l.status !== 'running', 60_000, 'the run ending on a full disk');
-    assert.equal(failed.status, 'failed', JSON.stringify(host.lines));
-    assert.match(failed.error ?? '', /could not store .*: the disk holding .*autobatch\.db is full/);
-    console.log(`# on a full disk the run ends: ${failed.error}`);
-
-    // Importing on the full disk, in this process: a clear error, nothing left behind.
-    const service = new AutoBatchService({ home });
+test(
+  'disk full mid-run: the run fails saying so, the host lives on, nothing is corrupted, the app opens again',
+  { skip: NEEDS_ROOT, timeout: 180_000 },
+  async () => {
+    const mnt = mountTmpfs('6m')!;
+    const home = path.join(mnt, 'home');
     try {
-      await assert.rejects(service.importDataset('sample:mnist', { name: 'again', limit: 300 }), (e: Error) => /ENOSPC|no space|is full/i.test(e.message));
-      assert.deepEqual(readdirSync(path.join(home, 'datasets')).filter((n) => n.includes('.importing-')), []);
-    } catch (err) {
-      // Or the service refuses to open at all, saying why.
-      assert.ok(err instanceof StoreError && /autobatch\.db/.test(err.message), String(err));
-    } finally {
-      await service.close();
-    }
+      const setup = new AutoBatchService({ home });
+      await setup.importDataset('sample:mnist', { name: 'mnist', limit: 300 });
+      await setup.close();
 
-    // The host did not crash: it closes on request.
-    host.child.stdin.write('close\n');
-    const { code } = await within(host.exit, 30_000, 'the host closing');
-    assert.ok(code === 0 || code === 3, `host exit code ${code}: ${host.stderr.slice(-1000)}`);
-    assert.ok(!/Uncaught|\n\s+at /.test(host.stderr), `no crash in the host: ${host.stderr.slice(-1000)}`);
+      // The run's host is its own process, as the app would be: at the next start it is gone.
+      const host = new HostProcess(home);
+      const first = await host.waitLine((l) => l.type === 'metrics', 60_000, 'the first metrics');
+      const filler = fillDisk(mnt);
+      const failed = await host.waitLine((l) => l.type === 'status' && l.status !== 'running', 60_000, 'the run ending on a full disk');
+      assert.equal(failed.status, 'failed', JSON.stringify(host.lines));
+      assert.match(failed.error ?? '', /could not store .*: the disk holding .*autobatch\.db is full/);
+      console.log(`# on a full disk the run ends: ${failed.error}`);
 
-    rmSync(filler);
-    assert.equal(integrity(home), 'ok');
-    const again = new AutoBatchService({ home });
-    try {
-      const after = again.getRun(first.runId!);
-      assert.ok(['failed', 'interrupted'].includes(after.status), after.status);
-      assert.ok(again.store.metrics.steps(first.runId!).length > 0, 'the steps stored before the disk filled are kept');
-      const next = await within(again.startTraining({ dataset: 'mnist', config: { ...config, epochs: 1 }, maxSteps: 3 }).done, 60_000, 'a run after freeing space');
-      assert.equal(next.status, 'completed', next.error ?? '');
+      // Importing on the full disk, in this process: a clear error, nothing left behind.
+      const service = new AutoBatchService({ home });
+      try {
+        await assert.rejects(service.importDataset('sample:mnist', { name: 'again', limit: 300 }), (e: Error) => /ENOSPC|no space|is full/i.test(e.message));
+        assert.deepEqual(
+          readdirSync(path.join(home, 'datasets')).filter((n) => n.includes('.importing-')),
+          [],
+        );
+      } catch (err) {
+        // Or the service refuses to open at all, saying why.
+        assert.ok(err instanceof StoreError && /autobatch\.db/.test(err.message), String(err));
+      } finally {
+        await service.close();
+      }
+
+      // The host did not crash: it closes on request.
+      host.child.stdin.write('close\n');
+      const { code } = await within(host.exit, 30_000, 'the host closing');
+      assert.ok(code === 0 || code === 3, `host exit code ${code}: ${host.stderr.slice(-1000)}`);
+      assert.ok(!/Uncaught|\n\s+at /.test(host.stderr), `no crash in the host: ${host.stderr.slice(-1000)}`);
+
+      rmSync(filler);
+      assert.equal(integrity(home), 'ok');
+      const again = new AutoBatchService({ home });
+      try {
+        const after = again.getRun(first.runId!);
+        assert.ok(['failed', 'interrupted'].includes(after.status), after.status);
+        assert.ok(again.store.metrics.steps(first.runId!).length > 0, 'the steps stored before the disk filled are kept');
+        const next = await within(
+          again.startTraining({ dataset: 'mnist', config: { ...config, epochs: 1 }, maxSteps: 3 }).done,
+          60_000,
+          'a run after freeing space',
+        );
+        assert.equal(next.status, 'completed', next.error ?? '');
+      } finally {
+        await again.close();
+      }
     } finally {
-      await again.close();
+      unmount(mnt);
     }
-  } finally {
-    unmount(mnt);
-  }
-});
+  },
+);
 
 test('read-only data folder: a clear refusal from the service and the CLI, the data untouched', { skip: NEEDS_ROOT, timeout: 120_000 }, async () => {
   const mnt = mountTmpfs('16m')!;
@@ -145,7 +156,8 @@ test('read-only data folder: a clear refusal from the service and the CLI, the d
 
     assert.throws(
       () => new AutoBatchService({ home }),
-      (e: unknown) => e instanceof StoreError && ['readonly', 'io'].includes(e.code) && /autobatch\.db/.test(e.message) && /cannot|read-only|permission/i.test(e.message),
+      (e: unknown) =>
+        e instanceof StoreError && ['readonly', 'io'].includes(e.code) && /autobatch\.db/.test(e.message) && /cannot|read-only|permission/i.test(e.message),
     );
     const r = cli(home, 'runs', 'list');
     assert.notEqual(r.status, 0);
@@ -185,54 +197,68 @@ async function holdLock(home: string, ms: number): Promise<{ released: Promise<v
   return { released: exited };
 }
 
-test('database locked by another process: open refuses with "locked"; a run waits out a short lock and fails clearly on a long one', { timeout: 180_000 }, async () => {
-  const home = tempDir();
-  try {
-    const setup = new AutoBatchService({ home });
-    const ds = await setup.importDataset('sample:mnist', { name: 'mnist', limit: 300 });
-    await setup.close();
-
-    // Another program holds the write lock while the app opens: after the 5 s busy timeout, a clear refusal.
-    let lock = await holdLock(home, 8000);
-    const t0 = Date.now();
-    assert.throws(() => new AutoBatchService({ home }), (e: unknown) => e instanceof StoreError && e.code === 'locked' && /locked by another program/.test(e.message));
-    console.log(`# open refused as locked after ${Date.now() - t0} ms`);
-    await lock.released;
-
-    const service = new AutoBatchService({ home });
+test(
+  'database locked by another process: open refuses with "locked"; a run waits out a short lock and fails clearly on a long one',
+  { timeout: 180_000 },
+  async () => {
+    const home = tempDir();
     try {
-      // A lock shorter than the busy timeout (5 s): the run waits, loses nothing, completes.
-      const reported: number[] = [];
-      service.on('run-metrics', (e) => reported.push(...e.steps.map((s) => s.step)));
-      const short = service.startTraining({ dataset: ds.id, config: { ...config, epochs: 1 }, maxSteps: 30 });
-      await waitFor(() => reported.length > 0, 60_000, 'the first metrics');
-      lock = await holdLock(home, 2000);
-      await lock.released;
-      const shortRun = await within(short.done, 60_000, 'the run under a short lock');
-      assert.equal(shortRun.status, 'completed', shortRun.error ?? '');
-      assert.deepEqual(service.store.metrics.steps(shortRun.id).map((s) => s.step), reported);
+      const setup = new AutoBatchService({ home });
+      const ds = await setup.importDataset('sample:mnist', { name: 'mnist', limit: 300 });
+      await setup.close();
 
-      // A lock longer than that: the run fails saying the database is locked; the service lives.
-      const statuses: { status: string; error?: string }[] = [];
-      const long = service.startTraining({ dataset: ds.id, config });
-      service.on('run-status', (e) => e.runId === long.runId && statuses.push(e));
-      await waitFor(() => statuses.some((s) => s.status === 'running'), 60_000, 'the run starting');
-      lock = await holdLock(home, 12_000);
-      await waitFor(() => statuses.some((s) => s.status !== 'running'), 60_000, 'the run ending');
-      const last = statuses.at(-1)!;
-      assert.equal(last.status, 'failed', JSON.stringify(statuses));
-      assert.match(last.error ?? '', /locked by another program/);
-      console.log(`# a run under a long lock ends: ${last.error}`);
+      // Another program holds the write lock while the app opens: after the 5 s busy timeout, a clear refusal.
+      let lock = await holdLock(home, 8000);
+      const t0 = Date.now();
+      assert.throws(
+        () => new AutoBatchService({ home }),
+        (e: unknown) => e instanceof StoreError && e.code === 'locked' && /locked by another program/.test(e.message),
+      );
+      console.log(`# open refused as locked after ${Date.now() - t0} ms`);
       await lock.released;
-      await long.done.catch(() => undefined);
-      // Once the lock is gone the service works on.
-      const next = await within(service.startTraining({ dataset: ds.id, config: { ...config, epochs: 1 }, maxSteps: 3 }).done, 60_000, 'a run after the lock');
-      assert.equal(next.status, 'completed', next.error ?? '');
+
+      const service = new AutoBatchService({ home });
+      try {
+        // A lock shorter than the busy timeout (5 s): the run waits, loses nothing, completes.
+        const reported: number[] = [];
+        service.on('run-metrics', (e) => reported.push(...e.steps.map((s) => s.step)));
+        const short = service.startTraining({ dataset: ds.id, config: { ...config, epochs: 1 }, maxSteps: 30 });
+        await waitFor(() => reported.length > 0, 60_000, 'the first metrics');
+        lock = await holdLock(home, 2000);
+        await lock.released;
+        const shortRun = await within(short.done, 60_000, 'the run under a short lock');
+        assert.equal(shortRun.status, 'completed', shortRun.error ?? '');
+        assert.deepEqual(
+          service.store.metrics.steps(shortRun.id).map((s) => s.step),
+          reported,
+        );
+
+        // A lock longer than that: the run fails saying the database is locked; the service lives.
+        const statuses: { status: string; error?: string }[] = [];
+        const long = service.startTraining({ dataset: ds.id, config });
+        service.on('run-status', (e) => e.runId === long.runId && statuses.push(e));
+        await waitFor(() => statuses.some((s) => s.status === 'running'), 60_000, 'the run starting');
+        lock = await holdLock(home, 12_000);
+        await waitFor(() => statuses.some((s) => s.status !== 'running'), 60_000, 'the run ending');
+        const last = statuses.at(-1)!;
+        assert.equal(last.status, 'failed', JSON.stringify(statuses));
+        assert.match(last.error ?? '', /locked by another program/);
+        console.log(`# a run under a long lock ends: ${last.error}`);
+        await lock.released;
+        await long.done.catch(() => undefined);
+        // Once the lock is gone the service works on.
+        const next = await within(
+          service.startTraining({ dataset: ds.id, config: { ...config, epochs: 1 }, maxSteps: 3 }).done,
+          60_000,
+          'a run after the lock',
+        );
+        assert.equal(next.status, 'completed', next.error ?? '');
+      } finally {
+        await service.close();
+      }
+      assert.equal(integrity(home), 'ok');
     } finally {
-      await service.close();
+      removeDir(home);
     }
-    assert.equal(integrity(home), 'ok');
-  } finally {
-    removeDir(home);
-  }
-});
+  },
+);

@@ -79,7 +79,9 @@ test(`SIGKILL of the trainer ${TRAIN_KILLS} times at random moments of training`
     );
     const withSteps = [...reported.values()].filter((r) => r.steps.length > 0).length;
     const startup = moments.filter((m) => m === 0).length;
-    console.log(`# ${TRAIN_KILLS} kills: ${startup} in start-up, ${moments.filter((m) => m === -1).length} after the backend was up, ${moments.filter((m) => m > 0).length} mid-training; ${withSteps} runs had reported steps when killed`);
+    console.log(
+      `# ${TRAIN_KILLS} kills: ${startup} in start-up, ${moments.filter((m) => m === -1).length} after the backend was up, ${moments.filter((m) => m > 0).length} mid-training; ${withSteps} runs had reported steps when killed`,
+    );
     assert.ok(withSteps >= TRAIN_KILLS / 3, 'enough kills land mid-training');
     assert.ok(startup > 0, 'some kills land before training started');
 
@@ -145,7 +147,10 @@ test(`SIGKILL of probe processes ${TUNE_KILLS} times at random moments of tuning
       if (rec.status === 'failed') assert.ok((rec.error ?? '').length > 0, 'a failed session says why');
       // Every trial announced is stored, the same.
       const stored = service.store.tuning.trials(sessionId);
-      assert.deepEqual(stored.map((t) => [t.seq, t.status, t.cause]), trials.map((t) => [t.seq, t.status, t.cause]));
+      assert.deepEqual(
+        stored.map((t) => [t.seq, t.status, t.cause]),
+        trials.map((t) => [t.seq, t.status, t.cause]),
+      );
       // Each kill is either the first trial after it (ended by the kill, with its cause) or the
       // session's failure (a kill while the probe process was starting up).
       for (const at of killedAt) {

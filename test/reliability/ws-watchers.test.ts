@@ -28,10 +28,17 @@ test(`${CLIENTS} WebSocket clients watch one run live: all get its events and it
   const watchers: Watcher[] = [];
   try {
     for (let i = 0; i < CLIENTS; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${server.port}${WS_PATH}?${TOKEN_PARAM}=${encodeURIComponent(server.token)}`, { origin: `http://127.0.0.1:${server.port}` });
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}${WS_PATH}?${TOKEN_PARAM}=${encodeURIComponent(server.token)}`, {
+        origin: `http://127.0.0.1:${server.port}`,
+      });
       const w: Watcher = { ws, statuses: [], steps: [], metricsEvents: 0, metricsAfterEnd: 0, answers: new Map() };
       ws.on('message', (data) => {
-        const msg = decodeWire(data.toString()) as { event?: string; data?: { runId: number; status?: string; steps?: { step: number }[] }; id?: string | number; ok?: boolean };
+        const msg = decodeWire(data.toString()) as {
+          event?: string;
+          data?: { runId: number; status?: string; steps?: { step: number }[] };
+          id?: string | number;
+          ok?: boolean;
+        };
         if (msg.event === 'run-status') w.statuses.push(msg.data!.status!);
         else if (msg.event === 'run-metrics') {
           w.metricsEvents++;
@@ -47,7 +54,13 @@ test(`${CLIENTS} WebSocket clients watch one run live: all get its events and it
     }
     // One of them starts the run; the others only listen.
     const starter = watchers[3]!;
-    starter.ws.send(encodeWire({ id: 'go', method: 'startTraining', params: { dataset: datasetId, config: { model: 'mlp', batchSize: 16, epochs: 1000, backend: 'cpu' }, maxSteps: 60 } }));
+    starter.ws.send(
+      encodeWire({
+        id: 'go',
+        method: 'startTraining',
+        params: { dataset: datasetId, config: { model: 'mlp', batchSize: 16, epochs: 1000, backend: 'cpu' }, maxSteps: 60 },
+      }),
+    );
     await waitFor(() => starter.answers.has('go'), 30_000, 'the start answer');
     const answer = starter.answers.get('go')!;
     assert.ok(answer.ok, answer.error?.message);
@@ -58,12 +71,20 @@ test(`${CLIENTS} WebSocket clients watch one run live: all get its events and it
     assert.equal(run.status, 'completed', run.error ?? '');
     const stored = new Set(service.store.metrics.steps(runId).map((s) => s.step));
     watchers.forEach((w, i) => {
-      assert.deepEqual(w.statuses.filter((s, j) => w.statuses.indexOf(s) === j), ['queued', 'running', 'completed'], `client ${i}: statuses ${w.statuses.join(',')}`);
+      assert.deepEqual(
+        w.statuses.filter((s, j) => w.statuses.indexOf(s) === j),
+        ['queued', 'running', 'completed'],
+        `client ${i}: statuses ${w.statuses.join(',')}`,
+      );
       assert.ok(w.metricsEvents >= 2, `client ${i} got live metrics (${w.metricsEvents} events)`);
       assert.equal(w.metricsAfterEnd, 0, `client ${i}: no metrics after the final status`);
       for (const s of w.steps) assert.ok(stored.has(s), `client ${i}: step ${s} is not stored`);
       assert.equal(Math.max(...w.steps), run.steps, `client ${i} saw the last step`);
-      assert.deepEqual(w.steps, [...w.steps].sort((a, b) => a - b), `client ${i}: steps in order`);
+      assert.deepEqual(
+        w.steps,
+        [...w.steps].sort((a, b) => a - b),
+        `client ${i}: steps in order`,
+      );
     });
     const counts = watchers.map((w) => w.metricsEvents);
     console.log(`# ${CLIENTS} clients; run ${runId}: ${run.steps} steps; metrics events per client ${Math.min(...counts)}–${Math.max(...counts)}`);

@@ -65,7 +65,8 @@ const UNPACK = `import Chromium from '${PACKAGE}'; process.stdout.write(await Ch
 export function packagedChromium(): PackagedChromium | { error: string } {
   const version = packageVersion();
   if (!version) return { error: `${PACKAGE} is not installed (npm install adds it: it is a devDependency)` };
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { error: `${PACKAGE} ships Chromium for Linux x64 only, not ${process.platform} ${process.arch}` };
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { error: `${PACKAGE} ships Chromium for Linux x64 only, not ${process.platform} ${process.arch}` };
   const root = cacheRoot();
   const folder = path.join(root, `autobatch-chromium-${version}`);
   if (existsSync(path.join(folder, 'chromium'))) return describe(folder);

@@ -46,7 +46,12 @@ export const SWIFTSHADER_ENV = 'AUTOBATCH_TEST_SWIFTSHADER';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function firstLine(text: string | undefined): string {
-  return (text ?? '').trim().split('\n').find((l) => l.trim()) ?? '';
+  return (
+    (text ?? '')
+      .trim()
+      .split('\n')
+      .find((l) => l.trim()) ?? ''
+  );
 }
 
 /** The Chromium executables to try, in order: AUTOBATCH_CHROMIUM alone if set, else Debian's, then the npm package's. */
@@ -103,7 +108,11 @@ process.exit(0);
 /** Opens a WebGPU adapter and a device on it, in a child process with `env`. */
 export function probeWebgpu(env: NodeJS.ProcessEnv = process.env): Finding {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', WEBGPU_PROBE], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
-  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   if (line) return JSON.parse(line) as Finding;
   return { ok: false, reason: `the WebGPU probe failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}): ${firstLine(r.stderr)}` };
 }

@@ -18,7 +18,13 @@ export function printLine(text = ''): void {
 export function printTable(headers: string[], rows: (string | number | null | undefined)[][]): void {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '—' : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells) printLine(r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of cells)
+    printLine(
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export interface Progress {
@@ -36,7 +42,12 @@ export function createProgress(label: string, options: OutputOptions, format = '
   let started = false;
   return {
     update(done, total, info = {}) {
-      const payload = { info: Object.entries(info).map(([k, v]) => `${k} ${v}`).join(' | '), ...info };
+      const payload = {
+        info: Object.entries(info)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' | '),
+        ...info,
+      };
       if (!started) {
         bar.start(total, done, payload);
         started = true;

@@ -11,9 +11,7 @@ export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 
 /** For protocol.registerSchemesAsPrivileged (before app ready): a standard, secure origin. */
-export const PRIVILEGED_SCHEMES = [
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true } },
-];
+export const PRIVILEGED_SCHEMES = [{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true } }];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -66,7 +64,7 @@ export function createAppProtocolHandler(root: string, read: (file: string) => P
       // Client-side routes have no file: the single page answers them.
       if (!path.extname(file)) {
         try {
-          return new Response((await read(path.join(root, 'index.html'))), { status: 200, headers: headers(TYPES['.html']!) });
+          return new Response(await read(path.join(root, 'index.html')), { status: 200, headers: headers(TYPES['.html']!) });
         } catch {
           // fall through
         }

@@ -19,10 +19,15 @@ interface IpcMainLike {
 let callCounter = 0;
 
 /** The answer to one IPC call (exported for tests). */
-export async function answerIpcCall(dispatcher: CallDispatcher, event: Pick<IpcMainInvokeEvent, 'senderFrame'>, method: unknown, params: unknown): Promise<WireResponse> {
+export async function answerIpcCall(
+  dispatcher: CallDispatcher,
+  event: Pick<IpcMainInvokeEvent, 'senderFrame'>,
+  method: unknown,
+  params: unknown,
+): Promise<WireResponse> {
   const id = ++callCounter;
   if (!isTrustedSender(event.senderFrame)) {
-    return { id, ok: false, error: { code: 'rejected', message: 'calls are accepted only from the app\'s own pages' } };
+    return { id, ok: false, error: { code: 'rejected', message: "calls are accepted only from the app's own pages" } };
   }
   return dispatcher.dispatch({ id, method, ...(params === undefined ? {} : { params }) });
 }

@@ -25,7 +25,10 @@ protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
 let mainWindow: BrowserWindow | undefined;
 
 function createWindow(home: string, dispatcher: ApiDispatcher): BrowserWindow {
-  const state = fitToDisplays(loadWindowState(home), screen.getAllDisplays().map((d) => d.workArea));
+  const state = fitToDisplays(
+    loadWindowState(home),
+    screen.getAllDisplays().map((d) => d.workArea),
+  );
   const win = new BrowserWindow({
     ...state,
     minWidth: 640,
@@ -66,13 +69,17 @@ async function main(): Promise<void> {
 
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
-      appMenuTemplate(process.platform, {
-        navigate: (screenId) => {
-          if (mainWindow) void mainWindow.loadURL(`${APP_INDEX_URL}#/${screenId}`);
+      appMenuTemplate(
+        process.platform,
+        {
+          navigate: (screenId) => {
+            if (mainWindow) void mainWindow.loadURL(`${APP_INDEX_URL}#/${screenId}`);
+          },
+          openDataFolder: () => void shell.openPath(home),
+          openDocs: () => void shell.openExternal(DOCS_URL),
         },
-        openDataFolder: () => void shell.openPath(home),
-        openDocs: () => void shell.openExternal(DOCS_URL),
-      }, !app.isPackaged),
+        !app.isPackaged,
+      ),
     ),
   );
 
@@ -101,4 +108,3 @@ main().catch((err: unknown) => {
   dialog.showErrorBox('AutoBatch Studio could not start', err instanceof Error ? err.message : String(err));
   app.exit(1);
 });
-

@@ -40,11 +40,7 @@ export function appMenuTemplate(platform: NodeJS.Platform, actions: MenuActions,
     ...(mac ? [{ role: 'appMenu' } as MenuItemConstructorOptions] : []),
     {
       label: 'File',
-      submenu: [
-        { label: 'Open Data Folder', click: () => actions.openDataFolder() },
-        { type: 'separator' },
-        mac ? { role: 'close' } : { role: 'quit' },
-      ],
+      submenu: [{ label: 'Open Data Folder', click: () => actions.openDataFolder() }, { type: 'separator' }, mac ? { role: 'close' } : { role: 'quit' }],
     },
     { role: 'editMenu' },
     view,

@@ -67,7 +67,13 @@ export function trackWindowState(win: TrackedWindow, save: (s: WindowState) => v
   let timer: ReturnType<typeof setTimeout> | undefined;
   const snapshot = (): WindowState => {
     const b = win.getNormalBounds();
-    return { x: Math.round(b.x), y: Math.round(b.y), width: Math.max(MIN.width, Math.round(b.width)), height: Math.max(MIN.height, Math.round(b.height)), maximized: win.isMaximized() };
+    return {
+      x: Math.round(b.x),
+      y: Math.round(b.y),
+      width: Math.max(MIN.width, Math.round(b.width)),
+      height: Math.max(MIN.height, Math.round(b.height)),
+      maximized: win.isMaximized(),
+    };
   };
   const saveNow = () => {
     if (timer) clearTimeout(timer);

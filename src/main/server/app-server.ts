@@ -115,7 +115,9 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       } catch (err) {
         const status = err instanceof UploadError ? err.status : 500;
         if (!req.complete) req.resume(); // drain what is left so the answer reaches the browser
-        return json(res, status, { error: { code: status === 500 ? 'internal' : 'rejected', message: (err as Error).message, field: err instanceof UploadError ? err.field : undefined } });
+        return json(res, status, {
+          error: { code: status === 500 ? 'internal' : 'rejected', message: (err as Error).message, field: err instanceof UploadError ? err.field : undefined },
+        });
       }
     }
 
@@ -146,7 +148,9 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       return res.end(NOT_BUILT_PAGE(rendererDir));
     }
     // A path without a file is a client-side route: the single page answers it.
-    const file = resolveStatic(rendererDir, url.pathname === '/' ? '/index.html' : url.pathname) ?? (path.extname(url.pathname) ? undefined : path.join(rendererDir, 'index.html'));
+    const file =
+      resolveStatic(rendererDir, url.pathname === '/' ? '/index.html' : url.pathname) ??
+      (path.extname(url.pathname) ? undefined : path.join(rendererDir, 'index.html'));
     if (!file) return deny(res, 404, 'not found');
     sendFile(res, file, headers);
   };
@@ -160,10 +164,13 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://placeholder');
-    const check = url.pathname === WS_PATH ? guardRequest({ url: req.url ?? '/', headers: req.headers }, guard) : { ok: false as const, reason: 'no WebSocket here' };
+    const check =
+      url.pathname === WS_PATH ? guardRequest({ url: req.url ?? '/', headers: req.headers }, guard) : { ok: false as const, reason: 'no WebSocket here' };
     if (!check.ok) {
       const body = `Forbidden: ${check.reason}\n`;
-      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));

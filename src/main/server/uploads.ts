@@ -26,7 +26,7 @@ const BAD_SEGMENT = /[\\/:*?"<>|\x00-\x1f]/;
 
 /** Splits and checks a browser-relative path ('digits/3/a.png'); throws UploadError if unsafe. */
 export function sanitizeRelativePath(raw: string | null | undefined): string[] {
-  if (!raw) throw new UploadError(400, 'path: missing (the file\'s relative path)');
+  if (!raw) throw new UploadError(400, "path: missing (the file's relative path)");
   if (raw.length > UPLOAD_LIMITS.maxPathLength) throw new UploadError(400, 'path: too long');
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw) || raw.startsWith('\\')) throw new UploadError(400, 'path: absolute paths are not accepted');
   const segments = raw.split('/');
@@ -81,7 +81,8 @@ export class UploadStore {
     }
     if (state.files.length >= UPLOAD_LIMITS.maxFiles) throw new UploadError(413, `files: at most ${UPLOAD_LIMITS.maxFiles} files per upload`, 'files');
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > UPLOAD_LIMITS.maxFileBytes) throw new UploadError(413, `files: ${segments.join('/')} is larger than ${UPLOAD_LIMITS.maxFileBytes / 1024 / 1024} MiB`, 'files');
+    if (declared > UPLOAD_LIMITS.maxFileBytes)
+      throw new UploadError(413, `files: ${segments.join('/')} is larger than ${UPLOAD_LIMITS.maxFileBytes / 1024 / 1024} MiB`, 'files');
     const target = path.join(state.dir, ...segments);
     const rel = path.relative(state.dir, target);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UploadError(400, 'path: leaves the upload folder');
@@ -108,8 +109,10 @@ export class UploadStore {
       };
       req.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        if (bytes > UPLOAD_LIMITS.maxFileBytes) fail(new UploadError(413, `files: a file is larger than ${UPLOAD_LIMITS.maxFileBytes / 1024 / 1024} MiB`, 'files'));
-        else if (state.bytes + bytes > UPLOAD_LIMITS.maxUploadBytes) fail(new UploadError(413, `files: the upload is larger than ${UPLOAD_LIMITS.maxUploadBytes / 1024 ** 3} GiB`, 'files'));
+        if (bytes > UPLOAD_LIMITS.maxFileBytes)
+          fail(new UploadError(413, `files: a file is larger than ${UPLOAD_LIMITS.maxFileBytes / 1024 / 1024} MiB`, 'files'));
+        else if (state.bytes + bytes > UPLOAD_LIMITS.maxUploadBytes)
+          fail(new UploadError(413, `files: the upload is larger than ${UPLOAD_LIMITS.maxUploadBytes / 1024 ** 3} GiB`, 'files'));
       });
       req.on('error', fail);
       req.on('aborted', () => fail(new UploadError(400, 'files: the upload was interrupted', 'files')));

@@ -69,7 +69,14 @@ export function toWireError(err: unknown): WireError {
   return { code: 'internal', message: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
 }
 
-const SERVICE_EVENTS = ['run-status', 'run-backend', 'run-metrics', 'tune-progress', 'tune-trial', 'tune-status'] as const satisfies readonly (keyof ServiceEvents & EventName)[];
+const SERVICE_EVENTS = [
+  'run-status',
+  'run-backend',
+  'run-metrics',
+  'tune-progress',
+  'tune-trial',
+  'tune-status',
+] as const satisfies readonly (keyof ServiceEvents & EventName)[];
 
 function packageVersion(): string {
   try {
@@ -136,12 +143,19 @@ export class ApiDispatcher {
     const handler = this.handlers[method] as Handler<MethodName> | undefined;
     if (!handler) {
       const desktopOnly = (DESKTOP_ONLY_METHODS as readonly string[]).includes(method);
-      throw new ApiError({ code: 'unavailable', message: desktopOnly ? `${method} needs the desktop app; in the browser type a path or upload files` : `${method} is not available here` });
+      throw new ApiError({
+        code: 'unavailable',
+        message: desktopOnly ? `${method} needs the desktop app; in the browser type a path or upload files` : `${method} is not available here`,
+      });
     }
     const result = await handler(parsed.data as never);
     if (this.options.validateResults) {
       const checked = spec.result.safeParse(result);
-      if (!checked.success) throw new ApiError({ code: 'internal', message: `${method} returned a result that breaks the contract: ${describeParamsError(method, checked.error).message}` });
+      if (!checked.success)
+        throw new ApiError({
+          code: 'internal',
+          message: `${method} returned a result that breaks the contract: ${describeParamsError(method, checked.error).message}`,
+        });
     }
     return result;
   }

@@ -34,7 +34,11 @@ const DEFAULT_MAX_POINTS = 1000;
 const DEFAULT_MISCLASSIFIED = 48;
 
 /** A run's CSV or model as bytes, for the API (base64/text) and the HTTP download route alike. */
-export async function exportBytes(service: AutoBatchService, runId: number, kind: 'csv' | 'model'): Promise<{ fileName: string; mimeType: string; bytes: Buffer }> {
+export async function exportBytes(
+  service: AutoBatchService,
+  runId: number,
+  kind: 'csv' | 'model',
+): Promise<{ fileName: string; mimeType: string; bytes: Buffer }> {
   const run = service.getRun(runId);
   const base = `run-${run.id}-${run.datasetName}-${run.model}`.replace(/[^A-Za-z0-9._-]+/g, '_');
   if (kind === 'csv') {
@@ -76,7 +80,11 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
 
   const runImport = async (source: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
     const importId = p.importId;
-    const rec = await service.importDataset(source, importOptionsOf(p), importId ? (progress) => ctx.emit('import-progress', { importId, ...progress }) : undefined);
+    const rec = await service.importDataset(
+      source,
+      importOptionsOf(p),
+      importId ? (progress) => ctx.emit('import-progress', { importId, ...progress }) : undefined,
+    );
     return datasetDetail(rec);
   };
 
@@ -114,7 +122,8 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
     },
 
     startTraining: (p) => {
-      if (p.dataset === undefined && p.fromTuning === undefined) throw new UserError('dataset: choose a dataset (or start from a tuning session with fromTuning)');
+      if (p.dataset === undefined && p.fromTuning === undefined)
+        throw new UserError('dataset: choose a dataset (or start from a tuning session with fromTuning)');
       const config = { ...(p.fromTuning === undefined && p.config?.backend === undefined ? { backend: settings.get().backend } : {}), ...(p.config ?? {}) };
       const { runId, done } = service.startTraining({
         dataset: p.dataset ?? '',
@@ -144,7 +153,9 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
     getRun: async (p) => {
       const run = service.getRun(p.runId);
       const maxPoints = p.maxPoints ?? DEFAULT_MAX_POINTS;
-      const series = Object.fromEntries(SERIES_NAMES.map((name) => [name, service.store.metrics.series(run.id, name, maxPoints)])) as ResultOf<'getRun'>['series'];
+      const series = Object.fromEntries(
+        SERIES_NAMES.map((name) => [name, service.store.metrics.series(run.id, name, maxPoints)]),
+      ) as ResultOf<'getRun'>['series'];
       const model = service.store.artifacts.listForRun(run.id).find((a) => a.kind === 'model');
       const artifactDir = model ? path.dirname(model.path) : path.join(service.store.paths.artifactsDir, `run-${run.id}`);
       const evaluation = readEvaluation(artifactDir);

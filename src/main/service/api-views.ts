@@ -3,15 +3,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type {
-  DatasetDetail,
-  DatasetSummary,
-  EvaluationView,
-  MisclassifiedSample,
-  RunSummary,
-  TuningDetail,
-  TuningSummary,
-} from '../../shared/api/index.js';
+import type { DatasetDetail, DatasetSummary, EvaluationView, MisclassifiedSample, RunSummary, TuningDetail, TuningSummary } from '../../shared/api/index.js';
 import type { TrialRecord, TuningProgress } from '../../shared/tuning-types.js';
 import { MODEL_KINDS } from '../../shared/run-types.js';
 import { problemTotal } from '../../shared/problem-summary.js';
@@ -147,7 +139,9 @@ async function sampleView(dataset: DatasetRecord, index: number): Promise<{ imag
   const shape = dataset.manifest.inputShape;
   if (shape.length !== 3) return { values: Array.from(x.subarray(0, 16), (v) => Number(v.toPrecision(7))) };
   const [height, width, channels] = shape as [number, number, number];
-  const png = await sharp(previewPixels(x, 0, x.length), { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } }).png().toBuffer();
+  const png = await sharp(previewPixels(x, 0, x.length), { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+    .png()
+    .toBuffer();
   return { image: pngDataUrl(png) };
 }
 

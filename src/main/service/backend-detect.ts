@@ -17,7 +17,7 @@ export type EntryRunner = (entry: string, args: string[], timeoutMs: number) => 
 export const nodeEntryRunner: EntryRunner = (entry, args, timeoutMs) =>
   new Promise((resolve) => {
     execFile(process.execPath, [entry, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? null : 0;
+      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? null : 0;
       resolve({ stdout: String(stdout), stderr: String(stderr), code });
     });
   });
@@ -29,7 +29,11 @@ async function tryChoice(run: EntryRunner, choice: BackendChoice): Promise<Detec
   const outcome = parseDetectOutput(stdout);
   if (outcome) return outcome;
   const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
-  return { ok: false, message: `the detection process ended without an answer (exit ${code ?? 'by signal or timeout'})${tail ? `: ${tail}` : ''}`, skipped: [] };
+  return {
+    ok: false,
+    message: `the detection process ended without an answer (exit ${code ?? 'by signal or timeout'})${tail ? `: ${tail}` : ''}`,
+    skipped: [],
+  };
 }
 
 /** Folds the per-choice outcomes into one line per rung of the ladder. */

@@ -49,12 +49,15 @@ export class ProbeHost {
     child.onMessage((raw) => this.handle(raw));
     child.onExit((code, signal) => this.handleExit(code, signal));
     const timeout = this.options.heartbeatTimeoutMs ?? 120_000;
-    this.watchdog = setInterval(() => {
-      if (this.alive && Date.now() - this.lastMessageAt > timeout) {
-        this.settle({ ok: false, cause: 'hung', message: `the trainer sent nothing for ${Math.round(timeout / 1000)} s`, processDied: true });
-        child.kill('SIGKILL');
-      }
-    }, Math.min(1000, timeout));
+    this.watchdog = setInterval(
+      () => {
+        if (this.alive && Date.now() - this.lastMessageAt > timeout) {
+          this.settle({ ok: false, cause: 'hung', message: `the trainer sent nothing for ${Math.round(timeout / 1000)} s`, processDied: true });
+          child.kill('SIGKILL');
+        }
+      },
+      Math.min(1000, timeout),
+    );
     child.send({ type: 'start-probes', session: this.session });
     return new Promise((resolve, reject) => {
       this.backendWaiter = { resolve, reject };
@@ -138,7 +141,9 @@ export class ProbeHost {
     for (const w of this.exitWaiters.splice(0)) w();
   }
 
-  private settle(o: { ok: true; result: ProbeResult } | { ok: false; cause: 'oom' | 'crashed' | 'hung' | 'error' | 'diverged'; message: string; processDied: boolean }): void {
+  private settle(
+    o: { ok: true; result: ProbeResult } | { ok: false; cause: 'oom' | 'crashed' | 'hung' | 'error' | 'diverged'; message: string; processDied: boolean },
+  ): void {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;

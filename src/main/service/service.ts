@@ -84,10 +84,18 @@ const tuningRequestSchema = z.strictObject({
   optimizer: z.enum(OPTIMIZERS),
   backend: z.enum(BACKEND_CHOICES),
   memoryBudgetBytes: z.number().positive().optional(),
-  baseBatchSize: z.number().int().min(1).max(1 << 16),
+  baseBatchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16),
   baseLearningRate: z.number().positive().max(10),
   plannedEpochs: z.number().int().min(1).max(100_000),
-  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
   searchLearningRate: z.boolean().optional(),
 });
 
@@ -171,7 +179,14 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       const t = this.getTuning(req.fromTuning);
       if (!t.report) throw new UserError(`tuning session ${t.id} has no recommendation (it is ${t.status})`);
       const r = t.report.recommendation;
-      fromTuning = { model: t.model, batchSize: r.batchSize, learningRate: r.learningRate, warmupSteps: r.warmupSteps, optimizer: r.optimizer, backend: t.request.backend };
+      fromTuning = {
+        model: t.model,
+        batchSize: r.batchSize,
+        learningRate: r.learningRate,
+        warmupSteps: r.warmupSteps,
+        optimizer: r.optimizer,
+        backend: t.request.backend,
+      };
       if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
     }
     const dataset = this.getDataset(req.dataset);
@@ -186,7 +201,15 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
     mkdirSync(artifactDir, { recursive: true });
     const host = new TrainerHost(
-      { kind: 'train', runId: run.id, datasetDir: dataset.cacheDir, config, artifactDir, maxSteps: req.maxSteps, ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}) },
+      {
+        kind: 'train',
+        runId: run.id,
+        datasetDir: dataset.cacheDir,
+        config,
+        artifactDir,
+        maxSteps: req.maxSteps,
+        ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}),
+      },
       { spawn: this.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
     );
     const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, bestVal: null, lastVal: null, steps: 0 };
@@ -279,7 +302,11 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     try {
       this.store.runs.updateSummary(runId, {
         steps: summary?.steps ?? active.steps,
-        ...(summary ? { trainSeconds: summary.trainSeconds, samplesPerSecond: summary.samplesPerSecond } : active.lastStep ? { trainSeconds: active.lastStep.time } : {}),
+        ...(summary
+          ? { trainSeconds: summary.trainSeconds, samplesPerSecond: summary.samplesPerSecond }
+          : active.lastStep
+            ? { trainSeconds: active.lastStep.time }
+            : {}),
         ...((summary?.bestValAccuracy ?? active.bestVal) !== null ? { bestValAccuracy: (summary?.bestValAccuracy ?? active.bestVal)! } : {}),
         ...((summary?.finalValAccuracy ?? active.lastVal) !== null ? { finalValAccuracy: (summary?.finalValAccuracy ?? active.lastVal)! } : {}),
       });
@@ -341,34 +368,36 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       onProgress: (p) => this.emit('tune-progress', p),
       onTrial: (trial) => this.emit('tune-trial', { sessionId: session.id, trial }),
       onBackend: () => {},
-    }).then(
-      (report) => {
-        this.store.tuning.finish(session.id, 'completed', { report, searchSeconds: report.searchSeconds });
-        return 'completed' as const;
-      },
-      (err: unknown) => {
-        const stopped = err instanceof TuningStoppedError;
-        const error = stopped ? undefined : (err as Error).message;
-        this.store.tuning.finish(session.id, stopped ? 'stopped' : 'failed', { ...(error ? { error } : {}) });
-        return stopped ? ('stopped' as const) : ('failed' as const);
-      },
-    ).then(
-      (status) => {
-        this.activeTunings.delete(session.id);
-        this.prewarmIfIdle();
-        const rec = this.store.tuning.get(session.id)!;
-        this.emit('tune-status', { sessionId: session.id, status, ...(rec.error ? { error: rec.error } : {}) });
-        return rec;
-      },
-      (err: unknown) => {
-        // The session's end could not be stored (disk full, database locked…): say so; the
-        // stored session becomes 'interrupted' at the next start.
-        this.activeTunings.delete(session.id);
-        this.prewarmIfIdle();
-        this.emit('tune-status', { sessionId: session.id, status: 'failed', error: `could not store the search: ${(err as Error).message}` });
-        throw err;
-      },
-    );
+    })
+      .then(
+        (report) => {
+          this.store.tuning.finish(session.id, 'completed', { report, searchSeconds: report.searchSeconds });
+          return 'completed' as const;
+        },
+        (err: unknown) => {
+          const stopped = err instanceof TuningStoppedError;
+          const error = stopped ? undefined : (err as Error).message;
+          this.store.tuning.finish(session.id, stopped ? 'stopped' : 'failed', { ...(error ? { error } : {}) });
+          return stopped ? ('stopped' as const) : ('failed' as const);
+        },
+      )
+      .then(
+        (status) => {
+          this.activeTunings.delete(session.id);
+          this.prewarmIfIdle();
+          const rec = this.store.tuning.get(session.id)!;
+          this.emit('tune-status', { sessionId: session.id, status, ...(rec.error ? { error: rec.error } : {}) });
+          return rec;
+        },
+        (err: unknown) => {
+          // The session's end could not be stored (disk full, database locked…): say so; the
+          // stored session becomes 'interrupted' at the next start.
+          this.activeTunings.delete(session.id);
+          this.prewarmIfIdle();
+          this.emit('tune-status', { sessionId: session.id, status: 'failed', error: `could not store the search: ${(err as Error).message}` });
+          throw err;
+        },
+      );
     this.pendingTunings.set(session.id, done);
     // Only bookkeeping: the caller handles done's rejection (an unhandled one would end the process).
     done.finally(() => this.pendingTunings.delete(session.id)).catch(() => {});
@@ -437,10 +466,19 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
 function defaultDatasetName(source: string): string {
   if (source.startsWith('sample:')) return source.slice('sample:'.length);
-  const base = path.basename(source.replace(/[\\/]+$/, '')).replace(/\.(csv|tsv|gz)$/i, '').replace(/[-_.]?(images?[-_.]?)?idx\d?[-_.]?ubyte$/i, '');
+  const base = path
+    .basename(source.replace(/[\\/]+$/, ''))
+    .replace(/\.(csv|tsv|gz)$/i, '')
+    .replace(/[-_.]?(images?[-_.]?)?idx\d?[-_.]?ubyte$/i, '');
   return base || 'dataset';
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'dataset';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'dataset'
+  );
 }

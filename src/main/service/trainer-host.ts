@@ -7,14 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendReport, EpochMetrics, StepMetrics } from '../../shared/run-types.js';
 import { describeSchemaError } from '../../shared/schemas.js';
 import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
-import {
-  trainerMessageSchema,
-  type Evaluation,
-  type FailureCause,
-  type HostMessage,
-  type RunSummary,
-  type TrainJob,
-} from '../../shared/trainer-protocol.js';
+import { trainerMessageSchema, type Evaluation, type FailureCause, type HostMessage, type RunSummary, type TrainJob } from '../../shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
 
 /** What the host needs of a child process, whichever API made it. */
@@ -114,12 +107,19 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     this.child = (options.spawn ?? forkSpawner)();
     this.child.onMessage((raw) => this.handle(raw));
     this.child.onExit((code, signal) => this.handleExit(code, signal));
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastMessageAt > heartbeatTimeout) {
-        this.finish({ status: 'failed', cause: 'hung', message: `the trainer process sent nothing for ${Math.round(heartbeatTimeout / 1000)} s and was ended` });
-        this.child.kill('SIGKILL');
-      }
-    }, Math.min(1000, heartbeatTimeout));
+    this.watchdog = setInterval(
+      () => {
+        if (Date.now() - this.lastMessageAt > heartbeatTimeout) {
+          this.finish({
+            status: 'failed',
+            cause: 'hung',
+            message: `the trainer process sent nothing for ${Math.round(heartbeatTimeout / 1000)} s and was ended`,
+          });
+          this.child.kill('SIGKILL');
+        }
+      },
+      Math.min(1000, heartbeatTimeout),
+    );
     this.child.send({ type: 'start', job });
   }
 
@@ -187,9 +187,17 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     const tail = this.child.stderrTail?.() ?? '';
     const hint = looksLikeOutOfMemory(tail) ? ' — it ran out of memory' : '';
     if (signal) {
-      return this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process crashed (${signal})${hint}${tail ? `: ${hint ? oomLine(tail) : lastLine(tail)}` : ''}` });
+      return this.finish({
+        status: 'failed',
+        cause: hint ? 'oom' : 'crashed',
+        message: `the trainer process crashed (${signal})${hint}${tail ? `: ${hint ? oomLine(tail) : lastLine(tail)}` : ''}`,
+      });
     }
-    this.finish({ status: 'failed', cause: hint ? 'oom' : 'crashed', message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}` });
+    this.finish({
+      status: 'failed',
+      cause: hint ? 'oom' : 'crashed',
+      message: `the trainer process exited with code ${code}${hint}${tail ? `: ${lastLine(tail)}` : ''}`,
+    });
   }
 
   private finish(outcome: JobOutcome): void {
@@ -203,11 +211,17 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
 
 /** The line of a crash report that says it ran out of memory (V8 prints a native stack after it). */
 function oomLine(text: string): string {
-  const line = text.split('\n').reverse().find((l) => looksLikeOutOfMemory(l));
+  const line = text
+    .split('\n')
+    .reverse()
+    .find((l) => looksLikeOutOfMemory(l));
   return (line ?? lastLine(text)).trim().slice(0, 300);
 }
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !/^\s+at /.test(l));
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }

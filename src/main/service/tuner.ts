@@ -5,7 +5,17 @@
 import { CeilingSearch } from '../../shared/ceiling-search.js';
 import type { ProbeRequest, ProbeResult, ProbeSession } from '../../shared/probe-protocol.js';
 import type { BackendReport } from '../../shared/run-types.js';
-import type { CurvePoint, LearningRateTest, NoiseForecast, TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
+import type {
+  CurvePoint,
+  LearningRateTest,
+  NoiseForecast,
+  TrialKind,
+  TrialRecord,
+  TrialStatus,
+  TuningProgress,
+  TuningReport,
+  TuningRequest,
+} from '../../shared/tuning-types.js';
 import {
   efficiency,
   fitLine,
@@ -114,11 +124,23 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
   let plannedLeft = 0;
   const progress = (phase: TuningProgress['phase'], batchSize: number | null, message: string) => {
     const avg = probeSeconds.length ? probeSeconds.reduce((a, b) => a + b, 0) / probeSeconds.length : null;
-    ctx.onProgress({ sessionId: ctx.sessionId, phase, trial: seq + 1, batchSize, etaSeconds: avg === null ? null : round(avg * Math.max(plannedLeft, 0), 1), message });
+    ctx.onProgress({
+      sessionId: ctx.sessionId,
+      phase,
+      trial: seq + 1,
+      batchSize,
+      etaSeconds: avg === null ? null : round(avg * Math.max(plannedLeft, 0), 1),
+      message,
+    });
   };
 
   /** Runs one probe, stores it as a trial, replaces the process if it died. */
-  const probe = async (kind: TrialKind, batchSize: number, learningRate: number | null, make: (id: number) => ProbeRequest): Promise<{ outcome: ProbeOutcome; status: TrialStatus }> => {
+  const probe = async (
+    kind: TrialKind,
+    batchSize: number,
+    learningRate: number | null,
+    make: (id: number) => ProbeRequest,
+  ): Promise<{ outcome: ProbeOutcome; status: TrialStatus }> => {
     if (ctx.shouldStop()) throw new TuningStoppedError();
     if (!host.running) {
       const again = await host.start();
@@ -128,7 +150,15 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     const outcome = await host.run(make(seq));
     probeSeconds.push(outcome.seconds);
     plannedLeft--;
-    const status: TrialStatus = outcome.ok ? 'ok' : outcome.cause === 'oom' ? 'oom' : outcome.cause === 'diverged' ? 'diverged' : outcome.cause === 'error' ? 'error' : 'crashed';
+    const status: TrialStatus = outcome.ok
+      ? 'ok'
+      : outcome.cause === 'oom'
+        ? 'oom'
+        : outcome.cause === 'diverged'
+          ? 'diverged'
+          : outcome.cause === 'error'
+            ? 'error'
+            : 'crashed';
     const trial: TrialRecord = {
       seq,
       kind,
@@ -155,14 +185,27 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       progress('memory', b, `one training step at batch ${b}`);
       const { outcome } = await probe('memory', b, null, (id) => ({ kind: 'memory', id, batchSize: b }));
       const r = outcome.ok && outcome.result.kind === 'memory' ? outcome.result : undefined;
-      memory.set(b, { peak: r?.peakBytes, grad: r?.gradientBytes ?? r?.peakBytes, update: r?.updateBytes, stepMs: r?.stepMs, fits: r !== undefined && r.peakBytes <= budget });
+      memory.set(b, {
+        peak: r?.peakBytes,
+        grad: r?.gradientBytes ?? r?.peakBytes,
+        update: r?.updateBytes,
+        stepMs: r?.stepMs,
+        fits: r !== undefined && r.peakBytes <= budget,
+      });
     }
     const fitted = [...memory].filter(([, m]) => m.fits && m.peak !== undefined);
     if (fitted.length === 0) {
       const first = memory.get(1);
-      throw new Error(first?.peak ? `even a batch of 1 needs ${fmtBytes(first.peak)}, more than the ${fmtBytes(budget)} budget` : 'even a batch of 1 could not run a training step (see the trials)');
+      throw new Error(
+        first?.peak
+          ? `even a batch of 1 needs ${fmtBytes(first.peak)}, more than the ${fmtBytes(budget)} budget`
+          : 'even a batch of 1 could not run a training step (see the trials)',
+      );
     }
-    const memFit: LinearFit = fitLine(fitted.map(([b]) => b), fitted.map(([, m]) => m.grad ?? m.peak!));
+    const memFit: LinearFit = fitLine(
+      fitted.map(([b]) => b),
+      fitted.map(([, m]) => m.grad ?? m.peak!),
+    );
     const updateFloor = Math.max(0, ...fitted.map(([, m]) => m.update ?? 0));
     const failedSmall = [...memory].filter(([, m]) => !m.fits).map(([b]) => b);
     const search = new CeilingSearch({
@@ -207,7 +250,10 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     for (const b of candidates) await timeAt(b);
     if (throughput.size === 0) throw new Error('no batch size could be timed (see the trials)');
     const timed = [...throughput].sort((a, b) => a[0] - b[0]);
-    const tFit = fitLine(timed.map(([b]) => b), timed.map(([, t]) => t.secondsPerStep));
+    const tFit = fitLine(
+      timed.map(([b]) => b),
+      timed.map(([, t]) => t.secondsPerStep),
+    );
     const bestX = Math.max(...timed.map(([, t]) => t.samplesPerSecond));
     const saturation = timed.find(([, t]) => t.samplesPerSecond >= 0.9 * bestX)![0];
 
@@ -218,7 +264,9 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     let chosen = saturation;
     const reasons: string[] = [];
     if (ceiling.cappedByDataset) {
-      reasons.push(`Memory is not the limit here: batch ${cap} — the largest that still gives about 20 steps per epoch on ${trainCount} training samples — fits in the ${fmtBytes(budget)} budget (${budgetSource}).`);
+      reasons.push(
+        `Memory is not the limit here: batch ${cap} — the largest that still gives about 20 steps per epoch on ${trainCount} training samples — fits in the ${fmtBytes(budget)} budget (${budgetSource}).`,
+      );
     } else {
       reasons.push(
         `Batches up to ${ceiling.ceiling} fit in the ${fmtBytes(budget)} budget (${budgetSource}): a step needs about ${fmtBytes(Math.max(memFit.a, 0))} plus ${fmtBytes(memFit.b)} per sample${updateFloor > 0 ? ` (and ${fmtBytes(updateFloor)} during the optimizer update, whatever the batch)` : ''}; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`,
@@ -237,14 +285,32 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       const lrBatch = Math.min(b0, maxBatch);
       const minRate = request.baseLearningRate * LR_RANGE_FROM;
       const maxRate = request.baseLearningRate * LR_RANGE_TO;
-      progress('learning-rate', lrBatch, `a learning-rate range test: ${LR_RANGE_STEPS} steps at batch ${lrBatch}, rates ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}`);
-      const { outcome } = await probe('learning-rate', lrBatch, null, (id) => ({ kind: 'learning-rate', id, batchSize: lrBatch, minRate, maxRate, steps: LR_RANGE_STEPS, stopFactor: 4 }));
+      progress(
+        'learning-rate',
+        lrBatch,
+        `a learning-rate range test: ${LR_RANGE_STEPS} steps at batch ${lrBatch}, rates ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}`,
+      );
+      const { outcome } = await probe('learning-rate', lrBatch, null, (id) => ({
+        kind: 'learning-rate',
+        id,
+        batchSize: lrBatch,
+        minRate,
+        maxRate,
+        steps: LR_RANGE_STEPS,
+        stopFactor: 4,
+      }));
       if (outcome.ok && outcome.result.kind === 'learning-rate') {
         const { rates, losses } = outcome.result;
         const found = suggestLearningRate(rates, losses);
         // Only the finite points are kept (the report is stored as JSON).
         const points = found ? found.smoothed.map((smoothed, i) => ({ rate: rates[i]!, loss: losses[i]!, smoothed })) : [];
-        learningRateTest = { batchSize: lrBatch, points, steepestRate: found?.steepestRate ?? null, minimumRate: found?.minimumRate ?? null, rate: found?.rate ?? null };
+        learningRateTest = {
+          batchSize: lrBatch,
+          points,
+          steepestRate: found?.steepestRate ?? null,
+          minimumRate: found?.minimumRate ?? null,
+          rate: found?.rate ?? null,
+        };
         if (found) {
           // At batch b0 the found rate replaces the base; at another batch it is scaled back to b0.
           baseRate = scaleLearningRate(found.rate, lrBatch, b0, request.optimizer);
@@ -252,10 +318,14 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
             `A learning-rate range test at batch ${lrBatch} (one step at each rate from ${minRate.toExponential(0)} to ${maxRate.toExponential(0)}) saw the loss fall fastest at ${found.steepestRate.toExponential(1)} and blow up past ${found.minimumRate.toExponential(1)}; a run trains best somewhat below the steepest point, so the base rate at batch ${b0} is ${round(baseRate, 6)}${Math.abs(baseRate / request.baseLearningRate - 1) > 0.05 ? ` (${round(baseRate / request.baseLearningRate, 1)}× the default ${request.baseLearningRate})` : ''}.`,
           );
         } else {
-          reasons.push(`The learning-rate range test at batch ${lrBatch} showed no clear fall of the loss, so the base rate stays ${request.baseLearningRate}.`);
+          reasons.push(
+            `The learning-rate range test at batch ${lrBatch} showed no clear fall of the loss, so the base rate stays ${request.baseLearningRate}.`,
+          );
         }
       } else {
-        reasons.push(`The learning-rate range test did not complete (${outcome.ok ? 'no result' : outcome.message}), so the base rate stays ${request.baseLearningRate}.`);
+        reasons.push(
+          `The learning-rate range test did not complete (${outcome.ok ? 'no result' : outcome.message}), so the base rate stays ${request.baseLearningRate}.`,
+        );
       }
     }
     if (request.mode === 'full') {
@@ -294,7 +364,10 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         const phi = noiseScale;
         // Goodput within GOODPUT_TIE of the best is a tie (timings and φ are noisy): the smallest
         // such batch needs the least scaling of the measured rate, so it is the safer choice.
-        const pick = pickByGoodput(timed.map(([b, t]) => ({ batchSize: b, goodput: goodput(t.samplesPerSecond, b, b0, phi) })), GOODPUT_TIE);
+        const pick = pickByGoodput(
+          timed.map(([b, t]) => ({ batchSize: b, goodput: goodput(t.samplesPerSecond, b, b0, phi) })),
+          GOODPUT_TIE,
+        );
         chosen = pick.chosen;
         const gOf = (b: number) => goodput(throughput.get(b)!.samplesPerSecond, b, b0, phi);
         // One non-power-of-two neighbour of the best size: does this device favour powers of two?
@@ -305,7 +378,9 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
           if (neighbour && GOODPUT_TIE * gOf(nb) > gOf(chosen)) chosen = nb;
         }
         if (chosen !== pick.best && gOf(pick.best) > gOf(chosen)) {
-          reasons.push(`Goodput peaks at ${pick.best}, but ${chosen} is within ${Math.round((1 - GOODPUT_TIE) * 100)} % of it, which is inside the measurement noise; the smaller batch is kept, since it needs less scaling of the measured learning rate.`);
+          reasons.push(
+            `Goodput peaks at ${pick.best}, but ${chosen} is within ${Math.round((1 - GOODPUT_TIE) * 100)} % of it, which is inside the measurement noise; the smaller batch is kept, since it needs less scaling of the measured learning rate.`,
+          );
         }
         const theory = goodputOptimum(tFit.a, tFit.b, phi);
         reasons.push(
@@ -324,11 +399,15 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
         if (xb) {
           const per = (x: number, b: number) => x / b; // steps per second
           const faster = per(xs, neighbour) * neighbour > per(xb, base) * base;
-          reasons.push(`Batch ${neighbour} (not a power of two) trains at ${Math.round(xs)} samples/s against ${Math.round(xb)} at ${base}: on this device powers of two are ${faster ? 'no faster than their neighbours' : 'not slower than their neighbours'}.`);
+          reasons.push(
+            `Batch ${neighbour} (not a power of two) trains at ${Math.round(xs)} samples/s against ${Math.round(xb)} at ${base}: on this device powers of two are ${faster ? 'no faster than their neighbours' : 'not slower than their neighbours'}.`,
+          );
         }
       }
     } else {
-      reasons.push(`Quick mode: ${chosen}, the smallest batch within 10 % of the best throughput, is recommended (Full mode also measures how much each sample teaches, via the gradient noise scale, and checks the choice with short trials).`);
+      reasons.push(
+        `Quick mode: ${chosen}, the smallest batch within 10 % of the best throughput, is recommended (Full mode also measures how much each sample teaches, via the gradient noise scale, and checks the choice with short trials).`,
+      );
     }
 
     // ---- 4. learning rate ----------------------------------------------------------------
@@ -342,20 +421,53 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       const trialSeconds = Math.max(0.2, Math.min(20, 0.01 * plannedSeconds));
       const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
       plannedLeft = sizes.length;
-      const trials: { b: number; lr: number; valLoss: number; status: TrialStatus; why: string; seq: number; stored?: { result: ProbeResult; seconds: number } }[] = [];
+      const trials: {
+        b: number;
+        lr: number;
+        valLoss: number;
+        status: TrialStatus;
+        why: string;
+        seq: number;
+        stored?: { result: ProbeResult; seconds: number };
+      }[] = [];
       const restamp = (t: (typeof trials)[number]) => {
-        if (t.stored) ctx.store.tuning.addTrial(ctx.sessionId, { seq: t.seq, kind: 'trial', batchSize: t.b, learningRate: t.lr, status: t.status, result: { ...t.stored.result }, cause: t.why, seconds: t.stored.seconds });
+        if (t.stored)
+          ctx.store.tuning.addTrial(ctx.sessionId, {
+            seq: t.seq,
+            kind: 'trial',
+            batchSize: t.b,
+            learningRate: t.lr,
+            status: t.status,
+            result: { ...t.stored.result },
+            cause: t.why,
+            seconds: t.stored.seconds,
+          });
       };
       for (const b of sizes) {
         progress('trials', b, `training ${trialSeconds.toFixed(1)} s at batch ${b}`);
         const lr = lrFor(b);
-        const { outcome } = await probe('trial', b, lr, (id) => ({ kind: 'trial', id, batchSize: b, learningRate: lr, warmupSteps: Math.min(warmFor(b), 5), seconds: trialSeconds }));
+        const { outcome } = await probe('trial', b, lr, (id) => ({
+          kind: 'trial',
+          id,
+          batchSize: b,
+          learningRate: lr,
+          warmupSteps: Math.min(warmFor(b), 5),
+          seconds: trialSeconds,
+        }));
         if (!outcome.ok || outcome.result.kind !== 'trial') {
           trials.push({ b, lr, seq, valLoss: Infinity, status: 'crashed', why: outcome.ok ? 'no result' : outcome.message });
           continue;
         }
         const flag = judgeTrial(outcome.result);
-        const t = { b, lr, seq, valLoss: outcome.result.valLoss, status: flag.status, why: flag.why, stored: { result: outcome.result, seconds: outcome.seconds } };
+        const t = {
+          b,
+          lr,
+          seq,
+          valLoss: outcome.result.valLoss,
+          status: flag.status,
+          why: flag.why,
+          stored: { result: outcome.result, seconds: outcome.seconds },
+        };
         trials.push(t);
         if (flag.status !== 'ok') restamp(t);
       }
@@ -375,9 +487,15 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
       // A short equal-time trial favours small batches (more steps in the same time, and the run
       // is judged long before its end), so a moderately worse loss only flags a size; it
       // overrules the goodput choice when the size diverged, oscillated or did far worse.
-      const overruled = mine.status === 'diverged' || mine.status === 'oscillating' || mine.status === 'crashed' || (mine.status === 'worse' && mine.valLoss > WORSE_OVERRULES * minLoss);
+      const overruled =
+        mine.status === 'diverged' ||
+        mine.status === 'oscillating' ||
+        mine.status === 'crashed' ||
+        (mine.status === 'worse' && mine.valLoss > WORSE_OVERRULES * minLoss);
       if (mine.status === 'worse' && !overruled) {
-        reasons.push(`${chosen}'s short trial ended with a higher validation loss, as short trials favour small batches; it stays, because it is within ${Math.round((WORSE_OVERRULES - 1) * 100)} % of the best.`);
+        reasons.push(
+          `${chosen}'s short trial ended with a higher validation loss, as short trials favour small batches; it stays, because it is within ${Math.round((WORSE_OVERRULES - 1) * 100)} % of the best.`,
+        );
       }
       if (overruled) {
         const fallback = trials.filter((t) => t.status === 'ok').sort((a, b) => a.valLoss - b.valLoss)[0];

@@ -38,16 +38,12 @@ export class DatasetRepo {
 
   constructor(private readonly ctx: StoreContext) {
     const db = ctx.db;
-    this.insertStmt = db.prepare(
-      'INSERT INTO datasets (name, kind, source, cache_dir, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insertStmt = db.prepare('INSERT INTO datasets (name, kind, source, cache_dir, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM datasets ORDER BY id`);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM datasets WHERE id = ?`);
     this.byNameStmt = db.prepare(`SELECT ${COLUMNS} FROM datasets WHERE name = ?`);
     this.nameTakenStmt = db.prepare('SELECT 1 AS one FROM datasets WHERE name = ?');
-    this.activeRunsStmt = db.prepare(
-      "SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running')",
-    );
+    this.activeRunsStmt = db.prepare("SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running')");
     this.deleteStmt = db.prepare('DELETE FROM datasets WHERE id = ?');
   }
 
@@ -60,14 +56,7 @@ export class DatasetRepo {
     return guard(this.ctx.file, () => {
       let id: number;
       try {
-        const info = this.insertStmt.run(
-          manifest.name,
-          manifest.kind,
-          manifest.source,
-          cacheDir,
-          JSON.stringify(manifest),
-          nowIso(),
-        );
+        const info = this.insertStmt.run(manifest.name, manifest.kind, manifest.source, cacheDir, JSON.stringify(manifest), nowIso());
         id = Number(info.lastInsertRowid);
       } catch (err) {
         if (isConstraint(err, 'UNIQUE')) throw new DatasetNameTakenError(manifest.name);
@@ -108,13 +97,15 @@ export class DatasetRepo {
    */
   remove(id: number): void {
     guard(this.ctx.file, () => {
-      this.ctx.db.transaction(() => {
-        const active = this.activeRunsStmt.get(id)!.n;
-        if (active > 0) {
-          throw new Error(`dataset ${id} has ${active} queued or running run(s); stop them before removing it`);
-        }
-        this.deleteStmt.run(id);
-      }).immediate();
+      this.ctx.db
+        .transaction(() => {
+          const active = this.activeRunsStmt.get(id)!.n;
+          if (active > 0) {
+            throw new Error(`dataset ${id} has ${active} queued or running run(s); stop them before removing it`);
+          }
+          this.deleteStmt.run(id);
+        })
+        .immediate();
     });
   }
 

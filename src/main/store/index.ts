@@ -129,7 +129,11 @@ function readOnlyFolderError(err: unknown, folder: string): unknown {
   } catch (access) {
     const code = (access as NodeJS.ErrnoException).code;
     const why = code === 'EROFS' ? 'is on a read-only file system' : 'cannot be written';
-    return new StoreError('readonly', `the data folder ${folder} ${why}, so ${path.basename(err.file ?? DATABASE_FILE)} cannot be opened (${err.message}); make it writable, or choose another data folder with --home or AUTOBATCH_HOME`, { file: err.file, cause: err });
+    return new StoreError(
+      'readonly',
+      `the data folder ${folder} ${why}, so ${path.basename(err.file ?? DATABASE_FILE)} cannot be opened (${err.message}); make it writable, or choose another data folder with --home or AUTOBATCH_HOME`,
+      { file: err.file, cause: err },
+    );
   }
 }
 

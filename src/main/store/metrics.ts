@@ -98,19 +98,13 @@ export class MetricRepo {
 
   constructor(private readonly ctx: StoreContext) {
     const db = ctx.db;
-    this.insertStmt = db.prepare(
-      'INSERT OR REPLACE INTO metrics (run_id, step, epoch, time, name, value) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insertStmt = db.prepare('INSERT OR REPLACE INTO metrics (run_id, step, epoch, time, name, value) VALUES (?, ?, ?, ?, ?, ?)');
     const rows = (names: readonly string[]) =>
-      db.prepare<[number], MetricRow>(
-        `SELECT step, epoch, time, name, value FROM metrics WHERE run_id = ? AND name IN (${inList(names)}) ORDER BY step`,
-      );
+      db.prepare<[number], MetricRow>(`SELECT step, epoch, time, name, value FROM metrics WHERE run_id = ? AND name IN (${inList(names)}) ORDER BY step`);
     this.stepRowsStmt = rows(STEP_METRIC_NAMES);
     this.epochRowsStmt = rows(EPOCH_METRIC_NAMES);
     this.csvRowsStmt = rows(CSV_METRICS);
-    this.seriesStmt = db.prepare(
-      'SELECT step, epoch, time, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step',
-    );
+    this.seriesStmt = db.prepare('SELECT step, epoch, time, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM metrics WHERE run_id = ?');
     this.rangeStmt = db.prepare('SELECT count(*) AS n, min(step) AS lo, max(step) AS hi FROM metrics WHERE run_id = ? AND name = ?');
     // One min() (or max()) per query: SQLite then takes the bare columns (step, epoch, time)
@@ -194,9 +188,7 @@ export class MetricRepo {
         const range = this.rangeStmt.get(runId, name)!;
         if (range.n > maxPoints * SQL_DOWNSAMPLE_FACTOR) return this.downsampleInSql(runId, name, maxPoints, range.lo!, range.hi!);
       }
-      const points = this.seriesStmt
-        .all(runId, name)
-        .map((r) => ({ step: r.step, epoch: r.epoch, time: r.time, value: fromDb(r.value) }));
+      const points = this.seriesStmt.all(runId, name).map((r) => ({ step: r.step, epoch: r.epoch, time: r.time, value: fromDb(r.value) }));
       return maxPoints === undefined ? points : downsampleMinMax(points, maxPoints);
     });
   }

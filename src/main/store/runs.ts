@@ -4,15 +4,7 @@ import type { BackendReport, BackendSkip, ModelKind, RunStatus, TrainConfig } fr
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard } from './errors.js';
-import {
-  backendSkipsSchema,
-  checkColumn,
-  checkInput,
-  modelKindSchema,
-  parseJsonColumn,
-  runStatusSchema,
-  trainConfigSchema,
-} from './schemas.js';
+import { backendSkipsSchema, checkColumn, checkInput, modelKindSchema, parseJsonColumn, runStatusSchema, trainConfigSchema } from './schemas.js';
 
 export interface RunRecord {
   id: number;
@@ -143,15 +135,7 @@ export class RunRepo {
   markRunning(id: number, backend: BackendReport): void {
     checkInput(backendSkipsSchema, backend.skipped, 'backend report');
     guard(this.ctx.file, () => {
-      const info = this.runningStmt.run(
-        nowIso(),
-        backend.name,
-        backend.device,
-        JSON.stringify(backend.skipped),
-        process.pid,
-        os.hostname(),
-        id,
-      );
+      const info = this.runningStmt.run(nowIso(), backend.name, backend.device, JSON.stringify(backend.skipped), process.pid, os.hostname(), id);
       if (info.changes === 0) throw new Error(`run ${id} cannot start: it is ${this.describeStatus(id)}, not queued`);
     });
   }
@@ -285,9 +269,7 @@ export function recoverInterrupted(ctx: StoreContext): number[] {
         "SELECT id, owner_pid, owner_host FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
       )
       .all();
-    const gone = candidates.filter(
-      (r) => processGone(r.owner_pid, r.owner_host),
-    );
+    const gone = candidates.filter((r) => processGone(r.owner_pid, r.owner_host));
     const mark = db.prepare<[string, string, number]>(
       "UPDATE runs SET status = 'interrupted', error = ?, ended_at = ? WHERE id = ? AND status IN ('queued', 'running')",
     );

@@ -36,9 +36,7 @@ export const manifestSchema = z.looseObject({
     z.looseObject({ kind: z.literal('scale'), scale: z.number() }),
     z.looseObject({ kind: z.literal('standardize'), mean: z.array(z.number()), std: z.array(z.number()) }),
   ]),
-  problems: z.array(
-    z.looseObject({ file: z.string(), row: z.number().int().optional(), reason: z.string() }),
-  ),
+  problems: z.array(z.looseObject({ file: z.string(), row: z.number().int().optional(), reason: z.string() })),
   skipped: count,
   previews: z.array(
     z.looseObject({

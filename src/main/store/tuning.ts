@@ -60,7 +60,11 @@ interface TrialRow {
 
 // Stored JSON is checked for its shape, loosely: a newer app may add fields.
 const requestSchema = z.looseObject({ model: z.string(), mode: z.enum(TUNING_MODES), baseBatchSize: z.number(), baseLearningRate: z.number() });
-const reportSchema = z.looseObject({ recommendation: z.looseObject({ batchSize: z.number(), learningRate: z.number() }), reasons: z.array(z.string()), curves: z.array(z.looseObject({ batchSize: z.number() })) });
+const reportSchema = z.looseObject({
+  recommendation: z.looseObject({ batchSize: z.number(), learningRate: z.number() }),
+  reasons: z.array(z.string()),
+  curves: z.array(z.looseObject({ batchSize: z.number() })),
+});
 const resultSchema = z.record(z.string(), z.unknown());
 
 const SELECT = `SELECT t.id, t.dataset_id, d.name AS dataset_name, t.model, t.mode, t.request, t.status, t.backend, t.device,
@@ -86,7 +90,9 @@ export class TuningRepo {
       `INSERT OR REPLACE INTO tuning_trials (session_id, seq, kind, batch_size, learning_rate, status, result, cause, seconds, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.trialsStmt = db.prepare('SELECT seq, kind, batch_size, learning_rate, status, result, cause, seconds FROM tuning_trials WHERE session_id = ? ORDER BY seq');
+    this.trialsStmt = db.prepare(
+      'SELECT seq, kind, batch_size, learning_rate, status, result, cause, seconds FROM tuning_trials WHERE session_id = ? ORDER BY seq',
+    );
   }
 
   create(datasetId: number, request: TuningRequest): TuningSessionRecord {
@@ -104,7 +110,9 @@ export class TuningRepo {
 
   setBackend(id: number, backend: BackendReport, budgetBytes: number): void {
     guard(this.ctx.file, () =>
-      this.ctx.db.prepare('UPDATE tuning_sessions SET backend = ?, device = ?, budget_bytes = ? WHERE id = ?').run(backend.name, backend.device, budgetBytes, id),
+      this.ctx.db
+        .prepare('UPDATE tuning_sessions SET backend = ?, device = ?, budget_bytes = ? WHERE id = ?')
+        .run(backend.name, backend.device, budgetBytes, id),
     );
   }
 
@@ -164,10 +172,14 @@ export class TuningRepo {
   recoverInterrupted(isGone: (pid: number | null, host: string | null) => boolean): number[] {
     return guard(this.ctx.file, () => {
       const rows = this.ctx.db
-        .prepare<[], { id: number; owner_pid: number | null; owner_host: string | null }>("SELECT id, owner_pid, owner_host FROM tuning_sessions WHERE status = 'running'")
+        .prepare<[], { id: number; owner_pid: number | null; owner_host: string | null }>(
+          "SELECT id, owner_pid, owner_host FROM tuning_sessions WHERE status = 'running'",
+        )
         .all();
       const gone = rows.filter((r) => isGone(r.owner_pid, r.owner_host)).map((r) => r.id);
-      const mark = this.ctx.db.prepare("UPDATE tuning_sessions SET status = 'interrupted', error = 'the process running it ended unexpectedly', ended_at = ? WHERE id = ?");
+      const mark = this.ctx.db.prepare(
+        "UPDATE tuning_sessions SET status = 'interrupted', error = 'the process running it ended unexpectedly', ended_at = ? WHERE id = ?",
+      );
       for (const id of gone) mark.run(nowIso(), id);
       return gone;
     });

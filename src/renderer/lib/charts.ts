@@ -20,7 +20,8 @@ const percentAxis = (v: number) => `${Math.round(v * 100)}%`;
 
 /** Loss or accuracy against step: training per step (a line), validation per epoch (dots joined). */
 export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette): Options {
-  const value = kind === 'accuracy' ? (v: number | null) => (v === null ? '—' : formatPercent(v)) : (v: number | null) => (v === null ? '—' : formatNumber(v, 4));
+  const value =
+    kind === 'accuracy' ? (v: number | null) => (v === null ? '—' : formatPercent(v)) : (v: number | null) => (v === null ? '—' : formatNumber(v, 4));
   return {
     title: kind === 'loss' ? 'Loss' : 'Accuracy',
     scales: { x: { time: false }, y: kind === 'accuracy' ? { range: [0, 1] } : { auto: true } },
@@ -140,7 +141,15 @@ export function tuningChartOptions(
     yValues = (v) => formatBytes(v);
     series = [x, { label: 'measured', stroke: p.series[0], width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatBytes(v)) }];
     if (withFitted) {
-      series.push({ label: 'fitted', stroke: p.muted, width: 1, dash: [4, 4], spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? '—' : formatBytes(v)) });
+      series.push({
+        label: 'fitted',
+        stroke: p.muted,
+        width: 1,
+        dash: [4, 4],
+        spanGaps: true,
+        points: { show: false },
+        value: (_u, v) => (v === null ? '—' : formatBytes(v)),
+      });
     }
     // Keep the budget line in view even when every measured step is far below it: then a log
     // scale, or the measured steps would be a flat line at zero.
@@ -170,7 +179,17 @@ export function tuningChartOptions(
   } else {
     const color = curve === 'throughput' ? p.series[1] : p.series[3];
     yValues = (v) => formatNumber(v, 0);
-    series = [x, { label: curve === 'throughput' ? 'samples/s' : 'goodput', stroke: color, width: 2, spanGaps: true, points: dots, value: (_u, v) => (v === null ? '—' : formatNumber(v, 0)) }];
+    series = [
+      x,
+      {
+        label: curve === 'throughput' ? 'samples/s' : 'goodput',
+        stroke: color,
+        width: 2,
+        spanGaps: true,
+        points: dots,
+        value: (_u, v) => (v === null ? '—' : formatNumber(v, 0)),
+      },
+    ];
     range = (_u, _min, max) => [0, (max ?? 1) * 1.1 || 1];
   }
   return {

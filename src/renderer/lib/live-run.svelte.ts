@@ -73,7 +73,17 @@ export class LiveRun {
       const sps = detail.series.samples_per_s?.at(-1);
       const mem = detail.series.memory_bytes?.at(-1);
       if (last > 0 && sps) {
-        this.lastStep = { step: last, epoch: sps.epoch, time: sps.time, loss: NaN, accuracy: NaN, samplesPerSecond: sps.value, stepMs: NaN, memoryBytes: mem?.value ?? NaN, learningRate: NaN };
+        this.lastStep = {
+          step: last,
+          epoch: sps.epoch,
+          time: sps.time,
+          loss: NaN,
+          accuracy: NaN,
+          samplesPerSecond: sps.value,
+          stepMs: NaN,
+          memoryBytes: mem?.value ?? NaN,
+          learningRate: NaN,
+        };
       }
       const held = this.held ?? [];
       this.held = null;

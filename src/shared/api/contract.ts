@@ -48,7 +48,12 @@ const importOptions = {
   /** Leave bad inputs out (and list them as problems) instead of failing; default true. */
   skipBad: z.boolean().optional(),
   validationFraction: z.number().gt(0).lt(1).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
   /** Keep at most this many samples (stratified). */
   limit: z.number().int().min(10).max(10_000_000).optional(),
 };
@@ -91,13 +96,27 @@ export const API_METHODS = {
       backend: z.enum(BACKEND_CHOICES).optional(),
       optimizer: z.enum(OPTIMIZERS).optional(),
       /** A lower memory budget than the device's; default: the settings' budget, else the device's. */
-      memoryBudgetBytes: z.number().positive().max(2 ** 50).optional(),
+      memoryBudgetBytes: z
+        .number()
+        .positive()
+        .max(2 ** 50)
+        .optional(),
       plannedEpochs: z.number().int().min(1).max(100_000).optional(),
-      baseBatchSize: z.number().int().min(1).max(1 << 16).optional(),
+      baseBatchSize: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 16)
+        .optional(),
       baseLearningRate: z.number().positive().max(10).optional(),
       /** Find the base rate with a learning-rate range test (default true); false trusts baseLearningRate. */
       searchLearningRate: z.boolean().optional(),
-      seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .optional(),
     }),
     result: z.strictObject({ sessionId: id }),
   },
@@ -165,7 +184,12 @@ export const API_METHODS = {
   getSettings: { params: none, result: settingsSchema },
   updateSettings: {
     params: z.strictObject({
-      memoryBudgetBytes: z.number().positive().max(2 ** 50).nullable().optional(),
+      memoryBudgetBytes: z
+        .number()
+        .positive()
+        .max(2 ** 50)
+        .nullable()
+        .optional(),
       backend: z.enum(BACKEND_CHOICES).optional(),
     }),
     result: settingsSchema,

@@ -101,8 +101,16 @@ export type RunSummary = z.infer<typeof runSummarySchema>;
 
 /** Stored metric names a series can be asked for. */
 export const SERIES_NAMES = [
-  'loss', 'accuracy', 'samples_per_s', 'step_ms', 'memory_bytes', 'lr',
-  'val_loss', 'val_accuracy', 'epoch_loss', 'epoch_accuracy',
+  'loss',
+  'accuracy',
+  'samples_per_s',
+  'step_ms',
+  'memory_bytes',
+  'lr',
+  'val_loss',
+  'val_accuracy',
+  'epoch_loss',
+  'epoch_accuracy',
 ] as const;
 export type SeriesName = (typeof SERIES_NAMES)[number];
 

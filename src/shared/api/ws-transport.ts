@@ -23,7 +23,10 @@ export interface FetchResponseLike {
   status: number;
   text(): Promise<string>;
 }
-export type FetchLike = (url: string, init: { method: string; body?: unknown; headers?: Record<string, string>; credentials?: 'same-origin' }) => Promise<FetchResponseLike>;
+export type FetchLike = (
+  url: string,
+  init: { method: string; body?: unknown; headers?: Record<string, string>; credentials?: 'same-origin' },
+) => Promise<FetchResponseLike>;
 
 export interface WebSocketTransportOptions {
   /** http(s)://host:port of the server. */
@@ -108,7 +111,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Cl
     };
     ws.onclose = () => {
       if (socket === ws) socket = undefined;
-      for (const [, p] of inFlight) p.reject(new ApiError({ code: 'disconnected', message: 'the connection to the server was lost; the request may not have completed' }));
+      for (const [, p] of inFlight)
+        p.reject(new ApiError({ code: 'disconnected', message: 'the connection to the server was lost; the request may not have completed' }));
       inFlight.clear();
       if (closed) {
         setState('closed');

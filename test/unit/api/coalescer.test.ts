@@ -14,7 +14,11 @@ test('1000 metric events in one second become about ten flushes, with every epoc
   const start = performance.now();
   const c = new EventCoalescer((event) => got.push({ at: performance.now() - start, event }), { intervalMs: 100, maxStepsPerFlush: 50 });
   for (let i = 1; i <= 1000; i++) {
-    c.push('run-metrics', { runId: 1, steps: [step(i)], epochs: i % 250 === 0 ? [{ epoch: i / 250, step: i, time: 0, valLoss: 1, valAccuracy: 0.9, trainLoss: 1, trainAccuracy: 0.9 }] : [] });
+    c.push('run-metrics', {
+      runId: 1,
+      steps: [step(i)],
+      epochs: i % 250 === 0 ? [{ epoch: i / 250, step: i, time: 0, valLoss: 1, valAccuracy: 0.9, trainLoss: 1, trainAccuracy: 0.9 }] : [],
+    });
     if (i % 10 === 0) await new Promise((r) => setTimeout(r, 10));
   }
   await new Promise((r) => setTimeout(r, 150));
@@ -45,8 +49,14 @@ test('statuses keep their order after the metrics before them; progress keeps on
   assert.equal(got.length, 1, 'nothing more before the interval');
   now = 100;
   c.flush();
-  assert.deepEqual(got.map((e) => e.event), ['run-status', 'run-metrics', 'tune-progress', 'run-status']);
-  assert.deepEqual((got[1]!.data as { steps: StepMetrics[] }).steps.map((s) => s.step), [1, 2]);
+  assert.deepEqual(
+    got.map((e) => e.event),
+    ['run-status', 'run-metrics', 'tune-progress', 'run-status'],
+  );
+  assert.deepEqual(
+    (got[1]!.data as { steps: StepMetrics[] }).steps.map((s) => s.step),
+    [1, 2],
+  );
   assert.equal((got[2]!.data as { message: string }).message, 'b');
   assert.equal((got[3]!.data as { status: string }).status, 'completed');
   c.close();
@@ -62,8 +72,14 @@ test('two runs are merged separately', () => {
   c.push('run-metrics', { runId: 1, steps: [step(2)], epochs: [] });
   now = 200;
   c.flush();
-  const runs = got.filter((e) => e.event === 'run-metrics').map((e) => (e.data as { runId: number; steps: unknown[] }));
-  assert.deepEqual(runs.map((r) => [r.runId, r.steps.length]), [[1, 2], [2, 1]]);
+  const runs = got.filter((e) => e.event === 'run-metrics').map((e) => e.data as { runId: number; steps: unknown[] });
+  assert.deepEqual(
+    runs.map((r) => [r.runId, r.steps.length]),
+    [
+      [1, 2],
+      [2, 1],
+    ],
+  );
   c.close();
 });
 

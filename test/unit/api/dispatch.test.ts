@@ -142,7 +142,7 @@ test('every method of the contract has a handler or is desktop-only', () => {
   assert.ok(METHOD_NAMES.length >= 20);
 });
 
-test('a path typed as ~/… means the serving user\'s home folder', async () => {
+test("a path typed as ~/… means the serving user's home folder", async () => {
   const { expandHome } = await import('../../../src/main/service/api-handlers.js');
   assert.equal(expandHome('~/data/pets'), path.join(os.homedir(), 'data', 'pets'));
   assert.equal(expandHome('~'), os.homedir());

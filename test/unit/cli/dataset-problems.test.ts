@@ -30,7 +30,10 @@ test('image folder with --skip-bad: an empty class folder is a problem, not a fi
   const lines = problemLines(record('image-folder', m));
   assert.equal(lines[0], '  4 problems found; 3 files were left out:');
   assert.equal(lines.length - 1, 4, 'as many problems listed as counted');
-  assert.ok(lines.some((l) => /^ {4}fish: empty class folder/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /^ {4}fish: empty class folder/.test(l)),
+    lines.join('\n'),
+  );
   assert.equal(datasetSummary(record('image-folder', m)).problemCount, 4);
 });
 

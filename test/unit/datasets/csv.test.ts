@@ -8,7 +8,6 @@ import { cleanupTmp, leftovers, tmpDir, rejects, write } from './helpers.js';
 
 after(cleanupTmp);
 
-
 /** 3 classes × 5 rows of 4 numeric features, label named `species`. */
 function irisLike(): string {
   const rows = ['sepal_length,sepal_width,petal_length,petal_width,species'];
@@ -81,7 +80,10 @@ describe('CSV import', () => {
     assert.ok(m.normalization.kind === 'standardize');
     assert.equal(m.normalization.std[0], 1);
     assert.equal(m.normalization.mean[0], 5);
-    assert.deepEqual([...toFloatBatch(loadDataset(path.join(root, 'o')), [0, 1])].filter((_, i) => i % 2 === 0), [0, 0]);
+    assert.deepEqual(
+      [...toFloatBatch(loadDataset(path.join(root, 'o')), [0, 1])].filter((_, i) => i % 2 === 0),
+      [0, 0],
+    );
   });
 
   test('label column by name (any case) and by 0-based index', async () => {

@@ -39,13 +39,17 @@ export async function png(width: number, height: number, channels: 1 | 3 | 4, pi
 }
 
 export async function jpeg(width: number, height: number, rgb: [number, number, number]): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).jpeg({ quality: 95 }).toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 /** A GIF of several frames, each filled with one grey level. */
 export async function gif(width: number, height: number, levels: number[]): Promise<Buffer> {
   const frames = Buffer.concat(levels.map((v) => Buffer.alloc(width * height * 4).fill(Buffer.from([v, v, v, 255]))));
-  return sharp(frames, { raw: { width, height: height * levels.length, channels: 4, pageHeight: height } }).gif().toBuffer();
+  return sharp(frames, { raw: { width, height: height * levels.length, channels: 4, pageHeight: height } })
+    .gif()
+    .toBuffer();
 }
 
 /**

@@ -8,7 +8,6 @@ import { cleanupTmp, gz, idx, leftovers, tmpDir, rejects, write } from './helper
 
 after(cleanupTmp);
 
-
 /** 6 images of 2×3, pixel values i*10 + j; labels 3,7,3,7,3,7. */
 const N = 6;
 const pixels = Array.from({ length: N * 6 }, (_, k) => Math.floor(k / 6) * 10 + (k % 6));
@@ -32,7 +31,10 @@ describe('IDX import', () => {
     const ds = loadDataset(out);
     assert.deepEqual([...ds.x], pixels);
     assert.deepEqual([...ds.y], [0, 1, 0, 1, 0, 1]);
-    assert.deepEqual([...toFloatBatch(ds, [1])], [10, 11, 12, 13, 14, 15].map((v) => Math.fround(v / 255)));
+    assert.deepEqual(
+      [...toFloatBatch(ds, [1])],
+      [10, 11, 12, 13, 14, 15].map((v) => Math.fround(v / 255)),
+    );
     assert.equal(m.previews.length, 6);
   });
 
@@ -139,13 +141,21 @@ describe('IDX import', () => {
   test('truncated gzip files: a stream that ends early or short data; fatal without skipBad', async () => {
     // 100 images of 8×8 pseudo-random bytes (incompressible), the gzip file cut in half
     let seed = 7;
-    const rnd = Array.from({ length: 100 * 64 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+    const rnd = Array.from({ length: 100 * 64 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
     const big = idx(0x08, [100, 8, 8], rnd);
     const cut = gz(big).subarray(0, Math.floor(gz(big).length / 2));
     const got = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).length - 16;
     const kept = Math.floor(got / 64);
     assert.ok(kept > 10 && kept < 90, `kept ${kept}`);
-    const { err, m, ds } = await both(cut, idx(0x08, [100], rnd.slice(0, 100).map((v) => v % 3)), gzNames);
+    const { err, m, ds } = await both(
+      cut,
+      idx(
+        0x08,
+        [100],
+        rnd.slice(0, 100).map((v) => v % 3),
+      ),
+      gzNames,
+    );
     const reason = `truncated: the header declares 100 images of 8×8 (6400 bytes of data) but the gzip stream ends early, after ${kept} complete ones (${got} bytes of data)`;
     assert.deepEqual(err.problems, [{ file: 'train-images-idx3-ubyte.gz', reason }]);
     assert.deepEqual(m.problems, [{ file: 'train-images-idx3-ubyte.gz', reason: `${reason}; the other ${100 - kept} were left out` }]);
@@ -188,12 +198,15 @@ describe('IDX import', () => {
     assert.equal(r2.m.skipped, 2);
     // truncated images (5 of 6) and 4 labels: each sample left out is counted once
     const r3 = await both(images.subarray(0, images.length - 6), idx(0x08, [4], labels.slice(0, 4)));
-    assert.deepEqual(r3.err.problems.map((p) => p.file), ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte']);
+    assert.deepEqual(
+      r3.err.problems.map((p) => p.file),
+      ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
+    );
     assert.match(r3.err.message, /^2 bad files in /);
-    assert.deepEqual(r3.m.problems.map((p) => p.reason.replace(/^(truncated|count mismatch).*; /, '$1…; ')), [
-      'truncated…; the other 1 was left out',
-      'count mismatch…; the 2 images without a partner were left out',
-    ]);
+    assert.deepEqual(
+      r3.m.problems.map((p) => p.reason.replace(/^(truncated|count mismatch).*; /, '$1…; ')),
+      ['truncated…; the other 1 was left out', 'count mismatch…; the 2 images without a partner were left out'],
+    );
     assert.equal(r3.m.count, 4);
     assert.equal(r3.m.skipped, 2);
   });
@@ -207,13 +220,22 @@ describe('IDX import', () => {
     assert.equal(m.skipped, 0);
     assert.deepEqual([...ds.x], pixels);
     // whole records' worth, in a gzipped file; and one extra label byte
-    const r2 = await both(gz(Buffer.concat([images, Buffer.alloc(12)])), Buffer.concat([lab, Buffer.from([9])]), ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte']);
+    const r2 = await both(gz(Buffer.concat([images, Buffer.alloc(12)])), Buffer.concat([lab, Buffer.from([9])]), [
+      'train-images-idx3-ubyte.gz',
+      'train-labels-idx1-ubyte',
+    ]);
     const reasons = [
       'the decompressed data holds 12 bytes more than the 6×2×3 unsigned byte values (36 bytes) its header declares, as much as 2 more images',
       'the file holds 1 byte more than the 6 unsigned byte values (6 bytes) its header declares, as much as 1 more label',
     ];
-    assert.deepEqual(r2.err.problems.map((p) => p.reason), reasons);
-    assert.deepEqual(r2.m.problems.map((p) => p.reason), [`${reasons[0]}; they were ignored`, `${reasons[1]}; it was ignored`]);
+    assert.deepEqual(
+      r2.err.problems.map((p) => p.reason),
+      reasons,
+    );
+    assert.deepEqual(
+      r2.m.problems.map((p) => p.reason),
+      [`${reasons[0]}; they were ignored`, `${reasons[1]}; it was ignored`],
+    );
     assert.equal(r2.m.count, N);
     assert.equal(r2.m.skipped, 0);
     assert.deepEqual([...r2.ds.x], pixels);
@@ -227,7 +249,10 @@ describe('IDX import', () => {
     const p2 = await fatal(images, idx(0x08, [0], []));
     assert.equal(p2.reason, 'count mismatch: train-images-idx3-ubyte holds 6 images but train-labels-idx1-ubyte holds 0 labels');
     assert.match((await fatal(images.subarray(0, 10), lab)).reason, /^truncated IDX header: the file has only 10 bytes/);
-    assert.match((await fatal(gz(images).subarray(0, 14), lab, gzNames)).reason, /^truncated IDX header: the gzip stream ends early, after \d decompressed bytes/);
+    assert.match(
+      (await fatal(gz(images).subarray(0, 14), lab, gzNames)).reason,
+      /^truncated IDX header: the gzip stream ends early, after \d decompressed bytes/,
+    );
     const root = tmpDir();
     write(path.join(root, 's', 'train-images-idx3-ubyte'), images.subarray(0, 10));
     write(path.join(root, 's', 'train-labels-idx1-ubyte'), lab);
@@ -254,7 +279,10 @@ describe('IDX import', () => {
     const huge = idx(0x08, [0xffffffff, 100000, 100000], pixels);
     const t0 = performance.now();
     p = await fatal(huge, lab);
-    assert.equal(p.reason, `too large: 4294967295×100000×100000 unsigned byte values (42949672950000000000 bytes); at most ${2 ** 31 - 1} bytes are supported (the file holds 36 bytes of data)`);
+    assert.equal(
+      p.reason,
+      `too large: 4294967295×100000×100000 unsigned byte values (42949672950000000000 bytes); at most ${2 ** 31 - 1} bytes are supported (the file holds 36 bytes of data)`,
+    );
     // 4 billion images of 28×28 in a 47 MB-looking file: not a merely truncated file
     p = await fatal(idx(0x08, [0xffffffff, 28, 28], pixels), lab);
     assert.match(p.reason, /^too large: 4294967295×28×28 unsigned byte values/);

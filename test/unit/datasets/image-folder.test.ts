@@ -9,7 +9,6 @@ import { bmp24, cleanupTmp, gif, jpeg, leftovers, ls, png, tmpDir, rejects, writ
 
 after(cleanupTmp);
 
-
 describe('image folder import', () => {
   test('grey 2×2 PNGs round-trip exactly; classes sorted; junk files ignored', async () => {
     const root = tmpDir();
@@ -45,7 +44,10 @@ describe('image folder import', () => {
     assert.deepEqual([...ds.y], [0, 0, 1, 1]);
     assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8')), m);
     const batch = toFloatBatch(ds, [2]);
-    assert.deepEqual([...batch], [0, 50, 100, 255].map((v) => Math.fround(v / 255)));
+    assert.deepEqual(
+      [...batch],
+      [0, 50, 100, 255].map((v) => Math.fround(v / 255)),
+    );
     assert.deepEqual(leftovers(path.dirname(out)), []);
   });
 
@@ -61,8 +63,18 @@ describe('image folder import', () => {
     write(path.join(src, 'gif', 'b.gif'), await gif(2, 2, [40, 250]));
     write(path.join(src, 'jpg', 'a.jpg'), await jpeg(2, 2, [250, 10, 10]));
     write(path.join(src, 'jpg', 'b.jpeg'), await jpeg(2, 2, [10, 10, 250]));
-    write(path.join(src, 'webp', 'a.webp'), await sharp(Buffer.from(rgb), { raw: { width: 2, height: 2, channels: 3 } }).webp({ lossless: true }).toBuffer());
-    write(path.join(src, 'webp', 'b.webp'), await sharp(Buffer.from(rgb), { raw: { width: 2, height: 2, channels: 3 } }).webp({ lossless: true }).toBuffer());
+    write(
+      path.join(src, 'webp', 'a.webp'),
+      await sharp(Buffer.from(rgb), { raw: { width: 2, height: 2, channels: 3 } })
+        .webp({ lossless: true })
+        .toBuffer(),
+    );
+    write(
+      path.join(src, 'webp', 'b.webp'),
+      await sharp(Buffer.from(rgb), { raw: { width: 2, height: 2, channels: 3 } })
+        .webp({ lossless: true })
+        .toBuffer(),
+    );
     const out = path.join(root, 'out');
     const m = await importDataset(src, {}, out);
     assert.deepEqual(m.inputShape, [2, 2, 3], 'colour images give RGB');
@@ -82,7 +94,14 @@ describe('image folder import', () => {
   });
 
   test('default size is the most common one, capped at 64; options override size and channels', async () => {
-    assert.deepEqual(defaultImageSize([{ width: 12, height: 10 }, { width: 12, height: 10 }, { width: 20, height: 20 }]), [10, 12]);
+    assert.deepEqual(
+      defaultImageSize([
+        { width: 12, height: 10 },
+        { width: 12, height: 10 },
+        { width: 20, height: 20 },
+      ]),
+      [10, 12],
+    );
     assert.deepEqual(defaultImageSize([{ width: 50, height: 100 }]), [64, 32]);
     assert.deepEqual(defaultImageSize([{ width: 28, height: 28 }]), [28, 28]);
     const root = tmpDir();
@@ -167,7 +186,10 @@ describe('image folder import', () => {
     const byFile = new Map(err.problems.map((p) => [p.file, p.reason]));
     const expected = '; expected PNG, JPEG, GIF, BMP, WebP or TIFF';
     assert.equal(byFile.get('a/text.png'), `not an image: its content is text ("this is not a PNG file a…")${expected}`);
-    assert.equal(byFile.get('a/lfs.png'), `not an image: its content is a Git LFS pointer (the image itself was never downloaded: run "git lfs pull")${expected}`);
+    assert.equal(
+      byFile.get('a/lfs.png'),
+      `not an image: its content is a Git LFS pointer (the image itself was never downloaded: run "git lfs pull")${expected}`,
+    );
     assert.equal(byFile.get('b/zip.jpg'), `not an image: its content is a ZIP archive${expected}`);
     assert.equal(byFile.get('b/bytes.png'), `not an image: its content is unknown (it starts with the bytes 00 9c ff 12)${expected}`);
     for (const reason of byFile.values()) assert.doesNotMatch(reason, /"\.(png|jpg)"/, 'the name is not given as what the file is');

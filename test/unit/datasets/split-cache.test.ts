@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import {
-  DatasetImportError,
-  detectSourceKind,
-  importDataset,
-  loadDataset,
-  toFloatBatch,
-} from '../../../src/main/engine/datasets/index.js';
+import { DatasetImportError, detectSourceKind, importDataset, loadDataset, toFloatBatch } from '../../../src/main/engine/datasets/index.js';
 import { minimumLimit, stratifiedQuota, stratifiedSplit, stratifiedSubset, validationShare } from '../../../src/main/engine/datasets/split.js';
 import { cleanupTmp, gz, idx, leftovers, tmpDir, write } from './helpers.js';
 
@@ -25,7 +19,10 @@ describe('stratified split and limit', () => {
     const valPerClass = [0, 0, 0, 0];
     for (const i of s.validation) valPerClass[y[i]!]!++;
     assert.deepEqual(valPerClass, [140, 50, 10, 1], 'round(n·f), at least 1, at most n−1');
-    assert.deepEqual([...s.train], [...s.train].sort((a, b) => a - b));
+    assert.deepEqual(
+      [...s.train],
+      [...s.train].sort((a, b) => a - b),
+    );
     assert.deepEqual(stratifiedSplit(y, 4, 0.2, 42), s);
     assert.notDeepEqual(stratifiedSplit(y, 4, 0.2, 43).validation, s.validation);
     assert.equal(validationShare(2, 0.01), 1);
@@ -37,7 +34,10 @@ describe('stratified split and limit', () => {
   test('limit subset is stratified, seeded and keeps 2 per class', () => {
     assert.equal(minimumLimit([700, 250, 48, 2]), 8);
     const q = stratifiedQuota([700, 250, 48, 2], 100);
-    assert.equal(q.reduce((a, b) => a + b, 0), 100);
+    assert.equal(
+      q.reduce((a, b) => a + b, 0),
+      100,
+    );
     assert.deepEqual(q, [69, 25, 4, 2]);
     assert.deepEqual(stratifiedQuota([5, 5], 4), [2, 2]);
     const sub = stratifiedSubset(y, 4, 100, 7);
@@ -63,7 +63,10 @@ describe('MNIST sample', () => {
     assert.equal(m.source, 'sample:mnist');
     assert.equal(m.count, 10000);
     assert.deepEqual(m.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-    assert.equal(m.classCounts.reduce((a, b) => a + b, 0), 10000);
+    assert.equal(
+      m.classCounts.reduce((a, b) => a + b, 0),
+      10000,
+    );
     assert.deepEqual(m.inputShape, [28, 28, 1]);
     assert.equal(m.featureDtype, 'uint8');
     assert.deepEqual(m.normalization, { kind: 'scale', scale: 1 / 255 });
@@ -84,7 +87,10 @@ describe('MNIST sample', () => {
     const root = tmpDir();
     const m = await importDataset('sample:mnist', { limit: 500, seed: 1, validationFraction: 0.1 }, path.join(root, 'a'));
     assert.equal(m.count, 500);
-    assert.equal(m.split.validationCount, m.classCounts.reduce((a, c) => a + validationShare(c, 0.1), 0));
+    assert.equal(
+      m.split.validationCount,
+      m.classCounts.reduce((a, c) => a + validationShare(c, 0.1), 0),
+    );
     assert.equal(m.split.seed, 1);
     assert.ok(m.classCounts.every((c) => c >= 40 && c <= 60));
   });
@@ -106,7 +112,10 @@ describe('cache folder', () => {
     const r = toFloatBatch(ds, [3, 1], buf);
     assert.equal(r.length, 8);
     assert.equal(r.buffer, buf.buffer);
-    assert.deepEqual([...r], [...px.slice(12, 16), ...px.slice(4, 8)].map((v) => Math.fround(v / 255)));
+    assert.deepEqual(
+      [...r],
+      [...px.slice(12, 16), ...px.slice(4, 8)].map((v) => Math.fround(v / 255)),
+    );
     assert.equal(buf[8], -1);
     assert.throws(() => toFloatBatch(ds, [4]), RangeError);
     assert.throws(() => toFloatBatch(ds, [0, 1], new Float32Array(3)), RangeError);

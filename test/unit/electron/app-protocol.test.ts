@@ -14,7 +14,15 @@ writeFileSync(path.join(path.dirname(root), 'outside.txt'), 'secret');
 test('app:// maps onto the renderer folder and nowhere else', () => {
   assert.equal(appUrlToFile(root, 'app://app/'), path.join(root, 'index.html'));
   assert.equal(appUrlToFile(root, 'app://app/assets/main.js'), path.join(root, 'assets', 'main.js'));
-  for (const bad of ['app://app/../outside.txt', 'app://app/%2e%2e/outside.txt', 'app://app/..%2Foutside.txt', 'app://other/index.html', 'file:///etc/passwd', 'app://app/%00', 'nonsense']) {
+  for (const bad of [
+    'app://app/../outside.txt',
+    'app://app/%2e%2e/outside.txt',
+    'app://app/..%2Foutside.txt',
+    'app://other/index.html',
+    'file:///etc/passwd',
+    'app://app/%00',
+    'nonsense',
+  ]) {
     const file = appUrlToFile(root, bad);
     assert.ok(file === undefined || file.startsWith(root + path.sep), `${bad} → ${file}`);
     assert.notEqual(file, path.join(path.dirname(root), 'outside.txt'));
@@ -39,5 +47,8 @@ test('the protocol answers files with the CSP, client routes with the page, and 
 });
 
 test('app:// is registered as a standard, secure scheme', () => {
-  assert.deepEqual(PRIVILEGED_SCHEMES.map((s) => [s.scheme, s.privileges.standard, s.privileges.secure]), [['app', true, true]]);
+  assert.deepEqual(
+    PRIVILEGED_SCHEMES.map((s) => [s.scheme, s.privileges.standard, s.privileges.secure]),
+    [['app', true, true]],
+  );
 });

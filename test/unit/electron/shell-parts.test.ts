@@ -8,13 +8,31 @@ import { appMenuTemplate, SCREENS } from '../../../src/main/electron/menu.js';
 import { createUtilityEntryRunner, createUtilitySpawner } from '../../../src/main/electron/utility-spawner.js';
 
 test('a second instance quits; the first comes to the front when it is launched again', () => {
-  const second = Object.assign(new EventEmitter(), { requestSingleInstanceLock: () => false, quitted: false, quit() { this.quitted = true; } });
-  assert.equal(claimSingleInstance(second, () => {}), false);
+  const second = Object.assign(new EventEmitter(), {
+    requestSingleInstanceLock: () => false,
+    quitted: false,
+    quit() {
+      this.quitted = true;
+    },
+  });
+  assert.equal(
+    claimSingleInstance(second, () => {}),
+    false,
+  );
   assert.equal(second.quitted, true);
 
-  const first = Object.assign(new EventEmitter(), { requestSingleInstanceLock: () => true, quitted: false, quit() { this.quitted = true; } });
+  const first = Object.assign(new EventEmitter(), {
+    requestSingleInstanceLock: () => true,
+    quitted: false,
+    quit() {
+      this.quitted = true;
+    },
+  });
   let focused = 0;
-  assert.equal(claimSingleInstance(first, () => focused++), true);
+  assert.equal(
+    claimSingleInstance(first, () => focused++),
+    true,
+  );
   first.emit('second-instance');
   assert.equal(focused, 1);
   assert.equal(first.quitted, false);
@@ -31,8 +49,14 @@ test('the menu offers every screen with a shortcut, and dev tools only in develo
   const menu = appMenuTemplate('linux', actions);
   const go = menu.find((m) => m.label === 'Go')!;
   const items = go.submenu as { label: string; accelerator: string; click: () => void }[];
-  assert.deepEqual(items.map((i) => i.label), SCREENS.map((s) => s.label));
-  assert.deepEqual(items.map((i) => i.accelerator), ['CmdOrCtrl+1', 'CmdOrCtrl+2', 'CmdOrCtrl+3', 'CmdOrCtrl+4', 'CmdOrCtrl+5']);
+  assert.deepEqual(
+    items.map((i) => i.label),
+    SCREENS.map((s) => s.label),
+  );
+  assert.deepEqual(
+    items.map((i) => i.accelerator),
+    ['CmdOrCtrl+1', 'CmdOrCtrl+2', 'CmdOrCtrl+3', 'CmdOrCtrl+4', 'CmdOrCtrl+5'],
+  );
   items[3]!.click();
   assert.deepEqual(went, ['runs']);
   const roles = (template: typeof menu) => JSON.stringify(template);
@@ -42,7 +66,20 @@ test('the menu offers every screen with a shortcut, and dev tools only in develo
 });
 
 function fakeUtility() {
-  const child = Object.assign(new EventEmitter(), { pid: 4242, stdout: new PassThrough(), stderr: new PassThrough(), posted: [] as unknown[], killed: 0, postMessage(m: unknown) { this.posted.push(m); }, kill() { this.killed++; return true; } });
+  const child = Object.assign(new EventEmitter(), {
+    pid: 4242,
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    posted: [] as unknown[],
+    killed: 0,
+    postMessage(m: unknown) {
+      this.posted.push(m);
+    },
+    kill() {
+      this.killed++;
+      return true;
+    },
+  });
   return child;
 }
 

@@ -4,7 +4,14 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_WINDOW, fitToDisplays, loadWindowState, saveWindowState, trackWindowState, WINDOW_STATE_FILE } from '../../../src/main/electron/window-state.js';
+import {
+  DEFAULT_WINDOW,
+  fitToDisplays,
+  loadWindowState,
+  saveWindowState,
+  trackWindowState,
+  WINDOW_STATE_FILE,
+} from '../../../src/main/electron/window-state.js';
 
 test('the window state is remembered in the data folder; a damaged file gives the defaults', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'autobatch-win-'));

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compareVersions, cudaPreflight, describePreflight, installedVersion, TFJS_NODE_GPU_REQUIREMENTS } from '../../../src/main/engine/backends/cuda-preflight.js';
+import {
+  compareVersions,
+  cudaPreflight,
+  describePreflight,
+  installedVersion,
+  TFJS_NODE_GPU_REQUIREMENTS,
+} from '../../../src/main/engine/backends/cuda-preflight.js';
 
 function fakeLibDir(names: string[]): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-cuda-'));

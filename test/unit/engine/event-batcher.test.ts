@@ -18,7 +18,11 @@ test('batches every step, at most one batch per interval', async () => {
   }
   b.flush();
   const all = batches.flatMap((x) => x.steps.map((s) => s.step));
-  assert.deepEqual(all, Array.from({ length: n }, (_, i) => i + 1), 'every step arrives once, in order');
+  assert.deepEqual(
+    all,
+    Array.from({ length: n }, (_, i) => i + 1),
+    'every step arrives once, in order',
+  );
   // 320 ms at one batch per 50 ms: about 7, never one per step.
   assert.ok(batches.length <= 9, `${batches.length} batches for ${n} steps`);
   assert.ok(n > 3 * batches.length, 'each batch carries several steps');

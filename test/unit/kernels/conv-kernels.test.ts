@@ -18,12 +18,14 @@ function arr(r: ReturnType<typeof rng>, shape: number[]): Arr {
 }
 
 async function compare(name: string, inputs: Record<string, Arr>, attrs: object, ref?: Arr): Promise<void> {
-  const want = ref ?? await runOn('cpu', name, inputs, attrs);
+  const want = ref ?? (await runOn('cpu', name, inputs, attrs));
   const got = await runOn('wasm', name, inputs, attrs);
   const err = relErr(got, want);
   const shapes = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape]));
-  assert.ok(err !== null && err <= TOL,
-    `${name} differs from the reference: err=${err} got shape ${fmt(got.shape)} want ${fmt(want.shape)}\n  inputs ${fmt(shapes)}\n  attrs ${fmt(attrs)}`);
+  assert.ok(
+    err !== null && err <= TOL,
+    `${name} differs from the reference: err=${err} got shape ${fmt(got.shape)} want ${fmt(want.shape)}\n  inputs ${fmt(shapes)}\n  attrs ${fmt(attrs)}`,
+  );
 }
 
 /**
@@ -31,28 +33,44 @@ async function compare(name: string, inputs: Record<string, Arr>, attrs: object,
  * ignore `dilations` (tfjs only calls them with dilation 1), so for dilation > 1 they are no reference.
  */
 function depthwiseGradsRef(x: Arr | null, dy: Arr, w: Arr | null, info: tf.backend_util.Conv2DInfo): { dx: Arr; dw: Arr } {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: OC,
-    strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: KH, filterWidth: KW } = info;
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: OC,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    filterHeight: KH,
+    filterWidth: KW,
+  } = info;
   const m = OC / C;
   const dx = new Float32Array(N * H * W * C);
   const dW = new Float32Array(KH * KW * C * m);
-  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    for (let kh = 0; kh < KH; kh++) {
-      const ih = oh * sh + kh * dh - info.padInfo.top;
-      if (ih < 0 || ih >= H) continue;
-      for (let kw = 0; kw < KW; kw++) {
-        const iw = ow * sw + kw * dw - info.padInfo.left;
-        if (iw < 0 || iw >= W) continue;
-        for (let c = 0; c < C; c++) for (let q = 0; q < m; q++) {
-          const g = dy.data[((n * OH + oh) * OW + ow) * OC + c * m + q];
-          const wi = ((kh * KW + kw) * C + c) * m + q;
-          const xi = ((n * H + ih) * W + iw) * C + c;
-          if (w) dx[xi] += g * w.data[wi];
-          if (x) dW[wi] += g * x.data[xi];
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh + kh * dh - info.padInfo.top;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw * dw - info.padInfo.left;
+            if (iw < 0 || iw >= W) continue;
+            for (let c = 0; c < C; c++)
+              for (let q = 0; q < m; q++) {
+                const g = dy.data[((n * OH + oh) * OW + ow) * OC + c * m + q];
+                const wi = ((kh * KW + kw) * C + c) * m + q;
+                const xi = ((n * H + ih) * W + iw) * C + c;
+                if (w) dx[xi] += g * w.data[wi];
+                if (x) dW[wi] += g * x.data[xi];
+              }
+          }
         }
       }
-    }
-  }
   return { dx: { shape: [N, H, W, C], data: dx }, dw: { shape: [KH, KW, C, m], data: dW } };
 }
 
@@ -78,24 +96,34 @@ for (const strategy of ['conv', 'im2col', 'auto'] as const) {
         if (info === null) continue;
         const x = arr(r, xShape);
         const dy = arr(r, info.outShape);
-        await compare(tf.Conv2DBackpropFilter, { x, dy },
-          { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, filterShape: [kh, kw, ci, co] });
+        await compare(
+          tf.Conv2DBackpropFilter,
+          { x, dy },
+          { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, filterShape: [kh, kw, ci, co] },
+        );
         done++;
       }
     });
 
     it('matches on MNIST-sized layers', async () => {
       const r = rng(SEED + 1);
-      for (const [N, H, ci, co] of [[32, 28, 1, 16], [8, 13, 16, 32], [2, 26, 32, 32]] as const) {
+      for (const [N, H, ci, co] of [
+        [32, 28, 1, 16],
+        [8, 13, 16, 32],
+        [2, 26, 32, 32],
+      ] as const) {
         const info = convInfo([N, H, H, ci], [3, 3, ci, co], [1, 1], [1, 1], 'valid', undefined, false)!;
-        await compare(tf.Conv2DBackpropFilter, { x: arr(r, [N, H, H, ci]), dy: arr(r, info.outShape) },
-          { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] });
+        await compare(
+          tf.Conv2DBackpropFilter,
+          { x: arr(r, [N, H, H, ci]), dy: arr(r, info.outShape) },
+          { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] },
+        );
       }
     });
   });
 }
 
-describe('Conv2DBackpropInput (the app\'s XNNPACK replacement, wasm vs cpu)', () => {
+describe("Conv2DBackpropInput (the app's XNNPACK replacement, wasm vs cpu)", () => {
   it(`matches on ${CASES} random cases (seed ${SEED})`, async () => {
     const r = rng(SEED + 2);
     let done = 0;
@@ -109,8 +137,11 @@ describe('Conv2DBackpropInput (the app\'s XNNPACK replacement, wasm vs cpu)', ()
       const xShape = channelsFirst ? [N, ci, H, W] : [N, H, W, ci];
       const info = convInfo(xShape, [kh, kw, ci, co], strides, [1, 1], pad, rounding, false, channelsFirst ? 'channelsFirst' : 'channelsLast');
       if (info === null) continue;
-      await compare(tf.Conv2DBackpropInput, { dy: arr(r, info.outShape), filter: arr(r, [kh, kw, ci, co]) },
-        { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, inputShape: xShape });
+      await compare(
+        tf.Conv2DBackpropInput,
+        { dy: arr(r, info.outShape), filter: arr(r, [kh, kw, ci, co]) },
+        { strides, pad, dataFormat: channelsFirst ? 'NCHW' : 'NHWC', dimRoundingMode: rounding, inputShape: xShape },
+      );
       done++;
     }
   });
@@ -127,8 +158,11 @@ describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu)', () => {
       const { pad, rounding } = randomPad(r, 3);
       const info = convInfo([N, H, W, C], [kh, kw, C, m], strides, [1, 1], pad, rounding, true);
       if (info === null) continue;
-      await compare(tf.DepthwiseConv2dNativeBackpropFilter, { x: arr(r, [N, H, W, C]), dy: arr(r, info.outShape) },
-        { strides, dilations: [1, 1], pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, m] });
+      await compare(
+        tf.DepthwiseConv2dNativeBackpropFilter,
+        { x: arr(r, [N, H, W, C]), dy: arr(r, info.outShape) },
+        { strides, dilations: [1, 1], pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, m] },
+      );
       done++;
     }
   });
@@ -147,8 +181,12 @@ describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu)', () => {
       const x = arr(r, [N, H, W, C]);
       const dy = arr(r, info.outShape);
       const ref = depthwiseGradsRef(x, dy, null, info).dw;
-      await compare(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy },
-        { strides, dilations, pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, m] }, ref);
+      await compare(
+        tf.DepthwiseConv2dNativeBackpropFilter,
+        { x, dy },
+        { strides, dilations, pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, m] },
+        ref,
+      );
       done++;
     }
   });
@@ -165,8 +203,11 @@ describe('DepthwiseConv2dNativeBackpropInput (wasm vs cpu)', () => {
       const { pad, rounding } = randomPad(r, 3);
       const info = convInfo([N, H, W, C], [kh, kw, C, m], strides, [1, 1], pad, rounding, true);
       if (info === null) continue;
-      await compare(tf.DepthwiseConv2dNativeBackpropInput, { dy: arr(r, info.outShape), filter: arr(r, [kh, kw, C, m]) },
-        { strides, dilations: [1, 1], pad, dimRoundingMode: rounding, inputShape: [N, H, W, C] });
+      await compare(
+        tf.DepthwiseConv2dNativeBackpropInput,
+        { dy: arr(r, info.outShape), filter: arr(r, [kh, kw, C, m]) },
+        { strides, dilations: [1, 1], pad, dimRoundingMode: rounding, inputShape: [N, H, W, C] },
+      );
       done++;
     }
   });
@@ -185,8 +226,12 @@ describe('DepthwiseConv2dNativeBackpropInput (wasm vs cpu)', () => {
       const dy = arr(r, info.outShape);
       const w = arr(r, [kh, kw, C, m]);
       const ref = depthwiseGradsRef(null, dy, w, info).dx;
-      await compare(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: w },
-        { strides, dilations, pad, dimRoundingMode: rounding, inputShape: [N, H, W, C] }, ref);
+      await compare(
+        tf.DepthwiseConv2dNativeBackpropInput,
+        { dy, filter: w },
+        { strides, dilations, pad, dimRoundingMode: rounding, inputShape: [N, H, W, C] },
+        ref,
+      );
       done++;
     }
   });
@@ -207,7 +252,7 @@ describe('BatchMatMul (the registered wasm kernel, wasm vs cpu)', () => {
   });
 });
 
-describe('MaxPoolGrad (the app\'s replacement, wasm vs cpu)', () => {
+describe("MaxPoolGrad (the app's replacement, wasm vs cpu)", () => {
   it(`matches on ${CASES} random cases, ties included (seed ${SEED})`, async () => {
     const r = rng(SEED + 8);
     let done = 0;
@@ -222,10 +267,11 @@ describe('MaxPoolGrad (the app\'s replacement, wasm vs cpu)', () => {
       if (info.outHeight < 1 || info.outWidth < 1) continue;
       // Values after a ReLU, coarsely quantised: many windows hold ties (all zeros, say).
       const x = arr(r, [N, H, W, C]);
-      x.data.forEach((v, i) => { x.data[i] = Math.max(0, Math.round(v * 3)); });
+      x.data.forEach((v, i) => {
+        x.data[i] = Math.max(0, Math.round(v * 3));
+      });
       const output = { shape: info.outShape, data: new Float32Array(info.outShape.reduce((a, b) => a * b, 1)) };
-      await compare(tf.MaxPoolGrad, { dy: arr(r, info.outShape), input: x, output },
-        { filterSize, strides, pad, dimRoundingMode: rounding });
+      await compare(tf.MaxPoolGrad, { dy: arr(r, info.outShape), input: x, output }, { filterSize, strides, pad, dimRoundingMode: rounding });
       done++;
     }
   });
@@ -248,7 +294,9 @@ for (const simd of [true, false]) {
         const pad = r.pick(['valid', 'valid', 'same'] as const);
         const info = tf.backend_util.computePool2DInfo([N, H, W, C], [2, 2], [2, 2], 1, pad);
         const x = arr(r, [N, H, W, C]);
-        x.data.forEach((v, k) => { x.data[k] = r.next() < 0.05 ? -Infinity : Math.max(0, Math.round(v * 3)); });
+        x.data.forEach((v, k) => {
+          x.data[k] = r.next() < 0.05 ? -Infinity : Math.max(0, Math.round(v * 3));
+        });
         const output = { shape: info.outShape, data: new Float32Array(info.outShape.reduce((a, b) => a * b, 1)) };
         await compare(tf.MaxPoolGrad, { dy: arr(r, info.outShape), input: x, output }, { filterSize: [2, 2], strides: [2, 2], pad });
       }

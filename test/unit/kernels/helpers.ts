@@ -42,7 +42,10 @@ export function setUpBackends(threads = 1): Promise<void> {
   return ready;
 }
 
-export interface Arr { shape: number[]; data: Float32Array }
+export interface Arr {
+  shape: number[];
+  data: Float32Array;
+}
 
 /** Runs `name` directly on `backend`; checks that neither the engine nor the backend keeps anything. */
 export async function runOn(backend: Backend, name: string, inputs: Record<string, Arr>, attrs: object): Promise<Arr> {
@@ -84,14 +87,38 @@ export function randomPad(r: ReturnType<typeof rng>, maxPad: number): { pad: Pad
   const kind = r.pick(['valid', 'same', 'explicit', 'number'] as const);
   if (kind === 'valid' || kind === 'same') return { pad: kind, rounding: undefined };
   if (kind === 'number') return { pad: r.int(0, maxPad), rounding: r.pick(['floor', 'round', 'ceil', undefined] as const) };
-  return { pad: [[0, 0], [r.int(0, maxPad), r.int(0, maxPad)], [r.int(0, maxPad), r.int(0, maxPad)], [0, 0]], rounding: undefined };
+  return {
+    pad: [
+      [0, 0],
+      [r.int(0, maxPad), r.int(0, maxPad)],
+      [r.int(0, maxPad), r.int(0, maxPad)],
+      [0, 0],
+    ],
+    rounding: undefined,
+  };
 }
 
 /** Same check as the backends: computeConv2DInfo, or null when the output would be empty. */
-export function convInfo(xShape: number[], fShape: number[], strides: [number, number], dilations: [number, number],
-  pad: Pad, rounding: Rounding, depthwise: boolean, format: 'channelsLast' | 'channelsFirst' = 'channelsLast'): tf.backend_util.Conv2DInfo | null {
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], fShape as [number, number, number, number],
-    strides, dilations, pad, rounding, depthwise, format);
+export function convInfo(
+  xShape: number[],
+  fShape: number[],
+  strides: [number, number],
+  dilations: [number, number],
+  pad: Pad,
+  rounding: Rounding,
+  depthwise: boolean,
+  format: 'channelsLast' | 'channelsFirst' = 'channelsLast',
+): tf.backend_util.Conv2DInfo | null {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    fShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    rounding,
+    depthwise,
+    format,
+  );
   if (info.outHeight < 1 || info.outWidth < 1) return null;
   return info;
 }

@@ -11,7 +11,11 @@ import { rng, setUpBackends, type Backend } from './helpers.js';
 const SHAPES = { w1: [3, 3, 2, 4], b1: [4], w2: [3, 3, 4, 2], b2: [8], w3: [72, 3], b3: [3] } as const;
 type Name = keyof typeof SHAPES;
 
-interface Run { losses: number[]; grads: Record<string, Float32Array>; weights: Record<string, Float32Array> }
+interface Run {
+  losses: number[];
+  grads: Record<string, Float32Array>;
+  weights: Record<string, Float32Array>;
+}
 
 async function train(backend: Backend, init: Record<Name, Float32Array>, x: Float32Array, labels: number[], steps: number): Promise<Run> {
   await tf.setBackend(backend);
@@ -21,12 +25,13 @@ async function train(backend: Backend, init: Record<Name, Float32Array>, x: Floa
   }
   const xs = tf.tensor4d(x, [4, 9, 9, 2]);
   const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat());
-  const lossFn = (): tf.Scalar => tf.tidy(() => {
-    let h = tf.relu(tf.add(tf.conv2d(xs, vars.w1 as tf.Tensor4D, 2, 'same'), vars.b1)) as tf.Tensor4D; // [4,5,5,4]
-    h = tf.relu(tf.add(tf.depthwiseConv2d(h, vars.w2 as tf.Tensor4D, 1, 'valid'), vars.b2)) as tf.Tensor4D; // [4,3,3,8]
-    const logits = tf.add(tf.matMul(tf.reshape(h, [4, 72]), vars.w3 as tf.Tensor2D), vars.b3);
-    return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
-  });
+  const lossFn = (): tf.Scalar =>
+    tf.tidy(() => {
+      let h = tf.relu(tf.add(tf.conv2d(xs, vars.w1 as tf.Tensor4D, 2, 'same'), vars.b1)) as tf.Tensor4D; // [4,5,5,4]
+      h = tf.relu(tf.add(tf.depthwiseConv2d(h, vars.w2 as tf.Tensor4D, 1, 'valid'), vars.b2)) as tf.Tensor4D; // [4,3,3,8]
+      const logits = tf.add(tf.matMul(tf.reshape(h, [4, 72]), vars.w3 as tf.Tensor2D), vars.b3);
+      return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+    });
   const first = tf.variableGrads(lossFn);
   const grads: Record<string, Float32Array> = {};
   for (const k of Object.keys(SHAPES) as Name[]) grads[k] = first.grads[vars[k].name].dataSync() as Float32Array;
@@ -64,7 +69,7 @@ function maxRel(a: Float32Array, b: Float32Array): number {
 before(() => setUpBackends(2));
 
 describe('training a tiny conv net on wasm', () => {
-  it('gives the cpu backend\'s gradients and weights after 5 Adam steps', async () => {
+  it("gives the cpu backend's gradients and weights after 5 Adam steps", async () => {
     const r = rng(7);
     const init = {} as Record<Name, Float32Array>;
     for (const k of Object.keys(SHAPES) as Name[]) {
@@ -96,7 +101,10 @@ describe('registration and activation', () => {
     const second = wasmGradientKernels.map((k) => tf.getKernel(k.kernelName, 'wasm')?.kernelFunc);
     assert.deepEqual(second, first);
     for (const name of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
-      assert.ok(tf.getKernelsForBackend('wasm').some((k) => k.kernelName === name), `${name} missing`);
+      assert.ok(
+        tf.getKernelsForBackend('wasm').some((k) => k.kernelName === name),
+        `${name} missing`,
+      );
     }
   });
 

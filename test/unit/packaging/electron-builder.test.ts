@@ -22,9 +22,13 @@ interface BuilderConfig {
 
 const yaml = require('js-yaml') as { load(text: string): unknown };
 const config = yaml.load(readFileSync(path.join(root, 'electron-builder.yml'), 'utf8')) as BuilderConfig;
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; scripts: Record<string, string>; optionalDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  main: string;
+  scripts: Record<string, string>;
+  optionalDependencies: Record<string, string>;
+};
 
-test('electron-builder.yml passes electron-builder\'s schema', async () => {
+test("electron-builder.yml passes electron-builder's schema", async () => {
   const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as { validateConfiguration(c: unknown, log: unknown): Promise<void> };
   await validateConfiguration(config, { add() {}, isEnabled: false });
   await assert.rejects(validateConfiguration({ ...config, linux: { target: 'AppImage', bogus: 1 } }, { add() {}, isEnabled: false }), 'the check can fail');
@@ -34,7 +38,8 @@ test('targets, unpacked native modules and the entry point', () => {
   assert.deepEqual(config.linux.target, ['AppImage', 'deb']);
   assert.deepEqual(config.win.target, ['nsis']);
   assert.deepEqual(config.mac.target, ['dmg']);
-  for (const p of ['**/*.node', 'node_modules/better-sqlite3/**', 'node_modules/sharp/**', 'node_modules/@tensorflow/**', 'node_modules/webgpu/**']) assert.ok(config.asarUnpack.includes(p), p);
+  for (const p of ['**/*.node', 'node_modules/better-sqlite3/**', 'node_modules/sharp/**', 'node_modules/@tensorflow/**', 'node_modules/webgpu/**'])
+    assert.ok(config.asarUnpack.includes(p), p);
   assert.equal(config.extraMetadata.main, pkg.main);
   assert.equal(pkg.main, 'dist/src/main/electron/main.js');
   assert.ok(config.files.includes('dist/renderer/**'));

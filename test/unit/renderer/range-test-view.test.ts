@@ -35,9 +35,22 @@ test('rangeTestColumns: the report wins over the trial', () => {
 
 test('the SVG chart draws the range test only when the report has one', () => {
   const report: TuningReport = {
-    recommendation: { batchSize: 64, learningRate: 6e-3, warmupSteps: 10, expectedSamplesPerSecond: 3000, memoryCeiling: 400, memoryBudgetBytes: 2 ** 30, memoryHeadroom: 0.9, noiseScale: 500, optimizer: 'adam' },
+    recommendation: {
+      batchSize: 64,
+      learningRate: 6e-3,
+      warmupSteps: 10,
+      expectedSamplesPerSecond: 3000,
+      memoryCeiling: 400,
+      memoryBudgetBytes: 2 ** 30,
+      memoryHeadroom: 0.9,
+      noiseScale: 500,
+      optimizer: 'adam',
+    },
     reasons: [],
-    curves: [{ batchSize: 32, samplesPerSecond: 2500 }, { batchSize: 64, samplesPerSecond: 3000 }],
+    curves: [
+      { batchSize: 32, samplesPerSecond: 2500 },
+      { batchSize: 64, samplesPerSecond: 3000 },
+    ],
     fits: { memory: null, time: null },
     saturationBatch: 64,
     scaleOut: null,
@@ -47,7 +60,10 @@ test('the SVG chart draws the range test only when the report has one', () => {
   assert.doesNotMatch(without, /range test/);
   const found = suggestLearningRate(rates, losses)!;
   const points = found.smoothed.map((smoothed, i) => ({ rate: rates[i]!, loss: losses[i]!, smoothed }));
-  const svg = tuningChartSvg({ ...report, learningRateTest: { batchSize: 32, points, steepestRate: found.steepestRate, minimumRate: found.minimumRate, rate: found.rate } }, 't');
+  const svg = tuningChartSvg(
+    { ...report, learningRateTest: { batchSize: 32, points, steepestRate: found.steepestRate, minimumRate: found.minimumRate, rate: found.rate } },
+    't',
+  );
   assert.match(svg, /Learning-rate range test at batch 32/);
   assert.match(svg, new RegExp(`chosen ${found.rate.toExponential(1).replace('+', '\\+')}`));
   assert.ok(Number(/height="(\d+)"/.exec(svg)![1]) > Number(/height="(\d+)"/.exec(without)![1]));

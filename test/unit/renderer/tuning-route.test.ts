@@ -19,7 +19,8 @@ function slowSource(list: TuningListEntry[]) {
       new Promise((resolve, reject) =>
         pending.push({
           what: `get ${id}`,
-          settle: () => (list.some((t) => t.id === id) ? resolve({ id, status: statuses.get(id) ?? 'completed' }) : reject(new Error(`no tuning session ${id}`))),
+          settle: () =>
+            list.some((t) => t.id === id) ? resolve({ id, status: statuses.get(id) ?? 'completed' }) : reject(new Error(`no tuning session ${id}`)),
         }),
       ),
   };
@@ -54,7 +55,13 @@ const SESSIONS: TuningListEntry[] = [
 ];
 
 test('a route without an id shows a search running now, else the newest, else none', () => {
-  assert.equal(defaultSession([{ id: 5, active: false }, { id: 4, active: true }]), 4);
+  assert.equal(
+    defaultSession([
+      { id: 5, active: false },
+      { id: 4, active: true },
+    ]),
+    4,
+  );
   assert.equal(defaultSession(SESSIONS), 4);
   assert.equal(defaultSession([]), null);
 });

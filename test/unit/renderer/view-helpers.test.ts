@@ -58,17 +58,40 @@ function run(id: number, over: Partial<RunRow> = {}): RunRow {
 
 test('sorting runs: by best validation accuracy both ways, runs without one last', () => {
   const runs = [run(1, { bestValAccuracy: 0.7 }), run(2, { bestValAccuracy: null }), run(3, { bestValAccuracy: 0.9 }), run(4, { bestValAccuracy: 0.8 })];
-  assert.deepEqual(sortRuns(runs, 'bestValAccuracy', 'descending').map((r) => r.id), [3, 4, 1, 2]);
-  assert.deepEqual(sortRuns(runs, 'bestValAccuracy', 'ascending').map((r) => r.id), [1, 4, 3, 2]);
-  assert.deepEqual(sortRuns(runs, 'batchSize', 'ascending').map((r) => r.id), [4, 3, 2, 1], 'ties: newest first');
-  assert.deepEqual(runs.map((r) => r.id), [1, 2, 3, 4], 'the input is not reordered');
+  assert.deepEqual(
+    sortRuns(runs, 'bestValAccuracy', 'descending').map((r) => r.id),
+    [3, 4, 1, 2],
+  );
+  assert.deepEqual(
+    sortRuns(runs, 'bestValAccuracy', 'ascending').map((r) => r.id),
+    [1, 4, 3, 2],
+  );
+  assert.deepEqual(
+    sortRuns(runs, 'batchSize', 'ascending').map((r) => r.id),
+    [4, 3, 2, 1],
+    'ties: newest first',
+  );
+  assert.deepEqual(
+    runs.map((r) => r.id),
+    [1, 2, 3, 4],
+    'the input is not reordered',
+  );
 });
 
 test('filtering runs by dataset, model and status; empty means any', () => {
   const runs = [run(1), run(2, { model: 'large' }), run(3, { status: 'failed' }), run(4, { datasetName: 'pets' })];
-  assert.deepEqual(filterRuns(runs, { dataset: '', model: '', status: '' }).map((r) => r.id), [1, 2, 3, 4]);
-  assert.deepEqual(filterRuns(runs, { dataset: 'mnist', model: 'small', status: '' }).map((r) => r.id), [1, 3]);
-  assert.deepEqual(filterRuns(runs, { dataset: '', model: '', status: 'failed' }).map((r) => r.id), [3]);
+  assert.deepEqual(
+    filterRuns(runs, { dataset: '', model: '', status: '' }).map((r) => r.id),
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    filterRuns(runs, { dataset: 'mnist', model: 'small', status: '' }).map((r) => r.id),
+    [1, 3],
+  );
+  assert.deepEqual(
+    filterRuns(runs, { dataset: '', model: '', status: 'failed' }).map((r) => r.id),
+    [3],
+  );
 });
 
 test('curves from trials: ok memory and throughput probes only, sorted by batch size', () => {

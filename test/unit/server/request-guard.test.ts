@@ -7,7 +7,10 @@ const ok = { host: '127.0.0.1:8765' };
 
 test('the token is required, in the query or the per-port cookie', () => {
   assert.deepEqual(guardRequest({ url: '/?token=secret-token', headers: ok }, cfg), { ok: true, tokenFrom: 'query' });
-  assert.deepEqual(guardRequest({ url: '/app.js', headers: { ...ok, cookie: `other=1; ${cookieName(8765)}=secret-token` } }, cfg), { ok: true, tokenFrom: 'cookie' });
+  assert.deepEqual(guardRequest({ url: '/app.js', headers: { ...ok, cookie: `other=1; ${cookieName(8765)}=secret-token` } }, cfg), {
+    ok: true,
+    tokenFrom: 'cookie',
+  });
   const missing = guardRequest({ url: '/', headers: ok }, cfg);
   assert.equal(missing.ok, false);
   assert.match((missing as { reason: string }).reason, /missing token/);

@@ -9,8 +9,27 @@ import path from 'node:path';
 test('upload paths keep their folders and refuse anything that could leave the upload folder', () => {
   assert.deepEqual(sanitizeRelativePath('digits/3/a.png'), ['digits', '3', 'a.png']);
   assert.deepEqual(sanitizeRelativePath('train.csv'), ['train.csv']);
-  for (const bad of ['', '../x', 'a/../../b', '/etc/passwd', 'C:/Windows/x', 'C:x', '\\\\server\\share', 'a\\..\\b', 'a//b', './a', 'a/./b', 'a/\0b', 'a/b:c', 'x/'.repeat(40) + 'f']) {
-    assert.throws(() => sanitizeRelativePath(bad), (e: unknown) => e instanceof UploadError && e.status === 400 && /^path: /.test(e.message), JSON.stringify(bad));
+  for (const bad of [
+    '',
+    '../x',
+    'a/../../b',
+    '/etc/passwd',
+    'C:/Windows/x',
+    'C:x',
+    '\\\\server\\share',
+    'a\\..\\b',
+    'a//b',
+    './a',
+    'a/./b',
+    'a/\0b',
+    'a/b:c',
+    'x/'.repeat(40) + 'f',
+  ]) {
+    assert.throws(
+      () => sanitizeRelativePath(bad),
+      (e: unknown) => e instanceof UploadError && e.status === 400 && /^path: /.test(e.message),
+      JSON.stringify(bad),
+    );
   }
   assert.throws(() => sanitizeRelativePath(undefined), UploadError);
 });

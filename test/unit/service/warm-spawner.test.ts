@@ -21,7 +21,14 @@ function fakeProcess(id: number): TrainerProcess & { id: number; killed: string[
 
 function counting() {
   const made: ReturnType<typeof fakeProcess>[] = [];
-  return { made, spawn: () => { const p = fakeProcess(made.length); made.push(p); return p; } };
+  return {
+    made,
+    spawn: () => {
+      const p = fakeProcess(made.length);
+      made.push(p);
+      return p;
+    },
+  };
 }
 
 test('the spare is handed to the next job, and a fresh process after that', () => {

@@ -69,8 +69,20 @@ describe('suggestLearningRate', () => {
   });
 
   it('gives no suggestion for a flat or rising curve, or too few steps', () => {
-    assert.equal(suggestLearningRate(rates, rates.map(() => 2.3)), null);
-    assert.equal(suggestLearningRate(rates, rates.map((r) => 2.3 + r)), null);
+    assert.equal(
+      suggestLearningRate(
+        rates,
+        rates.map(() => 2.3),
+      ),
+      null,
+    );
+    assert.equal(
+      suggestLearningRate(
+        rates,
+        rates.map((r) => 2.3 + r),
+      ),
+      null,
+    );
     assert.equal(suggestLearningRate(rates.slice(0, 5), curve(rates, 1e-2, 0.1).slice(0, 5)), null);
   });
 });

@@ -13,7 +13,10 @@ test('problems and inputs left out are counted apart, in the unit of the dataset
 });
 
 test('a list cut short counts the problems its closing entry stands for', () => {
-  const listed = [{ file: 'a.png', reason: 'corrupt PNG' }, { file: 'b.png', reason: 'corrupt PNG' }];
+  const listed = [
+    { file: 'a.png', reason: 'corrupt PNG' },
+    { file: 'b.png', reason: 'corrupt PNG' },
+  ];
   assert.equal(problemTotal([]), 0);
   assert.equal(problemTotal(listed), 2);
   assert.deepEqual(moreProblems(1), { file: '', reason: 'and 1 more problem not listed' });

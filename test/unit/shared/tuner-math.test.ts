@@ -5,7 +5,8 @@ import {
   efficiency,
   fitLine,
   forecastNoiseScale,
-  GROWTH_EXPONENT_RANGE, LOSS_EXPONENT_RANGE,
+  GROWTH_EXPONENT_RANGE,
+  LOSS_EXPONENT_RANGE,
   PRIOR_GROWTH_EXPONENT,
   goodput,
   goodputOptimum,
@@ -19,7 +20,10 @@ import {
 
 test('fitLine recovers a line and predicts the memory ceiling', () => {
   const xs = [1, 2, 4, 8, 16];
-  const fit = fitLine(xs, xs.map((x) => 1000 + 250 * x));
+  const fit = fitLine(
+    xs,
+    xs.map((x) => 1000 + 250 * x),
+  );
   assert.ok(Math.abs(fit.a - 1000) < 1e-6 && Math.abs(fit.b - 250) < 1e-9 && Math.abs(fit.r2 - 1) < 1e-12);
   assert.equal(predictMemoryCeiling(fit, 1000 + 250 * 300 + 10), 300);
   assert.equal(predictMemoryCeiling(fit, 500), 0);
@@ -31,12 +35,18 @@ test('efficiency and goodput follow Pollux', () => {
   assert.equal(efficiency(4096, 32, Infinity), 1, 'pure noise: every batch is equally efficient');
   assert.equal(goodput(1000, 32, 32, 100), 1000);
   // t(B) = α + βB: goodput's maximum over B sits near √(αφ/β).
-  const alpha = 0.01, beta = 1e-4, phi = 400;
+  const alpha = 0.01,
+    beta = 1e-4,
+    phi = 400;
   const best = goodputOptimum(alpha, beta, phi);
-  let argmax = 0, top = 0;
+  let argmax = 0,
+    top = 0;
   for (let b = 1; b <= 4096; b++) {
     const g = goodput(b / (alpha + beta * b), b, 1, phi);
-    if (g > top) { top = g; argmax = b; }
+    if (g > top) {
+      top = g;
+      argmax = b;
+    }
   }
   assert.ok(Math.abs(argmax - best) / best < 0.15, `argmax ${argmax} vs √(αφ/β) ${best}`);
 });
@@ -55,7 +65,10 @@ test('learning-rate scaling: linear for SGD, square root for Adam; warm-up grows
 test('the two-batch estimators recover |G|² and tr Σ of least squares within 20 %', () => {
   const rng = createRng(11);
   const gauss = () => Math.sqrt(-2 * Math.log(rng() + 1e-300)) * Math.cos(2 * Math.PI * rng());
-  const d = 20, sigma = 1.5, k = 8, b = 16;
+  const d = 20,
+    sigma = 1.5,
+    k = 8,
+    b = 16;
   const delta = Array.from({ length: d }, () => 0.3 * gauss());
   const deltaSq = delta.reduce((s, v) => s + v * v, 0);
   const truth = { gradSq: deltaSq, traceSigma: (d + 1) * deltaSq + d * sigma * sigma };
@@ -143,7 +156,16 @@ describe('pickByGoodput', () => {
     assert.deepEqual(pickByGoodput(gpu, 0.95), { chosen: 1024, best: 1024 });
   });
   it('ignores non-finite scores and refuses an empty list', () => {
-    assert.deepEqual(pickByGoodput([{ batchSize: 8, goodput: NaN }, { batchSize: 16, goodput: 5 }], 0.95), { chosen: 16, best: 16 });
+    assert.deepEqual(
+      pickByGoodput(
+        [
+          { batchSize: 8, goodput: NaN },
+          { batchSize: 16, goodput: 5 },
+        ],
+        0.95,
+      ),
+      { chosen: 16, best: 16 },
+    );
     assert.throws(() => pickByGoodput([], 0.95), /no goodput/);
   });
 });

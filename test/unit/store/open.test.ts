@@ -77,7 +77,10 @@ describe('openStore', () => {
     const b = openStore(h);
     try {
       assert.equal(b.schemaVersion, LATEST);
-      assert.deepEqual(b.datasets.list().map((d) => d.name), ['iris']);
+      assert.deepEqual(
+        b.datasets.list().map((d) => d.name),
+        ['iris'],
+      );
     } finally {
       b.close();
     }
@@ -140,16 +143,16 @@ describe('openStore', () => {
       (err: unknown) => {
         assert.ok(err instanceof StoreError);
         assert.equal(err.code, 'newer-database');
-        assert.equal(
-          err.message,
-          `autobatch.db is at schema version 7, newer than this app understands (${latest}); update AutoBatch Studio`,
-        );
+        assert.equal(err.message, `autobatch.db is at schema version 7, newer than this app understands (${latest}); update AutoBatch Studio`);
         return true;
       },
     );
     assert.equal(sha(file), before);
     assert.deepEqual(
-      fs.readdirSync(h).filter((f) => f.startsWith('autobatch.db')).sort(),
+      fs
+        .readdirSync(h)
+        .filter((f) => f.startsWith('autobatch.db'))
+        .sort(),
       listing.filter((f) => f.startsWith('autobatch.db')),
     );
     const check = new Database(file, { readonly: true });
@@ -207,7 +210,10 @@ describe('openStore', () => {
     try {
       // The migration check's write transaction meets the lock and gives up after busy_timeout.
       const t0 = Date.now();
-      assert.throws(() => openStore(h), (err: unknown) => err instanceof StoreError && err.code === 'locked');
+      assert.throws(
+        () => openStore(h),
+        (err: unknown) => err instanceof StoreError && err.code === 'locked',
+      );
       assert.ok(Date.now() - t0 >= 4000, 'waits for busy_timeout');
     } finally {
       other.exec('ROLLBACK');
@@ -220,9 +226,6 @@ describe('openStore', () => {
     assert.equal(defaultHomeFor('linux', {}, '/home/u'), '/home/u/.local/share/autobatch-studio');
     assert.equal(defaultHomeFor('linux', { XDG_DATA_HOME: '/xdg' }, '/home/u'), '/xdg/autobatch-studio');
     assert.equal(defaultHomeFor('darwin', {}, '/Users/u'), '/Users/u/Library/Application Support/AutoBatch Studio');
-    assert.equal(
-      defaultHomeFor('win32', { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'C:\\Users\\u'),
-      'C:\\Users\\u\\AppData\\Roaming\\AutoBatch Studio',
-    );
+    assert.equal(defaultHomeFor('win32', { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Roaming\\AutoBatch Studio');
   });
 });

@@ -35,7 +35,10 @@ describe('datasets', () => {
     assert.equal(store.datasets.resolve(String(iris.id))?.id, iris.id, 'digits are an id first');
     assert.equal(store.datasets.resolve('42')?.id, named42.id, 'then a name');
     assert.equal(store.datasets.resolve('nope'), undefined);
-    assert.deepEqual(store.datasets.list().map((d) => d.name), ['iris', '42']);
+    assert.deepEqual(
+      store.datasets.list().map((d) => d.name),
+      ['iris', '42'],
+    );
   });
 
   it('refuses a name clash and suggests unique names', () => {
@@ -120,11 +123,26 @@ describe('runs', () => {
     const r3 = store.runs.create({ datasetId: a.id, config: config() });
     store.runs.finish(r2.id, 'failed', 'out of memory');
     assert.equal(store.runs.get(r2.id)!.error, 'out of memory');
-    assert.deepEqual(store.runs.list().map((r) => r.id), [r3.id, r2.id, r1.id]);
-    assert.deepEqual(store.runs.list({ datasetId: a.id }).map((r) => r.id), [r3.id, r1.id]);
-    assert.deepEqual(store.runs.list({ status: 'failed' }).map((r) => r.id), [r2.id]);
-    assert.deepEqual(store.runs.list({ model: 'small' }).map((r) => r.id), [r1.id]);
-    assert.deepEqual(store.runs.list({ datasetId: a.id, model: 'mlp' }).map((r) => r.id), [r3.id]);
+    assert.deepEqual(
+      store.runs.list().map((r) => r.id),
+      [r3.id, r2.id, r1.id],
+    );
+    assert.deepEqual(
+      store.runs.list({ datasetId: a.id }).map((r) => r.id),
+      [r3.id, r1.id],
+    );
+    assert.deepEqual(
+      store.runs.list({ status: 'failed' }).map((r) => r.id),
+      [r2.id],
+    );
+    assert.deepEqual(
+      store.runs.list({ model: 'small' }).map((r) => r.id),
+      [r1.id],
+    );
+    assert.deepEqual(
+      store.runs.list({ datasetId: a.id, model: 'mlp' }).map((r) => r.id),
+      [r3.id],
+    );
   });
 
   it('gives a clear error for a damaged JSON column', () => {
@@ -242,9 +260,7 @@ describe('metrics', () => {
       { step: 1, epoch: 1, time: 0.5, loss: 2, accuracy: 0.1, samplesPerSecond: 100, stepMs: 10, memoryBytes: 2048, learningRate: 0.01 },
       { step: 2, epoch: 1, time: 1, loss: 1.5, accuracy: 0.25, samplesPerSecond: 120, stepMs: 8, memoryBytes: 2048, learningRate: 0.01 },
     ]);
-    store.metrics.appendEpochs(run, [
-      { epoch: 1, step: 2, time: 1.2, valLoss: 1.4, valAccuracy: 0.3, trainLoss: 1.7, trainAccuracy: 0.2 },
-    ]);
+    store.metrics.appendEpochs(run, [{ epoch: 1, step: 2, time: 1.2, valLoss: 1.4, valAccuracy: 0.3, trainLoss: 1.7, trainAccuracy: 0.2 }]);
     assert.equal(
       store.metrics.toCsv(run),
       'step,epoch,time,loss,accuracy,samples_per_s,step_ms,memory_bytes,lr,val_loss,val_accuracy\n' +
@@ -254,7 +270,7 @@ describe('metrics', () => {
     assert.equal(store.metrics.toCsv(newRun()), 'step,epoch,time,loss,accuracy,samples_per_s,step_ms,memory_bytes,lr,val_loss,val_accuracy\n');
   });
 
-  it('down-samples a series keeping each bucket\'s min and max', () => {
+  it("down-samples a series keeping each bucket's min and max", () => {
     const run = newRun();
     const n = 1000;
     const steps = Array.from({ length: n }, (_, i) => step(i + 1, { loss: 1 + 0.001 * Math.sin(i) }));
@@ -266,8 +282,14 @@ describe('metrics', () => {
     const small = store.metrics.series(run, 'loss', 50);
     assert.ok(small.length <= 50 && small.length >= 25, `got ${small.length}`);
     for (let i = 1; i < small.length; i++) assert.ok(small[i]!.step > small[i - 1]!.step, 'in step order');
-    assert.ok(small.some((p) => p.step === 500 && p.value === 100), 'spike kept');
-    assert.ok(small.some((p) => p.step === 700 && p.value === -5), 'dip kept');
+    assert.ok(
+      small.some((p) => p.step === 500 && p.value === 100),
+      'spike kept',
+    );
+    assert.ok(
+      small.some((p) => p.step === 700 && p.value === -5),
+      'dip kept',
+    );
     assert.equal(Math.max(...small.map((p) => p.value)), 100);
     assert.equal(Math.min(...small.map((p) => p.value)), -5);
     assert.ok(store.metrics.series(run, 'loss', 3).length <= 3);
@@ -276,7 +298,7 @@ describe('metrics', () => {
 });
 
 describe('artifacts', () => {
-  it('adds and lists a run\'s artifacts', () => {
+  it("adds and lists a run's artifacts", () => {
     const ds = store.datasets.insert(manifest('iris'), '/c');
     const run = store.runs.create({ datasetId: ds.id, config: config() });
     const a = store.artifacts.add({ runId: run.id, kind: 'model', path: '/h/artifacts/1/model.json', bytes: 1234 });

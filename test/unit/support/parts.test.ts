@@ -26,7 +26,10 @@ test('a missing part skips outside CI with one line naming it and how to install
 
 test('under CI=true a missing part fails, naming it and why it is missing', () => {
   for (const ci of ['true', '1', 'TRUE']) {
-    assert.throws(() => missing('chromium', { CI: ci }, absent), (err: Error) => /CI=true/.test(err.message) && err.message.includes(PARTS.chromium.what) && /not here/.test(err.message));
+    assert.throws(
+      () => missing('chromium', { CI: ci }, absent),
+      (err: Error) => /CI=true/.test(err.message) && err.message.includes(PARTS.chromium.what) && /not here/.test(err.message),
+    );
   }
   assert.equal(missing('chromium', { CI: 'true' }, present), false);
   assert.equal(missing('root', {}, present), false);
@@ -61,7 +64,10 @@ test('a Chromium counts only if it runs, not because its path exists', () => {
 });
 
 test('the summary groups skipped tests by reason, most first, and ignores tests left out by a name filter', () => {
-  const ev = (name: string, skip: string | undefined, file = '/r/dist/test/e2e/app.test.js', type?: string): RunnerEvent => ({ type: 'test:pass', data: { name, skip, file, details: type ? { type } : {} } });
+  const ev = (name: string, skip: string | undefined, file = '/r/dist/test/e2e/app.test.js', type?: string): RunnerEvent => ({
+    type: 'test:pass',
+    data: { name, skip, file, details: type ? { type } : {} },
+  });
   const lines = summariseSkips([
     ev('a', 'needs Chromium: npm install'),
     ev('b', 'needs Chromium: npm install'),

@@ -26,7 +26,9 @@ function leastSquares(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Variable, b: number)
 test('the micro-batch statistics are exact: ḡ is the whole batch gradient, the norms match', async () => {
   await tf.setBackend('cpu');
   const g = gaussian(3);
-  const d = 5, k = 3, b = 4;
+  const d = 5,
+    k = 3,
+    b = 4;
   const x = tf.tensor2d(Array.from({ length: k * b * d }, g), [k * b, d]);
   const y = tf.tensor2d(Array.from({ length: k * b }, g), [k * b, 1]);
   const w = tf.tidy(() => tf.variable(tf.tensor2d(Array.from({ length: d }, g), [d, 1])));
@@ -51,13 +53,24 @@ test('the micro-batch statistics are exact: ḡ is the whole batch gradient, the
 test('through tf, the estimators recover |G|² and tr Σ of least squares within 20 %', async () => {
   await tf.setBackend('cpu');
   const gauss = gaussian(11);
-  const d = 20, sigma = 1.5, k = 8, b = 16, steps = 1200;
+  const d = 20,
+    sigma = 1.5,
+    k = 8,
+    b = 16,
+    steps = 1200;
   const wStar = Array.from({ length: d }, gauss);
   const delta = Array.from({ length: d }, () => 0.3 * gauss());
   const deltaSq = delta.reduce((s, v) => s + v * v, 0);
   const truth = { gradSq: deltaSq, traceSigma: (d + 1) * deltaSq + d * sigma * sigma };
   const tensors = tf.memory().numTensors;
-  const w = tf.tidy(() => tf.variable(tf.tensor2d(wStar.map((v, j) => v + delta[j]!), [d, 1])));
+  const w = tf.tidy(() =>
+    tf.variable(
+      tf.tensor2d(
+        wStar.map((v, j) => v + delta[j]!),
+        [d, 1],
+      ),
+    ),
+  );
   const est = new NoiseScaleEstimator(0.995);
   const xs = new Float32Array(k * b * d);
   const ys = new Float32Array(k * b);

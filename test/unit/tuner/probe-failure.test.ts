@@ -4,7 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../../../src/main/engine/backends/wasm.js';
-import { classifyProbeFailure, currentWasmHeapBytes, guardWasmAllocations, WASM_HEAP_ERROR, WASM_OOM_HEAP_BYTES } from '../../../src/main/engine/tuner/probe-failure.js';
+import {
+  classifyProbeFailure,
+  currentWasmHeapBytes,
+  guardWasmAllocations,
+  WASM_HEAP_ERROR,
+  WASM_OOM_HEAP_BYTES,
+} from '../../../src/main/engine/tuner/probe-failure.js';
 
 test('classifyProbeFailure: oom or error, fatal when the backend is dead', () => {
   const capped = classifyProbeFailure(new Error('out of memory: 400 bytes requested, cap 100 bytes'), 'cpu-capped');
@@ -20,7 +26,10 @@ test('classifyProbeFailure: oom or error, fatal when the backend is dead', () =>
   const big = classifyProbeFailure(abort, 'wasm', WASM_OOM_HEAP_BYTES + 1);
   assert.deepEqual([big.cause, big.fatal], ['oom', true]);
   assert.deepEqual(
-    [classifyProbeFailure(new Error('memory access out of bounds'), 'wasm').cause, classifyProbeFailure(new Error('memory access out of bounds'), 'wasm').fatal],
+    [
+      classifyProbeFailure(new Error('memory access out of bounds'), 'wasm').cause,
+      classifyProbeFailure(new Error('memory access out of bounds'), 'wasm').fatal,
+    ],
     ['oom', false],
     'a plain Error (not a RuntimeError) is not an abort',
   );

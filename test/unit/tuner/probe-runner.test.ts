@@ -111,31 +111,35 @@ test('a diverging trial stops at the first non-finite loss and is reported, not 
   }
 });
 
-test('the learning-rate range test: a geometric ramp of rates, one loss each, weights untouched; it stops once the loss blows up', { timeout: 60_000 }, async () => {
-  await tf.setBackend('cpu');
-  const runner = new ProbeRunner({ dataset: ds, model: 'mlp', optimizer: 'adam', seed: 7 });
-  try {
-    const r = await unchanged(runner, () => runner.learningRateRange(16, 1e-4, 1e-1, 12, 4));
-    assert.equal(r.kind, 'learning-rate');
-    assert.equal(r.rates.length, r.losses.length);
-    assert.ok(Math.abs(r.rates[0]! - 1e-4) < 1e-12);
-    for (let i = 1; i < r.rates.length; i++) assert.ok(Math.abs(r.rates[i]! / r.rates[i - 1]! - (1e3) ** (1 / 11)) < 1e-9, 'geometric');
-    assert.ok(r.losses.every(Number.isFinite));
-
-    // SGD ramped to absurd rates diverges long before the ramp's end, and the test stops there.
-    const sgd = new ProbeRunner({ dataset: ds, model: 'mlp', optimizer: 'sgd', seed: 3 });
+test(
+  'the learning-rate range test: a geometric ramp of rates, one loss each, weights untouched; it stops once the loss blows up',
+  { timeout: 60_000 },
+  async () => {
+    await tf.setBackend('cpu');
+    const runner = new ProbeRunner({ dataset: ds, model: 'mlp', optimizer: 'adam', seed: 7 });
     try {
-      const wild = await unchanged(sgd, () => sgd.learningRateRange(16, 1e-3, 1e9, 200, 4));
-      assert.ok(wild.losses.length < 200, `stopped after ${wild.losses.length} steps`);
-      const last = wild.losses.at(-1)!;
-      assert.ok(!Number.isFinite(last) || last > 4 * Math.min(...wild.losses.filter(Number.isFinite)), `blew up: ${last}`);
+      const r = await unchanged(runner, () => runner.learningRateRange(16, 1e-4, 1e-1, 12, 4));
+      assert.equal(r.kind, 'learning-rate');
+      assert.equal(r.rates.length, r.losses.length);
+      assert.ok(Math.abs(r.rates[0]! - 1e-4) < 1e-12);
+      for (let i = 1; i < r.rates.length; i++) assert.ok(Math.abs(r.rates[i]! / r.rates[i - 1]! - 1e3 ** (1 / 11)) < 1e-9, 'geometric');
+      assert.ok(r.losses.every(Number.isFinite));
+
+      // SGD ramped to absurd rates diverges long before the ramp's end, and the test stops there.
+      const sgd = new ProbeRunner({ dataset: ds, model: 'mlp', optimizer: 'sgd', seed: 3 });
+      try {
+        const wild = await unchanged(sgd, () => sgd.learningRateRange(16, 1e-3, 1e9, 200, 4));
+        assert.ok(wild.losses.length < 200, `stopped after ${wild.losses.length} steps`);
+        const last = wild.losses.at(-1)!;
+        assert.ok(!Number.isFinite(last) || last > 4 * Math.min(...wild.losses.filter(Number.isFinite)), `blew up: ${last}`);
+      } finally {
+        sgd.dispose();
+      }
     } finally {
-      sgd.dispose();
+      runner.dispose();
     }
-  } finally {
-    runner.dispose();
-  }
-});
+  },
+);
 
 test('memory-capped cpu: a probe over the cap fails as oom, cleans up, and the next one fits', { timeout: 60_000 }, async () => {
   await activateCappedBackend('cpu', Number.POSITIVE_INFINITY);
@@ -146,7 +150,12 @@ test('memory-capped cpu: a probe over the cap fails as oom, cleans up, and the n
     // twice the figure at 4 leaves room for a batch of about 8, not 256.
     const cap = 2 * small.peakBytes;
     setMemoryCap(cap);
-    const err = await unchanged(runner, () => runner.memory(256).then(() => undefined, (e: unknown) => e));
+    const err = await unchanged(runner, () =>
+      runner.memory(256).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     assert.ok(err instanceof Error, 'the big probe failed');
     const failure = classifyProbeFailure(err, tf.getBackend());
     assert.deepEqual([failure.cause, failure.fatal], ['oom', false], failure.message);

@@ -28,7 +28,9 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
 
   datasets
     .command('import')
-    .description('import a dataset once into the cached, tensor-ready form: an image folder (one subfolder per class), a CSV file, an IDX images+labels pair, or sample:mnist')
+    .description(
+      'import a dataset once into the cached, tensor-ready form: an image folder (one subfolder per class), a CSV file, an IDX images+labels pair, or sample:mnist',
+    )
     .argument('<path>', 'folder or file to import, or sample:mnist for the bundled 10 000 MNIST digits')
     .option('--name <name>', 'name to list it under (default: from the path)')
     .option('--label-column <column>', 'CSV: label column, by header name or 0-based index')

@@ -22,7 +22,10 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
         if (!json) printLine('Importing the bundled MNIST sample (10 000 digits)…');
         dataset = await service.importDataset('sample:mnist', { name: 'mnist' });
       }
-      if (!json) printLine(`Training the small CNN on "${dataset.name}" (${dataset.manifest.split.trainCount} train / ${dataset.manifest.split.validationCount} validation samples)…`);
+      if (!json)
+        printLine(
+          `Training the small CNN on "${dataset.name}" (${dataset.manifest.split.trainCount} train / ${dataset.manifest.split.validationCount} validation samples)…`,
+        );
       const run = await followTraining(
         service,
         String(dataset.id),

@@ -24,7 +24,18 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       if (list.length === 0) return printLine('No runs yet.');
       printTable(
         ['ID', 'STATUS', 'DATASET', 'MODEL', 'BATCH', 'LR', 'BACKEND', 'BEST VAL', 'STEPS', 'CREATED'],
-        list.map((r) => [r.id, r.status, r.datasetName, r.config.model, r.config.batchSize, r.config.learningRate, r.backend, formatPercent(r.bestValAccuracy), r.steps, r.createdAt]),
+        list.map((r) => [
+          r.id,
+          r.status,
+          r.datasetName,
+          r.config.model,
+          r.config.batchSize,
+          r.config.learningRate,
+          r.backend,
+          formatPercent(r.bestValAccuracy),
+          r.steps,
+          r.createdAt,
+        ]),
       );
     });
 
@@ -37,13 +48,21 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       const service = ctx.service();
       const r = service.getRun(id);
       const epochs = service.store.metrics.epochs(id);
-      if (ctx.json(cmd)) return printJson({ ...runJson(r), epochs, metricCount: service.store.metrics.count(id), artifacts: service.store.artifacts.listForRun(id) });
+      if (ctx.json(cmd))
+        return printJson({ ...runJson(r), epochs, metricCount: service.store.metrics.count(id), artifacts: service.store.artifacts.listForRun(id) });
       printRunSummary(r);
       for (const s of r.backendSkipped) printLine(`  skipped ${s.backend}: ${s.reason}`);
       if (epochs.length) {
         printTable(
           ['  EPOCH', 'TRAIN LOSS', 'TRAIN ACC', 'VAL LOSS', 'VAL ACC', 'TIME'],
-          epochs.map((e) => [`  ${e.epoch}`, e.trainLoss.toFixed(4), formatPercent(e.trainAccuracy), e.valLoss.toFixed(4), formatPercent(e.valAccuracy), `${e.time.toFixed(1)} s`]),
+          epochs.map((e) => [
+            `  ${e.epoch}`,
+            e.trainLoss.toFixed(4),
+            formatPercent(e.trainAccuracy),
+            e.valLoss.toFixed(4),
+            formatPercent(e.valAccuracy),
+            `${e.time.toFixed(1)} s`,
+          ]),
         );
       }
     });

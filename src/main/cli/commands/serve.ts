@@ -23,7 +23,10 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       if (ctx.json(cmd)) printJson({ url: server.url, port: server.port, host: server.host });
       else printLine(`AutoBatch Studio: ${server.url}`);
       // stderr, so stdout stays the one line a script can read.
-      if (!rendererBuilt(DEFAULT_RENDERER_DIR)) process.stderr.write(`autobatch: the interface is not built (${DEFAULT_RENDERER_DIR} has no index.html); the API works, the page says how to build it\n`);
+      if (!rendererBuilt(DEFAULT_RENDERER_DIR))
+        process.stderr.write(
+          `autobatch: the interface is not built (${DEFAULT_RENDERER_DIR} has no index.html); the API works, the page says how to build it\n`,
+        );
       // Runs until interrupted; then stops accepting, and the CLI closes the service, which
       // stops running jobs (they are stored as stopped/interrupted, every step reported kept).
       await new Promise<void>((resolve) => {

@@ -45,11 +45,21 @@ export async function followTraining(
   const totalSteps = Math.min(maxSteps ?? Infinity, stepsPerEpoch * started.epochs);
   const progress = createProgress(`Run ${runId}`, { json });
   let lastVal = '—';
-  const onMetrics = (e: { runId: number; steps: { step: number; loss: number; samplesPerSecond: number; memoryBytes: number }[]; epochs: { valAccuracy: number }[] }) => {
+  const onMetrics = (e: {
+    runId: number;
+    steps: { step: number; loss: number; samplesPerSecond: number; memoryBytes: number }[];
+    epochs: { valAccuracy: number }[];
+  }) => {
     if (e.runId !== runId) return;
     for (const ep of e.epochs) lastVal = formatPercent(ep.valAccuracy);
     const s = e.steps[e.steps.length - 1];
-    if (s) progress.update(s.step, totalSteps, { loss: s.loss.toFixed(4), 'samples/s': Math.round(s.samplesPerSecond), mem: formatBytes(s.memoryBytes), 'val acc': lastVal });
+    if (s)
+      progress.update(s.step, totalSteps, {
+        loss: s.loss.toFixed(4),
+        'samples/s': Math.round(s.samplesPerSecond),
+        mem: formatBytes(s.memoryBytes),
+        'val acc': lastVal,
+      });
   };
   service.on('run-metrics', onMetrics);
   if (!json) {
@@ -85,7 +95,11 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--batch-size <n>', 'samples per step (required unless --from-tuning)', wholeNumber(1, 1 << 20))
     .option('--epochs <n>', 'passes over the training split (required unless --from-tuning, which plans 10)', wholeNumber(1, 100_000))
     .option('--lr <rate>', 'learning rate, e.g. 0.001 (required unless --from-tuning)', positiveNumber(10))
-    .option('--from-tuning <session>', "train with an Auto-tune session's recommendation (batch size, learning rate, warm-up, optimizer, backend); other flags override it", wholeNumber(1))
+    .option(
+      '--from-tuning <session>',
+      "train with an Auto-tune session's recommendation (batch size, learning rate, warm-up, optimizer, backend); other flags override it",
+      wholeNumber(1),
+    )
     .option('--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')} (default adam)`, oneOf(OPTIMIZERS))
     .option('--momentum <m>', 'SGD momentum', positiveNumber(1), 0.9)
     .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up (default 0)', wholeNumber(0))
@@ -97,7 +111,15 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);
       if (opts.fromTuning === undefined) {
-        const missing = [['--dataset', opts.dataset], ['--model', opts.model], ['--batch-size', opts.batchSize], ['--epochs', opts.epochs], ['--lr', opts.lr]].filter(([, v]) => v === undefined).map(([k]) => k);
+        const missing = [
+          ['--dataset', opts.dataset],
+          ['--model', opts.model],
+          ['--batch-size', opts.batchSize],
+          ['--epochs', opts.epochs],
+          ['--lr', opts.lr],
+        ]
+          .filter(([, v]) => v === undefined)
+          .map(([k]) => k);
         if (missing.length) throw new UserError(`missing ${missing.join(', ')} (or train with --from-tuning <session>)`);
       }
       const service = ctx.service();
@@ -124,7 +146,9 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
 }
 
 export function printRunSummary(r: RunRecord): void {
-  printLine(`Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}, lr ${r.config.learningRate} (${r.config.optimizer})`);
+  printLine(
+    `Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}, lr ${r.config.learningRate} (${r.config.optimizer})`,
+  );
   printLine(`  backend ${r.backend ?? '—'} on ${r.device ?? '—'}`);
   printLine(`  ${r.steps} steps in ${r.trainSeconds?.toFixed(1) ?? '—'} s, ${r.samplesPerSecond ? Math.round(r.samplesPerSecond) : '—'} samples/s`);
   printLine(`  best validation accuracy ${formatPercent(r.bestValAccuracy)}, final ${formatPercent(r.finalValAccuracy)}`);

@@ -39,7 +39,16 @@ export function tuningJson(service: AutoBatchService, t: TuningSessionRecord) {
     learningRateTest: r?.learningRateTest ?? null,
     scaleOut: r?.scaleOut ?? null,
     searchSeconds: t.searchSeconds,
-    trials: service.store.tuning.trials(t.id).map((x) => ({ seq: x.seq, batchSize: x.batchSize, kind: x.kind, status: x.status, learningRate: x.learningRate, seconds: x.seconds, cause: x.cause, ...x.result })),
+    trials: service.store.tuning.trials(t.id).map((x) => ({
+      seq: x.seq,
+      batchSize: x.batchSize,
+      kind: x.kind,
+      status: x.status,
+      learningRate: x.learningRate,
+      seconds: x.seconds,
+      cause: x.cause,
+      ...x.result,
+    })),
     error: t.error,
   };
 }
@@ -54,7 +63,9 @@ function printTuning(service: AutoBatchService, t: TuningSessionRecord): void {
     printLine(`  Recommended batch size   ${rec.batchSize}`);
     printLine(`  Learning rate            ${Number(rec.learningRate.toPrecision(3))} (${rec.optimizer}), warm-up ${rec.warmupSteps} steps`);
     printLine(`  Expected throughput      ${Math.round(rec.expectedSamplesPerSecond)} samples/s`);
-    printLine(`  Memory ceiling           ${rec.memoryCeiling} (budget ${formatBytes(rec.memoryBudgetBytes)}${rec.memoryHeadroom !== null ? `, ${Math.round(rec.memoryHeadroom * 100)} % headroom at ${rec.batchSize}` : ''})`);
+    printLine(
+      `  Memory ceiling           ${rec.memoryCeiling} (budget ${formatBytes(rec.memoryBudgetBytes)}${rec.memoryHeadroom !== null ? `, ${Math.round(rec.memoryHeadroom * 100)} % headroom at ${rec.batchSize}` : ''})`,
+    );
     printLine(`  Gradient noise scale     ${rec.noiseScale === null ? '— (Full mode measures it)' : Math.round(rec.noiseScale)}`);
     printLine(`  Search took              ${r.searchSeconds.toFixed(1)} s`);
     printLine('');
@@ -79,8 +90,8 @@ function printTuning(service: AutoBatchService, t: TuningSessionRecord): void {
               : x.kind === 'noise'
                 ? `noise scale ${Number(x.result.noiseScale).toFixed(1)}`
                 : x.kind === 'learning-rate'
-                ? `${Array.isArray(x.result.rates) ? x.result.rates.length : 0} steps, rates up to ${Array.isArray(x.result.rates) ? Number(x.result.rates.at(-1)).toExponential(1) : '—'}`
-                : `val loss ${Number(x.result.valLoss).toFixed(3)}`),
+                  ? `${Array.isArray(x.result.rates) ? x.result.rates.length : 0} steps, rates up to ${Array.isArray(x.result.rates) ? Number(x.result.rates.at(-1)).toExponential(1) : '—'}`
+                  : `val loss ${Number(x.result.valLoss).toFixed(3)}`),
       ]),
     );
   }
@@ -89,7 +100,9 @@ function printTuning(service: AutoBatchService, t: TuningSessionRecord): void {
 export function registerTuneCommands(program: Command, ctx: CliContext): void {
   program
     .command('tune')
-    .description('automatic batch-size search: memory ceiling, throughput and a learning-rate range test (quick), plus gradient noise scale, goodput and validation trials (full)')
+    .description(
+      'automatic batch-size search: memory ceiling, throughput and a learning-rate range test (quick), plus gradient noise scale, goodput and validation trials (full)',
+    )
     .requiredOption('--dataset <dataset>', 'dataset id or name')
     .requiredOption('--model <model>', `model: ${MODEL_KINDS.join(', ')}`, oneOf(MODEL_KINDS))
     .option('--mode <mode>', `search mode: ${TUNING_MODES.join(', ')}`, oneOf(TUNING_MODES), 'quick')
@@ -120,7 +133,11 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
       const progress = createProgress('Tuning', { json }, '{bar} {phase} | batch {batch} | ETA {eta_s}');
       const onProgress = (p: { sessionId: number; phase: string; trial: number; batchSize: number | null; etaSeconds: number | null }) => {
         if (p.sessionId !== sessionId) return;
-        progress.update(p.trial, p.trial + Math.max(1, Math.round((p.etaSeconds ?? 1) / 0.3)), { phase: p.phase, batch: p.batchSize ?? '—', eta_s: p.etaSeconds === null ? '?' : `${p.etaSeconds}s` });
+        progress.update(p.trial, p.trial + Math.max(1, Math.round((p.etaSeconds ?? 1) / 0.3)), {
+          phase: p.phase,
+          batch: p.batchSize ?? '—',
+          eta_s: p.etaSeconds === null ? '?' : `${p.etaSeconds}s`,
+        });
       };
       service.on('tune-progress', onProgress);
       const onSigint = () => service.stopTuning(sessionId);
@@ -155,7 +172,16 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
       if (list.length === 0) return printLine('No tuning sessions yet. Try: autobatch tune --dataset mnist --model small');
       printTable(
         ['ID', 'STATUS', 'DATASET', 'MODEL', 'MODE', 'BATCH', 'LR', 'SEARCH'],
-        list.map((t) => [t.id, t.status, t.datasetName, t.model, t.mode, t.report?.recommendation.batchSize, t.report ? Number(t.report.recommendation.learningRate.toPrecision(3)) : null, t.searchSeconds ? `${t.searchSeconds.toFixed(1)} s` : null]),
+        list.map((t) => [
+          t.id,
+          t.status,
+          t.datasetName,
+          t.model,
+          t.mode,
+          t.report?.recommendation.batchSize,
+          t.report ? Number(t.report.recommendation.learningRate.toPrecision(3)) : null,
+          t.searchSeconds ? `${t.searchSeconds.toFixed(1)} s` : null,
+        ]),
       );
     });
   tunings

@@ -4,7 +4,11 @@ import { execFileSync } from 'node:child_process';
 
 export function nvidiaSmiQuery(query: string, format = 'csv,noheader'): string | undefined {
   try {
-    const out = execFileSync('nvidia-smi', [`--query-gpu=${query}`, `--format=${format}`], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('nvidia-smi', [`--query-gpu=${query}`, `--format=${format}`], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out.split('\n')[0]?.trim() || undefined;
   } catch {
     return undefined;

@@ -55,7 +55,10 @@ const RUNGS: Rung[] = [
     choice: 'tensorflow',
     async start() {
       const pkg = '@tensorflow/tfjs-node-gpu';
-      if (!isInstalled(pkg)) throw new Error(`${pkg} is not installed (optional: npm install ${pkg}; needs CUDA ${TFJS_NODE_GPU_REQUIREMENTS.cuda} and cuDNN ${TFJS_NODE_GPU_REQUIREMENTS.cudnn})`);
+      if (!isInstalled(pkg))
+        throw new Error(
+          `${pkg} is not installed (optional: npm install ${pkg}; needs CUDA ${TFJS_NODE_GPU_REQUIREMENTS.cuda} and cuDNN ${TFJS_NODE_GPU_REQUIREMENTS.cudnn})`,
+        );
       const pre = cudaPreflight();
       if (!pre.ok) throw new Error(describePreflight(pre));
       await startTensorflow(pkg);

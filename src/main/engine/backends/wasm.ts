@@ -91,8 +91,9 @@ export async function activateWasm(options: { threads?: number } = {}): Promise<
       }
     }
     if (!ok) {
-      throw new Error(`wasm backend could not start (binaries looked up in ${folder})` +
-        (failure === null ? '; see the tfjs warnings above' : `: ${describe(failure)}`));
+      throw new Error(
+        `wasm backend could not start (binaries looked up in ${folder})` + (failure === null ? '; see the tfjs warnings above' : `: ${describe(failure)}`),
+      );
     }
   } else if (!(await tf.setBackend('wasm'))) {
     throw new Error('wasm backend could not be selected');
@@ -125,8 +126,7 @@ async function startThreaded(threads: number): Promise<boolean> {
     return false;
   }
   // The worker script, as tfjs's own locateFile makes it (its '\n' escapes must stay escapes).
-  const workerSource = (require(workerModule) as { wasmWorkerContents: string })
-    .wasmWorkerContents.replace(/\n/g, '\\n');
+  const workerSource = (require(workerModule) as { wasmWorkerContents: string }).wasmWorkerContents.replace(/\n/g, '\\n');
 
   const workers: NodeWorker[] = [];
   class PthreadWorker extends NodeWorker {

@@ -51,7 +51,8 @@ export class WebgpuScopeError extends Error {
  * for a buffer over maxBufferSize and a binding over maxStorageBufferBindingSize (or the uniform
  * one). A batch that needs such a buffer does not fit, exactly as if memory had run out.
  */
-const OVER_SIZE_LIMIT = /exceeds the max buffer size|max(?:Storage|Uniform)BufferBindingSize|binding size .* (?:larger|exceeds)|buffer size .* (?:larger than|exceeds) .*limit/i;
+const OVER_SIZE_LIMIT =
+  /exceeds the max buffer size|max(?:Storage|Uniform)BufferBindingSize|binding size .* (?:larger|exceeds)|buffer size .* (?:larger than|exceeds) .*limit/i;
 
 export function isOverSizeLimit(message: string): boolean {
   return OVER_SIZE_LIMIT.test(message);

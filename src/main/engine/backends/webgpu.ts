@@ -57,8 +57,7 @@ export async function probeWebgpuAdapter(): Promise<WebgpuAdapterSummary> {
   if (!adapter) throw new Error('no WebGPU adapter: no Vulkan/Metal/D3D12 driver was found for a GPU');
   const i = adapter.info;
   const description = i.description || [i.vendor, i.device].filter(Boolean).join(' ') || 'unknown GPU';
-  const software =
-    i.isFallbackAdapter === true || i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${i.device ?? ''}`);
+  const software = i.isFallbackAdapter === true || i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${i.device ?? ''}`);
   return {
     description,
     vendor: i.vendor ?? '',
@@ -85,7 +84,6 @@ export async function activateWebgpu(options: { allowSoftware: boolean }): Promi
   await tf.ready();
   return { device: `${adapter.description} (WebGPU${adapter.software ? ', software emulation' : ''})`, adapter };
 }
-
 
 /** Limits tfjs asks for (as its own factory does): the adapter's best, so large batches fit. */
 const TFJS_LIMITS = [

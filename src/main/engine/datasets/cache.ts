@@ -34,12 +34,7 @@ export async function writeArray(file: string, a: ArrayBufferView): Promise<void
 }
 
 /** Reads a whole file straight into a new typed array of `length` elements (checks the size). */
-function readTyped<T extends Uint8Array | Float32Array | Uint16Array | Uint32Array>(
-  file: string,
-  make: (n: number) => T,
-  length: number,
-  what: string,
-): T {
+function readTyped<T extends Uint8Array | Float32Array | Uint16Array | Uint32Array>(file: string, make: (n: number) => T, length: number, what: string): T {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -88,9 +83,10 @@ export function loadDataset(dir: string): LoadedDataset {
   }
   const total = m.count * sampleSize;
   try {
-    const x = m.featureDtype === 'uint8'
-      ? readTyped(path.join(dir, CACHE_FILES.x), (n) => new Uint8Array(n), total, where)
-      : readTyped(path.join(dir, CACHE_FILES.x), (n) => new Float32Array(n), total, where);
+    const x =
+      m.featureDtype === 'uint8'
+        ? readTyped(path.join(dir, CACHE_FILES.x), (n) => new Uint8Array(n), total, where)
+        : readTyped(path.join(dir, CACHE_FILES.x), (n) => new Float32Array(n), total, where);
     const y = readTyped(path.join(dir, CACHE_FILES.y), (n) => new Uint16Array(n), m.count, where);
     const trainIndex = readTyped(path.join(dir, CACHE_FILES.train), (n) => new Uint32Array(n), split.trainCount, where);
     const validationIndex = readTyped(path.join(dir, CACHE_FILES.validation), (n) => new Uint32Array(n), split.validationCount, where);

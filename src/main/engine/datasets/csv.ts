@@ -50,7 +50,10 @@ async function readFirstLine(file: string): Promise<string> {
   try {
     const buf = Buffer.alloc(65536);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const text = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    const text = buf
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
     const end = text.search(/\r?\n/);
     return end < 0 ? text : text.slice(0, end);
   } finally {
@@ -146,9 +149,12 @@ export async function importCsv(ctx: ImporterContext): Promise<RawDataset> {
       const v = parseNumber(cell);
       if (v === undefined || Math.abs(v) > FLOAT32_MAX) {
         badCells++;
-        firstBad ??= cell.trim() === '' ? `${colName(i)} is empty, expected a number`
-          : v === undefined ? `${colName(i)} is ${quoteCell(cell)}, expected a number`
-          : `${colName(i)} is ${cell.trim()}, beyond the float32 range`;
+        firstBad ??=
+          cell.trim() === ''
+            ? `${colName(i)} is empty, expected a number`
+            : v === undefined
+              ? `${colName(i)} is ${quoteCell(cell)}, expected a number`
+              : `${colName(i)} is ${cell.trim()}, beyond the float32 range`;
       } else {
         x[f] = v;
       }
@@ -183,7 +189,11 @@ export async function importCsv(ctx: ImporterContext): Promise<RawDataset> {
         first = false;
         ncols = record.length;
         if (ncols < 2) {
-          log.fail({ file: name, row, reason: `expected at least 2 columns (features and a label) separated by ${delimiter === '\t' ? 'tabs' : JSON.stringify(delimiter)}, found ${ncols}` });
+          log.fail({
+            file: name,
+            row,
+            reason: `expected at least 2 columns (features and a label) separated by ${delimiter === '\t' ? 'tabs' : JSON.stringify(delimiter)}, found ${ncols}`,
+          });
         }
         const lc = options.labelColumn?.trim();
         let byName = false;

@@ -255,7 +255,9 @@ export function findIdxPair(source: string, labelsPath: string | undefined, fail
     return fail(source, `cannot read: ${describeError(err)}`);
   }
   if (st.isDirectory()) {
-    const names = readdirSync(source).filter((n) => !n.startsWith('.')).sort();
+    const names = readdirSync(source)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
     const images = names.filter((n) => IMAGES_RE.test(n));
     const labels = names.filter((n) => LABELS_RE.test(n));
     if (images.length === 0) return fail(path.basename(source), 'no IDX images file in the folder (expected a name like train-images-idx3-ubyte[.gz])');
@@ -281,14 +283,16 @@ export function findIdxPair(source: string, labelsPath: string | undefined, fail
   if (want !== base) {
     for (const c of candidates) if (existsSync(path.join(dir, c))) return { images: source, labels: path.join(dir, c), base: dir };
   }
-  return fail(base, `labels file not found: looked for ${want === base ? 'a name with "images" replaced by "labels"' : candidates.join(' or ')} beside it; give the labels file explicitly`);
+  return fail(
+    base,
+    `labels file not found: looked for ${want === base ? 'a name with "images" replaced by "labels"' : candidates.join(' or ')} beside it; give the labels file explicitly`,
+  );
 }
 
 function display(file: string, base: string): string {
   const r = path.relative(base, file);
   return r.startsWith('..') || path.isAbsolute(r) ? file : r.split(path.sep).join('/');
 }
-
 
 function plural(n: number | bigint, one: string, many: string): string {
   return `${n} ${BigInt(n) === 1n ? one : many}`;
@@ -310,7 +314,10 @@ function checkImagesHeader(h: IdxHeader, name: string, log: ProblemLog): void {
 
 function checkLabelsHeader(h: IdxHeader, name: string, log: ProblemLog): void {
   if (h.typeCode !== 0x08 || h.dims.length !== 1) {
-    log.fail({ file: name, reason: `expected a labels file of unsigned bytes with 1 dimension (type 0x08), found type ${hex(h.typeCode)} with ${h.dims.length} dimensions` });
+    log.fail({
+      file: name,
+      reason: `expected a labels file of unsigned bytes with 1 dimension (type 0x08), found type ${hex(h.typeCode)} with ${h.dims.length} dimensions`,
+    });
   }
 }
 
@@ -320,20 +327,28 @@ function describeIssue(a: IdxArray, issue: IdxDataIssue, one: string, many: stri
   const declared = `${plural(n, one, many)}${a.dims.length > 1 ? ` of ${a.dims.slice(1).join('×')}` : ''} (${a.dataBytes} bytes of data)`;
   if (issue.kind === 'extra') {
     const where = a.gzip ? 'the decompressed data' : 'the file';
-    const records = !issue.atLeast && a.recordBytes > 0n && issue.bytes % a.recordBytes === 0n
-      ? `, as much as ${issue.bytes / a.recordBytes} more ${issue.bytes === a.recordBytes ? one : many}` : '';
-    return `${where} holds ${issue.atLeast ? 'at least ' : ''}${plural(issue.bytes, 'byte', 'bytes')} more than the ` +
-      `${describeDims(a)} its header declares${records}${skipBad ? `; ${issue.bytes === 1n ? 'it was' : 'they were'} ignored` : ''}`;
+    const records =
+      !issue.atLeast && a.recordBytes > 0n && issue.bytes % a.recordBytes === 0n
+        ? `, as much as ${issue.bytes / a.recordBytes} more ${issue.bytes === a.recordBytes ? one : many}`
+        : '';
+    return (
+      `${where} holds ${issue.atLeast ? 'at least ' : ''}${plural(issue.bytes, 'byte', 'bytes')} more than the ` +
+      `${describeDims(a)} its header declares${records}${skipBad ? `; ${issue.bytes === 1n ? 'it was' : 'they were'} ignored` : ''}`
+    );
   }
   if (a.complete === n) {
-    return `truncated: the gzip stream ends early, after all the ${declared} the header declares but before its checksum` +
-      (skipBad ? `; the ${many} were kept unchecked` : '');
+    return (
+      `truncated: the gzip stream ends early, after all the ${declared} the header declares but before its checksum` +
+      (skipBad ? `; the ${many} were kept unchecked` : '')
+    );
   }
   const where = !a.gzip ? 'the file holds only' : issue.streamEnded ? 'the gzip stream ends early, after' : 'the decompressed data holds only';
   const missing = n - a.complete;
-  return `truncated: the header declares ${declared} but ${where} ${a.complete} complete ${a.complete === 1 ? 'one' : 'ones'} ` +
+  return (
+    `truncated: the header declares ${declared} but ${where} ${a.complete} complete ${a.complete === 1 ? 'one' : 'ones'} ` +
     `(${plural(issue.bytes, 'byte', 'bytes')} of data)` +
-    (skipBad && a.complete > 0 ? `; the other ${missing} ${missing === 1 ? 'was' : 'were'} left out` : '');
+    (skipBad && a.complete > 0 ? `; the other ${missing} ${missing === 1 ? 'was' : 'were'} left out` : '')
+  );
 }
 
 export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
@@ -371,7 +386,8 @@ export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
     const what = nImages > nLabels ? plural(unpaired, 'image', 'images') : plural(unpaired, 'label', 'labels');
     issues.push({
       file: labelsName,
-      reason: `count mismatch: ${imagesName} holds ${plural(nImages, 'image', 'images')} but ${labelsName} holds ${plural(nLabels, 'label', 'labels')}` +
+      reason:
+        `count mismatch: ${imagesName} holds ${plural(nImages, 'image', 'images')} but ${labelsName} holds ${plural(nLabels, 'label', 'labels')}` +
         (skipBad && count > 0 ? `; the ${what} without a partner ${unpaired === 1 ? 'was' : 'were'} left out` : ''),
       leftOut: Math.max(nImages, nLabels) - count - counted,
     });

@@ -178,7 +178,10 @@ export async function decodeImage(file: string, height: number, width: number, g
   const { img, format } = await openImage(file);
   const channels = grey ? 1 : 3;
   try {
-    let p = img.rotate().flatten({ background: { r: 0, g: 0, b: 0 } }).resize(width, height, { fit: 'fill' });
+    let p = img
+      .rotate()
+      .flatten({ background: { r: 0, g: 0, b: 0 } })
+      .resize(width, height, { fit: 'fill' });
     p = grey ? p.toColourspace('b-w') : p.toColourspace('srgb');
     const { data, info } = await p.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.width !== width || info.height !== height || info.channels !== channels || data.length !== width * height * channels) {
@@ -258,22 +261,28 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
   ctx.progress('scanning', 0, 1);
 
   const entries = await readdir(root, { withFileTypes: true }).catch((err: unknown) =>
-    log.fail({ file: root, reason: `cannot read the folder: ${describeError(err)}` }));
+    log.fail({ file: root, reason: `cannot read the folder: ${describeError(err)}` }),
+  );
   const classDirs: string[] = [];
   let looseImages = 0;
   for (const e of entries) {
     if (isIgnoredName(e.name)) continue;
     let isDir = e.isDirectory();
-    if (e.isSymbolicLink()) isDir = await stat(path.join(root, e.name)).then((s) => s.isDirectory(), () => false);
+    if (e.isSymbolicLink())
+      isDir = await stat(path.join(root, e.name)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
     if (isDir) classDirs.push(e.name);
     else if (/\.(png|jpe?g|gif|bmp|webp|tiff?)$/i.test(e.name)) looseImages++;
   }
   if (classDirs.length === 0) {
     log.fail({
       file: path.basename(root),
-      reason: looseImages > 0
-        ? `no class subfolders: found ${looseImages} image${looseImages === 1 ? '' : 's'} directly in the folder; expected one subfolder per class holding its images`
-        : 'no class subfolders: expected one subfolder per class holding its images',
+      reason:
+        looseImages > 0
+          ? `no class subfolders: found ${looseImages} image${looseImages === 1 ? '' : 's'} directly in the folder; expected one subfolder per class holding its images`
+          : 'no class subfolders: expected one subfolder per class holding its images',
     });
   }
   const classes = sortClassNames(classDirs);
@@ -384,9 +393,11 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
     unit: 'file',
     classFile: (k) => classes[k]!,
     emptyReason: (k) =>
-      unreadable.has(k) ? null
-        : perClass[k]!.length === 0 ? `empty class folder: expected image files (${EXPECTED.replace('expected ', '')})`
-        : 'no usable images in this class folder',
+      unreadable.has(k)
+        ? null
+        : perClass[k]!.length === 0
+          ? `empty class folder: expected image files (${EXPECTED.replace('expected ', '')})`
+          : 'no usable images in this class folder',
     limited,
   };
 }

@@ -5,14 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type {
-  DatasetKind,
-  DatasetManifest,
-  ImportOptions,
-  ImportProgress,
-  Normalization,
-  PreviewSample,
-} from '../../../shared/dataset-types.js';
+import type { DatasetKind, DatasetManifest, ImportOptions, ImportProgress, Normalization, PreviewSample } from '../../../shared/dataset-types.js';
 import { CACHE_FILES, writeArray } from './cache.js';
 import { detectSourceKind, isMnistSample, MNIST_SAMPLE_SOURCE } from './detect.js';
 import { importCsv } from './csv.js';
@@ -42,9 +35,12 @@ function optionsError(reason: string): DatasetImportError {
 
 function checkOptions(o: ImportOptions): void {
   const f = o.validationFraction;
-  if (f !== undefined && !(typeof f === 'number' && f >= 0 && f < 1)) throw optionsError(`validationFraction must be a number from 0 up to (not including) 1, got ${String(f)}`);
-  if (o.seed !== undefined && !(typeof o.seed === 'number' && Number.isSafeInteger(o.seed))) throw optionsError(`seed must be an integer, got ${String(o.seed)}`);
-  if (o.limit !== undefined && !(typeof o.limit === 'number' && Number.isSafeInteger(o.limit) && o.limit >= 1)) throw optionsError(`limit must be a positive integer, got ${String(o.limit)}`);
+  if (f !== undefined && !(typeof f === 'number' && f >= 0 && f < 1))
+    throw optionsError(`validationFraction must be a number from 0 up to (not including) 1, got ${String(f)}`);
+  if (o.seed !== undefined && !(typeof o.seed === 'number' && Number.isSafeInteger(o.seed)))
+    throw optionsError(`seed must be an integer, got ${String(o.seed)}`);
+  if (o.limit !== undefined && !(typeof o.limit === 'number' && Number.isSafeInteger(o.limit) && o.limit >= 1))
+    throw optionsError(`limit must be a positive integer, got ${String(o.limit)}`);
   if (o.imageSize !== undefined) {
     const s = o.imageSize;
     if (!Array.isArray(s) || s.length !== 2 || !s.every((d) => Number.isInteger(d) && d >= 1 && d <= 4096)) {
@@ -133,11 +129,14 @@ function prepare(raw: RawDataset, ctx: ImporterContext, sourceName: string): Pre
       if (reason !== null) log.bad({ file: raw.classFile(k), reason }, 0);
     } else if (n < minPerClass) {
       const row = raw.rows ? raw.rows[byClass[k]![0]!] : undefined;
-      log.bad({
-        file: raw.classFile(k),
-        ...(row !== undefined ? { row } : {}),
-        reason: `class ${JSON.stringify(name)} has only ${n} sample; at least ${minPerClass} are needed to split it into training and validation`,
-      }, n);
+      log.bad(
+        {
+          file: raw.classFile(k),
+          ...(row !== undefined ? { row } : {}),
+          reason: `class ${JSON.stringify(name)} has only ${n} sample; at least ${minPerClass} are needed to split it into training and validation`,
+        },
+        n,
+      );
     }
     keepClass.push(n >= minPerClass);
   }
@@ -145,8 +144,10 @@ function prepare(raw: RawDataset, ctx: ImporterContext, sourceName: string): Pre
   if (kept.length < 2) {
     log.fatal({
       file: sourceName,
-      reason: kept.length === 0 ? 'no usable classes: at least 2 classes with samples are needed'
-        : `only 1 usable class (${JSON.stringify(kept[0])}): at least 2 classes are needed`,
+      reason:
+        kept.length === 0
+          ? 'no usable classes: at least 2 classes with samples are needed'
+          : `only 1 usable class (${JSON.stringify(kept[0])}): at least 2 classes are needed`,
     });
   }
   if (log.fatalCount > 0 || (log.badInputs > 0 && !options.skipBad)) throw log.error();
@@ -223,7 +224,9 @@ async function writePreviews(p: Prepared, dir: string): Promise<PreviewSample[]>
     const [height, width, channels] = p.inputShape as [number, number, number];
     await mapPool(out, 8, async (s) => {
       const px = previewPixels(p.x, s.index * S, S);
-      await sharp(px, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } }).png().toFile(path.join(dir, s.image!));
+      await sharp(px, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+        .png()
+        .toFile(path.join(dir, s.image!));
     });
   }
   return out;
@@ -268,10 +271,14 @@ export async function importDataset(
   const ctx: ImporterContext = { source: abs, options, seed, log, progress: progressReporter(onProgress) };
   const sourceName = mnist ? MNIST_SAMPLE_SOURCE : path.basename(abs);
 
-  const raw = kind === 'mnist-sample' ? await importMnistSample(ctx)
-    : kind === 'image-folder' ? await importImageFolder(ctx)
-    : kind === 'csv' ? await importCsv(ctx)
-    : await importIdx(ctx);
+  const raw =
+    kind === 'mnist-sample'
+      ? await importMnistSample(ctx)
+      : kind === 'image-folder'
+        ? await importImageFolder(ctx)
+        : kind === 'csv'
+          ? await importCsv(ctx)
+          : await importIdx(ctx);
   const p = prepare(raw, ctx, sourceName);
 
   const parents = await makeParents(path.dirname(out));
@@ -311,7 +318,10 @@ export async function importDataset(
     };
     await writeFile(path.join(tmp, CACHE_FILES.meta), JSON.stringify(manifest, null, 1));
     ctx.progress('writing', 4, steps);
-    if (existsSync(out)) throw new DatasetImportError(`Cannot import ${abs}: the output folder ${out} appeared during the import`, [{ file: out, reason: 'the output folder already exists' }]);
+    if (existsSync(out))
+      throw new DatasetImportError(`Cannot import ${abs}: the output folder ${out} appeared during the import`, [
+        { file: out, reason: 'the output folder already exists' },
+      ]);
     await rename(tmp, out);
     ctx.progress('writing', steps, steps);
     return manifest;

@@ -95,8 +95,7 @@ export class ProblemLog {
     let message: string;
     if (this.fatalCount > 0 && this.firstFatal) {
       const rest = this.total - 1;
-      message = `Cannot import ${this.source}: ${formatProblem(this.firstFatal)}` +
-        (rest > 0 ? ` (and ${rest} more problem${rest === 1 ? '' : 's'})` : '');
+      message = `Cannot import ${this.source}: ${formatProblem(this.firstFatal)}` + (rest > 0 ? ` (and ${rest} more problem${rest === 1 ? '' : 's'})` : '');
     } else {
       const n = this.badInputs;
       const inputs = n - this.badWithoutInputs;
@@ -106,8 +105,7 @@ export class ProblemLog {
         ...(others > 0 ? [`${others} ${inputs > 0 ? 'other ' : ''}problem${others === 1 ? '' : 's'}`] : []),
       ].join(' and ');
       const first = this.firstBad ?? { file: '', reason: 'unknown problem' };
-      message = `${counted} in ${this.source} (use --skip-bad to leave them out): ` +
-        formatProblem(first) + (n > 1 ? `; and ${n - 1} more` : '');
+      message = `${counted} in ${this.source} (use --skip-bad to leave them out): ` + formatProblem(first) + (n > 1 ? `; and ${n - 1} more` : '');
     }
     return new DatasetImportError(message, this.problems(), omitted);
   }

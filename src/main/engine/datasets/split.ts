@@ -64,7 +64,10 @@ export function stratifiedQuota(counts: ArrayLike<number>, limit: number): numbe
 /** At most `limit` sample indices, stratified by class, chosen with the seed; sorted ascending. */
 export function stratifiedSubset(y: ArrayLike<number>, numClasses: number, limit: number, seed: number): Uint32Array {
   const byClass = indicesByClass(y, numClasses);
-  const quota = stratifiedQuota(byClass.map((c) => c.length), limit);
+  const quota = stratifiedQuota(
+    byClass.map((c) => c.length),
+    limit,
+  );
   const rand = mulberry32(seed ^ 0x51ed270b);
   const kept: number[] = [];
   byClass.forEach((idx, k) => {

@@ -11,8 +11,7 @@ export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
   const tA = attrs.transposeA === true;
   const tB = attrs.transposeB === true;
-  const fast = (tA || tB) && sizeOf(a.shape.slice(0, -2)) === 1 && sizeOf(b.shape.slice(0, -2)) === 1 &&
-    a.dtype === 'float32' && b.dtype === 'float32';
+  const fast = (tA || tB) && sizeOf(a.shape.slice(0, -2)) === 1 && sizeOf(b.shape.slice(0, -2)) === 1 && a.dtype === 'float32' && b.dtype === 'float32';
   if (!fast) return wasmKernel(tf.BatchMatMul)({ inputs: args.inputs, backend: args.backend as object, attrs: args.attrs }) as Info;
   const [a0, a1] = a.shape.slice(-2);
   const [b0, b1] = b.shape.slice(-2);

@@ -25,15 +25,33 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, attrs.filterShape as Shape4, attrs.strides, 1,
-    attrs.pad, attrs.dimRoundingMode, false, format);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    attrs.filterShape as Shape4,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    format,
+  );
   const useIm2col = strategy === 'im2col' || (strategy === 'auto' && info.inChannels <= IM2COL_MAX_IN_CHANNELS);
   return withScope(args.backend, (s) => (useIm2col ? viaIm2col(s, x, dy, info) : viaConv(s, x, dy, info)));
 }
 
 function viaConv(s: WasmScope, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
-  const { inHeight: H, inWidth: W, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co,
-    strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const {
+    inHeight: H,
+    inWidth: W,
+    inChannels: ci,
+    outHeight: oh,
+    outWidth: ow,
+    outChannels: co,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const { top: pt, left: pl } = info.padInfo;
   const last = info.dataFormat === 'channelsLast';
   const xT = s.transpose(x, last ? [3, 1, 2, 0] : [1, 2, 3, 0]); // [ci,H,W,N]
@@ -46,8 +64,17 @@ function viaConv(s: WasmScope, x: Info, dy: Info, info: tf.backend_util.Conv2DIn
 }
 
 function viaIm2col(s: WasmScope, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
-  const { batchSize: N, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co,
-    strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const {
+    batchSize: N,
+    inChannels: ci,
+    outHeight: oh,
+    outWidth: ow,
+    outChannels: co,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const { top: pt, bottom: pb, left: pl, right: pr } = info.padInfo;
   const last = info.dataFormat === 'channelsLast';
   const K = kh * kw * ci;
@@ -64,12 +91,10 @@ function viaIm2col(s: WasmScope, x: Info, dy: Info, info: tf.backend_util.Conv2D
   const extraB = Math.max(0, (oh - 1) * sh + kh - (xL.shape[1] + pt + pb));
   const extraR = Math.max(0, (ow - 1) * sw + kw - (xL.shape[2] + pl + pr));
   const colsFull = s.conv('Conv2D', xL, eye, [sh, sw], [1, 1], [pt, pb + extraB, pl, pr + extraR]);
-  const cols = colsFull.shape[1] === oh && colsFull.shape[2] === ow ? colsFull
-    : s.run('Slice', { x: colsFull }, { begin: [0, 0, 0, 0], size: [N, oh, ow, K] });
+  const cols = colsFull.shape[1] === oh && colsFull.shape[2] === ow ? colsFull : s.run('Slice', { x: colsFull }, { begin: [0, 0, 0, 0], size: [N, oh, ow, K] });
   const colsT = s.transpose(s.view(cols, [P, K]), [1, 0]); // [K,P]
   const dy2 = last ? s.view(dy, [P, co]) : s.view(s.transpose(dy, [0, 2, 3, 1]), [P, co]);
-  const out = s.run(tf.BatchMatMul, { a: s.view(colsT, [1, K, P]), b: s.view(dy2, [1, P, co]) },
-    { transposeA: false, transposeB: false });
+  const out = s.run(tf.BatchMatMul, { a: s.view(colsT, [1, K, P]), b: s.view(dy2, [1, P, co]) }, { transposeA: false, transposeB: false });
   return finish(s, out, [kh, kw, ci, co]);
 }
 

@@ -10,10 +10,28 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape as Shape4, filter.shape as Shape4, attrs.strides, 1,
-    attrs.pad, attrs.dimRoundingMode, false, format);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: ci, outHeight: oh, outWidth: ow,
-    strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape as Shape4,
+    filter.shape as Shape4,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    format,
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: ci,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const { top: pt, left: pl } = info.padInfo;
   const last = format === 'channelsLast';
   return withScope(args.backend, (s) => {

@@ -10,10 +10,30 @@ import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.j
 export function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, attrs.filterShape as Shape4, attrs.strides,
-    attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: oh, outWidth: ow, outChannels,
-    strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw } = info;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    attrs.filterShape as Shape4,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: oh,
+    outWidth: ow,
+    outChannels,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const m = outChannels / C;
   const { top: pt, left: pl } = info.padInfo;
   return withScope(args.backend, (s) => {

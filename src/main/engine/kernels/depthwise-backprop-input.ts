@@ -10,10 +10,30 @@ import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.j
 export function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape as Shape4, filter.shape as Shape4, attrs.strides,
-    attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outChannels, outHeight: oh, outWidth: ow,
-    strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw } = info;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape as Shape4,
+    filter.shape as Shape4,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outChannels,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const m = outChannels / C;
   const { top: pt, left: pl } = info.padInfo;
   return withScope(args.backend, (s) => {

@@ -13,10 +13,26 @@ export function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const { dy, input } = args.inputs as { dy: Info; input: Info };
   const backend = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize,
-    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW,
-    strideHeight: sh, strideWidth: sw, filterHeight: KH, filterWidth: KW } = info;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: OH,
+    outWidth: OW,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: KH,
+    filterWidth: KW,
+  } = info;
   const { top: pt, left: pl } = info.padInfo;
   const out = backend.makeOutput(input.shape.slice(), 'float32');
   // Views after makeOutput: allocating may grow (and detach) the heap.
@@ -30,8 +46,8 @@ export function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
       const rb = W * C * 4;
       for (let n = 0; n < N; n++) {
         for (let oh = 0; oh < OH; oh++) {
-          const row = ((n * H + 2 * oh) * W) * C * 4;
-          simd.maxPool2x2GradRow(xp + row, gp + ((n * OH + oh) * OW) * C * 4, dxp + row, OW, C * 4, rb);
+          const row = (n * H + 2 * oh) * W * C * 4;
+          simd.maxPool2x2GradRow(xp + row, gp + (n * OH + oh) * OW * C * 4, dxp + row, OW, C * 4, rb);
         }
       }
       zeroOutsideWindows(dx, N, H, W, C, OH, OW);
@@ -61,13 +77,24 @@ function pool2x2(x: Float32Array, g: Float32Array, dx: Float32Array, N: number, 
           let best = -Infinity;
           let k = -1;
           const a = x[i0 + c];
-          if (a > best) { best = a; k = 0; }
+          if (a > best) {
+            best = a;
+            k = 0;
+          }
           const b = x[i1 + c];
-          if (b > best) { best = b; k = 1; }
+          if (b > best) {
+            best = b;
+            k = 1;
+          }
           const d = x[i2 + c];
-          if (d > best) { best = d; k = 2; }
+          if (d > best) {
+            best = d;
+            k = 2;
+          }
           const e = x[i3 + c];
-          if (e > best) { k = 3; }
+          if (e > best) {
+            k = 3;
+          }
           const v = g[yBase + c];
           dx[i0 + c] = k === 0 ? v : 0;
           dx[i1 + c] = k === 1 ? v : 0;
@@ -100,8 +127,23 @@ function zeroOutsideWindows(dx: Float32Array, N: number, H: number, W: number, C
 }
 
 /** Any window size, stride and padding: windows may overlap, so gradients accumulate. */
-function generic(x: Float32Array, g: Float32Array, dx: Float32Array, N: number, H: number, W: number, C: number,
-  OH: number, OW: number, sh: number, sw: number, KH: number, KW: number, pt: number, pl: number): void {
+function generic(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+  sh: number,
+  sw: number,
+  KH: number,
+  KW: number,
+  pt: number,
+  pl: number,
+): void {
   dx.fill(0);
   // Offsets of the window's taps; windows cut by the border use a shorter list.
   const taps = new Int32Array(KH * KW);

@@ -11,21 +11,13 @@ import { sumConfig } from './sum.js';
 import { rememberOriginal } from './wasm-kernel-utils.js';
 
 /** Kernels the wasm backend does not have. */
-export const wasmGradientKernels: readonly tf.KernelConfig[] = [
-  conv2DBackpropFilterConfig,
-  depthwiseBackpropFilterConfig,
-  depthwiseBackpropInputConfig,
-];
+export const wasmGradientKernels: readonly tf.KernelConfig[] = [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
 
 /**
  * Kernels the wasm backend has, but slowly (scalar C++ loops, needless transposes): replaced by
  * XNNPACK compositions, or (MaxPoolGrad, Sum over leading axes) single SIMD passes on the wasm heap.
  */
-export const wasmReplacementKernels: readonly tf.KernelConfig[] = [
-  conv2DBackpropInputConfig,
-  maxPoolGradConfig,
-  sumConfig,
-];
+export const wasmReplacementKernels: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, maxPoolGradConfig, sumConfig];
 
 /**
  * Not installed: the faster BatchMatMul turned a dense layer's weights into NaN after a one-sample

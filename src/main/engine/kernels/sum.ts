@@ -12,7 +12,13 @@ export function sumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   const backend = args.backend as BackendWasm;
   const attrs = (args.attrs ?? {}) as unknown as tf.SumAttrs;
   const rank = x.shape.length;
-  const axes = rank === 0 ? [] : tf.util.parseAxisParam(attrs.axis, x.shape).slice().sort((a, b) => a - b);
+  const axes =
+    rank === 0
+      ? []
+      : tf.util
+          .parseAxisParam(attrs.axis, x.shape)
+          .slice()
+          .sort((a, b) => a - b);
   const C = rank === 0 ? 0 : x.shape[rank - 1];
   const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
   const simd = leading && x.dtype === 'float32' && C % 4 === 0 && C > 0 && sizeOf(x.shape) >= 1024 ? simdKernels(backend) : null;

@@ -62,7 +62,10 @@ export class WasmScope {
     let noop = true;
     for (const p of perm) {
       if (t.shape[p] === 1) continue;
-      if (p < last) { noop = false; break; }
+      if (p < last) {
+        noop = false;
+        break;
+      }
       last = p;
     }
     if (noop) return this.view(t, outShape);
@@ -90,9 +93,21 @@ export class WasmScope {
     if (sh === 1 && sw === 1) return t;
     const [n, h, w, c] = t.shape;
     const v = this.view(t, [n, h, 1, w, 1, c]);
-    const p = this.run('PadV2', { x: v }, {
-      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0,
-    });
+    const p = this.run(
+      'PadV2',
+      { x: v },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     return this.view(p, [n, h * sh, w * sw, c]);
   }
 
@@ -100,8 +115,14 @@ export class WasmScope {
    * conv2d (or depthwise) of x with filter at the given stride/dilation and per-side padding,
    * any pad may be negative (the input is then cropped first).
    */
-  conv(kind: 'Conv2D' | 'DepthwiseConv2dNative', x: Info, filter: Info, strides: [number, number],
-    dilations: [number, number], pads: [number, number, number, number]): Info {
+  conv(
+    kind: 'Conv2D' | 'DepthwiseConv2dNative',
+    x: Info,
+    filter: Info,
+    strides: [number, number],
+    dilations: [number, number],
+    pads: [number, number, number, number],
+  ): Info {
     const [top, bottom, left, right] = pads;
     let input = x;
     const keptRows = x.shape[1] + Math.min(0, top) + Math.min(0, bottom);
@@ -116,9 +137,19 @@ export class WasmScope {
       return this.run('Fill', {}, { shape: [x.shape[0], outH, outW, outC], value: 0, dtype: 'float32' });
     }
     if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-      input = this.padOrCrop(x, [[0, 0], [Math.min(0, top), Math.min(0, bottom)], [Math.min(0, left), Math.min(0, right)], [0, 0]]);
+      input = this.padOrCrop(x, [
+        [0, 0],
+        [Math.min(0, top), Math.min(0, bottom)],
+        [Math.min(0, left), Math.min(0, right)],
+        [0, 0],
+      ]);
     }
-    const pad: ExplicitPad = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
+    const pad: ExplicitPad = [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ];
     return this.run(kind, { x: input, filter }, { strides, dilations, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
   }
 

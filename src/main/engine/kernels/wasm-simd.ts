@@ -41,20 +41,45 @@ function vec(items: number[][]): number[] {
   return [...uleb(items.length), ...items.flat()];
 }
 const op = {
-  block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], br: (d: number) => [0x0c, ...uleb(d)], brIf: (d: number) => [0x0d, ...uleb(d)],
-  get: (i: number) => [0x20, ...uleb(i)], set: (i: number) => [0x21, ...uleb(i)], tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)], eqz: [0x45], geU: [0x4f], add: [0x6a], sub: [0x6b], shl: [0x74],
-  load: [0xfd, 0x00, 0x00, 0x00], store: [0xfd, 0x0b, 0x00, 0x00],
-  splatF32: [0xfd, ...uleb(19)], gt: [0xfd, ...uleb(68)], not: [0xfd, ...uleb(77)], and: [0xfd, ...uleb(78)],
-  andnot: [0xfd, ...uleb(79)], or: [0xfd, ...uleb(80)], bitselect: [0xfd, ...uleb(82)], fadd: [0xfd, ...uleb(228)],
-  f32: (v: number) => { const b = Buffer.alloc(4); b.writeFloatLE(v); return [0x43, ...b]; },
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  end: [0x0b],
+  br: (d: number) => [0x0c, ...uleb(d)],
+  brIf: (d: number) => [0x0d, ...uleb(d)],
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  tee: (i: number) => [0x22, ...uleb(i)],
+  i32: (v: number) => [0x41, ...sleb(v)],
+  eqz: [0x45],
+  geU: [0x4f],
+  add: [0x6a],
+  sub: [0x6b],
+  shl: [0x74],
+  load: [0xfd, 0x00, 0x00, 0x00],
+  store: [0xfd, 0x0b, 0x00, 0x00],
+  splatF32: [0xfd, ...uleb(19)],
+  gt: [0xfd, ...uleb(68)],
+  not: [0xfd, ...uleb(77)],
+  and: [0xfd, ...uleb(78)],
+  andnot: [0xfd, ...uleb(79)],
+  or: [0xfd, ...uleb(80)],
+  bitselect: [0xfd, ...uleb(82)],
+  fadd: [0xfd, ...uleb(228)],
+  f32: (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    return [0x43, ...b];
+  },
 };
 function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const b = n & 0x7f;
     n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
     out.push(b | 0x80);
   }
 }
@@ -62,22 +87,40 @@ function sleb(n: number): number[] {
 /** for (off = 0; off < limit; off += 16) body — `off` and `limit` are locals. */
 function forBytes(off: number, limit: number, body: number[]): number[] {
   return [
-    ...op.i32(0), ...op.set(off),
-    ...op.block, ...op.loop,
-    ...op.get(off), ...op.get(limit), ...op.geU, ...op.brIf(1),
+    ...op.i32(0),
+    ...op.set(off),
+    ...op.block,
+    ...op.loop,
+    ...op.get(off),
+    ...op.get(limit),
+    ...op.geU,
+    ...op.brIf(1),
     ...body,
-    ...op.get(off), ...op.i32(16), ...op.add, ...op.set(off),
-    ...op.br(0), ...op.end, ...op.end,
+    ...op.get(off),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(off),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
   ];
 }
 /** while (count != 0) { body; count-- } */
 function whileCount(count: number, body: number[]): number[] {
   return [
-    ...op.block, ...op.loop,
-    ...op.get(count), ...op.eqz, ...op.brIf(1),
+    ...op.block,
+    ...op.loop,
+    ...op.get(count),
+    ...op.eqz,
+    ...op.brIf(1),
     ...body,
-    ...op.get(count), ...op.i32(1), ...op.sub, ...op.set(count),
-    ...op.br(0), ...op.end, ...op.end,
+    ...op.get(count),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.set(count),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
   ];
 }
 const addr = (...locals: number[]): number[] => locals.flatMap((l, i) => (i === 0 ? op.get(l) : [...op.get(l), ...op.add]));
@@ -86,33 +129,99 @@ function maxPoolBody(): number[] {
   // params: 0 x0, 1 g, 2 dx0, 3 count, 4 cb, 5 rb; locals: 6 off, 7 cbrb, 8 a, 9 best, 10 m0, 11 m1, 12 m2, 13 m3, 14 gv, 15 ninf
   const [x0, g, dx0, count, cb, rb, off, cbrb, a, best, m0, m1, m2, m3, gv, ninf] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
   const inner = [
-    ...addr(x0, off), ...op.load, ...op.set(a),
+    ...addr(x0, off),
+    ...op.load,
+    ...op.set(a),
     // m0 = a > -inf; best = m0 ? a : -inf
-    ...op.get(a), ...op.get(ninf), ...op.gt, ...op.set(m0),
-    ...op.get(a), ...op.get(ninf), ...op.get(m0), ...op.bitselect, ...op.set(best),
+    ...op.get(a),
+    ...op.get(ninf),
+    ...op.gt,
+    ...op.set(m0),
+    ...op.get(a),
+    ...op.get(ninf),
+    ...op.get(m0),
+    ...op.bitselect,
+    ...op.set(best),
     // b
-    ...addr(x0, cb, off), ...op.load, ...op.set(a),
-    ...op.get(a), ...op.get(best), ...op.gt, ...op.set(m1),
-    ...op.get(a), ...op.get(best), ...op.get(m1), ...op.bitselect, ...op.set(best),
+    ...addr(x0, cb, off),
+    ...op.load,
+    ...op.set(a),
+    ...op.get(a),
+    ...op.get(best),
+    ...op.gt,
+    ...op.set(m1),
+    ...op.get(a),
+    ...op.get(best),
+    ...op.get(m1),
+    ...op.bitselect,
+    ...op.set(best),
     // d
-    ...addr(x0, rb, off), ...op.load, ...op.set(a),
-    ...op.get(a), ...op.get(best), ...op.gt, ...op.set(m2),
-    ...op.get(a), ...op.get(best), ...op.get(m2), ...op.bitselect, ...op.set(best),
+    ...addr(x0, rb, off),
+    ...op.load,
+    ...op.set(a),
+    ...op.get(a),
+    ...op.get(best),
+    ...op.gt,
+    ...op.set(m2),
+    ...op.get(a),
+    ...op.get(best),
+    ...op.get(m2),
+    ...op.bitselect,
+    ...op.set(best),
     // e
-    ...addr(x0, cbrb, off), ...op.load, ...op.get(best), ...op.gt, ...op.set(m3),
-    ...addr(g, off), ...op.load, ...op.set(gv),
+    ...addr(x0, cbrb, off),
+    ...op.load,
+    ...op.get(best),
+    ...op.gt,
+    ...op.set(m3),
+    ...addr(g, off),
+    ...op.load,
+    ...op.set(gv),
     // The last tap that raised the maximum wins: e if m3, d if m2 and not m3, ...
-    ...addr(dx0, cbrb, off), ...op.get(gv), ...op.get(m3), ...op.and, ...op.store,
-    ...addr(dx0, rb, off), ...op.get(gv), ...op.get(m2), ...op.get(m3), ...op.andnot, ...op.and, ...op.store,
-    ...op.get(m3), ...op.get(m2), ...op.or, ...op.set(m3),
-    ...addr(dx0, cb, off), ...op.get(gv), ...op.get(m1), ...op.get(m3), ...op.andnot, ...op.and, ...op.store,
-    ...op.get(m3), ...op.get(m1), ...op.or, ...op.set(m3),
-    ...addr(dx0, off), ...op.get(gv), ...op.get(m0), ...op.get(m3), ...op.andnot, ...op.and, ...op.store,
+    ...addr(dx0, cbrb, off),
+    ...op.get(gv),
+    ...op.get(m3),
+    ...op.and,
+    ...op.store,
+    ...addr(dx0, rb, off),
+    ...op.get(gv),
+    ...op.get(m2),
+    ...op.get(m3),
+    ...op.andnot,
+    ...op.and,
+    ...op.store,
+    ...op.get(m3),
+    ...op.get(m2),
+    ...op.or,
+    ...op.set(m3),
+    ...addr(dx0, cb, off),
+    ...op.get(gv),
+    ...op.get(m1),
+    ...op.get(m3),
+    ...op.andnot,
+    ...op.and,
+    ...op.store,
+    ...op.get(m3),
+    ...op.get(m1),
+    ...op.or,
+    ...op.set(m3),
+    ...addr(dx0, off),
+    ...op.get(gv),
+    ...op.get(m0),
+    ...op.get(m3),
+    ...op.andnot,
+    ...op.and,
+    ...op.store,
   ];
   const step = (l: number, by: number[]): number[] => [...op.get(l), ...by, ...op.add, ...op.set(l)];
   const body = [
-    ...op.f32(-Infinity), ...op.splatF32, ...op.set(ninf),
-    ...op.get(cb), ...op.get(rb), ...op.add, ...op.set(cbrb),
+    ...op.f32(-Infinity),
+    ...op.splatF32,
+    ...op.set(ninf),
+    ...op.get(cb),
+    ...op.get(rb),
+    ...op.add,
+    ...op.set(cbrb),
     ...whileCount(count, [
       ...forBytes(off, cb, inner),
       ...step(x0, [...op.get(cb), ...op.i32(1), ...op.shl]),
@@ -120,7 +229,14 @@ function maxPoolBody(): number[] {
       ...step(g, op.get(cb)),
     ]),
   ];
-  return [...vec([[...uleb(2), I32], [...uleb(8), V128]]), ...body, ...op.end];
+  return [
+    ...vec([
+      [...uleb(2), I32],
+      [...uleb(8), V128],
+    ]),
+    ...body,
+    ...op.end,
+  ];
 }
 
 function columnSumBody(): number[] {
@@ -132,18 +248,32 @@ function columnSumBody(): number[] {
 }
 
 function moduleBytes(shared: boolean): Uint8Array {
-  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00], [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0x00]]));
+  const types = section(
+    1,
+    vec([
+      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00],
+      [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0x00],
+    ]),
+  );
   const memType = shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)];
   const imports = section(2, vec([[...str('env'), ...str('memory'), 0x02, ...memType]]));
   const funcs = section(3, vec([[0], [1]]));
-  const exports = section(7, vec([[...str('maxPool2x2GradRow'), 0x00, 0], [...str('columnSum'), 0x00, 1]]));
+  const exports = section(
+    7,
+    vec([
+      [...str('maxPool2x2GradRow'), 0x00, 0],
+      [...str('columnSum'), 0x00, 1],
+    ]),
+  );
   const bodies = [maxPoolBody(), columnSumBody()].map((b) => [...uleb(b.length), ...b]);
   const code = section(10, vec(bodies));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...funcs, ...exports, ...code]);
 }
 
 // WebAssembly is a global of every runtime this backend runs on, but not in this project's TS libs.
-interface WasmMemory { buffer: ArrayBufferLike }
+interface WasmMemory {
+  buffer: ArrayBufferLike;
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };

@@ -15,7 +15,9 @@ export async function saveModelToDir(model: tf.LayersModel, dir: string, extra: 
   try {
     await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
-        const weights = artifacts.weightData ? Buffer.from(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : Buffer.alloc(0);
+        const weights = artifacts.weightData
+          ? Buffer.from(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]))
+          : Buffer.alloc(0);
         const json = {
           modelTopology: artifacts.modelTopology,
           format: 'layers-model',
@@ -49,6 +51,10 @@ export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
   const buffers = group.paths.map((p) => readFileSync(path.join(dir, path.basename(p))));
   const data = Buffer.concat(buffers);
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: group.weights, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }),
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: group.weights,
+      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+    }),
   );
 }

@@ -57,7 +57,8 @@ async function runJob(job: TrainJob): Promise<void> {
   const batcher = new EventBatcher((b) => send({ type: 'metrics', steps: b.steps, epochs: b.epochs }));
   let lastSummary: RunSummary | undefined;
   try {
-    const report = job.memoryCapBytes !== undefined ? await activateCappedBackend(job.config.backend, job.memoryCapBytes) : await selectBackend(job.config.backend);
+    const report =
+      job.memoryCapBytes !== undefined ? await activateCappedBackend(job.config.backend, job.memoryCapBytes) : await selectBackend(job.config.backend);
     send({ type: 'backend', report });
     let dataset;
     try {

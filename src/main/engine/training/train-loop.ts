@@ -11,7 +11,10 @@ import { buildModel } from '../models/build-model.js';
 import { createOptimizer, learningRateAt } from '../models/optimizer.js';
 
 export class TrainingDivergedError extends Error {
-  constructor(readonly step: number, loss: number) {
+  constructor(
+    readonly step: number,
+    loss: number,
+  ) {
     super(`the loss became ${loss} at step ${step}: training diverged (try a lower learning rate or a longer warm-up)`);
     this.name = 'TrainingDivergedError';
   }

@@ -87,7 +87,8 @@ export const WASM_HEAP_ERROR = 'WasmHeapError';
  */
 export function guardWasmAllocations(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
-  const mod = (tf.backend() as unknown as { wasm?: { _malloc?: (n: number) => number; _free?: (p: number) => void; HEAPU8?: Uint8Array; [GUARDED]?: true } }).wasm;
+  const mod = (tf.backend() as unknown as { wasm?: { _malloc?: (n: number) => number; _free?: (p: number) => void; HEAPU8?: Uint8Array; [GUARDED]?: true } })
+    .wasm;
   if (!mod || typeof mod._malloc !== 'function') return false;
   if (mod[GUARDED]) return true;
   // Emscripten's export starts as a stub that replaces itself with the real function on its first

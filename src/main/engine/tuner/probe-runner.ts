@@ -270,7 +270,7 @@ export class ProbeRunner {
       await this.sync(last);
       const chunk = Math.max(1, Math.floor(steps / THROUGHPUT_CHUNKS));
       let best = Infinity;
-      for (let done = 0; done < steps; ) {
+      for (let done = 0; done < steps;) {
         const n = Math.min(chunk, steps - done);
         const t0 = performance.now();
         await run(n);
@@ -326,7 +326,13 @@ export class ProbeRunner {
           trained += batch;
           await yieldToEventLoop();
         }
-        report.push({ samples: trained, loss: lossSum / perWindow, gradSq: estimator.gradSq, traceSigma: estimator.traceSigma, noiseScale: estimator.noiseScale });
+        report.push({
+          samples: trained,
+          loss: lossSum / perWindow,
+          gradSq: estimator.gradSq,
+          traceSigma: estimator.traceSigma,
+          noiseScale: estimator.noiseScale,
+        });
       }
       const last = report[report.length - 1]!;
       return { kind: 'noise', gradSq: last.gradSq, traceSigma: last.traceSigma, noiseScale: last.noiseScale, steps: perWindow * windows, windows: report };

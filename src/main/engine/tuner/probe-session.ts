@@ -57,7 +57,11 @@ export class ProbeSessionController {
     const msg = parsed.data;
     if (msg.type === 'start-probes') {
       if (this.state !== 'idle') {
-        void this.io.send({ type: 'failed', cause: 'bad-config', message: `a probe session was already ${this.state === 'ended' ? 'ended' : 'started'} in this process: start a new process for another session` });
+        void this.io.send({
+          type: 'failed',
+          cause: 'bad-config',
+          message: `a probe session was already ${this.state === 'ended' ? 'ended' : 'started'} in this process: start a new process for another session`,
+        });
         return;
       }
       this.state = 'started';
@@ -77,17 +81,20 @@ export class ProbeSessionController {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(() => (this.dead ? undefined : task())).catch(async (err: unknown) => {
-      // Not expected (each task reports its own failures); the process must not go on unsure.
-      await this.io.send({ type: 'failed', cause: 'error', message: `probe session: ${firstLine(err)}` });
-      await this.finish(1);
-    });
+    this.queue = this.queue
+      .then(() => (this.dead ? undefined : task()))
+      .catch(async (err: unknown) => {
+        // Not expected (each task reports its own failures); the process must not go on unsure.
+        await this.io.send({ type: 'failed', cause: 'error', message: `probe session: ${firstLine(err)}` });
+        await this.finish(1);
+      });
   }
 
   private async start(session: ProbeSession): Promise<void> {
     let report: BackendReport;
     try {
-      report = session.memoryCapBytes !== undefined ? await activateCappedBackend(session.backend, session.memoryCapBytes) : await selectBackend(session.backend);
+      report =
+        session.memoryCapBytes !== undefined ? await activateCappedBackend(session.backend, session.memoryCapBytes) : await selectBackend(session.backend);
     } catch (err) {
       const message = err instanceof BackendUnavailableError ? err.message : `the backend could not start: ${firstLine(err)}`;
       return this.failStart('backend', message);
