@@ -27,6 +27,21 @@ export default tseslint.config(
     rules: { 'no-undef': 'off' },
   },
   {
+    // Type-aware rules: a promise nobody awaits or catches loses its rejection (an unhandled
+    // rejection ends a Node process), and an async function where a callback's return is ignored
+    // (an event listener) does the same. node:test's test()/describe() are awaited by the runner.
+    files: ['**/*.ts', '**/*.cts', '**/*.svelte'],
+    ignores: ['vite.config.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname, extraFileExtensions: ['.svelte'] } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     languageOptions: {
       globals: {
         process: 'readonly',

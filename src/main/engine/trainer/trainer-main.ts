@@ -24,8 +24,8 @@ interface ParentPort {
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
 
-/** Sends a message; the promise settles once Node has handed it to the channel. */
-function send(msg: TrainerMessage | ProbeTrainerMessage): Promise<void> {
+/** Sends a message; the promise settles (it never rejects) once Node has handed it to the channel. */
+function handOver(msg: TrainerMessage | ProbeTrainerMessage): Promise<void> {
   if (parentPort) {
     parentPort.postMessage(msg);
     return Promise.resolve();
@@ -34,6 +34,11 @@ function send(msg: TrainerMessage | ProbeTrainerMessage): Promise<void> {
     if (!process.send || !process.connected) return resolve();
     process.send(msg, undefined, {}, () => resolve());
   });
+}
+
+/** Sends a message without waiting for it to leave (the last one is waited for with handOver). */
+function send(msg: TrainerMessage | ProbeTrainerMessage): void {
+  void handOver(msg);
 }
 
 function onHostMessage(cb: (raw: unknown) => void): void {
@@ -103,7 +108,7 @@ async function runJob(job: TrainJob): Promise<void> {
 }
 
 function main(): void {
-  const heartbeat = setInterval(() => void send({ type: 'heartbeat', time: Date.now() }), 1000);
+  const heartbeat = setInterval(() => send({ type: 'heartbeat', time: Date.now() }), 1000);
   heartbeat.unref();
   // If the host goes away, nobody wants this job's results: stop instead of training for no one.
   process.on('disconnect', () => process.exit(0));
@@ -114,7 +119,7 @@ function main(): void {
         return;
       }
       probes ??= new ProbeSessionController({
-        send,
+        send: handOver,
         exit: (code) => {
           clearInterval(heartbeat);
           process.exit(code);
@@ -142,11 +147,11 @@ function main(): void {
     void runJob(msg.job).finally(async () => {
       clearInterval(heartbeat);
       // The terminal message was queued by runJob; an empty round trip makes sure it left.
-      await send({ type: 'heartbeat', time: Date.now() });
+      await handOver({ type: 'heartbeat', time: Date.now() });
       process.exit(0);
     });
   });
-  void send({ type: 'ready', pid: process.pid });
+  send({ type: 'ready', pid: process.pid });
 }
 
 main();
