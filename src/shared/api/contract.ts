@@ -121,7 +121,9 @@ export const API_METHODS = {
       config: trainConfigSchema.partial().optional(),
       /** Stop after this many steps (quick looks, tests). */
       maxSteps: z.number().int().min(1).optional(),
-    }),
+    })
+      // A run needs a dataset: given, or the tuning session's.
+      .refine((p) => p.dataset !== undefined || p.fromTuning !== undefined, { path: ['dataset'], message: 'choose a dataset (or start from a tuning session with fromTuning)' }),
     result: z.strictObject({ runId: id }),
   },
   stopTraining: { params: z.strictObject({ runId: id }), result: ok },
