@@ -3,8 +3,16 @@
 // and frames. Each must be answered with an error and a message (naming the field for bad
 // params), and none may reach the service: every method of the service and of its store's
 // repositories is counted, and the count must stay 0. RELIABILITY_SEED=<n> replays a run.
+//
+// Those payloads are invalid by the very schemas the dispatcher checks with, so they cannot find
+// a check the schemas lack. The last tests make payloads from a hand-made description of every
+// field (api-fields.ts) instead, and send them to a service with real rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import {
@@ -15,6 +23,7 @@ import {
   METHOD_NAMES,
   WS_PATH,
   TOKEN_PARAM,
+  type ApiErrorCode,
   type MethodName,
   type WireResponse,
 } from '../../src/shared/api/index.js';
@@ -22,6 +31,7 @@ import { ApiDispatcher } from '../../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../../src/main/service/api-direct.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { startAppServer } from '../../src/main/server/app-server.js';
+import { EXTRA_FIELDS, METHOD_SPECS, namePathProbes, NOT_OBJECTS, wrongValues, type FieldSpec, type MethodSpec, type Rows } from './api-fields.js';
 import { removeDir, seededRandom, tempDir } from './helpers.js';
 
 const PAYLOADS = Number(process.env.RELIABILITY_API_PAYLOADS ?? 10_000);
@@ -340,3 +350,371 @@ test(`${PAYLOADS} malformed payloads over the WebSocket of a real server: all re
     }
   });
 });
+
+// ---- Payloads made without the contract's schemas ------------------------------------------
+//
+// From api-fields.ts, a hand-made description of what every field must be: every wrong value of
+// every field once, each required field missing, unknown fields, non-object params, then
+// RELIABILITY_API_INDEPENDENT (3000) random mixes of one to three wrong fields — against a
+// service with real rows, so ids that exist and ids that do not are both sent. Each answer must
+// be invalid-params, not-found or rejected (the contract's "conflict": understood but not
+// possible now), naming one of the broken fields; after it every table's row count and the
+// data folder's files (recursive, with sizes) must be as before, and nothing may appear outside
+// the data folder. Well-formed requests that cannot be done with these rows (stop a finished
+// run, train an image model on a table…) must be rejected the same way, and dataset names that
+// look like paths out of the data folder must stay labels.
+
+const INDEPENDENT_PAYLOADS = Number(process.env.RELIABILITY_API_INDEPENDENT ?? 3000);
+
+/** One payload made from the hand-made description, and the answers it may get. */
+interface Probe {
+  method: string;
+  params: unknown;
+  /** The fields it breaks: the answer must name one of them (or a part of it: 'imageSize.0'); '' = the params as a whole. */
+  fields: string[];
+  codes: readonly ApiErrorCode[];
+}
+
+/** A small valid CSV (two classes, 40 rows) and one that is no dataset. */
+function writeCsvs(outside: string): { goodCsv: string; badCsv: string } {
+  mkdirSync(outside, { recursive: true });
+  const goodCsv = path.join(outside, 'table.csv');
+  const rows = Array.from({ length: 40 }, (_, i) => `${i % 7},${(i * 3) % 5},${i % 2 ? 1.5 : -0.5},${i % 2 ? 'odd' : 'even'}`);
+  writeFileSync(goodCsv, ['a,b,c,label', ...rows].join('\n') + '\n');
+  const badCsv = path.join(outside, 'bad.csv');
+  writeFileSync(badCsv, 'a,b,label\n');
+  return { goodCsv, badCsv };
+}
+
+/** A service on <root>/home with real rows: two datasets, a completed and a stopped run, a completed and a stopped Auto-tune session. */
+async function serviceWithRows(root: string): Promise<{ service: AutoBatchService; rows: Rows }> {
+  const home = path.join(root, 'home');
+  const outside = path.join(root, 'outside');
+  const { goodCsv, badCsv } = writeCsvs(outside);
+  const service = new AutoBatchService({ home });
+  const images = await service.importDataset('sample:mnist', { name: 'digits', limit: 200 });
+  // Imported from outside the data folder: a source may be any path.
+  const table = await service.importDataset(goodCsv, { name: 'table' });
+  const config = { model: 'mlp' as const, backend: 'cpu' as const, epochs: 1, batchSize: 16 };
+  const run = await service.startTraining({ dataset: images.id, config, maxSteps: 2 }).done;
+  assert.equal(run.status, 'completed');
+  const stopping = service.startTraining({ dataset: images.id, config, maxSteps: 2 });
+  service.stopRun(stopping.runId);
+  await stopping.done;
+  const tuning = await service.startTuning({ dataset: images.id, model: 'mlp', mode: 'quick', backend: 'cpu', plannedEpochs: 1 }).done;
+  assert.equal(tuning.status, 'completed');
+  const stoppingTuning = service.startTuning({ dataset: images.id, model: 'mlp', mode: 'quick', backend: 'cpu', plannedEpochs: 1 });
+  service.stopTuning(stoppingTuning.sessionId);
+  const stoppedTuning = await stoppingTuning.done;
+  assert.equal(stoppedTuning.report, null);
+  return {
+    service,
+    rows: {
+      images: { id: images.id, name: images.name },
+      table: { id: table.id, name: table.name },
+      run: run.id,
+      stoppedRun: stopping.runId,
+      tuning: tuning.id,
+      stoppedTuning: stoppedTuning.id,
+      home: service.store.paths.home,
+      outside,
+      goodCsv,
+      badCsv,
+    },
+  };
+}
+
+/** Every table's row count and every file and folder under `dir` (with sizes; the database's own files aside). */
+class StateProbe {
+  private readonly db: Database.Database;
+  private readonly tables: string[];
+
+  constructor(
+    databaseFile: string,
+    private readonly dir: string,
+  ) {
+    this.db = new Database(databaseFile, { readonly: true, fileMustExist: true });
+    this.tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    assert.ok(this.tables.length >= 5, `the store's tables: ${this.tables.join(', ')}`);
+  }
+
+  rowCounts(): Record<string, number> {
+    return Object.fromEntries(this.tables.map((t) => [t, (this.db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n]));
+  }
+
+  take(): { rows: Record<string, number>; files: string[] } {
+    return { rows: this.rowCounts(), files: listFiles(this.dir) };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .map((rel) => {
+      const st = statSync(path.join(dir, rel));
+      return st.isDirectory() ? `${rel}/` : /autobatch\.db(-wal|-shm)?$/.test(rel) ? rel : `${rel} ${st.size}`;
+    })
+    .sort();
+}
+
+/** The parts of a state that changed: '' when none. */
+function stateDiff(before: ReturnType<StateProbe['take']>, after: ReturnType<StateProbe['take']>): string {
+  const out: string[] = [];
+  for (const [t, n] of Object.entries(after.rows)) if (before.rows[t] !== n) out.push(`${t}: ${before.rows[t]} → ${n} rows`);
+  const gone = before.files.filter((f) => !after.files.includes(f));
+  const added = after.files.filter((f) => !before.files.includes(f));
+  if (gone.length) out.push(`files gone: ${gone.slice(0, 5).join(', ')}`);
+  if (added.length) out.push(`files added: ${added.slice(0, 5).join(', ')}`);
+  return out.join('; ');
+}
+
+/** Sets `key` as an own, enumerable property ('__proto__' included). */
+function withKey(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  return obj;
+}
+
+/** Sets a dotted field ('config.batchSize') of a copy of `base`; undefined deletes it. */
+function setField(base: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
+  const out = structuredClone(base);
+  const [head, sub] = dotted.split('.') as [string, string | undefined];
+  if (sub === undefined) {
+    if (value === undefined) delete out[head];
+    else withKey(out, head, value);
+    return out;
+  }
+  const inner = (out[head] ?? {}) as Record<string, unknown>;
+  if (value === undefined) delete inner[sub];
+  else withKey(inner, sub, value);
+  out[head] = inner;
+  return out;
+}
+
+/** Every (dotted) field of a method with the spec that describes it. */
+function fieldsOf(spec: MethodSpec): [string, FieldSpec][] {
+  return Object.entries(spec.fields).flatMap(([name, f]) => [
+    [name, f] as [string, FieldSpec],
+    ...(f.kind.t === 'object' ? Object.entries(f.kind.fields).map(([sub, sf]) => [`${name}.${sub}`, sf] as [string, FieldSpec]) : []),
+  ]);
+}
+
+/** What `codes` become for a call only the desktop app implements: well-formed params are answered 'unavailable' elsewhere. */
+function codesFor(spec: MethodSpec, codes: readonly ApiErrorCode[]): readonly ApiErrorCode[] {
+  return spec.desktopOnly ? [...new Set(codes.map((c) => (c === 'invalid-params' ? c : 'unavailable')))] : codes;
+}
+
+/** Every wrong value of every field once, every required field missing, every extra field, params that are no object. */
+function* everyWrongField(rows: Rows): Generator<Probe> {
+  for (const [method, spec] of Object.entries(METHOD_SPECS)) {
+    const base = spec.base(rows);
+    for (const [field, f] of fieldsOf(spec)) {
+      for (const w of wrongValues(f.kind, rows)) {
+        if (w.value === null && f.nullable) continue;
+        yield { method, params: setField(base, field, w.value), fields: [w.at === undefined ? field : `${field}.${w.at}`], codes: codesFor(spec, w.codes) };
+      }
+      if (f.required) yield { method, params: setField(base, field, undefined), fields: [field], codes: ['invalid-params'] };
+      if (f.unless) yield { method, params: setField(setField(base, field, undefined), f.unless, undefined), fields: [field], codes: ['invalid-params'] };
+      if (f.kind.t === 'object')
+        for (const extra of EXTRA_FIELDS)
+          yield { method, params: setField(base, `${field}.${extra}`, 1), fields: [`${field}.${extra}`], codes: ['invalid-params'] };
+    }
+    for (const extra of EXTRA_FIELDS) yield { method, params: withKey(structuredClone(base), extra, 1), fields: [extra], codes: ['invalid-params'] };
+    for (const value of NOT_OBJECTS) yield { method, params: value, fields: [''], codes: ['invalid-params'] };
+  }
+}
+
+/** Random mixes: one to three wrong fields of a random call, sometimes an extra field too. */
+function* randomWrongFields(rows: Rows, rnd: Rnd, count: number): Generator<Probe> {
+  const methods = Object.keys(METHOD_SPECS).filter((m) => Object.keys(METHOD_SPECS[m]!.fields).length > 0);
+  for (let made = 0; made < count; made++) {
+    const method = rnd.pick(methods);
+    const spec = METHOD_SPECS[method]!;
+    let params = spec.base(rows);
+    const fields: string[] = [];
+    const codes = new Set<ApiErrorCode>();
+    const all = fieldsOf(spec);
+    for (let n = rnd.int(1, Math.min(3, all.length)); n > 0; n--) {
+      const [field, f] = rnd.pick(all);
+      if (fields.some((b) => b === field || field.startsWith(`${b}.`) || b.startsWith(`${field}.`))) continue;
+      const w = rnd.pick(wrongValues(f.kind, rows).filter((v) => !(v.value === null && f.nullable)));
+      params = setField(params, field, w.value);
+      fields.push(w.at === undefined ? field : `${field}.${w.at}`);
+      for (const c of codesFor(spec, w.codes)) codes.add(c);
+    }
+    if (rnd.next() < 0.2) {
+      const extra = rnd.pick(EXTRA_FIELDS);
+      params = withKey(params, extra, rnd.pick([1, null, 'x', { a: 1 }]));
+      fields.push(extra);
+      codes.add('invalid-params');
+    }
+    yield { method, params, fields, codes: [...codes] };
+  }
+}
+
+/** Why an answer to `probe` is wrong, or undefined. */
+function answerProblem(res: WireResponse, probe: Probe): string | undefined {
+  if (res.ok) return 'accepted';
+  const { code, field, message } = res.error;
+  if (!probe.codes.includes(code)) return `answered ${code}, expected ${probe.codes.join('/')}: ${message}`;
+  if (code === 'unavailable') return undefined;
+  if (probe.fields.includes('')) return /params/.test(message) ? undefined : `the message does not say the params are wrong: ${message}`;
+  if (!field) return `no field named: ${message}`;
+  if (!probe.fields.some((f) => field === f || field.startsWith(`${f}.`))) return `names ${field}, not ${probe.fields.join(' or ')}: ${message}`;
+  if (!message.includes(field.split('.')[0]!)) return `the message does not name ${field}: ${message}`;
+  return undefined;
+}
+
+function describeProbe(method: string, params: unknown): string {
+  let text: string;
+  try {
+    text = encodeWire(params) ?? String(params);
+  } catch {
+    text = String(params);
+  }
+  return `${method}(${text.length > 300 ? `${text.slice(0, 300)}…` : text})`;
+}
+
+/** Where the path probes' names would land if a name were used as a path: nothing may appear there. */
+function escapesOf(token: string, root: string): string[] {
+  const places = [root, path.dirname(root), path.parse(root).root, os.homedir(), os.tmpdir(), process.cwd()];
+  return places.map((dir) => path.join(dir, `escape-${token}`));
+}
+
+test('the hand-made description covers every API method and field', () => {
+  assert.deepEqual(Object.keys(METHOD_SPECS).sort(), [...METHOD_NAMES].sort());
+  for (const m of METHOD_NAMES) {
+    // Only the field names are compared with the contract; what each field must be is the description's own.
+    const shape = (API_METHODS[m].params as unknown as { shape: Record<string, unknown> }).shape;
+    assert.deepEqual(Object.keys(METHOD_SPECS[m]!.fields).sort(), Object.keys(shape).sort(), `${m}'s fields`);
+  }
+});
+
+test(
+  `payloads from a hand-made description of every field, against real rows: rejected with the field named, nothing stored`,
+  { timeout: 300_000 },
+  async () => {
+    const rnd = seededRandom();
+    console.log(`# seed ${rnd.seed}`);
+    const root = tempDir('autobatch-apifuzz-');
+    const token = `${rnd.seed}-${process.pid}`;
+    const crashes: unknown[] = [];
+    const onCrash = (err: unknown) => crashes.push(err);
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    const started = Date.now();
+    let service: AutoBatchService | undefined;
+    let dispatcher: ApiDispatcher | undefined;
+    let state: StateProbe | undefined;
+    try {
+      const made = await serviceWithRows(root);
+      const rows = made.rows;
+      service = made.service;
+      const setupMs = Date.now() - started;
+      dispatcher = new ApiDispatcher(service, { validateResults: true });
+      state = new StateProbe(service.store.paths.database, rows.home);
+      const outsideFiles = listFiles(rows.outside);
+      const findings: string[] = [];
+      const perCode = new Map<string, number>();
+      let sent = 0;
+      let before = state.take();
+
+      const send = async (method: string, params: unknown): Promise<WireResponse> => {
+        const res = await dispatcher!.dispatch({ id: ++sent, method, params });
+        const key = res.ok ? 'ok' : res.error.code;
+        perCode.set(key, (perCode.get(key) ?? 0) + 1);
+        return res;
+      };
+      /** Sends a probe that must be rejected with no row or file changed. */
+      const mustReject = async (probe: Probe) => {
+        const res = await send(probe.method, probe.params);
+        const problem = answerProblem(res, probe);
+        const after = state!.take();
+        const changed = stateDiff(before, after);
+        if (problem || changed)
+          findings.push(`${describeProbe(probe.method, probe.params)}: ${[problem, changed && `changed ${changed}`].filter(Boolean).join('; ')}`);
+        before = after;
+      };
+
+      // 1. Wrong payloads.
+      const probes = [...everyWrongField(rows), ...randomWrongFields(rows, rnd, INDEPENDENT_PAYLOADS)];
+      for (const probe of probes) await mustReject(probe);
+
+      // 2. Right requests that cannot be done with these rows: 'rejected' (the contract's "conflict").
+      const conflicts: Probe[] = [
+        { method: 'stopTraining', params: { runId: rows.run }, fields: ['runId'], codes: ['rejected'] },
+        { method: 'stopTraining', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['rejected'] },
+        { method: 'stopTuning', params: { sessionId: rows.tuning }, fields: ['sessionId'], codes: ['rejected'] },
+        { method: 'stopTuning', params: { sessionId: rows.stoppedTuning }, fields: ['sessionId'], codes: ['rejected'] },
+        { method: 'exportModel', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['rejected'] },
+        { method: 'startTraining', params: { fromTuning: rows.stoppedTuning, maxSteps: 1 }, fields: ['fromTuning'], codes: ['rejected'] },
+        // An image model for a tabular dataset: the model or the dataset is wrong.
+        {
+          method: 'startTraining',
+          params: { dataset: rows.table.id, config: { model: 'small', backend: 'cpu' }, maxSteps: 1 },
+          fields: ['config.model', 'dataset'],
+          codes: ['rejected'],
+        },
+        {
+          method: 'startTuning',
+          params: { ...METHOD_SPECS.startTuning!.base(rows), dataset: rows.table.name, model: 'small' },
+          fields: ['model', 'dataset'],
+          codes: ['rejected'],
+        },
+        { method: 'importDataset', params: { source: rows.goodCsv, name: rows.table.name }, fields: ['name'], codes: ['rejected'] },
+        { method: 'importSample', params: { name: rows.images.name, limit: 100 }, fields: ['name'], codes: ['rejected'] },
+        // Too few samples to keep 2 of each of the 10 classes; a label column the file does not have.
+        { method: 'importSample', params: { limit: 10 }, fields: ['limit'], codes: ['rejected'] },
+        { method: 'importDataset', params: { source: rows.goodCsv, labelColumn: 'no such column' }, fields: ['labelColumn'], codes: ['rejected'] },
+        { method: 'importDataset', params: { source: rows.goodCsv, labelColumn: '9' }, fields: ['labelColumn'], codes: ['rejected'] },
+      ];
+      for (const probe of conflicts) await mustReject(probe);
+
+      // 3. Dataset names that look like paths out of the data folder are only labels: each import
+      // succeeds (or is refused for a name in use) and writes only its own folder in datasets/.
+      const datasetsDir = service.store.paths.datasetsDir;
+      const datasetsRel = path.relative(rows.home, datasetsDir);
+      let pathNames = 0;
+      for (const method of ['importDataset', 'importSample']) {
+        for (const name of namePathProbes(rows, token)) {
+          pathNames++;
+          const params = { ...METHOD_SPECS[method]!.base(rows), name };
+          const res = await send(method, params);
+          const what = describeProbe(method, params);
+          const problem = res.ok ? undefined : answerProblem(res, { method, params, fields: ['name'], codes: ['rejected'] });
+          if (problem) findings.push(`${what}: ${problem}`);
+          const after = state.take();
+          const stray = after.files.filter((f) => !before.files.includes(f) && !f.startsWith(`${datasetsRel}${path.sep}`));
+          if (stray.length) findings.push(`${what}: wrote outside ${datasetsRel}/: ${stray.slice(0, 5).join(', ')}`);
+          const tables = Object.keys(after.rows).filter((t) => after.rows[t] !== before.rows[t]);
+          if (tables.some((t) => t !== 'datasets')) findings.push(`${what}: changed the tables ${tables.join(', ')}`);
+          if (res.ok) {
+            const folder = service.getDataset((res.result as { id: number }).id).cacheDir;
+            if (path.dirname(path.resolve(folder)) !== path.resolve(datasetsDir)) findings.push(`${what}: its folder ${folder} is not one of ${datasetsDir}`);
+          }
+          before = after;
+        }
+      }
+
+      const totalMs = Date.now() - started;
+      console.log(
+        `# ${sent} calls (${probes.length} wrong payloads, ${conflicts.length} conflicts, ${pathNames} path-like names); answers: ${[...perCode].map(([c, n]) => `${c} ${n}`).join(', ')}; setup ${(setupMs / 1000).toFixed(1)} s, all ${(totalMs / 1000).toFixed(1)} s`,
+      );
+      assert.deepEqual(findings.slice(0, 40), [], `${findings.length} findings`);
+      // Nothing anywhere else: beside the data folder, at the escape targets.
+      assert.deepEqual(listFiles(rows.outside), outsideFiles, 'nothing was written in the folder beside the data folder');
+      assert.deepEqual(readdirSync(root).sort(), ['home', 'outside'], 'nothing was written next to the data folder');
+      for (const p of escapesOf(token, root)) assert.ok(!existsSync(p), `nothing was written at ${p}`);
+      assert.deepEqual(crashes, [], 'no uncaught exception or unhandled rejection');
+    } finally {
+      process.off('uncaughtException', onCrash);
+      process.off('unhandledRejection', onCrash);
+      state?.close();
+      dispatcher?.close();
+      await service?.close();
+      removeDir(root);
+    }
+  },
+);

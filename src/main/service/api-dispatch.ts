@@ -23,7 +23,7 @@ import { ApiError } from '../../shared/api/index.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError } from '../engine/datasets/index.js';
 import { DatasetNameTakenError, StoreError } from '../store/index.js';
-import { createServiceHandlers, type ApiHandlers, type Handler } from './api-handlers.js';
+import { createServiceHandlers, importErrorWire, type ApiHandlers, type Handler } from './api-handlers.js';
 import type { EntryRunner } from './backend-detect.js';
 import { NotFoundError, UserError } from './errors.js';
 import { EventCoalescer, type CoalescerOptions } from './event-coalescer.js';
@@ -55,16 +55,22 @@ export function describeParamsError(method: string, error: z.ZodError): WireErro
   return { code: 'invalid-params', message: `invalid ${method} request: ${parts.join('; ')}`, ...(field ? { field } : {}) };
 }
 
+/** `message` naming `field` ("runId: no run …"), with the field. */
+function naming(message: string, field: string | undefined): Pick<WireError, 'message' | 'field'> {
+  if (!field) return { message };
+  return { message: message.startsWith(`${field}: `) ? message : `${field}: ${message}`, field };
+}
+
 /** Whatever a handler threw, as a wire error with a message for the user. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof ApiError) return err.toWire();
-  if (err instanceof DatasetImportError) return { code: 'rejected', message: err.message.split('\n')[0]!, problems: err.problems };
-  if (err instanceof NotFoundError) return { code: 'not-found', message: err.message };
-  if (err instanceof UserError || err instanceof DatasetNameTakenError) {
+  if (err instanceof DatasetImportError) return importErrorWire(err);
+  if (err instanceof NotFoundError) return { code: 'not-found', ...naming(err.message, err.field) };
+  if (err instanceof UserError) {
     // "field: message" from a handler names the field too.
-    const m = /^([A-Za-z][\w.]*): /.exec(err.message);
-    return { code: 'rejected', message: err.message, ...(m ? { field: m[1]! } : {}) };
+    return { code: 'rejected', ...naming(err.message, err.field ?? /^([A-Za-z][\w.]*): /.exec(err.message)?.[1]) };
   }
+  if (err instanceof DatasetNameTakenError) return { code: 'rejected', ...naming(err.message, 'name') };
   if (err instanceof StoreError) return { code: 'internal', message: err.message };
   return { code: 'internal', message: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
 }

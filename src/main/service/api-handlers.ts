@@ -4,13 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf } from '../../shared/api/index.js';
-import { SERIES_NAMES } from '../../shared/api/index.js';
+import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf, WireError } from '../../shared/api/index.js';
+import { ApiError, SERIES_NAMES } from '../../shared/api/index.js';
 import type { ImportOptions } from '../../shared/dataset-types.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
-import { MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
+import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
 import { detectBackends, type EntryRunner } from './backend-detect.js';
-import { UserError } from './errors.js';
+import { NotFoundError, UserError } from './errors.js';
 import { datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
 import type { AutoBatchService } from './service.js';
 import { SettingsStore } from './settings-store.js';
@@ -45,11 +45,22 @@ export async function exportBytes(
     return { fileName: `${base}.csv`, mimeType: 'text/csv; charset=utf-8', bytes: Buffer.from(service.store.metrics.toCsv(runId), 'utf8') };
   }
   const model = service.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
-  if (!model || !existsSync(model.path)) throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`);
+  if (!model || !existsSync(model.path))
+    throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
   const entries = folderEntries(model.path, base);
   const evaluation = path.join(path.dirname(model.path), 'evaluation.json');
   if (existsSync(evaluation)) entries.push({ name: `${base}/evaluation.json`, data: readFileSync(evaluation) });
   return { fileName: `${base}.tar`, mimeType: 'application/x-tar', bytes: await tarArchive(entries) };
+}
+
+/**
+ * A failed import as a wire error: its problems, and the field at fault — the option the
+ * importer names (labelColumn, limit…), else `sourceField` (the data there cannot be imported).
+ */
+export function importErrorWire(err: DatasetImportError, sourceField?: string): WireError {
+  const field = err.option ?? sourceField;
+  const message = err.message.split('\n')[0]!;
+  return { code: 'rejected', message: field ? `${field}: ${message}` : message, problems: err.problems, ...(field ? { field } : {}) };
 }
 
 /** '~/data' → the serving user's home folder: what a user types in the browser's path box. */
@@ -78,21 +89,29 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
   const settings = new SettingsStore(service.store.paths.home);
   let backends: Promise<Backends> | undefined;
 
-  const runImport = async (source: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
+  /** `sourceField` names what was imported (`source`, `sample`) in the answer to a failed import. */
+  const runImport = async (source: string, sourceField: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
     const importId = p.importId;
-    const rec = await service.importDataset(
-      source,
-      importOptionsOf(p),
-      importId ? (progress) => ctx.emit('import-progress', { importId, ...progress }) : undefined,
-    );
-    return datasetDetail(rec);
+    try {
+      const rec = await service.importDataset(
+        source,
+        importOptionsOf(p),
+        importId ? (progress) => ctx.emit('import-progress', { importId, ...progress }) : undefined,
+      );
+      return datasetDetail(rec);
+    } catch (err) {
+      if (err instanceof DatasetImportError) throw new ApiError(importErrorWire(err, sourceField));
+      // The service calls what it imports `source`.
+      if (err instanceof UserError && err.field === 'source') throw new UserError(err.message, sourceField);
+      throw err;
+    }
   };
 
   const handlers: ApiHandlers = {
     listDatasets: () => service.listDatasets().map(datasetSummary),
     getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass),
-    importDataset: (p) => runImport(expandHome(p.source), p),
-    importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, p),
+    importDataset: (p) => runImport(expandHome(p.source), 'source', p),
+    importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, 'sample', p),
 
     startTuning: (p) => {
       const s = settings.get();
@@ -122,8 +141,6 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
     },
 
     startTraining: (p) => {
-      if (p.dataset === undefined && p.fromTuning === undefined)
-        throw new UserError('dataset: choose a dataset (or start from a tuning session with fromTuning)');
       const config = { ...(p.fromTuning === undefined && p.config?.backend === undefined ? { backend: settings.get().backend } : {}), ...(p.config ?? {}) };
       const { runId, done } = service.startTraining({
         dataset: p.dataset ?? '',
@@ -181,8 +198,9 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
       };
     },
     compareRuns: (p) =>
-      p.runIds.map((runId) => {
-        const run = service.getRun(runId);
+      p.runIds.map((runId, i) => {
+        const run = service.store.runs.get(runId);
+        if (!run) throw new NotFoundError('run', runId, `runIds.${i}`);
         return {
           runId,
           label: `#${run.id} ${run.datasetName} · ${run.model} · batch ${run.config.batchSize}`,

@@ -141,7 +141,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   async importDataset(source: string, options: ImportOptions = {}, onProgress?: (p: ImportProgress) => void): Promise<DatasetRecord> {
     const base = options.name?.trim() || defaultDatasetName(source);
     if (options.name && this.store.datasets.resolve(options.name)) {
-      throw new UserError(`a dataset named "${options.name}" already exists; choose another --name`);
+      throw new UserError(`a dataset named "${options.name}" already exists; choose another --name`, 'name');
     }
     const name = options.name ? base : this.store.datasets.uniqueName(base);
     const cacheDir = path.join(this.store.paths.datasetsDir, `${slug(name)}-${randomUUID().slice(0, 8)}`);
@@ -150,7 +150,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       manifest = await importDataset(source, { ...options, name }, cacheDir, onProgress);
     } catch (err) {
       if (err instanceof DatasetImportError) throw err;
-      throw new UserError(`could not import ${source}: ${(err as Error).message}`);
+      throw new UserError(`could not import ${source}: ${(err as Error).message}`, 'source');
     }
     try {
       return this.store.datasets.insert(manifest, cacheDir);
@@ -166,7 +166,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   getDataset(ref: string | number): DatasetRecord {
     const rec = this.store.datasets.resolve(String(ref));
-    if (!rec) throw new NotFoundError('dataset', ref);
+    if (!rec) throw new NotFoundError('dataset', ref, 'dataset');
     return rec;
   }
 
@@ -176,8 +176,9 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   startTraining(req: StartTrainingRequest): { runId: number; done: Promise<RunRecord> } {
     let fromTuning: Partial<TrainConfig> = {};
     if (req.fromTuning !== undefined) {
-      const t = this.getTuning(req.fromTuning);
-      if (!t.report) throw new UserError(`tuning session ${t.id} has no recommendation (it is ${t.status})`);
+      const t = this.store.tuning.get(req.fromTuning);
+      if (!t) throw new NotFoundError('tuning session', req.fromTuning, 'fromTuning');
+      if (!t.report) throw new UserError(`tuning session ${t.id} has no recommendation (it is ${t.status})`, 'fromTuning');
       const r = t.report.recommendation;
       fromTuning = {
         model: t.model,
@@ -191,11 +192,13 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     }
     const dataset = this.getDataset(req.dataset);
     const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...fromTuning, ...req.config });
-    if (!parsed.success) throw new UserError(`invalid training settings: ${describeSchemaError(parsed.error)}`);
+    if (!parsed.success)
+      throw new UserError(`invalid training settings: ${describeSchemaError(parsed.error)}`, ['config', ...(parsed.error.issues[0]?.path ?? [])].join('.'));
     const config = parsed.data;
     const shapeProblem = modelAcceptsShape(config.model, dataset.manifest.inputShape);
-    if (shapeProblem) throw new UserError(shapeProblem);
-    if (!existsSync(dataset.cacheDir)) throw new UserError(`dataset "${dataset.name}" has lost its cached data (${dataset.cacheDir}); import it again`);
+    if (shapeProblem) throw new UserError(shapeProblem, 'config.model');
+    if (!existsSync(dataset.cacheDir))
+      throw new UserError(`dataset "${dataset.name}" has lost its cached data (${dataset.cacheDir}); import it again`, 'dataset');
 
     const run = this.store.runs.create({ datasetId: dataset.id, config, ...(req.fromTuning !== undefined ? { tuningSessionId: req.fromTuning } : {}) });
     const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
@@ -229,8 +232,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const active = this.active.get(runId);
     if (!active) {
       const rec = this.store.runs.get(runId);
-      if (!rec) throw new NotFoundError('run', runId);
-      throw new UserError(`run ${runId} is not running (it is ${rec.status})`);
+      if (!rec) throw new NotFoundError('run', runId, 'runId');
+      throw new UserError(`run ${runId} is not running (it is ${rec.status})`, 'runId');
     }
     active.host.stop();
   }
@@ -349,10 +352,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       seed: req.seed ?? 1,
       ...(req.searchLearningRate !== undefined ? { searchLearningRate: req.searchLearningRate } : {}),
     });
-    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`);
+    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, parsed.error.issues[0]?.path.join('.'));
     const request: TuningRequest = parsed.data;
     const shapeProblem = modelAcceptsShape(request.model, dataset.manifest.inputShape);
-    if (shapeProblem) throw new UserError(shapeProblem);
+    if (shapeProblem) throw new UserError(shapeProblem, 'model');
     const session = this.store.tuning.create(dataset.id, request);
     let stop = false;
     this.activeTunings.set(session.id, () => (stop = true));
@@ -406,7 +409,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   stopTuning(sessionId: number): void {
     const stop = this.activeTunings.get(sessionId);
-    if (!stop) throw new UserError(`tuning session ${sessionId} is not running`);
+    if (!stop) throw new UserError(`tuning session ${sessionId} is not running (it is ${this.getTuning(sessionId).status})`, 'sessionId');
     stop();
   }
 
@@ -417,7 +420,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   getTuning(sessionId: number): TuningSessionRecord {
     const rec = this.store.tuning.get(sessionId);
-    if (!rec) throw new NotFoundError('tuning session', sessionId);
+    if (!rec) throw new NotFoundError('tuning session', sessionId, 'sessionId');
     return rec;
   }
 
@@ -433,7 +436,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   getRun(runId: number): RunRecord {
     const rec = this.store.runs.get(runId);
-    if (!rec) throw new NotFoundError('run', runId);
+    if (!rec) throw new NotFoundError('run', runId, 'runId');
     return rec;
   }
 
@@ -447,7 +450,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   exportModel(runId: number, dir: string): { path: string } {
     const run = this.getRun(runId);
     const model = this.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
-    if (!model || !existsSync(model.path)) throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`);
+    if (!model || !existsSync(model.path))
+      throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
     if (existsSync(dir)) throw new UserError(`${dir} already exists; choose a new folder`);
     cpSync(model.path, dir, { recursive: true });
     return { path: dir };

@@ -133,14 +133,20 @@ export const API_METHODS = {
    * optimizer, backend, model) is the base that `config` overrides; dataset defaults to the session's.
    */
   startTraining: {
-    params: z.strictObject({
-      dataset: datasetRef.optional(),
-      fromTuning: id.optional(),
-      /** Any TrainConfig field; epochs included. Missing fields take the defaults. */
-      config: trainConfigSchema.partial().optional(),
-      /** Stop after this many steps (quick looks, tests). */
-      maxSteps: z.number().int().min(1).optional(),
-    }),
+    params: z
+      .strictObject({
+        dataset: datasetRef.optional(),
+        fromTuning: id.optional(),
+        /** Any TrainConfig field; epochs included. Missing fields take the defaults. */
+        config: trainConfigSchema.partial().optional(),
+        /** Stop after this many steps (quick looks, tests). */
+        maxSteps: z.number().int().min(1).optional(),
+      })
+      // A run needs a dataset: given, or the tuning session's.
+      .refine((p) => p.dataset !== undefined || p.fromTuning !== undefined, {
+        path: ['dataset'],
+        message: 'choose a dataset (or start from a tuning session with fromTuning)',
+      }),
     result: z.strictObject({ runId: id }),
   },
   stopTraining: { params: z.strictObject({ runId: id }), result: ok },

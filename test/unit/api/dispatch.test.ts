@@ -58,6 +58,7 @@ const cases: [string, unknown, string][] = [
   ['compareRuns', { runIds: [], metric: 'loss' }, 'runIds'],
   ['compareRuns', { runIds: [1], metric: 'rm -rf' }, 'metric'],
   ['updateSettings', { memoryBudgetBytes: 'lots' }, 'memoryBudgetBytes'],
+  ['startTraining', { config: { model: 'mlp' } }, 'dataset'],
 ];
 
 for (const [method, params, field] of cases) {
@@ -110,12 +111,13 @@ test('valid calls reach the service; its errors come back with a code', async ()
 
   const missing = await dispatcher.dispatch({ id: 2, method: 'getRun', params: { runId: 99 } });
   assert.equal(missing.ok, false);
-  if (!missing.ok) assert.equal(missing.error.code, 'not-found');
+  if (!missing.ok) assert.deepEqual(missing.error, { code: 'not-found', field: 'runId', message: 'runId: no run "99"' });
 
   const noDataset = await dispatcher.dispatch({ id: 3, method: 'startTraining', params: { dataset: 'nope', config: { model: 'mlp' } } });
   assert.equal(noDataset.ok, false);
   if (!noDataset.ok) {
     assert.equal(noDataset.error.code, 'not-found');
+    assert.equal(noDataset.error.field, 'dataset');
     assert.match(noDataset.error.message, /nope/);
   }
 
@@ -124,7 +126,14 @@ test('valid calls reach the service; its errors come back with a code', async ()
 
   const badSource = await dispatcher.dispatch({ id: 5, method: 'importDataset', params: { source: path.join(home, 'does-not-exist') } });
   assert.equal(badSource.ok, false);
-  if (!badSource.ok) assert.equal(badSource.error.code, 'rejected');
+  if (!badSource.ok) {
+    assert.equal(badSource.error.code, 'rejected');
+    assert.equal(badSource.error.field, 'source');
+  }
+
+  const noSession = await dispatcher.dispatch({ id: 6, method: 'stopTuning', params: { sessionId: 99 } });
+  assert.equal(noSession.ok, false);
+  if (!noSession.ok) assert.deepEqual([noSession.error.code, noSession.error.field], ['not-found', 'sessionId']);
 });
 
 test('settings round-trip through settings.json', async () => {

@@ -154,6 +154,8 @@ describe('CSV import', () => {
     assert.equal(e1.problems[0]!.reason, 'label column "kind" does not exist; the columns are: sepal_length, sepal_width, petal_length, petal_width, species');
     const e2 = await rejects(importDataset(file, { labelColumn: '9' }, path.join(root, 'o2')));
     assert.equal(e2.problems[0]!.reason, 'label column 9 does not exist: the file has 5 columns (0–4)');
+    // The option at fault, for the API's answer to name.
+    assert.deepEqual([e1.option, e2.option], ['labelColumn', 'labelColumn']);
     const nohead = write(path.join(root, 'nh.csv'), '1,2,a\n3,4,b\n');
     const e3 = await rejects(importDataset(nohead, { labelColumn: 'label' }, path.join(root, 'o3')));
     assert.match(e3.problems[0]!.reason, /give the label column by 0-based index/);
@@ -163,6 +165,7 @@ describe('CSV import', () => {
     const one = write(path.join(root, 'one.csv'), 'a\n1\n2\n');
     const e5 = await rejects(importDataset(one, {}, path.join(root, 'o5')));
     assert.match(e5.problems[0]!.reason, /expected at least 2 columns/);
+    assert.equal(e5.option, undefined, 'the data is at fault, not an option');
     const headerOnly = write(path.join(root, 'h.csv'), 'a,b,label\n');
     const e6 = await rejects(importDataset(headerOnly, {}, path.join(root, 'o6')));
     assert.match(e6.problems[0]!.reason, /header but no data rows/);
@@ -196,5 +199,6 @@ describe('CSV import', () => {
     assert.deepEqual(m.classCounts, [15, 5]);
     const e = await rejects(importDataset(file, { limit: 3 }, path.join(root, 'o2')));
     assert.match(e.message, /limit 3 is too small: at least 4 samples/);
+    assert.equal(e.option, 'limit');
   });
 });

@@ -199,19 +199,23 @@ export async function importCsv(ctx: ImporterContext): Promise<RawDataset> {
         let byName = false;
         if (lc !== undefined && lc !== '' && /^\d+$/.test(lc)) {
           labelIdx = Number(lc);
-          if (labelIdx >= ncols) log.fail({ file: name, reason: `label column ${lc} does not exist: the file has ${ncols} columns (0–${ncols - 1})` });
+          if (labelIdx >= ncols)
+            log.fail({ file: name, reason: `label column ${lc} does not exist: the file has ${ncols} columns (0–${ncols - 1})` }, 'labelColumn');
         } else if (lc) {
           labelIdx = record.findIndex((c) => c.trim() === lc);
           if (labelIdx < 0) labelIdx = record.findIndex((c) => c.trim().toLowerCase() === lc.toLowerCase());
           if (labelIdx < 0) {
             // Would the row be a header with the label in its default place (last)?
             const isHeader = record.slice(0, -1).some((c) => parseNumber(c) === undefined);
-            log.fail({
-              file: name,
-              reason: isHeader
-                ? `label column ${JSON.stringify(lc)} does not exist; the columns are: ${record.map((c) => c.trim()).join(', ')}`
-                : `label column ${JSON.stringify(lc)} does not exist: the first row holds numbers, not column names, so give the label column by 0-based index`,
-            });
+            log.fail(
+              {
+                file: name,
+                reason: isHeader
+                  ? `label column ${JSON.stringify(lc)} does not exist; the columns are: ${record.map((c) => c.trim()).join(', ')}`
+                  : `label column ${JSON.stringify(lc)} does not exist: the first row holds numbers, not column names, so give the label column by 0-based index`,
+              },
+              'labelColumn',
+            );
           }
           byName = true;
         } else {

@@ -309,7 +309,10 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
     const labels = Uint16Array.from(selected, (f) => f.cls);
     const need = minimumLimit(perClass.map((f) => f.length));
     if (options.limit < need) {
-      log.fail({ file: path.basename(root), reason: `limit ${options.limit} is too small: at least ${need} samples are needed to keep 2 of each class` });
+      log.fail(
+        { file: path.basename(root), reason: `limit ${options.limit} is too small: at least ${need} samples are needed to keep 2 of each class` },
+        'limit',
+      );
     }
     const keep = stratifiedSubset(labels, classes.length, options.limit, ctx.seed);
     selected = Array.from(keep, (i) => selected[i]!);

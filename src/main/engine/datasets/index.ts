@@ -29,25 +29,25 @@ const MAX_PREVIEWS = 2000;
 /** Feature values kept per tabular preview. */
 const PREVIEW_VALUES = 16;
 
-function optionsError(reason: string): DatasetImportError {
-  return new DatasetImportError(`Invalid import options: ${reason}`, [{ file: 'options', reason }]);
+function optionsError(option: keyof ImportOptions, reason: string): DatasetImportError {
+  return new DatasetImportError(`Invalid import options: ${reason}`, [{ file: 'options', reason }], 0, option);
 }
 
 function checkOptions(o: ImportOptions): void {
   const f = o.validationFraction;
   if (f !== undefined && !(typeof f === 'number' && f >= 0 && f < 1))
-    throw optionsError(`validationFraction must be a number from 0 up to (not including) 1, got ${String(f)}`);
+    throw optionsError('validationFraction', `validationFraction must be a number from 0 up to (not including) 1, got ${String(f)}`);
   if (o.seed !== undefined && !(typeof o.seed === 'number' && Number.isSafeInteger(o.seed)))
-    throw optionsError(`seed must be an integer, got ${String(o.seed)}`);
+    throw optionsError('seed', `seed must be an integer, got ${String(o.seed)}`);
   if (o.limit !== undefined && !(typeof o.limit === 'number' && Number.isSafeInteger(o.limit) && o.limit >= 1))
-    throw optionsError(`limit must be a positive integer, got ${String(o.limit)}`);
+    throw optionsError('limit', `limit must be a positive integer, got ${String(o.limit)}`);
   if (o.imageSize !== undefined) {
     const s = o.imageSize;
     if (!Array.isArray(s) || s.length !== 2 || !s.every((d) => Number.isInteger(d) && d >= 1 && d <= 4096)) {
-      throw optionsError(`imageSize must be [height, width] with integers from 1 to 4096, got ${JSON.stringify(s)}`);
+      throw optionsError('imageSize', `imageSize must be [height, width] with integers from 1 to 4096, got ${JSON.stringify(s)}`);
     }
   }
-  if (o.labelColumn !== undefined && typeof o.labelColumn !== 'string') throw optionsError('labelColumn must be a string');
+  if (o.labelColumn !== undefined && typeof o.labelColumn !== 'string') throw optionsError('labelColumn', 'labelColumn must be a string');
 }
 
 function defaultName(source: string, kind: DatasetKind): string {
@@ -113,7 +113,7 @@ function prepare(raw: RawDataset, ctx: ImporterContext, sourceName: string): Pre
     const counts = indicesByClass(raw.y, K).map((c) => c.length);
     const need = minimumLimit(counts);
     if (options.limit < need) {
-      log.fail({ file: sourceName, reason: `limit ${options.limit} is too small: at least ${need} samples are needed to keep 2 of each class` });
+      log.fail({ file: sourceName, reason: `limit ${options.limit} is too small: at least ${need} samples are needed to keep 2 of each class` }, 'limit');
     }
     gather(raw, stratifiedSubset(raw.y, K, options.limit, seed));
   }

@@ -2,7 +2,7 @@
 // Problems are either "bad inputs" (a file, a row, a sample, an empty or too small class) that
 // options.skipBad may leave out, or fatal ones (unreadable source, bad IDX header, fewer than
 // two classes…) that no skipping can fix.
-import type { ImportProblem } from '../../../shared/dataset-types.js';
+import type { ImportOptions, ImportProblem } from '../../../shared/dataset-types.js';
 import { moreProblems } from '../../../shared/problem-summary.js';
 
 /** At most this many problems are listed; the rest are counted in one closing entry. */
@@ -19,12 +19,15 @@ export class DatasetImportError extends Error {
   readonly problems: ImportProblem[];
   /** How many problems were found beyond those listed. */
   readonly omitted: number;
+  /** The import option at fault (a label column that is not there, a limit too small to keep every class); undefined: the source's data. */
+  readonly option: keyof ImportOptions | undefined;
 
-  constructor(message: string, problems: ImportProblem[], omitted = 0) {
+  constructor(message: string, problems: ImportProblem[], omitted = 0, option?: keyof ImportOptions) {
     super(message);
     this.name = 'DatasetImportError';
     this.problems = problems;
     this.omitted = omitted;
+    this.option = option;
   }
 }
 
@@ -72,10 +75,10 @@ export class ProblemLog {
     this.firstFatal ??= p;
   }
 
-  /** Records a fatal problem and throws the import's error at once. */
-  fail(p: ImportProblem): never {
+  /** Records a fatal problem and throws the import's error at once; `option` names the import option at fault, if one is. */
+  fail(p: ImportProblem, option?: keyof ImportOptions): never {
     this.fatal(p);
-    throw this.error();
+    throw this.error(option);
   }
 
   /** The listed problems, plus one entry counting those beyond the list. */
@@ -90,7 +93,7 @@ export class ProblemLog {
    * The error to throw: fatal if any fatal problem, else "N bad files … (use --skip-bad …)"
    * ("3 bad files and 1 other problem …" when some, like an empty class folder, are no input).
    */
-  error(): DatasetImportError {
+  error(option?: keyof ImportOptions): DatasetImportError {
     const omitted = this.total - this.listed.length;
     let message: string;
     if (this.fatalCount > 0 && this.firstFatal) {
@@ -107,7 +110,7 @@ export class ProblemLog {
       const first = this.firstBad ?? { file: '', reason: 'unknown problem' };
       message = `${counted} in ${this.source} (use --skip-bad to leave them out): ` + formatProblem(first) + (n > 1 ? `; and ${n - 1} more` : '');
     }
-    return new DatasetImportError(message, this.problems(), omitted);
+    return new DatasetImportError(message, this.problems(), omitted, option);
   }
 }
 
