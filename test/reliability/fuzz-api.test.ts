@@ -642,14 +642,15 @@ test(
       const probes = [...everyWrongField(rows), ...randomWrongFields(rows, rnd, INDEPENDENT_PAYLOADS)];
       for (const probe of probes) await mustReject(probe);
 
-      // 2. Right requests that cannot be done with these rows: 'rejected' (the contract's "conflict").
+      // 2. Right requests that cannot be done with these rows: 'conflict' where the state forbids
+      // them (not running, a name in use, no model yet), 'rejected' where what they name cannot be used.
       const conflicts: Probe[] = [
-        { method: 'stopTraining', params: { runId: rows.run }, fields: ['runId'], codes: ['rejected'] },
-        { method: 'stopTraining', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['rejected'] },
-        { method: 'stopTuning', params: { sessionId: rows.tuning }, fields: ['sessionId'], codes: ['rejected'] },
-        { method: 'stopTuning', params: { sessionId: rows.stoppedTuning }, fields: ['sessionId'], codes: ['rejected'] },
-        { method: 'exportModel', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['rejected'] },
-        { method: 'startTraining', params: { fromTuning: rows.stoppedTuning, maxSteps: 1 }, fields: ['fromTuning'], codes: ['rejected'] },
+        { method: 'stopTraining', params: { runId: rows.run }, fields: ['runId'], codes: ['conflict'] },
+        { method: 'stopTraining', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['conflict'] },
+        { method: 'stopTuning', params: { sessionId: rows.tuning }, fields: ['sessionId'], codes: ['conflict'] },
+        { method: 'stopTuning', params: { sessionId: rows.stoppedTuning }, fields: ['sessionId'], codes: ['conflict'] },
+        { method: 'exportModel', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['conflict'] },
+        { method: 'startTraining', params: { fromTuning: rows.stoppedTuning, maxSteps: 1 }, fields: ['fromTuning'], codes: ['conflict'] },
         // An image model for a tabular dataset: the model or the dataset is wrong.
         {
           method: 'startTraining',
@@ -663,8 +664,8 @@ test(
           fields: ['model', 'dataset'],
           codes: ['rejected'],
         },
-        { method: 'importDataset', params: { source: rows.goodCsv, name: rows.table.name }, fields: ['name'], codes: ['rejected'] },
-        { method: 'importSample', params: { name: rows.images.name, limit: 100 }, fields: ['name'], codes: ['rejected'] },
+        { method: 'importDataset', params: { source: rows.goodCsv, name: rows.table.name }, fields: ['name'], codes: ['conflict'] },
+        { method: 'importSample', params: { name: rows.images.name, limit: 100 }, fields: ['name'], codes: ['conflict'] },
         // Too few samples to keep 2 of each of the 10 classes; a label column the file does not have.
         { method: 'importSample', params: { limit: 10 }, fields: ['limit'], codes: ['rejected'] },
         { method: 'importDataset', params: { source: rows.goodCsv, labelColumn: 'no such column' }, fields: ['labelColumn'], codes: ['rejected'] },
@@ -683,7 +684,7 @@ test(
           const params = { ...METHOD_SPECS[method]!.base(rows), name };
           const res = await send(method, params);
           const what = describeProbe(method, params);
-          const problem = res.ok ? undefined : answerProblem(res, { method, params, fields: ['name'], codes: ['rejected'] });
+          const problem = res.ok ? undefined : answerProblem(res, { method, params, fields: ['name'], codes: ['conflict'] });
           if (problem) findings.push(`${what}: ${problem}`);
           const after = state.take();
           const stray = after.files.filter((f) => !before.files.includes(f) && !f.startsWith(`${datasetsRel}${path.sep}`));

@@ -25,7 +25,7 @@ import { DatasetImportError } from '../engine/datasets/index.js';
 import { DatasetNameTakenError, StoreError } from '../store/index.js';
 import { createServiceHandlers, importErrorWire, type ApiHandlers, type Handler } from './api-handlers.js';
 import type { EntryRunner } from './backend-detect.js';
-import { NotFoundError, UserError } from './errors.js';
+import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { EventCoalescer, type CoalescerOptions } from './event-coalescer.js';
 import type { AutoBatchService, ServiceEvents } from './service.js';
 
@@ -66,11 +66,12 @@ export function toWireError(err: unknown): WireError {
   if (err instanceof ApiError) return err.toWire();
   if (err instanceof DatasetImportError) return importErrorWire(err);
   if (err instanceof NotFoundError) return { code: 'not-found', ...naming(err.message, err.field) };
+  if (err instanceof ConflictError) return { code: 'conflict', ...naming(err.message, err.field) };
+  if (err instanceof DatasetNameTakenError) return { code: 'conflict', ...naming(err.message, 'name') };
   if (err instanceof UserError) {
     // "field: message" from a handler names the field too.
     return { code: 'rejected', ...naming(err.message, err.field ?? /^([A-Za-z][\w.]*): /.exec(err.message)?.[1]) };
   }
-  if (err instanceof DatasetNameTakenError) return { code: 'rejected', ...naming(err.message, 'name') };
   if (err instanceof StoreError) return { code: 'internal', message: err.message };
   return { code: 'internal', message: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
 }

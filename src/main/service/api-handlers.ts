@@ -10,7 +10,7 @@ import type { ImportOptions } from '../../shared/dataset-types.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
 import { detectBackends, type EntryRunner } from './backend-detect.js';
-import { NotFoundError, UserError } from './errors.js';
+import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
 import type { AutoBatchService } from './service.js';
 import { SettingsStore } from './settings-store.js';
@@ -46,7 +46,7 @@ export async function exportBytes(
   }
   const model = service.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
   if (!model || !existsSync(model.path))
-    throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
+    throw new ConflictError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
   const entries = folderEntries(model.path, base);
   const evaluation = path.join(path.dirname(model.path), 'evaluation.json');
   if (existsSync(evaluation)) entries.push({ name: `${base}/evaluation.json`, data: readFileSync(evaluation) });

@@ -14,6 +14,14 @@ export class UserError extends Error {
   }
 }
 
+/** A valid request that the current state forbids: a run that is not running, a name in use… */
+export class ConflictError extends UserError {
+  constructor(message: string, field?: string) {
+    super(message, field);
+    this.name = 'ConflictError';
+  }
+}
+
 export class NotFoundError extends UserError {
   constructor(what: string, ref: string | number, field?: string) {
     super(`no ${what} "${ref}"`, field);

@@ -11,7 +11,7 @@ import { describeSchemaError, trainConfigSchema } from '../../shared/schemas.js'
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
 import { modelAcceptsShape } from '../engine/models/build-model.js';
 import { openStore, type DatasetRecord, type RunRecord, type Store } from '../store/index.js';
-import { NotFoundError, UserError } from './errors.js';
+import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
@@ -141,7 +141,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   async importDataset(source: string, options: ImportOptions = {}, onProgress?: (p: ImportProgress) => void): Promise<DatasetRecord> {
     const base = options.name?.trim() || defaultDatasetName(source);
     if (options.name && this.store.datasets.resolve(options.name)) {
-      throw new UserError(`a dataset named "${options.name}" already exists; choose another --name`, 'name');
+      throw new ConflictError(`a dataset named "${options.name}" already exists; choose another --name`, 'name');
     }
     const name = options.name ? base : this.store.datasets.uniqueName(base);
     const cacheDir = path.join(this.store.paths.datasetsDir, `${slug(name)}-${randomUUID().slice(0, 8)}`);
@@ -178,7 +178,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if (req.fromTuning !== undefined) {
       const t = this.store.tuning.get(req.fromTuning);
       if (!t) throw new NotFoundError('tuning session', req.fromTuning, 'fromTuning');
-      if (!t.report) throw new UserError(`tuning session ${t.id} has no recommendation (it is ${t.status})`, 'fromTuning');
+      if (!t.report) throw new ConflictError(`tuning session ${t.id} has no recommendation (it is ${t.status})`, 'fromTuning');
       const r = t.report.recommendation;
       fromTuning = {
         model: t.model,
@@ -233,7 +233,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if (!active) {
       const rec = this.store.runs.get(runId);
       if (!rec) throw new NotFoundError('run', runId, 'runId');
-      throw new UserError(`run ${runId} is not running (it is ${rec.status})`, 'runId');
+      throw new ConflictError(`run ${runId} is not running (it is ${rec.status})`, 'runId');
     }
     active.host.stop();
   }
@@ -409,7 +409,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   stopTuning(sessionId: number): void {
     const stop = this.activeTunings.get(sessionId);
-    if (!stop) throw new UserError(`tuning session ${sessionId} is not running (it is ${this.getTuning(sessionId).status})`, 'sessionId');
+    if (!stop) throw new ConflictError(`tuning session ${sessionId} is not running (it is ${this.getTuning(sessionId).status})`, 'sessionId');
     stop();
   }
 
@@ -451,8 +451,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const run = this.getRun(runId);
     const model = this.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
     if (!model || !existsSync(model.path))
-      throw new UserError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
-    if (existsSync(dir)) throw new UserError(`${dir} already exists; choose a new folder`);
+      throw new ConflictError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
+    if (existsSync(dir)) throw new ConflictError(`${dir} already exists; choose a new folder`);
     cpSync(model.path, dir, { recursive: true });
     return { path: dir };
   }

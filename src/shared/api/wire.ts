@@ -23,7 +23,9 @@ export const API_ERROR_CODES = [
   'unknown-method',
   /** A dataset, run or tuning session that does not exist. */
   'not-found',
-  /** The request was understood but cannot be done (a run that is not running, a name in use …). */
+  /** The request is valid but the current state forbids it (a run that is not running, a name in use …). */
+  'conflict',
+  /** The request was understood but what it names cannot be used (data that does not import, a model that does not fit it). */
   'rejected',
   /** The call exists only under another transport (native dialogs outside Electron). */
   'unavailable',
