@@ -1,16 +1,27 @@
-// What every benchmark shares: a service on a throw-away data folder, progress on stderr (the
-// table goes to stdout), and clean-up however the run ends.
+// What every benchmark shares: the app's core on a throw-away data folder, reached through the
+// API like any client (its events unthrottled, so a run can be stopped the moment it reaches a
+// target), progress on stderr (the table goes to stdout), and clean-up however the run ends.
 import os from 'node:os';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { AutoBatchService } from '../src/main/service/service.js';
+import type { Api } from '../src/shared/api/index.js';
+import { openAppCore } from '../src/main/service/app-core.js';
 
-export function benchService(name: string): { service: AutoBatchService; log(text: string): void; run(main: () => Promise<void>): void } {
+export interface Bench {
+  api: Api;
+  /** The throw-away data folder. */
+  home: string;
+  log(text: string): void;
+  run(main: () => Promise<void>): void;
+}
+
+export function benchCore(name: string): Bench {
   const home = path.join(os.tmpdir(), `autobatch-bench-${name}-${process.pid}`);
   // warmTrainer: as in the app, a started trainer process waits for the next job.
-  const service = new AutoBatchService({ home, warmTrainer: true });
+  const core = openAppCore({ home, client: 'cli', warmTrainer: true, coalescer: { intervalMs: 0, maxStepsPerFlush: Number.MAX_SAFE_INTEGER } });
   return {
-    service,
+    api: core.api,
+    home,
     log: (text) => process.stderr.write(text + '\n'),
     run(main) {
       main()
@@ -19,9 +30,14 @@ export function benchService(name: string): { service: AutoBatchService; log(tex
           process.exitCode = 1;
         })
         .finally(async () => {
-          await service.close();
+          await core.close();
           rmSync(home, { recursive: true, force: true });
         });
     },
   };
+}
+
+/** The bundled sample (`sample:mnist`) or a folder or file to import, through the API. */
+export function importSource(api: Api, source: string, options: { name: string; limit?: number; validationFraction?: number }) {
+  return source === 'sample:mnist' ? api.importSample({ sample: 'mnist', ...options }) : api.importDataset({ source: path.resolve(source), ...options });
 }

@@ -1,9 +1,10 @@
-// Metrics under load, through the real path (service → trainer process → store):
+// Metrics under load, through the real path (API → service → trainer process → store):
 //
 //  1. Does writing 1 000 000 metric points during a run slow its training? Training throughput
 //     (the trainer's own samples/s, start-up excluded) of the same run alone and with a writer
-//     that appends 1M points to another run in the same store, on the service's connection and
-//     event loop, paced to finish within the run (as a long run's stream would arrive; the
+//     that appends 1M points to another run in the same database, on the service's event loop
+//     through a second connection of its own (the store is the service's; this benchmark
+//     measures the store, so it opens it too), paced to finish within the run (as a long run's stream would arrive; the
 //     default 1 500 steps make a run of ~30 s here, so ~30 000 points a second). Rounds run
 //     alone-then-loaded and loaded-then-alone in turn to cancel drift; the ratio of the medians
 //     is printed. Goal: < 5 %.
@@ -19,9 +20,9 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import type { BackendChoice, ModelKind, StepMetrics } from '../src/shared/run-types.js';
-import { ApiDispatcher } from '../src/main/service/api-dispatch.js';
-import { createDirectApi } from '../src/main/service/api-direct.js';
-import { benchService } from './harness.js';
+import { runToEnd } from '../src/shared/api/index.js';
+import { openStore } from '../src/main/store/index.js';
+import { benchCore } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,7 +40,11 @@ const POINTS = Number(args.points);
 const STEP_NAMES = 6; // loss, accuracy, samples_per_s, step_ms, memory_bytes, lr
 const BATCH_STEPS = 500; // steps per append (3 000 points): what a busy run's batched stream looks like
 
-const { service, log, run } = benchService('metrics-load');
+const bench = benchCore('metrics-load');
+const { api, log, run } = bench;
+/** The same database as the service's, on a connection of this benchmark's own (opened once the service made it). */
+let storeConnection: ReturnType<typeof openStore> | undefined;
+const store = () => (storeConnection ??= openStore(bench.home, { recoverInterrupted: false }));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -62,7 +67,7 @@ function fakeSteps(from: number, count: number): StepMetrics[] {
 
 /** Appends `points` step-metric points to a new run of `datasetId`, spread over `seconds`; resolves with the write time. */
 async function writer(datasetId: number, points: number, seconds: number): Promise<{ runId: number; writeMs: number; wallMs: number }> {
-  const rec = service.store.runs.create({
+  const rec = store().runs.create({
     datasetId,
     config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 },
   });
@@ -77,19 +82,20 @@ async function writer(datasetId: number, points: number, seconds: number): Promi
     if (due > now) await sleep(due - now);
     else await new Promise((r) => setImmediate(r)); // never starve the trainer's messages
     const w0 = performance.now();
-    service.store.metrics.appendSteps(rec.id, fakeSteps(1 + b * BATCH_STEPS, Math.min(BATCH_STEPS, steps - b * BATCH_STEPS)));
+    store().metrics.appendSteps(rec.id, fakeSteps(1 + b * BATCH_STEPS, Math.min(BATCH_STEPS, steps - b * BATCH_STEPS)));
     writeMs += performance.now() - w0;
   }
   return { runId: rec.id, writeMs, wallMs: performance.now() - t0 };
 }
 
 async function train(datasetId: number): Promise<{ samplesPerSecond: number; seconds: number }> {
-  const { done } = service.startTraining({
-    dataset: datasetId,
-    config: { model: args.model as ModelKind, backend: args.backend as BackendChoice, batchSize: Number(args.batch), epochs: 1000 },
-    maxSteps: Number(args.steps),
-  });
-  const r = await done;
+  const { run: r } = await runToEnd(api, () =>
+    api.startTraining({
+      dataset: datasetId,
+      config: { model: args.model as ModelKind, backend: args.backend as BackendChoice, batchSize: Number(args.batch), epochs: 1000 },
+      maxSteps: Number(args.steps),
+    }),
+  );
   if (r.status !== 'completed' || !r.samplesPerSecond || !r.trainSeconds) throw new Error(`run ${r.id} ended ${r.status}: ${r.error ?? ''}`);
   return { samplesPerSecond: r.samplesPerSecond, seconds: r.trainSeconds };
 }
@@ -106,7 +112,7 @@ async function timeIt(fn: () => unknown, reps = 5): Promise<{ median: number; ma
 
 run(async () => {
   log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-  const ds = await service.importDataset('sample:mnist', { name: 'mnist', limit: Number(args.samples) });
+  const ds = await api.importSample({ sample: 'mnist', name: 'mnist', limit: Number(args.samples) });
   log(`warm-up run (${args.model}, ${args.backend}, batch ${args.batch}, ${args.steps} steps)…`);
   const warm = await train(ds.id);
   log(`  ${warm.samplesPerSecond.toFixed(0)} samples/s over ${warm.seconds.toFixed(1)} s`);
@@ -143,27 +149,25 @@ run(async () => {
   const ratio = median(loaded) / median(alone);
 
   // ---- charts of a long run ----
-  const dispatcher = new ApiDispatcher(service);
-  const api = createDirectApi(dispatcher);
   const longRun = writes[0]!.runId;
-  const stored = service.store.metrics.count(longRun);
+  const stored = store().metrics.count(longRun);
   const getRun = await timeIt(() => api.getRun({ runId: longRun, maxPoints: 1000 }));
-  const series = await timeIt(() => service.store.metrics.series(longRun, 'loss', 1000));
+  const series = await timeIt(() => store().metrics.series(longRun, 'loss', 1000));
 
   // A run whose loss series alone holds 1M points (written straight into the table).
-  const single = service.store.runs.create({
+  const single = store().runs.create({
     datasetId: ds.id,
     config: { model: 'mlp', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 },
   });
-  const db = new Database(service.store.paths.database);
+  const db = new Database(store().paths.database);
   const ins = db.prepare('INSERT INTO metrics (run_id, step, epoch, time, name, value) VALUES (?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
     for (let s = 1; s <= POINTS; s++) ins.run(single.id, s, 1 + Math.floor(s / 1000), s * 0.01, 'loss', 2 / Math.sqrt(s));
   })();
   db.close();
   const getRunSingle = await timeIt(() => api.getRun({ runId: single.id, maxPoints: 1000 }));
-  const seriesSingle = await timeIt(() => service.store.metrics.series(single.id, 'loss', 1000));
-  dispatcher.close();
+  const seriesSingle = await timeIt(() => store().metrics.series(single.id, 'loss', 1000));
+  store().close();
 
   const rows = [
     ['training alone (median samples/s)', median(alone).toFixed(0)],

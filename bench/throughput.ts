@@ -1,5 +1,5 @@
 // Training throughput (samples/s) of the reference CNNs per backend and batch size, through the
-// real path (service → trainer process → backend), against the PyTorch peer on the same data,
+// real path (API → service → trainer process → backend), against the PyTorch peer on the same data,
 // the same batches and the same thread count, in one run. Prints each ratio.
 //
 //   npm run bench:throughput -- [--backends wasm,webgpu,cpu] [--models small,large]
@@ -17,8 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
-import { benchService } from './harness.js';
+import { runToEnd } from '../src/shared/api/index.js';
+import { importDataset, loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
+import { benchCore, importSource } from './harness.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,33 +57,36 @@ interface Row {
 
 // The wasm backend uses the same thread count as the peer (trainer processes inherit this).
 process.env.AUTOBATCH_WASM_THREADS = args.threads;
-const bench = benchService('throughput');
-const { service, log } = bench;
+const bench = benchCore('throughput');
+const { api, log } = bench;
 const rows: Row[] = [];
 
 /** Steady-state samples/s from the stored steps: the first readback window (compilation, warm-up) is left out. */
-function steadyThroughput(runId: number): number | null {
-  const steps = service.store.metrics.steps(runId);
+async function steadyThroughput(runId: number, batchSize: number): Promise<number | null> {
+  // Every step (no run here has more than the series' cap): its time and the trainer's samples/s.
+  const steps = (await api.getRun({ runId, maxPoints: 100_000, misclassifiedLimit: 0 })).series.samples_per_s;
   if (steps.length < 3) return null;
-  const firstWindowEnd = steps.findIndex((s, i) => i > 0 && s.samplesPerSecond !== steps[0]!.samplesPerSecond);
+  const firstWindowEnd = steps.findIndex((s, i) => i > 0 && s.value !== steps[0]!.value);
   const from = Math.max(1, firstWindowEnd);
   const seen = steps.slice(from);
-  if (seen.length < 2) return steps[steps.length - 1]!.samplesPerSecond;
+  if (seen.length < 2) return steps[steps.length - 1]!.value;
   const t0 = steps[from - 1]!.time;
   const t1 = steps[steps.length - 1]!.time;
-  const bs = service.getRun(runId).config.batchSize;
-  return (seen.length * bs) / Math.max(t1 - t0, 1e-9);
+  return (seen.length * batchSize) / Math.max(t1 - t0, 1e-9);
 }
 
 async function main(): Promise<void> {
   log(`Importing MNIST sample (${samples} training samples) from ${args.source}…`);
   // 25 % extra so the validation split is not taken out of the training samples.
-  const ds = await service.importDataset(args.source, { name: 'bench-mnist', limit: Math.min(10_000, Math.round(samples / 0.8)), validationFraction: 0.2 });
-  const trainCount = ds.manifest.split.trainCount;
+  const options = { name: 'bench-mnist', limit: Math.min(10_000, Math.round(samples / 0.8)), validationFraction: 0.2 };
+  const ds = await importSource(api, args.source, options);
+  const trainCount = ds.trainCount;
 
-  // The same samples, in the same order format, for the peer.
-  const peerDir = path.join(service.store.paths.home, 'peer-data');
-  exportForPeer(ds.cacheDir, peerDir);
+  // The same samples and split for the peer: the same import, in a folder of the bench's own.
+  const peerDir = path.join(bench.home, 'peer-data');
+  const peerCache = path.join(bench.home, 'peer-cache');
+  await importDataset(args.source, options, peerCache);
+  exportForPeer(peerCache, peerDir);
 
   for (const backend of backends) {
     for (const model of models) {
@@ -94,19 +98,20 @@ async function main(): Promise<void> {
           backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;
         // Large batches on a GPU: an epoch is a handful of steps, too few for a steady rate.
         const epochs = Math.max(1, Math.ceil(maxSteps / epoch));
-        const { runId, done } = service.startTraining({
-          dataset: ds.id,
-          config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend },
-          maxSteps,
-        });
-        const run = await done;
+        const { run } = await runToEnd(api, () =>
+          api.startTraining({
+            dataset: ds.id,
+            config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend },
+            maxSteps,
+          }),
+        );
         if (run.status !== 'completed') {
           rows.push({ who: backend, device: run.device ?? '—', model, batch, samplesPerSecond: null, note: run.error ?? run.status });
           log(`${backend} ${model} b${batch}: ${run.status} ${run.error ?? ''}`);
           saveJson(trainCount);
           continue;
         }
-        const sps = steadyThroughput(runId);
+        const sps = await steadyThroughput(run.id, batch);
         rows.push({ who: run.backend ?? backend, device: run.device ?? '—', model, batch, samplesPerSecond: sps });
         log(`${backend} ${model} b${batch}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
         saveJson(trainCount);

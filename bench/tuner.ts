@@ -10,10 +10,11 @@
 //       only these fixed (batch @ learning rate) settings: the sweep the range test's rule was checked against
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runToEnd, tuningToEnd } from '../src/shared/api/index.js';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 import type { TuningMode } from '../src/shared/tuning-types.js';
-import { benchService } from './harness.js';
+import { benchCore, importSource } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,8 +40,11 @@ const model = args.model as ModelKind;
 const repeats = Number(args.repeats);
 if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number ≥ 1, got ${args.repeats}`);
 
-const bench = benchService('tuner');
-const { service, log } = bench;
+const bench = benchCore('tuner');
+const { api, log } = bench;
+
+/** Training samples of the imported dataset (set once it is imported). */
+let trainCount = 0;
 
 interface Outcome {
   label: string;
@@ -64,34 +68,34 @@ async function trainOnce(
   seed: number,
 ): Promise<{ hit?: { time: number; epoch: number }; epochSeconds: number }> {
   let hit: { time: number; epoch: number } | undefined;
-  const { runId, done } = service.startTraining({
-    dataset: datasetId,
-    config: {
-      model,
-      batchSize,
-      learningRate,
-      warmupSteps,
-      epochs: maxEpochs,
-      backend,
-      optimizer: 'adam',
-      seed,
-      validationsPerEpoch: Number(args['validations-per-epoch']),
+  const { run } = await runToEnd(
+    api,
+    () =>
+      api.startTraining({
+        dataset: datasetId,
+        config: {
+          model,
+          batchSize,
+          learningRate,
+          warmupSteps,
+          epochs: maxEpochs,
+          backend,
+          optimizer: 'adam',
+          seed,
+          validationsPerEpoch: Number(args['validations-per-epoch']),
+        },
+      }),
+    {
+      // Stopped at the first validation at or above the target: the time is the trainer's own.
+      metrics: (e) => {
+        const reached = hit ? undefined : e.epochs.find((x) => x.valAccuracy >= target);
+        if (!reached) return;
+        hit = { time: reached.time, epoch: reached.epoch };
+        api.stopTraining({ runId: e.runId }).catch(() => {}); // it may have ended meanwhile
+      },
     },
-  });
-  const onMetrics = (e: { runId: number; epochs: { epoch: number; time: number; valAccuracy: number }[] }) => {
-    if (e.runId !== runId || hit) return;
-    const reached = e.epochs.find((x) => x.valAccuracy >= target);
-    if (reached) {
-      hit = { time: reached.time, epoch: reached.epoch };
-      service.stopRun(runId);
-    }
-  };
-  service.on('run-metrics', onMetrics);
-  await done;
-  service.off('run-metrics', onMetrics);
-  const run = service.getRun(runId);
-  const epochSeconds =
-    run.trainSeconds && run.steps ? (run.trainSeconds / run.steps) * Math.ceil(service.getDataset(datasetId).manifest.split.trainCount / batchSize) : NaN;
+  );
+  const epochSeconds = run.trainSeconds && run.steps ? (run.trainSeconds / run.steps) * Math.ceil(trainCount / batchSize) : NaN;
   return { ...(hit ? { hit } : {}), epochSeconds };
 }
 
@@ -146,7 +150,8 @@ function parseSettings(text: string): [number, number][] {
 
 async function main(): Promise<void> {
   const fixed = args.settings !== undefined ? parseSettings(args.settings) : null;
-  const ds = await service.importDataset(args.source, { name: 'bench-mnist', limit: Number(args.samples) });
+  const ds = await importSource(api, args.source, { name: 'bench-mnist', limit: Number(args.samples) });
+  trainCount = ds.trainCount;
   if (fixed) {
     const out = [`Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model} CNN, ${backend}, ≤ ${maxEpochs} epochs, median of ${repeats} seed(s)`];
     for (const [b, lr] of fixed) {
@@ -158,13 +163,11 @@ async function main(): Promise<void> {
     process.stdout.write(out.join('\n') + '\n');
     return;
   }
-  const trainCount = ds.manifest.split.trainCount;
   const results: Outcome[] = [];
   const tuned: Record<string, { search: number; batch: number }> = {};
 
   for (const mode of ['quick', 'full'] as TuningMode[]) {
-    const { done } = service.startTuning({ dataset: ds.id, model, mode, backend });
-    const t = await done;
+    const t = await tuningToEnd(api, () => api.startTuning({ dataset: ds.id, model, mode, backend }));
     if (!t.report) throw new Error(`tuning failed: ${t.error}`);
     const rec = t.report.recommendation;
     tuned[mode] = { search: t.report.searchSeconds, batch: rec.batchSize };
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
   results.push(await timeToTarget(ds.id, '(a) batch 32, lr 1e-3', 32, 1e-3));
 
   // (b) Lightning's finder: double until it no longer fits (or exceeds the dataset), lr scaled linearly.
-  const ceiling = service.listTunings()[0]!.report!.recommendation.memoryCeiling;
+  const ceiling = (await api.getTuning({ sessionId: (await api.listTunings())[0]!.id })).report!.recommendation.memoryCeiling;
   let largest = 1;
   while (largest * 2 <= Math.min(ceiling, trainCount)) largest *= 2;
   results.push(await timeToTarget(ds.id, '(b) largest power of two', largest, 1e-3 * (largest / 32)));

@@ -14,7 +14,8 @@ import { createRng } from '../src/shared/random.js';
 import type { TrialRecord } from '../src/shared/tuning-types.js';
 import { byteSize } from '../src/main/cli/parse-flags.js';
 import { encodeIdxHeader } from '../src/main/engine/datasets/idx.js';
-import { benchService } from './harness.js';
+import { tuningToEnd } from '../src/shared/api/index.js';
+import { benchCore } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,8 +29,8 @@ const size = Number(args.size);
 const samples = Number(args.samples);
 const classes = Number(args.classes);
 
-const bench = benchService('ceiling');
-const { service, log } = bench;
+const bench = benchCore('ceiling');
+const { api, log } = bench;
 
 /** Writes train-images/-labels IDX files: class c has a bright square in its own quarter. */
 function writeDataset(dir: string): void {
@@ -52,12 +53,12 @@ function writeDataset(dir: string): void {
 }
 
 async function main(): Promise<void> {
-  const src = path.join(service.store.paths.home, 'generated-idx');
+  const src = path.join(bench.home, 'generated-idx');
   writeDataset(src);
-  const ds = await service.importDataset(src, { name: `squares-${size}` });
-  log(`dataset: ${ds.manifest.split.trainCount} train samples of ${ds.manifest.inputShape.join('×')}`);
+  const ds = await api.importDataset({ source: src, name: `squares-${size}` });
+  log(`dataset: ${ds.trainCount} train samples of ${ds.inputShape.join('×')}`);
   const trials: TrialRecord[] = [];
-  service.on('tune-trial', ({ trial }) => {
+  api.on('tune-trial', ({ trial }) => {
     trials.push(trial);
     const r = trial.result as { peakBytes?: number; samplesPerSecond?: number };
     log(
@@ -65,14 +66,15 @@ async function main(): Promise<void> {
     );
   });
   const started = performance.now();
-  const { done } = service.startTuning({
-    dataset: ds.id,
-    model: 'large',
-    mode: 'quick',
-    backend: 'wasm',
-    ...(args.budget ? { memoryBudgetBytes: byteSize(args.budget) } : {}),
-  });
-  const t = await done;
+  const t = await tuningToEnd(api, () =>
+    api.startTuning({
+      dataset: ds.id,
+      model: 'large',
+      mode: 'quick',
+      backend: 'wasm',
+      ...(args.budget ? { memoryBudgetBytes: byteSize(args.budget) } : {}),
+    }),
+  );
   if (!t.report) throw new Error(`tuning failed: ${t.error}`);
   const rec = t.report.recommendation;
   const mem = trials.filter((x) => x.kind === 'memory');

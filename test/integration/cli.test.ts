@@ -22,7 +22,8 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.equal(imp.code, 0, imp.stderr);
   const ds = imp.json();
   assert.equal(ds.name, 'mnist');
-  assert.equal(ds.sampleCount, 600);
+  // --json prints the API's own shapes (here DatasetDetail).
+  assert.equal(ds.count, 600);
   assert.equal(ds.classes.length, 10);
   assert.deepEqual(ds.problems, []);
 
@@ -51,7 +52,7 @@ test('import, train, list, show, export: a whole session from the command line',
   const run = train.json();
   assert.equal(run.status, 'completed');
   assert.equal(typeof run.bestValAccuracy, 'number');
-  assert.ok(run.runId >= 1);
+  assert.ok(run.id >= 1);
 
   // Whatever the trainer's libraries print, stdout holds exactly one JSON document.
   const cpu = cli(
@@ -78,19 +79,19 @@ test('import, train, list, show, export: a whole session from the command line',
   assert.equal(cpu.json().steps, 2);
 
   const runs = cli(home, 'runs', 'list', '--json').json();
-  assert.equal(runs[1].runId, run.runId);
-  const shown = cli(home, 'runs', 'show', String(run.runId), '--json').json();
-  assert.equal(shown.runId, run.runId);
+  assert.equal(runs[1].id, run.id);
+  const shown = cli(home, 'runs', 'show', String(run.id), '--json').json();
+  assert.equal(shown.run.id, run.id);
   assert.equal(shown.epochs.length, 1);
 
   const csvFile = path.join(home, 'metrics.csv');
-  assert.equal(cli(home, 'runs', 'export', String(run.runId), '--csv', csvFile).code, 0);
+  assert.equal(cli(home, 'runs', 'export', String(run.id), '--csv', csvFile).code, 0);
   const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
   assert.match(lines[0]!, /^step,epoch,time,loss,accuracy/);
   assert.equal(lines.length, 1 + Math.ceil(ds.split.trainCount / 32));
 
   const modelDir = path.join(home, 'exported-model');
-  assert.equal(cli(home, 'models', 'export', String(run.runId), modelDir).code, 0);
+  assert.equal(cli(home, 'models', 'export', String(run.id), modelDir).code, 0);
   assert.ok(existsSync(path.join(modelDir, 'model.json')) && existsSync(path.join(modelDir, 'weights.bin')));
 });
 
@@ -105,11 +106,12 @@ test(
     assert.equal(full.code, 0, full.stderr);
     const doc = full.json();
     assert.equal(doc.status, 'completed');
+    // The API's TuningDetail: the report holds the recommendation, its reasons and the range test.
     for (const key of ['batchSize', 'learningRate', 'warmupSteps', 'expectedSamplesPerSecond', 'memoryCeiling', 'noiseScale'])
-      assert.ok(key in doc.recommendation, key);
-    assert.ok(doc.learningRateTest.rate > 0 && doc.learningRateTest.points.length >= 8);
+      assert.ok(key in doc.report.recommendation, key);
+    assert.ok(doc.report.learningRateTest.rate > 0 && doc.report.learningRateTest.points.length >= 8);
     assert.ok(doc.trials.some((t: { kind: string }) => t.kind === 'learning-rate'));
-    assert.ok(doc.reasons.some((r: string) => /range test/.test(r)));
+    assert.ok(doc.report.reasons.some((r: string) => /range test/.test(r)));
     assert.match(readFileSync(chart, 'utf8'), /Learning-rate range test at batch \d+/);
 
     const trusted = cli(
@@ -130,11 +132,63 @@ test(
     );
     assert.equal(trusted.code, 0, trusted.stderr);
     const t = trusted.json();
-    assert.equal(t.learningRateTest, null);
+    assert.equal(t.report.learningRateTest, null);
     assert.ok(!t.trials.some((x: { kind: string }) => x.kind === 'learning-rate'));
-    assert.ok(Math.abs(t.recommendation.learningRate - 0.002 * Math.sqrt(t.recommendation.batchSize / 32)) < 1e-12);
+    assert.ok(Math.abs(t.report.recommendation.learningRate - 0.002 * Math.sqrt(t.report.recommendation.batchSize / 32)) < 1e-12);
   },
 );
+
+test("the command line applies the app's settings: a run that names no backend takes the settings' one", { timeout: 300_000 }, () => {
+  const home = tempHome();
+  assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '200', '--json').code, 0);
+  const set = cli(home, 'settings', '--backend', 'cpu', '--memory-budget', '512MiB', '--json');
+  assert.equal(set.code, 0, set.stderr);
+  assert.deepEqual({ backend: set.json().backend, budget: set.json().memoryBudgetBytes }, { backend: 'cpu', budget: 512 * 2 ** 20 });
+  assert.equal(cli(home, 'settings', '--json').json().backend, 'cpu', 'kept in the data folder, as the app keeps it');
+  const train = cli(
+    home,
+    'train',
+    '--dataset',
+    'mnist',
+    '--model',
+    'mlp',
+    '--batch-size',
+    '32',
+    '--epochs',
+    '1',
+    '--lr',
+    '0.001',
+    '--max-steps',
+    '2',
+    '--json',
+  );
+  assert.equal(train.code, 0, train.stderr);
+  assert.equal(train.json().config.backend, 'cpu');
+  assert.equal(train.json().backend, 'cpu');
+  const flag = cli(
+    home,
+    'train',
+    '--dataset',
+    'mnist',
+    '--model',
+    'mlp',
+    '--batch-size',
+    '32',
+    '--epochs',
+    '1',
+    '--lr',
+    '0.001',
+    '--max-steps',
+    '2',
+    '--backend',
+    'wasm',
+    '--json',
+  );
+  assert.equal(flag.json().config.backend, 'wasm', 'a flag still wins');
+  const reset = cli(home, 'settings', '--memory-budget', 'device', '--json').json();
+  assert.equal(reset.memoryBudgetBytes, null);
+  assert.match(cli(home, 'settings', '--memory-budget', 'lots').stderr, /expected "device" or a size/);
+});
 
 test('failures: non-zero exit, one-line reason, and a JSON error document', () => {
   const home = tempHome();
@@ -178,6 +232,11 @@ test('--help works on every command', () => {
     ['runs', 'export'],
     ['models', 'export'],
     ['demo'],
+    ['tune'],
+    ['tunings', 'list'],
+    ['tunings', 'show'],
+    ['settings'],
+    ['serve'],
   ]) {
     const r = cli(home, ...args, '--help');
     assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);

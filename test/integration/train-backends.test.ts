@@ -23,7 +23,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       assert.equal(run.backend, backend);
       assert.ok(run.device && run.device.length > 0);
       assert.ok(run.bestValAccuracy! >= 0.9, `best validation accuracy ${run.bestValAccuracy}`);
-      const steps = service.store.metrics.steps(runId);
+      const steps = service.runSteps(runId);
       const trainCount = service.getDataset(datasetId).manifest.split.trainCount;
       assert.equal(steps.length, 3 * Math.ceil(trainCount / CONFIG.batchSize), 'every step is stored');
       assert.deepEqual(
@@ -33,9 +33,9 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       for (const s of steps) {
         assert.ok(Number.isFinite(s.loss) && s.samplesPerSecond > 0 && s.stepMs > 0 && s.memoryBytes > 0, JSON.stringify(s));
       }
-      assert.equal(service.store.metrics.epochs(runId).length, 3);
+      assert.equal(service.runEpochs(runId).length, 3);
       // The saved model loads back and predicts as well as the run said.
-      const [artifact] = service.store.artifacts.listForRun(runId);
+      const { model: artifact } = service.runFiles(runId);
       assert.ok(artifact && existsSync(path.join(artifact.path, 'model.json')));
       assert.ok(existsSync(path.join(home, 'artifacts', `run-${runId}`, 'evaluation.json')));
       if (backend === 'wasm') {

@@ -62,10 +62,10 @@ test('SGD with momentum and warm-up trains too, and the warm-up shows in the sto
     const run = await done;
     assert.equal(run.status, 'completed', run.error ?? '');
     assert.ok(run.bestValAccuracy! >= 0.85, `best validation accuracy ${run.bestValAccuracy}`);
-    const validations = service.store.metrics.epochs(runId);
+    const validations = service.runEpochs(runId);
     assert.equal(validations.length, 16, 'two validations per epoch');
     assert.deepEqual([...new Set(validations.map((v) => v.epoch))], [1, 2, 3, 4, 5, 6, 7, 8]);
-    const lrs = service.store.metrics.steps(runId).map((s) => s.learningRate);
+    const lrs = service.runSteps(runId).map((s) => s.learningRate);
     assert.ok(Math.abs(lrs[0]! - 0.005) < 1e-9, `first step lr ${lrs[0]}`);
     assert.ok(Math.abs(lrs[9]! - 0.05) < 1e-9);
     assert.ok(lrs.slice(10).every((x) => Math.abs(x - 0.05) < 1e-9));

@@ -22,7 +22,7 @@ test('SIGKILL mid-run: interrupted, every reported metric stored, next run fine'
     const run = await done;
     assert.equal(run.status, 'interrupted');
     assert.match(run.error ?? '', /killed \(SIGKILL\)/);
-    const stored = service.store.metrics.steps(runId).map((s) => s.step);
+    const stored = service.runSteps(runId).map((s) => s.step);
     for (const s of reported) assert.ok(stored.includes(s), `step ${s} was reported but not stored`);
     assert.ok(stored.length >= reported.length);
 

@@ -34,7 +34,7 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
     assert.ok(
       Math.abs(r.recommendation.learningRate - lrt.rate! * Math.sqrt(r.recommendation.batchSize / lrt.batchSize)) / r.recommendation.learningRate < 1e-9,
     );
-    const trials = service.store.tuning.trials(sessionId);
+    const trials = service.tuningTrials(sessionId);
     assert.equal(trials.filter((x) => x.kind === 'learning-rate').length, 1);
     assert.ok(trials.filter((x) => x.kind === 'memory').length >= 5);
     assert.ok(trials.every((x) => x.status === 'ok'));
@@ -73,7 +73,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
     assert.ok(lrt.rate! > 1e-4 && lrt.rate! < 0.1, `a sane rate for Adam on MNIST: ${lrt.rate}`);
     const expectedLr = lrt.rate! * Math.sqrt(r.recommendation.batchSize / 32);
     assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) / expectedLr < 1e-9, 'Adam: square-root scaling from the found rate at 32');
-    const trials = service.store.tuning.trials(sessionId);
+    const trials = service.tuningTrials(sessionId);
     const kinds = new Set(trials.map((x) => x.kind));
     assert.deepEqual([...kinds].sort(), ['learning-rate', 'memory', 'noise', 'throughput', 'trial']);
     assert.ok(phases.has('learning-rate') && phases.has('noise') && phases.has('trials'));
@@ -96,7 +96,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
     assert.equal(plain.report!.learningRateTest, null);
     const b = plain.report!.recommendation.batchSize;
     assert.ok(Math.abs(plain.report!.recommendation.learningRate - 2e-3 * Math.sqrt(b / 32)) < 1e-12);
-    assert.ok(!service.store.tuning.trials(plain.id).some((x) => x.kind === 'learning-rate'));
+    assert.ok(!service.tuningTrials(plain.id).some((x) => x.kind === 'learning-rate'));
   } finally {
     await service.close();
   }
@@ -123,7 +123,7 @@ test('memory-capped backend: the ceiling found is ≥ 90 % of the true largest b
     const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: cap });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
-    const memoryTrials = service.store.tuning.trials(sessionId).filter((x) => x.kind === 'memory');
+    const memoryTrials = service.tuningTrials(sessionId).filter((x) => x.kind === 'memory');
     const afterFit = memoryTrials.filter((x) => x.batchSize > 16);
     assert.ok(afterFit.length <= 8, `${afterFit.length} verification steps`);
     assert.ok(

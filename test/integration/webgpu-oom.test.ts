@@ -122,7 +122,7 @@ test(
       const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'small', mode: 'quick', backend: 'webgpu' });
       const run = await done;
       assert.equal(run.status, 'completed', run.error ?? '');
-      const trials = service.store.tuning.trials(sessionId);
+      const trials = service.tuningTrials(sessionId);
       const oom = trials.filter((x) => x.status === 'oom');
       assert.ok(oom.length >= 1, `no oom trial: ${trials.map((x) => `${x.kind} ${x.batchSize} ${x.status}`).join(', ')}`);
       assert.ok(

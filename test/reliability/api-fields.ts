@@ -29,6 +29,8 @@ export type FieldKind =
   | { t: 'name' }
   /** A file or folder to import from anywhere on the serving machine (read, never written). */
   | { t: 'source' }
+  /** Another file the import may read from anywhere (IDX labels); importers that need none ignore it, so only its type is fuzzed. */
+  | { t: 'path' }
   /** [height, width], integers from 4 to 512. */
   | { t: 'size' }
   /** 1 to max ids of existing rows. */
@@ -120,7 +122,7 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
     base: (r) => ({ dataset: r.images.id, previewsPerClass: 2 }),
   },
   importDataset: {
-    fields: { source: req({ t: 'source' }), ...IMPORT_OPTIONS },
+    fields: { source: req({ t: 'source' }), labelsPath: { kind: { t: 'path' } }, ...IMPORT_OPTIONS },
     base: (r) => ({
       source: r.goodCsv,
       name: 'fresh',
@@ -319,6 +321,8 @@ export function wrongValues(kind: FieldKind, rows: Rows): WrongValue[] {
     case 'name':
       // Path-like names are right (a name is only a label): see NAME_PATH_PROBES.
       return invalid([...NOT_STRINGS, '', '   ', '\t\n', 'n'.repeat(101), LONG]);
+    case 'path':
+      return invalid([...NOT_STRINGS, '', LONG]);
     case 'source':
       return [
         ...invalid(NOT_STRINGS),

@@ -197,8 +197,8 @@ function spyOnService(service: AutoBatchService): Map<string, number> {
       proto = Object.getPrototypeOf(proto) as object | null;
     }
   };
+  // The store is the service's own (private): nothing reaches it but through these methods.
   wrap(service, 'service');
-  for (const repo of ['datasets', 'runs', 'metrics', 'artifacts', 'tuning'] as const) wrap(service.store[repo], `store.${repo}`);
   return calls;
 }
 
@@ -416,7 +416,7 @@ async function serviceWithRows(root: string): Promise<{ service: AutoBatchServic
       stoppedRun: stopping.runId,
       tuning: tuning.id,
       stoppedTuning: stoppedTuning.id,
-      home: service.store.paths.home,
+      home: service.paths.home,
       outside,
       goodCsv,
       badCsv,
@@ -614,7 +614,7 @@ test(
       service = made.service;
       const setupMs = Date.now() - started;
       dispatcher = new ApiDispatcher(service, { validateResults: true });
-      state = new StateProbe(service.store.paths.database, rows.home);
+      state = new StateProbe(service.paths.database, rows.home);
       const outsideFiles = listFiles(rows.outside);
       const findings: string[] = [];
       const perCode = new Map<string, number>();
@@ -675,7 +675,7 @@ test(
 
       // 3. Dataset names that look like paths out of the data folder are only labels: each import
       // succeeds (or is refused for a name in use) and writes only its own folder in datasets/.
-      const datasetsDir = service.store.paths.datasetsDir;
+      const datasetsDir = service.paths.datasetsDir;
       const datasetsRel = path.relative(rows.home, datasetsDir);
       let pathNames = 0;
       for (const method of ['importDataset', 'importSample']) {

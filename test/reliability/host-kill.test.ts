@@ -48,11 +48,11 @@ test(`kill -9 of the host process mid-run, ${ROUNDS} times: the database is inta
 
       const service = new AutoBatchService({ home });
       try {
-        assert.ok(service.store.recovered.includes(runId), `run ${runId} was recovered at open (${service.store.recovered.join(',')})`);
+        assert.ok(service.recoveredRuns.includes(runId), `run ${runId} was recovered at open (${service.recoveredRuns.join(',')})`);
         const run = service.getRun(runId);
         assert.equal(run.status, 'interrupted');
         assert.ok((run.error ?? '').length > 0);
-        const steps = service.store.metrics.steps(runId);
+        const steps = service.runSteps(runId);
         assert.ok(steps.length > 0, 'the steps stored before the kill are there');
         assert.deepEqual(
           steps.map((s) => s.step),

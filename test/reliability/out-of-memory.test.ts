@@ -72,7 +72,7 @@ test('probes that run out of memory are stored trials with their cause; the sess
     // The MNIST mlp holds ~10 MB of weights and optimizer state: 4 MB fits no batch at all.
     const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: 4 * 1024 * 1024 });
     const t = await within(done, 150_000, 'the capped tuning');
-    const trials = service.store.tuning.trials(sessionId);
+    const trials = service.tuningTrials(sessionId);
     assert.ok(trials.length >= 1);
     for (const x of trials) {
       assert.equal(x.status, 'oom', JSON.stringify(x));

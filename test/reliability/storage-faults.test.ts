@@ -126,7 +126,7 @@ test(
       try {
         const after = again.getRun(first.runId!);
         assert.ok(['failed', 'interrupted'].includes(after.status), after.status);
-        assert.ok(again.store.metrics.steps(first.runId!).length > 0, 'the steps stored before the disk filled are kept');
+        assert.ok(again.runSteps(first.runId!).length > 0, 'the steps stored before the disk filled are kept');
         const next = await within(
           again.startTraining({ dataset: 'mnist', config: { ...config, epochs: 1 }, maxSteps: 3 }).done,
           60_000,
@@ -229,7 +229,7 @@ test(
         const shortRun = await within(short.done, 60_000, 'the run under a short lock');
         assert.equal(shortRun.status, 'completed', shortRun.error ?? '');
         assert.deepEqual(
-          service.store.metrics.steps(shortRun.id).map((s) => s.step),
+          service.runSteps(shortRun.id).map((s) => s.step),
           reported,
         );
 

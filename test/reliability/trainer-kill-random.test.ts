@@ -61,10 +61,10 @@ test(`SIGKILL of the trainer ${TRAIN_KILLS} times at random moments of training`
       const run = await within(done, 20_000, `run ${runId} ending after the kill`);
       assert.equal(run.status, 'interrupted', `run ${runId} killed at moment ${after}/${delay} ms: ${run.status} ${run.error ?? ''}`);
       assert.match(run.error ?? '', /killed \(SIGKILL\)/);
-      const stored = new Set(service.store.metrics.steps(runId).map((s) => s.step));
+      const stored = new Set(service.runSteps(runId).map((s) => s.step));
       const said = reported.get(runId) ?? { steps: [], epochs: [] };
       for (const s of said.steps) assert.ok(stored.has(s.step), `run ${runId}: step ${s.step} was reported but not stored`);
-      const storedEpochs = service.store.metrics.epochs(runId).length;
+      const storedEpochs = service.runEpochs(runId).length;
       assert.ok(storedEpochs >= said.epochs.length, `run ${runId}: ${said.epochs.length} epochs reported, ${storedEpochs} stored`);
       assert.equal(run.steps, said.steps.at(-1)?.step ?? 0, 'the summary counts the steps reported');
     };
@@ -146,7 +146,7 @@ test(`SIGKILL of probe processes ${TUNE_KILLS} times at random moments of tuning
       assert.ok(['stopped', 'failed', 'completed'].includes(rec.status), `session ${sessionId}: ${rec.status}`);
       if (rec.status === 'failed') assert.ok((rec.error ?? '').length > 0, 'a failed session says why');
       // Every trial announced is stored, the same.
-      const stored = service.store.tuning.trials(sessionId);
+      const stored = service.tuningTrials(sessionId);
       assert.deepEqual(
         stored.map((t) => [t.seq, t.status, t.cause]),
         trials.map((t) => [t.seq, t.status, t.cause]),

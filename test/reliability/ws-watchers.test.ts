@@ -69,7 +69,7 @@ test(`${CLIENTS} WebSocket clients watch one run live: all get its events and it
     await waitFor(() => watchers.every((w) => w.statuses.includes('completed')), 90_000, 'every client hearing the end');
     const run = service.getRun(runId);
     assert.equal(run.status, 'completed', run.error ?? '');
-    const stored = new Set(service.store.metrics.steps(runId).map((s) => s.step));
+    const stored = new Set(service.runSteps(runId).map((s) => s.step));
     watchers.forEach((w, i) => {
       assert.deepEqual(
         w.statuses.filter((s, j) => w.statuses.indexOf(s) === j),

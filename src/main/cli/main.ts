@@ -1,30 +1,43 @@
-// `autobatch`: the command line over the service. Every command takes --json (one document on
-// stdout), shows progress on a terminal otherwise, and exits non-zero with a one-line reason.
+// `autobatch`: the command line. It is one more client of the API (docs/architecture.md §3.2):
+// every command calls the contract through the direct transport, so it validates, defaults and
+// answers exactly as the app does. Every command takes --json (one document on stdout: the
+// API's own shapes), shows progress on a terminal otherwise, and exits non-zero with a
+// one-line reason.
 import { Command, CommanderError } from 'commander';
-import { DatasetImportError } from '../engine/datasets/index.js';
-import { UserError } from '../service/errors.js';
-import { AutoBatchService } from '../service/service.js';
-import { DatasetNameTakenError, defaultHome, StoreError } from '../store/index.js';
+import { ApiError, type Api } from '../../shared/api/index.js';
+import { openAppCore, type AppCore } from '../service/app-core.js';
+import { defaultHome } from '../store/index.js';
 import { registerDatasetCommands } from './commands/datasets.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerTuneCommands } from './commands/tune.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSettingsCommand } from './commands/settings.js';
 import { printJson } from './output.js';
 
+/** A mistake in how the command was called that commander cannot see (flags needed together…). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export interface CliContext {
+  /** The API, opened once on first use under --home / AUTOBATCH_HOME. */
+  api(): Api;
   /**
-   * Opens the service once, on first use, under --home / AUTOBATCH_HOME. A long-lived command
-   * (serve) asks for a warm trainer process; one-shot commands do not start a spare.
+   * The core itself, for `serve`, which puts the WebSocket transport in front of it and asks for
+   * a warm trainer process; one-shot commands do not start a spare.
    */
-  service(options?: { warmTrainer?: boolean }): AutoBatchService;
+  core(options?: { client?: 'browser'; warmTrainer?: boolean }): AppCore;
   json(cmd: Command): boolean;
 }
 
 export function buildProgram(): { program: Command; close(): Promise<void> } {
   const program = new Command();
-  let service: AutoBatchService | undefined;
+  let core: AppCore | undefined;
   program
     .name('autobatch')
     .description('AutoBatch Studio: train classifiers on your own GPU, with an automatic batch-size search.')
@@ -34,12 +47,16 @@ export function buildProgram(): { program: Command; close(): Promise<void> } {
     .exitOverride();
 
   const ctx: CliContext = {
-    service(options = {}) {
-      if (!service) {
-        const home = (program.opts().home as string | undefined) ?? defaultHome();
-        service = new AutoBatchService({ home, ...options });
-      }
-      return service;
+    core(options = {}) {
+      core ??= openAppCore({
+        home: (program.opts().home as string | undefined) ?? defaultHome(),
+        client: options.client ?? 'cli',
+        ...(options.warmTrainer ? { warmTrainer: true } : {}),
+      });
+      return core;
+    },
+    api() {
+      return ctx.core().api;
     },
     json(cmd) {
       return Boolean(cmd.optsWithGlobals().json);
@@ -51,13 +68,14 @@ export function buildProgram(): { program: Command; close(): Promise<void> } {
   registerRunCommands(program, ctx);
   registerDemoCommand(program, ctx);
   registerServeCommand(program, ctx);
+  registerSettingsCommand(program, ctx);
   for (const cmd of allCommands(program)) {
     if (cmd !== program) cmd.exitOverride().configureOutput({ outputError: () => {} });
   }
   return {
     program,
     async close() {
-      await service?.close();
+      await core?.close();
     },
   };
 }
@@ -66,10 +84,13 @@ function allCommands(cmd: Command): Command[] {
   return [cmd, ...cmd.commands.flatMap(allCommands)];
 }
 
-/** One line that says what went wrong, for the user (not a stack trace). */
+/**
+ * One line that says what went wrong, for the user (not a stack trace). Whatever the service
+ * refused arrives as the API's error, already in plain words: the one mapping from errors to
+ * messages is the dispatcher's.
+ */
 export function describeFailure(err: unknown): { message: string; problems?: unknown[] } {
-  if (err instanceof DatasetImportError) return { message: err.message.split('\n')[0]!, problems: err.problems };
-  if (err instanceof UserError || err instanceof StoreError || err instanceof DatasetNameTakenError) return { message: err.message };
+  if (err instanceof ApiError) return { message: err.message, ...(err.problems ? { problems: err.problems } : {}) };
   if (err instanceof Error) return { message: err.message.split('\n')[0]! };
   return { message: String(err) };
 }

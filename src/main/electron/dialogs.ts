@@ -2,9 +2,10 @@
 // none of them (it types a path or uploads), so they are handlers the shell adds to the dispatcher.
 import { writeFileSync } from 'node:fs';
 import type { BrowserWindow, Dialog } from 'electron';
-import type { ApiHandlers } from '../service/api-handlers.js';
-import { exportBytes } from '../service/api-handlers.js';
-import type { AutoBatchService } from '../service/service.js';
+import type { DesktopHandlers } from '../service/api-handlers.js';
+
+/** Builds a run's export (through the API): its suggested file name and bytes. */
+export type ExportMaker = (runId: number, kind: 'csv' | 'model') => Promise<{ fileName: string; bytes: Uint8Array }>;
 
 type DialogLike = Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>;
 
@@ -13,7 +14,7 @@ export const DATASET_FILE_FILTERS = [
   { name: 'All files', extensions: ['*'] },
 ];
 
-export function createDialogHandlers(dialog: DialogLike, window: () => BrowserWindow | undefined, service: AutoBatchService): ApiHandlers {
+export function createDialogHandlers(dialog: DialogLike, window: () => BrowserWindow | undefined, makeExport: ExportMaker): DesktopHandlers {
   const open = async (properties: ('openDirectory' | 'openFile')[], title: string, filters?: typeof DATASET_FILE_FILTERS) => {
     const win = window();
     const options = { title, properties, ...(filters ? { filters } : {}) };
@@ -25,7 +26,7 @@ export function createDialogHandlers(dialog: DialogLike, window: () => BrowserWi
     chooseFile: (p) => open(['openFile'], p.title ?? 'Choose a dataset file', DATASET_FILE_FILTERS),
     saveExport: async (p) => {
       // Build the file first: a run without a model fails before any dialog opens.
-      const file = await exportBytes(service, p.runId, p.kind);
+      const file = await makeExport(p.runId, p.kind);
       const win = window();
       const options = { title: p.kind === 'csv' ? 'Save metrics as CSV' : 'Save the model', defaultPath: file.fileName };
       const r = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);

@@ -2,8 +2,8 @@
 // beside it, which take Electron's objects as arguments and are unit-tested with fakes.
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, utilityProcess } from 'electron';
 import { fileURLToPath } from 'node:url';
-import { ApiDispatcher } from '../service/api-dispatch.js';
-import { AutoBatchService } from '../service/service.js';
+import type { ApiDispatcher } from '../service/api-dispatch.js';
+import { exportRun, openAppCore } from '../service/app-core.js';
 import { TRAINER_ENTRY } from '../service/trainer-host.js';
 import { defaultHome } from '../store/index.js';
 import { APP_INDEX_URL, APP_SCHEME, createAppProtocolHandler, PRIVILEGED_SCHEMES } from './app-protocol.js';
@@ -56,11 +56,20 @@ async function main(): Promise<void> {
   await app.whenReady();
 
   const home = defaultHome();
-  const service = new AutoBatchService({ home, spawn: createUtilitySpawner(utilityProcess.fork, TRAINER_ENTRY), warmTrainer: true });
-  const dispatcher = new ApiDispatcher(service, {
-    handlers: createDialogHandlers(dialog, () => mainWindow, service),
+  const core = openAppCore({
+    home,
+    client: 'desktop',
+    spawn: createUtilitySpawner(utilityProcess.fork, TRAINER_ENTRY),
+    warmTrainer: true,
+    desktop: (api) =>
+      createDialogHandlers(
+        dialog,
+        () => mainWindow,
+        (runId, kind) => exportRun(api(), runId, kind),
+      ),
     entryRunner: createUtilityEntryRunner(utilityProcess.fork),
   });
+  const { dispatcher } = core;
 
   protocol.handle(APP_SCHEME, createAppProtocolHandler(RENDERER_DIR));
   denyAllPermissions(session.defaultSession);
@@ -96,8 +105,7 @@ async function main(): Promise<void> {
   app.on('before-quit', (event) => {
     if (closed) return;
     event.preventDefault();
-    dispatcher.close();
-    void service.close().finally(() => {
+    void core.close().finally(() => {
       closed = true;
       app.quit();
     });

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import {
   API_EVENTS,
   API_METHODS,
-  DESKTOP_ONLY_METHODS,
   isMethodName,
   wireRequestSchema,
   type EventName,
@@ -23,19 +22,49 @@ import { ApiError } from '../../shared/api/index.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError } from '../engine/datasets/index.js';
 import { DatasetNameTakenError, StoreError } from '../store/index.js';
-import { createServiceHandlers, importErrorWire, type ApiHandlers, type Handler } from './api-handlers.js';
+import { createServiceHandlers, importErrorWire, type DesktopHandlers, type DesktopMethod, type Handler } from './api-handlers.js';
 import type { EntryRunner } from './backend-detect.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { EventCoalescer, type CoalescerOptions } from './event-coalescer.js';
 import type { AutoBatchService, ServiceEvents } from './service.js';
 
+/** Who the dispatcher answers: desktop-only calls are told apart by client in their refusal. */
+export type ClientKind = 'desktop' | 'browser' | 'cli';
+
 export interface DispatcherOptions {
-  /** Calls the host adds or replaces: the Electron shell's native dialogs. */
-  handlers?: ApiHandlers;
+  /** Default 'browser'. */
+  client?: ClientKind;
+  /** The desktop shell's native dialogs; other clients answer those calls 'unavailable'. */
+  desktop?: DesktopHandlers;
   entryRunner?: EntryRunner;
   /** Check every result against the contract (tests; a mismatch is answered as an internal error). */
   validateResults?: boolean;
   coalescer?: CoalescerOptions;
+}
+
+/** What a client without native dialogs does instead, said in the refusal. */
+const INSTEAD: Record<Exclude<ClientKind, 'desktop'>, Record<DesktopMethod, string>> = {
+  browser: {
+    chooseFolder: 'type a path on the serving machine, or upload a folder',
+    chooseFile: 'type a path on the serving machine, or upload a file',
+    saveExport: 'the browser downloads exports (Api.download)',
+  },
+  cli: {
+    chooseFolder: 'give the folder as an argument',
+    chooseFile: 'give the file as an argument',
+    saveExport: 'give the destination as an argument (runs export --csv FILE, models export RUN DIR)',
+  },
+};
+
+/** Handlers for the desktop-only calls in a client that has no native dialogs. */
+export function unavailableDesktopHandlers(client: Exclude<ClientKind, 'desktop'>): DesktopHandlers {
+  const refuse = (method: DesktopMethod) => () => {
+    throw new ApiError({
+      code: 'unavailable',
+      message: `${method} is not available in this client (${client === 'cli' ? 'the command line' : 'the browser'}): it needs the desktop app's native dialogs; ${INSTEAD[client][method]}`,
+    });
+  };
+  return { chooseFolder: refuse('chooseFolder'), chooseFile: refuse('chooseFile'), saveExport: refuse('saveExport') };
 }
 
 /** The first bad field of a zod error, as a dotted path ('config.batchSize'). */
@@ -95,14 +124,14 @@ function packageVersion(): string {
 }
 
 export class ApiDispatcher {
-  private readonly handlers: ApiHandlers;
+  private readonly handlers: { [M in MethodName]: Handler<M> };
   private readonly bus = new EventEmitter<{ event: [EventName, unknown] }>();
   private readonly lastProgress = new Map<number, TuningProgress>();
   private readonly detach: (() => void)[] = [];
   private readonly subscribers = new Set<EventCoalescer>();
 
   constructor(
-    readonly service: AutoBatchService,
+    service: AutoBatchService,
     private readonly options: DispatcherOptions = {},
   ) {
     this.bus.setMaxListeners(0);
@@ -113,7 +142,7 @@ export class ApiDispatcher {
       ...(options.entryRunner ? { entryRunner: options.entryRunner } : {}),
       version: packageVersion(),
     });
-    this.handlers = { ...base, ...(options.handlers ?? {}) };
+    this.handlers = { ...base, ...(options.desktop ?? unavailableDesktopHandlers(options.client === 'cli' ? 'cli' : 'browser')) };
     for (const name of SERVICE_EVENTS) {
       const listener = (data: unknown) => {
         if (name === 'tune-progress') this.lastProgress.set((data as TuningProgress).sessionId, data as TuningProgress);
@@ -147,14 +176,7 @@ export class ApiDispatcher {
     const spec = API_METHODS[method];
     const parsed = spec.params.safeParse(params);
     if (!parsed.success) throw new ApiError(describeParamsError(method, parsed.error));
-    const handler = this.handlers[method] as Handler<MethodName> | undefined;
-    if (!handler) {
-      const desktopOnly = (DESKTOP_ONLY_METHODS as readonly string[]).includes(method);
-      throw new ApiError({
-        code: 'unavailable',
-        message: desktopOnly ? `${method} needs the desktop app; in the browser type a path or upload files` : `${method} is not available here`,
-      });
-    }
+    const handler = this.handlers[method] as Handler<MethodName>;
     const result = await handler(parsed.data as never);
     if (this.options.validateResults) {
       const checked = spec.result.safeParse(result);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf, WireError } from '../../shared/api/index.js';
-import { ApiError, SERIES_NAMES } from '../../shared/api/index.js';
+import { ApiError, DESKTOP_ONLY_METHODS, SERIES_NAMES, VIEW_DEFAULTS } from '../../shared/api/index.js';
 import type { ImportOptions } from '../../shared/dataset-types.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
@@ -17,7 +17,13 @@ import { SettingsStore } from './settings-store.js';
 import { folderEntries, tarArchive } from './tar.js';
 
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>;
-export type ApiHandlers = { [M in MethodName]?: Handler<M> };
+/** Calls only the desktop shell can serve (native dialogs). */
+export type DesktopMethod = (typeof DESKTOP_ONLY_METHODS)[number];
+export type ServiceMethod = Exclude<MethodName, DesktopMethod>;
+/** One handler per call the service serves: a call added to the contract without one does not compile. */
+export type ServiceHandlers = { [M in ServiceMethod]: Handler<M> };
+/** The desktop shell's handlers, one per desktop-only call. */
+export type DesktopHandlers = { [M in DesktopMethod]: Handler<M> };
 
 export interface HandlerContext {
   service: AutoBatchService;
@@ -30,10 +36,7 @@ export interface HandlerContext {
   version: string;
 }
 
-const DEFAULT_MAX_POINTS = 1000;
-const DEFAULT_MISCLASSIFIED = 48;
-
-/** A run's CSV or model as bytes, for the API (base64/text) and the HTTP download route alike. */
+/** A run's CSV or model as bytes, for the API (text or base64). */
 export async function exportBytes(
   service: AutoBatchService,
   runId: number,
@@ -41,14 +44,12 @@ export async function exportBytes(
 ): Promise<{ fileName: string; mimeType: string; bytes: Buffer }> {
   const run = service.getRun(runId);
   const base = `run-${run.id}-${run.datasetName}-${run.model}`.replace(/[^A-Za-z0-9._-]+/g, '_');
-  if (kind === 'csv') {
-    return { fileName: `${base}.csv`, mimeType: 'text/csv; charset=utf-8', bytes: Buffer.from(service.store.metrics.toCsv(runId), 'utf8') };
-  }
-  const model = service.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
+  if (kind === 'csv') return { fileName: `${base}.csv`, mimeType: 'text/csv; charset=utf-8', bytes: Buffer.from(service.runCsv(runId), 'utf8') };
+  const { model, artifactDir } = service.runFiles(runId);
   if (!model || !existsSync(model.path))
     throw new ConflictError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
   const entries = folderEntries(model.path, base);
-  const evaluation = path.join(path.dirname(model.path), 'evaluation.json');
+  const evaluation = path.join(artifactDir, 'evaluation.json');
   if (existsSync(evaluation)) entries.push({ name: `${base}/evaluation.json`, data: readFileSync(evaluation) });
   return { fileName: `${base}.tar`, mimeType: 'application/x-tar', bytes: await tarArchive(entries) };
 }
@@ -81,14 +82,14 @@ function importOptionsOf(p: ValidParamsOf<'importDataset'> | ValidParamsOf<'impo
     ...(p.validationFraction !== undefined ? { validationFraction: p.validationFraction } : {}),
     ...(p.seed !== undefined ? { seed: p.seed } : {}),
     ...(p.limit !== undefined ? { limit: p.limit } : {}),
+    ...('labelsPath' in p && p.labelsPath !== undefined ? { labelsPath: expandHome(p.labelsPath) } : {}),
   };
 }
 
-export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
-  const { service } = ctx;
-  const settings = new SettingsStore(service.store.paths.home);
-  let backends: Promise<Backends> | undefined;
+type Group<M extends ServiceMethod> = Pick<ServiceHandlers, M>;
 
+function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDataset' | 'importDataset' | 'importSample'> {
+  const { service } = ctx;
   /** `sourceField` names what was imported (`source`, `sample`) in the answer to a failed import. */
   const runImport = async (source: string, sourceField: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
     const importId = p.importId;
@@ -106,14 +107,19 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
       throw err;
     }
   };
-
-  const handlers: ApiHandlers = {
+  return {
     listDatasets: () => service.listDatasets().map(datasetSummary),
-    getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass),
+    getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass ?? VIEW_DEFAULTS.previewsPerClass),
     importDataset: (p) => runImport(expandHome(p.source), 'source', p),
     importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, 'sample', p),
+  };
+}
 
+function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings'> {
+  const { service } = ctx;
+  return {
     startTuning: (p) => {
+      // The user's settings come before the contract's defaults.
       const s = settings.get();
       const { sessionId, done } = service.startTuning({
         ...p,
@@ -129,8 +135,7 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
     },
     getTuning: (p) => {
       const t = service.getTuning(p.sessionId);
-      const active = service.isTuningActive(t.id);
-      return tuningDetail(t, service.store.tuning.trials(t.id), active, ctx.lastProgress(t.id));
+      return tuningDetail(t, service.tuningTrials(t.id), service.isTuningActive(t.id), ctx.lastProgress(t.id));
     },
     listTunings: (p) => {
       const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
@@ -139,8 +144,14 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
         .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status))
         .map((t) => tuningSummary(t, service.isTuningActive(t.id)));
     },
+  };
+}
 
+function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTraining' | 'stopTraining' | 'activeRuns'> {
+  const { service } = ctx;
+  return {
     startTraining: (p) => {
+      // The settings' backend where neither the request nor a tuning session names one.
       const config = { ...(p.fromTuning === undefined && p.config?.backend === undefined ? { backend: settings.get().backend } : {}), ...(p.config ?? {}) };
       const { runId, done } = service.startTraining({
         dataset: p.dataset ?? '',
@@ -160,51 +171,56 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
         .listRuns()
         .filter((r) => service.isActive(r.id))
         .map((r) => runSummary(r, true)),
+  };
+}
 
+function unlessNotFound<T>(get: () => T): T | undefined {
+  try {
+    return get();
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+async function runDetail(service: AutoBatchService, p: ValidParamsOf<'getRun'>): Promise<ResultOf<'getRun'>> {
+  const run = service.getRun(p.runId);
+  const maxPoints = p.maxPoints ?? VIEW_DEFAULTS.maxPoints;
+  const series = Object.fromEntries(SERIES_NAMES.map((name) => [name, service.runSeries(run.id, name, maxPoints)])) as ResultOf<'getRun'>['series'];
+  const { model, artifactDir } = service.runFiles(run.id);
+  const evaluation = readEvaluation(artifactDir);
+  // The dataset or the tuning session may be gone; the run is still shown (without sample images).
+  const dataset = unlessNotFound(() => service.getDataset(run.datasetId));
+  const tuning = run.tuningSessionId === null ? undefined : unlessNotFound(() => service.getTuning(run.tuningSessionId!));
+  return {
+    run: runSummary(run, service.isActive(run.id)),
+    tuning: tuning ? tuningDetail(tuning, service.tuningTrials(tuning.id), false, null) : null,
+    series,
+    epochs: service.runEpochs(run.id),
+    evaluation: evaluation ? await evaluationView(evaluation, dataset, p.misclassifiedLimit ?? VIEW_DEFAULTS.misclassifiedLimit) : null,
+    hasModel: Boolean(model && existsSync(model.path)),
+    metricCount: service.runMetricCount(run.id),
+  };
+}
+
+function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel'> {
+  const { service } = ctx;
+  return {
     listRuns: (p) => {
       const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
       return service
         .listRuns({ ...(datasetId !== undefined ? { datasetId } : {}), ...(p.model ? { model: p.model } : {}), ...(p.status ? { status: p.status } : {}) })
         .map((r) => runSummary(r, service.isActive(r.id)));
     },
-    getRun: async (p) => {
-      const run = service.getRun(p.runId);
-      const maxPoints = p.maxPoints ?? DEFAULT_MAX_POINTS;
-      const series = Object.fromEntries(
-        SERIES_NAMES.map((name) => [name, service.store.metrics.series(run.id, name, maxPoints)]),
-      ) as ResultOf<'getRun'>['series'];
-      const model = service.store.artifacts.listForRun(run.id).find((a) => a.kind === 'model');
-      const artifactDir = model ? path.dirname(model.path) : path.join(service.store.paths.artifactsDir, `run-${run.id}`);
-      const evaluation = readEvaluation(artifactDir);
-      let dataset;
-      try {
-        dataset = service.getDataset(run.datasetId);
-      } catch {
-        dataset = undefined;
-      }
-      let tuning = null;
-      if (run.tuningSessionId !== null) {
-        const t = service.store.tuning.get(run.tuningSessionId);
-        if (t) tuning = tuningDetail(t, service.store.tuning.trials(t.id), false, null);
-      }
-      return {
-        run: runSummary(run, service.isActive(run.id)),
-        tuning,
-        series,
-        epochs: service.store.metrics.epochs(run.id),
-        evaluation: evaluation ? await evaluationView(evaluation, dataset, p.misclassifiedLimit ?? DEFAULT_MISCLASSIFIED) : null,
-        hasModel: Boolean(model && existsSync(model.path)),
-        metricCount: service.store.metrics.count(run.id),
-      };
-    },
+    getRun: (p) => runDetail(service, p),
     compareRuns: (p) =>
       p.runIds.map((runId, i) => {
-        const run = service.store.runs.get(runId);
+        const run = unlessNotFound(() => service.getRun(runId));
         if (!run) throw new NotFoundError('run', runId, `runIds.${i}`);
         return {
           runId,
           label: `#${run.id} ${run.datasetName} · ${run.model} · batch ${run.config.batchSize}`,
-          points: service.store.metrics.series(runId, p.metric, p.maxPoints ?? DEFAULT_MAX_POINTS),
+          points: service.runSeries(runId, p.metric, p.maxPoints ?? VIEW_DEFAULTS.maxPoints),
         };
       }),
     exportRunCsv: async (p) => {
@@ -215,14 +231,20 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
       const f = await exportBytes(service, p.runId, 'model');
       return { fileName: f.fileName, mimeType: f.mimeType, base64: f.bytes.toString('base64'), bytes: f.bytes.length } satisfies ExportFile;
     },
+  };
+}
 
-    getSettings: () => ({ dataFolder: service.store.paths.home, ...settings.get(), version: ctx.version }),
+function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'getSettings' | 'updateSettings' | 'detectBackends'> {
+  const dataFolder = ctx.service.paths.home;
+  let backends: Promise<Backends> | undefined;
+  return {
+    getSettings: () => ({ dataFolder, ...settings.get(), version: ctx.version }),
     updateSettings: (p) => {
       const next = settings.update({
         ...(p.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: p.memoryBudgetBytes } : {}),
         ...(p.backend !== undefined ? { backend: p.backend } : {}),
       });
-      return { dataFolder: service.store.paths.home, ...next, version: ctx.version };
+      return { dataFolder, ...next, version: ctx.version };
     },
     detectBackends: (p) => {
       if (!backends || p.refresh) {
@@ -236,5 +258,16 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
       return backends;
     },
   };
-  return handlers;
+}
+
+/** Every call the service serves, grouped as the contract lists them. */
+export function createServiceHandlers(ctx: HandlerContext): ServiceHandlers {
+  const settings = new SettingsStore(ctx.service.paths.home);
+  return {
+    ...datasetHandlers(ctx),
+    ...tuningHandlers(ctx, settings),
+    ...trainingHandlers(ctx, settings),
+    ...runHandlers(ctx),
+    ...settingsHandlers(ctx, settings),
+  };
 }

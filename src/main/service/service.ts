@@ -2,15 +2,16 @@
 // processes, persists their events as they arrive, and tells listeners. It knows nothing of
 // Electron, HTTP or terminals; the CLI, the server and the Electron shell sit on top of it.
 import { EventEmitter } from 'node:events';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { SeriesName, SeriesPoint } from '../../shared/api/index.js';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError, trainConfigSchema } from '../../shared/schemas.js';
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
 import { modelAcceptsShape } from '../engine/models/build-model.js';
-import { openStore, type DatasetRecord, type RunRecord, type Store } from '../store/index.js';
+import { openStore, type ArtifactRecord, type DatasetRecord, type RunRecord, type Store, type StorePaths } from '../store/index.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
@@ -111,7 +112,8 @@ interface ActiveRun {
 }
 
 export class AutoBatchService extends EventEmitter<ServiceEvents> {
-  readonly store: Store;
+  /** The store is the service's own: every client reads through the methods below (or the API over them). */
+  private readonly store: Store;
   private readonly active = new Map<number, ActiveRun>();
   private readonly activeTunings = new Map<number, () => void>();
   private readonly pendingTunings = new Map<number, Promise<TuningSessionRecord>>();
@@ -440,21 +442,51 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     return rec;
   }
 
-  exportRunCsv(runId: number, file: string): { rows: number } {
-    this.getRun(runId);
-    const csv = this.store.metrics.toCsv(runId);
-    writeFileSync(file, csv);
-    return { rows: Math.max(0, csv.trimEnd().split('\n').length - 1) };
+  /** Every stored step of a run, in order (never down-sampled). */
+  runSteps(runId: number): StepMetrics[] {
+    return this.store.metrics.steps(this.getRun(runId).id);
   }
 
-  exportModel(runId: number, dir: string): { path: string } {
+  /** Every stored epoch (validation) of a run. */
+  runEpochs(runId: number): EpochMetrics[] {
+    return this.store.metrics.epochs(this.getRun(runId).id);
+  }
+
+  /** One metric of a run, down-sampled to at most maxPoints (each bucket keeps its lowest and highest value). */
+  runSeries(runId: number, name: SeriesName, maxPoints: number): SeriesPoint[] {
+    return this.store.metrics.series(this.getRun(runId).id, name, maxPoints);
+  }
+
+  /** How many metric values are stored for the run. */
+  runMetricCount(runId: number): number {
+    return this.store.metrics.count(this.getRun(runId).id);
+  }
+
+  /** The run's metrics, one row per step, as CSV text. */
+  runCsv(runId: number): string {
+    return this.store.metrics.toCsv(this.getRun(runId).id);
+  }
+
+  /** The run's saved files: its model folder (once it completed or stopped), and the folder evaluation.json is in. */
+  runFiles(runId: number): { model: ArtifactRecord | undefined; artifactDir: string } {
     const run = this.getRun(runId);
-    const model = this.store.artifacts.listForRun(runId).find((a) => a.kind === 'model');
-    if (!model || !existsSync(model.path))
-      throw new ConflictError(`run ${runId} has no saved model (it is ${run.status}; models are saved when a run completes)`, 'runId');
-    if (existsSync(dir)) throw new ConflictError(`${dir} already exists; choose a new folder`);
-    cpSync(model.path, dir, { recursive: true });
-    return { path: dir };
+    const model = this.store.artifacts.listForRun(run.id).find((a) => a.kind === 'model');
+    return { model, artifactDir: model ? path.dirname(model.path) : path.join(this.store.paths.artifactsDir, `run-${run.id}`) };
+  }
+
+  /** Every probe and trial of a tuning session, in order. */
+  tuningTrials(sessionId: number): TrialRecord[] {
+    return this.store.tuning.trials(this.getTuning(sessionId).id);
+  }
+
+  /** The data folder and the database file in it. */
+  get paths(): Readonly<StorePaths> {
+    return this.store.paths;
+  }
+
+  /** Runs left 'running' by a process that died, marked interrupted when this service opened the store. */
+  get recoveredRuns(): readonly number[] {
+    return this.store.recovered;
   }
 
   /** Stops every active run and closes the database. Runs not finished within the grace end stopped. */

@@ -41,3 +41,25 @@ export function folderEntries(dir: string, prefix: string): TarEntry[] {
   walk(dir, '');
   return out;
 }
+
+/** The regular files of a tar archive, in order (other entries — folders, links — are skipped). */
+export async function tarEntries(archive: Buffer): Promise<TarEntry[]> {
+  const extract = tarStream.extract();
+  const out: TarEntry[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      if (header.type === 'file') out.push({ name: header.name, data: Buffer.concat(chunks), ...(header.mtime ? { mtime: header.mtime } : {}) });
+      next();
+    });
+    stream.resume();
+  });
+  extract.end(archive);
+  await done;
+  return out;
+}

@@ -78,7 +78,12 @@ export const API_METHODS = {
   },
   /** Imports a folder or file on the machine that runs the service (or 'sample:mnist'). Resolves when done. */
   importDataset: {
-    params: z.strictObject({ source: z.string().min(1).max(4096), ...importOptions }),
+    params: z.strictObject({
+      source: z.string().min(1).max(4096),
+      /** IDX: the labels file, when it is not beside the images file (any path, read only). */
+      labelsPath: z.string().min(1).max(4096).optional(),
+      ...importOptions,
+    }),
     result: datasetDetailSchema,
   },
   /** Imports the bundled sample (10 000 real MNIST digits). */

@@ -3,6 +3,8 @@
 export * from './contract.js';
 export * from './data.js';
 export * from './wire.js';
+export * from './defaults.js';
+export { runToEnd, tuningToEnd, type RunHooks, type TuningHooks } from './jobs.js';
 export { createApiClient, type ClientTransport } from './client.js';
 export { HTTP_ROUTES, TOKEN_PARAM, UPLOAD_LIMITS, WS_PATH } from './http-routes.js';
 export { BRIDGE_GLOBAL, IPC_CHANNELS, type AutobatchBridge, type BridgeCalls } from './bridge.js';

@@ -19,7 +19,7 @@ after(async () => {
 
 /** Records every call that reaches these service methods. */
 const reached: string[] = [];
-for (const name of ['startTraining', 'startTuning', 'importDataset', 'getDataset', 'stopRun', 'getRun', 'listRuns', 'exportRunCsv'] as const) {
+for (const name of ['startTraining', 'startTuning', 'importDataset', 'getDataset', 'stopRun', 'getRun', 'listRuns', 'runCsv'] as const) {
   const original = service[name].bind(service) as (...a: unknown[]) => unknown;
   (service as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
     reached.push(name);
@@ -97,10 +97,20 @@ test('an unknown method is named, and inherited object keys are not methods', as
   }
 });
 
-test('desktop-only calls say so outside Electron', async () => {
+test('desktop-only calls say so outside Electron, with what this client does instead', async () => {
   const error = await rejected('chooseFolder', {});
   assert.equal(error.code, 'unavailable');
-  assert.match(error.message, /desktop app/);
+  assert.match(error.message, /^chooseFolder is not available in this client \(the browser\): it needs the desktop app's native dialogs; type a path/);
+  const cli = new ApiDispatcher(service, { client: 'cli' });
+  try {
+    for (const method of ['chooseFolder', 'chooseFile', 'saveExport'] as const) {
+      const res = await cli.dispatch({ id: 1, method, params: method === 'saveExport' ? { runId: 1, kind: 'csv' } : {} });
+      assert.ok(!res.ok && res.error.code === 'unavailable', JSON.stringify(res));
+      assert.match(res.error.message, new RegExp(`^${method} is not available in this client \\(the command line\\): .*; give `));
+    }
+  } finally {
+    cli.close();
+  }
 });
 
 test('valid calls reach the service; its errors come back with a code', async () => {

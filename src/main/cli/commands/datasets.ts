@@ -1,27 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Command } from 'commander';
+import type { DatasetDetail } from '../../../shared/api/index.js';
 import { problemSummary, problemTotal } from '../../../shared/problem-summary.js';
-import type { DatasetRecord } from '../../store/index.js';
-import type { CliContext } from '../main.js';
+import { UsageError, type CliContext } from '../main.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
 import { imageSize, positiveNumber, wholeNumber } from '../parse-flags.js';
 
-export function datasetJson(d: DatasetRecord) {
-  const m = d.manifest;
-  return {
-    id: d.id,
-    name: d.name,
-    kind: d.kind,
-    source: d.source,
-    inputShape: m.inputShape,
-    classes: m.classes,
-    counts: Object.fromEntries(m.classes.map((c, i) => [c, m.classCounts[i] ?? 0])),
-    sampleCount: m.count,
-    split: m.split,
-    skipped: m.skipped,
-    problems: m.problems,
-    createdAt: d.createdAt,
-  };
-}
+/** The bundled sample, as the command line names it. */
+const SAMPLE_SOURCE = 'sample:mnist';
 
 export function registerDatasetCommands(program: Command, ctx: CliContext): void {
   const datasets = program.command('datasets').description('import and inspect datasets');
@@ -44,44 +31,52 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
     .option('--seed <n>', 'seed of the split (default 42)', wholeNumber(0, 2 ** 31 - 1))
     .option('--json', 'print one JSON document')
     .action(async (source: string, opts, cmd: Command) => {
-      if (opts.grayscale && opts.rgb) throw new Error('choose either --grayscale or --rgb, not both');
+      if (opts.grayscale && opts.rgb) throw new UsageError('choose either --grayscale or --rgb, not both');
       const json = ctx.json(cmd);
+      const api = ctx.api();
+      const importId = randomUUID();
       const progress = createProgress('Importing', { json });
-      let record: DatasetRecord;
+      const off = api.on('import-progress', (p) => {
+        if (p.importId === importId) progress.update(p.done, p.total, { phase: p.phase });
+      });
+      const options = {
+        importId,
+        ...(opts.name !== undefined ? { name: opts.name as string } : {}),
+        ...(opts.labelColumn !== undefined ? { labelColumn: opts.labelColumn as string } : {}),
+        ...(opts.imageSize !== undefined ? { imageSize: opts.imageSize as [number, number] } : {}),
+        ...(opts.grayscale || opts.rgb ? { grayscale: Boolean(opts.grayscale) } : {}),
+        ...(opts.labels !== undefined ? { labelsPath: path.resolve(opts.labels as string) } : {}),
+        // The command line fails on bad inputs unless told to leave them out (the app lists them).
+        skipBad: Boolean(opts.skipBad),
+        ...(opts.limit !== undefined ? { limit: opts.limit as number } : {}),
+        ...(opts.validationSplit !== undefined ? { validationFraction: opts.validationSplit as number } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed as number } : {}),
+      };
+      let dataset: DatasetDetail;
       try {
-        record = await ctx.service().importDataset(
-          source,
-          {
-            name: opts.name,
-            labelColumn: opts.labelColumn,
-            imageSize: opts.imageSize,
-            grayscale: opts.grayscale ? true : opts.rgb ? false : undefined,
-            labelsPath: opts.labels,
-            skipBad: Boolean(opts.skipBad),
-            limit: opts.limit,
-            validationFraction: opts.validationSplit,
-            seed: opts.seed,
-          },
-          (p) => progress.update(p.done, p.total, { phase: p.phase }),
-        );
+        dataset =
+          source === SAMPLE_SOURCE
+            ? await api.importSample({ sample: 'mnist', ...options })
+            : await api.importDataset({ source: path.resolve(source), ...options });
       } finally {
+        off();
         progress.stop();
       }
-      if (json) return printJson(datasetJson(record));
-      printDataset(record);
+      if (json) return printJson(dataset);
+      printDataset(dataset);
     });
 
   datasets
     .command('list')
     .description('list imported datasets')
     .option('--json', 'print one JSON document')
-    .action((_opts, cmd: Command) => {
-      const list = ctx.service().listDatasets();
-      if (ctx.json(cmd)) return printJson(list.map(datasetJson));
+    .action(async (_opts, cmd: Command) => {
+      const list = await ctx.api().listDatasets();
+      if (ctx.json(cmd)) return printJson(list);
       if (list.length === 0) return printLine('No datasets yet. Try: autobatch datasets import sample:mnist');
       printTable(
         ['ID', 'NAME', 'KIND', 'SAMPLES', 'CLASSES', 'SHAPE', 'SKIPPED'],
-        list.map((d) => [d.id, d.name, d.kind, d.manifest.count, d.manifest.classes.length, d.manifest.inputShape.join('×'), d.manifest.skipped]),
+        list.map((d) => [d.id, d.name, d.kind, d.count, d.classCount, d.inputShape.join('×'), d.skipped]),
       );
     });
 
@@ -90,32 +85,35 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
     .description('show one dataset: classes, counts, split and problems')
     .argument('<dataset>', 'id or name')
     .option('--json', 'print one JSON document')
-    .action((ref: string, _opts, cmd: Command) => {
-      const d = ctx.service().getDataset(ref);
-      if (ctx.json(cmd)) return printJson(datasetJson(d));
+    .action(async (ref: string, _opts, cmd: Command) => {
+      const d = await ctx.api().getDataset({ dataset: datasetRef(ref), previewsPerClass: 0 });
+      if (ctx.json(cmd)) return printJson(d);
       printDataset(d);
     });
 }
 
-function printDataset(d: DatasetRecord): void {
-  const m = d.manifest;
+/** A dataset as the command line names it: an id when it is all digits, else a name. */
+export function datasetRef(ref: string): string | number {
+  return /^\d+$/.test(ref) && Number(ref) >= 1 ? Number(ref) : ref;
+}
+
+function printDataset(d: DatasetDetail): void {
   printLine(`Dataset ${d.id} "${d.name}" (${d.kind}) from ${d.source}`);
-  printLine(`  ${m.count} samples of shape ${m.inputShape.join('×')}, ${m.classes.length} classes`);
-  printLine(`  split: ${m.split.trainCount} train / ${m.split.validationCount} validation (seed ${m.split.seed})`);
+  printLine(`  ${d.count} samples of shape ${d.inputShape.join('×')}, ${d.classCount} classes`);
+  printLine(`  split: ${d.split.trainCount} train / ${d.split.validationCount} validation (seed ${d.split.seed})`);
   printTable(
     ['  CLASS', 'COUNT'],
-    m.classes.map((c, i) => [`  ${c}`, m.classCounts[i] ?? 0]),
+    d.classes.map((c) => [`  ${c.name}`, c.count]),
   );
   for (const line of problemLines(d)) printLine(line);
 }
 
 /** The problems of an import: a summary whose counts agree with the list below it, then the first 20. */
-export function problemLines(d: Pick<DatasetRecord, 'kind' | 'manifest'>): string[] {
-  const m = d.manifest;
-  if (m.problems.length === 0) return [];
-  const total = problemTotal(m.problems);
-  const shown = m.problems.slice(0, 20);
-  const lines = [`  ${problemSummary(d.kind, total, m.skipped)}:`];
+export function problemLines(d: Pick<DatasetDetail, 'kind' | 'problems' | 'skipped'>): string[] {
+  if (d.problems.length === 0) return [];
+  const total = problemTotal(d.problems);
+  const shown = d.problems.slice(0, 20);
+  const lines = [`  ${problemSummary(d.kind, total, d.skipped)}:`];
   for (const p of shown) lines.push(`    ${p.file}${p.row ? `:${p.row}` : ''}: ${p.reason}`);
   if (total > shown.length) lines.push(`    … and ${(total - shown.length).toLocaleString('en-US')} more (see --json)`);
   return lines;

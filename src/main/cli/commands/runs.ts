@@ -1,10 +1,33 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { MODEL_KINDS, RUN_STATUSES } from '../../../shared/run-types.js';
-import type { CliContext } from '../main.js';
+import { exportFileBytes } from '../../service/app-core.js';
+import { tarEntries } from '../../service/tar.js';
+import { UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine, printTable } from '../output.js';
 import { oneOf, runId } from '../parse-flags.js';
-import { printRunSummary, runJson } from './train.js';
+import { datasetRef } from './datasets.js';
+import { printRunSummary } from './train.js';
+
+/**
+ * Unpacks the model archive the API exports (one top folder: model.json, weights.bin,
+ * evaluation.json) into `dir`, which must not exist yet. Returns the files written.
+ */
+async function unpackModel(archive: Buffer, dir: string): Promise<string[]> {
+  if (existsSync(dir)) throw new UsageError(`${dir} already exists; choose a new folder`);
+  const written: string[] = [];
+  for (const entry of await tarEntries(archive)) {
+    const rel = entry.name.split('/').slice(1).join('/');
+    const file = path.resolve(dir, rel);
+    // The archive is the service's own, but a path out of the folder is never written.
+    if (!rel || path.relative(dir, file).startsWith('..')) continue;
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, entry.data);
+    written.push(file);
+  }
+  return written;
+}
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
   const runs = program.command('runs').description('review past runs');
@@ -16,11 +39,13 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .option('--status <status>', `only runs with this status: ${RUN_STATUSES.join(', ')}`, oneOf(RUN_STATUSES))
     .option('--model <model>', `only runs of this model: ${MODEL_KINDS.join(', ')}`, oneOf(MODEL_KINDS))
     .option('--json', 'print one JSON document')
-    .action((opts, cmd: Command) => {
-      const service = ctx.service();
-      const datasetId = opts.dataset ? service.getDataset(opts.dataset).id : undefined;
-      const list = service.listRuns({ datasetId, status: opts.status, model: opts.model });
-      if (ctx.json(cmd)) return printJson(list.map(runJson));
+    .action(async (opts, cmd: Command) => {
+      const list = await ctx.api().listRuns({
+        ...(opts.dataset !== undefined ? { dataset: datasetRef(opts.dataset as string) } : {}),
+        ...(opts.status !== undefined ? { status: opts.status } : {}),
+        ...(opts.model !== undefined ? { model: opts.model } : {}),
+      });
+      if (ctx.json(cmd)) return printJson(list);
       if (list.length === 0) return printLine('No runs yet.');
       printTable(
         ['ID', 'STATUS', 'DATASET', 'MODEL', 'BATCH', 'LR', 'BACKEND', 'BEST VAL', 'STEPS', 'CREATED'],
@@ -43,19 +68,17 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .command('show')
     .description('show one run: settings, backend, results')
     .argument('<run>', 'run id', runId)
-    .option('--json', 'print one JSON document (with per-epoch metrics)')
-    .action((id: number, _opts, cmd: Command) => {
-      const service = ctx.service();
-      const r = service.getRun(id);
-      const epochs = service.store.metrics.epochs(id);
-      if (ctx.json(cmd))
-        return printJson({ ...runJson(r), epochs, metricCount: service.store.metrics.count(id), artifacts: service.store.artifacts.listForRun(id) });
+    .option('--json', 'print one JSON document (the run with its epochs, down-sampled series and evaluation)')
+    .action(async (id: number, _opts, cmd: Command) => {
+      const detail = await ctx.api().getRun({ runId: id, misclassifiedLimit: 0 });
+      if (ctx.json(cmd)) return printJson(detail);
+      const r = detail.run;
       printRunSummary(r);
       for (const s of r.backendSkipped) printLine(`  skipped ${s.backend}: ${s.reason}`);
-      if (epochs.length) {
+      if (detail.epochs.length) {
         printTable(
           ['  EPOCH', 'TRAIN LOSS', 'TRAIN ACC', 'VAL LOSS', 'VAL ACC', 'TIME'],
-          epochs.map((e) => [
+          detail.epochs.map((e) => [
             `  ${e.epoch}`,
             e.trainLoss.toFixed(4),
             formatPercent(e.trainAccuracy),
@@ -73,9 +96,11 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .argument('<run>', 'run id', runId)
     .requiredOption('--csv <file>', 'CSV file to write')
     .option('--json', 'print one JSON document')
-    .action((id: number, opts, cmd: Command) => {
-      const file = path.resolve(opts.csv);
-      const { rows } = ctx.service().exportRunCsv(id, file);
+    .action(async (id: number, opts, cmd: Command) => {
+      const file = path.resolve(opts.csv as string);
+      const csv = exportFileBytes(await ctx.api().exportRunCsv({ runId: id }));
+      writeFileSync(file, csv);
+      const rows = Math.max(0, csv.toString('utf8').trimEnd().split('\n').length - 1);
       if (ctx.json(cmd)) return printJson({ runId: id, file, rows });
       printLine(`Wrote ${rows} rows to ${file}`);
     });
@@ -83,13 +108,15 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   const models = program.command('models').description('trained models');
   models
     .command('export')
-    .description("copy a run's trained model (tfjs layers format: model.json + weights.bin) into a new folder")
+    .description("write a run's trained model (tfjs layers format: model.json + weights.bin, with evaluation.json) into a new folder")
     .argument('<run>', 'run id', runId)
     .argument('<dir>', 'folder to create')
     .option('--json', 'print one JSON document')
-    .action((id: number, dir: string, _opts, cmd: Command) => {
-      const out = ctx.service().exportModel(id, path.resolve(dir));
-      if (ctx.json(cmd)) return printJson({ runId: id, path: out.path });
-      printLine(`Model of run ${id} written to ${out.path} (load it with tf.loadLayersModel)`);
+    .action(async (id: number, dir: string, _opts, cmd: Command) => {
+      const target = path.resolve(dir);
+      if (existsSync(target)) throw new UsageError(`${target} already exists; choose a new folder`);
+      const files = await unpackModel(exportFileBytes(await ctx.api().exportModel({ runId: id })), target);
+      if (ctx.json(cmd)) return printJson({ runId: id, path: target, files: files.map((f) => path.relative(target, f)) });
+      printLine(`Model of run ${id} written to ${target} (load it with tf.loadLayersModel)`);
     });
 }

@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import type { CliContext } from '../main.js';
 import { printJson, printLine } from '../output.js';
 import { wholeNumber } from '../parse-flags.js';
-import { ApiDispatcher } from '../../service/api-dispatch.js';
 import { DEFAULT_RENDERER_DIR, startAppServer } from '../../server/app-server.js';
 import { rendererBuilt } from '../../server/static-files.js';
 
@@ -17,8 +16,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')
     .option('--json', 'print the URL as one JSON document')
     .action(async (opts, cmd: Command) => {
-      const service = ctx.service({ warmTrainer: true });
-      const dispatcher = new ApiDispatcher(service);
+      // The browser is the client here: its desktop-only calls are refused as the browser's.
+      const { dispatcher } = ctx.core({ client: 'browser', warmTrainer: true });
       const server = await startAppServer({ dispatcher, port: opts.port, host: opts.host });
       if (ctx.json(cmd)) printJson({ url: server.url, port: server.port, host: server.host });
       else printLine(`AutoBatch Studio: ${server.url}`);
@@ -27,8 +26,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         process.stderr.write(
           `autobatch: the interface is not built (${DEFAULT_RENDERER_DIR} has no index.html); the API works, the page says how to build it\n`,
         );
-      // Runs until interrupted; then stops accepting, and the CLI closes the service, which
-      // stops running jobs (they are stored as stopped/interrupted, every step reported kept).
+      // Runs until interrupted; then stops accepting, and the CLI closes the core, which stops
+      // running jobs (they are stored as stopped/interrupted, every step reported kept).
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
@@ -39,6 +38,5 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         process.on('SIGTERM', stop);
       });
       await server.close();
-      dispatcher.close();
     });
 }
