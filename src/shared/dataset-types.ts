@@ -1,25 +1,18 @@
 // Dataset descriptions shared by the engine (which imports and loads datasets), the store
 // (which records them) and every front end (which shows them). Pure data: no Node, no DOM.
+// ImportProblem, DatasetSplit and ImportProgress are defined by their zod schemas in
+// dataset-schemas.ts (field docs are there) and inferred from them here.
+import type { z } from 'zod';
+import type { datasetSplitSchema, importProblemSchema, importProgressSchema } from './dataset-schemas.js';
 
-export type DatasetKind = 'mnist-sample' | 'image-folder' | 'csv' | 'idx';
+export const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 /** One thing wrong with the input: which file (and row, for CSV) and what was expected. */
-export interface ImportProblem {
-  /** Path of the bad file, relative to the imported folder where there is one. */
-  file: string;
-  /** 1-based row (CSV line) where the problem is, when it is about one row. */
-  row?: number;
-  /** Plain words: what is wrong and what was expected. */
-  reason: string;
-}
+export type ImportProblem = z.infer<typeof importProblemSchema>;
 
-export interface DatasetSplit {
-  seed: number;
-  /** Share of each class kept for validation, e.g. 0.2. */
-  validationFraction: number;
-  trainCount: number;
-  validationCount: number;
-}
+/** How a dataset was split into training and validation samples. */
+export type DatasetSplit = z.infer<typeof datasetSplitSchema>;
 
 /** Scaling applied when the cached features are turned into float32 model inputs. */
 export type Normalization =
@@ -83,8 +76,5 @@ export interface ImportOptions {
   labelsPath?: string;
 }
 
-export interface ImportProgress {
-  phase: 'scanning' | 'decoding' | 'writing';
-  done: number;
-  total: number;
-}
+/** How far an import has come. */
+export type ImportProgress = z.infer<typeof importProgressSchema>;

@@ -1,5 +1,6 @@
-// Runtime schemas for the shared types, so every message that crosses a process or network
-// boundary is checked before it is believed.
+// Runtime schemas of training runs and their metrics, so every message that crosses a process or
+// network boundary is checked before it is believed. They are the definitions: the types of
+// run-types.ts (TrainConfig, BackendReport, StepMetrics …) are inferred from them.
 import { z } from 'zod';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
 
@@ -7,6 +8,7 @@ const finite = z.number().finite();
 /** Any number, NaN and ±Infinity included (zod's number() rejects them). */
 export const anyNumber = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
 
+/** A training run's settings (TrainConfig). */
 export const trainConfigSchema = z.strictObject({
   model: z.enum(MODEL_KINDS),
   batchSize: z
@@ -17,7 +19,9 @@ export const trainConfigSchema = z.strictObject({
   epochs: z.number().int().min(1).max(100_000),
   learningRate: finite.gt(0).max(10),
   optimizer: z.enum(OPTIMIZERS),
+  /** SGD momentum; ignored by Adam. */
   momentum: finite.min(0).lt(1),
+  /** Steps of linear learning-rate warm-up from ~0 to learningRate. */
   warmupSteps: z.number().int().min(0).max(10_000_000),
   backend: z.enum(BACKEND_CHOICES),
   seed: z
@@ -25,18 +29,30 @@ export const trainConfigSchema = z.strictObject({
     .int()
     .min(0)
     .max(2 ** 31 - 1),
+  /** Validate this many times per epoch (default 1, at its end): finer validation curves. */
   validationsPerEpoch: z.number().int().min(1).max(20).optional(),
 });
 
+/** Why a backend of the ladder was not used (BackendSkip). */
+export const backendSkipSchema = z.strictObject({ backend: z.string(), reason: z.string() });
+
+/** The backend a process trains on, and the rungs of the ladder it skipped (BackendReport). */
 export const backendReportSchema = z.strictObject({
+  /** tfjs backend name actually in use: 'tensorflow', 'webgpu', 'wasm', 'cpu'. */
   name: z.string(),
+  /** Human-readable device, e.g. 'NVIDIA H100 (Vulkan)', 'CPU, WebAssembly SIMD, 2 threads'. */
   device: z.string(),
-  skipped: z.array(z.strictObject({ backend: z.string(), reason: z.string() })),
+  /** Each higher rung that was skipped, and why. */
+  skipped: z.array(backendSkipSchema),
 });
 
+/** One optimisation step, as the trainer reports it (StepMetrics). */
 export const stepMetricsSchema = z.strictObject({
+  /** Global step, 1-based. */
   step: z.number().int().min(1),
+  /** 1-based. */
   epoch: z.number().int().min(1),
+  /** Seconds since the run started training. */
   time: finite.min(0),
   // Loss may legitimately be NaN/Infinity when training diverges: the record must keep it.
   loss: anyNumber,
@@ -47,6 +63,7 @@ export const stepMetricsSchema = z.strictObject({
   learningRate: finite.min(0),
 });
 
+/** Validation at the end of an epoch (EpochMetrics). */
 export const epochMetricsSchema = z.strictObject({
   epoch: z.number().int().min(1),
   step: z.number().int().min(0),

@@ -2,12 +2,12 @@
 // them gives StoreError('corrupt') naming the row and column instead of a crash later on.
 
 import { z } from 'zod';
+import { DATASET_KINDS } from '../../shared/dataset-types.js';
 import type { DatasetManifest } from '../../shared/dataset-types.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../../shared/run-types.js';
 import type { BackendSkip, TrainConfig } from '../../shared/run-types.js';
 import { StoreError } from './errors.js';
 
-export const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
 export const ARTIFACT_KINDS = ['model'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
 import { trainConfigSchema } from '../schemas.js';
-import { TUNING_MODES } from '../tuning-types.js';
+import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import {
   backendsSchema,
   datasetDetailSchema,
@@ -128,7 +128,7 @@ export const API_METHODS = {
   stopTuning: { params: z.strictObject({ sessionId: id }), result: ok },
   getTuning: { params: z.strictObject({ sessionId: id }), result: tuningDetailSchema },
   listTunings: {
-    params: z.strictObject({ dataset: datasetRef.optional(), status: z.enum(['running', 'completed', 'failed', 'stopped', 'interrupted']).optional() }),
+    params: z.strictObject({ dataset: datasetRef.optional(), status: z.enum(TUNING_STATUSES).optional() }),
     result: z.array(tuningSummarySchema),
   },
 

@@ -2,10 +2,15 @@
 // evaluations, settings. Every value is plain data (structured-clone and wire safe); images
 // travel as PNG data URLs the browser can draw directly.
 import { z } from 'zod';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
-import { anyNumber, backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
-import { TRIAL_KINDS, TRIAL_STATUSES, TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
-import { importProblemSchema } from './wire.js';
+import { datasetSplitSchema, importProblemSchema, importProgressSchema as sharedImportProgressSchema } from '../dataset-schemas.js';
+import { DATASET_KINDS } from '../dataset-types.js';
+import { BACKEND_CHOICES, MODEL_KINDS, RUN_STATUSES } from '../run-types.js';
+import { anyNumber, backendReportSchema, backendSkipSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
+import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
+import { curvePointSchema, trialSchema, tuningProgressSchema, tuningReportSchema, tuningRequestSchema } from '../tuning-schemas.js';
+
+// Defined in src/shared with their types (schemas.ts, tuning-schemas.ts, dataset-types.ts); re-exported as part of what the API carries.
+export { backendSkipSchema, curvePointSchema, DATASET_KINDS, trialSchema, tuningProgressSchema, tuningReportSchema, tuningRequestSchema };
 
 const count = z.number().int().min(0);
 const id = z.number().int().min(1);
@@ -14,8 +19,6 @@ const iso = z.string();
 export const imageDataUrlSchema = z.string().startsWith('data:image/');
 
 // ---- datasets -------------------------------------------------------------------------------
-
-export const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
 
 export const datasetSummarySchema = z.strictObject({
   id,
@@ -51,7 +54,7 @@ export type DatasetPreview = z.infer<typeof datasetPreviewSchema>;
 export const datasetDetailSchema = z.strictObject({
   ...datasetSummarySchema.shape,
   classes: z.array(z.strictObject({ index: z.number().int().min(0), name: z.string(), count })),
-  split: z.strictObject({ seed: z.number().int(), validationFraction: z.number(), trainCount: count, validationCount: count }),
+  split: datasetSplitSchema,
   /** Every problem found at import, in plain words (with skipBad these inputs were left out). */
   problems: z.array(importProblemSchema),
   previews: z.array(datasetPreviewSchema),
@@ -63,15 +66,11 @@ export type DatasetDetail = z.infer<typeof datasetDetailSchema>;
 export const importProgressSchema = z.strictObject({
   /** The id the caller chose for the import. */
   importId: z.string(),
-  phase: z.enum(['scanning', 'decoding', 'writing']),
-  done: count,
-  total: count,
+  ...sharedImportProgressSchema.shape,
 });
 export type ImportProgressEvent = z.infer<typeof importProgressSchema>;
 
 // ---- runs -----------------------------------------------------------------------------------
-
-export const backendSkipSchema = z.strictObject({ backend: z.string(), reason: z.string() });
 
 export const runSummarySchema = z.strictObject({
   id,
@@ -142,97 +141,6 @@ export type EvaluationView = z.infer<typeof evaluationViewSchema>;
 
 // ---- tuning ---------------------------------------------------------------------------------
 
-export const tuningRequestViewSchema = z.strictObject({
-  model: z.enum(MODEL_KINDS),
-  mode: z.enum(TUNING_MODES),
-  optimizer: z.enum(OPTIMIZERS),
-  backend: z.enum(BACKEND_CHOICES),
-  memoryBudgetBytes: z.number().optional(),
-  baseBatchSize: z.number().int(),
-  baseLearningRate: z.number(),
-  plannedEpochs: z.number().int(),
-  seed: z.number().int(),
-  searchLearningRate: z.boolean().optional(),
-});
-
-export const curvePointSchema = z.strictObject({
-  batchSize: z.number().int(),
-  memoryBytes: z.number().optional(),
-  predictedMemoryBytes: z.number().optional(),
-  samplesPerSecond: z.number().optional(),
-  efficiency: z.number().optional(),
-  goodput: z.number().optional(),
-  fits: z.boolean().optional(),
-});
-
-export const tuningReportSchema = z.strictObject({
-  recommendation: z.strictObject({
-    batchSize: z.number().int(),
-    learningRate: z.number(),
-    warmupSteps: z.number().int(),
-    expectedSamplesPerSecond: z.number(),
-    memoryCeiling: z.number().int(),
-    memoryBudgetBytes: z.number(),
-    memoryHeadroom: z.number().nullable(),
-    noiseScale: z.number().nullable(),
-    optimizer: z.enum(OPTIMIZERS),
-  }),
-  /** One sentence per reason for the choice. */
-  reasons: z.array(z.string()),
-  /** m(B), X(B), E(B), G(B) against batch size. */
-  curves: z.array(curvePointSchema),
-  fits: z.strictObject({
-    memory: z.strictObject({ a: z.number(), b: z.number(), r2: anyNumber, updateFloor: z.number().optional() }).nullable(),
-    time: z.strictObject({ alpha: z.number(), beta: z.number(), r2: anyNumber }).nullable(),
-  }),
-  saturationBatch: z.number().int().nullable(),
-  noiseForecast: z
-    .strictObject({
-      measured: z.number(),
-      measuredLoss: z.number(),
-      atSamples: z.number(),
-      loss: z.number(),
-      noiseScale: z.number(),
-      lossExponent: z.number(),
-      growthExponent: z.number(),
-      growthMeasured: z.boolean(),
-    })
-    .nullable()
-    .optional(),
-  learningRateTest: z
-    .strictObject({
-      batchSize: z.number().int(),
-      points: z.array(z.strictObject({ rate: z.number(), loss: z.number(), smoothed: z.number() })),
-      steepestRate: z.number().nullable(),
-      minimumRate: z.number().nullable(),
-      rate: z.number().nullable(),
-    })
-    .nullable()
-    .optional(),
-  scaleOut: z.array(z.strictObject({ workers: z.number().int(), speedup: z.number() })).nullable(),
-  searchSeconds: z.number(),
-});
-
-export const trialSchema = z.strictObject({
-  seq: z.number().int(),
-  kind: z.enum(TRIAL_KINDS),
-  batchSize: z.number().int(),
-  learningRate: z.number().nullable(),
-  status: z.enum(TRIAL_STATUSES),
-  result: z.record(z.string(), z.unknown()),
-  cause: z.string().nullable(),
-  seconds: z.number(),
-});
-
-export const tuningProgressSchema = z.strictObject({
-  sessionId: id,
-  phase: z.enum(['starting', 'memory', 'throughput', 'learning-rate', 'noise', 'trials', 'report']),
-  trial: z.number().int(),
-  batchSize: z.number().int().nullable(),
-  etaSeconds: z.number().nullable(),
-  message: z.string(),
-});
-
 export const tuningSummarySchema = z.strictObject({
   id,
   datasetId: id,
@@ -255,7 +163,7 @@ export type TuningSummary = z.infer<typeof tuningSummarySchema>;
 
 export const tuningDetailSchema = z.strictObject({
   ...tuningSummarySchema.shape,
-  request: tuningRequestViewSchema,
+  request: tuningRequestSchema,
   report: tuningReportSchema.nullable(),
   trials: z.array(trialSchema),
   /** The last progress event of a running session (for a UI that (re)opens mid-search). */

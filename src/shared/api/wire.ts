@@ -5,6 +5,9 @@
 //   response  {id, ok: true, result} | {id, ok: false, error: {message, code, field?, problems?}}
 //   event     {event, data}
 import { z } from 'zod';
+import { importProblemSchema } from '../dataset-schemas.js';
+
+export { importProblemSchema };
 
 export const requestIdSchema = z.union([z.number().int(), z.string().min(1).max(100)]);
 export type RequestId = z.infer<typeof requestIdSchema>;
@@ -35,12 +38,6 @@ export const API_ERROR_CODES = [
   'internal',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
-
-export const importProblemSchema = z.strictObject({
-  file: z.string(),
-  row: z.number().int().optional(),
-  reason: z.string(),
-});
 
 export const wireErrorSchema = z.strictObject({
   message: z.string(),

@@ -1,12 +1,12 @@
 // The one line a backend-detection process (detect-entry.ts) prints, and how to read it back.
 import { z } from 'zod';
-import { backendReportSchema } from '../../../shared/schemas.js';
+import { backendReportSchema, backendSkipSchema } from '../../../shared/schemas.js';
 
 export const DETECT_MARKER = 'AUTOBATCH_BACKEND_DETECT ';
 
 export const detectOutcomeSchema = z.union([
   z.strictObject({ ok: z.literal(true), report: backendReportSchema }),
-  z.strictObject({ ok: z.literal(false), message: z.string(), skipped: z.array(z.strictObject({ backend: z.string(), reason: z.string() })) }),
+  z.strictObject({ ok: z.literal(false), message: z.string(), skipped: z.array(backendSkipSchema) }),
 ]);
 export type DetectOutcome = z.infer<typeof detectOutcomeSchema>;
 
