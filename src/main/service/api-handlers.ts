@@ -112,6 +112,7 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
     getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass),
     importDataset: (p) => runImport(expandHome(p.source), 'source', p),
     importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, 'sample', p),
+    deleteDataset: (p) => service.deleteDataset(p.dataset, { dryRun: p.dryRun ?? false }),
 
     startTuning: (p) => {
       const s = settings.get();
@@ -139,6 +140,7 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
         .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status))
         .map((t) => tuningSummary(t, service.isTuningActive(t.id)));
     },
+    deleteTuning: (p) => service.deleteTuning(p.sessionId, { dryRun: p.dryRun ?? false }),
 
     startTraining: (p) => {
       const config = { ...(p.fromTuning === undefined && p.config?.backend === undefined ? { backend: settings.get().backend } : {}), ...(p.config ?? {}) };
@@ -215,6 +217,7 @@ export function createServiceHandlers(ctx: HandlerContext): ApiHandlers {
       const f = await exportBytes(service, p.runId, 'model');
       return { fileName: f.fileName, mimeType: f.mimeType, base64: f.bytes.toString('base64'), bytes: f.bytes.length } satisfies ExportFile;
     },
+    deleteRun: (p) => service.deleteRun(p.runId, { dryRun: p.dryRun ?? false }),
 
     getSettings: () => ({ dataFolder: service.store.paths.home, ...settings.get(), version: ctx.version }),
     updateSettings: (p) => {
