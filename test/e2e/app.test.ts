@@ -20,6 +20,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let runId: number;
+/** The run started by hand and stopped: deleted at the end. */
+let liveRunId: number;
 /** The Quick and the Full Auto-tune sessions. */
 let quickTuning: number;
 let fullTuning: number;
@@ -167,7 +169,7 @@ test('Train: a run started by hand is followed again after a reload, and Stop st
   await page.getByRole('spinbutton', { name: 'Epochs' }).fill('3');
   await page.getByRole('button', { name: 'Start training' }).click();
   await page.waitForURL(/#\/train\/\d+$/);
-  const liveRunId = Number(/#\/train\/(\d+)$/.exec(page.url())![1]);
+  liveRunId = Number(/#\/train\/(\d+)$/.exec(page.url())![1]);
   assert.notEqual(liveRunId, runId);
 
   const stepCell = page.locator('.stats dd').first();
@@ -185,6 +187,22 @@ test('Train: a run started by hand is followed again after a reload, and Stop st
   const target = (await currentStep()) + 20;
   await waitUntil(async () => (await currentStep()) >= target, 30_000, `step ${target} after the reload`);
   assert.equal(await page.locator('figure.chart canvas').count(), 2);
+
+  // Meanwhile, in another tab: what it trains on cannot be deleted, and the button says why.
+  const other = await context.newPage();
+  try {
+    for (const [hash, name, why] of [
+      [`#/runs/${liveRunId}`, 'Delete run', `run ${liveRunId} is training; stop it first`],
+      ['#/datasets', 'Delete dataset', `run ${liveRunId} is training on it; stop it first`],
+    ] as const) {
+      await other.goto(`${served.url}${hash}`);
+      const button = other.getByRole('button', { name, exact: true });
+      await waitUntil(() => button.isDisabled(), 10_000, `${name} disabled while run ${liveRunId} trains`);
+      assert.equal(await button.getAttribute('title'), `Cannot be deleted now: ${why}`);
+    }
+  } finally {
+    await other.close();
+  }
 
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await page.locator('.screen-head .badge', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
@@ -373,6 +391,81 @@ test('a CSV file dropped anywhere on the window is imported, its bad row named',
   await problems.getByText(/1 problem found/).waitFor();
   await problems.getByText(/\(row 6\)/).waitFor();
   assert.equal(await page.getByRole('region', { name: 'Classes' }).getByRole('row').count(), 4, 'three species');
+});
+
+test('Delete: a run, a tuning session and a dataset, each after its confirmation dialog', { skip: needsChromium }, async () => {
+  // The sample, which everything above used: the dialog counts what goes with it; Escape keeps it.
+  await page.getByRole('link', { name: 'Datasets', exact: true }).click();
+  await page
+    .getByRole('navigation', { name: 'Dataset list' })
+    .getByRole('link', { name: /^mnist / })
+    .click();
+  await page.getByRole('heading', { name: 'mnist', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Delete dataset', exact: true }).click();
+  const sample = page.getByRole('dialog', { name: 'Delete dataset "mnist"?' });
+  await sample.getByText('Its 2 runs (with their models and metrics) and 2 tuning sessions are deleted too.').waitFor();
+  await sample.getByText(/^[\d.]+ (KiB|MiB) are freed\.$/).waitFor();
+  assert.equal(await page.evaluate('document.activeElement.textContent'), 'Cancel', 'the dialog starts on Cancel');
+  await screenshot(page, 'delete-dataset');
+  await page.keyboard.press('Escape');
+  await sample.waitFor({ state: 'hidden' });
+  await page.getByRole('heading', { name: 'mnist', exact: true }).waitFor();
+
+  // The run stopped by hand, from the keyboard: Tab from Cancel to Delete, Enter.
+  await page.goto(`${served.url}#/runs/${liveRunId}`);
+  await page.getByRole('button', { name: 'Delete run', exact: true }).click();
+  const run = page.getByRole('dialog', { name: `Delete run ${liveRunId}?` });
+  await run.getByText(/^Its [\d,]+ stored metric values/).waitFor();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/runs$/);
+  await page
+    .getByRole('status')
+    .getByText(new RegExp(`^Deleted run ${liveRunId}`))
+    .waitFor();
+  await page.getByRole('link', { name: `Run ${runId}`, exact: true }).waitFor();
+  assert.equal(await page.getByRole('link', { name: `Run ${liveRunId}`, exact: true }).count(), 0);
+
+  // The Quick search: the run trained with it is kept, and its page still opens.
+  await page.goto(`${served.url}#/tune/${quickTuning}`);
+  await page.getByRole('button', { name: 'Delete tuning session', exact: true }).click();
+  const tuning = page.getByRole('dialog', { name: `Delete tuning session ${quickTuning}?` });
+  await tuning.getByText(`Run ${runId}, trained with its recommendation, is kept (its settings say what it trained with).`).waitFor();
+  await tuning.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.waitForURL(/#\/tune$/);
+  await page.getByRole('status').getByText(`Deleted tuning session ${quickTuning}.`).waitFor();
+  await page.getByText(new RegExp(`^Search ${fullTuning} · `)).waitFor();
+  await page.goto(`${served.url}#/runs/${runId}`);
+  await page.getByRole('heading', { name: 'Confusion matrix' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: /Auto-tune session/ }).count(), 0);
+
+  // A dataset nothing used: gone from the list.
+  await page.getByRole('link', { name: 'Datasets', exact: true }).click();
+  await page
+    .getByRole('navigation', { name: 'Dataset list' })
+    .getByRole('link', { name: /^flowers / })
+    .click();
+  await page.getByRole('heading', { name: 'flowers', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Delete dataset', exact: true }).click();
+  const flowers = page.getByRole('dialog', { name: 'Delete dataset "flowers"?' });
+  await flowers.getByText('It has no runs or tuning sessions.').waitFor();
+  await flowers.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page
+    .getByRole('status')
+    .getByText(/^Deleted dataset "flowers"; [\d.]+ (B|KiB) freed\.$/)
+    .waitFor();
+  await page.waitForURL(/#\/datasets$/);
+  assert.equal(
+    await page
+      .getByRole('navigation', { name: 'Dataset list' })
+      .getByRole('link', { name: /^flowers / })
+      .count(),
+    0,
+  );
+  await page
+    .getByRole('navigation', { name: 'Dataset list' })
+    .getByRole('link', { name: /^mnist / })
+    .waitFor();
 });
 
 test('the page logged no errors', { skip: needsChromium }, () => {

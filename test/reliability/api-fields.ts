@@ -150,6 +150,9 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       limit: 100,
     }),
   },
+  // A delete that is wrongly accepted is a finding twice over (accepted, rows changed); its base
+  // is a dry run all the same, so that such a bug could not delete the rows later probes use.
+  deleteDataset: { fields: { dataset: req({ t: 'datasetRef' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ dataset: r.table.id, dryRun: true }) },
   startTuning: {
     fields: {
       dataset: req({ t: 'datasetRef' }),
@@ -180,6 +183,10 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   },
   stopTuning: { fields: { sessionId: req({ t: 'id', of: 'tuning session' }) }, base: (r) => ({ sessionId: r.tuning }) },
   getTuning: { fields: { sessionId: req({ t: 'id', of: 'tuning session' }) }, base: (r) => ({ sessionId: r.tuning }) },
+  deleteTuning: {
+    fields: { sessionId: req({ t: 'id', of: 'tuning session' }), dryRun: opt({ t: 'bool' }) },
+    base: (r) => ({ sessionId: r.stoppedTuning, dryRun: true }),
+  },
   listTunings: {
     fields: { dataset: opt({ t: 'datasetRef' }), status: opt({ t: 'enum', of: ['running', 'completed', 'failed', 'stopped', 'interrupted'] }) },
     base: (r) => ({ dataset: r.images.name, status: 'completed' }),
@@ -232,6 +239,7 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   },
   exportRunCsv: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
   exportModel: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
+  deleteRun: { fields: { runId: req({ t: 'id', of: 'run' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ runId: r.stoppedRun, dryRun: true }) },
   getSettings: { fields: {}, base: () => ({}) },
   updateSettings: {
     fields: { memoryBudgetBytes: { kind: BUDGET, nullable: true }, backend: opt({ t: 'enum', of: BACKENDS }) },

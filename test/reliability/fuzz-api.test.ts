@@ -53,6 +53,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
     limit: 100,
   },
   importSample: { sample: 'mnist', name: 'n', limit: 100 },
+  deleteDataset: { dataset: 1, dryRun: true },
   startTuning: {
     dataset: 1,
     model: 'mlp',
@@ -68,6 +69,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   stopTuning: { sessionId: 1 },
   getTuning: { sessionId: 1 },
   listTunings: { dataset: 1, status: 'running' },
+  deleteTuning: { sessionId: 1, dryRun: true },
   startTraining: {
     dataset: 1,
     fromTuning: 1,
@@ -81,6 +83,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   compareRuns: { runIds: [1, 2], metric: 'loss', maxPoints: 100 },
   exportRunCsv: { runId: 1 },
   exportModel: { runId: 1 },
+  deleteRun: { runId: 1, dryRun: true },
   getSettings: {},
   updateSettings: { memoryBudgetBytes: 1e9, backend: 'cpu' },
   detectBackends: { refresh: false },
@@ -362,7 +365,8 @@ test(`${PAYLOADS} malformed payloads over the WebSocket of a real server: all re
 // data folder's files (recursive, with sizes) must be as before, and nothing may appear outside
 // the data folder. Well-formed requests that cannot be done with these rows (stop a finished
 // run, train an image model on a table…) must be rejected the same way, and dataset names that
-// look like paths out of the data folder must stay labels.
+// look like paths out of the data folder must stay labels. Last, deletions that must succeed: dry
+// runs change nothing, and deleting a dataset removes its row and cache folder only.
 
 const INDEPENDENT_PAYLOADS = Number(process.env.RELIABILITY_API_INDEPENDENT ?? 3000);
 
@@ -699,9 +703,43 @@ test(
         }
       }
 
+      // 4. Deletions that succeed. A dry run changes nothing; deleting the table dataset removes
+      // its row and its cache folder and nothing else — not the CSV it was imported from, which
+      // the check of the folder beside the data folder below covers.
+      let deletes = 0;
+      for (const [method, params] of [
+        ['deleteDataset', { dataset: rows.images.id, dryRun: true }],
+        ['deleteRun', { runId: rows.run, dryRun: true }],
+        ['deleteTuning', { sessionId: rows.tuning, dryRun: true }],
+      ] as const) {
+        deletes++;
+        const res = await send(method, params);
+        const after = state.take();
+        const changed = stateDiff(before, after);
+        if (!res.ok || !(res.result as { dryRun: boolean }).dryRun || changed)
+          findings.push(`${describeProbe(method, params)}: ${res.ok ? `dry run changed ${changed || 'dryRun'}` : `refused: ${res.error.message}`}`);
+        before = after;
+      }
+      {
+        deletes++;
+        const cache = path.relative(rows.home, service.getDataset(rows.table.id).cacheDir);
+        const params = { dataset: rows.table.id };
+        const res = await send('deleteDataset', params);
+        const after = state.take();
+        const what = describeProbe('deleteDataset', params);
+        if (!res.ok) findings.push(`${what}: refused: ${res.error.message}`);
+        const tables = Object.keys(after.rows).filter((t) => after.rows[t] !== before.rows[t]);
+        if (tables.join() !== 'datasets' || after.rows.datasets !== before.rows.datasets! - 1) findings.push(`${what}: changed ${stateDiff(before, after)}`);
+        const gone = before.files.filter((f) => !after.files.includes(f));
+        const added = after.files.filter((f) => !before.files.includes(f));
+        if (gone.length === 0 || gone.some((f) => !f.startsWith(cache)) || added.length)
+          findings.push(`${what}: files ${stateDiff({ rows: after.rows, files: before.files }, after)} (its cache: ${cache})`);
+        before = after;
+      }
+
       const totalMs = Date.now() - started;
       console.log(
-        `# ${sent} calls (${probes.length} wrong payloads, ${conflicts.length} conflicts, ${pathNames} path-like names); answers: ${[...perCode].map(([c, n]) => `${c} ${n}`).join(', ')}; setup ${(setupMs / 1000).toFixed(1)} s, all ${(totalMs / 1000).toFixed(1)} s`,
+        `# ${sent} calls (${probes.length} wrong payloads, ${conflicts.length} conflicts, ${pathNames} path-like names, ${deletes} deletions); answers: ${[...perCode].map(([c, n]) => `${c} ${n}`).join(', ')}; setup ${(setupMs / 1000).toFixed(1)} s, all ${(totalMs / 1000).toFixed(1)} s`,
       );
       assert.deepEqual(findings.slice(0, 40), [], `${findings.length} findings`);
       // Nothing anywhere else: beside the data folder, at the escape targets.

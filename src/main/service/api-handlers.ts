@@ -88,7 +88,7 @@ function importOptionsOf(p: ValidParamsOf<'importDataset'> | ValidParamsOf<'impo
 
 type Group<M extends ServiceMethod> = Pick<ServiceHandlers, M>;
 
-function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDataset' | 'importDataset' | 'importSample'> {
+function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDataset' | 'importDataset' | 'importSample' | 'deleteDataset'> {
   const { service } = ctx;
   /** `sourceField` names what was imported (`source`, `sample`) in the answer to a failed import. */
   const runImport = async (source: string, sourceField: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
@@ -112,10 +112,11 @@ function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDatase
     getDataset: (p) => datasetDetail(service.getDataset(p.dataset), p.previewsPerClass ?? VIEW_DEFAULTS.previewsPerClass),
     importDataset: (p) => runImport(expandHome(p.source), 'source', p),
     importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, 'sample', p),
+    deleteDataset: (p) => service.deleteDataset(p.dataset, { dryRun: p.dryRun ?? false }),
   };
 }
 
-function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings'> {
+function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings' | 'deleteTuning'> {
   const { service } = ctx;
   return {
     startTuning: (p) => {
@@ -144,6 +145,7 @@ function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'st
         .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status))
         .map((t) => tuningSummary(t, service.isTuningActive(t.id)));
     },
+    deleteTuning: (p) => service.deleteTuning(p.sessionId, { dryRun: p.dryRun ?? false }),
   };
 }
 
@@ -203,7 +205,7 @@ async function runDetail(service: AutoBatchService, p: ValidParamsOf<'getRun'>):
   };
 }
 
-function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel'> {
+function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel' | 'deleteRun'> {
   const { service } = ctx;
   return {
     listRuns: (p) => {
@@ -231,6 +233,7 @@ function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compar
       const f = await exportBytes(service, p.runId, 'model');
       return { fileName: f.fileName, mimeType: f.mimeType, base64: f.bytes.toString('base64'), bytes: f.bytes.length } satisfies ExportFile;
     },
+    deleteRun: (p) => service.deleteRun(p.runId, { dryRun: p.dryRun ?? false }),
   };
 }
 

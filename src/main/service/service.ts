@@ -11,10 +11,22 @@ import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig }
 import { describeSchemaError, trainConfigSchema } from '../../shared/schemas.js';
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
 import { modelAcceptsShape } from '../engine/models/build-model.js';
-import { openStore, type ArtifactRecord, type DatasetRecord, type RunRecord, type Store, type StorePaths } from '../store/index.js';
+import {
+  openStore,
+  processGone,
+  type ArtifactRecord,
+  type DatasetRecord,
+  type JobRow,
+  type RemovalPlan,
+  type RemovalTarget,
+  type RunRecord,
+  type Store,
+  type StorePaths,
+} from '../store/index.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
+import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
 import { TUNING_MODES, type TrialRecord, type TuningMode, type TuningProgress, type TuningRequest, type TuningStatus } from '../../shared/tuning-types.js';
 import type { TuningSessionRecord } from '../store/index.js';
@@ -100,6 +112,33 @@ const tuningRequestSchema = z.strictObject({
   searchLearningRate: z.boolean().optional(),
 });
 
+export interface DeleteOptions {
+  /** Only say what would be deleted (and what stops it now); delete nothing. */
+  dryRun?: boolean;
+}
+
+/** What a deletion removed — or, for a dry run, would remove. */
+export interface DeletionReport {
+  dryRun: boolean;
+  /** Why it cannot be deleted now ("run 4 is training on it; stop it first"), null when it can. */
+  inUse: string | null;
+  datasets: number;
+  runs: number;
+  tunings: number;
+  runIds: number[];
+  sessionIds: number[];
+  metricRows: number;
+  trials: number;
+  /** Artifact rows (saved models). */
+  artifacts: number;
+  /** Runs kept that trained with a deleted tuning session: their link to it is cleared. */
+  unlinkedRunIds: number[];
+  /** Bytes of the files removed from the data folder. */
+  bytes: number;
+  /** Files that could not be removed (nothing points at them; the next start removes them). */
+  leftOver: string[];
+}
+
 interface ActiveRun {
   host: TrainerHost;
   done: Promise<RunRecord>;
@@ -131,6 +170,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     } else {
       this.spawn = options.spawn;
     }
+    // What earlier deletions could not remove (a file that was held open).
+    sweepTrash([this.store.paths.datasetsDir, this.store.paths.artifactsDir]);
   }
 
   /** Starts the spare trainer once no job runs (never beside one: it would skew its timings). */
@@ -489,6 +530,81 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     return this.store.recovered;
   }
 
+  // ---- deleting -------------------------------------------------------------------------
+
+  /** Deletes a dataset: its cache folder, its runs (metrics, models) and its tuning sessions. */
+  deleteDataset(ref: string | number, options: DeleteOptions = {}): Promise<DeletionReport> {
+    return this.remove(() => ({ kind: 'dataset', id: this.getDataset(ref).id }), 'dataset', options);
+  }
+
+  /** Deletes a run: its metrics, its artifacts and its folder. */
+  deleteRun(runId: number, options: DeleteOptions = {}): Promise<DeletionReport> {
+    return this.remove(() => ({ kind: 'run', id: this.getRun(runId).id }), 'runId', options);
+  }
+
+  /** Deletes a tuning session and its trials; runs trained with it are kept, their link cleared. */
+  deleteTuning(sessionId: number, options: DeleteOptions = {}): Promise<DeletionReport> {
+    return this.remove(() => ({ kind: 'tuning', id: this.getTuning(sessionId).id }), 'sessionId', options);
+  }
+
+  /**
+   * Files moved aside, rows deleted in one transaction, files removed: see removal.ts for why in
+   * this order. Everything up to the transaction's end runs without yielding, so no job of this
+   * process can start in between; jobs of other processes are checked again inside it.
+   */
+  private async remove(find: () => RemovalTarget, field: string, options: DeleteOptions): Promise<DeletionReport> {
+    const target = find();
+    const plan = this.store.removal.plan(target);
+    if (!plan) throw new NotFoundError(target.kind === 'tuning' ? 'tuning session' : target.kind, target.id, field);
+    const inUse = this.inUse(plan);
+    const files = filesOfPlan(plan, this.store.paths);
+    const bytes = bytesOf(files);
+    if (options.dryRun) return deletionReport(plan, { dryRun: true, inUse, bytes, leftOver: [] });
+    if (inUse) throw new ConflictError(inUse, field);
+
+    const moved = moveAside(files, field);
+    let done: RemovalPlan;
+    try {
+      done = this.store.removal.remove(target, (now) => {
+        const reason = this.inUse(now);
+        if (reason) throw new ConflictError(reason, field);
+        const ids = (p: RemovalPlan) => JSON.stringify([p.runs.map((r) => r.id), p.sessions.map((s) => s.id)]);
+        if (ids(now) !== ids(plan)) throw new ConflictError(`${describeTarget(target)} changed while it was being deleted; try again`, field);
+      });
+    } catch (err) {
+      putBack(moved);
+      throw err;
+    }
+    const leftOver = await purge(moved);
+    return deletionReport(done, { dryRun: false, inUse: null, bytes, leftOver });
+  }
+
+  /** What job uses something this plan deletes, in words; null when none does. */
+  private inUse(plan: RemovalPlan): string | null {
+    const otherProcess = (j: JobRow) =>
+      j.ownerPid !== null && j.ownerPid !== process.pid && !processGone(j.ownerPid, j.ownerHost) ? ` (in another AutoBatch process, pid ${j.ownerPid})` : '';
+    const runBusy = (r: JobRow) => this.active.has(r.id) || ((r.status === 'queued' || r.status === 'running') && otherProcess(r) !== '');
+    const sessionBusy = (s: JobRow) => this.activeTunings.has(s.id) || (s.status === 'running' && otherProcess(s) !== '');
+    const { target } = plan;
+    const doing = (r: JobRow) => (r.status === 'queued' ? 'waiting to train' : 'training');
+    for (const r of plan.runs) {
+      if (!runBusy(r)) continue;
+      if (target.kind === 'run') return `run ${r.id} is ${r.status === 'queued' ? 'queued' : 'training'}${otherProcess(r)}; stop it first`;
+      return `run ${r.id} is ${doing(r)} on it${otherProcess(r)}; stop it first`;
+    }
+    for (const s of plan.sessions) {
+      if (!sessionBusy(s)) continue;
+      if (target.kind === 'tuning') return `tuning session ${s.id} is still searching${otherProcess(s)}; stop it first`;
+      return `tuning session ${s.id} is searching on it${otherProcess(s)}; stop it first`;
+    }
+    for (const r of plan.unlinkedRuns) {
+      if (!runBusy(r)) continue;
+      const whose = target.kind === 'tuning' ? 'its recommendation' : `the recommendation of its tuning session ${r.tuningSessionId}`;
+      return `run ${r.id} is ${doing(r)} with ${whose}${otherProcess(r)}; stop it first`;
+    }
+    return null;
+  }
+
   /** Stops every active run and closes the database. Runs not finished within the grace end stopped. */
   async close(): Promise<void> {
     const pending = [...this.active.values()];
@@ -498,6 +614,28 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     this.warm?.close();
     this.store.close();
   }
+}
+
+function describeTarget(target: RemovalTarget): string {
+  return target.kind === 'tuning' ? `tuning session ${target.id}` : `${target.kind} ${target.id}`;
+}
+
+function deletionReport(plan: RemovalPlan, extra: Pick<DeletionReport, 'dryRun' | 'inUse' | 'bytes' | 'leftOver'>): DeletionReport {
+  return {
+    dryRun: extra.dryRun,
+    inUse: extra.inUse,
+    datasets: plan.datasets.length,
+    runs: plan.runs.length,
+    tunings: plan.sessions.length,
+    runIds: plan.runs.map((r) => r.id),
+    sessionIds: plan.sessions.map((s) => s.id),
+    metricRows: plan.metricRows,
+    trials: plan.trials,
+    artifacts: plan.artifacts,
+    unlinkedRunIds: plan.unlinkedRuns.map((r) => r.id),
+    bytes: extra.bytes,
+    leftOver: extra.leftOver,
+  };
 }
 
 function defaultDatasetName(source: string): string {

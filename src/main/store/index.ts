@@ -19,6 +19,7 @@ import { StoreError, toStoreError } from './errors.js';
 import { MetricRepo } from './metrics.js';
 import { latestVersion, migrate, MIGRATIONS, newerDatabaseError, userVersion } from './migrations.js';
 import type { Migration } from './migrations.js';
+import { RemovalRepo } from './removal.js';
 import { processGone, recoverInterrupted, RunRepo } from './runs.js';
 import { TuningRepo } from './tuning.js';
 
@@ -29,12 +30,14 @@ export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { DatasetRepo } from './datasets.js';
 export type { DatasetRecord } from './datasets.js';
-export { RunRepo, INTERRUPTED_MESSAGE } from './runs.js';
+export { RunRepo, INTERRUPTED_MESSAGE, processAlive, processGone } from './runs.js';
 export type { RunRecord, RunFilter, RunSummary, FinalRunStatus } from './runs.js';
 export { MetricRepo, downsampleMinMax, CSV_METRICS } from './metrics.js';
 export type { SeriesPoint } from './metrics.js';
 export { ArtifactRepo } from './artifacts.js';
 export { TuningRepo } from './tuning.js';
+export { RemovalRepo } from './removal.js';
+export type { RemovalPlan, RemovalTarget, JobRow } from './removal.js';
 export type { TuningSessionRecord } from './tuning.js';
 export type { ArtifactRecord } from './artifacts.js';
 export type { ArtifactKind } from './schemas.js';
@@ -55,6 +58,8 @@ export interface Store {
   readonly metrics: MetricRepo;
   readonly artifacts: ArtifactRepo;
   readonly tuning: TuningRepo;
+  /** Deleting a dataset, run or tuning session with the rows that go with it. */
+  readonly removal: RemovalRepo;
   readonly schemaVersion: number;
   /** Runs left running/queued by a process that is gone, turned 'interrupted' at open. */
   readonly recovered: number[];
@@ -143,6 +148,7 @@ class OpenStore implements Store {
   readonly metrics: MetricRepo;
   readonly artifacts: ArtifactRepo;
   readonly tuning: TuningRepo;
+  readonly removal: RemovalRepo;
 
   constructor(
     readonly paths: StorePaths,
@@ -155,6 +161,7 @@ class OpenStore implements Store {
     this.metrics = new MetricRepo(ctx);
     this.artifacts = new ArtifactRepo(ctx);
     this.tuning = new TuningRepo(ctx);
+    this.removal = new RemovalRepo(ctx);
   }
 
   /** Closes the connection; calling it again does nothing. */

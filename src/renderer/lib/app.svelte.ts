@@ -11,6 +11,11 @@ class AppState {
   datasetId = $state<number | null>(null);
   /** Files dropped anywhere on the window, waiting for the load-dataset form to import them. */
   pendingDrop = $state.raw<CapturedDrop | null>(null);
+  /**
+   * A line for the screen at `href` (what a deletion removed): shown there, dropped once the user
+   * moves on to another screen or item.
+   */
+  notice = $state<{ text: string; href: string; reached: boolean } | null>(null);
 
   constructor() {
     this.api.onConnection((s) => (this.connection = s));

@@ -12,6 +12,7 @@ import {
   backendsSchema,
   datasetDetailSchema,
   datasetSummarySchema,
+  deletionSchema,
   importProgressSchema,
   runBackendEventSchema,
   runDetailSchema,
@@ -58,6 +59,12 @@ const importOptions = {
   limit: z.number().int().min(10).max(10_000_000).optional(),
 };
 
+/** Every delete call's options. */
+const deleteOptions = {
+  /** Say what would be deleted (and what stops it now) without deleting anything. */
+  dryRun: z.boolean().optional(),
+};
+
 const exportFileSchema = z.strictObject({
   fileName: z.string(),
   mimeType: z.string(),
@@ -91,6 +98,12 @@ export const API_METHODS = {
     params: z.strictObject({ sample: z.literal('mnist').optional(), ...importOptions }),
     result: datasetDetailSchema,
   },
+  /**
+   * Deletes the dataset's cache in the data folder (never the files it was imported from), its
+   * runs with their metrics and models, and its tuning sessions. Refused ('conflict') while a run
+   * or a search uses it.
+   */
+  deleteDataset: { params: z.strictObject({ dataset: datasetRef, ...deleteOptions }), result: deletionSchema },
 
   // ---- Auto-tune ----
   startTuning: {
@@ -131,6 +144,12 @@ export const API_METHODS = {
     params: z.strictObject({ dataset: datasetRef.optional(), status: z.enum(TUNING_STATUSES).optional() }),
     result: z.array(tuningSummarySchema),
   },
+  /**
+   * Deletes a tuning session and its measurements. Runs trained with it are kept (their settings
+   * say what they trained with); their tuningSessionId becomes null. Refused ('conflict') while it
+   * searches or a run trains with its recommendation.
+   */
+  deleteTuning: { params: z.strictObject({ sessionId: id, ...deleteOptions }), result: deletionSchema },
 
   // ---- training ----
   /**
@@ -190,6 +209,8 @@ export const API_METHODS = {
   exportRunCsv: { params: z.strictObject({ runId: id }), result: exportFileSchema },
   /** The trained model as a tar archive (base64). */
   exportModel: { params: z.strictObject({ runId: id }), result: exportFileSchema },
+  /** Deletes a run: its metrics, its model and its folder. Refused ('conflict') while it is queued or training. */
+  deleteRun: { params: z.strictObject({ runId: id, ...deleteOptions }), result: deletionSchema },
 
   // ---- settings ----
   getSettings: { params: none, result: settingsSchema },

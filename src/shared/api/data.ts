@@ -187,6 +187,38 @@ export const runDetailSchema = z.strictObject({
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 
+// ---- deleting -------------------------------------------------------------------------------
+
+/** What deleteDataset / deleteRun / deleteTuning removed — or, with dryRun, would remove. */
+export const deletionSchema = z.strictObject({
+  /** Nothing was deleted: the figures say what a deletion would remove now. */
+  dryRun: z.boolean(),
+  /**
+   * Why it cannot be deleted now, in words ("run 4 is training on it; stop it first"); null when
+   * it can. Only a dry run answers it: a deletion in that state is refused with 'conflict'.
+   */
+  inUse: z.string().nullable(),
+  /** 1 for deleteDataset, else 0. */
+  datasets: count,
+  runs: count,
+  tunings: count,
+  runIds: z.array(id),
+  sessionIds: z.array(id),
+  /** Stored metric values of the runs. */
+  metricRows: count,
+  /** Measurements (trials) of the tuning sessions. */
+  trials: count,
+  /** Saved models of the runs. */
+  artifacts: count,
+  /** Runs kept that trained with a deleted tuning session: their link to it is cleared (tuningSessionId null). */
+  unlinkedRunIds: z.array(id),
+  /** Bytes of the files in the data folder removed: the dataset's cache, the runs' models and evaluations. */
+  bytes: count,
+  /** Files that could not be removed (held open…): nothing points at them any more; the next start removes them. */
+  leftOver: z.array(z.string()),
+});
+export type Deletion = z.infer<typeof deletionSchema>;
+
 // ---- settings -------------------------------------------------------------------------------
 
 export const backendAvailabilitySchema = z.strictObject({

@@ -19,7 +19,19 @@ after(async () => {
 
 /** Records every call that reaches these service methods. */
 const reached: string[] = [];
-for (const name of ['startTraining', 'startTuning', 'importDataset', 'getDataset', 'stopRun', 'getRun', 'listRuns', 'runCsv'] as const) {
+for (const name of [
+  'startTraining',
+  'startTuning',
+  'importDataset',
+  'getDataset',
+  'stopRun',
+  'getRun',
+  'listRuns',
+  'runCsv',
+  'deleteDataset',
+  'deleteRun',
+  'deleteTuning',
+] as const) {
   const original = service[name].bind(service) as (...a: unknown[]) => unknown;
   (service as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
     reached.push(name);
@@ -59,6 +71,13 @@ const cases: [string, unknown, string][] = [
   ['compareRuns', { runIds: [1], metric: 'rm -rf' }, 'metric'],
   ['updateSettings', { memoryBudgetBytes: 'lots' }, 'memoryBudgetBytes'],
   ['startTraining', { config: { model: 'mlp' } }, 'dataset'],
+  ['deleteDataset', {}, 'dataset'],
+  ['deleteDataset', { dataset: '' }, 'dataset'],
+  ['deleteDataset', { dataset: 1, force: true }, 'force'],
+  ['deleteRun', { runId: 0 }, 'runId'],
+  ['deleteRun', { runId: 1, dryRun: 'yes' }, 'dryRun'],
+  ['deleteTuning', { sessionId: '3' }, 'sessionId'],
+  ['deleteTuning', { sessionId: 3, dryRun: 1 }, 'dryRun'],
 ];
 
 for (const [method, params, field] of cases) {
@@ -144,6 +163,20 @@ test('valid calls reach the service; its errors come back with a code', async ()
   const noSession = await dispatcher.dispatch({ id: 6, method: 'stopTuning', params: { sessionId: 99 } });
   assert.equal(noSession.ok, false);
   if (!noSession.ok) assert.deepEqual([noSession.error.code, noSession.error.field], ['not-found', 'sessionId']);
+});
+
+test('delete calls reach the service: unknown ids are not found, naming the field', async () => {
+  for (const [method, params, field, message] of [
+    ['deleteDataset', { dataset: 'nope' }, 'dataset', 'dataset: no dataset "nope"'],
+    ['deleteDataset', { dataset: 42, dryRun: true }, 'dataset', 'dataset: no dataset "42"'],
+    ['deleteRun', { runId: 99 }, 'runId', 'runId: no run "99"'],
+    ['deleteTuning', { sessionId: 99, dryRun: false }, 'sessionId', 'sessionId: no tuning session "99"'],
+  ] as const) {
+    reached.length = 0;
+    const res = await dispatcher.dispatch({ id: 8, method, params });
+    assert.deepEqual(res, { id: 8, ok: false, error: { code: 'not-found', field, message } });
+    assert.equal(reached[0], method);
+  }
 });
 
 test('settings round-trip through settings.json', async () => {
