@@ -5,7 +5,7 @@ import { bridgeFromWindow, createIpcApi } from './ipc-client.js';
 import { createBrowserWebSocketApi } from './ws-client.js';
 
 export type * from '../../shared/api/index.js';
-export { ApiError } from '../../shared/api/index.js';
+export { ApiError, DEFAULT_EPOCHS, FIRST_RUN } from '../../shared/api/index.js';
 
 let api: Api | undefined;
 
