@@ -18,6 +18,7 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { formatBytes } from '../src/shared/format.js';
 import type { BackendChoice, ModelKind, StepMetrics } from '../src/shared/run-types.js';
 import { ApiDispatcher } from '../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../src/main/service/api-direct.js';
@@ -105,7 +106,7 @@ async function timeIt(fn: () => unknown, reps = 5): Promise<{ median: number; ma
 }
 
 run(async () => {
-  log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${formatBytes(os.totalmem())}, Node ${process.version}`);
   const ds = await service.importDataset('sample:mnist', { name: 'mnist', limit: Number(args.samples) });
   log(`warm-up run (${args.model}, ${args.backend}, batch ${args.batch}, ${args.steps} steps)…`);
   const warm = await train(ds.id);

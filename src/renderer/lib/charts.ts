@@ -2,7 +2,8 @@
 // curves against batch size (log-x, the choice and the memory budget marked) and run comparisons.
 import type uPlot from 'uplot';
 import type { ChartPalette } from './chart-theme.js';
-import { formatBytes, formatNumber, formatPercent } from './format.js';
+import { formatBytes } from '../../shared/format.js';
+import { formatNumber, formatPercent } from './format.js';
 
 type Options = Omit<uPlot.Options, 'width' | 'height'>;
 

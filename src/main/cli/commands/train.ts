@@ -4,7 +4,8 @@ import type { AutoBatchService } from '../../service/service.js';
 import type { RunRecord } from '../../store/index.js';
 import type { CliContext } from '../main.js';
 import { UserError } from '../../service/errors.js';
-import { createProgress, formatBytes, formatPercent, printJson, printLine } from '../output.js';
+import { formatBytes } from '../../../shared/format.js';
+import { createProgress, formatPercent, printJson, printLine } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
 
 export function runJson(r: RunRecord) {

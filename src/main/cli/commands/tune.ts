@@ -7,7 +7,8 @@ import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import type { TuningSessionRecord } from '../../store/index.js';
 import type { AutoBatchService } from '../../service/service.js';
 import type { CliContext } from '../main.js';
-import { createProgress, formatBytes, printJson, printLine, printTable } from '../output.js';
+import { formatBytes } from '../../../shared/format.js';
+import { createProgress, printJson, printLine, printTable } from '../output.js';
 import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 
 export function tuningJson(service: AutoBatchService, t: TuningSessionRecord) {
