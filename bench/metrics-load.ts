@@ -22,6 +22,7 @@ import { formatBytes } from '../src/shared/format.js';
 import type { BackendChoice, ModelKind, StepMetrics } from '../src/shared/run-types.js';
 import { ApiDispatcher } from '../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../src/main/service/api-direct.js';
+import { yieldToEventLoop } from '../src/main/engine/util/event-loop.js';
 import { benchService } from './harness.js';
 
 const { values: args } = parseArgs({
@@ -76,7 +77,7 @@ async function writer(datasetId: number, points: number, seconds: number): Promi
     const due = t0 + b * interval;
     const now = performance.now();
     if (due > now) await sleep(due - now);
-    else await new Promise((r) => setImmediate(r)); // never starve the trainer's messages
+    else await yieldToEventLoop(); // never starve the trainer's messages
     const w0 = performance.now();
     service.store.metrics.appendSteps(rec.id, fakeSteps(1 + b * BATCH_STEPS, Math.min(BATCH_STEPS, steps - b * BATCH_STEPS)));
     writeMs += performance.now() - w0;
