@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
-import { describeSchemaError, trainConfigSchema } from '../../shared/schemas.js';
+import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
+import { trainConfigSchema } from '../../shared/schemas.js';
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
 import { modelAcceptsShape } from '../engine/models/build-model.js';
 import { openStore, type DatasetRecord, type RunRecord, type Store } from '../store/index.js';
@@ -193,7 +194,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const dataset = this.getDataset(req.dataset);
     const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...fromTuning, ...req.config });
     if (!parsed.success)
-      throw new UserError(`invalid training settings: ${describeSchemaError(parsed.error)}`, ['config', ...(parsed.error.issues[0]?.path ?? [])].join('.'));
+      throw new UserError(
+        `invalid training settings: ${describeSchemaError(parsed.error)}`,
+        ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
+      );
     const config = parsed.data;
     const shapeProblem = modelAcceptsShape(config.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'config.model');
@@ -352,7 +356,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       seed: req.seed ?? 1,
       ...(req.searchLearningRate !== undefined ? { searchLearningRate: req.searchLearningRate } : {}),
     });
-    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, parsed.error.issues[0]?.path.join('.'));
+    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, schemaErrorField(parsed.error));
     const request: TuningRequest = parsed.data;
     const shapeProblem = modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');

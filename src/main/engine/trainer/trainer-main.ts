@@ -5,7 +5,7 @@
 // ('start-probes', 'probe'…, 'end': see src/shared/probe-protocol.ts and ../tuner/).
 import path from 'node:path';
 import { hostMessageSchema, type TrainerMessage, type TrainJob, type FailureCause, type RunSummary } from '../../../shared/trainer-protocol.js';
-import { describeSchemaError } from '../../../shared/schemas.js';
+import { describeSchemaError } from '../../../shared/schema-errors.js';
 import { looksLikeOutOfMemory } from '../../../shared/failure-text.js';
 import { backendMemoryBytes, BackendUnavailableError, selectBackend } from '../backends/select-backend.js';
 import { loadDataset } from '../datasets/index.js';
