@@ -3,10 +3,9 @@
 //  1. Does writing 1 000 000 metric points during a run slow its training? Training throughput
 //     (the trainer's own samples/s, start-up excluded) of the same run alone and with a writer
 //     that appends 1M points to another run in the same store, on the service's connection and
-//     event loop, paced to finish within the run (as a long run's stream would arrive; the
-//     default 1 500 steps make a run of ~30 s here, so ~30 000 points a second). Rounds run
-//     alone-then-loaded and loaded-then-alone in turn to cancel drift; the ratio of the medians
-//     is printed. Goal: < 5 %.
+//     event loop, paced to finish within the run (as a long run's stream would arrive). Rounds
+//     run alone-then-loaded and loaded-then-alone in turn to cancel drift; the ratio of the
+//     medians is printed. Goal: < 5 %.
 //  2. Does a long run's chart open in under a second? getRun through the API dispatcher (every
 //     series, each down-sampled to 1 000 points) and one series query, on a run holding 1M
 //     points (166 667 steps × 6 step metrics), and on a run whose loss series alone has 1M points.

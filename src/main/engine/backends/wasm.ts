@@ -39,8 +39,8 @@ export function wasmBinaryFolder(): string {
  * Threads used when none are asked for: half the logical cores (tfjs-backend-wasm's own rule,
  * which assumes two hardware threads a core), at least 1, at most 4. On a 2-core machine that
  * is 1: there a second XNNPACK thread competes with the JavaScript main thread and with anything
- * else running, and measured from 1.5x faster (large CNN, quiet machine) to 2x slower (small
- * CNN, busy machine).
+ * else running, and measured anywhere from somewhat faster (large CNN, quiet machine) to much
+ * slower (small CNN, busy machine); see the threads note in docs/benchmarks.md.
  */
 export function defaultWasmThreads(): number {
   // AUTOBATCH_WASM_THREADS (inherited by trainer processes) overrides the default, e.g. for a

@@ -18,7 +18,10 @@ export function setConv2DBackpropFilterStrategy(s: FilterGradStrategy): void {
   strategy = s;
 }
 
-/** At or below this many input channels 'auto' uses im2col (measured at batch 32-64: ci=1 1.7-2.5x faster, ci=2-4 even, ci=8+ slower). */
+/**
+ * At or below this many input channels 'auto' uses im2col (measured with bench/kernels-wasm.ts at
+ * batch 32–64: clearly faster for one input channel, even for two to four, slower from eight on).
+ */
 export const IM2COL_MAX_IN_CHANNELS = 2;
 
 export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {

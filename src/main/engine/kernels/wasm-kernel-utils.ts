@@ -165,7 +165,7 @@ export class WasmScope {
 
   /**
    * The filter [kh,kw,a,b] reversed in both spatial axes, and with `swap` its last two axes
-   * exchanged ([kh,kw,b,a]): one pass on the heap (the stock Reverse kernel takes ~25 ns an element).
+   * exchanged ([kh,kw,b,a]): one pass on the heap (the stock Reverse kernel is slow per element).
    */
   flipFilter(filter: Info, swap: boolean): Info {
     const [kh, kw, a, b] = filter.shape;
