@@ -64,7 +64,7 @@ export function planNodeModules(root: string, loaded: Iterable<string>): Planned
 }
 
 /** 'node_modules/@scope/name' or 'node_modules/name' (nested node_modules kept) for a file in it. */
-export function packageRoot(rel: string): string | undefined {
+function packageRoot(rel: string): string | undefined {
   const parts = rel.split('/');
   const i = parts.lastIndexOf('node_modules');
   if (i < 0 || i + 1 >= parts.length) return undefined;
@@ -72,7 +72,7 @@ export function packageRoot(rel: string): string | undefined {
 }
 
 /** Every file under dir (relative to root), minus source maps and type declarations. */
-export function listTree(root: string, dir: string): PlannedFile[] {
+function listTree(root: string, dir: string): PlannedFile[] {
   const out: PlannedFile[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(path.join(root, d)).sort()) {

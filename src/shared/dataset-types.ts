@@ -13,7 +13,7 @@ export interface ImportProblem {
   reason: string;
 }
 
-export interface DatasetSplit {
+interface DatasetSplit {
   seed: number;
   /** Share of each class kept for validation, e.g. 0.2. */
   validationFraction: number;

@@ -22,7 +22,7 @@ export interface CliContext {
   json(cmd: Command): boolean;
 }
 
-export function buildProgram(): { program: Command; close(): Promise<void> } {
+function buildProgram(): { program: Command; close(): Promise<void> } {
   const program = new Command();
   let service: AutoBatchService | undefined;
   program
@@ -67,7 +67,7 @@ function allCommands(cmd: Command): Command[] {
 }
 
 /** One line that says what went wrong, for the user (not a stack trace). */
-export function describeFailure(err: unknown): { message: string; problems?: unknown[] } {
+function describeFailure(err: unknown): { message: string; problems?: unknown[] } {
   if (err instanceof DatasetImportError) return { message: err.message.split('\n')[0]!, problems: err.problems };
   if (err instanceof UserError || err instanceof StoreError || err instanceof DatasetNameTakenError) return { message: err.message };
   if (err instanceof Error) return { message: err.message.split('\n')[0]! };

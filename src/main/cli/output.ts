@@ -2,7 +2,7 @@
 // progress bars on stderr when it is a terminal (so piping stdout stays clean).
 import cliProgress from 'cli-progress';
 
-export interface OutputOptions {
+interface OutputOptions {
   json?: boolean;
 }
 
@@ -27,7 +27,7 @@ export function printTable(headers: string[], rows: (string | number | null | un
     );
 }
 
-export interface Progress {
+interface Progress {
   update(done: number, total: number, info?: Record<string, string | number>): void;
   stop(): void;
 }

@@ -8,7 +8,7 @@ import type { AutoBatchService } from '../service/service.js';
 
 type DialogLike = Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>;
 
-export const DATASET_FILE_FILTERS = [
+const DATASET_FILE_FILTERS = [
   { name: 'Datasets (CSV, IDX)', extensions: ['csv', 'tsv', 'gz', 'idx', 'idx1-ubyte', 'idx3-ubyte', 'ubyte'] },
   { name: 'All files', extensions: ['*'] },
 ];

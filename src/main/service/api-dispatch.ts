@@ -30,7 +30,7 @@ import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { EventCoalescer, type CoalescerOptions } from './event-coalescer.js';
 import type { AutoBatchService, ServiceEvents } from './service.js';
 
-export interface DispatcherOptions {
+interface DispatcherOptions {
   /** Calls the host adds or replaces: the Electron shell's native dialogs. */
   handlers?: ApiHandlers;
   entryRunner?: EntryRunner;

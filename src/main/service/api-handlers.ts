@@ -19,7 +19,7 @@ import { folderEntries, tarArchive } from './tar.js';
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>;
 export type ApiHandlers = { [M in MethodName]?: Handler<M> };
 
-export interface HandlerContext {
+interface HandlerContext {
   service: AutoBatchService;
   /** Sends an API event to every subscriber (import progress, which the service does not emit). */
   emit(event: 'import-progress', data: ImportProgressEvent): void;

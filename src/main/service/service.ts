@@ -30,7 +30,7 @@ export interface ServiceEvents {
   'run-metrics': [{ runId: number; steps: StepMetrics[]; epochs: EpochMetrics[] }];
 }
 
-export interface ServiceOptions {
+interface ServiceOptions {
   home: string;
   spawn?: TrainerSpawner;
   heartbeatTimeoutMs?: number;
@@ -41,7 +41,7 @@ export interface ServiceOptions {
   warmTrainer?: boolean;
 }
 
-export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
+const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
   batchSize: 64,
   epochs: 5,
   learningRate: 1e-3,
@@ -52,7 +52,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
   seed: 1,
 };
 
-export interface StartTrainingRequest {
+interface StartTrainingRequest {
   dataset: string | number;
   config: Partial<TrainConfig>;
   /** Stop after this many steps (tests, quick looks). */
@@ -63,7 +63,7 @@ export interface StartTrainingRequest {
   memoryCapBytes?: number;
 }
 
-export interface StartTuningRequest {
+interface StartTuningRequest {
   dataset: string | number;
   model: TuningRequest['model'];
   mode?: TuningMode;

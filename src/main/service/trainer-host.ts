@@ -74,13 +74,13 @@ export type JobOutcome =
   | { status: 'failed'; cause: FailureCause | 'crashed' | 'hung'; message: string; summary?: RunSummary }
   | { status: 'interrupted'; message: string };
 
-export interface TrainerHostEvents {
+interface TrainerHostEvents {
   backend: [BackendReport];
   metrics: [{ steps: StepMetrics[]; epochs: EpochMetrics[] }];
   end: [JobOutcome];
 }
 
-export interface TrainerHostOptions {
+interface TrainerHostOptions {
   spawn?: TrainerSpawner;
   /** Declare the trainer hung after this long without any message. */
   heartbeatTimeoutMs?: number;

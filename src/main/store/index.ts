@@ -41,7 +41,7 @@ export type { ArtifactKind } from './schemas.js';
 
 export const DATABASE_FILE = 'autobatch.db';
 
-export interface StorePaths {
+interface StorePaths {
   home: string;
   database: string;
   datasetsDir: string;
@@ -61,7 +61,7 @@ export interface Store {
   close(): void;
 }
 
-export interface OpenStoreOptions {
+interface OpenStoreOptions {
   /** Turn runs whose owning process is gone into 'interrupted' (default true). */
   recoverInterrupted?: boolean;
   /** Migration list to apply instead of MIGRATIONS — for tests only. */

@@ -241,7 +241,7 @@ export class RunRepo {
 }
 
 /** Whether the process `pid` on this host still exists. This process counts as alive. */
-export function processAlive(pid: number): boolean {
+function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {

@@ -8,8 +8,8 @@ import type { BackendSkip, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError } from '../../shared/schema-errors.js';
 import { StoreError } from './errors.js';
 
-export const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
-export const ARTIFACT_KINDS = ['model'] as const;
+const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
+const ARTIFACT_KINDS = ['model'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 const count = z.number().int().nonnegative();
@@ -76,7 +76,7 @@ void _configCheck;
 void _skipsCheck;
 
 /** Where a value came from, for error messages: e.g. { what: 'run 5', column: 'config', file }. */
-export interface ColumnRef {
+interface ColumnRef {
   what: string;
   column: string;
   file: string;

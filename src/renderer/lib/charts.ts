@@ -61,7 +61,7 @@ export function compareChartOptions(labels: string[], metric: string, title: str
 
 export type TuningCurve = 'memory' | 'throughput' | 'efficiency' | 'goodput';
 
-export const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
+const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
   memory: 'Memory per step',
   throughput: 'Throughput (samples/s)',
   efficiency: 'Statistical efficiency',

@@ -11,11 +11,11 @@ const count = z.number().int().min(0);
 const id = z.number().int().min(1);
 const iso = z.string();
 /** A data: URL of a PNG image, ready for <img src> or a canvas. */
-export const imageDataUrlSchema = z.string().startsWith('data:image/');
+const imageDataUrlSchema = z.string().startsWith('data:image/');
 
 // ---- datasets -------------------------------------------------------------------------------
 
-export const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
+const DATASET_KINDS = ['mnist-sample', 'image-folder', 'csv', 'idx'] as const;
 
 export const datasetSummarySchema = z.strictObject({
   id,
@@ -37,7 +37,7 @@ export const datasetSummarySchema = z.strictObject({
 });
 export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
 
-export const datasetPreviewSchema = z.strictObject({
+const datasetPreviewSchema = z.strictObject({
   classIndex: z.number().int().min(0),
   /** Index of the sample in the dataset. */
   index: z.number().int().min(0),
@@ -46,7 +46,6 @@ export const datasetPreviewSchema = z.strictObject({
   /** Tabular data: the first feature values. */
   values: z.array(anyNumber).optional(),
 });
-export type DatasetPreview = z.infer<typeof datasetPreviewSchema>;
 
 export const datasetDetailSchema = z.strictObject({
   ...datasetSummarySchema.shape,
@@ -71,7 +70,7 @@ export type ImportProgressEvent = z.infer<typeof importProgressSchema>;
 
 // ---- runs -----------------------------------------------------------------------------------
 
-export const backendSkipSchema = z.strictObject({ backend: z.string(), reason: z.string() });
+const backendSkipSchema = z.strictObject({ backend: z.string(), reason: z.string() });
 
 export const runSummarySchema = z.strictObject({
   id,
@@ -117,7 +116,7 @@ export type SeriesName = (typeof SERIES_NAMES)[number];
 export const seriesPointSchema = z.strictObject({ step: z.number().int(), epoch: z.number().int(), time: z.number(), value: anyNumber });
 export type SeriesPoint = z.infer<typeof seriesPointSchema>;
 
-export const misclassifiedSampleSchema = z.strictObject({
+const misclassifiedSampleSchema = z.strictObject({
   index: z.number().int().min(0),
   trueClass: z.number().int(),
   predictedClass: z.number().int(),
@@ -128,7 +127,7 @@ export const misclassifiedSampleSchema = z.strictObject({
 });
 export type MisclassifiedSample = z.infer<typeof misclassifiedSampleSchema>;
 
-export const evaluationViewSchema = z.strictObject({
+const evaluationViewSchema = z.strictObject({
   classes: z.array(z.string()),
   /** confusion[true][predicted] over the validation split. */
   confusion: z.array(z.array(count)),
@@ -142,7 +141,7 @@ export type EvaluationView = z.infer<typeof evaluationViewSchema>;
 
 // ---- tuning ---------------------------------------------------------------------------------
 
-export const tuningRequestViewSchema = z.strictObject({
+const tuningRequestViewSchema = z.strictObject({
   model: z.enum(MODEL_KINDS),
   mode: z.enum(TUNING_MODES),
   optimizer: z.enum(OPTIMIZERS),
@@ -155,7 +154,7 @@ export const tuningRequestViewSchema = z.strictObject({
   searchLearningRate: z.boolean().optional(),
 });
 
-export const curvePointSchema = z.strictObject({
+const curvePointSchema = z.strictObject({
   batchSize: z.number().int(),
   memoryBytes: z.number().optional(),
   predictedMemoryBytes: z.number().optional(),
@@ -165,7 +164,7 @@ export const curvePointSchema = z.strictObject({
   fits: z.boolean().optional(),
 });
 
-export const tuningReportSchema = z.strictObject({
+const tuningReportSchema = z.strictObject({
   recommendation: z.strictObject({
     batchSize: z.number().int(),
     learningRate: z.number(),
@@ -213,7 +212,7 @@ export const tuningReportSchema = z.strictObject({
   searchSeconds: z.number(),
 });
 
-export const trialSchema = z.strictObject({
+const trialSchema = z.strictObject({
   seq: z.number().int(),
   kind: z.enum(TRIAL_KINDS),
   batchSize: z.number().int(),
@@ -281,7 +280,7 @@ export type RunDetail = z.infer<typeof runDetailSchema>;
 
 // ---- settings -------------------------------------------------------------------------------
 
-export const backendAvailabilitySchema = z.strictObject({
+const backendAvailabilitySchema = z.strictObject({
   /** The rung of the ladder, e.g. 'webgpu (Dawn)'. */
   label: z.string(),
   choice: z.enum(BACKEND_CHOICES).exclude(['auto']),

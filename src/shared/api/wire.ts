@@ -6,17 +6,15 @@
 //   event     {event, data}
 import { z } from 'zod';
 
-export const requestIdSchema = z.union([z.number().int(), z.string().min(1).max(100)]);
-export type RequestId = z.infer<typeof requestIdSchema>;
+const requestIdSchema = z.union([z.number().int(), z.string().min(1).max(100)]);
 
 export const wireRequestSchema = z.strictObject({
   id: requestIdSchema,
   method: z.string().min(1).max(100),
   params: z.unknown().optional(),
 });
-export type WireRequest = z.infer<typeof wireRequestSchema>;
 
-export const API_ERROR_CODES = [
+const API_ERROR_CODES = [
   /** The params did not match the method's schema; `field` names the first bad one. */
   'invalid-params',
   /** No such method. */
@@ -42,7 +40,7 @@ export const importProblemSchema = z.strictObject({
   reason: z.string(),
 });
 
-export const wireErrorSchema = z.strictObject({
+const wireErrorSchema = z.strictObject({
   message: z.string(),
   code: z.enum(API_ERROR_CODES),
   /** Dotted path of the bad field, e.g. "config.batchSize". */
@@ -58,7 +56,7 @@ export const wireResponseSchema = z.union([
 ]);
 export type WireResponse = z.infer<typeof wireResponseSchema>;
 
-export const wireEventSchema = z.strictObject({ event: z.string().min(1), data: z.unknown() });
+const wireEventSchema = z.strictObject({ event: z.string().min(1), data: z.unknown() });
 export type WireEvent = z.infer<typeof wireEventSchema>;
 
 /** What a client receives: a response to one of its requests, or an event. */

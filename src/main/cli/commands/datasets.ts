@@ -5,7 +5,7 @@ import type { CliContext } from '../main.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
 import { imageSize, positiveNumber, wholeNumber } from '../parse-flags.js';
 
-export function datasetJson(d: DatasetRecord) {
+function datasetJson(d: DatasetRecord) {
   const m = d.manifest;
   return {
     id: d.id,

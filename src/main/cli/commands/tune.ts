@@ -11,7 +11,7 @@ import { formatBytes } from '../../../shared/format.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
 import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 
-export function tuningJson(service: AutoBatchService, t: TuningSessionRecord) {
+function tuningJson(service: AutoBatchService, t: TuningSessionRecord) {
   const r = t.report;
   return {
     sessionId: t.id,

@@ -4,7 +4,7 @@ import { backendReportSchema } from '../../../shared/schemas.js';
 
 export const DETECT_MARKER = 'AUTOBATCH_BACKEND_DETECT ';
 
-export const detectOutcomeSchema = z.union([
+const detectOutcomeSchema = z.union([
   z.strictObject({ ok: z.literal(true), report: backendReportSchema }),
   z.strictObject({ ok: z.literal(false), message: z.string(), skipped: z.array(z.strictObject({ backend: z.string(), reason: z.string() })) }),
 ]);

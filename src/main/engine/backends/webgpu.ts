@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { watchDevice, type GpuDeviceLike } from './webgpu-device.js';
 
-export interface WebgpuAdapterSummary {
+interface WebgpuAdapterSummary {
   description: string;
   vendor: string;
   architecture: string;

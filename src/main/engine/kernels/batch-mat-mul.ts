@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { finish, sizeOf, wasmKernel, withScope, type Info, type WasmScope } from './wasm-kernel-utils.js';
 
-export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { a, b } = args.inputs as { a: Info; b: Info };
   const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
   const tA = attrs.transposeA === true;

@@ -9,7 +9,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Info } from './wasm-kernel-utils.js';
 import { simdKernels } from './wasm-simd.js';
 
-export function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, input } = args.inputs as { dy: Info; input: Info };
   const backend = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;

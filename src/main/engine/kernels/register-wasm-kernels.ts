@@ -18,7 +18,7 @@ export const wasmGradientKernels: readonly tf.KernelConfig[] = [conv2DBackpropFi
  * XNNPACK compositions (Conv2DBackpropInput, transposed BatchMatMul), or (MaxPoolGrad, Sum over
  * leading axes) single SIMD passes on the wasm heap.
  */
-export const wasmReplacementKernels: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, batchMatMulConfig, maxPoolGradConfig, sumConfig];
+const wasmReplacementKernels: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, batchMatMulConfig, maxPoolGradConfig, sumConfig];
 
 const stock = new Map<string, tf.KernelConfig>();
 

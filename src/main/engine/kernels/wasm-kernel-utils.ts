@@ -5,7 +5,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Info = tf.TensorInfo;
 export type Shape4 = [number, number, number, number];
-export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
 /** The stock kernelFuncs of the kernels the app registered over (see register-wasm-kernels.ts). */
 const originals = new Map<string, tf.KernelFunc>();

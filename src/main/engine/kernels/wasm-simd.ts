@@ -6,7 +6,7 @@
 // callers keep their JavaScript or stock paths.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-export interface SimdKernels {
+interface SimdKernels {
   /**
    * One row of 2x2/stride-2 windows: x0/dx0 point at the window row's top-left (bytes), g at
    * its gradients; `count` windows of C channels (C % 4 == 0); cb = C*4, rb = W*C*4 bytes.

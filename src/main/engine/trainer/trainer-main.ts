@@ -50,7 +50,7 @@ let stopRequested = false;
 let jobStarted = false;
 let probes: ProbeSessionController | undefined;
 
-export function classifyFailure(err: unknown): FailureCause {
+function classifyFailure(err: unknown): FailureCause {
   if (err instanceof TrainingDivergedError) return 'diverged';
   if (err instanceof BackendUnavailableError) return 'backend';
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
