@@ -5,6 +5,12 @@
 //
 //   node dist/bench/kernels-wasm.js [--models small,large] [--batches 32,64,256]
 //     [--kernels stock,app] [--seconds 3] [--profile] [--by-shape] [--threads N] [--backend wasm|cpu]
+//     [--interleave]
+//
+// Kernel sets: 'stock', 'app', and 'app-stock:<Kernel>[+<Kernel>…]' (the app's kernels with the
+// named ones put back to tfjs-backend-wasm's own, e.g. app-stock:BatchMatMul). Normally each set
+// is measured in turn; with --interleave the sets take turns step by step on the same model and
+// data, so that a machine whose load changes during the run slows all of them alike.
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../src/main/engine/backends/wasm.js';
@@ -23,6 +29,7 @@ const seconds = Number(arg('seconds', '3'));
 const profile = process.argv.includes('--profile') || process.argv.includes('--by-shape');
 const byShape = process.argv.includes('--by-shape');
 const threads = process.argv.includes('--threads') ? Number(arg('threads', '1')) : undefined;
+const interleave = process.argv.includes('--interleave');
 
 function build(kind: string): tf.Sequential {
   const m = tf.sequential();
@@ -91,7 +98,28 @@ function wrapAll(backend: string): void {
   }
 }
 
-async function measure(kind: string, batch: number): Promise<{ sps: number; stepMs: number }> {
+/**
+ * 'stock': tfjs-backend-wasm's own kernels plus only the missing gradients, in their first, plain
+ * form (filter gradient as one convolution); 'app': everything registerWasmGradientKernels does;
+ * 'app-stock:A+B': the app's kernels but A and B.
+ */
+function applyKernelSet(set: string): void {
+  if (set === 'stock') {
+    restoreStockWasmKernels();
+    setConv2DBackpropFilterStrategy('conv');
+    setSimdKernelsEnabled(false);
+  } else if (set === 'app' || set.startsWith('app-stock:')) {
+    registerWasmGradientKernels();
+    setConv2DBackpropFilterStrategy('auto');
+    setSimdKernelsEnabled(true);
+    if (set !== 'app') restoreStockWasmKernels(set.slice('app-stock:'.length).split('+'));
+  } else {
+    throw new Error(`unknown kernel set ${set}`);
+  }
+}
+
+/** Trains `kind` at `batch`; with several kernel sets, they take turns step by step. */
+async function measure(kind: string, batch: number, sets: readonly string[]): Promise<Array<{ sps: number; stepMs: number }>> {
   const model = build(kind);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(1e-3);
@@ -106,11 +134,27 @@ async function measure(kind: string, batch: number): Promise<{ sps: number; step
     value.dataSync();
     tf.dispose([value, grads]);
   };
-  for (let i = 0; i < 3; i++) step(i); // warm-up (operator caches, optimizer slots)
+  const turn = (i: number): number => {
+    const k = i % sets.length;
+    if (sets.length > 1) applyKernelSet(sets[k]);
+    return k;
+  };
+  for (let i = 0; i < 3 * sets.length; i++) {
+    turn(i);
+    step(i); // warm-up (operator caches, optimizer slots)
+  }
   totals.clear();
+  const setMs = sets.map(() => 0);
+  const setSteps = sets.map(() => 0);
   let n = 0;
   const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000 || n < 3) step(n++);
+  while (performance.now() - t0 < seconds * 1000 * sets.length || n < 3 * sets.length) {
+    const k = turn(n);
+    const s0 = performance.now();
+    step(n++);
+    setMs[k] += performance.now() - s0;
+    setSteps[k]++;
+  }
   const ms = performance.now() - t0;
   if (profile) {
     const kernelMs = [...totals.values()].reduce((a, e) => a + e.ms, 0);
@@ -128,7 +172,7 @@ async function measure(kind: string, batch: number): Promise<{ sps: number; step
   optimizer.dispose();
   model.dispose();
   tf.dispose(pool.flatMap((p) => [p.x, p.y]));
-  return { sps: (n * batch) / (ms / 1000), stepMs: ms / n };
+  return sets.map((_, k) => ({ sps: (setSteps[k] * batch) / (setMs[k] / 1000), stepMs: setMs[k] / setSteps[k] }));
 }
 
 async function main(): Promise<void> {
@@ -138,32 +182,27 @@ async function main(): Promise<void> {
   if (backendName === 'wasm') device = (await activateWasm(threads === undefined ? {} : { threads })).device;
   else await tf.setBackend(backendName);
   console.log(`backend ${tf.getBackend()}: ${device}`);
-  for (const set of backendName === 'wasm' ? kernelSets : ['-']) {
-    // 'stock': tfjs-backend-wasm's own kernels plus only the missing gradients, in their first,
-    // plain form (filter gradient as one convolution); 'app': everything registerWasmGradientKernels does.
-    if (set === 'stock') {
-      restoreStockWasmKernels();
-      setConv2DBackpropFilterStrategy('conv');
-      setSimdKernelsEnabled(false);
-    } else if (set === 'app') {
-      registerWasmGradientKernels();
-      setConv2DBackpropFilterStrategy('auto');
-      setSimdKernelsEnabled(true);
-    }
+  const sets = backendName === 'wasm' ? kernelSets : ['-'];
+  if (interleave && profile) throw new Error('--interleave and --profile do not mix (switching kernels undoes the profiling wrappers)');
+  // Interleaved: one pass in which the sets take turns; otherwise one pass per set.
+  for (const group of interleave ? [sets] : sets.map((set) => [set])) {
+    if (group.length === 1 && group[0] !== '-') applyKernelSet(group[0]);
     if (profile) wrapAll(backendName);
     for (const kind of models) {
       for (const batch of batches) {
-        const r = await measure(kind, batch);
-        console.log(
-          JSON.stringify({
-            backend: tf.getBackend(),
-            device,
-            kernels: set,
-            model: kind,
-            batch_size: batch,
-            samples_per_s: Math.round(r.sps),
-            step_ms: +r.stepMs.toFixed(2),
-          }),
+        const results = await measure(kind, batch, group);
+        results.forEach((r, k) =>
+          console.log(
+            JSON.stringify({
+              backend: tf.getBackend(),
+              device,
+              kernels: group[k],
+              model: kind,
+              batch_size: batch,
+              samples_per_s: Math.round(r.sps),
+              step_ms: +r.stepMs.toFixed(2),
+            }),
+          ),
         );
       }
     }

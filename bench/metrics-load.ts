@@ -19,9 +19,11 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { formatBytes } from '../src/shared/format.js';
 import type { BackendChoice, ModelKind, StepMetrics } from '../src/shared/run-types.js';
 import { runToEnd } from '../src/shared/api/index.js';
 import { openStore } from '../src/main/store/index.js';
+import { yieldToEventLoop } from '../src/main/engine/util/event-loop.js';
 import { benchCore } from './harness.js';
 
 const { values: args } = parseArgs({
@@ -80,7 +82,7 @@ async function writer(datasetId: number, points: number, seconds: number): Promi
     const due = t0 + b * interval;
     const now = performance.now();
     if (due > now) await sleep(due - now);
-    else await new Promise((r) => setImmediate(r)); // never starve the trainer's messages
+    else await yieldToEventLoop(); // never starve the trainer's messages
     const w0 = performance.now();
     store().metrics.appendSteps(rec.id, fakeSteps(1 + b * BATCH_STEPS, Math.min(BATCH_STEPS, steps - b * BATCH_STEPS)));
     writeMs += performance.now() - w0;
@@ -111,7 +113,7 @@ async function timeIt(fn: () => unknown, reps = 5): Promise<{ median: number; ma
 }
 
 run(async () => {
-  log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${formatBytes(os.totalmem())}, Node ${process.version}`);
   const ds = await api.importSample({ sample: 'mnist', name: 'mnist', limit: Number(args.samples) });
   log(`warm-up run (${args.model}, ${args.backend}, batch ${args.batch}, ${args.steps} steps)…`);
   const warm = await train(ds.id);

@@ -91,8 +91,8 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     for (const model of models) {
       for (const batch of batches) {
-        // The pure-JS cpu backend is ~100× slower, and WebGPU on a software adapter ~10×: a few
-        // steps say enough about their steady rate.
+        // The pure-JS cpu backend and WebGPU on a software adapter are far slower than wasm
+        // (docs/benchmarks.md): a few steps say enough about their steady rate.
         const epoch = Math.ceil(trainCount / batch);
         const maxSteps =
           backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;

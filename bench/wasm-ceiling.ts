@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatBytes } from '../src/shared/format.js';
 import { createRng } from '../src/shared/random.js';
 import type { TrialRecord } from '../src/shared/tuning-types.js';
 import { byteSize } from '../src/main/cli/parse-flags.js';
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     trials.push(trial);
     const r = trial.result as { peakBytes?: number; samplesPerSecond?: number };
     log(
-      `  ${trial.kind.padEnd(10)} batch ${String(trial.batchSize).padStart(4)}  ${trial.status.padEnd(7)} ${trial.seconds.toFixed(1).padStart(6)} s  ${r.peakBytes ? `${(r.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}${r.samplesPerSecond ? `${r.samplesPerSecond.toFixed(1)} samples/s` : ''}${trial.cause ? `  (${trial.cause})` : ''}`,
+      `  ${trial.kind.padEnd(10)} batch ${String(trial.batchSize).padStart(4)}  ${trial.status.padEnd(7)} ${trial.seconds.toFixed(1).padStart(6)} s  ${r.peakBytes ? formatBytes(r.peakBytes) : ''}${r.samplesPerSecond ? `${r.samplesPerSecond.toFixed(1)} samples/s` : ''}${trial.cause ? `  (${trial.cause})` : ''}`,
     );
   });
   const started = performance.now();
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const mem = trials.filter((x) => x.kind === 'memory');
   const largestOk = Math.max(...mem.filter((x) => x.status === 'ok').map((x) => x.batchSize));
   const out = [
-    `Real memory ceiling: large CNN, ${size}×${size} inputs, wasm (4 GiB heap), budget ${(rec.memoryBudgetBytes / 2 ** 30).toFixed(2)} GiB`,
+    `Real memory ceiling: large CNN, ${size}×${size} inputs, wasm (4 GiB heap), budget ${formatBytes(rec.memoryBudgetBytes)}`,
     `memory ceiling ${rec.memoryCeiling} (largest verified step: ${largestOk}); recommended batch ${rec.batchSize} at ${rec.expectedSamplesPerSecond.toFixed(1)} samples/s`,
     `memory probes: ${mem.map((x) => `${x.batchSize}${x.status === 'ok' ? '' : ` ${x.status}`}`).join(', ')}; out of memory: ${trials.filter((x) => x.status === 'oom').length}`,
     `search ${t.report.searchSeconds.toFixed(1)} s (wall ${((performance.now() - started) / 1000).toFixed(1)} s)`,

@@ -3,6 +3,7 @@
 // module resolution reads on the way up to its package root), and the size budget.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../../src/shared/format.js';
 
 /** The bundle must travel to the GPU machine with the repository: at most this many bytes. */
 export const BUNDLE_BUDGET_BYTES = 60 * 1024 * 1024;
@@ -63,7 +64,7 @@ export function planNodeModules(root: string, loaded: Iterable<string>): Planned
 }
 
 /** 'node_modules/@scope/name' or 'node_modules/name' (nested node_modules kept) for a file in it. */
-export function packageRoot(rel: string): string | undefined {
+function packageRoot(rel: string): string | undefined {
   const parts = rel.split('/');
   const i = parts.lastIndexOf('node_modules');
   if (i < 0 || i + 1 >= parts.length) return undefined;
@@ -71,7 +72,7 @@ export function packageRoot(rel: string): string | undefined {
 }
 
 /** Every file under dir (relative to root), minus source maps and type declarations. */
-export function listTree(root: string, dir: string): PlannedFile[] {
+function listTree(root: string, dir: string): PlannedFile[] {
   const out: PlannedFile[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(path.join(root, d)).sort()) {
@@ -100,9 +101,9 @@ export function checkBudget(parts: Record<string, number>, budget = BUNDLE_BUDGE
   const total = Object.values(parts).reduce((s, b) => s + b, 0);
   if (total > budget) {
     const list = Object.entries(parts)
-      .map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)} MiB`)
+      .map(([k, b]) => `${k} ${formatBytes(b)}`)
       .join(', ');
-    throw new Error(`the GPU bundle would be ${(total / 2 ** 20).toFixed(1)} MiB, over its ${(budget / 2 ** 20).toFixed(0)} MiB budget (${list})`);
+    throw new Error(`the GPU bundle would be ${formatBytes(total)}, over its ${formatBytes(budget)} budget (${list})`);
   }
   return total;
 }

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { encodeIdxHeader } from '../../src/main/engine/datasets/idx.js';
 import { importDataset, loadDataset } from '../../src/main/engine/datasets/index.js';
 
-export async function exportMnistIdx(outDir: string, limit: number): Promise<{ count: number }> {
+async function exportMnistIdx(outDir: string, limit: number): Promise<{ count: number }> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mnist-idx-'));
   try {
     const cache = path.join(tmp, 'cache');

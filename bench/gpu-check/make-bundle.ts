@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { formatBytes } from '../../src/shared/format.js';
 import { checkBudget, planNodeModules, planProject, totalBytes, type PlannedFile } from './bundle-plan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -212,8 +213,8 @@ function main(): void {
   const total = checkBudget({ ...parts, 'MANIFEST.json': 1024 });
   writeFileSync(path.join(out, 'MANIFEST.json'), JSON.stringify({ ...manifest, totalBytes: total }, null, 2) + '\n');
   process.stdout.write(
-    `GPU bundle: ${out} (${(total / 2 ** 20).toFixed(1)} MiB: ${Object.entries(parts)
-      .map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)} MiB`)
+    `GPU bundle: ${out} (${formatBytes(total)}: ${Object.entries(parts)
+      .map(([k, b]) => `${k} ${formatBytes(b)}`)
       .join(', ')})\n`,
   );
 }

@@ -6,7 +6,7 @@
 import type { LinearFit } from './tuner-math.js';
 import { predictMemoryCeiling } from './tuner-math.js';
 
-export interface CeilingSearchOptions {
+interface CeilingSearchOptions {
   budgetBytes: number;
   fit: LinearFit;
   /** Largest batch that fitted among the small probes (≥ 1), and the smallest that failed, if any. */
@@ -22,7 +22,7 @@ export interface CeilingSearchOptions {
   tolerance?: number;
 }
 
-export interface CeilingResult {
+interface CeilingResult {
   /** The batch size the search recommends as the most that fits, margin applied. */
   ceiling: number;
   largestFitted: number;

@@ -23,7 +23,7 @@ export class SmoothedLoss {
   }
 }
 
-export interface LearningRateSuggestion {
+interface LearningRateSuggestion {
   /** The rate to train with: STEEPEST_TO_TRAINING × steepestRate. */
   rate: number;
   /** Where the smoothed loss falls fastest against log(rate): where it is halfway down. */
@@ -37,10 +37,10 @@ export interface LearningRateSuggestion {
 /**
  * How far below the steepest point a whole run should train. The steepest point of a short ramp
  * is where one step gains the most; a run of thousands of steps at that rate sits too close to
- * the edge of stability and ends noisier. Half a decade below it is the classic advice for Adam
- * (and what the sweep in docs/benchmarks.md measured: the small CNN on MNIST reaches 97.5 % in
- * about the same time from 2e-3 to 8e-3 at batch 32, slower at 1e-3 and not at all at 1.6e-2,
- * while the steepest point of six seeds' 24-step range tests was 1.2e-2 to 1.8e-2).
+ * the edge of stability and ends noisier. Half a decade below it is the classic advice for Adam,
+ * and what the learning-rate sweep in docs/benchmarks.md measured: the small CNN on MNIST trains
+ * about equally fast over a band of rates a few times below the range tests' steepest points,
+ * slower below that band, and not at all near the steepest point itself.
  */
 export const STEEPEST_TO_TRAINING = 1 / 3;
 
@@ -52,8 +52,8 @@ export const STEEPEST_TO_TRAINING = 1 / 3;
  * to its lowest point (interpolated in log(rate)). On the S-shaped fall a range test draws, that
  * is the point of steepest descent, and finding a level crossing is far steadier than finding a
  * slope: a sliding-window slope (and Lightning's single-step one) latched onto noise near the
- * edge on some ramps (0.13 instead of 0.011 with 30 steps), and the rate at the lowest loss moved
- * 4× between seeds.
+ * edge on some ramps, reading a rate an order of magnitude too high, and the rate at the lowest
+ * loss moved several-fold between seeds (docs/benchmarks.md).
  */
 export function suggestLearningRate(rates: readonly number[], losses: readonly number[], beta = RANGE_TEST_SMOOTHING): LearningRateSuggestion | null {
   const smoothed: number[] = [];

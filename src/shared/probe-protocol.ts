@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
 import { anyNumber } from './schemas.js';
 
-export const probeSessionSchema = z.strictObject({
+const probeSessionSchema = z.strictObject({
   kind: z.literal('probe-session'),
   datasetDir: z.string().min(1),
   model: z.enum(MODEL_KINDS),
@@ -23,7 +23,7 @@ export const probeSessionSchema = z.strictObject({
 });
 export type ProbeSession = z.infer<typeof probeSessionSchema>;
 
-export const probeRequestSchema = z.discriminatedUnion('kind', [
+const probeRequestSchema = z.discriminatedUnion('kind', [
   /** One training step at this batch; peak bytes the step needed. */
   z.strictObject({ kind: z.literal('memory'), id: z.number().int(), batchSize: z.number().int().min(1) }),
   /** Timed training steps after warm-up steps, with a device sync before each clock reading. */
@@ -84,7 +84,7 @@ export const probeRequestSchema = z.discriminatedUnion('kind', [
 ]);
 export type ProbeRequest = z.infer<typeof probeRequestSchema>;
 
-export const memoryResultSchema = z.strictObject({
+const memoryResultSchema = z.strictObject({
   kind: z.literal('memory'),
   /** The figure to fit m(B) on: backendBytes on webgpu (what the device allocated), engineBytes elsewhere. */
   peakBytes: z.number().min(0),
@@ -109,12 +109,12 @@ export const memoryResultSchema = z.strictObject({
    */
   backendBytes: z.number().min(0).optional(),
 });
-export const throughputResultSchema = z.strictObject({
+const throughputResultSchema = z.strictObject({
   kind: z.literal('throughput'),
   secondsPerStep: z.number().min(0),
   samplesPerSecond: z.number().min(0),
 });
-export const noiseResultSchema = z.strictObject({
+const noiseResultSchema = z.strictObject({
   kind: z.literal('noise'),
   /** Moving averages over the probe's steps; either can be ≤ 0 or NaN on too few steps. */
   gradSq: anyNumber,
@@ -127,13 +127,13 @@ export const noiseResultSchema = z.strictObject({
     .array(z.strictObject({ samples: z.number().int().min(0), loss: anyNumber, gradSq: anyNumber, traceSigma: anyNumber, noiseScale: anyNumber }))
     .optional(),
 });
-export const learningRateResultSchema = z.strictObject({
+const learningRateResultSchema = z.strictObject({
   kind: z.literal('learning-rate'),
   /** The rate of each step taken and its training loss (NaN/±Infinity where it diverged). */
   rates: z.array(z.number().positive()),
   losses: z.array(anyNumber),
 });
-export const trialResultSchema = z.strictObject({
+const trialResultSchema = z.strictObject({
   kind: z.literal('trial'),
   steps: z.number().int(),
   samples: z.number().int(),
@@ -143,7 +143,7 @@ export const trialResultSchema = z.strictObject({
   valLoss: anyNumber,
   valAccuracy: z.number(),
 });
-export const probeResultSchema = z.discriminatedUnion('kind', [
+const probeResultSchema = z.discriminatedUnion('kind', [
   memoryResultSchema,
   throughputResultSchema,
   noiseResultSchema,

@@ -73,11 +73,3 @@ export const epochMetricsSchema = z.strictObject({
   trainLoss: anyNumber,
   trainAccuracy: finite,
 });
-
-/** Formats a zod error as one line naming each bad field: "batchSize: expected ≥ 1". */
-export function describeSchemaError(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
-    .join('; ');
-}

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from './schemas.js';
 
-export const trainJobSchema = z.strictObject({
+const trainJobSchema = z.strictObject({
   kind: z.literal('train'),
   runId: z.number().int().min(1),
   /** Cached dataset folder (see DatasetManifest). */
@@ -36,7 +36,7 @@ export const evaluationSchema = z.strictObject({
 });
 export type Evaluation = z.infer<typeof evaluationSchema>;
 
-export const runSummarySchema = z.strictObject({
+const runSummarySchema = z.strictObject({
   steps: z.number().int().min(0),
   epochsCompleted: z.number().int().min(0),
   trainSeconds: z.number().min(0),
@@ -46,7 +46,7 @@ export const runSummarySchema = z.strictObject({
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
-export const FAILURE_CAUSES = ['oom', 'diverged', 'backend', 'dataset', 'bad-config', 'error'] as const;
+const FAILURE_CAUSES = ['oom', 'diverged', 'backend', 'dataset', 'bad-config', 'error'] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];
 
 export const trainerMessageSchema = z.discriminatedUnion('type', [

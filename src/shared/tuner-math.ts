@@ -131,14 +131,7 @@ export function scaleOutSpeedup(workers: number, batch: number, noiseScale: numb
   return workers * efficiency(workers * batch, batch, noiseScale);
 }
 
-/** Candidate batch sizes: powers of two from 1 up to the cap (at least ~20 steps per epoch). */
-export function powerOfTwoCandidates(maxBatch: number): number[] {
-  const out: number[] = [];
-  for (let b = 1; b <= maxBatch; b *= 2) out.push(b);
-  return out;
-}
-
-export interface NoiseWindow {
+interface NoiseWindow {
   /** Samples trained before the end of the window. */
   samples: number;
   loss: number;

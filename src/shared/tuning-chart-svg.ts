@@ -3,6 +3,7 @@
 // the memory budget marked; and, after a Full search, the learning-rate range test with the
 // rate taken. Pure string building, so the CLI and the renderer share it; the
 // live charts of the app use uPlot.
+import { formatBytes } from './format.js';
 import type { CurvePoint, LearningRateTest, TuningReport } from './tuning-types.js';
 
 interface Panel {
@@ -24,12 +25,6 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
-function niceBytes(v: number): string {
-  if (v >= 1024 ** 3) return `${(v / 1024 ** 3).toFixed(1)} GiB`;
-  if (v >= 1024 ** 2) return `${(v / 1024 ** 2).toFixed(0)} MiB`;
-  return `${(v / 1024).toFixed(0)} KiB`;
-}
-
 function niceNumber(v: number): string {
   if (v >= 1000) return `${(v / 1000).toFixed(1)}k`;
   if (v >= 10) return v.toFixed(0);
@@ -44,7 +39,7 @@ function panels(curves: CurvePoint[], report: TuningReport): Panel[] {
   return [
     {
       title: 'Memory per step m(B)',
-      unit: niceBytes,
+      unit: formatBytes,
       points: mem.map((c) => ({ x: c.batchSize, y: c.memoryBytes!, failed: c.fits === false })),
       ...(fit && fit.b > 0
         ? {
@@ -53,7 +48,7 @@ function panels(curves: CurvePoint[], report: TuningReport): Panel[] {
               .map((x) => ({ x, y: Math.max(fit.a + fit.b * x, fit.updateFloor ?? 0) })),
           }
         : {}),
-      hline: { y: report.recommendation.memoryBudgetBytes, label: `budget ${niceBytes(report.recommendation.memoryBudgetBytes)}` },
+      hline: { y: report.recommendation.memoryBudgetBytes, label: `budget ${formatBytes(report.recommendation.memoryBudgetBytes)}` },
     },
     {
       title: 'Throughput X(B), samples/s',

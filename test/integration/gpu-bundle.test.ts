@@ -84,7 +84,7 @@ test('budget: over 60 MiB fails and names each part', () => {
   assert.equal(checkBudget({ a: 10, b: 20 }), 30);
   assert.throws(
     () => checkBudget({ 'node.xz': 40 * 2 ** 20, 'app.tar.xz': 25 * 2 ** 20 }),
-    /65\.0 MiB, over its 60 MiB budget \(node\.xz 40\.0 MiB, app\.tar\.xz 25\.0 MiB\)/,
+    /65\.0 MiB, over its 60\.0 MiB budget \(node\.xz 40\.0 MiB, app\.tar\.xz 25\.0 MiB\)/,
   );
 });
 

@@ -2,7 +2,8 @@
 // its live events drive a progress bar on a terminal, and Ctrl-C asks the service to stop it (a
 // second Ctrl-C quits at once).
 import { runToEnd, tuningToEnd, type Api, type RunDetail, type TuningDetail } from '../../shared/api/index.js';
-import { createProgress, formatBytes, formatPercent } from './output.js';
+import { formatBytes } from '../../shared/format.js';
+import { createProgress, formatPercent } from './output.js';
 
 /** Runs `stop` on the first Ctrl-C, quits on the second; returns the function that removes the handler. */
 function onInterrupt(what: string, stop: () => Promise<unknown>): () => void {

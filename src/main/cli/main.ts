@@ -35,7 +35,7 @@ export interface CliContext {
   json(cmd: Command): boolean;
 }
 
-export function buildProgram(): { program: Command; close(): Promise<void> } {
+function buildProgram(): { program: Command; close(): Promise<void> } {
   const program = new Command();
   let core: AppCore | undefined;
   program

@@ -2,7 +2,7 @@
 // progress bars on stderr when it is a terminal (so piping stdout stays clean).
 import cliProgress from 'cli-progress';
 
-export interface OutputOptions {
+interface OutputOptions {
   json?: boolean;
 }
 
@@ -27,7 +27,7 @@ export function printTable(headers: string[], rows: (string | number | null | un
     );
 }
 
-export interface Progress {
+interface Progress {
   update(done: number, total: number, info?: Record<string, string | number>): void;
   stop(): void;
 }
@@ -64,14 +64,4 @@ export function createProgress(label: string, options: OutputOptions, format = '
 
 export function formatPercent(x: number | null | undefined): string {
   return x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }

@@ -7,7 +7,7 @@ import { contentSecurityPolicy } from '../../shared/csp.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'app';
-export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 
 /** For protocol.registerSchemesAsPrivileged (before app ready): a standard, secure origin. */

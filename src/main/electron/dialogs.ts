@@ -9,7 +9,7 @@ export type ExportMaker = (runId: number, kind: 'csv' | 'model') => Promise<{ fi
 
 type DialogLike = Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>;
 
-export const DATASET_FILE_FILTERS = [
+const DATASET_FILE_FILTERS = [
   { name: 'Datasets (CSV, IDX)', extensions: ['csv', 'tsv', 'gz', 'idx', 'idx1-ubyte', 'idx3-ubyte', 'ubyte'] },
   { name: 'All files', extensions: ['*'] },
 ];

@@ -2,7 +2,7 @@
 // roles so copy, paste, zoom and full screen work, plus the app's own screens.
 import type { MenuItemConstructorOptions } from 'electron';
 
-export interface MenuActions {
+interface MenuActions {
   /** Shows a screen of the renderer: 'datasets' | 'tune' | 'train' | 'runs' | 'settings'. */
   navigate(screen: string): void;
   openDataFolder(): void;

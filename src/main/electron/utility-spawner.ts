@@ -6,7 +6,7 @@ import type { EntryRunner } from '../service/backend-detect.js';
 import type { TrainerProcess, TrainerSpawner } from '../service/trainer-host.js';
 
 type Fork = (modulePath: string, args?: string[], options?: { serviceName?: string; stdio?: 'pipe' | 'ignore' | 'inherit' }) => UtilityProcessLike;
-export type UtilityProcessLike = Pick<UtilityProcess, 'pid' | 'postMessage' | 'kill' | 'on' | 'stdout' | 'stderr'>;
+type UtilityProcessLike = Pick<UtilityProcess, 'pid' | 'postMessage' | 'kill' | 'on' | 'stdout' | 'stderr'>;
 
 export function createUtilitySpawner(fork: Fork, entry: string): TrainerSpawner {
   return (): TrainerProcess => {

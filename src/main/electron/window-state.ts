@@ -16,9 +16,9 @@ const stateSchema = z.object({
   height: z.number().int().min(MIN.height).max(20_000),
   maximized: z.boolean().optional(),
 });
-export type WindowState = z.infer<typeof stateSchema>;
+type WindowState = z.infer<typeof stateSchema>;
 
-export interface Rect {
+interface Rect {
   x: number;
   y: number;
   width: number;

@@ -20,7 +20,7 @@ import { UploadError, UploadStore } from './uploads.js';
 /** dist/renderer, where the Vite build of src/renderer is written. */
 export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../../renderer/', import.meta.url));
 
-export interface AppServerOptions {
+interface AppServerOptions {
   dispatcher: ApiDispatcher;
   /** 0 picks a free port. */
   port?: number;

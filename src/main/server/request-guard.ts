@@ -13,20 +13,20 @@ export interface GuardConfig {
   allowedHosts: readonly string[];
 }
 
-export type GuardResult = { ok: true; tokenFrom: 'query' | 'cookie' } | { ok: false; reason: string };
+type GuardResult = { ok: true; tokenFrom: 'query' | 'cookie' } | { ok: false; reason: string };
 
 export function cookieName(port: number): string {
   // Cookies are shared between ports of one host: name them per port so two servers do not clash.
   return `autobatch_token_${port}`;
 }
 
-export function tokensEqual(a: string, b: string): boolean {
+function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function parseCookies(header: string | undefined): Map<string, string> {
+function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');

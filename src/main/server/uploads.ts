@@ -8,6 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { UPLOAD_LIMITS } from '../../shared/api/index.js';
+import { formatBytes } from '../../shared/format.js';
 
 export class UploadError extends Error {
   constructor(
@@ -82,7 +83,7 @@ export class UploadStore {
     if (state.files.length >= UPLOAD_LIMITS.maxFiles) throw new UploadError(413, `files: at most ${UPLOAD_LIMITS.maxFiles} files per upload`, 'files');
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > UPLOAD_LIMITS.maxFileBytes)
-      throw new UploadError(413, `files: ${segments.join('/')} is larger than ${UPLOAD_LIMITS.maxFileBytes / 1024 / 1024} MiB`, 'files');
+      throw new UploadError(413, `files: ${segments.join('/')} is larger than ${formatBytes(UPLOAD_LIMITS.maxFileBytes)}`, 'files');
     const target = path.join(state.dir, ...segments);
     const rel = path.relative(state.dir, target);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UploadError(400, 'path: leaves the upload folder');
@@ -109,10 +110,9 @@ export class UploadStore {
       };
       req.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        if (bytes > UPLOAD_LIMITS.maxFileBytes)
-          fail(new UploadError(413, `files: a file is larger than ${UPLOAD_LIMITS.maxFileBytes / 1024 / 1024} MiB`, 'files'));
+        if (bytes > UPLOAD_LIMITS.maxFileBytes) fail(new UploadError(413, `files: a file is larger than ${formatBytes(UPLOAD_LIMITS.maxFileBytes)}`, 'files'));
         else if (state.bytes + bytes > UPLOAD_LIMITS.maxUploadBytes)
-          fail(new UploadError(413, `files: the upload is larger than ${UPLOAD_LIMITS.maxUploadBytes / 1024 ** 3} GiB`, 'files'));
+          fail(new UploadError(413, `files: the upload is larger than ${formatBytes(UPLOAD_LIMITS.maxUploadBytes)}`, 'files'));
       });
       req.on('error', fail);
       req.on('aborted', () => fail(new UploadError(400, 'files: the upload was interrupted', 'files')));

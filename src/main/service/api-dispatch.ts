@@ -19,6 +19,7 @@ import {
   type WireResponse,
 } from '../../shared/api/index.js';
 import { ApiError } from '../../shared/api/index.js';
+import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError } from '../engine/datasets/index.js';
 import { DatasetNameTakenError, StoreError } from '../store/index.js';
@@ -67,21 +68,10 @@ export function unavailableDesktopHandlers(client: Exclude<ClientKind, 'desktop'
   return { chooseFolder: refuse('chooseFolder'), chooseFile: refuse('chooseFile'), saveExport: refuse('saveExport') };
 }
 
-/** The first bad field of a zod error, as a dotted path ('config.batchSize'). */
-export function firstField(error: z.ZodError): string | undefined {
-  const issue = error.issues[0];
-  if (!issue) return undefined;
-  const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-  return keys.length ? keys.map(String).join('.') : undefined;
-}
-
-export function describeParamsError(method: string, error: z.ZodError): WireError {
-  const parts = error.issues.slice(0, 5).map((i) => {
-    if (i.code === 'unrecognized_keys') return `${[...i.path, ...i.keys].map(String).join(', ')}: unknown field${i.keys.length > 1 ? 's' : ''}`;
-    return `${i.path.length ? i.path.map(String).join('.') : 'params'}: ${i.message}`;
-  });
-  const field = firstField(error);
-  return { code: 'invalid-params', message: `invalid ${method} request: ${parts.join('; ')}`, ...(field ? { field } : {}) };
+/** An invalid-params answer: the bad fields named in the message, the first one in `field`. */
+function describeParamsError(method: string, error: z.ZodError): WireError {
+  const field = schemaErrorField(error);
+  return { code: 'invalid-params', message: `invalid ${method} request: ${describeSchemaError(error, 'params')}`, ...(field ? { field } : {}) };
 }
 
 /** `message` naming `field` ("runId: no run …"), with the field. */

@@ -25,7 +25,7 @@ export type ServiceHandlers = { [M in ServiceMethod]: Handler<M> };
 /** The desktop shell's handlers, one per desktop-only call. */
 export type DesktopHandlers = { [M in DesktopMethod]: Handler<M> };
 
-export interface HandlerContext {
+interface HandlerContext {
   service: AutoBatchService;
   /** Sends an API event to every subscriber (import progress, which the service does not emit). */
   emit(event: 'import-progress', data: ImportProgressEvent): void;

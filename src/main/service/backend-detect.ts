@@ -9,12 +9,12 @@ import { parseDetectOutput, type DetectOutcome } from '../engine/backends/detect
 import { deviceMemoryBudget } from '../engine/backends/memory-budget.js';
 import { BACKEND_LADDER } from '../engine/backends/select-backend.js';
 
-export const DETECT_ENTRY = fileURLToPath(new URL('../engine/backends/detect-entry.js', import.meta.url));
+const DETECT_ENTRY = fileURLToPath(new URL('../engine/backends/detect-entry.js', import.meta.url));
 
 /** Runs a Node entry script with arguments; the Electron shell passes one over utilityProcess. */
 export type EntryRunner = (entry: string, args: string[], timeoutMs: number) => Promise<{ stdout: string; stderr: string; code: number | null }>;
 
-export const nodeEntryRunner: EntryRunner = (entry, args, timeoutMs) =>
+const nodeEntryRunner: EntryRunner = (entry, args, timeoutMs) =>
   new Promise((resolve) => {
     execFile(process.execPath, [entry, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? null : 0;
@@ -37,7 +37,7 @@ async function tryChoice(run: EntryRunner, choice: BackendChoice): Promise<Detec
 }
 
 /** Folds the per-choice outcomes into one line per rung of the ladder. */
-export function ladderAvailability(outcomes: ReadonlyMap<Exclude<BackendChoice, 'auto'>, DetectOutcome>): BackendAvailability[] {
+function ladderAvailability(outcomes: ReadonlyMap<Exclude<BackendChoice, 'auto'>, DetectOutcome>): BackendAvailability[] {
   return BACKEND_LADDER.map((rung) => {
     const outcome = outcomes.get(rung.choice);
     if (!outcome) return { ...rung, available: false, device: null, reason: 'not checked' };

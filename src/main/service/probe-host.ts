@@ -4,7 +4,7 @@
 import type { BackendReport } from '../../shared/run-types.js';
 import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
 import { probeTrainerMessageSchema, type ProbeRequest, type ProbeResult, type ProbeSession } from '../../shared/probe-protocol.js';
-import { describeSchemaError } from '../../shared/schemas.js';
+import { describeSchemaError } from '../../shared/schema-errors.js';
 import { trainerMessageSchema } from '../../shared/trainer-protocol.js';
 import { forkSpawner, type TrainerProcess, type TrainerSpawner } from './trainer-host.js';
 

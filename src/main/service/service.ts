@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { SeriesName, SeriesPoint } from '../../shared/api/index.js';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
-import { describeSchemaError, trainConfigSchema } from '../../shared/schemas.js';
+import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
+import { trainConfigSchema } from '../../shared/schemas.js';
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
 import { modelAcceptsShape } from '../engine/models/build-model.js';
 import {
@@ -42,7 +43,7 @@ export interface ServiceEvents {
   'run-metrics': [{ runId: number; steps: StepMetrics[]; epochs: EpochMetrics[] }];
 }
 
-export interface ServiceOptions {
+interface ServiceOptions {
   home: string;
   spawn?: TrainerSpawner;
   heartbeatTimeoutMs?: number;
@@ -53,7 +54,7 @@ export interface ServiceOptions {
   warmTrainer?: boolean;
 }
 
-export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
+const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
   batchSize: 64,
   epochs: 5,
   learningRate: 1e-3,
@@ -64,7 +65,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
   seed: 1,
 };
 
-export interface StartTrainingRequest {
+interface StartTrainingRequest {
   dataset: string | number;
   config: Partial<TrainConfig>;
   /** Stop after this many steps (tests, quick looks). */
@@ -75,7 +76,7 @@ export interface StartTrainingRequest {
   memoryCapBytes?: number;
 }
 
-export interface StartTuningRequest {
+interface StartTuningRequest {
   dataset: string | number;
   model: TuningRequest['model'];
   mode?: TuningMode;
@@ -236,7 +237,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const dataset = this.getDataset(req.dataset);
     const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...fromTuning, ...req.config });
     if (!parsed.success)
-      throw new UserError(`invalid training settings: ${describeSchemaError(parsed.error)}`, ['config', ...(parsed.error.issues[0]?.path ?? [])].join('.'));
+      throw new UserError(
+        `invalid training settings: ${describeSchemaError(parsed.error)}`,
+        ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
+      );
     const config = parsed.data;
     const shapeProblem = modelAcceptsShape(config.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'config.model');
@@ -395,7 +399,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       seed: req.seed ?? 1,
       ...(req.searchLearningRate !== undefined ? { searchLearningRate: req.searchLearningRate } : {}),
     });
-    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, parsed.error.issues[0]?.path.join('.'));
+    if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, schemaErrorField(parsed.error));
     const request: TuningRequest = parsed.data;
     const shapeProblem = modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');

@@ -6,19 +6,19 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES, type BackendChoice } from '../../shared/run-types.js';
 
-export const SETTINGS_FILE = 'settings.json';
+const SETTINGS_FILE = 'settings.json';
 
 const storedSettingsSchema = z.object({
   memoryBudgetBytes: z.number().positive().nullable().catch(null),
   backend: z.enum(BACKEND_CHOICES).catch('auto'),
 });
 
-export interface UserSettings {
+interface UserSettings {
   memoryBudgetBytes: number | null;
   backend: BackendChoice;
 }
 
-export const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto' };
+const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto' };
 
 export class SettingsStore {
   private readonly file: string;

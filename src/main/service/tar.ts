@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import tarStream from 'tar-stream';
 
-export interface TarEntry {
+interface TarEntry {
   /** '/'-separated path inside the archive. */
   name: string;
   data: Buffer;

@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { BackendReport, EpochMetrics, StepMetrics } from '../../shared/run-types.js';
-import { describeSchemaError } from '../../shared/schemas.js';
+import { describeSchemaError } from '../../shared/schema-errors.js';
 import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
 import { trainerMessageSchema, type Evaluation, type FailureCause, type HostMessage, type RunSummary, type TrainJob } from '../../shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
@@ -74,13 +74,13 @@ export type JobOutcome =
   | { status: 'failed'; cause: FailureCause | 'crashed' | 'hung'; message: string; summary?: RunSummary }
   | { status: 'interrupted'; message: string };
 
-export interface TrainerHostEvents {
+interface TrainerHostEvents {
   backend: [BackendReport];
   metrics: [{ steps: StepMetrics[]; epochs: EpochMetrics[] }];
   end: [JobOutcome];
 }
 
-export interface TrainerHostOptions {
+interface TrainerHostOptions {
   spawn?: TrainerSpawner;
   /** Declare the trainer hung after this long without any message. */
   heartbeatTimeoutMs?: number;

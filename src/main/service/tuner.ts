@@ -3,6 +3,7 @@
 // rate → equal-time validation trials → report. Every probe is stored as a trial, including the
 // ones that ran out of memory or crashed; a dead probe process is replaced and the search goes on.
 import { CeilingSearch } from '../../shared/ceiling-search.js';
+import { formatBytes as fmtBytes } from '../../shared/format.js';
 import type { ProbeRequest, ProbeResult, ProbeSession } from '../../shared/probe-protocol.js';
 import type { BackendReport } from '../../shared/run-types.js';
 import type {
@@ -77,12 +78,6 @@ const LR_RANGE_TO = 300;
 const GOODPUT_TIE = 0.95;
 /** A trial's validation loss this many times the best trial's overrules the goodput choice. */
 const WORSE_OVERRULES = 1.5;
-
-function fmtBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${Math.round(n / 1024)} KiB`;
-}
 
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 

@@ -66,7 +66,7 @@ export interface Store {
   close(): void;
 }
 
-export interface OpenStoreOptions {
+interface OpenStoreOptions {
   /** Turn runs whose owning process is gone into 'interrupted' (default true). */
   recoverInterrupted?: boolean;
   /** Migration list to apply instead of MIGRATIONS — for tests only. */

@@ -6,6 +6,7 @@ import { DATASET_KINDS } from '../../shared/dataset-types.js';
 import type { DatasetManifest } from '../../shared/dataset-types.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../../shared/run-types.js';
 import type { BackendSkip, TrainConfig } from '../../shared/run-types.js';
+import { describeSchemaError } from '../../shared/schema-errors.js';
 import { StoreError } from './errors.js';
 
 export const ARTIFACT_KINDS = ['model'] as const;
@@ -74,15 +75,8 @@ void _manifestCheck;
 void _configCheck;
 void _skipsCheck;
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}
-
 /** Where a value came from, for error messages: e.g. { what: 'run 5', column: 'config', file }. */
-export interface ColumnRef {
+interface ColumnRef {
   what: string;
   column: string;
   file: string;
@@ -98,7 +92,7 @@ function damaged(ref: ColumnRef, detail: string, cause?: unknown): StoreError {
 /** Validates a plain column value (enum etc.). */
 export function checkColumn<S extends z.ZodType>(schema: S, value: unknown, ref: ColumnRef): z.infer<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw damaged(ref, describeIssues(result.error), result.error);
+  if (!result.success) throw damaged(ref, describeSchemaError(result.error), result.error);
   return result.data;
 }
 
@@ -117,6 +111,6 @@ export function parseJsonColumn<S extends z.ZodType>(schema: S, text: unknown, r
 /** Validates a value before it is written; a bad one is the caller's mistake (plain Error). */
 export function checkInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new Error(`invalid ${what}: ${describeIssues(result.error)}`);
+  if (!result.success) throw new Error(`invalid ${what}: ${describeSchemaError(result.error)}`);
   return result.data;
 }

@@ -5,7 +5,7 @@ import { createWebSocketApi, TOKEN_PARAM, type Api, type FetchLike, type Uploada
 const TOKEN_STORAGE_KEY = 'autobatch-token';
 
 /** The token from ?token= (remembered for this tab so a reload keeps working), else the remembered one. */
-export function tokenFromLocation(loc: Location = window.location, storage: Storage | undefined = window.sessionStorage): string {
+function tokenFromLocation(loc: Location = window.location, storage: Storage | undefined = window.sessionStorage): string {
   const fromUrl = new URLSearchParams(loc.search).get(TOKEN_PARAM);
   if (fromUrl) {
     storage?.setItem(TOKEN_STORAGE_KEY, fromUrl);

@@ -2,7 +2,7 @@
 // series has no value). Live training appends points in step order, so appending is O(1);
 // validation points (one per epoch) land on a step that is usually already there.
 
-export type Column = (number | null)[];
+type Column = (number | null)[];
 
 export class AlignedSeries {
   readonly x: number[] = [];

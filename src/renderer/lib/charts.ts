@@ -2,7 +2,8 @@
 // curves against batch size (log-x, the choice and the memory budget marked) and run comparisons.
 import type uPlot from 'uplot';
 import type { ChartPalette } from './chart-theme.js';
-import { formatBytes, formatNumber, formatPercent } from './format.js';
+import { formatBytes } from '../../shared/format.js';
+import { formatNumber, formatPercent } from './format.js';
 
 type Options = Omit<uPlot.Options, 'width' | 'height'>;
 
@@ -60,7 +61,7 @@ export function compareChartOptions(labels: string[], metric: string, title: str
 
 export type TuningCurve = 'memory' | 'throughput' | 'efficiency' | 'goodput';
 
-export const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
+const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
   memory: 'Memory per step',
   throughput: 'Throughput (samples/s)',
   efficiency: 'Statistical efficiency',

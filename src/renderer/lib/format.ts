@@ -1,19 +1,6 @@
-// Numbers as people read them: bytes in KiB/MiB/GiB, durations in minutes and seconds,
-// accuracies as percentages. Pure functions (unit-tested from test/unit/renderer).
-
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
-  let v = Math.abs(bytes);
-  let u = 0;
-  while (v >= 1024 && u < BYTE_UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const digits = u === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${bytes < 0 ? '-' : ''}${v.toFixed(digits)} ${BYTE_UNITS[u]}`;
-}
+// Numbers as people read them: durations in minutes and seconds, accuracies as percentages
+// (bytes: formatBytes in src/shared/format.ts, shared with the CLI). Pure functions
+// (unit-tested from test/unit/renderer).
 
 /** 75 → "1 min 15 s"; 3725 → "1 h 2 min"; 8.4 → "8 s". */
 export function formatDuration(seconds: number | null | undefined): string {
@@ -56,7 +43,4 @@ export function formatDate(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
-/** "1 file", "3 files". */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
-}
+export { plural } from '../../shared/format.js';

@@ -2,7 +2,7 @@
 // the browser's back button works. Pure parsing here; the reactive part is in router.svelte.ts.
 
 export type Screen = 'datasets' | 'tune' | 'train' | 'runs' | 'settings';
-export const SCREENS: readonly Screen[] = ['datasets', 'tune', 'train', 'runs', 'settings'];
+const SCREENS: readonly Screen[] = ['datasets', 'tune', 'train', 'runs', 'settings'];
 
 export interface Route {
   screen: Screen;

@@ -41,7 +41,7 @@ export function sortRuns<R extends RunRow>(runs: readonly R[], key: SortKey, dir
   });
 }
 
-export interface RunFilter {
+interface RunFilter {
   dataset: string;
   model: string;
   status: string;

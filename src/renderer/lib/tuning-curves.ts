@@ -4,7 +4,7 @@
 import { suggestLearningRate } from '../../shared/learning-rate-range.js';
 import type { CurvePoint, LearningRateTest } from '../../shared/tuning-types.js';
 
-export interface CurveColumns {
+interface CurveColumns {
   x: number[];
   memory: (number | null)[];
   predictedMemory: (number | null)[];

@@ -254,14 +254,13 @@ export const API_EVENTS = {
   'tune-status': tuneStatusEventSchema,
 } as const;
 
-export type ApiMethods = typeof API_METHODS;
+type ApiMethods = typeof API_METHODS;
 export type MethodName = keyof ApiMethods;
 export type EventName = keyof typeof API_EVENTS;
 export const METHOD_NAMES = Object.keys(API_METHODS) as MethodName[];
-export const EVENT_NAMES = Object.keys(API_EVENTS) as EventName[];
 
 /** What a caller passes (defaults not yet applied). */
-export type ParamsOf<M extends MethodName> = z.input<ApiMethods[M]['params']>;
+type ParamsOf<M extends MethodName> = z.input<ApiMethods[M]['params']>;
 /** What the dispatcher hands the implementation (validated). */
 export type ValidParamsOf<M extends MethodName> = z.output<ApiMethods[M]['params']>;
 export type ResultOf<M extends MethodName> = z.output<ApiMethods[M]['result']>;

@@ -16,7 +16,7 @@ const count = z.number().int().min(0);
 const id = z.number().int().min(1);
 const iso = z.string();
 /** A data: URL of a PNG image, ready for <img src> or a canvas. */
-export const imageDataUrlSchema = z.string().startsWith('data:image/');
+const imageDataUrlSchema = z.string().startsWith('data:image/');
 
 // ---- datasets -------------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ export const datasetSummarySchema = z.strictObject({
 });
 export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
 
-export const datasetPreviewSchema = z.strictObject({
+const datasetPreviewSchema = z.strictObject({
   classIndex: z.number().int().min(0),
   /** Index of the sample in the dataset. */
   index: z.number().int().min(0),
@@ -49,7 +49,6 @@ export const datasetPreviewSchema = z.strictObject({
   /** Tabular data: the first feature values. */
   values: z.array(anyNumber).optional(),
 });
-export type DatasetPreview = z.infer<typeof datasetPreviewSchema>;
 
 export const datasetDetailSchema = z.strictObject({
   ...datasetSummarySchema.shape,
@@ -116,7 +115,7 @@ export type SeriesName = (typeof SERIES_NAMES)[number];
 export const seriesPointSchema = z.strictObject({ step: z.number().int(), epoch: z.number().int(), time: z.number(), value: anyNumber });
 export type SeriesPoint = z.infer<typeof seriesPointSchema>;
 
-export const misclassifiedSampleSchema = z.strictObject({
+const misclassifiedSampleSchema = z.strictObject({
   index: z.number().int().min(0),
   trueClass: z.number().int(),
   predictedClass: z.number().int(),
@@ -127,7 +126,7 @@ export const misclassifiedSampleSchema = z.strictObject({
 });
 export type MisclassifiedSample = z.infer<typeof misclassifiedSampleSchema>;
 
-export const evaluationViewSchema = z.strictObject({
+const evaluationViewSchema = z.strictObject({
   classes: z.array(z.string()),
   /** confusion[true][predicted] over the validation split. */
   confusion: z.array(z.array(count)),
@@ -221,7 +220,7 @@ export type Deletion = z.infer<typeof deletionSchema>;
 
 // ---- settings -------------------------------------------------------------------------------
 
-export const backendAvailabilitySchema = z.strictObject({
+const backendAvailabilitySchema = z.strictObject({
   /** The rung of the ladder, e.g. 'webgpu (Dawn)'. */
   label: z.string(),
   choice: z.enum(BACKEND_CHOICES).exclude(['auto']),

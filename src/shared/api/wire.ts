@@ -9,17 +9,15 @@ import { importProblemSchema } from '../dataset-schemas.js';
 
 export { importProblemSchema };
 
-export const requestIdSchema = z.union([z.number().int(), z.string().min(1).max(100)]);
-export type RequestId = z.infer<typeof requestIdSchema>;
+const requestIdSchema = z.union([z.number().int(), z.string().min(1).max(100)]);
 
 export const wireRequestSchema = z.strictObject({
   id: requestIdSchema,
   method: z.string().min(1).max(100),
   params: z.unknown().optional(),
 });
-export type WireRequest = z.infer<typeof wireRequestSchema>;
 
-export const API_ERROR_CODES = [
+const API_ERROR_CODES = [
   /** The params did not match the method's schema; `field` names the first bad one. */
   'invalid-params',
   /** No such method. */
@@ -55,7 +53,7 @@ export const wireResponseSchema = z.union([
 ]);
 export type WireResponse = z.infer<typeof wireResponseSchema>;
 
-export const wireEventSchema = z.strictObject({ event: z.string().min(1), data: z.unknown() });
+const wireEventSchema = z.strictObject({ event: z.string().min(1), data: z.unknown() });
 export type WireEvent = z.infer<typeof wireEventSchema>;
 
 /** What a client receives: a response to one of its requests, or an event. */

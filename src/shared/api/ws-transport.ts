@@ -18,7 +18,7 @@ export interface WebSocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-export interface FetchResponseLike {
+interface FetchResponseLike {
   ok: boolean;
   status: number;
   text(): Promise<string>;

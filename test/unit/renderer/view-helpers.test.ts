@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hrefOf, parseHash } from '../../../src/renderer/lib/route.js';
-import { formatBytes, formatDuration, formatPercent, formatSmall, plural } from '../../../src/renderer/lib/format.js';
+import { formatDuration, formatPercent, formatSmall, plural } from '../../../src/renderer/lib/format.js';
 import { filterRuns, sortRuns, type RunRow } from '../../../src/renderer/lib/runs-table.js';
 import { curveColumns, curvesFromTrials } from '../../../src/renderer/lib/tuning-curves.js';
 import { usableLanguage } from '../../../src/renderer/lib/locale-guard.js';
@@ -20,11 +20,7 @@ test('routes: a hash names a screen and maybe an id; anything else is Datasets',
   assert.deepEqual(parseHash(hrefOf('train', 7)), { screen: 'train', id: 7 });
 });
 
-test('formatting: bytes, durations, percentages, small numbers, plurals', () => {
-  assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(1536), '1.50 KiB');
-  assert.equal(formatBytes(3.6 * 1024 ** 3), '3.60 GiB');
-  assert.equal(formatBytes(null), '—');
+test('formatting: durations, percentages, small numbers, plurals (bytes: test/unit/shared/format.test.ts)', () => {
   assert.equal(formatDuration(8.4), '8.4 s');
   assert.equal(formatDuration(0.62), '0.6 s');
   assert.equal(formatDuration(9.96), '10 s');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeSchemaError, trainConfigSchema } from '../../../src/shared/schemas.js';
+import { trainConfigSchema } from '../../../src/shared/schemas.js';
+import { describeSchemaError } from '../../../src/shared/schema-errors.js';
 import { hostMessageSchema, trainerMessageSchema } from '../../../src/shared/trainer-protocol.js';
 
 const config = { model: 'small', batchSize: 32, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'wasm', seed: 1 };

@@ -5,7 +5,7 @@ import { wholeNumber } from '../parse-flags.js';
 import { DEFAULT_RENDERER_DIR, startAppServer } from '../../server/app-server.js';
 import { rendererBuilt } from '../../server/static-files.js';
 
-export const DEFAULT_PORT = 8765;
+const DEFAULT_PORT = 8765;
 
 /** `autobatch serve`: the app in a browser, on this machine only unless --host says otherwise. */
 export function registerServeCommand(program: Command, ctx: CliContext): void {

@@ -2,7 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Settings } from '../../../shared/api/index.js';
 import { BACKEND_CHOICES } from '../../../shared/run-types.js';
 import type { CliContext } from '../main.js';
-import { formatBytes, printJson, printLine } from '../output.js';
+import { formatBytes } from '../../../shared/format.js';
+import { printJson, printLine } from '../output.js';
 import { byteSize, oneOf } from '../parse-flags.js';
 
 /** A memory budget, or "device" for none of the user's own (the device's budget applies). */

@@ -7,7 +7,8 @@ import { TUNING_MODES, type TrialRecord } from '../../../shared/tuning-types.js'
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
 import type { CliContext } from '../main.js';
-import { formatBytes, printJson, printLine, printTable } from '../output.js';
+import { formatBytes } from '../../../shared/format.js';
+import { printJson, printLine, printTable } from '../output.js';
 import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
-export interface RequiredLibrary {
+interface RequiredLibrary {
   /** The name the dynamic linker looks for. */
   soname: string;
   what: string;
@@ -34,7 +34,7 @@ export const TFJS_NODE_GPU_REQUIREMENTS: { cuda: string; cudnn: string; librarie
   ],
 };
 
-export interface CudaPreflightResult {
+interface CudaPreflightResult {
   ok: boolean;
   /** One entry per missing library: "libcudnn.so.8 not found (cuDNN 8 …)". */
   missing: string[];
@@ -42,7 +42,7 @@ export interface CudaPreflightResult {
   found: Record<string, string>;
 }
 
-export interface CudaPreflightOptions {
+interface CudaPreflightOptions {
   /** Folders to search, in order; default: LD_LIBRARY_PATH, the CUDA folders, the system's. */
   searchDirs?: string[];
   /** Also ask the dynamic linker's cache (`ldconfig -p`); default true on Linux. */
@@ -51,7 +51,7 @@ export interface CudaPreflightOptions {
 
 const DEFAULT_DIRS = ['/usr/local/cuda/lib64', '/usr/local/cuda-11.2/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/nvidia/lib64'];
 
-export function defaultSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+function defaultSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env.LD_LIBRARY_PATH ?? '').split(path.delimiter).filter(Boolean);
   return [...fromEnv, ...DEFAULT_DIRS];
 }

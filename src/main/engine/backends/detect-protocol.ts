@@ -4,7 +4,7 @@ import { backendReportSchema, backendSkipSchema } from '../../../shared/schemas.
 
 export const DETECT_MARKER = 'AUTOBATCH_BACKEND_DETECT ';
 
-export const detectOutcomeSchema = z.union([
+const detectOutcomeSchema = z.union([
   z.strictObject({ ok: z.literal(true), report: backendReportSchema }),
   z.strictObject({ ok: z.literal(false), message: z.string(), skipped: z.array(backendSkipSchema) }),
 ]);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { nvidiaSmiQuery } from './nvidia-smi.js';
 import type { BackendReport } from '../../../shared/run-types.js';
 
-export interface MemoryBudget {
+interface MemoryBudget {
   bytes: number;
   /** Where the figure comes from, in plain words. */
   source: string;

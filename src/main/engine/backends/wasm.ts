@@ -20,18 +20,18 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels } from '../kernels/register-wasm-kernels.js';
 
-export interface WasmActivation {
+interface WasmActivation {
   device: string;
   threads: number;
 }
 
 /** XNNPACK's thread pool in tfjs-backend-wasm has at most 8 threads (8 pre-started workers). */
-export const MAX_WASM_THREADS = 8;
+const MAX_WASM_THREADS = 8;
 
 const require = createRequire(import.meta.url);
 
 /** The folder that holds tfjs-backend-wasm's .wasm binaries (its dist folder), with a trailing separator. */
-export function wasmBinaryFolder(): string {
+function wasmBinaryFolder(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }
 
@@ -39,10 +39,10 @@ export function wasmBinaryFolder(): string {
  * Threads used when none are asked for: half the logical cores (tfjs-backend-wasm's own rule,
  * which assumes two hardware threads a core), at least 1, at most 4. On a 2-core machine that
  * is 1: there a second XNNPACK thread competes with the JavaScript main thread and with anything
- * else running, and measured from 1.5x faster (large CNN, quiet machine) to 2x slower (small
- * CNN, busy machine).
+ * else running, and measured anywhere from somewhat faster (large CNN, quiet machine) to much
+ * slower (small CNN, busy machine); see the threads note in docs/benchmarks.md.
  */
-export function defaultWasmThreads(): number {
+function defaultWasmThreads(): number {
   // AUTOBATCH_WASM_THREADS (inherited by trainer processes) overrides the default, e.g. for a
   // benchmark that must use the same thread count as its peer.
   const forced = Number(process.env.AUTOBATCH_WASM_THREADS);

@@ -8,7 +8,7 @@
 // garbage. Only an error scope (or the uncaptured-error event) says what happened.
 
 /** Minimal shapes of the WebGPU objects used here (the `webgpu` package ships no types we use). */
-export interface GpuErrorLike {
+interface GpuErrorLike {
   message: string;
   constructor: { name: string };
 }
@@ -20,7 +20,7 @@ export interface GpuDeviceLike {
   destroy(): void;
 }
 
-export interface DeviceLoss {
+interface DeviceLoss {
   reason: string;
   message: string;
 }
@@ -54,12 +54,12 @@ export class WebgpuScopeError extends Error {
 const OVER_SIZE_LIMIT =
   /exceeds the max buffer size|max(?:Storage|Uniform)BufferBindingSize|binding size .* (?:larger|exceeds)|buffer size .* (?:larger than|exceeds) .*limit/i;
 
-export function isOverSizeLimit(message: string): boolean {
+function isOverSizeLimit(message: string): boolean {
   return OVER_SIZE_LIMIT.test(message);
 }
 
 /** Watches one device: its loss, and errors nobody captured (kept for the next scope check). */
-export class DeviceWatch {
+class DeviceWatch {
   loss: DeviceLoss | undefined;
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLoss>;

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { watchDevice, type GpuDeviceLike } from './webgpu-device.js';
 
-export interface WebgpuAdapterSummary {
+interface WebgpuAdapterSummary {
   description: string;
   vendor: string;
   architecture: string;
@@ -70,7 +70,8 @@ export async function probeWebgpuAdapter(): Promise<WebgpuAdapterSummary> {
 
 /**
  * Starts tfjs's webgpu backend. With allowSoftware false (the auto ladder) a CPU emulation is
- * refused: on such a machine wasm trains several times faster than WebGPU over lavapipe.
+ * refused: on such a machine wasm trains several times faster than WebGPU over lavapipe
+ * (docs/benchmarks.md).
  */
 export async function activateWebgpu(options: { allowSoftware: boolean }): Promise<{ device: string; adapter: WebgpuAdapterSummary }> {
   const adapter = await probeWebgpuAdapter();

@@ -3,9 +3,9 @@
 import { decode } from 'bmp-ts';
 
 /** Same default as sharp's limitInputPixels. */
-export const MAX_BMP_PIXELS = 0x3fff * 0x3fff;
+const MAX_BMP_PIXELS = 0x3fff * 0x3fff;
 
-export interface DecodedBmp {
+interface DecodedBmp {
   width: number;
   height: number;
   /** 3 (RGB) or 4 (RGBA) */
@@ -13,7 +13,7 @@ export interface DecodedBmp {
   data: Buffer;
 }
 
-export interface BmpHeader {
+interface BmpHeader {
   width: number;
   height: number;
   bitsPerPixel: number;
@@ -21,7 +21,7 @@ export interface BmpHeader {
 }
 
 /** Reads and checks the header; throws an Error whose message says what is wrong. */
-export function readBmpHeader(buf: Buffer): BmpHeader {
+function readBmpHeader(buf: Buffer): BmpHeader {
   if (buf.length < 26 || buf[0] !== 0x42 || buf[1] !== 0x4d) throw new Error('not a BMP file (no "BM" signature)');
   const headerSize = buf.readUInt32LE(14);
   if (headerSize === 12) throw new Error('OS/2 1.x BMP headers are not supported');

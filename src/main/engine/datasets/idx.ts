@@ -19,7 +19,7 @@ import { DatasetImportError, describeError, type ProblemLog } from './problems.j
 import type { ImporterContext, RawDataset } from './types.js';
 import { sortClassNames } from './util.js';
 
-export const IDX_TYPES: Record<number, { size: number; name: string }> = {
+const IDX_TYPES: Record<number, { size: number; name: string }> = {
   0x08: { size: 1, name: 'unsigned byte' },
   0x09: { size: 1, name: 'signed byte' },
   0x0b: { size: 2, name: 'short' },
@@ -28,11 +28,11 @@ export const IDX_TYPES: Record<number, { size: number; name: string }> = {
   0x0e: { size: 8, name: 'double' },
 };
 /** Largest data part of one IDX file that is read into memory. */
-export const MAX_IDX_BYTES = 2 ** 31 - 1;
+const MAX_IDX_BYTES = 2 ** 31 - 1;
 /** Deflate cannot expand by more than about 1032:1. */
 const MAX_GZIP_RATIO = 1032;
 /** Extra decompressed bytes past the declared data are counted up to this many, then reading stops. */
-export const MAX_COUNTED_EXTRA_BYTES = 64 * 1024 * 1024;
+const MAX_COUNTED_EXTRA_BYTES = 64 * 1024 * 1024;
 
 /**
  * The header of an IDX file with these dimensions (big-endian, the layout readIdx expects): for
@@ -50,7 +50,7 @@ export function encodeIdxHeader(typeCode: number, dims: readonly number[]): Buff
 export const IMAGES_RE = /images.*idx[34]/i;
 export const LABELS_RE = /labels.*idx1/i;
 
-export interface IdxHeader {
+interface IdxHeader {
   typeCode: number;
   dims: number[];
   headerBytes: number;
@@ -61,13 +61,13 @@ export interface IdxHeader {
 }
 
 /** What is wrong with the data part of a file whose header is sound. */
-export type IdxDataIssue =
+type IdxDataIssue =
   /** `bytes` of the declared data are there; `streamEnded`: a gzip stream that ends early. */
   | { kind: 'truncated'; bytes: bigint; streamEnded: boolean }
   /** `bytes` more than declared (`atLeast`: counting stopped at MAX_COUNTED_EXTRA_BYTES). */
   | { kind: 'extra'; bytes: bigint; atLeast: boolean };
 
-export interface IdxArray extends IdxHeader {
+interface IdxArray extends IdxHeader {
   gzip: boolean;
   /** Complete records present: dims[0] unless truncated. */
   complete: number;
@@ -79,7 +79,7 @@ export interface IdxArray extends IdxHeader {
   issue?: IdxDataIssue;
 }
 
-export interface ReadIdxOptions {
+interface ReadIdxOptions {
   /** Read the complete records of a truncated file and ignore extra bytes, instead of only noting them. */
   skipBad?: boolean;
   /** Checks a parsed header before any data is read (fails through the log when it is unusable). */
@@ -128,7 +128,7 @@ function completeRecords(h: IdxHeader, bytes: bigint): number {
  * Reads one IDX file (plain or gzipped). Header problems, unreadable files and corrupt gzip data
  * fail through `log`; truncation and extra bytes come back as `issue` for the caller to report.
  */
-export async function readIdx(file: string, display: string, log: ProblemLog, options: ReadIdxOptions = {}): Promise<IdxArray> {
+async function readIdx(file: string, display: string, log: ProblemLog, options: ReadIdxOptions = {}): Promise<IdxArray> {
   const fail = (reason: string): never => log.fail({ file: display, reason });
   let fh;
   try {
@@ -235,7 +235,7 @@ async function readGzipIdx(file: string, compressedSize: number, fail: (reason: 
   return { ...h, gzip: true, complete, data: kept, ...(issue ? { issue } : {}) };
 }
 
-export interface IdxPair {
+interface IdxPair {
   images: string;
   labels: string;
   /** Folder that problem reports are relative to. */
@@ -247,7 +247,7 @@ function labelsNameFor(imagesName: string): string {
 }
 
 /** Finds the images and labels files of an IDX source (synchronous, for detection too). */
-export function findIdxPair(source: string, labelsPath: string | undefined, fail: (file: string, reason: string) => never): IdxPair {
+function findIdxPair(source: string, labelsPath: string | undefined, fail: (file: string, reason: string) => never): IdxPair {
   let st;
   try {
     st = statSync(source);

@@ -19,26 +19,26 @@ import { minimumLimit, stratifiedSubset } from './split.js';
 import type { ImporterContext, RawDataset } from './types.js';
 import { mapPool, relPosix, sortClassNames } from './util.js';
 
-export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'tiff';
+type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'tiff';
 
 const FORMAT_NAMES: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', gif: 'GIF', bmp: 'BMP', webp: 'WebP', tiff: 'TIFF' };
 const EXPECTED = 'expected PNG, JPEG, GIF, BMP, WebP or TIFF';
 /** Names skipped silently (compared lower-case), besides dotfiles. */
 const IGNORED_NAMES = new Set(['thumbs.db', 'desktop.ini', '__macosx', '@eadir', '$recycle.bin']);
 /** Largest default side. */
-export const DEFAULT_MAX_SIDE = 64;
+const DEFAULT_MAX_SIDE = 64;
 const SIZE_SAMPLE = 256;
 const GREY_SAMPLE = 64;
 const GREY_TOLERANCE = 8;
 const MAX_X_BYTES = 2 ** 31 - 1;
 const MAX_FILE_BYTES = 1024 * 1024 * 1024;
 
-export function isIgnoredName(name: string): boolean {
+function isIgnoredName(name: string): boolean {
   return name.startsWith('.') || IGNORED_NAMES.has(name.toLowerCase());
 }
 
 /** Image format from the first bytes, or undefined when it is none we read. */
-export function sniffImage(head: Uint8Array): ImageFormat | undefined {
+function sniffImage(head: Uint8Array): ImageFormat | undefined {
   const b = (i: number) => head[i] ?? -1;
   if (b(0) === 0x89 && b(1) === 0x50 && b(2) === 0x4e && b(3) === 0x47) return 'png';
   if (b(0) === 0xff && b(1) === 0xd8 && b(2) === 0xff) return 'jpeg';
@@ -174,7 +174,7 @@ async function openImage(file: string): Promise<{ img: sharp.Sharp; format: Imag
 }
 
 /** Decodes one image to H×W×C uint8 (C = 1 grey or 3 RGB). */
-export async function decodeImage(file: string, height: number, width: number, grey: boolean): Promise<Buffer> {
+async function decodeImage(file: string, height: number, width: number, grey: boolean): Promise<Buffer> {
   const { img, format } = await openImage(file);
   const channels = grey ? 1 : 3;
   try {
@@ -251,7 +251,7 @@ function isGreyRgb(data: Buffer): boolean {
   return true;
 }
 
-export function decodeConcurrency(): number {
+function decodeConcurrency(): number {
   return Math.max(2, Math.min(8, os.availableParallelism() * 2));
 }
 

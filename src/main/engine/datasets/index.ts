@@ -21,10 +21,10 @@ export { DatasetImportError, MAX_LISTED_PROBLEMS } from './problems.js';
 export { loadDataset, toFloatBatch, type LoadedDataset } from './cache.js';
 export { detectSourceKind, MNIST_SAMPLE_SOURCE } from './detect.js';
 
-export const DEFAULT_SEED = 42;
-export const DEFAULT_VALIDATION_FRACTION = 0.2;
+const DEFAULT_SEED = 42;
+const DEFAULT_VALIDATION_FRACTION = 0.2;
 /** Preview samples per class (fewer when there are many classes: at most ~2000 in all). */
-export const PREVIEWS_PER_CLASS = 8;
+const PREVIEWS_PER_CLASS = 8;
 const MAX_PREVIEWS = 2000;
 /** Feature values kept per tabular preview. */
 const PREVIEW_VALUES = 16;
@@ -80,7 +80,7 @@ function gather(raw: RawDataset, keep: Uint32Array): void {
 }
 
 /** Standardisation statistics per feature over the train split (population std; 0 → 1). */
-export function standardizeStats(x: Float32Array | Uint8Array, F: number, train: ArrayLike<number>): { mean: number[]; std: number[] } {
+function standardizeStats(x: Float32Array | Uint8Array, F: number, train: ArrayLike<number>): { mean: number[]; std: number[] } {
   const mean = new Float64Array(F);
   const m2 = new Float64Array(F);
   const n = train.length;

@@ -10,7 +10,7 @@ import type { ImporterContext, RawDataset } from './types.js';
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
-export function mnistDigitsDir(): string {
+function mnistDigitsDir(): string {
   const require = createRequire(import.meta.url);
   return path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
 }

@@ -8,7 +8,7 @@ import { moreProblems } from '../../../shared/problem-summary.js';
 /** At most this many problems are listed; the rest are counted in one closing entry. */
 export const MAX_LISTED_PROBLEMS = 1000;
 
-export function formatProblem(p: ImportProblem): string {
+function formatProblem(p: ImportProblem): string {
   const where = p.row !== undefined ? `${p.file}, row ${p.row}` : p.file;
   return where ? `${where}: ${p.reason}` : p.reason;
 }

@@ -3,8 +3,6 @@
 // The PRNG and shuffle are the app's shared ones, so a seed means the same thing everywhere.
 import { createRng as mulberry32, shuffleInPlace } from '../../../shared/random.js';
 
-export { mulberry32, shuffleInPlace };
-
 /** Sample indices of each class, in index order. */
 export function indicesByClass(y: ArrayLike<number>, numClasses: number): Uint32Array[] {
   const counts = new Uint32Array(numClasses);
@@ -84,7 +82,7 @@ export function validationShare(n: number, fraction: number): number {
   return Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
 }
 
-export interface SplitIndices {
+interface SplitIndices {
   train: Uint32Array;
   validation: Uint32Array;
 }

@@ -3,10 +3,18 @@
 // which is what the gradients of a dense layer (x^T.dy, dy.W^T) hit. Here transposed operands
 // are transposed explicitly so that the product takes the XNNPACK path, choosing between
 // op(A).op(B) and (op(B)^T.op(A)^T)^T whichever moves fewer elements.
+//
+// XNNPACK's fully-connected operator, which the stock kernel runs for that product, packs the
+// right operand once and tfjs-backend-wasm caches it under that operand's tensor id alone, not its
+// shape (batch_mat_mul_impl.cc in 4.22). So a tensor must never reach it as the right operand in
+// two shapes: an input goes there only in its own [rows, cols], and a transpose that is a mere view
+// (one dimension is 1) is copied first. Without the copy, a one-sample batch's dy went in as
+// [1,units] for dW = x^T.dy and as [units,1] for dx = dy.W^T: the second product ran the first
+// one's operator, reading past its input and leaving uninitialised heap (NaN) in the result.
 import * as tf from '@tensorflow/tfjs';
 import { finish, sizeOf, wasmKernel, withScope, type Info, type WasmScope } from './wasm-kernel-utils.js';
 
-export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { a, b } = args.inputs as { a: Info; b: Info };
   const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
   const tA = attrs.transposeA === true;
@@ -26,15 +34,21 @@ export function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: 
     const direct = (tA ? M * K : 0) + (tB ? K * N : 0);
     const swapped = (tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N;
     if (direct <= swapped) {
-      const out = product(s, tA ? s.transpose(A, [1, 0]) : A, tB ? s.transpose(B, [1, 0]) : B);
+      const out = product(s, tA ? s.transpose(A, [1, 0]) : A, tB ? transposedCopy(s, B) : B);
       return finish(s, out, outShape);
     }
     // C^T = op(B)^T . op(A)^T, where op(B)^T is B itself when tB, and its transpose otherwise.
     const left = tB ? B : s.transpose(B, [1, 0]); // [N,K]
-    const right = tA ? A : s.transpose(A, [1, 0]); // [K,M]
+    const right = tA ? A : transposedCopy(s, A); // [K,M]
     const outT = product(s, left, right); // [N,M]
     return finish(s, s.transpose(s.view(outT, [N, M]), [1, 0]), outShape);
   });
+}
+
+/** The transpose of an input as a tensor of its own (a new id), even where it could be a view. */
+function transposedCopy(s: WasmScope, t: Info): Info {
+  const out = s.transpose(t, [1, 0]);
+  return s.owns(out) ? out : s.run('Identity', { x: out });
 }
 
 function product(s: WasmScope, x: Info, y: Info): Info {

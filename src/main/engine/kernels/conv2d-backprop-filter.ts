@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { finish, withScope, type Info, type Shape4, type WasmScope } from './wasm-kernel-utils.js';
 
-export type FilterGradStrategy = 'auto' | 'conv' | 'im2col';
+type FilterGradStrategy = 'auto' | 'conv' | 'im2col';
 let strategy: FilterGradStrategy = 'auto';
 
 /** Forces one composition (tests, benchmarks); 'auto' picks by input channels. */
@@ -18,10 +18,13 @@ export function setConv2DBackpropFilterStrategy(s: FilterGradStrategy): void {
   strategy = s;
 }
 
-/** At or below this many input channels 'auto' uses im2col (measured at batch 32-64: ci=1 1.7-2.5x faster, ci=2-4 even, ci=8+ slower). */
-export const IM2COL_MAX_IN_CHANNELS = 2;
+/**
+ * At or below this many input channels 'auto' uses im2col (measured with bench/kernels-wasm.ts at
+ * batch 32–64: clearly faster for one input channel, even for two to four, slower from eight on).
+ */
+const IM2COL_MAX_IN_CHANNELS = 2;
 
-export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);

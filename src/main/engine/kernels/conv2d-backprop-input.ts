@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 
-export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);

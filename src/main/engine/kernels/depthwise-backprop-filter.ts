@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 
-export function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const info = tf.backend_util.computeConv2DInfo(

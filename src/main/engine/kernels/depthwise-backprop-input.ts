@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 
-export function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   const info = tf.backend_util.computeConv2DInfo(

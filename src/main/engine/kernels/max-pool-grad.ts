@@ -1,15 +1,15 @@
 // MaxPoolGrad for the wasm backend, registered over the stock one. The stock C++ kernel walks,
 // for every input pixel, all the windows that hold it through a generic 3D pooling template
-// (about 4 ms for a 32x26x26x16 input), and it starts its max search at FLT_MIN, so a window
-// of zeros or negatives (common after ReLU) sends its gradient nowhere. This one makes one
-// pass over the output windows on the wasm heap: each window's gradient goes to its first
-// maximum in row-major order, as on the cpu backend (and in TensorFlow).
+// (slow: see the per-kernel profile in docs/benchmarks.md), and it starts its max search at
+// FLT_MIN, so a window of zeros or negatives (common after ReLU) sends its gradient nowhere.
+// This one makes one pass over the output windows on the wasm heap: each window's gradient goes
+// to its first maximum in row-major order, as on the cpu backend (and in TensorFlow).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Info } from './wasm-kernel-utils.js';
 import { simdKernels } from './wasm-simd.js';
 
-export function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, input } = args.inputs as { dy: Info; input: Info };
   const backend = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;

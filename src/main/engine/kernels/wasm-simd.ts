@@ -1,12 +1,12 @@
 // Two tiny WebAssembly SIMD routines that work in place on the tfjs wasm backend's own heap
 // (they import its Memory): the gradient of a 2x2/stride-2 max pool and column sums (the bias
 // gradient). The stock kernels for these are scalar C++ (or, for Sum, a transpose and a sum),
-// and JavaScript loops over the heap take ~3 ns an element. The module is a few hundred bytes,
+// and JavaScript loops over the heap are slow per element. The module is a few hundred bytes,
 // assembled below; when the runtime lacks WebAssembly SIMD, simdKernels() returns null and
 // callers keep their JavaScript or stock paths.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-export interface SimdKernels {
+interface SimdKernels {
   /**
    * One row of 2x2/stride-2 windows: x0/dx0 point at the window row's top-left (bytes), g at
    * its gradients; `count` windows of C channels (C % 4 == 0); cb = C*4, rb = W*C*4 bytes.

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelKind } from '../../../shared/run-types.js';
 
-export interface ModelShape {
+interface ModelShape {
   inputShape: number[];
   classes: number;
 }
@@ -66,8 +66,4 @@ export function buildModel(kind: ModelKind, shape: ModelShape, seed: number): tf
     model.add(dense(shape.classes, 'linear'));
   }
   return model;
-}
-
-export function parameterCount(model: tf.LayersModel): number {
-  return model.countParams();
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
-export const MODEL_JSON = 'model.json';
+const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 
 export async function saveModelToDir(model: tf.LayersModel, dir: string, extra: Record<string, unknown> = {}): Promise<{ path: string; bytes: number }> {

@@ -5,7 +5,7 @@
 // ('start-probes', 'probe'…, 'end': see src/shared/probe-protocol.ts and ../tuner/).
 import path from 'node:path';
 import { hostMessageSchema, type TrainerMessage, type TrainJob, type FailureCause, type RunSummary } from '../../../shared/trainer-protocol.js';
-import { describeSchemaError } from '../../../shared/schemas.js';
+import { describeSchemaError } from '../../../shared/schema-errors.js';
 import { looksLikeOutOfMemory } from '../../../shared/failure-text.js';
 import { backendMemoryBytes, BackendUnavailableError, selectBackend } from '../backends/select-backend.js';
 import { loadDataset } from '../datasets/index.js';
@@ -50,7 +50,7 @@ let stopRequested = false;
 let jobStarted = false;
 let probes: ProbeSessionController | undefined;
 
-export function classifyFailure(err: unknown): FailureCause {
+function classifyFailure(err: unknown): FailureCause {
   if (err instanceof TrainingDivergedError) return 'diverged';
   if (err instanceof BackendUnavailableError) return 'backend';
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);

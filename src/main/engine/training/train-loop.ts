@@ -9,6 +9,7 @@ import { createRng, shuffleInPlace } from '../../../shared/random.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
 import { buildModel } from '../models/build-model.js';
 import { createOptimizer, learningRateAt } from '../models/optimizer.js';
+import { yieldToEventLoop } from '../util/event-loop.js';
 
 export class TrainingDivergedError extends Error {
   constructor(
@@ -49,8 +50,6 @@ interface PendingStep {
   loss: tf.Scalar;
   accuracy: tf.Scalar;
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Builds the batch tensors for the given sample indices (features normalised, labels one-hot). */
 export function makeBatch(ds: LoadedDataset, indices: Uint32Array, scratch?: Float32Array): { x: tf.Tensor; labels: tf.Tensor1D; oneHot: tf.Tensor2D } {

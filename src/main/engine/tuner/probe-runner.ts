@@ -40,6 +40,7 @@ import { evaluateSplit, makeBatch } from '../training/train-loop.js';
 import { microBatchGradientStats } from './gradient-noise.js';
 import { currentWasmHeapBytes } from './probe-failure.js';
 import { currentDeviceWatch, WebgpuScopeError } from '../backends/webgpu-device.js';
+import { yieldToEventLoop } from '../util/event-loop.js';
 
 export type MemoryResult = Extract<ProbeResult, { kind: 'memory' }>;
 export type ThroughputResult = Extract<ProbeResult, { kind: 'throughput' }>;
@@ -73,8 +74,6 @@ const READBACK_INTERVAL_MS = 100;
 const TRIAL_VALIDATION_SAMPLES = 1000;
 /** The batch staging buffer is kept between probes up to this many floats (64 MiB). */
 const MAX_KEPT_SCRATCH = 16 * 1024 * 1024;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Reads back a stack of per-step loss scalars with one sync and disposes them: how trials and

@@ -3,7 +3,7 @@
 // that fails with the process still sound answers 'probe-failed'; one that killed the backend
 // answers 'probe-failed' with fatal set and the process exits (the service starts a new one).
 import type { BackendReport } from '../../../shared/run-types.js';
-import { describeSchemaError } from '../../../shared/schemas.js';
+import { describeSchemaError } from '../../../shared/schema-errors.js';
 import type { TrainerMessage } from '../../../shared/trainer-protocol.js';
 import { probeHostMessageSchema, type ProbeRequest, type ProbeSession, type ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
 import { BackendUnavailableError, selectBackend } from '../backends/select-backend.js';

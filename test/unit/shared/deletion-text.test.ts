@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Deletion } from '../../../src/shared/api/data.js';
-import { deleteConsequences, deletedText, deleteQuestion } from '../../../src/renderer/lib/deletion.js';
+import { deleteConsequences, deletedText, deleteQuestion } from '../../../src/shared/api/deletion-text.js';
 
 const none: Deletion = {
   dryRun: true,

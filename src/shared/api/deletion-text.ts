@@ -1,7 +1,7 @@
-// What the delete dialogs say: the question, what goes with it (from a dry run's counts) and,
-// afterwards, what was deleted. Pure; unit-tested.
-import type { Deletion } from '../../shared/api/data.js';
-import { formatBytes, plural } from './format.js';
+// What a deletion says, in the app's dialogs and on the command line alike: the question, what
+// goes with it (from a dry run's counts) and, afterwards, what was deleted. Pure; unit-tested.
+import type { Deletion } from './data.js';
+import { formatBytes, plural } from '../format.js';
 
 export type DeleteTarget = { kind: 'dataset'; id: number; name: string } | { kind: 'run'; id: number } | { kind: 'tuning'; id: number };
 

@@ -1,0 +1,31 @@
+// Counts as people read them, the same in every front end (CLI, app, the tuning chart SVG and the
+// tuner's reasoning): bytes in binary units (KiB, MiB, GiB, TiB) with three significant digits,
+// and "3 files". Pure; no Node or DOM.
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** 512 → "512 B"; 1536 → "1.50 KiB"; 3.6 GiB → "3.60 GiB"; null, NaN, ±∞ → "—". */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
+  let v = Math.abs(bytes);
+  let u = 0;
+  while (v >= 1024 && u < BYTE_UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  let digits = u === 0 ? 0 : 2;
+  // Three significant digits of the rounded value (9.996 → "10.0", 99.96 → "100").
+  while (digits > 0 && Number(v.toFixed(digits)) >= 10 ** (3 - digits)) digits--;
+  // Rounding may carry into the next unit (1023.7 KiB → "1024 KiB"): say "1.00 MiB" instead.
+  if (u < BYTE_UNITS.length - 1 && Number(v.toFixed(digits)) >= 1024) {
+    v /= 1024;
+    u++;
+    digits = 2;
+  }
+  return `${bytes < 0 ? '-' : ''}${v.toFixed(digits)} ${BYTE_UNITS[u]}`;
+}
+
+/** "1 file", "3 files", "1,200 rows". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
