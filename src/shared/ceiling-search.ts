@@ -117,7 +117,8 @@ export interface MemoryModel {
 /**
  * The ceiling search's start from the one-step probes at small batches: the line through the
  * forward/backward bytes of those that fitted, the largest update seen, the largest batch that
- * fitted and the smallest that did not. Null when none fitted.
+ * fitted and the smallest above it that did not (a failure below a batch that fitted — a crash,
+ * memory noise — bounds nothing). Null when none fitted.
  */
 export function startCeilingSearch(small: readonly MemoryReading[], budgetBytes: number, cap: number): { model: MemoryModel; search: CeilingSearch } | null {
   const fitted = small.filter((m) => m.fits && m.peakBytes !== undefined);
@@ -127,11 +128,12 @@ export function startCeilingSearch(small: readonly MemoryReading[], budgetBytes:
     fitted.map((m) => m.gradientBytes ?? m.peakBytes!),
   );
   const updateFloor = Math.max(0, ...fitted.map((m) => m.updateBytes ?? 0));
-  const failed = small.filter((m) => !m.fits).map((m) => m.batchSize);
+  const largestFitted = Math.max(...fitted.map((m) => m.batchSize));
+  const failed = small.filter((m) => !m.fits && m.batchSize > largestFitted).map((m) => m.batchSize);
   const search = new CeilingSearch({
     budgetBytes,
     fit,
-    largestFitted: Math.max(...fitted.map((m) => m.batchSize)),
+    largestFitted,
     ...(failed.length ? { smallestFailed: Math.min(...failed) } : {}),
     cap,
   });

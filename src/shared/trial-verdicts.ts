@@ -14,10 +14,15 @@ export interface TrialLosses {
   valLoss: number;
 }
 
-/** Flags a validation trial: divergence (non-finite or rising loss) or oscillation. */
-export function judgeTrial(r: TrialLosses): { status: TrialStatus; why: string } {
+/**
+ * Flags a validation trial: divergence (non-finite or rising loss) or oscillation. Without a
+ * validation split (validated false) the validation loss is NaN by design and only the training
+ * loss is judged; with one, a non-finite validation loss means the weights blew up.
+ */
+export function judgeTrial(r: TrialLosses, validated = true): { status: TrialStatus; why: string } {
   const losses = r.losses;
-  if (losses.some((l) => !Number.isFinite(l)) || !Number.isFinite(r.valLoss)) return { status: 'diverged', why: 'the loss became NaN or infinite' };
+  if (losses.some((l) => !Number.isFinite(l)) || (validated && !Number.isFinite(r.valLoss)))
+    return { status: 'diverged', why: 'the loss became NaN or infinite' };
   if (losses.length >= 4) {
     const q = Math.max(1, Math.floor(losses.length / 4));
     const head = mean(losses.slice(0, q));

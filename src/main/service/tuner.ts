@@ -44,6 +44,7 @@ export function runTuning(ctx: TunerContext): Promise<TuningReport> {
     request,
     sessionId,
     trainCount: dataset.manifest.split.trainCount,
+    validationCount: dataset.manifest.split.validationCount,
     trials: {
       setBackend: (backend, budgetBytes) => store.tuning.setBackend(sessionId, backend, budgetBytes),
       addTrial: (trial) => store.tuning.addTrial(sessionId, trial),

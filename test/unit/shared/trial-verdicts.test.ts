@@ -10,6 +10,9 @@ test('judgeTrial: a non-finite loss or a rising one diverged; a swing without fa
   assert.deepEqual(judgeTrial({ losses: falling, valLoss: 0.4 }), { status: 'ok', why: '' });
   assert.deepEqual(judgeTrial({ losses: [2, 1.5, Infinity], valLoss: NaN }), { status: 'diverged', why: 'the loss became NaN or infinite' });
   assert.equal(judgeTrial({ losses: falling, valLoss: NaN }).status, 'diverged');
+  // Without a validation split the validation loss is NaN by design: only the training loss counts.
+  assert.deepEqual(judgeTrial({ losses: falling, valLoss: NaN }, false), { status: 'ok', why: '' });
+  assert.equal(judgeTrial({ losses: [2, NaN], valLoss: NaN }, false).status, 'diverged');
   const rising = judgeTrial({ losses: [1, 1, 1, 1, 2, 2, 2, 2], valLoss: 1 });
   assert.deepEqual(rising, { status: 'diverged', why: 'the loss rose from 1.000 to 2.000' });
   const swing = judgeTrial({ losses: Array.from({ length: 20 }, (_, i) => (i % 2 ? 2.5 : 0.5)), valLoss: 1 });

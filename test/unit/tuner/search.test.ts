@@ -44,7 +44,14 @@ interface Run {
 
 function search(
   spec: FakeDeviceSpec,
-  o: { request?: Partial<TuningRequest>; trainCount?: number; budget?: number; stopWhen?: (p: TuningProgress) => boolean } = {},
+  o: {
+    request?: Partial<TuningRequest>;
+    trainCount?: number;
+    validationCount?: number;
+    budget?: number;
+    stopWhen?: (p: TuningProgress) => boolean;
+    setBackend?: () => void;
+  } = {},
 ): Run {
   const device = new FakeDevice(spec);
   const run: Omit<Run, 'done'> = { device, stored: new Map(), progress: [], trials: [], events: [] };
@@ -54,7 +61,8 @@ function search(
     request: { ...REQUEST, ...o.request },
     sessionId: 1,
     trainCount: o.trainCount ?? 20_000,
-    trials: { setBackend: () => {}, addTrial: (t) => run.stored.set(t.seq, t) },
+    validationCount: o.validationCount ?? 1000,
+    trials: { setBackend: o.setBackend ?? (() => {}), addTrial: (t) => run.stored.set(t.seq, t) },
     deviceBudget: () => ({ bytes: o.budget ?? 1e12, source: 'the fake device' }),
     shouldStop: () => stop,
     onProgress: (p) => {
@@ -439,4 +447,48 @@ test('a search that cannot measure fails with a plain message, and the prober is
   await assert.rejects(untimed.done, /no batch size could be timed/);
   assert.equal(untimed.device.closed, 1);
   assert.ok(untimed.trials.filter((t) => t.kind === 'throughput').every((t) => t.status === 'crashed'));
+});
+
+// Found while splitting the search into phases.
+
+test('a probe that fails at a small batch below one that fitted does not cap the ceiling', async () => {
+  // A crash at batch 2 while 4, 8 and 16 fit says nothing about memory: the ceiling is still found.
+  const r = search({ ...CPU, fail: (q) => (q.kind === 'memory' && q.batchSize === 2 ? 'crashed' : undefined) }, { budget: 5e6 });
+  const report = await r.done;
+  assert.equal(lastStored(r, 'memory', 2).status, 'crashed');
+  assert.ok(batchesOf(r, 'memory').length > 5, 'verification steps ran');
+  assert.ok(report.recommendation.memoryCeiling >= 0.9 * 0.95 * 400 && report.recommendation.memoryCeiling <= 400, `${report.recommendation.memoryCeiling}`);
+  assert.doesNotMatch(report.reasons[0]!, /2 did not fit/);
+});
+
+test('the prober is closed when the search fails before its first probe (the backend cannot be stored)', async () => {
+  const r = search(CPU, {
+    setBackend: () => {
+      throw new Error('disk full');
+    },
+  });
+  await assert.rejects(r.done, /disk full/);
+  assert.equal(r.device.closed, 1, 'the probe process does not outlive the search');
+});
+
+test('without a validation split, the trials are judged on their training loss, not flagged diverged', async () => {
+  // The trial probe reports NaN as its validation loss when the dataset has no validation split.
+  const trial = (b: number) => (b >= 1000 ? { losses: [2.3, 2.1, NaN], valLoss: NaN } : { losses: falling(), valLoss: NaN });
+  const r = search({ ...GPU, trial }, { trainCount: 40_000, validationCount: 0, request: { mode: 'full' } });
+  const report = await r.done;
+  assert.deepEqual(
+    [512, 256, 1024].map((b) => lastStored(r, 'trial', b).status),
+    ['ok', 'ok', 'diverged'],
+  );
+  assert.equal(report.recommendation.batchSize, 512);
+  assert.ok(
+    report.reasons.includes(
+      'Equal-time trials (0.8 s each) at 512, 256 and 1024 (diverged) were judged on their training loss alone: the dataset has no validation split.',
+    ),
+    report.reasons.join('\n'),
+  );
+  // With a split, a NaN validation loss still means the weights blew up.
+  const split = search({ ...GPU, trial }, { trainCount: 40_000, request: { mode: 'full' } });
+  await split.done;
+  assert.equal(lastStored(split, 'trial', 512).status, 'diverged');
 });

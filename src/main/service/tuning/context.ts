@@ -36,8 +36,9 @@ export interface SearchSetup {
   prober: Prober;
   request: TuningRequest;
   sessionId: number;
-  /** Training samples of the dataset. */
+  /** Training and validation samples of the dataset. */
   trainCount: number;
+  validationCount: number;
   backend: BackendReport;
   budget: Budget;
   hooks: SearchHooks;
@@ -55,6 +56,8 @@ export class SearchContext {
   readonly prober: Prober;
   readonly request: TuningRequest;
   readonly trainCount: number;
+  /** Whether the dataset has a validation split: without one, trials report no validation loss. */
+  readonly validated: boolean;
   readonly backend: BackendReport;
   readonly budget: Budget;
   /** No batch above this: at least ~20 steps per epoch (docs/architecture.md §5.2). */
@@ -69,6 +72,7 @@ export class SearchContext {
     this.prober = setup.prober;
     this.request = setup.request;
     this.trainCount = setup.trainCount;
+    this.validated = setup.validationCount > 0;
     this.backend = setup.backend;
     this.budget = setup.budget;
     this.cap = Math.max(1, Math.floor(setup.trainCount / 20));

@@ -90,9 +90,18 @@ export function quickReason(chosen: number): string {
   return `Quick mode: ${chosen}, the smallest batch within 10 % of the best throughput, is recommended (Full mode also measures how much each sample teaches, via the gradient noise scale, and checks the choice with short trials).`;
 }
 
-/** §5.9: what the equal-time trials reached. */
-export function trialsReason(seconds: number, trials: readonly JudgedTrial[]): string {
-  return `Equal-time trials (${seconds.toFixed(1)} s each) reached validation loss ${trials.map((t) => `${Number.isFinite(t.valLoss) ? t.valLoss.toFixed(3) : '—'} at ${t.batchSize}${t.status !== 'ok' ? ` (${t.status})` : ''}`).join(', ')}.`;
+/** "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)!}`;
+}
+
+/** §5.9: what the equal-time trials reached (without a validation split, only their flags). */
+export function trialsReason(seconds: number, trials: readonly JudgedTrial[], validated: boolean): string {
+  const flag = (t: JudgedTrial) => (t.status !== 'ok' ? ` (${t.status})` : '');
+  if (!validated) {
+    return `Equal-time trials (${seconds.toFixed(1)} s each) at ${listed(trials.map((t) => `${t.batchSize}${flag(t)}`))} were judged on their training loss alone: the dataset has no validation split.`;
+  }
+  return `Equal-time trials (${seconds.toFixed(1)} s each) reached validation loss ${trials.map((t) => `${Number.isFinite(t.valLoss) ? t.valLoss.toFixed(3) : '—'} at ${t.batchSize}${flag(t)}`).join(', ')}.`;
 }
 
 export function keptDespiteWorseReason(chosen: number): string {

@@ -18,8 +18,9 @@ export interface SearchOptions extends SearchHooks {
   prober: Prober;
   request: TuningRequest;
   sessionId: number;
-  /** Training samples of the dataset. */
+  /** Training and validation samples of the dataset. */
   trainCount: number;
+  validationCount: number;
   trials: TrialStore;
   /** The device's memory budget for the backend the session started (deviceMemoryBudget). */
   deviceBudget(backend: BackendReport): Budget;
@@ -39,12 +40,12 @@ export function memoryBudget(device: Budget, memoryCapBytes: number | undefined,
 export async function runSearch(o: SearchOptions): Promise<TuningReport> {
   const started = performance.now();
   const backend = await o.prober.start();
-  o.onBackend(backend);
-  const budget = memoryBudget(o.deviceBudget(backend), o.memoryCapBytes, o.request);
-  o.trials.setBackend(backend, budget.bytes);
   try {
-    const { prober, request, sessionId, trainCount, trials } = o;
-    const s = new SearchContext({ prober, request, sessionId, trainCount, trials, hooks: o, backend, budget });
+    o.onBackend(backend);
+    const budget = memoryBudget(o.deviceBudget(backend), o.memoryCapBytes, o.request);
+    o.trials.setBackend(backend, budget.bytes);
+    const { prober, request, sessionId, trainCount, validationCount, trials } = o;
+    const s = new SearchContext({ prober, request, sessionId, trainCount, validationCount, trials, hooks: o, backend, budget });
     const memory = await findMemoryCeiling(s);
     const speed = await measureThroughput(s, memory);
     const base = await findBaseRate(s, speed.maxBatch);

@@ -21,7 +21,7 @@ async function runTrial(s: SearchContext, b: number, seconds: number, rates: Rat
   if (!answer.ok || answer.result.kind !== 'trial') {
     return { batchSize: b, valLoss: Infinity, status: 'crashed', why: answer.ok ? 'no result' : answer.message };
   }
-  const flag = judgeTrial(answer.result);
+  const flag = judgeTrial(answer.result, s.validated);
   const t: Trial = { batchSize: b, valLoss: answer.result.valLoss, status: flag.status, why: flag.why, record: trial };
   if (flag.status !== 'ok') restamp(s, t);
   return t;
@@ -42,7 +42,7 @@ export async function validationTrials(s: SearchContext, speed: ThroughputPhase,
   for (const b of plan.sizes) trials.push(await runTrial(s, b, plan.seconds, rates));
   const { minLoss, flagged } = flagWorseTrials(trials);
   for (const t of flagged) restamp(s, t);
-  s.reasons.push(trialsReason(plan.seconds, trials));
+  s.reasons.push(trialsReason(plan.seconds, trials, s.validated));
   const decision = decideAfterTrials(trials, chosen, minLoss);
   if (decision.action === 'keep-worse') s.reasons.push(keptDespiteWorseReason(chosen));
   if (decision.action !== 'step-down') return chosen;
