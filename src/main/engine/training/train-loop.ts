@@ -60,7 +60,8 @@ export function makeBatch(ds: LoadedDataset, indices: Uint32Array, scratch?: Flo
   for (let i = 0; i < n; i++) labels[i] = ds.y[indices[i]!]!;
   const x = tf.tensor(features, [n, ...ds.manifest.inputShape], 'float32');
   const labelTensor = tf.tensor1d(labels, 'int32');
-  const oneHot = tf.oneHot(labelTensor, ds.manifest.classes.length).toFloat() as tf.Tensor2D;
+  // toFloat makes a new tensor: the int32 one-hot it came from must not outlive the batch.
+  const oneHot = tf.tidy(() => tf.oneHot(labelTensor, ds.manifest.classes.length).toFloat() as tf.Tensor2D);
   return { x, labels: labelTensor, oneHot };
 }
 
