@@ -4,7 +4,7 @@
 // size that fitted and the first that did not — until the two are within a few percent or the step
 // budget is spent. Pure: the caller runs each probe and reports whether it fitted.
 import type { LinearFit } from './tuner-math.js';
-import { predictMemoryCeiling } from './tuner-math.js';
+import { fitLine, predictMemoryCeiling } from './tuner-math.js';
 
 interface CeilingSearchOptions {
   budgetBytes: number;
@@ -22,7 +22,7 @@ interface CeilingSearchOptions {
   tolerance?: number;
 }
 
-interface CeilingResult {
+export interface CeilingResult {
   /** The batch size the search recommends as the most that fits, margin applied. */
   ceiling: number;
   largestFitted: number;
@@ -91,4 +91,51 @@ export class CeilingSearch {
       cappedByDataset,
     };
   }
+}
+
+/** One memory probe's reading at a batch. */
+export interface MemoryReading {
+  batchSize: number;
+  /** The step's peak bytes; absent when the probe failed. */
+  peakBytes?: number;
+  /** Its forward/backward part, which grows with the batch (the peak where the probe did not split it). */
+  gradientBytes?: number;
+  /** Its optimizer-update part, about constant. */
+  updateBytes?: number;
+  /** The step's wall time. */
+  stepMs?: number;
+  /** It ran, and its peak is within the budget. */
+  fits: boolean;
+}
+
+/** m(B) = max(a + b·B, updateFloor). */
+export interface MemoryModel {
+  fit: LinearFit;
+  updateFloor: number;
+}
+
+/**
+ * The ceiling search's start from the one-step probes at small batches: the line through the
+ * forward/backward bytes of those that fitted, the largest update seen, the largest batch that
+ * fitted and the smallest above it that did not (a failure below a batch that fitted — a crash,
+ * memory noise — bounds nothing). Null when none fitted.
+ */
+export function startCeilingSearch(small: readonly MemoryReading[], budgetBytes: number, cap: number): { model: MemoryModel; search: CeilingSearch } | null {
+  const fitted = small.filter((m) => m.fits && m.peakBytes !== undefined);
+  if (fitted.length === 0) return null;
+  const fit = fitLine(
+    fitted.map((m) => m.batchSize),
+    fitted.map((m) => m.gradientBytes ?? m.peakBytes!),
+  );
+  const updateFloor = Math.max(0, ...fitted.map((m) => m.updateBytes ?? 0));
+  const largestFitted = Math.max(...fitted.map((m) => m.batchSize));
+  const failed = small.filter((m) => !m.fits && m.batchSize > largestFitted).map((m) => m.batchSize);
+  const search = new CeilingSearch({
+    budgetBytes,
+    fit,
+    largestFitted,
+    ...(failed.length ? { smallestFailed: Math.min(...failed) } : {}),
+    cap,
+  });
+  return { model: { fit, updateFloor }, search };
 }

@@ -23,7 +23,7 @@ export class SmoothedLoss {
   }
 }
 
-interface LearningRateSuggestion {
+export interface LearningRateSuggestion {
   /** The rate to train with: STEEPEST_TO_TRAINING × steepestRate. */
   rate: number;
   /** Where the smoothed loss falls fastest against log(rate): where it is halfway down. */

@@ -2,7 +2,7 @@
 // ≥ 90 % of the largest batch that really fits, within 8 verification steps after the fit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CeilingSearch } from '../../../src/shared/ceiling-search.js';
+import { CeilingSearch, startCeilingSearch } from '../../../src/shared/ceiling-search.js';
 import { fitLine } from '../../../src/shared/tuner-math.js';
 
 function search(memory: (b: number) => number, budget: number, cap = 1 << 20) {
@@ -37,4 +37,20 @@ test('when everything up to the cap fits, the cap is the ceiling after one check
   assert.equal(result.ceiling, 256);
   assert.equal(result.steps, 1);
   assert.equal(result.cappedByDataset, true);
+});
+
+test('startCeilingSearch: the line through the small probes that fitted; a failure below the largest fit is no bound', () => {
+  const reading = (b: number, fits = true) => ({
+    batchSize: b,
+    fits,
+    ...(fits ? { peakBytes: 1e6 + 1e4 * b, gradientBytes: 1e6 + 1e4 * b, updateBytes: 3e6 } : {}),
+  });
+  assert.equal(startCeilingSearch([reading(1, false), reading(2, false)], 5e6, 1000), null);
+  const start = startCeilingSearch([reading(1), reading(2, false), reading(4), reading(8), reading(16)], 5e6, 1000)!;
+  assert.ok(Math.abs(start.model.fit.b - 1e4) < 1e-6);
+  assert.equal(start.model.updateFloor, 3e6);
+  assert.equal(start.search.next(), Math.floor(400 * 0.97), 'it aims under the prediction, not between 2 and 16');
+  const bounded = startCeilingSearch([reading(1), reading(2), reading(4), reading(8, false), reading(16, false)], 5e6, 1000)!;
+  assert.deepEqual([bounded.search.result().largestFitted, bounded.search.result().smallestFailed], [4, 8]);
+  assert.equal(bounded.search.next(), 6, 'it bisects between the last that fitted and the first that did not');
 });

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import type { CsvError, Info } from 'csv-parse';
 import { describeError } from './problems.js';
+import type { ImportOptions } from '../../../shared/dataset-types.js';
+import type { ProblemLog } from './problems.js';
 import type { ImporterContext, RawDataset } from './types.js';
 import { parseNumber, sortClassNames } from './util.js';
 
@@ -73,19 +75,30 @@ function countNewlines(record: string[]): number {
 }
 
 export async function importCsv(ctx: ImporterContext): Promise<RawDataset> {
-  const { source: file, options, log } = ctx;
+  const { source: file, log } = ctx;
   log.unit = 'row';
   const name = path.basename(file);
-  let size = 0;
-  let delimiter = ',';
-  try {
-    size = (await stat(file)).size;
-    delimiter = chooseDelimiter(await readFirstLine(file), path.extname(file).toLowerCase());
-  } catch (err) {
-    log.fail({ file: name, reason: `cannot read the file: ${describeError(err)}` });
-  }
+  const { size, delimiter } = await sniff(file, name, log);
+  const table = new CsvTable(name, ctx.options, log, delimiter);
+  await readRecords(ctx, { file, name, size, delimiter }, (record, row) => table.add(record, row));
+  table.checkNotEmpty();
+  const raw = table.dataset();
+  ctx.progress('decoding', size, size);
+  return raw;
+}
 
-  const parser = parse({
+/** The file's size and its delimiter, from its first line. */
+async function sniff(file: string, name: string, log: ProblemLog): Promise<{ size: number; delimiter: string }> {
+  try {
+    const size = (await stat(file)).size;
+    return { size, delimiter: chooseDelimiter(await readFirstLine(file), path.extname(file).toLowerCase()) };
+  } catch (err) {
+    failUnreadable(log, name, err);
+  }
+}
+
+function csvParser(delimiter: string, name: string, log: ProblemLog) {
+  return parse({
     bom: true,
     delimiter,
     info: true,
@@ -98,6 +111,16 @@ export async function importCsv(ctx: ImporterContext): Promise<RawDataset> {
       return undefined;
     },
   });
+}
+
+/** Streams the file's records, each with its 1-based row (where the record starts), reporting progress. */
+async function readRecords(
+  ctx: ImporterContext,
+  source: { file: string; name: string; size: number; delimiter: string },
+  onRecord: (record: string[], row: number) => void,
+): Promise<void> {
+  const { file, name, size } = source;
+  const parser = csvParser(source.delimiter, name, ctx.log);
   const input = createReadStream(file);
   let bytes = 0;
   input.on('data', (chunk) => {
@@ -106,163 +129,216 @@ export async function importCsv(ctx: ImporterContext): Promise<RawDataset> {
   });
   input.on('error', (err) => parser.destroy(err));
   input.pipe(parser);
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: Info }>) {
+      const { record, info } = item;
+      onRecord(record, info.lines - countNewlines(record));
+    }
+  } catch (err) {
+    if (err instanceof Error && err.name === 'DatasetImportError') throw err;
+    failUnreadable(ctx.log, name, err);
+  } finally {
+    input.destroy();
+  }
+}
 
-  let ncols = 0;
-  let labelIdx = -1;
-  let header: string[] | null = null;
-  let featureCount = 0;
-  let cap = 1024;
-  let x = new Float32Array(0);
-  let ids = new Uint32Array(cap);
-  let rows = new Uint32Array(cap);
-  let n = 0;
-  const labelIds = new Map<string, number>();
-  const labelNames: string[] = [];
-  let first = true;
+function failUnreadable(log: ProblemLog, name: string, err: unknown): never {
+  return log.fail({ file: name, reason: `cannot read the file: ${describeError(err)}` });
+}
 
-  const colName = (i: number) => (header ? `column ${JSON.stringify(header[i]!.trim())}` : `column ${i}`);
-  const labelName = () => (header ? `label column ${JSON.stringify(header[labelIdx]!.trim())}` : `label column ${labelIdx}`);
+/**
+ * The label column of a first row: options.labelColumn as a 0-based index or a header name, else
+ * the first column named label / class / target / y, else the last. byName: found by its name,
+ * so the row is a header.
+ */
+function findLabelColumn(record: string[], labelColumn: string | undefined, name: string, log: ProblemLog): { index: number; byName: boolean } {
+  const ncols = record.length;
+  const lc = labelColumn?.trim();
+  if (lc !== undefined && lc !== '' && /^\d+$/.test(lc)) {
+    const index = Number(lc);
+    if (index >= ncols) log.fail({ file: name, reason: `label column ${lc} does not exist: the file has ${ncols} columns (0–${ncols - 1})` }, 'labelColumn');
+    return { index, byName: false };
+  }
+  if (lc) {
+    let index = record.findIndex((c) => c.trim() === lc);
+    if (index < 0) index = record.findIndex((c) => c.trim().toLowerCase() === lc.toLowerCase());
+    if (index < 0) {
+      // Would the row be a header with the label in its default place (last)?
+      const isHeader = record.slice(0, -1).some((c) => parseNumber(c) === undefined);
+      log.fail(
+        {
+          file: name,
+          reason: isHeader
+            ? `label column ${JSON.stringify(lc)} does not exist; the columns are: ${record.map((c) => c.trim()).join(', ')}`
+            : `label column ${JSON.stringify(lc)} does not exist: the first row holds numbers, not column names, so give the label column by 0-based index`,
+        },
+        'labelColumn',
+      );
+    }
+    return { index, byName: true };
+  }
+  for (const nm of DEFAULT_LABEL_NAMES) {
+    const index = record.findIndex((c) => c.trim().toLowerCase() === nm);
+    if (index >= 0) return { index, byName: true };
+  }
+  return { index: ncols - 1, byName: false };
+}
 
-  const addRow = (record: string[], row: number): void => {
-    if (record.length !== ncols) {
-      log.bad({ file: name, row, reason: `expected ${ncols} columns, found ${record.length}` });
+/** The rows read so far: features (float32, row-major), label ids in order of appearance, source rows. */
+class CsvTable {
+  private ncols = 0;
+  private labelIdx = -1;
+  private header: string[] | null = null;
+  private featureCount = 0;
+  private cap = 1024;
+  private x = new Float32Array(0);
+  private ids = new Uint32Array(this.cap);
+  private rows = new Uint32Array(this.cap);
+  private n = 0;
+  private readonly labelIds = new Map<string, number>();
+  private readonly labelNames: string[] = [];
+  private first = true;
+
+  constructor(
+    private readonly name: string,
+    private readonly options: ImportOptions,
+    private readonly log: ProblemLog,
+    private readonly delimiter: string,
+  ) {}
+
+  /** One record: the first one may be a header. */
+  add(record: string[], row: number): void {
+    if (this.first) {
+      this.first = false;
+      this.start(record, row);
+    } else {
+      this.addRow(record, row);
+    }
+  }
+
+  /** The first record: the column count, the label column, and whether it is a header. */
+  private start(record: string[], row: number): void {
+    const ncols = (this.ncols = record.length);
+    if (ncols < 2) {
+      const separator = this.delimiter === '\t' ? 'tabs' : JSON.stringify(this.delimiter);
+      this.log.fail({ file: this.name, row, reason: `expected at least 2 columns (features and a label) separated by ${separator}, found ${ncols}` });
+    }
+    const { index, byName } = findLabelColumn(record, this.options.labelColumn, this.name, this.log);
+    this.labelIdx = index;
+    this.featureCount = ncols - 1;
+    this.x = new Float32Array(this.cap * this.featureCount);
+    const isHeader = byName || record.some((c, i) => i !== index && parseNumber(c) === undefined);
+    if (isHeader) this.header = record;
+    else this.addRow(record, row);
+  }
+
+  private colName(i: number): string {
+    return this.header ? `column ${JSON.stringify(this.header[i]!.trim())}` : `column ${i}`;
+  }
+
+  private labelName(): string {
+    return this.header ? `label column ${JSON.stringify(this.header[this.labelIdx]!.trim())}` : `label column ${this.labelIdx}`;
+  }
+
+  private addRow(record: string[], row: number): void {
+    if (record.length !== this.ncols) {
+      this.log.bad({ file: this.name, row, reason: `expected ${this.ncols} columns, found ${record.length}` });
       return;
     }
-    if (n === cap) {
-      cap *= 2;
-      const nx = new Float32Array(cap * featureCount);
-      nx.set(x);
-      x = nx;
-      const ni = new Uint32Array(cap);
-      ni.set(ids);
-      ids = ni;
-      const nr = new Uint32Array(cap);
-      nr.set(rows);
-      rows = nr;
+    if (this.n === this.cap) this.grow();
+    let { firstBad, badCells } = this.readFeatures(record);
+    const label = record[this.labelIdx]!.trim();
+    if (label === '') {
+      badCells++;
+      firstBad ??= `${this.labelName()} is empty, expected a class label`;
     }
+    if (firstBad !== undefined) {
+      const more = badCells > 1 ? ` (and ${badCells - 1} more bad cell${badCells > 2 ? 's' : ''} in this row)` : '';
+      this.log.bad({ file: this.name, row, reason: `${firstBad}${more}` });
+      return;
+    }
+    this.ids[this.n] = this.labelId(label, row);
+    this.rows[this.n] = row;
+    this.n++;
+  }
+
+  /** Doubles the room for rows. */
+  private grow(): void {
+    this.cap *= 2;
+    const nx = new Float32Array(this.cap * this.featureCount);
+    nx.set(this.x);
+    this.x = nx;
+    const ni = new Uint32Array(this.cap);
+    ni.set(this.ids);
+    this.ids = ni;
+    const nr = new Uint32Array(this.cap);
+    nr.set(this.rows);
+    this.rows = nr;
+  }
+
+  /** Writes the row's features in place (row n); the first bad cell's description and how many were bad. */
+  private readFeatures(record: string[]): { firstBad: string | undefined; badCells: number } {
     let firstBad: string | undefined;
     let badCells = 0;
-    let f = n * featureCount;
-    for (let i = 0; i < ncols; i++) {
-      if (i === labelIdx) continue;
+    let f = this.n * this.featureCount;
+    for (let i = 0; i < this.ncols; i++) {
+      if (i === this.labelIdx) continue;
       const cell = record[i]!;
       const v = parseNumber(cell);
       if (v === undefined || Math.abs(v) > FLOAT32_MAX) {
         badCells++;
         firstBad ??=
           cell.trim() === ''
-            ? `${colName(i)} is empty, expected a number`
+            ? `${this.colName(i)} is empty, expected a number`
             : v === undefined
-              ? `${colName(i)} is ${quoteCell(cell)}, expected a number`
-              : `${colName(i)} is ${cell.trim()}, beyond the float32 range`;
+              ? `${this.colName(i)} is ${quoteCell(cell)}, expected a number`
+              : `${this.colName(i)} is ${cell.trim()}, beyond the float32 range`;
       } else {
-        x[f] = v;
+        this.x[f] = v;
       }
       f++;
     }
-    const label = record[labelIdx]!.trim();
-    if (label === '') {
-      badCells++;
-      firstBad ??= `${labelName()} is empty, expected a class label`;
-    }
-    if (firstBad !== undefined) {
-      log.bad({ file: name, row, reason: badCells > 1 ? `${firstBad} (and ${badCells - 1} more bad cell${badCells > 2 ? 's' : ''} in this row)` : firstBad });
-      return;
-    }
-    let id = labelIds.get(label);
-    if (id === undefined) {
-      id = labelNames.length;
-      if (id >= 65535) log.fail({ file: name, row, reason: `${labelName()} has more than 65535 distinct values; is it the right label column?` });
-      labelIds.set(label, id);
-      labelNames.push(label);
-    }
-    ids[n] = id;
-    rows[n] = row;
-    n++;
-  };
-
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-      const { record, info } = item;
-      const row = info.lines - countNewlines(record);
-      if (first) {
-        first = false;
-        ncols = record.length;
-        if (ncols < 2) {
-          log.fail({
-            file: name,
-            row,
-            reason: `expected at least 2 columns (features and a label) separated by ${delimiter === '\t' ? 'tabs' : JSON.stringify(delimiter)}, found ${ncols}`,
-          });
-        }
-        const lc = options.labelColumn?.trim();
-        let byName = false;
-        if (lc !== undefined && lc !== '' && /^\d+$/.test(lc)) {
-          labelIdx = Number(lc);
-          if (labelIdx >= ncols)
-            log.fail({ file: name, reason: `label column ${lc} does not exist: the file has ${ncols} columns (0–${ncols - 1})` }, 'labelColumn');
-        } else if (lc) {
-          labelIdx = record.findIndex((c) => c.trim() === lc);
-          if (labelIdx < 0) labelIdx = record.findIndex((c) => c.trim().toLowerCase() === lc.toLowerCase());
-          if (labelIdx < 0) {
-            // Would the row be a header with the label in its default place (last)?
-            const isHeader = record.slice(0, -1).some((c) => parseNumber(c) === undefined);
-            log.fail(
-              {
-                file: name,
-                reason: isHeader
-                  ? `label column ${JSON.stringify(lc)} does not exist; the columns are: ${record.map((c) => c.trim()).join(', ')}`
-                  : `label column ${JSON.stringify(lc)} does not exist: the first row holds numbers, not column names, so give the label column by 0-based index`,
-              },
-              'labelColumn',
-            );
-          }
-          byName = true;
-        } else {
-          for (const nm of DEFAULT_LABEL_NAMES) {
-            labelIdx = record.findIndex((c) => c.trim().toLowerCase() === nm);
-            if (labelIdx >= 0) {
-              byName = true;
-              break;
-            }
-          }
-          if (labelIdx < 0) labelIdx = ncols - 1;
-        }
-        featureCount = ncols - 1;
-        x = new Float32Array(cap * featureCount);
-        const isHeader = byName || record.some((c, i) => i !== labelIdx && parseNumber(c) === undefined);
-        if (isHeader) header = record;
-        else addRow(record, row);
-        continue;
-      }
-      addRow(record, row);
-    }
-  } catch (err) {
-    if (err instanceof Error && err.name === 'DatasetImportError') throw err;
-    log.fail({ file: name, reason: `cannot read the file: ${describeError(err)}` });
-  } finally {
-    input.destroy();
+    return { firstBad, badCells };
   }
 
-  if (first) log.fail({ file: name, reason: 'the file is empty: expected rows of numeric features and a label' });
-  if (n === 0 && log.badInputs === 0) log.fail({ file: name, reason: header ? 'the file has a header but no data rows' : 'no data rows' });
+  /** The label's id, in order of first appearance. */
+  private labelId(label: string, row: number): number {
+    let id = this.labelIds.get(label);
+    if (id === undefined) {
+      id = this.labelNames.length;
+      if (id >= 65535)
+        this.log.fail({ file: this.name, row, reason: `${this.labelName()} has more than 65535 distinct values; is it the right label column?` });
+      this.labelIds.set(label, id);
+      this.labelNames.push(label);
+    }
+    return id;
+  }
 
-  const classes = sortClassNames(labelNames);
-  const order = new Map(classes.map((c, k) => [c, k]));
-  const remap = labelNames.map((l) => order.get(l)!);
-  const y = new Uint16Array(n);
-  for (let i = 0; i < n; i++) y[i] = remap[ids[i]!]!;
-  ctx.progress('decoding', size, size);
+  /** Fails an empty file, or one whose rows were all left out for no reported reason. */
+  checkNotEmpty(): void {
+    if (this.first) this.log.fail({ file: this.name, reason: 'the file is empty: expected rows of numeric features and a label' });
+    if (this.n === 0 && this.log.badInputs === 0)
+      this.log.fail({ file: this.name, reason: this.header ? 'the file has a header but no data rows' : 'no data rows' });
+  }
 
-  return {
-    kind: 'csv',
-    inputShape: [featureCount],
-    featureDtype: 'float32',
-    x: x.subarray(0, n * featureCount),
-    y,
-    classes,
-    unit: 'row',
-    classFile: () => name,
-    rows: rows.subarray(0, n),
-  };
+  /** The rows read, their labels renumbered in the sorted order of the class names. */
+  dataset(): RawDataset {
+    const { n, featureCount, name } = this;
+    const classes = sortClassNames(this.labelNames);
+    const order = new Map(classes.map((c, k) => [c, k]));
+    const remap = this.labelNames.map((l) => order.get(l)!);
+    const y = new Uint16Array(n);
+    for (let i = 0; i < n; i++) y[i] = remap[this.ids[i]!]!;
+    return {
+      kind: 'csv',
+      inputShape: [featureCount],
+      featureDtype: 'float32',
+      x: this.x.subarray(0, n * featureCount),
+      y,
+      classes,
+      unit: 'row',
+      classFile: () => name,
+      rows: this.rows.subarray(0, n),
+    };
+  }
 }

@@ -59,61 +59,129 @@ export function makeBatch(ds: LoadedDataset, indices: Uint32Array, scratch?: Flo
   for (let i = 0; i < n; i++) labels[i] = ds.y[indices[i]!]!;
   const x = tf.tensor(features, [n, ...ds.manifest.inputShape], 'float32');
   const labelTensor = tf.tensor1d(labels, 'int32');
-  const oneHot = tf.oneHot(labelTensor, ds.manifest.classes.length).toFloat() as tf.Tensor2D;
+  // toFloat makes a new tensor: the int32 one-hot it came from must not outlive the batch.
+  const oneHot = tf.tidy(() => tf.oneHot(labelTensor, ds.manifest.classes.length).toFloat() as tf.Tensor2D);
   return { x, labels: labelTensor, oneHot };
 }
 
 export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoopResult> {
-  const { dataset: ds, config } = opts;
-  const classes = ds.manifest.classes.length;
-  const model = buildModel(config.model, { inputShape: ds.manifest.inputShape, classes }, config.seed);
-  const { optimizer, setLearningRate } = createOptimizer(config.optimizer, config.learningRate, config.momentum);
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const rng = createRng(config.seed);
-  const order = Uint32Array.from(ds.trainIndex);
-  const stepsPerEpoch = Math.ceil(order.length / config.batchSize);
-  const scratch = new Float32Array(config.batchSize * ds.sampleSize);
-  const interval = opts.readbackIntervalMs ?? 100;
+  const run = new TrainingRun(opts);
+  try {
+    await run.train();
+  } catch (err) {
+    run.discard();
+    throw err;
+  }
+  return run.finish();
+}
 
-  const start = performance.now();
-  let lastReadback = start;
-  let lastReadbackTime = 0;
-  let pending: PendingStep[] = [];
-  let step = 0;
-  let samplesSeen = 0;
-  let epochLossSum = 0;
-  let epochAccSum = 0;
-  let epochSamples = 0;
-  let bestVal: number | null = null;
-  let finalVal: number | null = null;
-  let epochsCompleted = 0;
-  let stopped = false;
+/** One training run: the model, its optimizer, the shuffled order, and what has been read back so far. */
+class TrainingRun {
+  private readonly ds: LoadedDataset;
+  private readonly config: TrainConfig;
+  private readonly model: tf.LayersModel;
+  private readonly optimizer: tf.Optimizer;
+  private readonly setLearningRate: (lr: number) => void;
+  private readonly variables: tf.Variable[];
+  private readonly rng: () => number;
+  private readonly order: Uint32Array;
+  private readonly stepsPerEpoch: number;
+  private readonly scratch: Float32Array;
+  private readonly interval: number;
+  /** Extra validations within an epoch (validationsPerEpoch > 1) report the train loss so far. */
+  private readonly validateEvery: number;
+  private readonly start: number;
+  private lastReadback: number;
+  private lastReadbackTime = 0;
+  private pending: PendingStep[] = [];
+  private step = 0;
+  private samplesSeen = 0;
+  private epochLossSum = 0;
+  private epochAccSum = 0;
+  private epochSamples = 0;
+  private bestVal: number | null = null;
+  private finalVal: number | null = null;
+  private epochsCompleted = 0;
+  private stopped = false;
 
-  // Extra validations within an epoch (validationsPerEpoch > 1) report the train loss so far.
-  const validateEvery = Math.max(1, Math.ceil(stepsPerEpoch / (config.validationsPerEpoch ?? 1)));
-  const validate = async (epoch: number) => {
-    await flush();
-    const val = await evaluateSplit(model, ds, ds.validationIndex, config.batchSize, false);
-    // A model whose weights went non-finite predicts nothing useful: say so rather than go on.
-    if (ds.validationIndex.length > 0 && !Number.isFinite(val.loss)) throw new TrainingDivergedError(step, val.loss);
-    finalVal = val.accuracy;
-    bestVal = bestVal === null ? val.accuracy : Math.max(bestVal, val.accuracy);
-    opts.onEpoch({
-      epoch,
-      step,
-      time: (performance.now() - start) / 1000,
-      valLoss: val.loss,
-      valAccuracy: val.accuracy,
-      trainLoss: epochSamples ? epochLossSum / epochSamples : NaN,
-      trainAccuracy: epochSamples ? epochAccSum / epochSamples : 0,
+  constructor(private readonly opts: TrainLoopOptions) {
+    const { dataset: ds, config } = opts;
+    this.ds = ds;
+    this.config = config;
+    this.model = buildModel(config.model, { inputShape: ds.manifest.inputShape, classes: ds.manifest.classes.length }, config.seed);
+    ({ optimizer: this.optimizer, setLearningRate: this.setLearningRate } = createOptimizer(config.optimizer, config.learningRate, config.momentum));
+    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.rng = createRng(config.seed);
+    this.order = Uint32Array.from(ds.trainIndex);
+    this.stepsPerEpoch = Math.ceil(this.order.length / config.batchSize);
+    this.scratch = new Float32Array(config.batchSize * ds.sampleSize);
+    this.interval = opts.readbackIntervalMs ?? 100;
+    this.validateEvery = Math.max(1, Math.ceil(this.stepsPerEpoch / (config.validationsPerEpoch ?? 1)));
+    this.start = performance.now();
+    this.lastReadback = this.start;
+  }
+
+  /** Every epoch, until the end, a stop or the step limit; the last steps read back. */
+  async train(): Promise<void> {
+    for (let epoch = 1; epoch <= this.config.epochs; epoch++) {
+      if (!(await this.runEpoch(epoch))) break;
+      this.epochsCompleted = epoch;
+    }
+    await this.flush();
+  }
+
+  /** One epoch's steps, then its validation; false when it ended early (stopped, or out of steps). */
+  private async runEpoch(epoch: number): Promise<boolean> {
+    shuffleInPlace(this.order, this.rng);
+    this.epochLossSum = this.epochAccSum = this.epochSamples = 0;
+    for (let b = 0; b < this.stepsPerEpoch; b++) {
+      if (this.shouldEnd()) return false;
+      this.trainStep(epoch, b);
+      if (performance.now() - this.lastReadback >= this.interval || this.pending.length >= 512) await this.flush();
+      if ((b + 1) % this.validateEvery === 0 && b + 1 < this.stepsPerEpoch) await this.validate(epoch);
+      await yieldToEventLoop();
+    }
+    await this.flush();
+    await this.validate(epoch);
+    return true;
+  }
+
+  /** A stop was asked for (then the run is 'stopped'), or the step limit is reached. */
+  private shouldEnd(): boolean {
+    const stop = this.opts.shouldStop();
+    if (!stop && (this.opts.maxSteps === undefined || this.step < this.opts.maxSteps)) return false;
+    this.stopped = stop;
+    return true;
+  }
+
+  /** The b-th batch of the epoch's order: one optimizer step, its loss and accuracy left on the device. */
+  private trainStep(epoch: number, b: number): void {
+    const { batchSize } = this.config;
+    const indices = this.order.subarray(b * batchSize, Math.min(this.order.length, (b + 1) * batchSize));
+    this.step++;
+    const lr = learningRateAt(this.step, this.config.learningRate, this.config.warmupSteps);
+    this.setLearningRate(lr);
+    const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
+    let accuracy: tf.Scalar | undefined;
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
+        accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
+        return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+      }, this.variables);
+      this.optimizer.applyGradients(grads);
+      return value;
     });
-    lastReadback = performance.now(); // validation time is not training time
-  };
+    tf.dispose([x, labels, oneHot]);
+    this.pending.push({ step: this.step, epoch, size: indices.length, learningRate: lr, loss, accuracy: accuracy! });
+    this.samplesSeen += indices.length;
+  }
 
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
+  /** Reads the pending steps' metrics back in one transfer and reports them, averaged over the window. */
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
     const packed = tf.stack(batch.flatMap((p) => [p.loss, p.accuracy]));
     const values = await packed.data();
     packed.dispose();
@@ -122,19 +190,25 @@ export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoop
       p.accuracy.dispose();
     }
     const now = performance.now();
-    const elapsedMs = Math.max(now - lastReadback, 1e-3);
+    this.reportSteps(batch, values, now);
+    this.lastReadback = now;
+    this.lastReadbackTime = (now - this.start) / 1000;
+  }
+
+  private reportSteps(batch: PendingStep[], values: ArrayLike<number>, now: number): void {
+    const elapsedMs = Math.max(now - this.lastReadback, 1e-3);
     const windowSamples = batch.reduce((s, p) => s + p.size, 0);
-    const memory = opts.memoryBytes();
-    const t0 = lastReadbackTime;
+    const memory = this.opts.memoryBytes();
+    const t0 = this.lastReadbackTime;
     const dt = elapsedMs / 1000 / batch.length;
     batch.forEach((p, i) => {
       const loss = values[2 * i]!;
       const accuracy = values[2 * i + 1]!;
       if (!Number.isFinite(loss)) throw new TrainingDivergedError(p.step, loss);
-      epochLossSum += loss * p.size;
-      epochAccSum += accuracy * p.size;
-      epochSamples += p.size;
-      opts.onStep({
+      this.epochLossSum += loss * p.size;
+      this.epochAccSum += accuracy * p.size;
+      this.epochSamples += p.size;
+      this.opts.onStep({
         step: p.step,
         epoch: p.epoch,
         time: t0 + dt * (i + 1),
@@ -146,72 +220,59 @@ export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoop
         learningRate: p.learningRate,
       });
     });
-    lastReadback = now;
-    lastReadbackTime = (now - start) / 1000;
-  };
+  }
 
-  try {
-    outer: for (let epoch = 1; epoch <= config.epochs; epoch++) {
-      shuffleInPlace(order, rng);
-      epochLossSum = epochAccSum = epochSamples = 0;
-      for (let b = 0; b < stepsPerEpoch; b++) {
-        if (opts.shouldStop() || (opts.maxSteps !== undefined && step >= opts.maxSteps)) {
-          stopped = opts.shouldStop();
-          break outer;
-        }
-        const indices = order.subarray(b * config.batchSize, Math.min(order.length, (b + 1) * config.batchSize));
-        step++;
-        const lr = learningRateAt(step, config.learningRate, config.warmupSteps);
-        setLearningRate(lr);
-        const { x, labels, oneHot } = makeBatch(ds, indices, scratch);
-        let accuracy: tf.Scalar | undefined;
-        const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-            accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
-            return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
-          }, variables);
-          optimizer.applyGradients(grads);
-          return value;
-        });
-        tf.dispose([x, labels, oneHot]);
-        pending.push({ step, epoch, size: indices.length, learningRate: lr, loss, accuracy: accuracy! });
-        samplesSeen += indices.length;
-        if (performance.now() - lastReadback >= interval || pending.length >= 512) await flush();
-        if ((b + 1) % validateEvery === 0 && b + 1 < stepsPerEpoch) await validate(epoch);
-        await yieldToEventLoop();
-      }
-      await flush();
-      await validate(epoch);
-      epochsCompleted = epoch;
+  /** Validation loss and accuracy now, reported with the epoch's train loss so far. */
+  private async validate(epoch: number): Promise<void> {
+    await this.flush();
+    const { ds } = this;
+    const val = await evaluateSplit(this.model, ds, ds.validationIndex, this.config.batchSize, false);
+    // A model whose weights went non-finite predicts nothing useful: say so rather than go on.
+    if (ds.validationIndex.length > 0 && !Number.isFinite(val.loss)) throw new TrainingDivergedError(this.step, val.loss);
+    this.finalVal = val.accuracy;
+    this.bestVal = this.bestVal === null ? val.accuracy : Math.max(this.bestVal, val.accuracy);
+    this.opts.onEpoch({
+      epoch,
+      step: this.step,
+      time: (performance.now() - this.start) / 1000,
+      valLoss: val.loss,
+      valAccuracy: val.accuracy,
+      trainLoss: this.epochSamples ? this.epochLossSum / this.epochSamples : NaN,
+      trainAccuracy: this.epochSamples ? this.epochAccSum / this.epochSamples : 0,
+    });
+    this.lastReadback = performance.now(); // validation time is not training time
+  }
+
+  /** After a failure: everything the run holds on the device. */
+  discard(): void {
+    for (const p of this.pending) tf.dispose([p.loss, p.accuracy]);
+    this.model.dispose();
+    this.optimizer.dispose();
+  }
+
+  /** The summary (and, when asked for, the evaluation); the model is the caller's. */
+  async finish(): Promise<TrainLoopResult> {
+    const trainSeconds = (performance.now() - this.start) / 1000;
+    const { ds, stopped } = this;
+    let evaluation: Evaluation | undefined;
+    if (this.opts.evaluate && !stopped && ds.validationIndex.length > 0) {
+      evaluation = (await evaluateSplit(this.model, ds, ds.validationIndex, this.config.batchSize, true)).evaluation;
     }
-    await flush();
-  } catch (err) {
-    for (const p of pending) tf.dispose([p.loss, p.accuracy]);
-    model.dispose();
-    optimizer.dispose();
-    throw err;
+    this.optimizer.dispose();
+    return {
+      status: stopped ? 'stopped' : 'completed',
+      model: this.model,
+      evaluation,
+      summary: {
+        steps: this.step,
+        epochsCompleted: this.epochsCompleted,
+        trainSeconds,
+        samplesPerSecond: trainSeconds > 0 ? this.samplesSeen / trainSeconds : 0,
+        bestValAccuracy: this.bestVal,
+        finalValAccuracy: this.finalVal,
+      },
+    };
   }
-
-  const trainSeconds = (performance.now() - start) / 1000;
-  let evaluation: Evaluation | undefined;
-  if (opts.evaluate && !stopped && ds.validationIndex.length > 0) {
-    evaluation = (await evaluateSplit(model, ds, ds.validationIndex, config.batchSize, true)).evaluation;
-  }
-  optimizer.dispose();
-  return {
-    status: stopped ? 'stopped' : 'completed',
-    model,
-    evaluation,
-    summary: {
-      steps: step,
-      epochsCompleted,
-      trainSeconds,
-      samplesPerSecond: trainSeconds > 0 ? samplesSeen / trainSeconds : 0,
-      bestValAccuracy: bestVal,
-      finalValAccuracy: finalVal,
-    },
-  };
 }
 
 /** Mean loss and accuracy over a split; with details, the confusion matrix and the worst mistakes. */

@@ -67,9 +67,9 @@ export const MIN_TRIAL_STEPS = 5;
 /** Trial losses are read back about this often (one stacked readback), as in the training loop. */
 const READBACK_INTERVAL_MS = 100;
 /**
- * A trial's validation loss is measured on at most this many samples: evaluating 2 000 took a
- * third of a 0.3 s trial, and a mean loss over 1 000 samples moves by ~3 % between subsets, well
- * under the 10 % that flags a trial.
+ * A trial's validation loss is measured on at most this many samples: evaluating more took a
+ * large share of a short trial, and the mean loss over this many moves between subsets by far
+ * less than the 10 % that flags a trial (docs/benchmarks.md, the Auto-tune search).
  */
 const TRIAL_VALIDATION_SAMPLES = 1000;
 /** The batch staging buffer is kept between probes up to this many floats (64 MiB). */

@@ -1,0 +1,58 @@
+// Phase 1, the memory ceiling (docs/architecture.md §5.3): one training step at batches 1–16 gives
+// m(B) = max(a + bB, update); the ceiling search then verifies its prediction with real steps.
+import { startCeilingSearch, type CeilingResult, type MemoryModel, type MemoryReading } from '../../../shared/ceiling-search.js';
+import type { SearchContext } from './context.js';
+import { formatBytes } from '../../../shared/format.js';
+import { memoryReason } from './reasons.js';
+
+const SMALL_BATCHES = [1, 2, 4, 8, 16];
+
+export interface MemoryPhase {
+  /** Every memory probe's reading, by batch, in the order they ran. */
+  readings: Map<number, MemoryReading>;
+  model: MemoryModel;
+  ceiling: CeilingResult;
+}
+
+/** One training step at batch b: its peak, split into the forward/backward and the update part. */
+async function readMemory(s: SearchContext, b: number, message: string): Promise<MemoryReading> {
+  s.progress('memory', b, message);
+  const { answer } = await s.probe('memory', b, null, (p) => p.memory({ batchSize: b }));
+  const r = answer.ok && answer.result.kind === 'memory' ? answer.result : undefined;
+  return {
+    batchSize: b,
+    peakBytes: r?.peakBytes,
+    gradientBytes: r?.gradientBytes ?? r?.peakBytes,
+    updateBytes: r?.updateBytes,
+    stepMs: r?.stepMs,
+    fits: r !== undefined && r.peakBytes <= s.budget.bytes,
+  };
+}
+
+function nothingFits(readings: Map<number, MemoryReading>, budget: number): Error {
+  const first = readings.get(1);
+  return new Error(
+    first?.peakBytes
+      ? `even a batch of 1 needs ${formatBytes(first.peakBytes)}, more than the ${formatBytes(budget)} budget`
+      : 'even a batch of 1 could not run a training step (see the trials)',
+  );
+}
+
+/** The largest batch that fits in the budget, less a safety margin (or the cap when memory is not the limit). */
+export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> {
+  const readings = new Map<number, MemoryReading>();
+  const small = SMALL_BATCHES.filter((b) => b <= s.cap);
+  s.plan(small.length + 4);
+  for (const b of small) readings.set(b, await readMemory(s, b, `one training step at batch ${b}`));
+  const start = startCeilingSearch([...readings.values()], s.budget.bytes, s.cap);
+  if (!start) throw nothingFits(readings, s.budget.bytes);
+  const { model, search } = start;
+  for (let b = search.next(); b !== undefined; b = search.next()) {
+    const m = await readMemory(s, b, `verifying that batch ${b} fits`);
+    readings.set(b, m);
+    search.report(b, m.fits);
+  }
+  const ceiling = search.result();
+  s.reasons.push(memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, trainCount: s.trainCount }));
+  return { readings, model, ceiling };
+}

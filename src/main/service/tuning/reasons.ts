@@ -1,0 +1,123 @@
+// The report's sentences (docs/architecture.md §5.10): one plain sentence per finding of the
+// search, built from the numbers the phases measured. Pure.
+import type { CeilingResult, MemoryModel } from '../../../shared/ceiling-search.js';
+import type { LearningRateSuggestion } from '../../../shared/learning-rate-range.js';
+import type { OptimizerKind } from '../../../shared/run-types.js';
+import type { JudgedTrial } from '../../../shared/trial-verdicts.js';
+import { WORSE_OVERRULES } from '../../../shared/trial-verdicts.js';
+import type { LinearFit } from '../../../shared/tuner-math.js';
+import type { NoiseForecast } from '../../../shared/tuning-types.js';
+import { formatBytes } from '../../../shared/format.js';
+import type { Budget } from './context.js';
+
+export const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+
+/** §5.3: how far memory allows, or that it is not the limit. */
+export function memoryReason(o: { ceiling: CeilingResult; model: MemoryModel; budget: Budget; cap: number; trainCount: number }): string {
+  const { ceiling, budget } = o;
+  if (ceiling.cappedByDataset) {
+    return `Memory is not the limit here: batch ${o.cap} — the largest that still gives about 20 steps per epoch on ${o.trainCount} training samples — fits in the ${formatBytes(budget.bytes)} budget (${budget.source}).`;
+  }
+  const { fit, updateFloor } = o.model;
+  return `Batches up to ${ceiling.ceiling} fit in the ${formatBytes(budget.bytes)} budget (${budget.source}): a step needs about ${formatBytes(Math.max(fit.a, 0))} plus ${formatBytes(fit.b)} per sample${updateFloor > 0 ? ` (and ${formatBytes(updateFloor)} during the optimizer update, whatever the batch)` : ''}; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`;
+}
+
+/** §5.4: where throughput saturates. */
+export function throughputReason(o: {
+  first: { batchSize: number; samplesPerSecond: number };
+  bestSamplesPerSecond: number;
+  saturation: number;
+  backendName: string;
+}): string {
+  return `Throughput grows from ${Math.round(o.first.samplesPerSecond)} samples/s at batch ${o.first.batchSize} to ${Math.round(o.bestSamplesPerSecond)} at its best; from batch ${o.saturation} on, it is within 10 % of the best, so larger batches buy little speed on this ${o.backendName} device.`;
+}
+
+/** §5.5: what the range test found (or did not), and the base rate it sets. */
+export function rangeTestReason(
+  o: { lrBatch: number; minRate: number; maxRate: number; b0: number; given: number } & (
+    { outcome: 'found'; found: LearningRateSuggestion; baseRate: number } | { outcome: 'flat' } | { outcome: 'failed'; message: string }
+  ),
+): string {
+  if (o.outcome === 'failed') return `The learning-rate range test did not complete (${o.message}), so the base rate stays ${o.given}.`;
+  if (o.outcome === 'flat') return `The learning-rate range test at batch ${o.lrBatch} showed no clear fall of the loss, so the base rate stays ${o.given}.`;
+  const { found, baseRate } = o;
+  return `A learning-rate range test at batch ${o.lrBatch} (one step at each rate from ${o.minRate.toExponential(0)} to ${o.maxRate.toExponential(0)}) saw the loss fall fastest at ${found.steepestRate.toExponential(1)} and blow up past ${found.minimumRate.toExponential(1)}; a run trains best somewhat below the steepest point, so the base rate at batch ${o.b0} is ${round(baseRate, 6)}${Math.abs(baseRate / o.given - 1) > 0.05 ? ` (${round(baseRate / o.given, 1)}× the default ${o.given})` : ''}.`;
+}
+
+/** §5.6: the noise scale measured and carried forward to the middle of the run. */
+export function noiseForecastReason(f: NoiseForecast, windows: number, plannedEpochs: number): string {
+  return `The gradient noise scale was ${Math.round(f.measured)} at training loss ${f.measuredLoss.toFixed(2)}; it grows as the loss falls (φ ∝ L^−${round(f.growthExponent, 2)}, ${f.growthMeasured ? `as measured over ${windows} windows` : 'the usual rate: these first steps were too short to measure it'}). Halfway through a ${plannedEpochs}-epoch run the loss should be near ${f.loss.toFixed(3)} (it fell as samples^−${round(f.lossExponent, 2)}), where φ is about ${Math.round(f.noiseScale)}.`;
+}
+
+export const NO_NOISE_SCALE_REASON = 'The gradient noise scale could not be measured, so the batch where throughput saturates is recommended.';
+
+/** §5.7: a goodput tie settled for the smaller batch. */
+export function goodputTieReason(best: number, chosen: number, tie: number): string {
+  return `Goodput peaks at ${best}, but ${chosen} is within ${Math.round((1 - tie) * 100)} % of it, which is inside the measurement noise; the smaller batch is kept, since it needs less scaling of the measured learning rate.`;
+}
+
+/** §5.7: why the goodput choice, and its goodput against the time model's optimum. */
+export function goodputReasons(o: {
+  chosen: number;
+  saturation: number;
+  chosenSamplesPerSecond: number;
+  phi: number;
+  b0: number;
+  goodput: number;
+  timeFit: LinearFit;
+  optimum: number;
+}): string[] {
+  const { chosen, phi, b0, timeFit } = o;
+  return [
+    `${chosen} fits in memory and ${chosen === o.saturation ? 'is where throughput saturates' : `trains at ${Math.round(o.chosenSamplesPerSecond)} samples/s`}, but past ~${Math.round(phi)} each extra sample adds little: the gradient noise scale is ${Math.round(phi)}, so a batch of B makes (${Math.round(phi)} + ${b0})/(${Math.round(phi)} + B) of the progress per sample of batch ${b0}.`,
+    `Goodput (samples/s × that efficiency) at ${chosen}: ${Math.round(o.goodput)} useful samples/s${Number.isFinite(o.optimum) ? ` (the time model t(B) = ${round(timeFit.a * 1000, 2)} ms + ${round(timeFit.b * 1e6, 2)} µs·B puts the optimum near ${Math.round(o.optimum)})` : ''}.`,
+  ];
+}
+
+/** §5.7: the non-power-of-two neighbour against its power of two. */
+export function neighbourReason(neighbour: number, neighbourSamplesPerSecond: number, base: number, baseSamplesPerSecond: number): string {
+  const per = (x: number, b: number) => x / b; // steps per second
+  const faster = per(neighbourSamplesPerSecond, neighbour) * neighbour > per(baseSamplesPerSecond, base) * base;
+  return `Batch ${neighbour} (not a power of two) trains at ${Math.round(neighbourSamplesPerSecond)} samples/s against ${Math.round(baseSamplesPerSecond)} at ${base}: on this device powers of two are ${faster ? 'no faster than their neighbours' : 'not slower than their neighbours'}.`;
+}
+
+export function quickReason(chosen: number): string {
+  return `Quick mode: ${chosen}, the smallest batch within 10 % of the best throughput, is recommended (Full mode also measures how much each sample teaches, via the gradient noise scale, and checks the choice with short trials).`;
+}
+
+/** "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)!}`;
+}
+
+/** §5.9: what the equal-time trials reached (without a validation split, only their flags). */
+export function trialsReason(seconds: number, trials: readonly JudgedTrial[], validated: boolean): string {
+  const flag = (t: JudgedTrial) => (t.status !== 'ok' ? ` (${t.status})` : '');
+  if (!validated) {
+    return `Equal-time trials (${seconds.toFixed(1)} s each) at ${listed(trials.map((t) => `${t.batchSize}${flag(t)}`))} were judged on their training loss alone: the dataset has no validation split.`;
+  }
+  return `Equal-time trials (${seconds.toFixed(1)} s each) reached validation loss ${trials.map((t) => `${Number.isFinite(t.valLoss) ? t.valLoss.toFixed(3) : '—'} at ${t.batchSize}${flag(t)}`).join(', ')}.`;
+}
+
+export function keptDespiteWorseReason(chosen: number): string {
+  return `${chosen}'s short trial ended with a higher validation loss, as short trials favour small batches; it stays, because it is within ${Math.round((WORSE_OVERRULES - 1) * 100)} % of the best.`;
+}
+
+export function steppedDownReason(chosen: number, why: string, to: number): string {
+  return `${chosen} was flagged (${why}), so the search steps to ${to}.`;
+}
+
+/** §5.8: the recommended rate, scaled from the base rate. */
+export function learningRateReason(o: {
+  chosen: number;
+  b0: number;
+  learningRate: number;
+  baseRate: number;
+  warmupSteps: number;
+  optimizer: OptimizerKind;
+}): string {
+  const { chosen, b0, warmupSteps: warm } = o;
+  if (chosen === b0) return `Learning rate ${round(o.learningRate, 6)} is the base rate for batch ${b0}.`;
+  const sgd = o.optimizer === 'sgd';
+  return `Learning rate ${round(o.learningRate, 6)} = ${round(o.baseRate, 6)} × ${sgd ? `${chosen}/${b0}` : `√(${chosen}/${b0})`} (${sgd ? 'SGD scales it with the batch' : 'Adam scales it with the square root of the batch'})${warm > 0 ? `, reached by a linear warm-up over the first ${warm} steps` : ', with no warm-up: it is not above the base rate'}.`;
+}

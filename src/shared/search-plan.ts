@@ -1,0 +1,71 @@
+// How much each probe of the batch-size search measures, and which sizes it tries
+// (docs/architecture.md §5.4–5.9). Pure sizing rules, apart from the probes that apply them.
+
+/**
+ * Batches to time: powers of two from 8 up to maxBatch (below 8 a step is all overhead and no
+ * batch that small is ever the fastest to a target; the memory probes still cover 1…4), or from 1
+ * when maxBatch is below 8.
+ */
+export function throughputCandidates(maxBatch: number): number[] {
+  const out: number[] = [];
+  for (let b = maxBatch >= 8 ? 8 : 1; b <= maxBatch; b *= 2) out.push(b);
+  return out;
+}
+
+/**
+ * Timed steps for a throughput probe at batch b: enough for ~60 ms (3–24), judged from the one-step
+ * memory probe nearest b (probes without a step time are skipped; 50 ms per step without any).
+ */
+export function timingSteps(probes: readonly { batchSize: number; stepMs?: number }[], b: number): number {
+  const nearest = probes.filter((p) => p.stepMs).sort((x, y) => Math.abs(x.batchSize - b) - Math.abs(y.batchSize - b))[0];
+  const estMs = nearest ? (nearest.stepMs! * b) / nearest.batchSize : 50;
+  return Math.max(3, Math.min(24, Math.round(60 / Math.max(estMs, 1))));
+}
+
+/**
+ * Untimed warm-up steps before a throughput probe: GPU backends compile kernels on a size's first
+ * step, so they (and CUDA) get two; on wasm and cpu a slow first step can only make its chunk
+ * slower, and the fastest chunk is kept, so none is spent.
+ */
+export function timingWarmupSteps(backendName: string): number {
+  return backendName === 'wasm' || backendName === 'cpu' ? 0 : 2;
+}
+
+/** The saturation batch: the smallest timed batch within 10 % of the best throughput. */
+export function saturationBatch(timed: readonly { batchSize: number; samplesPerSecond: number }[]): { batchSize: number; bestSamplesPerSecond: number } {
+  const best = Math.max(...timed.map((t) => t.samplesPerSecond));
+  return { batchSize: timed.find((t) => t.samplesPerSecond >= 0.9 * best)!.batchSize, bestSamplesPerSecond: best };
+}
+
+/** Measuring windows of the noise probe (Full): enough to see φ grow as the loss falls. */
+export const NOISE_WINDOWS = 3;
+/** Micro-batches per step of the noise probe. */
+export const NOISE_MICRO_BATCHES = 4;
+
+/**
+ * The noise probe at base batch b0: k micro-batches of b0/k, 10–40 measured steps (~0.6 s at
+ * twice the step time t0 at b0), after about an eighth of an epoch of pre-training (at most
+ * ~0.6 s), spread over the windows: the noise scale of the very first steps is far below that of
+ * the rest of the run, and the windows show how fast it grows.
+ */
+export function noiseProbePlan(
+  b0: number,
+  t0: number,
+  trainCount: number,
+): { microBatch: number; k: number; steps: number; pretrainSteps: number; windows: number } {
+  const k = NOISE_MICRO_BATCHES;
+  const micro = Math.max(1, Math.floor(b0 / k));
+  const steps = Math.max(10, Math.min(40, Math.round(0.6 / Math.max(t0 * 2, 1e-3))));
+  const pretrainSteps = Math.min(Math.round(trainCount / (8 * micro * k)), Math.round(0.6 / Math.max(t0, 1e-4)));
+  return { microBatch: micro, k, steps, pretrainSteps, windows: NOISE_WINDOWS };
+}
+
+/**
+ * The validation trials around the choice B*: B*, half of it and twice it (capped at maxBatch), each run
+ * for 1 % of the planned run's time, between 0.2 s and 20 s.
+ */
+export function trialPlan(chosen: number, maxBatch: number, plannedSeconds: number): { sizes: number[]; seconds: number } {
+  const seconds = Math.max(0.2, Math.min(20, 0.01 * plannedSeconds));
+  const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
+  return { sizes, seconds };
+}

@@ -1,0 +1,158 @@
+// A simulated device for the batch-size search, whose truth is known: a memory line, a step-time
+// line, a range-test loss curve, a noise scale and validation trials given as functions. It
+// answers the probe requests of src/shared/probe-protocol.ts, so the search's decisions can be
+// tested without processes (test/unit/tuner/search.test.ts), through the prober interface.
+import type { ProbeRequest, ProbeResult } from '../../../src/shared/probe-protocol.js';
+import type { BackendReport } from '../../../src/shared/run-types.js';
+import type { Prober, ProbeAnswer, ProbeAsk } from '../../../src/main/service/tuning/prober.js';
+
+export type FailureCause = 'oom' | 'crashed' | 'hung' | 'error' | 'diverged';
+
+export interface NoiseAnswer {
+  noiseScale: number;
+  windows?: { samples: number; loss: number; noiseScale: number }[];
+}
+
+export interface FakeDeviceSpec {
+  backend?: Partial<BackendReport>;
+  /** One step's memory: a + b·B bytes for the forward/backward part; the optimizer update is about constant. */
+  memory: { a: number; b: number; update?: number };
+  /** Batches above this run out of memory (the probe fails oom), whatever the line says. */
+  oomAbove?: number;
+  /** Seconds per step: alpha + beta·B. */
+  stepTime: { alpha: number; beta: number };
+  /** The range test's training loss at each rate. */
+  rangeLoss?: (rate: number) => number;
+  /** The noise probe's measurement (default φ = 400 and no windows: not forecast). */
+  noise?: NoiseAnswer;
+  /** A validation trial at batch B and rate η: its training losses and validation loss. */
+  trial?: (batchSize: number, learningRate: number) => { losses: number[]; valLoss: number };
+  /** Fail a probe (n: its 1-based order) with this cause. */
+  fail?: (request: ProbeRequest, n: number) => FailureCause | undefined;
+}
+
+/** An S-shaped fall from 2.3 to 0.3 around 3e-3, blowing up past 0.05. */
+export const defaultRangeLoss = (rate: number) => 0.3 + 2 / (1 + (rate / 3e-3) ** 2) + (rate > 0.05 ? (rate / 0.05) ** 4 : 0);
+
+/** A steadily falling training loss; the validation loss grows slowly with the batch. */
+export const defaultTrial = (batchSize: number) => ({
+  losses: Array.from({ length: 20 }, (_, i) => 2.3 * 0.95 ** i),
+  valLoss: 0.5 + 0.01 * Math.log2(batchSize),
+});
+
+export const BACKEND: BackendReport = { name: 'wasm', device: 'CPU, WebAssembly SIMD, 1 thread', skipped: [] };
+
+export class FakeDevice implements Prober {
+  readonly requests: ProbeRequest[] = [];
+  started = 0;
+  closed = 0;
+  private id = 0;
+
+  constructor(private readonly spec: FakeDeviceSpec) {}
+
+  get backend(): BackendReport {
+    return { ...BACKEND, ...this.spec.backend };
+  }
+
+  /** What each probe asked, as "kind batch" strings. */
+  get log(): string[] {
+    return this.requests.map((r) => `${r.kind} ${'batchSize' in r ? r.batchSize : r.microBatch * r.k}`);
+  }
+
+  start(): Promise<BackendReport> {
+    this.started++;
+    return Promise.resolve(this.backend);
+  }
+  close(): Promise<void> {
+    this.closed++;
+    return Promise.resolve();
+  }
+  memory(ask: ProbeAsk<'memory'>): Promise<ProbeAnswer> {
+    return Promise.resolve(this.answer({ kind: 'memory', id: ++this.id, ...ask }));
+  }
+  throughput(ask: ProbeAsk<'throughput'>): Promise<ProbeAnswer> {
+    return Promise.resolve(this.answer({ kind: 'throughput', id: ++this.id, ...ask }));
+  }
+  rangeTest(ask: ProbeAsk<'learning-rate'>): Promise<ProbeAnswer> {
+    return Promise.resolve(this.answer({ kind: 'learning-rate', id: ++this.id, ...ask }));
+  }
+  noise(ask: ProbeAsk<'noise'>): Promise<ProbeAnswer> {
+    return Promise.resolve(this.answer({ kind: 'noise', id: ++this.id, ...ask }));
+  }
+  trial(ask: ProbeAsk<'trial'>): Promise<ProbeAnswer> {
+    return Promise.resolve(this.answer({ kind: 'trial', id: ++this.id, ...ask }));
+  }
+
+  /** The device's answer to one request. */
+  answer(request: ProbeRequest): ProbeAnswer {
+    this.requests.push(request);
+    const seconds = 0.01;
+    const cause = this.spec.fail?.(request, this.requests.length) ?? this.outOfMemory(request);
+    if (cause) return { ok: false, cause, message: `the fake device failed (${cause})`, seconds };
+    return { ok: true, result: this.measure(request), seconds };
+  }
+
+  private outOfMemory(request: ProbeRequest): FailureCause | undefined {
+    const b = 'batchSize' in request ? request.batchSize : request.microBatch * request.k;
+    return this.spec.oomAbove !== undefined && b > this.spec.oomAbove ? 'oom' : undefined;
+  }
+
+  stepSeconds(b: number): number {
+    return this.spec.stepTime.alpha + this.spec.stepTime.beta * b;
+  }
+
+  private measure(request: ProbeRequest): ProbeResult {
+    switch (request.kind) {
+      case 'memory': {
+        const { a, b, update } = this.spec.memory;
+        const grad = a + b * request.batchSize;
+        const peak = Math.max(grad, update ?? 0);
+        return {
+          kind: 'memory',
+          peakBytes: peak,
+          stepMs: this.stepSeconds(request.batchSize) * 1000,
+          engineBytes: peak,
+          gradientBytes: grad,
+          ...(update !== undefined ? { updateBytes: update } : {}),
+        };
+      }
+      case 'throughput': {
+        const t = this.stepSeconds(request.batchSize);
+        return { kind: 'throughput', secondsPerStep: t, samplesPerSecond: request.batchSize / t };
+      }
+      case 'learning-rate':
+        return this.rangeTestAnswer(request);
+      case 'noise': {
+        const n = this.spec.noise ?? { noiseScale: 400 };
+        return {
+          kind: 'noise',
+          gradSq: 1,
+          traceSigma: n.noiseScale,
+          noiseScale: n.noiseScale,
+          steps: request.steps,
+          ...(n.windows ? { windows: n.windows.map((w) => ({ ...w, gradSq: 1, traceSigma: w.noiseScale })) } : {}),
+        };
+      }
+      case 'trial': {
+        const t = (this.spec.trial ?? defaultTrial)(request.batchSize, request.learningRate);
+        return { kind: 'trial', steps: t.losses.length, samples: t.losses.length * request.batchSize, losses: t.losses, valLoss: t.valLoss, valAccuracy: 0.9 };
+      }
+    }
+  }
+
+  private rangeTestAnswer(request: Extract<ProbeRequest, { kind: 'learning-rate' }>): ProbeResult {
+    const loss = this.spec.rangeLoss ?? defaultRangeLoss;
+    const rates: number[] = [];
+    const losses: number[] = [];
+    let lowest = Infinity;
+    for (let i = 0; i < request.steps; i++) {
+      const rate = request.minRate * (request.maxRate / request.minRate) ** (i / (request.steps - 1));
+      const l = loss(rate);
+      rates.push(rate);
+      losses.push(l);
+      lowest = Math.min(lowest, l);
+      if (!Number.isFinite(l) || l > request.stopFactor * lowest) break;
+    }
+    return { kind: 'learning-rate', rates, losses };
+  }
+}

@@ -1,0 +1,494 @@
+// The batch-size search's decisions, phase by phase, on a simulated device whose truth is known
+// (fake-device.ts): the memory ceiling by bisection with its 5 % margin, out-of-memory probes, the
+// throughput candidates and saturation, the range test's base rate and its scaling, the noise
+// scale, goodput and B*, the validation trials and the step-down after a flagged choice, stopping
+// between phases, and the order of progress and trial callbacks. No process, no store.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { suggestLearningRate } from '../../../src/shared/learning-rate-range.js';
+import { throughputCandidates } from '../../../src/shared/search-plan.js';
+import { forecastNoiseScale, scaleLearningRate, warmupSteps } from '../../../src/shared/tuner-math.js';
+import type { TrialRecord, TuningProgress, TuningReport, TuningRequest } from '../../../src/shared/tuning-types.js';
+import { TuningStoppedError } from '../../../src/main/service/tuning/context.js';
+import { runSearch } from '../../../src/main/service/tuning/search.js';
+import { defaultRangeLoss, FakeDevice, type FakeDeviceSpec } from './fake-device.js';
+
+const REQUEST: TuningRequest = {
+  model: 'small',
+  mode: 'quick',
+  optimizer: 'adam',
+  backend: 'auto',
+  baseBatchSize: 32,
+  baseLearningRate: 1e-3,
+  plannedEpochs: 10,
+  seed: 1,
+};
+
+/** A small model on a CPU: ~1 MB plus 10 KB per sample, 3 MB during the update; 10 ms + 10 µs·B per step. */
+const CPU: FakeDeviceSpec = { memory: { a: 1e6, b: 1e4, update: 3e6 }, stepTime: { alpha: 0.01, beta: 1e-5 } };
+/** A device where batch size buys speed: 50 ms + 100 µs·B per step. */
+const GPU: FakeDeviceSpec = { memory: { a: 1e6, b: 1e4 }, stepTime: { alpha: 0.05, beta: 1e-4 } };
+
+const falling = () => Array.from({ length: 20 }, (_, i) => 2.3 * 0.95 ** i);
+
+interface Run {
+  device: FakeDevice;
+  /** The stored trials by seq, as last stored (flags restamp them). */
+  stored: Map<number, TrialRecord>;
+  progress: TuningProgress[];
+  trials: TrialRecord[];
+  /** Progress and trial callbacks in order: "p <phase> <batch> #<trial>" and "t <kind> <batch> #<seq>". */
+  events: string[];
+  done: Promise<TuningReport>;
+}
+
+function search(
+  spec: FakeDeviceSpec,
+  o: {
+    request?: Partial<TuningRequest>;
+    trainCount?: number;
+    validationCount?: number;
+    budget?: number;
+    stopWhen?: (p: TuningProgress) => boolean;
+    setBackend?: () => void;
+  } = {},
+): Run {
+  const device = new FakeDevice(spec);
+  const run: Omit<Run, 'done'> = { device, stored: new Map(), progress: [], trials: [], events: [] };
+  let stop = false;
+  const done = runSearch({
+    prober: device,
+    request: { ...REQUEST, ...o.request },
+    sessionId: 1,
+    trainCount: o.trainCount ?? 20_000,
+    validationCount: o.validationCount ?? 1000,
+    trials: { setBackend: o.setBackend ?? (() => {}), addTrial: (t) => run.stored.set(t.seq, t) },
+    deviceBudget: () => ({ bytes: o.budget ?? 1e12, source: 'the fake device' }),
+    shouldStop: () => stop,
+    onProgress: (p) => {
+      run.progress.push(p);
+      run.events.push(`p ${p.phase} ${p.batchSize} #${p.trial}`);
+      if (o.stopWhen?.(p)) stop = true;
+    },
+    onTrial: (t) => {
+      run.trials.push(t);
+      run.events.push(`t ${t.kind} ${t.batchSize} #${t.seq}`);
+    },
+    onBackend: () => {},
+  });
+  return { ...run, done };
+}
+
+const batchesOf = (r: Run, kind: TrialRecord['kind']) => r.trials.filter((t) => t.kind === kind).map((t) => t.batchSize);
+const lastStored = (r: Run, kind: TrialRecord['kind'], b: number) => [...r.stored.values()].find((t) => t.kind === kind && t.batchSize === b)!;
+
+test('memory ceiling: the prediction is verified and bisected to within 5 %, then a 5 % margin is taken off', async () => {
+  // m(B) = 1 MB + 10 KB·B against a 5 MB budget: the largest batch that fits is 400.
+  const r = search(CPU, { budget: 5e6 });
+  const report = await r.done;
+  const memory = r.trials.filter((t) => t.kind === 'memory');
+  assert.deepEqual(
+    memory.slice(0, 5).map((t) => t.batchSize),
+    [1, 2, 4, 8, 16],
+  );
+  const verified = memory.slice(5);
+  assert.ok(verified.length >= 2 && verified.length <= 8, `${verified.length} verification steps`);
+  assert.ok(verified[0]!.batchSize <= 400, 'the first verification aims just under the prediction');
+  const peak = (t: TrialRecord) => t.result.peakBytes as number;
+  const largest = Math.max(...memory.filter((t) => peak(t) <= 5e6).map((t) => t.batchSize));
+  const smallestFailed = Math.min(...memory.filter((t) => peak(t) > 5e6).map((t) => t.batchSize));
+  assert.ok(largest <= 400 && smallestFailed > 400, `bracket ${largest}…${smallestFailed}`);
+  assert.ok(smallestFailed / largest <= 1.05, `bracket ${largest}…${smallestFailed} within 5 %`);
+  assert.equal(report.recommendation.memoryCeiling, Math.floor(largest * 0.95));
+  assert.match(
+    report.reasons[0]!,
+    new RegExp(`^Batches up to ${report.recommendation.memoryCeiling} fit .*${largest} was verified .*${smallestFailed} did not fit`),
+  );
+  assert.match(report.reasons[0]!, /and 2\.9 MiB during the optimizer update/);
+  // The fit is the forward/backward line; the update is the floor.
+  assert.ok(Math.abs(report.fits.memory!.b - 1e4) < 1e-6 && Math.abs(report.fits.memory!.a - 1e6) < 1e-3);
+  assert.equal(report.fits.memory!.updateFloor, 3e6);
+  // Throughput then runs on the powers of two from 8 up to the ceiling.
+  assert.deepEqual(batchesOf(r, 'throughput'), throughputCandidates(report.recommendation.memoryCeiling));
+  assert.ok(report.curves.every((c) => c.fits === undefined || c.fits === (c.memoryBytes !== undefined && c.memoryBytes <= 5e6)));
+});
+
+test('an out-of-memory probe is stored as oom, counts as not fitting, and the search goes on', async () => {
+  // The line predicts 400, but the device runs out of memory above 300.
+  const r = search({ ...CPU, oomAbove: 300 }, { budget: 5e6 });
+  const report = await r.done;
+  const memory = r.trials.filter((t) => t.kind === 'memory');
+  const ooms = memory.filter((t) => t.status === 'oom');
+  assert.ok(ooms.length >= 1, 'the device ran out of memory at least once');
+  assert.ok(ooms.every((t) => t.batchSize > 300 && /oom/.test(t.cause!) && Object.keys(t.result).length === 0));
+  assert.ok(r.trials.indexOf(ooms[0]!) < r.trials.length - 1, 'more probes followed the failed one');
+  const largest = Math.max(...memory.filter((t) => t.status === 'ok' && (t.result.peakBytes as number) <= 5e6).map((t) => t.batchSize));
+  assert.ok(largest <= 300 && largest >= 300 / 1.05, `largest that fitted: ${largest}`);
+  assert.equal(report.recommendation.memoryCeiling, Math.floor(largest * 0.95));
+  assert.ok(
+    report.curves.some((c) => c.fits === false && c.memoryBytes === undefined),
+    'the oom point is drawn as not fitting',
+  );
+});
+
+test('a throughput probe that fails leaves its batch untimed; the choice is among the others', async () => {
+  const r = search({ ...CPU, fail: (q) => (q.kind === 'throughput' && q.batchSize === 512 ? 'oom' : undefined) });
+  const report = await r.done;
+  assert.equal(lastStored(r, 'throughput', 512).status, 'oom');
+  assert.equal(report.curves.find((c) => c.batchSize === 512)?.samplesPerSecond, undefined);
+  assert.notEqual(report.recommendation.batchSize, 512);
+  assert.ok(report.saturationBatch! <= 256);
+});
+
+test('memory is not the limit: one check at the dataset cap, no margin', async () => {
+  const r = search(CPU, { trainCount: 4000 });
+  const report = await r.done;
+  assert.deepEqual(batchesOf(r, 'memory'), [1, 2, 4, 8, 16, 200]);
+  assert.equal(report.recommendation.memoryCeiling, 200);
+  assert.match(report.reasons[0]!, /^Memory is not the limit here: batch 200 .* 4000 training samples .*\(the fake device\)/);
+  assert.deepEqual(batchesOf(r, 'throughput'), [8, 16, 32, 64, 128]);
+});
+
+test('Quick: candidates → saturation → base rate from the range test → the rate scaled to the choice', async () => {
+  const r = search(CPU);
+  const report = await r.done;
+  const cand = batchesOf(r, 'throughput');
+  assert.deepEqual(cand, throughputCandidates(Math.min(report.recommendation.memoryCeiling, 1000)));
+  // The saturation batch: the smallest within 10 % of the best throughput X(B) = B/(α + βB).
+  const x = (b: number) => b / (0.01 + 1e-5 * b);
+  const best = Math.max(...cand.map(x));
+  const saturation = cand.find((b) => x(b) >= 0.9 * best)!;
+  assert.equal(report.saturationBatch, saturation);
+  assert.equal(report.recommendation.batchSize, saturation);
+  assert.equal(report.recommendation.expectedSamplesPerSecond, x(saturation));
+  // Timed steps for ~60 ms from the nearest one-step memory probe; no warm-up on wasm.
+  const asks = r.device.requests.filter((q) => q.kind === 'throughput');
+  assert.deepEqual(
+    asks.map((q) => q.warmupSteps),
+    asks.map(() => 0),
+  );
+  const probed = batchesOf(r, 'memory');
+  const nearest = (b: number) => probed.reduce((n, m) => (Math.abs(m - b) < Math.abs(n - b) ? m : n));
+  const estimatedMs = (b: number) => ((10 + 0.01 * nearest(b)) * b) / nearest(b);
+  assert.deepEqual(
+    asks.map((q) => q.steps),
+    cand.map((b) => Math.max(3, Math.min(24, Math.round(60 / estimatedMs(b))))),
+  );
+  // The range test at B₀ = 32 reads the fake curve; its rate is the base and scales by √(B/32).
+  const lrAsk = r.device.requests.find((q) => q.kind === 'learning-rate')!;
+  assert.ok(lrAsk.kind === 'learning-rate' && lrAsk.batchSize === 32 && lrAsk.minRate === 1e-4 && lrAsk.maxRate === 0.3 && lrAsk.steps === 24);
+  const rates = Array.from({ length: 24 }, (_, i) => 1e-4 * 3000 ** (i / 23));
+  const found = suggestLearningRate(rates, rates.map(defaultRangeLoss));
+  assert.ok(found && Math.abs(report.learningRateTest!.rate! / found.rate - 1) < 1e-9);
+  const lr = found.rate * Math.sqrt(saturation / 32);
+  assert.ok(Math.abs(report.recommendation.learningRate / lr - 1) < 1e-9);
+  assert.equal(report.recommendation.warmupSteps, warmupSteps(10 * Math.ceil(20_000 / saturation), Math.sqrt(saturation / 32)));
+  assert.equal(report.recommendation.noiseScale, null);
+  assert.equal(report.scaleOut, null);
+  assert.deepEqual([...new Set(r.trials.map((t) => t.kind))], ['memory', 'throughput', 'learning-rate']);
+  assert.match(report.reasons.at(-2)!, /^Quick mode: /);
+  assert.match(report.reasons.at(-1)!, /^Learning rate .*√\(\d+\/32\)/);
+});
+
+test('GPU backends get two warm-up steps before timing', async () => {
+  const r = search({ ...CPU, backend: { name: 'webgpu', device: 'a fake GPU' } });
+  await r.done;
+  const asks = r.device.requests.filter((q) => q.kind === 'throughput');
+  assert.ok(asks.length > 0 && asks.every((q) => q.warmupSteps === 2));
+});
+
+test('a range test at a batch below B₀ (a small dataset) is scaled back to B₀; SGD scales linearly', async () => {
+  // 400 samples: no batch above 20.
+  const r = search(CPU, { trainCount: 400, request: { optimizer: 'sgd' } });
+  const report = await r.done;
+  const lrt = report.learningRateTest!;
+  assert.equal(lrt.batchSize, 20);
+  const base = scaleLearningRate(lrt.rate!, 20, 32, 'sgd');
+  assert.ok(Math.abs(base / (lrt.rate! * 1.6) - 1) < 1e-12);
+  const b = report.recommendation.batchSize;
+  assert.ok(Math.abs(report.recommendation.learningRate / ((base * b) / 32) - 1) < 1e-9);
+  assert.match(
+    report.reasons.find((x) => /range test/.test(x))!,
+    /at batch 20 .*the base rate at batch 32 is/,
+  );
+});
+
+test('without a reading (the range test failed, or not asked for), the given rate stays', async () => {
+  const failed = search({ ...CPU, fail: (q) => (q.kind === 'learning-rate' ? 'error' : undefined) });
+  const a = await failed.done;
+  assert.equal(a.learningRateTest, null);
+  assert.equal(lastStored(failed, 'learning-rate', 32).status, 'error');
+  assert.ok(a.reasons.some((x) => /did not complete \(the fake device failed \(error\)\), so the base rate stays 0\.001/.test(x)));
+  const b = a.recommendation.batchSize;
+  assert.ok(Math.abs(a.recommendation.learningRate - 1e-3 * Math.sqrt(b / 32)) < 1e-15);
+
+  const flat = await search({ ...CPU, rangeLoss: () => 2.3 }).done;
+  assert.ok(flat.learningRateTest && flat.learningRateTest.rate === null && flat.learningRateTest.points.length === 0);
+  assert.ok(flat.reasons.some((x) => /showed no clear fall/.test(x)));
+
+  const skipped = search(CPU, { request: { searchLearningRate: false, baseLearningRate: 2e-3 } });
+  const c = await skipped.done;
+  assert.equal(c.learningRateTest, null);
+  assert.deepEqual(batchesOf(skipped, 'learning-rate'), []);
+  assert.ok(Math.abs(c.recommendation.learningRate - 2e-3 * Math.sqrt(c.recommendation.batchSize / 32)) < 1e-15);
+});
+
+/** Goodput at noise scale φ relative to B₀ = 32 on the GPU line. */
+const gpuGoodput = (b: number, phi: number) => (b / (0.05 + 1e-4 * b)) * ((phi + 32) / (phi + b));
+
+test('Full: noise scale → goodput → B* → its neighbour → trials at B*, B*/2, 2B* → the recommendation', async () => {
+  const r = search(GPU, { trainCount: 40_000, request: { mode: 'full' } });
+  const report = await r.done;
+  // Memory is not the limit (cap 2 000): candidates 8…1024. With φ = 400, goodput peaks at 512
+  // (B* = √(αφ/β) ≈ 447), and no smaller candidate is within 5 % of it.
+  const cand = throughputCandidates(1024);
+  assert.deepEqual(batchesOf(r, 'throughput').slice(0, cand.length), cand);
+  const g = cand.map((b) => gpuGoodput(b, 400));
+  assert.equal(cand[g.indexOf(Math.max(...g))], 512);
+  assert.ok(gpuGoodput(256, 400) < 0.95 * gpuGoodput(512, 400));
+  // The noise probe: 4 micro-batches of 8 at the base rate the range test found.
+  const noise = r.device.requests.find((q) => q.kind === 'noise')!;
+  const base = report.learningRateTest!.rate!;
+  assert.ok(noise.kind === 'noise' && noise.microBatch === 8 && noise.k === 4 && noise.learningRate === base && noise.windows === 3);
+  assert.equal(lastStored(r, 'noise', 32).learningRate, base);
+  // The 1.5× neighbour is timed after the noise probe, and loses: 512 stays.
+  assert.deepEqual(batchesOf(r, 'throughput').slice(cand.length), [768]);
+  assert.ok(0.95 * gpuGoodput(768, 400) < gpuGoodput(512, 400));
+  assert.match(
+    report.reasons.find((x) => /not a power of two/.test(x))!,
+    /^Batch 768 .* against 5059 at 512/,
+  );
+  // Trials at B*, B*/2 and 2B*, each at its scaled rate; all fine, so B* stands.
+  const trials = r.device.requests.filter((q) => q.kind === 'trial');
+  assert.deepEqual(
+    trials.map((q) => q.batchSize),
+    [512, 256, 1024],
+  );
+  for (const q of trials) assert.ok(q.kind === 'trial' && Math.abs(q.learningRate / (base * Math.sqrt(q.batchSize / 32)) - 1) < 1e-12);
+  assert.ok(trials.every((q) => q.kind === 'trial' && q.seconds === (0.01 * 10 * 40_000) / (512 / (0.05 + 1e-4 * 512))));
+  assert.equal(report.recommendation.batchSize, 512);
+  assert.equal(report.recommendation.noiseScale, 400);
+  assert.deepEqual(
+    report.scaleOut!.map((s) => s.workers),
+    [2, 4, 8],
+  );
+  assert.ok(report.curves.filter((c) => c.samplesPerSecond !== undefined).every((c) => c.goodput !== undefined && c.efficiency !== undefined));
+  assert.ok(report.reasons.some((x) => /^512 fits in memory and is where throughput saturates|^512 fits in memory and trains at/.test(x)));
+  assert.ok(
+    report.reasons.some((x) => /^Goodput .* at 512: \d+ useful samples\/s \(the time model t\(B\) = 50 ms \+ 100 µs·B puts the optimum near 447\)/.test(x)),
+  );
+});
+
+test('the noise scale is forecast to halfway through the planned run from the probe’s windows', async () => {
+  const windows = [
+    { samples: 500, loss: 2, noiseScale: 100 },
+    { samples: 1000, loss: 1.2, noiseScale: 180 },
+    { samples: 1500, loss: 0.9, noiseScale: 240 },
+  ];
+  const r = search({ ...GPU, noise: { noiseScale: 240, windows } }, { trainCount: 40_000, request: { mode: 'full' } });
+  const report = await r.done;
+  const forecast = forecastNoiseScale(windows, (10 * 40_000) / 2)!;
+  assert.deepEqual(report.noiseForecast, forecast);
+  assert.equal(report.recommendation.noiseScale, forecast.noiseScale);
+  assert.ok(report.reasons.some((x) => /^The gradient noise scale was 240 at training loss 0\.90.*as measured over 3 windows/.test(x)));
+  // A larger φ favours larger batches: 1024, then its neighbour 1536, which wins by over 5 %.
+  assert.ok(0.95 * gpuGoodput(1536, forecast.noiseScale) > gpuGoodput(1024, forecast.noiseScale));
+  assert.equal(report.recommendation.batchSize, 1536);
+});
+
+test('without a noise scale, Full mode recommends the saturation batch', async () => {
+  for (const spec of [
+    { ...GPU, fail: (q: { kind: string }) => (q.kind === 'noise' ? ('oom' as const) : undefined) },
+    { ...GPU, noise: { noiseScale: Infinity } },
+  ]) {
+    const report = await search(spec, { trainCount: 40_000, request: { mode: 'full' } }).done;
+    assert.equal(report.recommendation.noiseScale, null);
+    assert.ok(report.reasons.includes('The gradient noise scale could not be measured, so the batch where throughput saturates is recommended.'));
+    assert.equal(report.recommendation.batchSize, report.saturationBatch);
+  }
+});
+
+/** Trials that diverge (a NaN loss) at batches from `from` on. */
+const divergingFrom = (from: number) => (b: number) =>
+  b >= from ? { losses: [2.3, 2.1, NaN], valLoss: NaN } : { losses: falling(), valLoss: 0.5 + b / 10_000 };
+
+test('trials: when 2B* diverges it is stored as diverged, and B* stays', async () => {
+  const r = search({ ...GPU, trial: divergingFrom(1000) }, { trainCount: 40_000, request: { mode: 'full' } });
+  const report = await r.done;
+  assert.equal(report.recommendation.batchSize, 512);
+  const at1024 = lastStored(r, 'trial', 1024);
+  assert.deepEqual([at1024.status, at1024.cause], ['diverged', 'the loss became NaN or infinite']);
+  assert.equal(r.trials.find((t) => t.kind === 'trial' && t.batchSize === 1024)!.status, 'ok', 'announced as the probe ended; flagged when judged');
+  assert.ok(report.reasons.some((x) => /^Equal-time trials .* at 512, .* at 256, — at 1024 \(diverged\)\.$/.test(x)));
+  assert.ok(!report.reasons.some((x) => /steps to/.test(x)));
+});
+
+test('trials: when B* itself diverges, the search steps down to the best unflagged trial', async () => {
+  const r = search({ ...GPU, trial: divergingFrom(500) }, { trainCount: 40_000, request: { mode: 'full' } });
+  const report = await r.done;
+  assert.equal(lastStored(r, 'trial', 512).status, 'diverged');
+  assert.equal(lastStored(r, 'trial', 1024).status, 'diverged');
+  assert.equal(report.recommendation.batchSize, 256);
+  assert.ok(report.reasons.includes('512 was flagged (the loss became NaN or infinite), so the search steps to 256.'));
+  // The rate follows the new choice.
+  assert.ok(Math.abs(report.recommendation.learningRate / (report.learningRateTest!.rate! * Math.sqrt(256 / 32)) - 1) < 1e-12);
+});
+
+test('trials: a rising or oscillating loss at B* steps down too', async () => {
+  const rising = await search(
+    { ...GPU, trial: (b) => (b >= 500 ? { losses: Array.from({ length: 20 }, (_, i) => 1 + 0.2 * i), valLoss: 3 } : { losses: falling(), valLoss: 0.5 }) },
+    { trainCount: 40_000, request: { mode: 'full' } },
+  ).done;
+  assert.equal(rising.recommendation.batchSize, 256);
+  assert.ok(rising.reasons.some((x) => /^512 was flagged \(the loss rose from 1\.\d+ to 4\.\d+\), so the search steps to 256\.$/.test(x)));
+
+  const r = search(
+    {
+      ...GPU,
+      trial: (b) => (b >= 500 ? { losses: Array.from({ length: 20 }, (_, i) => (i % 2 ? 2.5 : 0.5)), valLoss: 0.7 } : { losses: falling(), valLoss: 0.6 }),
+    },
+    { trainCount: 40_000, request: { mode: 'full' } },
+  );
+  const swinging = await r.done;
+  assert.equal(lastStored(r, 'trial', 512).status, 'oscillating');
+  assert.match(lastStored(r, 'trial', 512).cause!, /swings by ±\d+ % without falling/);
+  // 1024 oscillates too; 256 is the only unflagged trial.
+  assert.equal(swinging.recommendation.batchSize, 256);
+});
+
+test('trials: a worse loss at B* only flags it within 1.5× the best, and steps down beyond', async () => {
+  // Validation loss 0.656 at 512 against 0.528 at 256: flagged worse, but it stays.
+  const r = search({ ...GPU, trial: (b) => ({ losses: falling(), valLoss: 0.4 + b / 2000 }) }, { trainCount: 40_000, request: { mode: 'full' } });
+  const little = await r.done;
+  assert.equal(little.recommendation.batchSize, 512);
+  assert.deepEqual(
+    [512, 256, 1024].map((b) => lastStored(r, 'trial', b).status),
+    ['worse', 'ok', 'worse'],
+  );
+  assert.match(lastStored(r, 'trial', 512).cause!, /^validation loss 0\.656 is over 10 % worse than the best trial's 0\.528$/);
+  assert.ok(
+    little.reasons.includes(
+      "512's short trial ended with a higher validation loss, as short trials favour small batches; it stays, because it is within 50 % of the best.",
+    ),
+  );
+
+  // 2.2 at 512 against 0.46 at 256: over 1.5×, so it steps down.
+  const lot = await search({ ...GPU, trial: (b) => ({ losses: falling(), valLoss: 0.2 + (b / 400) ** 3 }) }, { trainCount: 40_000, request: { mode: 'full' } })
+    .done;
+  assert.equal(lot.recommendation.batchSize, 256);
+  assert.ok(lot.reasons.some((x) => /^512 was flagged \(validation loss 2\.297 is over 10 % worse/.test(x)));
+});
+
+test('trials: a crashed trial at B* steps down; when every trial failed, B* stays', async () => {
+  const r = search(
+    { ...GPU, fail: (q) => (q.kind === 'trial' && q.batchSize === 512 ? 'crashed' : undefined) },
+    { trainCount: 40_000, request: { mode: 'full' } },
+  );
+  const crashed = await r.done;
+  assert.equal(lastStored(r, 'trial', 512).status, 'crashed');
+  assert.equal(crashed.recommendation.batchSize, 256);
+  assert.ok(crashed.reasons.includes('512 was flagged (the fake device failed (crashed)), so the search steps to 256.'));
+
+  const all = search({ ...GPU, fail: (q) => (q.kind === 'trial' ? 'oom' : undefined) }, { trainCount: 40_000, request: { mode: 'full' } });
+  const none = await all.done;
+  assert.equal(none.recommendation.batchSize, 512);
+  assert.deepEqual(
+    [512, 256, 1024].map((b) => lastStored(all, 'trial', b).status),
+    ['oom', 'oom', 'oom'],
+  );
+  assert.ok(none.reasons.includes('Equal-time trials (0.8 s each) reached validation loss — at 512 (crashed), — at 256 (crashed), — at 1024 (crashed).'));
+});
+
+test('a stop asked for between phases ends the search with TuningStoppedError before the next probe', async () => {
+  const quick = search(CPU, { stopWhen: (p) => p.phase === 'throughput' });
+  await assert.rejects(quick.done, TuningStoppedError);
+  assert.deepEqual(batchesOf(quick, 'throughput'), []);
+  assert.ok(quick.device.requests.every((q) => q.kind === 'memory'));
+  assert.equal(quick.device.closed, 1, 'the prober is closed');
+
+  const full = search(GPU, { trainCount: 40_000, request: { mode: 'full' }, stopWhen: (p) => p.phase === 'trials' });
+  await assert.rejects(full.done, TuningStoppedError);
+  assert.deepEqual(batchesOf(full, 'trial'), []);
+  assert.equal(full.trials.at(-1)!.batchSize, 768, 'the neighbour was the last probe');
+  assert.equal(full.device.closed, 1);
+});
+
+test('progress and trial callbacks alternate in order: each probe announced, then stored under the announced number', async () => {
+  const r = search(GPU, { trainCount: 40_000, request: { mode: 'full' } });
+  await r.done;
+  const kindOf: Record<string, string> = { memory: 'memory', throughput: 'throughput', 'learning-rate': 'learning-rate', noise: 'noise', trials: 'trial' };
+  assert.equal(r.events.length, 2 * r.trials.length + 1);
+  for (let i = 0; i < r.trials.length; i++) {
+    const p = r.progress[i]!;
+    const t = r.trials[i]!;
+    assert.equal(r.events[2 * i], `p ${p.phase} ${t.batchSize} #${i + 1}`);
+    assert.equal(r.events[2 * i + 1], `t ${kindOf[p.phase]} ${t.batchSize} #${i + 1}`);
+  }
+  assert.equal(r.events.at(-1), `p report 512 #${r.trials.length + 1}`);
+  const phases = r.progress.map((p) => p.phase).filter((ph, i, all) => ph !== all[i - 1]);
+  assert.deepEqual(phases, ['memory', 'throughput', 'learning-rate', 'noise', 'throughput', 'trials', 'report']);
+  assert.equal(r.progress[0]!.etaSeconds, null, 'no estimate before the first probe');
+  assert.ok(r.progress.slice(1).every((p) => p.etaSeconds !== null && p.etaSeconds >= 0));
+  assert.ok(r.progress.every((p) => p.sessionId === 1));
+  // Every trial announced was stored.
+  assert.deepEqual(
+    [...r.stored.keys()],
+    r.trials.map((t) => t.seq),
+  );
+});
+
+test('a search that cannot measure fails with a plain message, and the prober is closed', async () => {
+  const tooBig = search(CPU, { budget: 1e5 });
+  await assert.rejects(tooBig.done, /^Error: even a batch of 1 needs 2\.9 MiB, more than the 98 KiB budget$/);
+  assert.equal(tooBig.device.closed, 1);
+  const broken = search({ ...CPU, fail: (q) => (q.kind === 'memory' ? 'error' : undefined) });
+  await assert.rejects(broken.done, /even a batch of 1 could not run a training step/);
+  const untimed = search({ ...CPU, fail: (q) => (q.kind === 'throughput' ? 'crashed' : undefined) });
+  await assert.rejects(untimed.done, /no batch size could be timed/);
+  assert.equal(untimed.device.closed, 1);
+  assert.ok(untimed.trials.filter((t) => t.kind === 'throughput').every((t) => t.status === 'crashed'));
+});
+
+// Found while splitting the search into phases.
+
+test('a probe that fails at a small batch below one that fitted does not cap the ceiling', async () => {
+  // A crash at batch 2 while 4, 8 and 16 fit says nothing about memory: the ceiling is still found.
+  const r = search({ ...CPU, fail: (q) => (q.kind === 'memory' && q.batchSize === 2 ? 'crashed' : undefined) }, { budget: 5e6 });
+  const report = await r.done;
+  assert.equal(lastStored(r, 'memory', 2).status, 'crashed');
+  assert.ok(batchesOf(r, 'memory').length > 5, 'verification steps ran');
+  assert.ok(report.recommendation.memoryCeiling >= 0.9 * 0.95 * 400 && report.recommendation.memoryCeiling <= 400, `${report.recommendation.memoryCeiling}`);
+  assert.doesNotMatch(report.reasons[0]!, /2 did not fit/);
+});
+
+test('the prober is closed when the search fails before its first probe (the backend cannot be stored)', async () => {
+  const r = search(CPU, {
+    setBackend: () => {
+      throw new Error('disk full');
+    },
+  });
+  await assert.rejects(r.done, /disk full/);
+  assert.equal(r.device.closed, 1, 'the probe process does not outlive the search');
+});
+
+test('without a validation split, the trials are judged on their training loss, not flagged diverged', async () => {
+  // The trial probe reports NaN as its validation loss when the dataset has no validation split.
+  const trial = (b: number) => (b >= 1000 ? { losses: [2.3, 2.1, NaN], valLoss: NaN } : { losses: falling(), valLoss: NaN });
+  const r = search({ ...GPU, trial }, { trainCount: 40_000, validationCount: 0, request: { mode: 'full' } });
+  const report = await r.done;
+  assert.deepEqual(
+    [512, 256, 1024].map((b) => lastStored(r, 'trial', b).status),
+    ['ok', 'ok', 'diverged'],
+  );
+  assert.equal(report.recommendation.batchSize, 512);
+  assert.ok(
+    report.reasons.includes(
+      'Equal-time trials (0.8 s each) at 512, 256 and 1024 (diverged) were judged on their training loss alone: the dataset has no validation split.',
+    ),
+    report.reasons.join('\n'),
+  );
+  // With a split, a NaN validation loss still means the weights blew up.
+  const split = search({ ...GPU, trial }, { trainCount: 40_000, request: { mode: 'full' } });
+  await split.done;
+  assert.equal(lastStored(split, 'trial', 512).status, 'diverged');
+});
