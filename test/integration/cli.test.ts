@@ -190,6 +190,60 @@ test("the command line applies the app's settings: a run that names no backend t
   assert.match(cli(home, 'settings', '--memory-budget', 'lots').stderr, /expected "device" or a size/);
 });
 
+test('delete: asks or needs --yes, says what goes with it, and leaves nothing behind', { timeout: 300_000 }, () => {
+  const home = tempHome();
+  assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '200', '--json').code, 0);
+  const train = () =>
+    cli(
+      home,
+      'train',
+      '--dataset',
+      'mnist',
+      '--model',
+      'mlp',
+      '--batch-size',
+      '32',
+      '--epochs',
+      '1',
+      '--lr',
+      '0.001',
+      '--max-steps',
+      '2',
+      '--backend',
+      'cpu',
+      '--json',
+    );
+  const first = train().json();
+  const second = train().json();
+
+  // No terminal to ask on (this test's stdin is not one): nothing is deleted without --yes.
+  const refused = cli(home, 'runs', 'delete', String(first.id));
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`not deleting run ${first.id} without --yes`));
+  assert.equal(cli(home, 'runs', 'list', '--json').json().length, 2);
+
+  const gone = cli(home, 'runs', 'delete', String(first.id), '--yes', '--json');
+  assert.equal(gone.code, 0, gone.stderr);
+  assert.deepEqual({ runs: gone.json().runs, runIds: gone.json().runIds, dryRun: gone.json().dryRun }, { runs: 1, runIds: [first.id], dryRun: false });
+  assert.deepEqual(
+    cli(home, 'runs', 'list', '--json')
+      .json()
+      .map((r: { id: number }) => r.id),
+    [second.id],
+  );
+  assert.equal(existsSync(path.join(home, 'artifacts', `run-${first.id}`)), false, "the run's folder is gone");
+  const again = cli(home, 'runs', 'delete', String(first.id), '--yes');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, new RegExp(`no run "${first.id}"`));
+
+  const words = cli(home, 'datasets', 'delete', 'mnist', '--yes');
+  assert.equal(words.code, 0, words.stderr);
+  assert.match(words.stdout, /^Deleted dataset "mnist" with its 1 run; .* freed\.$/m);
+  assert.deepEqual(cli(home, 'datasets', 'list', '--json').json(), []);
+  assert.deepEqual(cli(home, 'runs', 'list', '--json').json(), []);
+  assert.match(cli(home, 'tunings', 'delete', '1', '--yes').stderr, /no tuning session "1"/);
+});
+
 test('failures: non-zero exit, one-line reason, and a JSON error document', () => {
   const home = tempHome();
   const missing = cli(home, 'datasets', 'show', 'nope', '--json');
@@ -237,6 +291,9 @@ test('--help works on every command', () => {
     ['tunings', 'show'],
     ['settings'],
     ['serve'],
+    ['datasets', 'delete'],
+    ['runs', 'delete'],
+    ['tunings', 'delete'],
   ]) {
     const r = cli(home, ...args, '--help');
     assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);

@@ -58,158 +58,180 @@ export function wsUrlFor(baseUrl: string, token: string): string {
   return u.toString();
 }
 
-export function createWebSocketTransport(options: WebSocketTransportOptions): ClientTransport {
-  const eventListeners = new Set<(e: WireEvent) => void>();
-  const connectionListeners = new Set<(s: ConnectionState) => void>();
-  const inFlight = new Map<number, Pending>();
-  const waiting: { send(): void; reject(err: unknown): void }[] = [];
-  let nextId = 1;
-  let socket: WebSocketLike | undefined;
-  let closed = false;
-  let delay = options.reconnectDelayMs ?? 250;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let state: ConnectionState = 'connecting';
+/** One socket at a time, reconnected with back-off; calls wait for it and fail if it drops under them. */
+class Connection {
+  readonly eventListeners = new Set<(e: WireEvent) => void>();
+  readonly connectionListeners = new Set<(s: ConnectionState) => void>();
+  private readonly inFlight = new Map<number, Pending>();
+  private readonly waiting: { send(): void; reject(err: unknown): void }[] = [];
+  private nextId = 1;
+  private socket: WebSocketLike | undefined;
+  private closed = false;
+  private delay: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  state: ConnectionState = 'connecting';
 
-  const setState = (s: ConnectionState) => {
-    if (s === state) return;
-    state = s;
-    for (const l of connectionListeners) l(s);
-  };
+  constructor(private readonly options: WebSocketTransportOptions) {
+    this.delay = options.reconnectDelayMs ?? 250;
+  }
 
-  const connect = () => {
-    if (closed) return;
-    setState('connecting');
-    const ws = options.createSocket(wsUrlFor(options.baseUrl, options.token));
-    socket = ws;
+  private setState(s: ConnectionState): void {
+    if (s === this.state) return;
+    this.state = s;
+    for (const l of this.connectionListeners) l(s);
+  }
+
+  connect(): void {
+    if (this.closed) return;
+    this.setState('connecting');
+    const ws = this.options.createSocket(wsUrlFor(this.options.baseUrl, this.options.token));
+    this.socket = ws;
     ws.onopen = () => {
-      delay = options.reconnectDelayMs ?? 250;
-      setState('open');
-      for (const w of waiting.splice(0)) w.send();
+      this.delay = this.options.reconnectDelayMs ?? 250;
+      this.setState('open');
+      for (const w of this.waiting.splice(0)) w.send();
     };
-    ws.onmessage = (ev) => {
-      let parsed;
-      try {
-        parsed = wireInboundSchema.safeParse(decodeWire(String(ev.data)));
-      } catch {
-        return; // not JSON: nothing we can do with it
-      }
-      if (!parsed.success) return;
-      const msg = parsed.data;
-      if ('event' in msg) {
-        for (const l of eventListeners) l(msg);
-        return;
-      }
-      if (typeof msg.id !== 'number') return;
-      const p = inFlight.get(msg.id);
-      if (!p) return;
-      inFlight.delete(msg.id);
-      if (msg.ok) p.resolve(msg.result);
-      else p.reject(new ApiError(msg.error));
-    };
+    ws.onmessage = (ev) => this.receive(ev.data);
     ws.onerror = () => {
       // onclose follows and handles it.
     };
-    ws.onclose = () => {
-      if (socket === ws) socket = undefined;
-      for (const [, p] of inFlight)
-        p.reject(new ApiError({ code: 'disconnected', message: 'the connection to the server was lost; the request may not have completed' }));
-      inFlight.clear();
-      if (closed) {
-        setState('closed');
-        return;
-      }
-      setState('connecting');
-      timer = setTimeout(connect, delay);
-      delay = Math.min(delay * 2, options.maxReconnectDelayMs ?? 5000);
-    };
+    ws.onclose = () => this.dropped(ws);
+  }
+
+  private receive(data: unknown): void {
+    let parsed;
+    try {
+      parsed = wireInboundSchema.safeParse(decodeWire(String(data)));
+    } catch {
+      return; // not JSON: nothing we can do with it
+    }
+    if (!parsed.success) return;
+    const msg = parsed.data;
+    if ('event' in msg) {
+      for (const l of this.eventListeners) l(msg);
+      return;
+    }
+    if (typeof msg.id !== 'number') return;
+    const p = this.inFlight.get(msg.id);
+    if (!p) return;
+    this.inFlight.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new ApiError(msg.error));
+  }
+
+  private dropped(ws: WebSocketLike): void {
+    if (this.socket === ws) this.socket = undefined;
+    for (const [, p] of this.inFlight)
+      p.reject(new ApiError({ code: 'disconnected', message: 'the connection to the server was lost; the request may not have completed' }));
+    this.inFlight.clear();
+    if (this.closed) {
+      this.setState('closed');
+      return;
+    }
+    this.setState('connecting');
+    this.timer = setTimeout(() => this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, this.options.maxReconnectDelayMs ?? 5000);
+  }
+
+  call(method: MethodName, params: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new ApiError({ code: 'disconnected', message: 'the API client is closed' }));
+      const send = () => {
+        const id = this.nextId++;
+        this.inFlight.set(id, { resolve, reject });
+        try {
+          this.socket!.send(encodeWire({ id, method, params }));
+        } catch (err) {
+          this.inFlight.delete(id);
+          reject(new ApiError({ code: 'disconnected', message: `could not send: ${(err as Error).message}` }));
+        }
+      };
+      if (this.socket && this.socket.readyState === OPEN) send();
+      else this.waiting.push({ send, reject });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const w of this.waiting.splice(0)) w.reject(new ApiError({ code: 'disconnected', message: 'the API client is closed' }));
+    this.socket?.close(1000, 'client closed');
+    this.setState('closed');
+  }
+}
+
+/** Sends one file (a POST of its bytes) into an upload; the server's answer names the upload and its source. */
+async function uploadFile(
+  options: WebSocketTransportOptions,
+  fetch: FetchLike,
+  file: UploadableFile,
+  upload: string | undefined,
+): Promise<{ upload: string; source: string }> {
+  const rel = file.webkitRelativePath || file.name;
+  const q = new URLSearchParams({ path: rel, [TOKEN_PARAM]: options.token });
+  if (upload) q.set('upload', upload);
+  const res = await fetch(`${new URL(HTTP_ROUTES.upload, options.baseUrl).toString()}?${q.toString()}`, {
+    method: 'POST',
+    body: options.fileBody ? options.fileBody(file) : file,
+    headers: { 'content-type': 'application/octet-stream' },
+    credentials: 'same-origin',
+  });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `upload failed (HTTP ${res.status}): ${text.slice(0, 200)}`;
+    throw new ApiError({ code: res.status === 413 ? 'rejected' : 'invalid-params', field: 'files', message });
+  }
+  return body as { upload: string; source: string };
+}
+
+/** Sends the files one by one into one upload folder on the server; resolves with its `source` for importDataset. */
+function uploader(options: WebSocketTransportOptions, fetch: FetchLike): NonNullable<ClientTransport['upload']> {
+  return async (files, onProgress) => {
+    if (files.length === 0) throw new ApiError({ code: 'invalid-params', field: 'files', message: 'choose at least one file' });
+    const total = files.reduce((s, f) => s + f.size, 0);
+    let sent = 0;
+    let answer: { upload: string; source: string } | undefined;
+    for (const file of files) {
+      answer = await uploadFile(options, fetch, file, answer?.upload);
+      sent += file.size;
+      onProgress?.(sent, total);
+    }
+    return { source: answer!.source };
   };
+}
 
-  const authQuery = `${TOKEN_PARAM}=${encodeURIComponent(options.token)}`;
-
+export function createWebSocketTransport(options: WebSocketTransportOptions): ClientTransport {
+  const connection = new Connection(options);
   const transport: ClientTransport = {
     capabilities: { transport: 'websocket', nativeDialogs: false, upload: Boolean(options.fetch), dropPaths: false },
-    call(method: MethodName, params: unknown) {
-      return new Promise((resolve, reject) => {
-        if (closed) return reject(new ApiError({ code: 'disconnected', message: 'the API client is closed' }));
-        const send = () => {
-          const id = nextId++;
-          inFlight.set(id, { resolve, reject });
-          try {
-            socket!.send(encodeWire({ id, method, params }));
-          } catch (err) {
-            inFlight.delete(id);
-            reject(new ApiError({ code: 'disconnected', message: `could not send: ${(err as Error).message}` }));
-          }
-        };
-        if (socket && socket.readyState === OPEN) send();
-        else waiting.push({ send, reject });
-      });
-    },
+    call: (method, params) => connection.call(method, params),
     subscribe(listener) {
-      eventListeners.add(listener);
-      return () => eventListeners.delete(listener);
+      connection.eventListeners.add(listener);
+      return () => connection.eventListeners.delete(listener);
     },
     onConnection(listener) {
-      connectionListeners.add(listener);
-      listener(state);
-      return () => connectionListeners.delete(listener);
+      connection.connectionListeners.add(listener);
+      listener(connection.state);
+      return () => connection.connectionListeners.delete(listener);
     },
-    close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      for (const w of waiting.splice(0)) w.reject(new ApiError({ code: 'disconnected', message: 'the API client is closed' }));
-      socket?.close(1000, 'client closed');
-      setState('closed');
-    },
+    close: () => connection.close(),
   };
-
-  if (options.fetch) {
-    const fetch = options.fetch;
-    transport.upload = async (files, onProgress) => {
-      if (files.length === 0) throw new ApiError({ code: 'invalid-params', field: 'files', message: 'choose at least one file' });
-      const total = files.reduce((s, f) => s + f.size, 0);
-      let sent = 0;
-      let upload: string | undefined;
-      let source: string | undefined;
-      for (const file of files) {
-        const rel = file.webkitRelativePath || file.name;
-        const q = new URLSearchParams({ path: rel, [TOKEN_PARAM]: options.token });
-        if (upload) q.set('upload', upload);
-        const res = await fetch(`${new URL(HTTP_ROUTES.upload, options.baseUrl).toString()}?${q.toString()}`, {
-          method: 'POST',
-          body: options.fileBody ? options.fileBody(file) : file,
-          headers: { 'content-type': 'application/octet-stream' },
-          credentials: 'same-origin',
-        });
-        const text = await res.text();
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        if (!res.ok) {
-          const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `upload failed (HTTP ${res.status}): ${text.slice(0, 200)}`;
-          throw new ApiError({ code: res.status === 413 ? 'rejected' : 'invalid-params', field: 'files', message });
-        }
-        const ok = body as { upload: string; source: string };
-        upload = ok.upload;
-        source = ok.source;
-        sent += file.size;
-        onProgress?.(sent, total);
-      }
-      return { source: source! };
-    };
-  }
+  if (options.fetch) transport.upload = uploader(options, options.fetch);
   if (options.startDownload) {
     const start = options.startDownload;
+    const authQuery = `${TOKEN_PARAM}=${encodeURIComponent(options.token)}`;
     transport.download = async ({ runId, kind }) => {
       start(`${new URL(`${HTTP_ROUTES.download}/${kind}/${runId}`, options.baseUrl).toString()}?${authQuery}`);
       return { path: null };
     };
   }
-
-  connect();
+  connection.connect();
   return transport;
 }
 

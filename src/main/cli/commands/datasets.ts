@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { DatasetDetail } from '../../../shared/api/index.js';
 import { problemSummary, problemTotal } from '../../../shared/problem-summary.js';
+import { confirmAndDelete } from '../confirm-delete.js';
 import { UsageError, type CliContext } from '../main.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
 import { imageSize, positiveNumber, wholeNumber } from '../parse-flags.js';
@@ -10,9 +11,7 @@ import { imageSize, positiveNumber, wholeNumber } from '../parse-flags.js';
 /** The bundled sample, as the command line names it. */
 const SAMPLE_SOURCE = 'sample:mnist';
 
-export function registerDatasetCommands(program: Command, ctx: CliContext): void {
-  const datasets = program.command('datasets').description('import and inspect datasets');
-
+function importCommand(datasets: Command, ctx: CliContext): void {
   datasets
     .command('import')
     .description(
@@ -65,7 +64,9 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
       if (json) return printJson(dataset);
       printDataset(dataset);
     });
+}
 
+function listCommand(datasets: Command, ctx: CliContext): void {
   datasets
     .command('list')
     .description('list imported datasets')
@@ -79,7 +80,9 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
         list.map((d) => [d.id, d.name, d.kind, d.count, d.classCount, d.inputShape.join('×'), d.skipped]),
       );
     });
+}
 
+function showCommand(datasets: Command, ctx: CliContext): void {
   datasets
     .command('show')
     .description('show one dataset: classes, counts, split and problems')
@@ -90,6 +93,33 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
       if (ctx.json(cmd)) return printJson(d);
       printDataset(d);
     });
+}
+
+function deleteCommand(datasets: Command, ctx: CliContext): void {
+  datasets
+    .command('delete')
+    .description('delete a dataset with its runs and tuning sessions (the files it was imported from are not touched; asks first on a terminal)')
+    .argument('<dataset>', 'id or name')
+    .option('--yes', 'delete without asking')
+    .option('--json', 'print one JSON document (what was deleted)')
+    .action(async (ref: string, opts, cmd: Command) => {
+      const api = ctx.api();
+      const { id, name } = await api.getDataset({ dataset: datasetRef(ref), previewsPerClass: 0 });
+      await confirmAndDelete({
+        target: { kind: 'dataset', id, name },
+        call: (dryRun) => api.deleteDataset({ dataset: id, dryRun }),
+        yes: Boolean(opts.yes),
+        json: ctx.json(cmd),
+      });
+    });
+}
+
+export function registerDatasetCommands(program: Command, ctx: CliContext): void {
+  const datasets = program.command('datasets').description('import, inspect and delete datasets');
+  importCommand(datasets, ctx);
+  listCommand(datasets, ctx);
+  showCommand(datasets, ctx);
+  deleteCommand(datasets, ctx);
 }
 
 /** A dataset as the command line names it: an id when it is all digits, else a name. */

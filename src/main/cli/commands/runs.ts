@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { MODEL_KINDS, RUN_STATUSES } from '../../../shared/run-types.js';
 import { exportFileBytes } from '../../service/app-core.js';
 import { tarEntries } from '../../service/tar.js';
+import { confirmAndDelete } from '../confirm-delete.js';
 import { UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine, printTable } from '../output.js';
 import { oneOf, runId } from '../parse-flags.js';
@@ -29,9 +30,7 @@ async function unpackModel(archive: Buffer, dir: string): Promise<string[]> {
   return written;
 }
 
-export function registerRunCommands(program: Command, ctx: CliContext): void {
-  const runs = program.command('runs').description('review past runs');
-
+function listCommand(runs: Command, ctx: CliContext): void {
   runs
     .command('list')
     .description('list runs, newest first')
@@ -63,7 +62,9 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         ]),
       );
     });
+}
 
+function showCommand(runs: Command, ctx: CliContext): void {
   runs
     .command('show')
     .description('show one run: settings, backend, results')
@@ -75,21 +76,22 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       const r = detail.run;
       printRunSummary(r);
       for (const s of r.backendSkipped) printLine(`  skipped ${s.backend}: ${s.reason}`);
-      if (detail.epochs.length) {
-        printTable(
-          ['  EPOCH', 'TRAIN LOSS', 'TRAIN ACC', 'VAL LOSS', 'VAL ACC', 'TIME'],
-          detail.epochs.map((e) => [
-            `  ${e.epoch}`,
-            e.trainLoss.toFixed(4),
-            formatPercent(e.trainAccuracy),
-            e.valLoss.toFixed(4),
-            formatPercent(e.valAccuracy),
-            `${e.time.toFixed(1)} s`,
-          ]),
-        );
-      }
+      if (detail.epochs.length === 0) return;
+      printTable(
+        ['  EPOCH', 'TRAIN LOSS', 'TRAIN ACC', 'VAL LOSS', 'VAL ACC', 'TIME'],
+        detail.epochs.map((e) => [
+          `  ${e.epoch}`,
+          e.trainLoss.toFixed(4),
+          formatPercent(e.trainAccuracy),
+          e.valLoss.toFixed(4),
+          formatPercent(e.valAccuracy),
+          `${e.time.toFixed(1)} s`,
+        ]),
+      );
     });
+}
 
+function exportCommand(runs: Command, ctx: CliContext): void {
   runs
     .command('export')
     .description("write a run's metrics, one row per step, as CSV")
@@ -104,7 +106,27 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       if (ctx.json(cmd)) return printJson({ runId: id, file, rows });
       printLine(`Wrote ${rows} rows to ${file}`);
     });
+}
 
+function deleteCommand(runs: Command, ctx: CliContext): void {
+  runs
+    .command('delete')
+    .description('delete a run with its metrics and its model (asks first on a terminal)')
+    .argument('<run>', 'run id', runId)
+    .option('--yes', 'delete without asking')
+    .option('--json', 'print one JSON document (what was deleted)')
+    .action(async (id: number, opts, cmd: Command) => {
+      const api = ctx.api();
+      await confirmAndDelete({
+        target: { kind: 'run', id },
+        call: (dryRun) => api.deleteRun({ runId: id, dryRun }),
+        yes: Boolean(opts.yes),
+        json: ctx.json(cmd),
+      });
+    });
+}
+
+function modelExportCommand(program: Command, ctx: CliContext): void {
   const models = program.command('models').description('trained models');
   models
     .command('export')
@@ -119,4 +141,13 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       if (ctx.json(cmd)) return printJson({ runId: id, path: target, files: files.map((f) => path.relative(target, f)) });
       printLine(`Model of run ${id} written to ${target} (load it with tf.loadLayersModel)`);
     });
+}
+
+export function registerRunCommands(program: Command, ctx: CliContext): void {
+  const runs = program.command('runs').description('review past runs');
+  listCommand(runs, ctx);
+  showCommand(runs, ctx);
+  exportCommand(runs, ctx);
+  deleteCommand(runs, ctx);
+  modelExportCommand(program, ctx);
 }

@@ -6,6 +6,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../../shared/run-ty
 import { TUNING_MODES, type TrialRecord } from '../../../shared/tuning-types.js';
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
+import { confirmAndDelete } from '../confirm-delete.js';
 import type { CliContext } from '../main.js';
 import { formatBytes } from '../../../shared/format.js';
 import { printJson, printLine, printTable } from '../output.js';
@@ -66,7 +67,7 @@ function writeChart(file: string, t: TuningDetail): string | undefined {
   return out;
 }
 
-export function registerTuneCommands(program: Command, ctx: CliContext): void {
+function tuneCommand(program: Command, ctx: CliContext): void {
   program
     .command('tune')
     .description(
@@ -120,8 +121,9 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
       }
       if (t.status !== 'completed') throw new Error(`tuning session ${t.id} ${t.status}${t.error ? `: ${t.error}` : ''}`);
     });
+}
 
-  const tunings = program.command('tunings').description('review past Auto-tune sessions');
+function listCommand(tunings: Command, ctx: CliContext): void {
   tunings
     .command('list')
     .description('list tuning sessions, newest first')
@@ -144,6 +146,9 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
         ]),
       );
     });
+}
+
+function showCommand(tunings: Command, ctx: CliContext): void {
   tunings
     .command('show')
     .description('show a tuning session: recommendation, reasons, every trial')
@@ -156,4 +161,30 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
       if (ctx.json(cmd)) return printJson(t);
       printTuning(t);
     });
+}
+
+function deleteCommand(tunings: Command, ctx: CliContext): void {
+  tunings
+    .command('delete')
+    .description('delete a tuning session with its measurements; runs trained with it are kept (asks first on a terminal)')
+    .argument('<session>', 'tuning session id', runId)
+    .option('--yes', 'delete without asking')
+    .option('--json', 'print one JSON document (what was deleted)')
+    .action(async (id: number, opts, cmd: Command) => {
+      const api = ctx.api();
+      await confirmAndDelete({
+        target: { kind: 'tuning', id },
+        call: (dryRun) => api.deleteTuning({ sessionId: id, dryRun }),
+        yes: Boolean(opts.yes),
+        json: ctx.json(cmd),
+      });
+    });
+}
+
+export function registerTuneCommands(program: Command, ctx: CliContext): void {
+  tuneCommand(program, ctx);
+  const tunings = program.command('tunings').description('review past Auto-tune sessions');
+  listCommand(tunings, ctx);
+  showCommand(tunings, ctx);
+  deleteCommand(tunings, ctx);
 }
