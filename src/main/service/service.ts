@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { SeriesName, SeriesPoint } from '../../shared/api/index.js';
+import { API_METHODS, TRAIN_DEFAULTS, TUNING_DEFAULTS, type Deletion, type SeriesName, type SeriesPoint, type ValidParamsOf } from '../../shared/api/index.js';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
@@ -29,10 +29,8 @@ import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from '
 import { WarmSpawner } from './warm-spawner.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
-import { TUNING_MODES, type TrialRecord, type TuningMode, type TuningProgress, type TuningRequest, type TuningStatus } from '../../shared/tuning-types.js';
+import type { TrialRecord, TuningProgress, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
 import type { TuningSessionRecord } from '../store/index.js';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../shared/run-types.js';
-import { z } from 'zod';
 
 export interface ServiceEvents {
   'tune-progress': [TuningProgress];
@@ -54,90 +52,26 @@ interface ServiceOptions {
   warmTrainer?: boolean;
 }
 
-const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'model'> = {
-  batchSize: 64,
-  epochs: 5,
-  learningRate: 1e-3,
-  optimizer: 'adam',
-  momentum: 0.9,
-  warmupSteps: 0,
-  backend: 'auto',
-  seed: 1,
-};
-
-interface StartTrainingRequest {
+/** What startTraining takes: the API's params, with the dataset resolved (or '' with fromTuning), and a test hook. */
+type StartTrainingRequest = Omit<ValidParamsOf<'startTraining'>, 'dataset' | 'config'> & {
   dataset: string | number;
   config: Partial<TrainConfig>;
-  /** Stop after this many steps (tests, quick looks). */
-  maxSteps?: number;
-  /** Train with this Auto-tune session's recommendation (batch, learning rate, warm-up, optimizer, backend). */
-  fromTuning?: number;
   /** Tests only: train on the memory-capped test backend with this cap (out-of-memory tests). */
   memoryCapBytes?: number;
-}
+};
 
-interface StartTuningRequest {
-  dataset: string | number;
-  model: TuningRequest['model'];
-  mode?: TuningMode;
-  optimizer?: TuningRequest['optimizer'];
-  backend?: TuningRequest['backend'];
-  memoryBudgetBytes?: number;
-  baseBatchSize?: number;
-  baseLearningRate?: number;
-  plannedEpochs?: number;
-  seed?: number;
-  searchLearningRate?: boolean;
+/** What startTuning takes: the API's params, and a test hook. */
+type StartTuningRequest = ValidParamsOf<'startTuning'> & {
   /** Tests only: the memory-capped test backend. */
   memoryCapBytes?: number;
-}
+};
 
-const tuningRequestSchema = z.strictObject({
-  model: z.enum(MODEL_KINDS),
-  mode: z.enum(TUNING_MODES),
-  optimizer: z.enum(OPTIMIZERS),
-  backend: z.enum(BACKEND_CHOICES),
-  memoryBudgetBytes: z.number().positive().optional(),
-  baseBatchSize: z
-    .number()
-    .int()
-    .min(1)
-    .max(1 << 16),
-  baseLearningRate: z.number().positive().max(10),
-  plannedEpochs: z.number().int().min(1).max(100_000),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
-  searchLearningRate: z.boolean().optional(),
-});
+/** A search's settings are checked by the contract's own schema (the service checks again: not every caller is the dispatcher). */
+const tuningSettingsSchema = API_METHODS.startTuning.params.omit({ dataset: true });
 
 export interface DeleteOptions {
   /** Only say what would be deleted (and what stops it now); delete nothing. */
   dryRun?: boolean;
-}
-
-/** What a deletion removed — or, for a dry run, would remove. */
-export interface DeletionReport {
-  dryRun: boolean;
-  /** Why it cannot be deleted now ("run 4 is training on it; stop it first"), null when it can. */
-  inUse: string | null;
-  datasets: number;
-  runs: number;
-  tunings: number;
-  runIds: number[];
-  sessionIds: number[];
-  metricRows: number;
-  trials: number;
-  /** Artifact rows (saved models). */
-  artifacts: number;
-  /** Runs kept that trained with a deleted tuning session: their link to it is cleared. */
-  unlinkedRunIds: number[];
-  /** Bytes of the files removed from the data folder. */
-  bytes: number;
-  /** Files that could not be removed (nothing points at them; the next start removes them). */
-  leftOver: string[];
 }
 
 interface ActiveRun {
@@ -235,7 +169,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
     }
     const dataset = this.getDataset(req.dataset);
-    const parsed = trainConfigSchema.safeParse({ ...DEFAULT_TRAIN_CONFIG, ...fromTuning, ...req.config });
+    const parsed = trainConfigSchema.safeParse({ ...TRAIN_DEFAULTS, ...fromTuning, ...req.config });
     if (!parsed.success)
       throw new UserError(
         `invalid training settings: ${describeSchemaError(parsed.error)}`,
@@ -387,20 +321,12 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   /** Starts an Auto-tune session; its progress and trials arrive as events. */
   startTuning(req: StartTuningRequest): { sessionId: number; done: Promise<TuningSessionRecord> } {
     const dataset = this.getDataset(req.dataset);
-    const parsed = tuningRequestSchema.safeParse({
-      model: req.model,
-      mode: req.mode ?? 'quick',
-      optimizer: req.optimizer ?? 'adam',
-      backend: req.backend ?? 'auto',
-      ...(req.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: req.memoryBudgetBytes } : {}),
-      baseBatchSize: req.baseBatchSize ?? 32,
-      baseLearningRate: req.baseLearningRate ?? 1e-3,
-      plannedEpochs: req.plannedEpochs ?? 10,
-      seed: req.seed ?? 1,
-      ...(req.searchLearningRate !== undefined ? { searchLearningRate: req.searchLearningRate } : {}),
-    });
+    const { dataset: _ref, memoryCapBytes: _cap, ...settings } = req;
+    const parsed = tuningSettingsSchema.safeParse(settings);
     if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, schemaErrorField(parsed.error));
-    const request: TuningRequest = parsed.data;
+    // The contract's defaults; the range test stays implied (absent means on) as stored before.
+    const { searchLearningRate: _rangeTest, ...defaults } = TUNING_DEFAULTS;
+    const request: TuningRequest = { ...defaults, ...parsed.data };
     const shapeProblem = modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');
     const session = this.store.tuning.create(dataset.id, request);
@@ -537,17 +463,17 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   // ---- deleting -------------------------------------------------------------------------
 
   /** Deletes a dataset: its cache folder, its runs (metrics, models) and its tuning sessions. */
-  deleteDataset(ref: string | number, options: DeleteOptions = {}): Promise<DeletionReport> {
+  deleteDataset(ref: string | number, options: DeleteOptions = {}): Promise<Deletion> {
     return this.remove(() => ({ kind: 'dataset', id: this.getDataset(ref).id }), 'dataset', options);
   }
 
   /** Deletes a run: its metrics, its artifacts and its folder. */
-  deleteRun(runId: number, options: DeleteOptions = {}): Promise<DeletionReport> {
+  deleteRun(runId: number, options: DeleteOptions = {}): Promise<Deletion> {
     return this.remove(() => ({ kind: 'run', id: this.getRun(runId).id }), 'runId', options);
   }
 
   /** Deletes a tuning session and its trials; runs trained with it are kept, their link cleared. */
-  deleteTuning(sessionId: number, options: DeleteOptions = {}): Promise<DeletionReport> {
+  deleteTuning(sessionId: number, options: DeleteOptions = {}): Promise<Deletion> {
     return this.remove(() => ({ kind: 'tuning', id: this.getTuning(sessionId).id }), 'sessionId', options);
   }
 
@@ -556,7 +482,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
    * this order. Everything up to the transaction's end runs without yielding, so no job of this
    * process can start in between; jobs of other processes are checked again inside it.
    */
-  private async remove(find: () => RemovalTarget, field: string, options: DeleteOptions): Promise<DeletionReport> {
+  private async remove(find: () => RemovalTarget, field: string, options: DeleteOptions): Promise<Deletion> {
     const target = find();
     const plan = this.store.removal.plan(target);
     if (!plan) throw new NotFoundError(target.kind === 'tuning' ? 'tuning session' : target.kind, target.id, field);
@@ -624,7 +550,7 @@ function describeTarget(target: RemovalTarget): string {
   return target.kind === 'tuning' ? `tuning session ${target.id}` : `${target.kind} ${target.id}`;
 }
 
-function deletionReport(plan: RemovalPlan, extra: Pick<DeletionReport, 'dryRun' | 'inUse' | 'bytes' | 'leftOver'>): DeletionReport {
+function deletionReport(plan: RemovalPlan, extra: Pick<Deletion, 'dryRun' | 'inUse' | 'bytes' | 'leftOver'>): Deletion {
   return {
     dryRun: extra.dryRun,
     inUse: extra.inUse,
