@@ -355,6 +355,29 @@ export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
   const { log } = ctx;
   const skipBad = ctx.options.skipBad === true;
   log.unit = 'sample';
+  const { images, labels, imagesName, labelsName } = await readIdxPair(ctx, skipBad);
+  // Sample i is kept when both its image and its label are complete.
+  const count = Math.min(images.complete, labels.complete);
+  reportPairIssues(log, pairIssues(images, labels, imagesName, labelsName, skipBad && count > 0), count, skipBad);
+  const [, height, width, channels = 1] = images.dims as [number, number, number, number?];
+  const sampleSize = height * width * channels;
+  const features = imageFeatures(images, count, sampleSize, imagesName, log);
+  const { classes, y } = labelClasses(labels.data.subarray(0, count));
+  return {
+    kind: 'idx',
+    inputShape: [height, width, channels],
+    featureDtype: images.typeCode === 0x08 ? 'uint8' : 'float32',
+    ...(features.keep ? keepSamples(features.x, y, features.keep, sampleSize) : { x: features.x, y }),
+    classes,
+    scale: images.typeCode === 0x08 ? 1 / 255 : 1,
+    unit: 'sample',
+    classFile: () => labelsName,
+  };
+}
+
+/** Finds and reads the images and labels files, with their names for problem reports. */
+async function readIdxPair(ctx: ImporterContext, skipBad: boolean): Promise<{ images: IdxArray; labels: IdxArray; imagesName: string; labelsName: string }> {
+  const { log } = ctx;
   const pair = findIdxPair(ctx.source, ctx.options.labelsPath, (file, reason) => log.fail({ file, reason }));
   const imagesName = display(pair.images, pair.base);
   const labelsName = display(pair.labels, pair.base);
@@ -363,23 +386,37 @@ export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
   ctx.progress('decoding', 1, 2);
   const labels = await readIdx(pair.labels, labelsName, log, { skipBad, check: (h) => checkLabelsHeader(h, labelsName, log) });
   ctx.progress('decoding', 2, 2);
+  return { images, labels, imagesName, labelsName };
+}
 
-  // Sample i is kept when both its image and its label are complete. Each sample left out is
-  // counted once, by the first of: images truncated, labels truncated, no partner (mismatch).
+interface PairIssue {
+  file: string;
+  reason: string;
+  /** Samples it leaves out. */
+  leftOut: number;
+}
+
+/**
+ * The data issues of the pair: images truncated or with extra bytes, the same for labels, and
+ * a count mismatch. Each sample left out is counted once, by the first of: images truncated,
+ * labels truncated, no partner (mismatch). `kept`: skipBad is on and some samples are left, so
+ * the reports say what was done about them.
+ */
+function pairIssues(images: IdxArray, labels: IdxArray, imagesName: string, labelsName: string, kept: boolean): PairIssue[] {
   const nImages = images.dims[0]!;
   const nLabels = labels.dims[0]!;
   const count = Math.min(images.complete, labels.complete);
-  const issues: { file: string; reason: string; leftOut: number }[] = [];
+  const issues: PairIssue[] = [];
   let counted = 0;
   if (images.issue) {
     const leftOut = nImages - images.complete;
     counted += leftOut;
-    issues.push({ file: imagesName, reason: describeIssue(images, images.issue, 'image', 'images', skipBad && count > 0), leftOut });
+    issues.push({ file: imagesName, reason: describeIssue(images, images.issue, 'image', 'images', kept), leftOut });
   }
   if (labels.issue) {
     const leftOut = Math.max(0, Math.min(nLabels, images.complete) - labels.complete);
     counted += leftOut;
-    issues.push({ file: labelsName, reason: describeIssue(labels, labels.issue, 'label', 'labels', skipBad && count > 0), leftOut });
+    issues.push({ file: labelsName, reason: describeIssue(labels, labels.issue, 'label', 'labels', kept), leftOut });
   }
   if (nImages !== nLabels) {
     const unpaired = Math.abs(nImages - nLabels);
@@ -388,10 +425,15 @@ export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
       file: labelsName,
       reason:
         `count mismatch: ${imagesName} holds ${plural(nImages, 'image', 'images')} but ${labelsName} holds ${plural(nLabels, 'label', 'labels')}` +
-        (skipBad && count > 0 ? `; the ${what} without a partner ${unpaired === 1 ? 'was' : 'were'} left out` : ''),
+        (kept ? `; the ${what} without a partner ${unpaired === 1 ? 'was' : 'were'} left out` : ''),
       leftOut: Math.max(nImages, nLabels) - count - counted,
     });
   }
+  return issues;
+}
+
+/** Reports the pair's issues: fatal when no sample is left, else bad inputs that fail the import without skipBad. */
+function reportPairIssues(log: ProblemLog, issues: PairIssue[], count: number, skipBad: boolean): void {
   if (count === 0) {
     // nothing usable is left (a count of 0 in the images header failed already)
     for (const { file, reason } of issues) log.fatal({ file, reason });
@@ -402,53 +444,48 @@ export async function importIdx(ctx: ImporterContext): Promise<RawDataset> {
     log.unit = 'file';
     throw log.error();
   }
+}
 
-  const [, height, width, channels = 1] = images.dims as [number, number, number, number?];
-  const sampleSize = height * width * channels;
+/**
+ * The first `count` images' values: the file's bytes as they are for unsigned bytes; for floats,
+ * float32 values, each image with a NaN or an infinity reported, and `keep` (the others) when any was.
+ */
+function imageFeatures(
+  images: IdxArray,
+  count: number,
+  sampleSize: number,
+  imagesName: string,
+  log: ProblemLog,
+): { x: Uint8Array; keep?: undefined } | { x: Float32Array; keep?: Uint32Array } {
   const imageData = images.data.subarray(0, count * sampleSize * IDX_TYPES[images.typeCode]!.size);
-  const labelData = labels.data.subarray(0, count);
-  let x: Uint8Array | Float32Array;
-  let keep: Uint32Array | undefined;
-  if (images.typeCode === 0x08) {
-    x = new Uint8Array(imageData.buffer, imageData.byteOffset, imageData.length);
-  } else {
-    const f = new Float32Array(count * sampleSize);
-    const dv = new DataView(imageData.buffer, imageData.byteOffset, imageData.length);
-    const good: number[] = [];
-    for (let i = 0; i < count; i++) {
-      let finite = true;
-      for (let j = i * sampleSize; j < (i + 1) * sampleSize; j++) {
-        const v = dv.getFloat32(j * 4, false);
-        if (!Number.isFinite(v)) finite = false;
-        f[j] = v;
-      }
-      if (finite) good.push(i);
-      else log.bad({ file: imagesName, reason: `image ${i} (0-based) holds NaN or infinite values` });
+  if (images.typeCode === 0x08) return { x: new Uint8Array(imageData.buffer, imageData.byteOffset, imageData.length) };
+  const f = new Float32Array(count * sampleSize);
+  const dv = new DataView(imageData.buffer, imageData.byteOffset, imageData.length);
+  const good: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let finite = true;
+    for (let j = i * sampleSize; j < (i + 1) * sampleSize; j++) {
+      const v = dv.getFloat32(j * 4, false);
+      if (!Number.isFinite(v)) finite = false;
+      f[j] = v;
     }
-    x = f;
-    if (good.length < count) keep = Uint32Array.from(good);
+    if (finite) good.push(i);
+    else log.bad({ file: imagesName, reason: `image ${i} (0-based) holds NaN or infinite values` });
   }
+  return good.length < count ? { x: f, keep: Uint32Array.from(good) } : { x: f };
+}
 
+/** The label values as class names (sorted) and each label's class index. */
+function labelClasses(labelData: Buffer): { classes: string[]; y: Uint16Array } {
   const values = new Set<number>(labelData);
   const classes = sortClassNames([...values].map(String));
   const index = new Map(classes.map((c, k) => [Number(c), k]));
-  let y = Uint16Array.from(labelData, (v) => index.get(v)!);
-  if (keep) {
-    const fx = x as Float32Array;
-    const nx = new Float32Array(keep.length * sampleSize);
-    keep.forEach((i, n) => nx.set(fx.subarray(i * sampleSize, (i + 1) * sampleSize), n * sampleSize));
-    x = nx;
-    y = Uint16Array.from(keep, (i) => y[i]!);
-  }
-  return {
-    kind: 'idx',
-    inputShape: [height, width, channels],
-    featureDtype: images.typeCode === 0x08 ? 'uint8' : 'float32',
-    x,
-    y,
-    classes,
-    scale: images.typeCode === 0x08 ? 1 / 255 : 1,
-    unit: 'sample',
-    classFile: () => labelsName,
-  };
+  return { classes, y: Uint16Array.from(labelData, (v) => index.get(v)!) };
+}
+
+/** The samples `keep` (features and labels), in order. */
+function keepSamples(x: Float32Array, y: Uint16Array, keep: Uint32Array, sampleSize: number): { x: Float32Array; y: Uint16Array } {
+  const nx = new Float32Array(keep.length * sampleSize);
+  keep.forEach((i, n) => nx.set(x.subarray(i * sampleSize, (i + 1) * sampleSize), n * sampleSize));
+  return { x: nx, y: Uint16Array.from(keep, (i) => y[i]!) };
 }

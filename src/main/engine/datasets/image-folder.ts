@@ -14,8 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeBmp } from './bmp.js';
-import { describeError } from './problems.js';
+import { describeError, type ProblemLog } from './problems.js';
 import { minimumLimit, stratifiedSubset } from './split.js';
+import type { ImportOptions } from '../../../shared/dataset-types.js';
 import type { ImporterContext, RawDataset } from './types.js';
 import { mapPool, relPosix, sortClassNames } from './util.js';
 
@@ -256,10 +257,38 @@ function decodeConcurrency(): number {
 }
 
 export async function importImageFolder(ctx: ImporterContext): Promise<RawDataset> {
-  const { source: root, options, log } = ctx;
+  const { source: root, log } = ctx;
   log.unit = 'file';
   ctx.progress('scanning', 0, 1);
+  const classes = await listClasses(root, log);
+  const { perClass, unreadable } = await listImages(ctx, classes);
+  const { selected, limited } = selectImages(ctx, perClass, classes.length);
+  const shape = await imageShape(ctx.options, selected);
+  checkCacheLimit(root, log, selected.length, shape);
+  const { height, width, channels } = shape;
+  const { x, y } = await decodeImages(ctx, selected, shape);
+  return {
+    kind: 'image-folder',
+    inputShape: [height, width, channels],
+    featureDtype: 'uint8',
+    x,
+    y,
+    classes,
+    scale: 1 / 255,
+    unit: 'file',
+    classFile: (k) => classes[k]!,
+    emptyReason: (k) =>
+      unreadable.has(k)
+        ? null
+        : perClass[k]!.length === 0
+          ? `empty class folder: expected image files (${EXPECTED.replace('expected ', '')})`
+          : 'no usable images in this class folder',
+    limited,
+  };
+}
 
+/** The class subfolders of the root, sorted; fails when there are none or too many. */
+async function listClasses(root: string, log: ProblemLog): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true }).catch((err: unknown) =>
     log.fail({ file: root, reason: `cannot read the folder: ${describeError(err)}` }),
   );
@@ -287,7 +316,12 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
   }
   const classes = sortClassNames(classDirs);
   if (classes.length > 65535) log.fail({ file: path.basename(root), reason: `${classes.length} class folders; at most 65535 are supported` });
+  return classes;
+}
 
+/** The files of each class, in order; a class folder that cannot be read is reported, and listed in `unreadable`. */
+async function listImages(ctx: ImporterContext, classes: string[]): Promise<{ perClass: FileEntry[][]; unreadable: Set<number> }> {
+  const { source: root, log } = ctx;
   const perClass: FileEntry[][] = [];
   const unreadable = new Set<number>();
   for (let k = 0; k < classes.length; k++) {
@@ -302,24 +336,36 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
     perClass.push(files);
     ctx.progress('scanning', k + 1, classes.length);
   }
+  return { perClass, unreadable };
+}
 
-  let selected = perClass.flat();
-  let limited = false;
-  if (options.limit !== undefined && options.limit < selected.length) {
-    const labels = Uint16Array.from(selected, (f) => f.cls);
-    const need = minimumLimit(perClass.map((f) => f.length));
-    if (options.limit < need) {
-      log.fail(
-        { file: path.basename(root), reason: `limit ${options.limit} is too small: at least ${need} samples are needed to keep 2 of each class` },
-        'limit',
-      );
-    }
-    const keep = stratifiedSubset(labels, classes.length, options.limit, ctx.seed);
-    selected = Array.from(keep, (i) => selected[i]!);
-    limited = true;
+/** All the files, or a stratified subset of options.limit of them (limited: true). */
+function selectImages(ctx: ImporterContext, perClass: FileEntry[][], classCount: number): { selected: FileEntry[]; limited: boolean } {
+  const { limit } = ctx.options;
+  const all = perClass.flat();
+  const limited = limit !== undefined && limit < all.length;
+  if (!limited) return { selected: all, limited };
+  const labels = Uint16Array.from(all, (f) => f.cls);
+  const need = minimumLimit(perClass.map((f) => f.length));
+  if (limit < need) {
+    ctx.log.fail(
+      { file: path.basename(ctx.source), reason: `limit ${limit} is too small: at least ${need} samples are needed to keep 2 of each class` },
+      'limit',
+    );
   }
+  const keep = stratifiedSubset(labels, classCount, limit, ctx.seed);
+  return { selected: Array.from(keep, (i) => all[i]!), limited: true };
+}
 
-  // Defaults from a sample of the images.
+interface ImageShape {
+  height: number;
+  width: number;
+  channels: number;
+  grey: boolean;
+}
+
+/** The target shape: options.imageSize and options.grayscale, else defaults from a sample of the images. */
+async function imageShape(options: ImportOptions, selected: FileEntry[]): Promise<ImageShape> {
   let size = options.imageSize;
   let grey = options.grayscale;
   if (!size || grey === undefined) {
@@ -332,30 +378,43 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
     size ??= defaultImageSize(ok);
     if (grey === undefined) {
       const colour = sample.filter((_, i) => probes[i] && !probes[i]!.grey);
-      const toCheck = spread(colour, GREY_SAMPLE);
-      let allGrey = true;
-      const [h, w] = size;
-      await mapPool(toCheck, decodeConcurrency(), async (f) => {
-        if (!allGrey) return;
-        try {
-          if (!isGreyRgb(await decodeImage(f.abs, h, w, false))) allGrey = false;
-        } catch {
-          // reported when decoded
-        }
-      });
-      grey = allGrey;
+      grey = await sampleIsGrey(colour, size);
     }
   }
   const [height, width] = size;
-  const channels = grey ? 1 : 3;
+  return { height, width, channels: grey ? 1 : 3, grey };
+}
+
+/** Whether a sample of up to GREY_SAMPLE of these colour images, decoded at this size, is all grey (R = G = B within ±8). */
+async function sampleIsGrey(colour: FileEntry[], [h, w]: [number, number]): Promise<boolean> {
+  const toCheck = spread(colour, GREY_SAMPLE);
+  let allGrey = true;
+  await mapPool(toCheck, decodeConcurrency(), async (f) => {
+    if (!allGrey) return;
+    try {
+      if (!isGreyRgb(await decodeImage(f.abs, h, w, false))) allGrey = false;
+    } catch {
+      // reported when decoded
+    }
+  });
+  return allGrey;
+}
+
+/** Fails when the decoded images would not fit the cache. */
+function checkCacheLimit(root: string, log: ProblemLog, count: number, { height, width, channels }: ImageShape): void {
   const sampleSize = height * width * channels;
-  if (selected.length * sampleSize > MAX_X_BYTES) {
+  if (count * sampleSize > MAX_X_BYTES) {
     log.fail({
       file: path.basename(root),
-      reason: `${selected.length} images of ${height}×${width}×${channels} need ${selected.length * sampleSize} bytes, more than the ${MAX_X_BYTES}-byte cache limit; use a limit or a smaller image size`,
+      reason: `${count} images of ${height}×${width}×${channels} need ${count * sampleSize} bytes, more than the ${MAX_X_BYTES}-byte cache limit; use a limit or a smaller image size`,
     });
   }
+}
 
+/** Decodes the selected images; keeps the decoded ones, in order, and reports the others in order. */
+async function decodeImages(ctx: ImporterContext, selected: FileEntry[], shape: ImageShape): Promise<{ x: Uint8Array; y: Uint16Array }> {
+  const { height, width, channels, grey } = shape;
+  const sampleSize = height * width * channels;
   const total = selected.length;
   const x = new Uint8Array(total * sampleSize);
   const reasons: Array<string | undefined> = new Array(total);
@@ -370,37 +429,17 @@ export async function importImageFolder(ctx: ImporterContext): Promise<RawDatase
     }
     ctx.progress('decoding', ++done, total);
   });
-
-  // Keep the decoded ones, in order; report the others in order.
   let n = 0;
   const y = new Uint16Array(total);
   for (let i = 0; i < total; i++) {
     const f = selected[i]!;
     const reason = reasons[i];
     if (reason !== undefined) {
-      log.bad({ file: f.rel, reason });
+      ctx.log.bad({ file: f.rel, reason });
       continue;
     }
     if (n !== i) x.copyWithin(n * sampleSize, i * sampleSize, (i + 1) * sampleSize);
     y[n++] = f.cls;
   }
-
-  return {
-    kind: 'image-folder',
-    inputShape: [height, width, channels],
-    featureDtype: 'uint8',
-    x: x.subarray(0, n * sampleSize),
-    y: y.subarray(0, n),
-    classes,
-    scale: 1 / 255,
-    unit: 'file',
-    classFile: (k) => classes[k]!,
-    emptyReason: (k) =>
-      unreadable.has(k)
-        ? null
-        : perClass[k]!.length === 0
-          ? `empty class folder: expected image files (${EXPECTED.replace('expected ', '')})`
-          : 'no usable images in this class folder',
-    limited,
-  };
+  return { x: x.subarray(0, n * sampleSize), y: y.subarray(0, n) };
 }

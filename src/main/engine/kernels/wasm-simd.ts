@@ -125,94 +125,15 @@ function whileCount(count: number, body: number[]): number[] {
 }
 const addr = (...locals: number[]): number[] => locals.flatMap((l, i) => (i === 0 ? op.get(l) : [...op.get(l), ...op.add]));
 
+/**
+ * maxPool2x2GradRow's locals: its params (i32), then off and cbrb = cb + rb (i32), then the
+ * vectors (v128): a (a tap's values), best (the maximum so far), m0…m3 (the tap raised the
+ * maximum), gv (the gradients) and ninf (-Infinity).
+ */
+const MAX_POOL = { x0: 0, g: 1, dx0: 2, count: 3, cb: 4, rb: 5, off: 6, cbrb: 7, a: 8, best: 9, m0: 10, m1: 11, m2: 12, m3: 13, gv: 14, ninf: 15 };
+
 function maxPoolBody(): number[] {
-  // params: 0 x0, 1 g, 2 dx0, 3 count, 4 cb, 5 rb; locals: 6 off, 7 cbrb, 8 a, 9 best, 10 m0, 11 m1, 12 m2, 13 m3, 14 gv, 15 ninf
-  const [x0, g, dx0, count, cb, rb, off, cbrb, a, best, m0, m1, m2, m3, gv, ninf] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const inner = [
-    ...addr(x0, off),
-    ...op.load,
-    ...op.set(a),
-    // m0 = a > -inf; best = m0 ? a : -inf
-    ...op.get(a),
-    ...op.get(ninf),
-    ...op.gt,
-    ...op.set(m0),
-    ...op.get(a),
-    ...op.get(ninf),
-    ...op.get(m0),
-    ...op.bitselect,
-    ...op.set(best),
-    // b
-    ...addr(x0, cb, off),
-    ...op.load,
-    ...op.set(a),
-    ...op.get(a),
-    ...op.get(best),
-    ...op.gt,
-    ...op.set(m1),
-    ...op.get(a),
-    ...op.get(best),
-    ...op.get(m1),
-    ...op.bitselect,
-    ...op.set(best),
-    // d
-    ...addr(x0, rb, off),
-    ...op.load,
-    ...op.set(a),
-    ...op.get(a),
-    ...op.get(best),
-    ...op.gt,
-    ...op.set(m2),
-    ...op.get(a),
-    ...op.get(best),
-    ...op.get(m2),
-    ...op.bitselect,
-    ...op.set(best),
-    // e
-    ...addr(x0, cbrb, off),
-    ...op.load,
-    ...op.get(best),
-    ...op.gt,
-    ...op.set(m3),
-    ...addr(g, off),
-    ...op.load,
-    ...op.set(gv),
-    // The last tap that raised the maximum wins: e if m3, d if m2 and not m3, ...
-    ...addr(dx0, cbrb, off),
-    ...op.get(gv),
-    ...op.get(m3),
-    ...op.and,
-    ...op.store,
-    ...addr(dx0, rb, off),
-    ...op.get(gv),
-    ...op.get(m2),
-    ...op.get(m3),
-    ...op.andnot,
-    ...op.and,
-    ...op.store,
-    ...op.get(m3),
-    ...op.get(m2),
-    ...op.or,
-    ...op.set(m3),
-    ...addr(dx0, cb, off),
-    ...op.get(gv),
-    ...op.get(m1),
-    ...op.get(m3),
-    ...op.andnot,
-    ...op.and,
-    ...op.store,
-    ...op.get(m3),
-    ...op.get(m1),
-    ...op.or,
-    ...op.set(m3),
-    ...addr(dx0, off),
-    ...op.get(gv),
-    ...op.get(m0),
-    ...op.get(m3),
-    ...op.andnot,
-    ...op.and,
-    ...op.store,
-  ];
+  const { x0, g, dx0, count, cb, rb, off, cbrb, ninf } = MAX_POOL;
   const step = (l: number, by: number[]): number[] => [...op.get(l), ...by, ...op.add, ...op.set(l)];
   const body = [
     ...op.f32(-Infinity),
@@ -223,13 +144,14 @@ function maxPoolBody(): number[] {
     ...op.add,
     ...op.set(cbrb),
     ...whileCount(count, [
-      ...forBytes(off, cb, inner),
+      ...forBytes(off, cb, maxPoolWindow()),
       ...step(x0, [...op.get(cb), ...op.i32(1), ...op.shl]),
       ...step(dx0, [...op.get(cb), ...op.i32(1), ...op.shl]),
       ...step(g, op.get(cb)),
     ]),
   ];
   return [
+    // locals past the params: off, cbrb (i32), then a … ninf (v128)
     ...vec([
       [...uleb(2), I32],
       [...uleb(8), V128],
@@ -237,6 +159,64 @@ function maxPoolBody(): number[] {
     ...body,
     ...op.end,
   ];
+}
+
+/** Four channels of the window at `off` (taps a b / d e): which taps raise the maximum (m0…m3), then the gradient routed to the last. */
+function maxPoolWindow(): number[] {
+  const { x0, g, cb, rb, off, cbrb, best, m0, m1, m2, m3, gv, ninf } = MAX_POOL;
+  return [
+    ...maxPoolTap(addr(x0, off), ninf, m0), // a (best starts at -inf)
+    ...maxPoolTap(addr(x0, cb, off), best, m1), // b
+    ...maxPoolTap(addr(x0, rb, off), best, m2), // d
+    // e: only whether it raises the maximum
+    ...addr(x0, cbrb, off),
+    ...op.load,
+    ...op.get(best),
+    ...op.gt,
+    ...op.set(m3),
+    ...addr(g, off),
+    ...op.load,
+    ...op.set(gv),
+    ...maxPoolRouteGradient(),
+  ];
+}
+
+/** a = x[at]; mask = a > than; best = mask ? a : than. */
+function maxPoolTap(at: number[], than: number, mask: number): number[] {
+  const { a, best } = MAX_POOL;
+  return [
+    ...at,
+    ...op.load,
+    ...op.set(a),
+    ...op.get(a),
+    ...op.get(than),
+    ...op.gt,
+    ...op.set(mask),
+    ...op.get(a),
+    ...op.get(than),
+    ...op.get(mask),
+    ...op.bitselect,
+    ...op.set(best),
+  ];
+}
+
+/** The last tap that raised the maximum wins: e if m3, d if m2 and not m3, ... (m3 gathers the taps taken). */
+function maxPoolRouteGradient(): number[] {
+  const { dx0, cb, rb, off, cbrb, m0, m1, m2, m3 } = MAX_POOL;
+  const taken = (mask: number): number[] => [...op.get(m3), ...op.get(mask), ...op.or, ...op.set(m3)];
+  return [
+    ...storeGradient(addr(dx0, cbrb, off), op.get(m3)),
+    ...storeGradient(addr(dx0, rb, off), [...op.get(m2), ...op.get(m3), ...op.andnot]),
+    ...taken(m2),
+    ...storeGradient(addr(dx0, cb, off), [...op.get(m1), ...op.get(m3), ...op.andnot]),
+    ...taken(m1),
+    ...storeGradient(addr(dx0, off), [...op.get(m0), ...op.get(m3), ...op.andnot]),
+  ];
+}
+
+/** dx[at] = gv & mask. */
+function storeGradient(at: number[], mask: number[]): number[] {
+  return [...at, ...op.get(MAX_POOL.gv), ...mask, ...op.and, ...op.store];
 }
 
 function columnSumBody(): number[] {
