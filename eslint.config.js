@@ -27,6 +27,12 @@ export default tseslint.config(
     rules: { 'no-undef': 'off' },
   },
   {
+    // One job per function: a function that outgrows a screen gets split (the search's phases,
+    // the importers, the server's doors). Tests and benchmarks may run longer.
+    files: ['src/**/*.ts', 'src/**/*.cts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+  },
+  {
     // Type-aware rules: a promise nobody awaits or catches loses its rejection (an unhandled
     // rejection ends a Node process), and an async function where a callback's return is ignored
     // (an event listener) does the same. node:test's test()/describe() are awaited by the runner.
