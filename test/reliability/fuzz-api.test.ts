@@ -187,7 +187,8 @@ function spyOnService(service: AutoBatchService): Map<string, number> {
     let proto = Object.getPrototypeOf(obj) as object | null;
     while (proto && proto !== Object.prototype && proto.constructor.name !== 'EventEmitter') {
       for (const name of Object.getOwnPropertyNames(proto)) {
-        const fn = (proto as Record<string, unknown>)[name];
+        // Methods only: a getter (paths) read on the prototype has no service behind it.
+        const fn = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
         if (name === 'constructor' || typeof fn !== 'function') continue;
         Object.defineProperty(obj, name, {
           configurable: true,

@@ -3,6 +3,7 @@
 // separate Node). The service takes these through its TrainerSpawner / EntryRunner seams.
 import type { UtilityProcess } from 'electron';
 import type { EntryRunner } from '../service/backend-detect.js';
+import { CrashOutput } from '../service/crash-output.js';
 import type { TrainerProcess, TrainerSpawner } from '../service/trainer-host.js';
 
 type Fork = (modulePath: string, args?: string[], options?: { serviceName?: string; stdio?: 'pipe' | 'ignore' | 'inherit' }) => UtilityProcessLike;
@@ -11,12 +12,9 @@ type UtilityProcessLike = Pick<UtilityProcess, 'pid' | 'postMessage' | 'kill' | 
 export function createUtilitySpawner(fork: Fork, entry: string): TrainerSpawner {
   return (): TrainerProcess => {
     const child = fork(entry, [], { serviceName: 'AutoBatch trainer', stdio: 'pipe' });
-    let tail = '';
-    const keep = (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    const output = new CrashOutput();
+    child.stdout?.on('data', output.keep);
+    child.stderr?.on('data', output.keep);
     let exited = false;
     child.on('exit', () => {
       exited = true;
@@ -39,7 +37,7 @@ export function createUtilitySpawner(fork: Fork, entry: string): TrainerSpawner 
       onExit: (cb) => {
         child.on('exit', (code: number) => cb(code, null));
       },
-      stderrTail: () => tail,
+      stderrTail: () => output.text(),
     };
   };
 }

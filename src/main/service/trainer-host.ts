@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendReport, EpochMetrics, StepMetrics } from '../../shared/run-types.js';
 import { describeSchemaError } from '../../shared/schema-errors.js';
 import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
+import { CrashOutput } from './crash-output.js';
 import { trainerMessageSchema, type Evaluation, type FailureCause, type HostMessage, type RunSummary, type TrainJob } from '../../shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
 
@@ -35,16 +36,13 @@ export const forkSpawner: TrainerSpawner = () => {
   });
   // Keep the trainer's output (tfjs and Dawn warnings) out of the user's terminal, but keep
   // its tail for the failure message when it crashes.
-  let stderrTail = '';
-  const keep = (d: Buffer) => {
-    stderrTail = (stderrTail + d.toString()).slice(-4000);
-  };
-  child.stderr?.on('data', keep);
-  child.stdout?.on('data', keep);
+  const output = new CrashOutput();
+  child.stderr?.on('data', output.keep);
+  child.stdout?.on('data', output.keep);
   // Without a listener, an 'error' (a failed send or kill) would be thrown in the host.
   child.on('error', () => undefined);
   return {
-    stderrTail: () => stderrTail,
+    stderrTail: () => output.text(),
     get pid() {
       return child.pid;
     },

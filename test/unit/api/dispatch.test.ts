@@ -2,7 +2,7 @@
 // answered with a message naming the bad field and never reach the service.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { API_METHODS, METHOD_NAMES, type WireResponse } from '../../../src/shared/api/index.js';
@@ -15,6 +15,7 @@ const dispatcher = new ApiDispatcher(service, { validateResults: true });
 after(async () => {
   dispatcher.close();
   await service.close();
+  rmSync(home, { recursive: true, force: true });
 });
 
 /** Records every call that reaches these service methods. */
