@@ -16,6 +16,28 @@ function cli(home: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
+/** `autobatch train` of the small MLP on the imported 'mnist' for two steps, with `extra` flags, as JSON. */
+function trainTwoSteps(home: string, ...extra: string[]) {
+  return cli(
+    home,
+    'train',
+    '--dataset',
+    'mnist',
+    '--model',
+    'mlp',
+    '--batch-size',
+    '32',
+    '--epochs',
+    '1',
+    '--lr',
+    '0.001',
+    '--max-steps',
+    '2',
+    ...extra,
+    '--json',
+  );
+}
+
 test('import, train, list, show, export: a whole session from the command line', { timeout: 600_000 }, () => {
   const home = tempHome();
   const imp = cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '600', '--json');
@@ -145,45 +167,11 @@ test("the command line applies the app's settings: a run that names no backend t
   assert.equal(set.code, 0, set.stderr);
   assert.deepEqual({ backend: set.json().backend, budget: set.json().memoryBudgetBytes }, { backend: 'cpu', budget: 512 * 2 ** 20 });
   assert.equal(cli(home, 'settings', '--json').json().backend, 'cpu', 'kept in the data folder, as the app keeps it');
-  const train = cli(
-    home,
-    'train',
-    '--dataset',
-    'mnist',
-    '--model',
-    'mlp',
-    '--batch-size',
-    '32',
-    '--epochs',
-    '1',
-    '--lr',
-    '0.001',
-    '--max-steps',
-    '2',
-    '--json',
-  );
+  const train = trainTwoSteps(home);
   assert.equal(train.code, 0, train.stderr);
   assert.equal(train.json().config.backend, 'cpu');
   assert.equal(train.json().backend, 'cpu');
-  const flag = cli(
-    home,
-    'train',
-    '--dataset',
-    'mnist',
-    '--model',
-    'mlp',
-    '--batch-size',
-    '32',
-    '--epochs',
-    '1',
-    '--lr',
-    '0.001',
-    '--max-steps',
-    '2',
-    '--backend',
-    'wasm',
-    '--json',
-  );
+  const flag = trainTwoSteps(home, '--backend', 'wasm');
   assert.equal(flag.json().config.backend, 'wasm', 'a flag still wins');
   const reset = cli(home, 'settings', '--memory-budget', 'device', '--json').json();
   assert.equal(reset.memoryBudgetBytes, null);
@@ -193,26 +181,7 @@ test("the command line applies the app's settings: a run that names no backend t
 test('delete: asks or needs --yes, says what goes with it, and leaves nothing behind', { timeout: 300_000 }, () => {
   const home = tempHome();
   assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '200', '--json').code, 0);
-  const train = () =>
-    cli(
-      home,
-      'train',
-      '--dataset',
-      'mnist',
-      '--model',
-      'mlp',
-      '--batch-size',
-      '32',
-      '--epochs',
-      '1',
-      '--lr',
-      '0.001',
-      '--max-steps',
-      '2',
-      '--backend',
-      'cpu',
-      '--json',
-    );
+  const train = () => trainTwoSteps(home, '--backend', 'cpu');
   const first = train().json();
   const second = train().json();
 

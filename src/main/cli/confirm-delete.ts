@@ -1,9 +1,10 @@
 // Deleting from the command line: a dry run says what goes with it (the same sentences as the
 // app's dialog), then the user confirms on the terminal — or passes --yes, as a script must.
 import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
 import { deleteConsequences, deletedText, deleteQuestion, targetLabel, type DeleteTarget } from '../../shared/api/deletion-text.js';
 import type { Deletion } from '../../shared/api/index.js';
-import { UsageError } from './main.js';
+import { UsageError, type CliContext } from './main.js';
 import { printJson, printLine } from './output.js';
 
 export interface DeleteCall {
@@ -40,4 +41,28 @@ export async function confirmAndDelete({ target, call, yes, json }: DeleteCall):
   const done = await call(false);
   if (json) printJson(done);
   else printLine(deletedText(target, done));
+}
+
+export interface DeleteCommandSpec<A> {
+  /** What it deletes, for --help. */
+  description: string;
+  /** The argument: its name in the usage line, its help, and how it is parsed. */
+  argument: [name: string, help: string, parse?: (value: string) => A];
+  /** From the argument: what is deleted (for the sentences) and the API call that deletes it. */
+  resolve(api: ReturnType<CliContext['api']>, value: A): Promise<Omit<DeleteCall, 'yes' | 'json'>>;
+}
+
+/** `<parent> delete <ref> [--yes] [--json]`: the same command for datasets, runs and tuning sessions. */
+export function addDeleteCommand<A>(parent: Command, ctx: CliContext, spec: DeleteCommandSpec<A>): void {
+  const [name, help, parse] = spec.argument;
+  parent
+    .command('delete')
+    .description(`${spec.description} (asks first on a terminal)`)
+    .argument(name, help, parse)
+    .option('--yes', 'delete without asking')
+    .option('--json', 'print one JSON document (what was deleted)')
+    .action(async (value: A, opts: { yes?: boolean }, cmd: Command) => {
+      const call = await spec.resolve(ctx.api(), value);
+      await confirmAndDelete({ ...call, yes: Boolean(opts.yes), json: ctx.json(cmd) });
+    });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { DatasetDetail } from '../../../shared/api/index.js';
 import { problemSummary, problemTotal } from '../../../shared/problem-summary.js';
-import { confirmAndDelete } from '../confirm-delete.js';
+import { addDeleteCommand } from '../confirm-delete.js';
 import { UsageError, type CliContext } from '../main.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
 import { imageSize, positiveNumber, wholeNumber } from '../parse-flags.js';
@@ -96,22 +96,14 @@ function showCommand(datasets: Command, ctx: CliContext): void {
 }
 
 function deleteCommand(datasets: Command, ctx: CliContext): void {
-  datasets
-    .command('delete')
-    .description('delete a dataset with its runs and tuning sessions (the files it was imported from are not touched; asks first on a terminal)')
-    .argument('<dataset>', 'id or name')
-    .option('--yes', 'delete without asking')
-    .option('--json', 'print one JSON document (what was deleted)')
-    .action(async (ref: string, opts, cmd: Command) => {
-      const api = ctx.api();
+  addDeleteCommand(datasets, ctx, {
+    description: 'delete a dataset with its runs and tuning sessions (the files it was imported from are not touched)',
+    argument: ['<dataset>', 'id or name'],
+    resolve: async (api, ref: string) => {
       const { id, name } = await api.getDataset({ dataset: datasetRef(ref), previewsPerClass: 0 });
-      await confirmAndDelete({
-        target: { kind: 'dataset', id, name },
-        call: (dryRun) => api.deleteDataset({ dataset: id, dryRun }),
-        yes: Boolean(opts.yes),
-        json: ctx.json(cmd),
-      });
-    });
+      return { target: { kind: 'dataset', id, name }, call: (dryRun) => api.deleteDataset({ dataset: id, dryRun }) };
+    },
+  });
 }
 
 export function registerDatasetCommands(program: Command, ctx: CliContext): void {

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { MODEL_KINDS, RUN_STATUSES } from '../../../shared/run-types.js';
 import { exportFileBytes } from '../../service/app-core.js';
 import { tarEntries } from '../../service/tar.js';
-import { confirmAndDelete } from '../confirm-delete.js';
+import { addDeleteCommand } from '../confirm-delete.js';
 import { UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine, printTable } from '../output.js';
 import { oneOf, runId } from '../parse-flags.js';
@@ -109,21 +109,11 @@ function exportCommand(runs: Command, ctx: CliContext): void {
 }
 
 function deleteCommand(runs: Command, ctx: CliContext): void {
-  runs
-    .command('delete')
-    .description('delete a run with its metrics and its model (asks first on a terminal)')
-    .argument('<run>', 'run id', runId)
-    .option('--yes', 'delete without asking')
-    .option('--json', 'print one JSON document (what was deleted)')
-    .action(async (id: number, opts, cmd: Command) => {
-      const api = ctx.api();
-      await confirmAndDelete({
-        target: { kind: 'run', id },
-        call: (dryRun) => api.deleteRun({ runId: id, dryRun }),
-        yes: Boolean(opts.yes),
-        json: ctx.json(cmd),
-      });
-    });
+  addDeleteCommand(runs, ctx, {
+    description: 'delete a run with its metrics and its model',
+    argument: ['<run>', 'run id', runId],
+    resolve: async (api, id: number) => ({ target: { kind: 'run', id }, call: (dryRun) => api.deleteRun({ runId: id, dryRun }) }),
+  });
 }
 
 function modelExportCommand(program: Command, ctx: CliContext): void {

@@ -6,7 +6,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../../shared/run-ty
 import { TUNING_MODES, type TrialRecord } from '../../../shared/tuning-types.js';
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
-import { confirmAndDelete } from '../confirm-delete.js';
+import { addDeleteCommand } from '../confirm-delete.js';
 import type { CliContext } from '../main.js';
 import { formatBytes } from '../../../shared/format.js';
 import { printJson, printLine, printTable } from '../output.js';
@@ -164,21 +164,11 @@ function showCommand(tunings: Command, ctx: CliContext): void {
 }
 
 function deleteCommand(tunings: Command, ctx: CliContext): void {
-  tunings
-    .command('delete')
-    .description('delete a tuning session with its measurements; runs trained with it are kept (asks first on a terminal)')
-    .argument('<session>', 'tuning session id', runId)
-    .option('--yes', 'delete without asking')
-    .option('--json', 'print one JSON document (what was deleted)')
-    .action(async (id: number, opts, cmd: Command) => {
-      const api = ctx.api();
-      await confirmAndDelete({
-        target: { kind: 'tuning', id },
-        call: (dryRun) => api.deleteTuning({ sessionId: id, dryRun }),
-        yes: Boolean(opts.yes),
-        json: ctx.json(cmd),
-      });
-    });
+  addDeleteCommand(tunings, ctx, {
+    description: 'delete a tuning session with its measurements; runs trained with it are kept',
+    argument: ['<session>', 'tuning session id', runId],
+    resolve: async (api, id: number) => ({ target: { kind: 'tuning', id }, call: (dryRun) => api.deleteTuning({ sessionId: id, dryRun }) }),
+  });
 }
 
 export function registerTuneCommands(program: Command, ctx: CliContext): void {
