@@ -152,7 +152,7 @@ if [ $do_tune -eq 1 ]; then
     if run_step "tune $m" "$cap" "${cli[@]}" tune --dataset mnist --model "$m" --mode "$tune_mode" --backend webgpu --json >"$out/tune-$m.json"; then
       "$node" -e '
         const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-        // The API's TuningDetail (autobatch tune --json): the report holds the recommendation.
+        // The TuningDetail of the API (autobatch tune --json): its report holds the recommendation.
         const rec = t.report?.recommendation ?? {}; const trials = t.trials ?? [];
         console.log(`tune ${process.argv[2]} (${process.argv[3]}) on ${t.device}: batch ${rec.batchSize}, lr ${Number(rec.learningRate).toPrecision(3)}, ceiling ${rec.memoryCeiling} (budget ${((t.budgetBytes ?? 0) / 2 ** 30).toFixed(1)} GiB), ${Math.round(rec.expectedSamplesPerSecond)} samples/s, noise scale ${rec.noiseScale == null ? "-" : Math.round(rec.noiseScale)}, search ${Number(t.searchSeconds).toFixed(1)} s, ${trials.length} trials, ${trials.filter((x) => x.status === "oom").length} oom`);
       ' "$out/tune-$m.json" "$m" "$tune_mode" 2>>"$logf" | tee -a "$summary" "$logf"

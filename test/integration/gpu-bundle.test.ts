@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
 import { BUNDLE_BUDGET_BYTES, checkBudget, EXCLUDED_PACKAGES, packageOf, planNodeModules, planProject } from '../../bench/gpu-check/bundle-plan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -78,6 +79,18 @@ test('the PyTorch peer the bundle carries (by default) is in the repository: ben
   const peer = readFileSync(path.join(root, 'bench/peer_torch.py'), 'utf8');
   assert.match(peer, /^#!\/usr\/bin\/env python3/);
   assert.match(peer, /'samples_per_s'/, 'prints the samples/s that bench/throughput reads');
+});
+
+test('the scripts the GPU check runs parse (bash -n), and the summary reads the tune JSON the CLI prints', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  for (const script of ['scripts/gpu-check.sh', 'scripts/make-gpu-bundle.sh']) {
+    const r = spawnSync('bash', ['-n', path.join(root, script)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${script}: ${r.stderr}`);
+  }
+  // The check's one-line summary of a search reads the API's TuningDetail (autobatch tune --json).
+  const check = readFileSync(path.join(root, 'scripts/gpu-check.sh'), 'utf8');
+  assert.match(check, /t\.report\?\.recommendation/);
+  assert.match(check, /t\.budgetBytes/);
 });
 
 test('budget: over 60 MiB fails and names each part', () => {
