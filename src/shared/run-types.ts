@@ -2,7 +2,18 @@
 import type { z } from 'zod';
 import type { backendReportSchema, backendSkipSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from './schemas.js';
 
-export const MODEL_KINDS = ['small', 'large', 'mlp'] as const;
+export const MODEL_KINDS = [
+  'small',
+  'large',
+  'mlp',
+  'resnet-8',
+  'resnet-14',
+  'resnet-20',
+  'resnet-18',
+  'mobilenet-0.35',
+  'mobilenet-0.5',
+  'mobilenet-1.0',
+] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
