@@ -1,11 +1,11 @@
-// Training throughput (samples/s) of the reference CNNs per backend and batch size, through the
+// Training throughput (samples/s) of the app's models per backend and batch size, through the
 // real path (API → service → trainer process → backend), against the PyTorch peer on the same data,
 // the same batches and the same thread count, in one run. Prints each ratio.
 //
-//   npm run bench:throughput -- [--backends wasm,webgpu,cpu] [--models small,large]
+//   npm run bench:throughput -- [--backends wasm,webgpu,cpu] [--models small,large,resnet-20,mobilenet-0.5]
 //       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer bench/peer_torch.py]
 //       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
-//       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24]
+//       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24] [--inputs resnet-20=32x32x3:pad]
 //
 // --source: where the MNIST sample comes from (the GPU check bundle carries it as an IDX folder,
 // without the `mnist` package). --webgpu-steps: steps per webgpu run, whatever the batch (runs
@@ -21,12 +21,13 @@ import { runToEnd } from '../src/shared/api/index.js';
 import { importDataset, loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
 import { benchCore, importSource } from './harness.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
+import { trainableParameters } from '../src/shared/model-families.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
   options: {
     backends: { type: 'string', default: 'wasm,webgpu,cpu' },
-    models: { type: 'string', default: 'small,large' },
+    models: { type: 'string', default: 'small,large,resnet-20,mobilenet-0.5' },
     batches: { type: 'string', default: '32,64,256' },
     samples: { type: 'string', default: '4000' },
     threads: { type: 'string', default: String(Math.min(2, os.cpus().length)) },
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     'peer-epochs': { type: 'string', default: '1' },
     source: { type: 'string', default: 'sample:mnist' },
     json: { type: 'string' },
+    inputs: { type: 'string' },
   },
 });
 
@@ -51,6 +53,10 @@ interface Row {
   device: string;
   model: ModelKind;
   batch: number;
+  /** The input the model was built for. */
+  input: string;
+  /** Trainable parameters: the app's (model-families.ts) or the peer's own count. */
+  parameters: number;
   samplesPerSecond: number | null;
   note?: string;
 }
@@ -75,56 +81,107 @@ async function steadyThroughput(runId: number, batchSize: number): Promise<numbe
   return (seen.length * batchSize) / Math.max(t1 - t0, 1e-9);
 }
 
-async function main(): Promise<void> {
-  log(`Importing MNIST sample (${samples} training samples) from ${args.source}…`);
+/** The input each model is measured at: the MNIST sample as it is for the plain CNNs; for the
+ *  families, the sizes the issue names (resnet-20 at 32×32 RGB: the digits padded, LeNet's
+ *  convention; mobilenet-0.5 at 64×64 RGB: resized). `--inputs model=HxWxC[:pad|:resize],…` overrides. */
+const DEFAULT_INPUTS: Partial<Record<ModelKind, InputSpec>> = {
+  'resnet-8': { size: [32, 32], channels: 3, fit: 'pad' },
+  'resnet-14': { size: [32, 32], channels: 3, fit: 'pad' },
+  'resnet-20': { size: [32, 32], channels: 3, fit: 'pad' },
+  'resnet-18': { size: [64, 64], channels: 3, fit: 'resize' },
+  'mobilenet-0.35': { size: [64, 64], channels: 3, fit: 'resize' },
+  'mobilenet-0.5': { size: [64, 64], channels: 3, fit: 'resize' },
+  'mobilenet-1.0': { size: [64, 64], channels: 3, fit: 'resize' },
+};
+
+interface InputSpec {
+  size: [number, number];
+  channels: 1 | 3;
+  fit: 'pad' | 'resize';
+}
+
+function inputFor(model: ModelKind): InputSpec | undefined {
+  for (const item of (args.inputs ?? '').split(',').filter(Boolean)) {
+    const m = /^([a-z0-9.-]+)=(\d+)x(\d+)x([13])(?::(pad|resize))?$/.exec(item.trim());
+    if (!m) throw new Error(`--inputs: "${item}" is not model=HxWxC[:pad|:resize], e.g. resnet-20=32x32x3:pad`);
+    if (m[1] === model) return { size: [Number(m[2]), Number(m[3])], channels: Number(m[4]) as 1 | 3, fit: (m[5] ?? 'resize') as 'pad' | 'resize' };
+  }
+  return DEFAULT_INPUTS[model];
+}
+
+const inputLabel = (spec: InputSpec | undefined) =>
+  spec ? `${spec.size[0]}×${spec.size[1]}×${spec.channels}${spec.fit === 'pad' ? ' padded' : ''}` : 'as imported';
+
+interface Prepared {
+  datasetId: number;
+  trainCount: number;
+  peerDir: string;
+  inputShape: number[];
+  classes: number;
+}
+
+/** Imports the sample once per input spec, for the app and (the same samples and split) for the peer. */
+async function prepare(spec: InputSpec | undefined, cache: Map<string, Prepared>): Promise<Prepared> {
+  const key = inputLabel(spec);
+  const known = cache.get(key);
+  if (known) return known;
   // 25 % extra so the validation split is not taken out of the training samples.
-  const options = { name: 'bench-mnist', limit: Math.min(10_000, Math.round(samples / 0.8)), validationFraction: 0.2 };
+  const options = {
+    name: `bench-mnist-${cache.size}`,
+    limit: Math.min(10_000, Math.round(samples / 0.8)),
+    validationFraction: 0.2,
+    ...(spec ? { imageSize: spec.size, grayscale: spec.channels === 1, imageFit: spec.fit } : {}),
+  };
+  log(`Importing MNIST sample (${samples} training samples, ${key}) from ${args.source}…`);
   const ds = await importSource(api, args.source, options);
-  const trainCount = ds.trainCount;
-
-  // The same samples and split for the peer: the same import, in a folder of the bench's own.
-  const peerDir = path.join(bench.home, 'peer-data');
-  const peerCache = path.join(bench.home, 'peer-cache');
+  const peerDir = path.join(bench.home, `peer-data-${cache.size}`);
+  const peerCache = path.join(bench.home, `peer-cache-${cache.size}`);
   await importDataset(args.source, options, peerCache);
-  exportForPeer(peerCache, peerDir);
+  const manifest = exportForPeer(peerCache, peerDir);
+  const prepared = { datasetId: ds.id, trainCount: ds.trainCount, peerDir, ...manifest };
+  cache.set(key, prepared);
+  return prepared;
+}
 
+async function main(): Promise<void> {
+  const inputs = new Map<string, Prepared>();
+  let trainCount = 0;
   for (const backend of backends) {
     for (const model of models) {
-      for (const batch of batches) {
-        // The pure-JS cpu backend and WebGPU on a software adapter are far slower than wasm
-        // (docs/benchmarks.md): a few steps say enough about their steady rate.
-        const epoch = Math.ceil(trainCount / batch);
-        const maxSteps =
-          backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;
-        // Large batches on a GPU: an epoch is a handful of steps, too few for a steady rate.
-        const epochs = Math.max(1, Math.ceil(maxSteps / epoch));
-        const { run } = await runToEnd(api, () =>
-          api.startTraining({
-            dataset: ds.id,
-            config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend },
-            maxSteps,
-          }),
-        );
-        if (run.status !== 'completed') {
-          rows.push({ who: backend, device: run.device ?? '—', model, batch, samplesPerSecond: null, note: run.error ?? run.status });
-          log(`${backend} ${model} b${batch}: ${run.status} ${run.error ?? ''}`);
-          saveJson(trainCount);
-          continue;
-        }
-        const sps = await steadyThroughput(run.id, batch);
-        rows.push({ who: run.backend ?? backend, device: run.device ?? '—', model, batch, samplesPerSecond: sps });
-        log(`${backend} ${model} b${batch}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
-        saveJson(trainCount);
-      }
+      const data = await prepare(inputFor(model), inputs);
+      trainCount = data.trainCount;
+      for (const batch of batches) await measure(backend, model, batch, data);
     }
   }
-
   for (const model of models) {
-    runPeer(peerDir, model);
+    runPeer(await prepare(inputFor(model), inputs), model);
     saveJson(trainCount);
   }
   printTable();
   saveJson(trainCount);
+}
+
+async function measure(backend: BackendChoice, model: ModelKind, batch: number, data: Prepared): Promise<void> {
+  // The pure-JS cpu backend and WebGPU on a software adapter are far slower than wasm
+  // (docs/benchmarks.md): a few steps say enough about their steady rate.
+  const epoch = Math.ceil(data.trainCount / batch);
+  const maxSteps =
+    backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;
+  // Large batches on a GPU: an epoch is a handful of steps, too few for a steady rate.
+  const epochs = Math.max(1, Math.ceil(maxSteps / epoch));
+  const base = { model, batch, input: inputLabel(inputFor(model)), parameters: trainableParameters(model, data.inputShape, data.classes) };
+  const { run } = await runToEnd(api, () =>
+    api.startTraining({ dataset: data.datasetId, config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend }, maxSteps }),
+  );
+  if (run.status !== 'completed') {
+    rows.push({ ...base, who: backend, device: run.device ?? '—', samplesPerSecond: null, note: run.error ?? run.status });
+    log(`${backend} ${model} b${batch}: ${run.status} ${run.error ?? ''}`);
+  } else {
+    const sps = await steadyThroughput(run.id, batch);
+    rows.push({ ...base, who: run.backend ?? backend, device: run.device ?? '—', samplesPerSecond: sps });
+    log(`${backend} ${model} b${batch}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
+  }
+  saveJson(data.trainCount);
 }
 
 /** Writes the rows so far (after each run too: a run cut short by a time limit keeps what it measured). */
@@ -140,7 +197,7 @@ function saveJson(trainCount: number): void {
     );
 }
 
-function exportForPeer(cacheDir: string, dir: string): void {
+function exportForPeer(cacheDir: string, dir: string): { inputShape: number[]; classes: number } {
   const ld = loadDataset(cacheDir);
   mkdirSync(dir, { recursive: true });
   const [h, w, c] = ld.manifest.inputShape as [number, number, number];
@@ -156,9 +213,12 @@ function exportForPeer(cacheDir: string, dir: string): void {
       Uint8Array.from(idx, (i) => ld.y[i]!),
     );
   }
+  return { inputShape: ld.manifest.inputShape, classes: ld.manifest.classes.length };
 }
 
-function runPeer(dataDir: string, model: ModelKind): void {
+function runPeer(data: Prepared, model: ModelKind): void {
+  const dataDir = data.peerDir;
+  const base = { model, input: inputLabel(inputFor(model)) };
   if (model === 'mlp') return;
   if (!existsSync(args.peer)) {
     log(`peer: ${args.peer} not found`);
@@ -189,45 +249,41 @@ function runPeer(dataDir: string, model: ModelKind): void {
   if (r.status !== 0) {
     log(`peer (${model}) failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
     for (const b of batches)
-      rows.push({ who: 'torch', device: args.device, model, batch: b, samplesPerSecond: null, note: 'peer unavailable (apt-get install python3-torch)' });
+      rows.push({
+        ...base,
+        who: 'torch',
+        device: args.device,
+        batch: b,
+        parameters: 0,
+        samplesPerSecond: null,
+        note: 'peer unavailable (apt-get install python3-torch)',
+      });
     return;
   }
   for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
-    const j = JSON.parse(line) as { peer: string; device: string; threads: number; batch_size: number; samples_per_s: number };
-    rows.push({ who: 'torch', device: `${j.peer} ${j.device}, ${j.threads} threads`, model, batch: j.batch_size, samplesPerSecond: j.samples_per_s });
+    const j = JSON.parse(line) as { peer: string; device: string; threads: number; batch_size: number; samples_per_s: number; trainable_parameters: number };
+    const device = `${j.peer} ${j.device}, ${j.threads} threads`;
+    rows.push({ ...base, who: 'torch', device, batch: j.batch_size, parameters: j.trainable_parameters, samplesPerSecond: j.samples_per_s });
+    const ours = trainableParameters(model, data.inputShape, data.classes);
+    // Unequal models make the ratio meaningless: say so loudly rather than print it quietly.
+    if (j.trainable_parameters !== ours) log(`WARNING: torch ${model} has ${j.trainable_parameters} trainable parameters, the app's ${ours}`);
     log(`torch ${model} b${j.batch_size}: ${j.samples_per_s} samples/s`);
   }
 }
 
 function printTable(): void {
-  const out: string[] = [];
-  out.push(`Training throughput, samples/s (MNIST sample, ${samples} samples, Adam; peer on ${args.threads} threads)`);
-  out.push(['model', 'batch', 'backend', 'samples/s', 'vs torch', 'device'].map((h, i) => h.padEnd([6, 6, 10, 10, 9, 0][i]!)).join(' '));
-  for (const r of rows.filter((x) => x.who !== 'torch')) {
-    const peer = rows.find((p) => p.who === 'torch' && p.model === r.model && p.batch === r.batch)?.samplesPerSecond;
-    const ratio = r.samplesPerSecond && peer ? `${(r.samplesPerSecond / peer).toFixed(2)}×` : '—';
-    out.push(
-      [
-        r.model.padEnd(6),
-        String(r.batch).padEnd(6),
-        r.who.padEnd(10),
-        (r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—').padEnd(10),
-        ratio.padEnd(9),
-        r.device,
-      ].join(' '),
-    );
-  }
-  for (const r of rows.filter((x) => x.who === 'torch')) {
-    out.push(
-      [
-        r.model.padEnd(6),
-        String(r.batch).padEnd(6),
-        'torch'.padEnd(10),
-        (r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—').padEnd(10),
-        '1.00×'.padEnd(9),
-        r.device,
-      ].join(' '),
-    );
+  const widths = [15, 16, 6, 10, 11, 9, 19];
+  const line = (cells: string[]) => cells.map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c)).join(' ');
+  const out = [`Training throughput, samples/s (MNIST sample, ${samples} samples, Adam; peer on ${args.threads} threads)`];
+  out.push(line(['model', 'input', 'batch', 'backend', 'samples/s', 'vs torch', 'params app/torch', 'device']));
+  const peerOf = (r: Row) => rows.find((p) => p.who === 'torch' && p.model === r.model && p.batch === r.batch);
+  const ordered = [...rows.filter((x) => x.who !== 'torch'), ...rows.filter((x) => x.who === 'torch')];
+  for (const r of ordered) {
+    const peer = r.who === 'torch' ? r : peerOf(r);
+    const ratio =
+      r.who === 'torch' ? '1.00×' : r.samplesPerSecond && peer?.samplesPerSecond ? `${(r.samplesPerSecond / peer.samplesPerSecond).toFixed(2)}×` : '—';
+    const params = `${r.parameters}/${peer?.parameters || '—'}`;
+    out.push(line([r.model, r.input, String(r.batch), r.who, r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—', ratio, params, r.device]));
   }
   process.stdout.write(out.join('\n') + '\n');
 }
