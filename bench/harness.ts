@@ -6,6 +6,7 @@ import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Api } from '../src/shared/api/index.js';
 import { openAppCore } from '../src/main/service/app-core.js';
+import { imageSize } from '../src/main/cli/parse-flags.js';
 
 export interface Bench {
   api: Api;
@@ -37,7 +38,29 @@ export function benchCore(name: string): Bench {
   };
 }
 
+/** How images are reshaped on import (the import's own options): size, resize or pad, grey or RGB. */
+export interface ImageImportOptions {
+  imageSize?: [number, number];
+  imageFit?: 'resize' | 'pad';
+  grayscale?: boolean;
+}
+
+/** The benches' --image-size HxW, --image-fit resize|pad and --rgb flags, as import options. */
+export function imageImportOptions(flags: {
+  'image-size'?: string | undefined;
+  'image-fit'?: string | undefined;
+  rgb?: boolean | undefined;
+}): ImageImportOptions {
+  const fit = flags['image-fit'];
+  if (fit !== undefined && fit !== 'resize' && fit !== 'pad') throw new Error(`--image-fit: expected resize or pad, got "${fit}"`);
+  return {
+    ...(flags['image-size'] !== undefined ? { imageSize: imageSize(flags['image-size']) } : {}),
+    ...(fit !== undefined ? { imageFit: fit } : {}),
+    ...(flags.rgb ? { grayscale: false } : {}),
+  };
+}
+
 /** The bundled sample (`sample:mnist`) or a folder or file to import, through the API. */
-export function importSource(api: Api, source: string, options: { name: string; limit?: number; validationFraction?: number }) {
+export function importSource(api: Api, source: string, options: { name: string; limit?: number; validationFraction?: number } & ImageImportOptions) {
   return source === 'sample:mnist' ? api.importSample({ sample: 'mnist', ...options }) : api.importDataset({ source: path.resolve(source), ...options });
 }

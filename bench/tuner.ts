@@ -5,7 +5,7 @@
 // Prints the ratios and the search cost against a 10-epoch run at the recommended batch.
 //
 //   npm run bench:tuner -- [--target 0.95] [--max-epochs 12] [--repeats 3] [--backend wasm] [--model small] [--json out.json]
-//       [--source sample:mnist | <IDX folder of the MNIST sample>]
+//       [--source sample:mnist | <IDX folder of the MNIST sample>] [--image-size 32x32 --image-fit pad|resize --rgb]
 //   npm run bench:tuner -- --settings 32@1e-3,32@4e-3,128@8e-3 [--repeats 3] …
 //       only these fixed (batch @ learning rate) settings: the sweep the range test's rule was checked against
 import { writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { runToEnd, tuningToEnd } from '../src/shared/api/index.js';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 import type { TuningMode } from '../src/shared/tuning-types.js';
-import { benchCore, importSource } from './harness.js';
+import { benchCore, imageImportOptions, importSource } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,6 +31,9 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     source: { type: 'string', default: 'sample:mnist' },
     settings: { type: 'string' },
+    'image-size': { type: 'string' },
+    'image-fit': { type: 'string' },
+    rgb: { type: 'boolean' },
   },
 });
 const target = Number(args.target);
@@ -150,7 +153,7 @@ function parseSettings(text: string): [number, number][] {
 
 async function main(): Promise<void> {
   const fixed = args.settings !== undefined ? parseSettings(args.settings) : null;
-  const ds = await importSource(api, args.source, { name: 'bench-mnist', limit: Number(args.samples) });
+  const ds = await importSource(api, args.source, { name: 'bench-mnist', limit: Number(args.samples), ...imageImportOptions(args) });
   trainCount = ds.trainCount;
   if (fixed) {
     const out = [`Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model} CNN, ${backend}, ≤ ${maxEpochs} epochs, median of ${repeats} seed(s)`];
