@@ -4,6 +4,7 @@
 import type { UtilityProcess } from 'electron';
 import type { EntryRunner } from '../service/backend-detect.js';
 import { CrashOutput } from '../service/crash-output.js';
+import { processCpuSeconds } from '../service/process-cpu.js';
 import type { TrainerProcess, TrainerSpawner } from '../service/trainer-host.js';
 
 type Fork = (modulePath: string, args?: string[], options?: { serviceName?: string; stdio?: 'pipe' | 'ignore' | 'inherit' }) => UtilityProcessLike;
@@ -38,6 +39,8 @@ export function createUtilitySpawner(fork: Fork, entry: string): TrainerSpawner 
         child.on('exit', (code: number) => cb(code, null));
       },
       stderrTail: () => output.text(),
+      // A utility process is an OS process of its own, with a pid (once it has started).
+      cpuSeconds: () => processCpuSeconds(exited ? undefined : child.pid),
     };
   };
 }

@@ -7,6 +7,7 @@ import { probeTrainerMessageSchema, type ProbeRequest, type ProbeResult, type Pr
 import { describeSchemaError } from '../../shared/schema-errors.js';
 import { trainerMessageSchema } from '../../shared/trainer-protocol.js';
 import { forkSpawner, type TrainerProcess, type TrainerSpawner } from './trainer-host.js';
+import { SilenceWatchdog } from './silence-watchdog.js';
 
 export type ProbeOutcome =
   | { ok: true; result: ProbeResult; seconds: number }
@@ -23,14 +24,14 @@ export class ProbeHost {
   private alive = false;
   private pending: Pending | undefined;
   private backendWaiter: { resolve(r: BackendReport): void; reject(e: Error): void } | undefined;
-  private lastMessageAt = 0;
-  private watchdog: NodeJS.Timeout | undefined;
+  private watchdog: SilenceWatchdog | undefined;
   private exitWaiters: (() => void)[] = [];
   /** How many processes this session has started (1 + replacements). */
   processesStarted = 0;
 
   constructor(
     private readonly session: ProbeSession,
+    /** heartbeatTimeoutMs: how long a silent process may go without using CPU before it is ended (silence-watchdog.ts). */
     private readonly options: { spawn?: TrainerSpawner; heartbeatTimeoutMs?: number; startTimeoutMs?: number } = {},
   ) {}
 
@@ -45,19 +46,19 @@ export class ProbeHost {
     this.child = child;
     this.alive = true;
     this.processesStarted++;
-    this.lastMessageAt = Date.now();
+    this.watchdog = new SilenceWatchdog({
+      timeoutMs: this.options.heartbeatTimeoutMs ?? 120_000,
+      cpuSeconds: child.cpuSeconds?.bind(child),
+      onHung: (_verdict, description) => {
+        const message = `the probe process ${description} and was ended`;
+        this.backendWaiter?.reject(new Error(message));
+        this.backendWaiter = undefined;
+        this.settle({ ok: false, cause: 'hung', message, processDied: true });
+        child.kill('SIGKILL');
+      },
+    });
     child.onMessage((raw) => this.handle(raw));
     child.onExit((code, signal) => this.handleExit(code, signal));
-    const timeout = this.options.heartbeatTimeoutMs ?? 120_000;
-    this.watchdog = setInterval(
-      () => {
-        if (this.alive && Date.now() - this.lastMessageAt > timeout) {
-          this.settle({ ok: false, cause: 'hung', message: `the trainer sent nothing for ${Math.round(timeout / 1000)} s`, processDied: true });
-          child.kill('SIGKILL');
-        }
-      },
-      Math.min(1000, timeout),
-    );
     child.send({ type: 'start-probes', session: this.session });
     return new Promise((resolve, reject) => {
       this.backendWaiter = { resolve, reject };
@@ -100,7 +101,7 @@ export class ProbeHost {
   }
 
   private handle(raw: unknown): void {
-    this.lastMessageAt = Date.now();
+    this.watchdog?.heard();
     const type = (raw as { type?: unknown } | null)?.type;
     if (type === 'probe-result' || type === 'probe-failed') {
       const parsed = probeTrainerMessageSchema.safeParse(raw);
@@ -129,7 +130,7 @@ export class ProbeHost {
 
   private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.alive = false;
-    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog?.stop();
     const tail = this.child?.stderrTail?.() ?? '';
     const oom = looksLikeOutOfMemory(tail);
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`;

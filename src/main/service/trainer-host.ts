@@ -8,6 +8,8 @@ import type { BackendReport, EpochMetrics, StepMetrics } from '../../shared/run-
 import { describeSchemaError } from '../../shared/schema-errors.js';
 import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
 import { CrashOutput } from './crash-output.js';
+import { processCpuSeconds } from './process-cpu.js';
+import { SilenceWatchdog } from './silence-watchdog.js';
 import { trainerMessageSchema, type Evaluation, type FailureCause, type HostMessage, type RunSummary, type TrainJob } from '../../shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
 
@@ -20,13 +22,20 @@ export interface TrainerProcess {
   onExit(cb: (code: number | null, signal: NodeJS.Signals | null) => void): void;
   /** The end of what the process wrote to stderr, for the message when it crashes. */
   stderrTail?(): string;
+  /**
+   * The CPU time the process has used, in seconds (process-cpu.ts), which tells a trainer busy on
+   * a long synchronous step from a stuck one (silence-watchdog.ts). Absent, or undefined, where
+   * it cannot be read: then silence alone decides.
+   */
+  cpuSeconds?(): Promise<number | undefined>;
 }
 export type TrainerSpawner = () => TrainerProcess;
 
 export const TRAINER_ENTRY = fileURLToPath(new URL('../engine/trainer/trainer-main.js', import.meta.url));
 
-export const forkSpawner: TrainerSpawner = () => {
-  const child = fork(TRAINER_ENTRY, [], {
+/** Forks `entry`: the trainer, or in tests a stand-in that speaks its protocol. */
+function forkEntry(entry: string, args: string[]): TrainerProcess {
+  const child = fork(entry, args, {
     // The trainer talks only over IPC: whatever tfjs or Dawn print must not reach the CLI's
     // stdout (where --json prints its one document).
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -61,8 +70,15 @@ export const forkSpawner: TrainerSpawner = () => {
     },
     onMessage: (cb) => child.on('message', cb),
     onExit: (cb) => child.on('exit', cb),
+    cpuSeconds: () => processCpuSeconds(child.pid),
   };
-};
+}
+
+export const forkSpawner: TrainerSpawner = () => forkEntry(TRAINER_ENTRY, []);
+export const createForkSpawner =
+  (entry: string, args: string[] = []): TrainerSpawner =>
+  () =>
+    forkEntry(entry, args);
 
 /** Signals a process raises against itself when it crashes (abort, bad memory access…). */
 const CRASH_SIGNALS = new Set<NodeJS.Signals>(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGTRAP', 'SIGFPE']);
@@ -80,7 +96,7 @@ interface TrainerHostEvents {
 
 interface TrainerHostOptions {
   spawn?: TrainerSpawner;
-  /** Declare the trainer hung after this long without any message. */
+  /** Declare the trainer hung after this long without any message, unless it is computing (silence-watchdog.ts). */
   heartbeatTimeoutMs?: number;
   /** After a stop request, kill the trainer if it has not finished within this time. */
   stopGraceMs?: number;
@@ -91,8 +107,7 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
   private ended = false;
   private stopRequested = false;
   private terminal: JobOutcome | undefined;
-  private lastMessageAt = Date.now();
-  private readonly watchdog: NodeJS.Timeout;
+  private readonly watchdog: SilenceWatchdog;
   private stopTimer: NodeJS.Timeout | undefined;
   private readonly stopGraceMs: number;
   readonly done: Promise<JobOutcome>;
@@ -102,22 +117,18 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     this.stopGraceMs = options.stopGraceMs ?? 900;
     const heartbeatTimeout = options.heartbeatTimeoutMs ?? 120_000;
     this.done = new Promise((resolve) => this.once('end', resolve));
-    this.child = (options.spawn ?? forkSpawner)();
-    this.child.onMessage((raw) => this.handle(raw));
-    this.child.onExit((code, signal) => this.handleExit(code, signal));
-    this.watchdog = setInterval(
-      () => {
-        if (Date.now() - this.lastMessageAt > heartbeatTimeout) {
-          this.finish({
-            status: 'failed',
-            cause: 'hung',
-            message: `the trainer process sent nothing for ${Math.round(heartbeatTimeout / 1000)} s and was ended`,
-          });
-          this.child.kill('SIGKILL');
-        }
+    const child = (options.spawn ?? forkSpawner)();
+    this.child = child;
+    this.watchdog = new SilenceWatchdog({
+      timeoutMs: heartbeatTimeout,
+      cpuSeconds: child.cpuSeconds?.bind(child),
+      onHung: (_verdict, description) => {
+        this.finish({ status: 'failed', cause: 'hung', message: `the trainer process ${description} and was ended` });
+        child.kill('SIGKILL');
       },
-      Math.min(1000, heartbeatTimeout),
-    );
+    });
+    child.onMessage((raw) => this.handle(raw));
+    child.onExit((code, signal) => this.handleExit(code, signal));
     this.child.send({ type: 'start', job });
   }
 
@@ -142,7 +153,7 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
   }
 
   private handle(raw: unknown): void {
-    this.lastMessageAt = Date.now();
+    this.watchdog.heard();
     if (this.ended) return;
     const parsed = trainerMessageSchema.safeParse(raw);
     if (!parsed.success) {
@@ -201,7 +212,7 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
   private finish(outcome: JobOutcome): void {
     if (this.ended) return;
     this.ended = true;
-    clearInterval(this.watchdog);
+    this.watchdog.stop();
     if (this.stopTimer) clearTimeout(this.stopTimer);
     this.emit('end', outcome);
   }

@@ -111,6 +111,19 @@ test('the trainer spawner speaks through utilityProcess: messages, exit, stderr 
   assert.equal(child.killed, 0);
 });
 
+test(
+  "the trainer spawner reads the utility process's CPU time by its pid, and none once it has exited",
+  { skip: process.platform === 'win32' && 'no CPU time on Windows' },
+  async () => {
+    const child = Object.assign(fakeUtility(), { pid: process.pid }); // a process that exists: this one
+    const p = createUtilitySpawner(() => child as never, '/app/trainer-main.js')();
+    const cpu = await p.cpuSeconds!();
+    assert.ok(cpu !== undefined && cpu > 0 && cpu <= process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 + 0.05, `read ${cpu}`);
+    child.emit('exit', 0);
+    assert.equal(await p.cpuSeconds!(), undefined);
+  },
+);
+
 test('the entry runner collects stdout and kills a process that runs too long', async () => {
   const child = fakeUtility();
   const run = createUtilityEntryRunner(() => child as never);

@@ -90,13 +90,57 @@ test('an invalid message fails the job and kills the process', async () => {
   assert.deepEqual(fake.killed, ['SIGKILL']);
 });
 
-test('a silent process is declared hung and killed', async () => {
+test('a silent process whose CPU time cannot be read is declared hung and killed', async () => {
   const fake = new FakeProcess();
   const host = new TrainerHost(job, { spawn: () => fake, heartbeatTimeoutMs: 150 });
   const outcome = await host.done;
   assert.equal(outcome.status, 'failed');
   assert.equal((outcome as { cause: string }).cause, 'hung');
+  assert.match((outcome as { message: string }).message, /^the trainer process sent nothing for 0\.\d s \(its CPU time cannot be read/);
   assert.deepEqual(fake.killed, ['SIGKILL']);
+});
+
+/** A fake whose CPU clock runs at `rate` seconds per second. */
+class BusyFake extends FakeProcess {
+  private readonly t0 = Date.now();
+  constructor(private readonly rate: number) {
+    super();
+  }
+  cpuSeconds() {
+    return Promise.resolve((this.rate * (Date.now() - this.t0)) / 1000);
+  }
+}
+
+test('a silent process using no CPU time is hung, and the message says so', async () => {
+  const fake = new BusyFake(0);
+  const host = new TrainerHost(job, { spawn: () => fake, heartbeatTimeoutMs: 150 });
+  const outcome = await host.done;
+  assert.equal((outcome as { cause: string }).cause, 'hung');
+  assert.match((outcome as { message: string }).message, /^the trainer process sent nothing for 0\.\d s and used no CPU time .*: it was stuck and was ended$/);
+  assert.deepEqual(fake.killed, ['SIGKILL']);
+});
+
+test('a silent process computing is left alone, then its run completes when it speaks again', async () => {
+  const fake = new BusyFake(1);
+  const host = new TrainerHost(job, { spawn: () => fake, heartbeatTimeoutMs: 200 });
+  await new Promise((r) => setTimeout(r, 700)); // 3.5× the timeout, silent (the limit is 10×)
+  assert.deepEqual(fake.killed, []);
+  fake.emit({ type: 'done', status: 'completed', summary });
+  fake.exit(0);
+  assert.equal((await host.done).status, 'completed');
+});
+
+test('a silent process computing past 10× the timeout is ended as over the limit', async () => {
+  const fake = new BusyFake(1);
+  const t0 = Date.now();
+  const host = new TrainerHost(job, { spawn: () => fake, heartbeatTimeoutMs: 100 });
+  const outcome = await host.done;
+  assert.ok(Date.now() - t0 >= 1000, 'not before the limit');
+  assert.equal((outcome as { cause: string }).cause, 'hung');
+  assert.match(
+    (outcome as { message: string }).message,
+    /while computing \(0\.\d s of CPU time in the last 0\.\d s\), past the limit of 1\.0 s for one silent step and was ended$/,
+  );
 });
 
 test('stop: asks first, kills after the grace period, and ends stopped', async () => {
