@@ -4,11 +4,12 @@
 /**
  * Batches to time: powers of two from 8 up to maxBatch (below 8 a step is all overhead and no
  * batch that small is ever the fastest to a target; the memory probes still cover 1…4), or from 1
- * when maxBatch is below 8.
+ * when maxBatch is below 8. None below minBatch (a batch-norm model's floor): from minBatch,
+ * doubling, when it is above that start.
  */
-export function throughputCandidates(maxBatch: number): number[] {
+export function throughputCandidates(maxBatch: number, minBatch = 1): number[] {
   const out: number[] = [];
-  for (let b = maxBatch >= 8 ? 8 : 1; b <= maxBatch; b *= 2) out.push(b);
+  for (let b = Math.max(maxBatch >= 8 ? 8 : 1, minBatch); b <= maxBatch; b *= 2) out.push(b);
   return out;
 }
 
@@ -47,25 +48,37 @@ export const NOISE_MICRO_BATCHES = 4;
  * twice the step time t0 at b0), after about an eighth of an epoch of pre-training (at most
  * ~0.6 s), spread over the windows: the noise scale of the very first steps is far below that of
  * the rest of the run, and the windows show how fast it grows.
+ *
+ * A batch-norm model's micro-batches hold at least minBatch samples: each micro-batch gradient
+ * is taken in training mode, normalised by that micro-batch's own mean and variance, so tiny
+ * micro-batches would measure the noise of those statistics, not the gradient noise a run at
+ * minBatch or more sees. Then k is as many micro-batches of minBatch as b0 holds, at least 2 (the
+ * estimator's least; the step is then larger than b0) and at most NOISE_MICRO_BATCHES.
  */
 export function noiseProbePlan(
   b0: number,
   t0: number,
   trainCount: number,
+  minBatch = 1,
 ): { microBatch: number; k: number; steps: number; pretrainSteps: number; windows: number } {
-  const k = NOISE_MICRO_BATCHES;
-  const micro = Math.max(1, Math.floor(b0 / k));
+  let k = NOISE_MICRO_BATCHES;
+  let micro = Math.max(1, Math.floor(b0 / k));
+  if (micro < minBatch) {
+    micro = minBatch;
+    k = Math.max(2, Math.min(NOISE_MICRO_BATCHES, Math.floor(b0 / minBatch)));
+  }
   const steps = Math.max(10, Math.min(40, Math.round(0.6 / Math.max(t0 * 2, 1e-3))));
   const pretrainSteps = Math.min(Math.round(trainCount / (8 * micro * k)), Math.round(0.6 / Math.max(t0, 1e-4)));
   return { microBatch: micro, k, steps, pretrainSteps, windows: NOISE_WINDOWS };
 }
 
 /**
- * The validation trials around the choice B*: B*, half of it and twice it (capped at maxBatch), each run
- * for 1 % of the planned run's time, between 0.2 s and 20 s.
+ * The validation trials around the choice B*: B*, half of it (not below minBatch, a batch-norm
+ * model's floor: a step-down after a flagged B* goes to one of these) and twice it (capped at
+ * maxBatch), each run for 1 % of the planned run's time, between 0.2 s and 20 s.
  */
-export function trialPlan(chosen: number, maxBatch: number, plannedSeconds: number): { sizes: number[]; seconds: number } {
+export function trialPlan(chosen: number, maxBatch: number, plannedSeconds: number, minBatch = 1): { sizes: number[]; seconds: number } {
   const seconds = Math.max(0.2, Math.min(20, 0.01 * plannedSeconds));
-  const sizes = [...new Set([chosen, Math.max(1, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
+  const sizes = [...new Set([chosen, Math.max(1, minBatch, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
   return { sizes, seconds };
 }

@@ -36,3 +36,17 @@ test('trials: B*, half and twice it (capped), each 1 % of the planned run, 0.2�
   assert.deepEqual(trialPlan(64, 64, 5), { sizes: [64, 32], seconds: 0.2 });
   assert.deepEqual(trialPlan(1, 1, 1e6), { sizes: [1], seconds: 20 });
 });
+
+test('a batch-norm floor: candidates, the noise probe’s micro-batches and the trials stay at or above it', () => {
+  assert.deepEqual(throughputCandidates(300, 16), [16, 32, 64, 128, 256]);
+  assert.deepEqual(throughputCandidates(20, 16), [16]);
+  assert.deepEqual(throughputCandidates(15, 16), [], 'nothing to time when the floor does not fit (the memory phase ends the search first)');
+  assert.deepEqual(throughputCandidates(300, 1), [8, 16, 32, 64, 128, 256], 'a floor below 8 changes nothing');
+  // B₀ = 32 holds two micro-batches of 16; B₀ = 8 holds none, and two are the estimator's least.
+  assert.deepEqual(noiseProbePlan(32, 0.01, 40_000, 16), { microBatch: 16, k: 2, steps: 30, pretrainSteps: 60, windows: 3 });
+  assert.deepEqual([noiseProbePlan(8, 0.01, 40_000, 16).microBatch, noiseProbePlan(8, 0.01, 40_000, 16).k], [16, 2]);
+  assert.deepEqual(noiseProbePlan(128, 0.01, 40_000, 16), noiseProbePlan(128, 0.01, 40_000), 'B₀/4 already above the floor: unchanged');
+  assert.deepEqual(trialPlan(16, 1000, 500, 16), { sizes: [16, 32], seconds: 5 });
+  assert.deepEqual(trialPlan(24, 1000, 500, 16), { sizes: [24, 16, 48], seconds: 5 });
+  assert.deepEqual(trialPlan(64, 1000, 500, 16), trialPlan(64, 1000, 500));
+});

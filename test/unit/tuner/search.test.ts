@@ -493,3 +493,104 @@ test('without a validation split, the trials are judged on their training loss, 
   await split.done;
   assert.equal(lastStored(split, 'trial', 512).status, 'diverged');
 });
+
+// Batch normalisation: a model with it is never timed, tried or recommended below its floor.
+
+/** Steps cost about the same per sample at every batch, and φ = 4: goodput favours the smallest batch. */
+const FLAT: FakeDeviceSpec = { memory: { a: 1e6, b: 1e4 }, stepTime: { alpha: 1e-4, beta: 1e-3 }, noise: { noiseScale: 4 } };
+const BN_REASON =
+  'ResNet-20 uses batch normalisation: batches below 16 were not considered (their statistics are too noisy); the memory probes below it only measured memory.';
+/** Every probe's batch but the memory probes', and each micro-batch of the noise probe. */
+const trainingBatches = (r: Run) =>
+  r.device.requests.flatMap((q) => (q.kind === 'memory' ? [] : q.kind === 'noise' ? [q.microBatch, q.microBatch * q.k] : [q.batchSize]));
+
+test('batch norm: where goodput favours 8, a model without it gets 8 and ResNet-20 gets 16, nothing below 16 trained', async () => {
+  const plain = search(FLAT, { trainCount: 40_000, request: { mode: 'full' } });
+  const small = await plain.done;
+  assert.equal(small.recommendation.batchSize, 8);
+  assert.ok(
+    small.curves.filter((c) => c.goodput !== undefined).every((c) => c.batchSize === 8 || c.goodput! < small.curves.find((p) => p.batchSize === 8)!.goodput!),
+    'goodput peaks at 8',
+  );
+  assert.ok(!small.reasons.some((x) => /batch normalisation/.test(x)));
+
+  const r = search(FLAT, { trainCount: 40_000, request: { mode: 'full', model: 'resnet-20' } });
+  const report = await r.done;
+  assert.equal(report.recommendation.batchSize, 16);
+  assert.ok(
+    trainingBatches(r).every((b) => b >= 16),
+    r.device.log.join(', '),
+  );
+  assert.deepEqual(batchesOf(r, 'throughput').slice(0, 3), [16, 32, 64]);
+  // The range test at B₀ = 32; the noise probe's two micro-batches of 16 make a step of 32.
+  assert.deepEqual(batchesOf(r, 'learning-rate'), [32]);
+  const noise = r.device.requests.find((q) => q.kind === 'noise')!;
+  assert.ok(noise.kind === 'noise' && noise.microBatch === 16 && noise.k === 2);
+  // The trials: 16 and 32 (half of 16 would be 8).
+  assert.deepEqual(batchesOf(r, 'trial'), [16, 32]);
+  // The memory line is still fitted from one-step probes at 1…16.
+  assert.deepEqual(batchesOf(r, 'memory').slice(0, 5), [1, 2, 4, 8, 16]);
+  assert.ok(report.curves.every((c) => c.samplesPerSecond === undefined || c.batchSize >= 16));
+  assert.equal(report.reasons.filter((x) => x === BN_REASON).length, 1, report.reasons.join('\n'));
+  assert.match(report.reasons[0]!, /^Memory is not the limit here/);
+  assert.equal(report.reasons[1], BN_REASON, 'said right after the memory ceiling, before the throughput');
+});
+
+test('batch norm: a flagged choice at the floor steps up to 32, where a model without it steps down from 8 to 4', async () => {
+  // Trials at 8 and 16 diverge; 4 reaches the lowest validation loss.
+  const trial = (b: number) => (b === 8 || b === 16 ? { losses: [2.3, 2.1, NaN], valLoss: NaN } : { losses: falling(), valLoss: b < 8 ? 0.5 : 0.6 });
+  const plain = await search({ ...FLAT, trial }, { trainCount: 40_000, request: { mode: 'full' } }).done;
+  assert.equal(plain.recommendation.batchSize, 4);
+  assert.ok(plain.reasons.includes('8 was flagged (the loss became NaN or infinite), so the search steps to 4.'), plain.reasons.join('\n'));
+  const r = search({ ...FLAT, trial }, { trainCount: 40_000, request: { mode: 'full', model: 'resnet-20' } });
+  const report = await r.done;
+  assert.deepEqual(batchesOf(r, 'trial'), [16, 32]);
+  assert.equal(report.recommendation.batchSize, 32);
+  assert.ok(report.reasons.includes('16 was flagged (the loss became NaN or infinite), so the search steps to 32.'));
+});
+
+test('batch norm: when 16 does not fit, the search ends with a plain message; a model without it gets what fits', async () => {
+  // 1 MB + 100 KB a sample in a 2.2 MB budget: up to 12 fit, 11 with the margin.
+  const tight: FakeDeviceSpec = { memory: { a: 1e6, b: 1e5 }, stepTime: { alpha: 0.01, beta: 1e-5 } };
+  const plain = await search(tight, { budget: 2.2e6 }).done;
+  assert.equal(plain.recommendation.memoryCeiling, 11);
+  assert.ok(plain.recommendation.batchSize <= 11);
+
+  const r = search(tight, { budget: 2.2e6, request: { model: 'resnet-20' } });
+  await assert.rejects(r.done, (err: Error) => {
+    assert.equal(
+      err.message,
+      'ResNet-20 uses batch normalisation, which needs at least 16 samples a step, but only batches up to 11 fit in the 2.10 MiB budget (the fake device), a safety margin kept: use a smaller model, smaller images or a larger memory budget.',
+    );
+    return true;
+  });
+  assert.ok(
+    r.device.requests.every((q) => q.kind === 'memory'),
+    'nothing was timed or trained',
+  );
+  assert.equal(r.device.closed, 1);
+});
+
+test('batch norm on a small dataset: the cap rises to 16; below 16 training samples the search does not start', async () => {
+  // 200 samples: 20 steps an epoch would mean batches of 10; batch norm needs 16.
+  const r = search(CPU, { trainCount: 200, request: { model: 'resnet-8' } });
+  const report = await r.done;
+  assert.deepEqual(batchesOf(r, 'memory'), [1, 2, 4, 8, 16]);
+  assert.match(
+    report.reasons[0]!,
+    /^Memory is not the limit here: batch 16 — the least batch normalisation allows, though it gives only 13 steps per epoch on 200 training samples — fits/,
+  );
+  assert.deepEqual(batchesOf(r, 'throughput'), [16]);
+  assert.deepEqual(batchesOf(r, 'learning-rate'), [16]);
+  assert.equal(report.recommendation.batchSize, 16);
+  const plain = await search(CPU, { trainCount: 200 }).done;
+  assert.equal(plain.recommendation.memoryCeiling, 10);
+
+  const tiny = search(CPU, { trainCount: 10, request: { model: 'resnet-8' } });
+  await assert.rejects(
+    tiny.done,
+    /^Error: ResNet-8 uses batch normalisation, which needs at least 16 samples a step, but the dataset has only 10 training samples: use a model without it \(small, large or mlp\) or more data\.$/,
+  );
+  assert.equal(tiny.device.requests.length, 0);
+  assert.equal(tiny.device.closed, 1);
+});

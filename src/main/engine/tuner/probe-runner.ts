@@ -194,6 +194,9 @@ export class ProbeRunner {
     this.ds = opts.dataset;
     const { inputShape, classes } = this.ds.manifest;
     this.model = buildModel(opts.model, { inputShape, classes: classes.length }, opts.seed);
+    // Every weight, not only the trainable ones: a batch-norm layer's running mean and variance
+    // move in training mode, and a probe that left them moved would hand its statistics to the
+    // next (test/unit/tuner/probe-runner-batchnorm.test.ts).
     this.weights = this.model.weights.map((w) => w.read() as tf.Variable);
     this.trainable = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.initial = this.weights.map((v) => tf.keep(tf.clone(v)));

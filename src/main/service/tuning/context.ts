@@ -2,6 +2,7 @@
 // and memory budget, the prober, the report's reasons so far, and the bookkeeping of every probe
 // (stored as a trial, announced, counted for the progress estimate; stopping takes effect here,
 // between probes).
+import { minimumBatchFor } from '../../../shared/model-families.js';
 import type { BackendReport } from '../../../shared/run-types.js';
 import type { TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningRequest } from '../../../shared/tuning-types.js';
 import type { ProbeAnswer, Prober } from './prober.js';
@@ -60,8 +61,15 @@ export class SearchContext {
   readonly validated: boolean;
   readonly backend: BackendReport;
   readonly budget: Budget;
-  /** No batch above this: at least ~20 steps per epoch (docs/architecture.md §5.2). */
+  /**
+   * No batch below this is timed, tried or recommended: a batch-norm model's floor
+   * (MIN_BATCH_NORM_BATCH), 1 otherwise.
+   */
+  readonly minBatch: number;
+  /** No batch above this: at least ~20 steps per epoch (docs/architecture.md §5.2), but never below minBatch while the dataset holds that many. */
   readonly cap: number;
+  /** Whether the cap was raised to minBatch, giving fewer than ~20 steps per epoch. */
+  readonly capRaised: boolean;
   /** The report's sentences, in the order the phases found them. */
   readonly reasons: string[] = [];
   private seq = 0;
@@ -75,7 +83,12 @@ export class SearchContext {
     this.validated = setup.validationCount > 0;
     this.backend = setup.backend;
     this.budget = setup.budget;
-    this.cap = Math.max(1, Math.floor(setup.trainCount / 20));
+    this.minBatch = minimumBatchFor(setup.request.model);
+    const cap = Math.max(1, Math.floor(setup.trainCount / 20));
+    // The batch-norm floor outranks the 20-steps wish; a dataset smaller than the floor leaves the
+    // cap below it, and the memory phase then ends the search.
+    this.cap = Math.max(cap, Math.min(this.minBatch, setup.trainCount));
+    this.capRaised = this.cap > cap;
   }
 
   /** The probes this phase (and what follows it) still plans, for the time estimate. */

@@ -25,13 +25,17 @@ export interface BaseRate {
   test: LearningRateTest | null;
 }
 
-/** The base rate at the base batch B₀, from a range test at B₀ (or at the largest batch wanted, if smaller). */
+/**
+ * The base rate at the base batch B₀, from a range test at B₀ (or at the largest batch wanted, if
+ * smaller; or at a batch-norm model's floor, if B₀ is below it).
+ */
 export async function findBaseRate(s: SearchContext, maxBatch: number): Promise<BaseRate> {
   const { request } = s;
   const given = request.baseLearningRate;
   if (request.searchLearningRate === false) return { rate: given, test: null };
   const b0 = request.baseBatchSize;
-  const lrBatch = Math.min(b0, maxBatch);
+  // Not below a batch-norm model's floor (the memory phase has made sure it fits).
+  const lrBatch = Math.max(Math.min(b0, maxBatch), s.minBatch);
   const minRate = given * LR_RANGE_FROM;
   const maxRate = given * LR_RANGE_TO;
   const about = { lrBatch, minRate, maxRate, b0, given };

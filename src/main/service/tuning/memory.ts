@@ -1,9 +1,13 @@
 // Phase 1, the memory ceiling (docs/architecture.md §5.3): one training step at batches 1–16 gives
-// m(B) = max(a + bB, update); the ceiling search then verifies its prediction with real steps.
+// m(B) = max(a + bB, update); the ceiling search then verifies its prediction with real steps. A
+// batch-norm model whose floor (MIN_BATCH_NORM_BATCH) does not fit ends the search here. Its
+// one-step probes below the floor still run: they only fit the memory line (each probe starts
+// from the initial weights and running statistics, and restores them after).
 import { startCeilingSearch, type CeilingResult, type MemoryModel, type MemoryReading } from '../../../shared/ceiling-search.js';
 import type { SearchContext } from './context.js';
 import { formatBytes } from '../../../shared/format.js';
-import { memoryReason } from './reasons.js';
+import { ARCHITECTURES, architectureInfo } from '../../../shared/model-families.js';
+import { batchNormDatasetMessage, batchNormMemoryMessage, memoryReason } from './reasons.js';
 
 const SMALL_BATCHES = [1, 2, 4, 8, 16];
 
@@ -38,8 +42,16 @@ function nothingFits(readings: Map<number, MemoryReading>, budget: number): Erro
   );
 }
 
+/** The search cannot start for a batch-norm model on a dataset smaller than its floor. */
+function checkDatasetHoldsFloor(s: SearchContext): void {
+  if (s.cap >= s.minBatch) return;
+  const otherModels = ARCHITECTURES.filter((a) => !a.batchNorm).map((a) => a.model);
+  throw new Error(batchNormDatasetMessage({ label: architectureInfo(s.request.model).label, minBatch: s.minBatch, trainCount: s.trainCount, otherModels }));
+}
+
 /** The largest batch that fits in the budget, less a safety margin (or the cap when memory is not the limit). */
 export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> {
+  checkDatasetHoldsFloor(s);
   const readings = new Map<number, MemoryReading>();
   const small = SMALL_BATCHES.filter((b) => b <= s.cap);
   s.plan(small.length + 4);
@@ -53,6 +65,11 @@ export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> 
     search.report(b, m.fits);
   }
   const ceiling = search.result();
-  s.reasons.push(memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, trainCount: s.trainCount }));
+  if (ceiling.ceiling < s.minBatch) {
+    throw new Error(
+      batchNormMemoryMessage({ label: architectureInfo(s.request.model).label, minBatch: s.minBatch, ceiling: ceiling.ceiling, budget: s.budget }),
+    );
+  }
+  s.reasons.push(memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, capRaised: s.capRaised, trainCount: s.trainCount }));
   return { readings, model, ceiling };
 }

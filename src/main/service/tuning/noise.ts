@@ -1,5 +1,6 @@
 // Phase 4 (Full), the gradient noise scale (docs/architecture.md §5.6): measured over a few
-// windows at the base batch, then carried forward to the middle of the planned run.
+// windows at the base batch (a batch-norm model's micro-batches are at least its floor), then
+// carried forward to the middle of the planned run.
 import { noiseProbePlan } from '../../../shared/search-plan.js';
 import { forecastNoiseScale } from '../../../shared/tuner-math.js';
 import type { NoiseForecast } from '../../../shared/tuning-types.js';
@@ -20,7 +21,7 @@ export async function measureNoiseScale(s: SearchContext, speed: ThroughputPhase
   const { request } = s;
   const b0 = request.baseBatchSize;
   const t0 = speed.timings.get(b0)?.secondsPerStep ?? speed.timeFit.a + speed.timeFit.b * b0;
-  const plan = noiseProbePlan(b0, t0, s.trainCount);
+  const plan = noiseProbePlan(b0, t0, s.trainCount, s.minBatch);
   const batch = plan.microBatch * plan.k;
   s.progress('noise', batch, `measuring the gradient noise scale over ${plan.steps} steps`);
   const { answer } = await s.probe('noise', batch, baseRate, (p) =>

@@ -13,13 +13,31 @@ import type { Budget } from './context.js';
 export const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 
 /** §5.3: how far memory allows, or that it is not the limit. */
-export function memoryReason(o: { ceiling: CeilingResult; model: MemoryModel; budget: Budget; cap: number; trainCount: number }): string {
+export function memoryReason(o: { ceiling: CeilingResult; model: MemoryModel; budget: Budget; cap: number; capRaised: boolean; trainCount: number }): string {
   const { ceiling, budget } = o;
   if (ceiling.cappedByDataset) {
-    return `Memory is not the limit here: batch ${o.cap} — the largest that still gives about 20 steps per epoch on ${o.trainCount} training samples — fits in the ${formatBytes(budget.bytes)} budget (${budget.source}).`;
+    const which = o.capRaised
+      ? `the least batch normalisation allows, though it gives only ${Math.ceil(o.trainCount / o.cap)} steps per epoch on ${o.trainCount} training samples`
+      : `the largest that still gives about 20 steps per epoch on ${o.trainCount} training samples`;
+    return `Memory is not the limit here: batch ${o.cap} — ${which} — fits in the ${formatBytes(budget.bytes)} budget (${budget.source}).`;
   }
   const { fit, updateFloor } = o.model;
   return `Batches up to ${ceiling.ceiling} fit in the ${formatBytes(budget.bytes)} budget (${budget.source}): a step needs about ${formatBytes(Math.max(fit.a, 0))} plus ${formatBytes(fit.b)} per sample${updateFloor > 0 ? ` (and ${formatBytes(updateFloor)} during the optimizer update, whatever the batch)` : ''}; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`;
+}
+
+/** Why a batch-norm model's search starts at its floor (MIN_BATCH_NORM_BATCH). */
+export function batchNormReason(label: string, minBatch: number): string {
+  return `${label} uses batch normalisation: batches below ${minBatch} were not considered (their statistics are too noisy); the memory probes below it only measured memory.`;
+}
+
+/** Why a batch-norm model's search ends: its floor does not fit in memory. */
+export function batchNormMemoryMessage(o: { label: string; minBatch: number; ceiling: number; budget: Budget }): string {
+  return `${o.label} uses batch normalisation, which needs at least ${o.minBatch} samples a step, but only batches up to ${o.ceiling} fit in the ${formatBytes(o.budget.bytes)} budget (${o.budget.source}), a safety margin kept: use a smaller model, smaller images or a larger memory budget.`;
+}
+
+/** Why a batch-norm model's search cannot start: the dataset holds fewer samples than its floor. */
+export function batchNormDatasetMessage(o: { label: string; minBatch: number; trainCount: number; otherModels: readonly string[] }): string {
+  return `${o.label} uses batch normalisation, which needs at least ${o.minBatch} samples a step, but the dataset has only ${o.trainCount} training samples: use a model without it (${listed(o.otherModels, 'or')}) or more data.`;
 }
 
 /** §5.4: where throughput saturates. */
@@ -85,9 +103,9 @@ export function quickReason(chosen: number): string {
   return `Quick mode: ${chosen}, the smallest batch within 10 % of the best throughput, is recommended (Full mode also measures how much each sample teaches, via the gradient noise scale, and checks the choice with short trials).`;
 }
 
-/** "a, b and c". */
-function listed(items: readonly string[]): string {
-  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)!}`;
+/** "a, b and c" (or "a, b or c"). */
+function listed(items: readonly string[], conjunction = 'and'): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${conjunction} ${items.at(-1)!}`;
 }
 
 /** §5.9: what the equal-time trials reached (without a validation split, only their flags). */

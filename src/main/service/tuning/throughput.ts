@@ -1,11 +1,13 @@
-// Phase 2, throughput (docs/architecture.md §5.4): timed steps at each power of two from 8 up to
-// the ceiling and the cap, the time model t(B) = α + βB, and the saturation batch.
+// Phase 2, throughput (docs/architecture.md §5.4): timed steps at each power of two from 8 (a
+// batch-norm model: from its floor) up to the ceiling and the cap, the time model t(B) = α + βB,
+// and the saturation batch.
 import type { MemoryReading } from '../../../shared/ceiling-search.js';
+import { architectureInfo } from '../../../shared/model-families.js';
 import { saturationBatch, throughputCandidates, timingSteps, timingWarmupSteps } from '../../../shared/search-plan.js';
 import { fitLine, type LinearFit } from '../../../shared/tuner-math.js';
 import type { SearchContext } from './context.js';
 import type { MemoryPhase } from './memory.js';
-import { throughputReason } from './reasons.js';
+import { batchNormReason, throughputReason } from './reasons.js';
 
 export interface Timing {
   secondsPerStep: number;
@@ -38,7 +40,7 @@ export async function timeBatch(s: SearchContext, readings: Map<number, MemoryRe
 export async function measureThroughput(s: SearchContext, memory: MemoryPhase): Promise<ThroughputPhase> {
   const { request } = s;
   const maxBatch = Math.min(memory.ceiling.ceiling, s.cap);
-  const candidates = throughputCandidates(maxBatch);
+  const candidates = throughputCandidates(maxBatch, s.minBatch);
   // Then the range test, and in Full the noise probe, the neighbour's timing and three trials.
   s.plan(candidates.length + (request.mode === 'full' ? 5 : 0) + (request.searchLearningRate === false ? 0 : 1));
   const timings = new Map<number, Timing>();
@@ -50,6 +52,7 @@ export async function measureThroughput(s: SearchContext, memory: MemoryPhase): 
     timed.map((t) => t.secondsPerStep),
   );
   const { batchSize: saturation, bestSamplesPerSecond } = saturationBatch(timed);
+  if (s.minBatch > 1) s.reasons.push(batchNormReason(architectureInfo(request.model).label, s.minBatch));
   s.reasons.push(throughputReason({ first: timed[0]!, bestSamplesPerSecond, saturation, backendName: s.backend.name }));
   return { maxBatch, timings, timed, timeFit, bestSamplesPerSecond, saturation };
 }

@@ -36,7 +36,7 @@ function restamp(s: SearchContext, t: Trial): void {
 export async function validationTrials(s: SearchContext, speed: ThroughputPhase, chosen: number, rates: RateScaling): Promise<number> {
   const { request } = s;
   const plannedSeconds = (request.plannedEpochs * s.trainCount) / (speed.timings.get(chosen)?.samplesPerSecond ?? speed.bestSamplesPerSecond);
-  const plan = trialPlan(chosen, speed.maxBatch, plannedSeconds);
+  const plan = trialPlan(chosen, speed.maxBatch, plannedSeconds, s.minBatch);
   s.plan(plan.sizes.length);
   const trials: Trial[] = [];
   for (const b of plan.sizes) trials.push(await runTrial(s, b, plan.seconds, rates));
