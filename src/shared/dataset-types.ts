@@ -19,6 +19,21 @@ export type Normalization =
   | { kind: 'scale'; scale: number } // images: value * scale (1/255)
   | { kind: 'standardize'; mean: number[]; std: number[] }; // CSV: per column, from the train split
 
+/** How imageSize is reached: 'resize' stretches to fill; 'pad' centres on black (see ImportOptions.imageFit). */
+export const IMAGE_FITS = ['resize', 'pad'] as const;
+export type ImageFit = (typeof IMAGE_FITS)[number];
+
+/**
+ * What an import did to the images' size or channels, for the dataset view. Absent when they are
+ * stored as the source holds them (and in datasets imported before this was recorded).
+ */
+export interface ImageTransform {
+  /** How the size was changed; absent when only the channels were. */
+  fit?: ImageFit;
+  /** IDX and the sample: the source's [H, W, C]. Absent for image folders, whose images may differ in size. */
+  sourceShape?: number[];
+}
+
 export interface PreviewSample {
   classIndex: number;
   /** Index of the sample in the cached arrays. */
@@ -56,15 +71,27 @@ export interface DatasetManifest {
   skipped: number;
   previews: PreviewSample[];
   createdAt: string;
+  /** What was done to the images' size or channels; absent when nothing was (an optional field: caches without it load as before). */
+  imageTransform?: ImageTransform;
 }
 
 export interface ImportOptions {
   name?: string;
   /** CSV: label column by header name or 0-based index (as a string of digits). */
   labelColumn?: string;
-  /** Image folders: target size [H, W]. */
+  /** Image folders, IDX and the sample: target size [H, W]. Not for CSV. */
   imageSize?: [number, number];
-  /** Image folders: true for one grey channel, false for RGB. Default true for 'auto' sources that are grey. */
+  /**
+   * How imageSize is reached (default 'resize'). 'resize' stretches each image to fill it.
+   * 'pad' centres it on black: IDX and the sample are not scaled (imageSize must be at least
+   * their size, the LeNet convention for MNIST at 32×32); image folders are scaled to fit inside
+   * first, aspect ratio kept (sharp's fit 'contain').
+   */
+  imageFit?: ImageFit;
+  /**
+   * true for one grey channel, false for RGB. Image folders: default grey when the images are.
+   * IDX and the sample: false copies a grey channel into three; true keeps grey images grey.
+   */
   grayscale?: boolean;
   /** Leave out bad inputs (and report how many) instead of failing the whole import. */
   skipBad?: boolean;

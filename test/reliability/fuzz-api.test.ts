@@ -46,6 +46,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
     importId: 'i',
     labelColumn: 'label',
     imageSize: [28, 28],
+    imageFit: 'pad',
     grayscale: true,
     skipBad: true,
     validationFraction: 0.2,

@@ -76,6 +76,7 @@ function importOptionsOf(p: ValidParamsOf<'importDataset'> | ValidParamsOf<'impo
     ...(p.name !== undefined ? { name: p.name } : {}),
     ...(p.labelColumn !== undefined ? { labelColumn: p.labelColumn } : {}),
     ...(p.imageSize !== undefined ? { imageSize: p.imageSize } : {}),
+    ...(p.imageFit !== undefined ? { imageFit: p.imageFit } : {}),
     ...(p.grayscale !== undefined ? { grayscale: p.grayscale } : {}),
     // Default on: the UI lists the problems on the dataset page instead of failing the import.
     skipBad: p.skipBad ?? true,

@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DatasetDetail, DatasetSummary, EvaluationView, MisclassifiedSample, RunSummary, TuningDetail, TuningSummary } from '../../shared/api/index.js';
+import type { ImageTransform } from '../../shared/dataset-types.js';
 import type { TrialRecord, TuningProgress } from '../../shared/tuning-types.js';
 import { MODEL_KINDS } from '../../shared/run-types.js';
 import { problemTotal } from '../../shared/problem-summary.js';
@@ -59,7 +60,13 @@ export function datasetDetail(d: DatasetRecord, previewsPerClass = 8): DatasetDe
     problems: m.problems,
     previews,
     models: MODEL_KINDS.filter((k) => modelAcceptsShape(k, m.inputShape) === undefined),
+    ...(m.imageTransform ? { imageTransform: imageTransformView(m.imageTransform) } : {}),
   };
+}
+
+/** Only the known fields: the stored manifest is a loose object (a newer engine may add more). */
+function imageTransformView(t: ImageTransform): NonNullable<DatasetDetail['imageTransform']> {
+  return { ...(t.fit ? { fit: t.fit } : {}), ...(t.sourceShape ? { sourceShape: t.sourceShape } : {}) };
 }
 
 function isInside(dir: string, file: string): boolean {

@@ -2,7 +2,7 @@
 // them gives StoreError('corrupt') naming the row and column instead of a crash later on.
 
 import { z } from 'zod';
-import { DATASET_KINDS } from '../../shared/dataset-types.js';
+import { DATASET_KINDS, IMAGE_FITS } from '../../shared/dataset-types.js';
 import type { DatasetManifest } from '../../shared/dataset-types.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../../shared/run-types.js';
 import type { BackendSkip, TrainConfig } from '../../shared/run-types.js';
@@ -48,6 +48,8 @@ export const manifestSchema = z.looseObject({
     }),
   ),
   createdAt: z.string(),
+  // Added later: manifests without it (older imports) stay valid.
+  imageTransform: z.looseObject({ fit: z.enum(IMAGE_FITS).optional(), sourceShape: z.array(count).optional() }).optional(),
 });
 
 export const trainConfigSchema = z.looseObject({

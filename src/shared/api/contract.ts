@@ -5,6 +5,7 @@
 //
 // Names are stable: the renderer is written against them.
 import { z } from 'zod';
+import { IMAGE_FITS } from '../dataset-types.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
 import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
@@ -43,8 +44,11 @@ const importOptions = {
   importId: z.string().min(1).max(100).optional(),
   /** CSV: label column by header name or 0-based index. */
   labelColumn: z.string().min(1).max(200).optional(),
-  /** Image folders: resize to [H, W]. */
+  /** Image folders, IDX and the sample: change the images to [H, W] (not for CSV). */
   imageSize: z.tuple([z.number().int().min(4).max(512), z.number().int().min(4).max(512)]).optional(),
+  /** How imageSize is reached: 'resize' (default) stretches, 'pad' centres on black (see ImportOptions.imageFit). */
+  imageFit: z.enum(IMAGE_FITS).optional(),
+  /** true: one grey channel; false: RGB (a grey source's channel copied into three). Not for CSV. */
   grayscale: z.boolean().optional(),
   /** Leave bad inputs out (and list them as problems) instead of failing; default true. */
   skipBad: z.boolean().optional(),

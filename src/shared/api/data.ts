@@ -3,7 +3,7 @@
 // travel as PNG data URLs the browser can draw directly.
 import { z } from 'zod';
 import { datasetSplitSchema, importProblemSchema, importProgressSchema as sharedImportProgressSchema } from '../dataset-schemas.js';
-import { DATASET_KINDS } from '../dataset-types.js';
+import { DATASET_KINDS, IMAGE_FITS } from '../dataset-types.js';
 import { BACKEND_CHOICES, MODEL_KINDS, RUN_STATUSES } from '../run-types.js';
 import { anyNumber, backendReportSchema, backendSkipSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
@@ -59,6 +59,14 @@ export const datasetDetailSchema = z.strictObject({
   previews: z.array(datasetPreviewSchema),
   /** Models whose input this dataset fits ('small'/'large' need images). */
   models: z.array(z.enum(MODEL_KINDS)),
+  /** What the import did to the images' size or channels (see ImageTransform); absent when nothing was or it was not recorded. */
+  imageTransform: z
+    .strictObject({
+      fit: z.enum(IMAGE_FITS).optional(),
+      /** IDX and the sample: the source's [H, W, C]. */
+      sourceShape: z.array(z.number().int().min(1)).optional(),
+    })
+    .optional(),
 });
 export type DatasetDetail = z.infer<typeof datasetDetailSchema>;
 

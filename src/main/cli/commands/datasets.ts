@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { DatasetDetail } from '../../../shared/api/index.js';
+import { IMAGE_FITS, type ImageFit } from '../../../shared/dataset-types.js';
+import { describeImageTransform } from '../../../shared/image-transform.js';
 import { problemSummary, problemTotal } from '../../../shared/problem-summary.js';
 import { addDeleteCommand } from '../confirm-delete.js';
 import { UsageError, type CliContext } from '../main.js';
 import { createProgress, printJson, printLine, printTable } from '../output.js';
-import { imageSize, positiveNumber, wholeNumber } from '../parse-flags.js';
+import { imageSize, oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
 
 /** The bundled sample, as the command line names it. */
 const SAMPLE_SOURCE = 'sample:mnist';
@@ -20,9 +22,14 @@ function importCommand(datasets: Command, ctx: CliContext): void {
     .argument('<path>', 'folder or file to import, or sample:mnist for the bundled 10 000 MNIST digits')
     .option('--name <name>', 'name to list it under (default: from the path)')
     .option('--label-column <column>', 'CSV: label column, by header name or 0-based index')
-    .option('--image-size <HxW>', 'image folders: resize every image to this size, e.g. 64x64', imageSize)
-    .option('--grayscale', 'image folders: one grey channel')
-    .option('--rgb', 'image folders: three colour channels')
+    .option('--image-size <HxW>', 'images (folders, IDX, sample:mnist): change every image to this size, e.g. 32x32', imageSize)
+    .option(
+      '--image-fit <fit>',
+      'how --image-size is reached: resize (stretch, the default) or pad (centre on black; IDX and sample:mnist are not scaled, so HxW must be at least their size; image folders are scaled to fit inside, aspect kept)',
+      oneOf(IMAGE_FITS),
+    )
+    .option('--grayscale', 'images: one grey channel')
+    .option('--rgb', 'images: three colour channels (a grey channel is copied into three)')
     .option('--labels <file>', 'IDX: the labels file, when it is not beside the images file')
     .option('--skip-bad', 'leave out bad files or rows (and say how many) instead of failing the import')
     .option('--limit <n>', 'keep at most n samples (stratified)', wholeNumber(2))
@@ -43,6 +50,7 @@ function importCommand(datasets: Command, ctx: CliContext): void {
         ...(opts.name !== undefined ? { name: opts.name as string } : {}),
         ...(opts.labelColumn !== undefined ? { labelColumn: opts.labelColumn as string } : {}),
         ...(opts.imageSize !== undefined ? { imageSize: opts.imageSize as [number, number] } : {}),
+        ...(opts.imageFit !== undefined ? { imageFit: opts.imageFit as ImageFit } : {}),
         ...(opts.grayscale || opts.rgb ? { grayscale: Boolean(opts.grayscale) } : {}),
         ...(opts.labels !== undefined ? { labelsPath: path.resolve(opts.labels as string) } : {}),
         // The command line fails on bad inputs unless told to leave them out (the app lists them).
@@ -122,6 +130,7 @@ export function datasetRef(ref: string): string | number {
 function printDataset(d: DatasetDetail): void {
   printLine(`Dataset ${d.id} "${d.name}" (${d.kind}) from ${d.source}`);
   printLine(`  ${d.count} samples of shape ${d.inputShape.join('×')}, ${d.classCount} classes`);
+  if (d.imageTransform) printLine(`  images: ${describeImageTransform(d.imageTransform, d.inputShape)}`);
   printLine(`  split: ${d.split.trainCount} train / ${d.split.validationCount} validation (seed ${d.split.seed})`);
   printTable(
     ['  CLASS', 'COUNT'],

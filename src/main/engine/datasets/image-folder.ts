@@ -7,7 +7,8 @@
 //  - grayscale: true when every sampled image is grey (one channel, or R = G = B within ±8 after
 //    resizing, checked on up to 64 images), else RGB.
 //  - alpha: flattened onto black (transparent pixels become 0), then dropped.
-//  - resize: fit 'fill' (aspect ratio not kept), EXIF orientation applied, GIF/WebP first frame.
+//  - resize: fit 'fill' (aspect ratio not kept); with imageFit 'pad', fit 'contain' (scaled to fit
+//    inside, aspect ratio kept, centred on black). EXIF orientation applied, GIF/WebP first frame.
 //  - sharp's failOn 'error': truncated or corrupt images are bad, libpng/libjpeg warnings are not.
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,7 @@ import sharp from 'sharp';
 import { decodeBmp } from './bmp.js';
 import { describeError, type ProblemLog } from './problems.js';
 import { minimumLimit, stratifiedSubset } from './split.js';
-import type { ImportOptions } from '../../../shared/dataset-types.js';
+import type { ImageFit, ImportOptions } from '../../../shared/dataset-types.js';
 import type { ImporterContext, RawDataset } from './types.js';
 import { mapPool, relPosix, sortClassNames } from './util.js';
 
@@ -174,15 +175,17 @@ async function openImage(file: string): Promise<{ img: sharp.Sharp; format: Imag
   return { img: sharp(file, { failOn: 'error' }), format };
 }
 
-/** Decodes one image to H×W×C uint8 (C = 1 grey or 3 RGB). */
-async function decodeImage(file: string, height: number, width: number, grey: boolean): Promise<Buffer> {
+const BLACK = { r: 0, g: 0, b: 0 };
+
+/** Decodes one image to H×W×C uint8 (C = 1 grey or 3 RGB): stretched ('resize') or fitted inside and centred on black ('pad'). */
+async function decodeImage(file: string, height: number, width: number, grey: boolean, fit: ImageFit): Promise<Buffer> {
   const { img, format } = await openImage(file);
   const channels = grey ? 1 : 3;
   try {
     let p = img
       .rotate()
-      .flatten({ background: { r: 0, g: 0, b: 0 } })
-      .resize(width, height, { fit: 'fill' });
+      .flatten({ background: BLACK })
+      .resize(width, height, fit === 'pad' ? { fit: 'contain', background: BLACK } : { fit: 'fill' });
     p = grey ? p.toColourspace('b-w') : p.toColourspace('srgb');
     const { data, info } = await p.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.width !== width || info.height !== height || info.channels !== channels || data.length !== width * height * channels) {
@@ -362,12 +365,14 @@ interface ImageShape {
   width: number;
   channels: number;
   grey: boolean;
+  fit: ImageFit;
 }
 
 /** The target shape: options.imageSize and options.grayscale, else defaults from a sample of the images. */
 async function imageShape(options: ImportOptions, selected: FileEntry[]): Promise<ImageShape> {
   let size = options.imageSize;
   let grey = options.grayscale;
+  const fit = options.imageFit ?? 'resize';
   if (!size || grey === undefined) {
     const sample = spread(selected, SIZE_SAMPLE);
     const probes: Array<Probe | undefined> = new Array(sample.length);
@@ -378,21 +383,21 @@ async function imageShape(options: ImportOptions, selected: FileEntry[]): Promis
     size ??= defaultImageSize(ok);
     if (grey === undefined) {
       const colour = sample.filter((_, i) => probes[i] && !probes[i]!.grey);
-      grey = await sampleIsGrey(colour, size);
+      grey = await sampleIsGrey(colour, size, fit);
     }
   }
   const [height, width] = size;
-  return { height, width, channels: grey ? 1 : 3, grey };
+  return { height, width, channels: grey ? 1 : 3, grey, fit };
 }
 
 /** Whether a sample of up to GREY_SAMPLE of these colour images, decoded at this size, is all grey (R = G = B within ±8). */
-async function sampleIsGrey(colour: FileEntry[], [h, w]: [number, number]): Promise<boolean> {
+async function sampleIsGrey(colour: FileEntry[], [h, w]: [number, number], fit: ImageFit): Promise<boolean> {
   const toCheck = spread(colour, GREY_SAMPLE);
   let allGrey = true;
   await mapPool(toCheck, decodeConcurrency(), async (f) => {
     if (!allGrey) return;
     try {
-      if (!isGreyRgb(await decodeImage(f.abs, h, w, false))) allGrey = false;
+      if (!isGreyRgb(await decodeImage(f.abs, h, w, false, fit))) allGrey = false;
     } catch {
       // reported when decoded
     }
@@ -413,7 +418,7 @@ function checkCacheLimit(root: string, log: ProblemLog, count: number, { height,
 
 /** Decodes the selected images; keeps the decoded ones, in order, and reports the others in order. */
 async function decodeImages(ctx: ImporterContext, selected: FileEntry[], shape: ImageShape): Promise<{ x: Uint8Array; y: Uint16Array }> {
-  const { height, width, channels, grey } = shape;
+  const { height, width, channels, grey, fit } = shape;
   const sampleSize = height * width * channels;
   const total = selected.length;
   const x = new Uint8Array(total * sampleSize);
@@ -422,7 +427,7 @@ async function decodeImages(ctx: ImporterContext, selected: FileEntry[], shape: 
   ctx.progress('decoding', 0, total);
   await mapPool(selected, decodeConcurrency(), async (f, i) => {
     try {
-      const data = await decodeImage(f.abs, height, width, grey);
+      const data = await decodeImage(f.abs, height, width, grey, fit);
       x.set(data, i * sampleSize);
     } catch (err) {
       reasons[i] = err instanceof BadImage ? err.message : `cannot decode: ${describeError(err)}`;

@@ -5,14 +5,24 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { DatasetKind, DatasetManifest, ImportOptions, ImportProgress, Normalization, PreviewSample } from '../../../shared/dataset-types.js';
+import { IMAGE_FITS } from '../../../shared/dataset-types.js';
+import type {
+  DatasetKind,
+  DatasetManifest,
+  ImageTransform,
+  ImportOptions,
+  ImportProgress,
+  Normalization,
+  PreviewSample,
+} from '../../../shared/dataset-types.js';
 import { CACHE_FILES, writeArray } from './cache.js';
 import { detectSourceKind, isMnistSample, MNIST_SAMPLE_SOURCE } from './detect.js';
 import { importCsv } from './csv.js';
 import { importIdx } from './idx.js';
+import { applyImageChange, checkImageOptionsFor, planImageChange } from './image-adjust.js';
 import { importImageFolder } from './image-folder.js';
 import { importMnistSample } from './mnist-sample.js';
-import { DatasetImportError, ProblemLog } from './problems.js';
+import { DatasetImportError, optionsError, ProblemLog } from './problems.js';
 import { indicesByClass, minimumLimit, stratifiedSplit, stratifiedSubset } from './split.js';
 import type { ImporterContext, RawDataset } from './types.js';
 import { mapPool, progressReporter } from './util.js';
@@ -29,10 +39,6 @@ const MAX_PREVIEWS = 2000;
 /** Feature values kept per tabular preview. */
 const PREVIEW_VALUES = 16;
 
-function optionsError(option: keyof ImportOptions, reason: string): DatasetImportError {
-  return new DatasetImportError(`Invalid import options: ${reason}`, [{ file: 'options', reason }], 0, option);
-}
-
 function checkOptions(o: ImportOptions): void {
   const f = o.validationFraction;
   if (f !== undefined && !(typeof f === 'number' && f >= 0 && f < 1))
@@ -47,6 +53,10 @@ function checkOptions(o: ImportOptions): void {
       throw optionsError('imageSize', `imageSize must be [height, width] with integers from 1 to 4096, got ${JSON.stringify(s)}`);
     }
   }
+  if (o.imageFit !== undefined && !(IMAGE_FITS as readonly unknown[]).includes(o.imageFit))
+    throw optionsError('imageFit', `imageFit must be one of ${IMAGE_FITS.join(', ')}, got ${JSON.stringify(o.imageFit)}`);
+  if (o.grayscale !== undefined && typeof o.grayscale !== 'boolean')
+    throw optionsError('grayscale', `grayscale must be true or false, got ${JSON.stringify(o.grayscale)}`);
   if (o.labelColumn !== undefined && typeof o.labelColumn !== 'string') throw optionsError('labelColumn', 'labelColumn must be a string');
 }
 
@@ -246,6 +256,13 @@ async function makeParents(dir: string): Promise<string[]> {
   return created;
 }
 
+/** The source's samples as its importer reads them. */
+function readSource(kind: DatasetKind, ctx: ImporterContext): Promise<RawDataset> {
+  if (kind === 'mnist-sample') return importMnistSample(ctx);
+  if (kind === 'image-folder') return importImageFolder(ctx);
+  return kind === 'csv' ? importCsv(ctx) : importIdx(ctx);
+}
+
 /**
  * Imports `source` into the new folder `outDir` (which must not exist): writes everything into a
  * sibling temporary folder and renames it at the end; on any failure nothing is left behind.
@@ -270,16 +287,17 @@ export async function importDataset(
   const seed = options.seed ?? DEFAULT_SEED;
   const ctx: ImporterContext = { source: abs, options, seed, log, progress: progressReporter(onProgress) };
   const sourceName = mnist ? MNIST_SAMPLE_SOURCE : path.basename(abs);
+  checkImageOptionsFor(kind, options, sourceName);
 
-  const raw =
-    kind === 'mnist-sample'
-      ? await importMnistSample(ctx)
-      : kind === 'image-folder'
-        ? await importImageFolder(ctx)
-        : kind === 'csv'
-          ? await importCsv(ctx)
-          : await importIdx(ctx);
+  const raw = await readSource(kind, ctx);
+  // Checked before the samples are split, changed after (only the kept ones).
+  const plan = kind === 'idx' || kind === 'mnist-sample' ? planImageChange(raw, options, kind) : undefined;
   const p = prepare(raw, ctx, sourceName);
+  const imageTransform: ImageTransform | undefined = plan
+    ? await applyImageChange(p, p.y.length, plan, ctx.progress)
+    : kind === 'image-folder'
+      ? { fit: options.imageFit ?? 'resize' }
+      : undefined;
 
   const parents = await makeParents(path.dirname(out));
   const tmp = await mkdtemp(path.join(path.dirname(out), `.${path.basename(out)}.importing-`));
@@ -315,6 +333,7 @@ export async function importDataset(
       skipped: log.leftOut,
       previews,
       createdAt: new Date().toISOString(),
+      ...(imageTransform ? { imageTransform } : {}),
     };
     await writeFile(path.join(tmp, CACHE_FILES.meta), JSON.stringify(manifest, null, 1));
     ctx.progress('writing', 4, steps);

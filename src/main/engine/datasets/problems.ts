@@ -31,6 +31,11 @@ export class DatasetImportError extends Error {
   }
 }
 
+/** A bad import option (or combination of options), named in the error for the caller to point at. */
+export function optionsError(option: keyof ImportOptions, reason: string): DatasetImportError {
+  return new DatasetImportError(`Invalid import options: ${reason}`, [{ file: 'options', reason }], 0, option);
+}
+
 export type InputUnit = 'file' | 'row' | 'sample';
 
 export class ProblemLog {
