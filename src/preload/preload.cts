@@ -18,6 +18,7 @@ const METHODS: Record<MethodName, true> = {
   importDataset: true,
   importSample: true,
   deleteDataset: true,
+  listArchitectures: true,
   startTuning: true,
   stopTuning: true,
   getTuning: true,

@@ -1,6 +1,6 @@
 // Counts as people read them, the same in every front end (CLI, app, the tuning chart SVG and the
 // tuner's reasoning): bytes in binary units (KiB, MiB, GiB, TiB) with three significant digits,
-// and "3 files". Pure; no Node or DOM.
+// parameter counts in decimal ones (k, M), and "3 files". Pure; no Node or DOM.
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
 
@@ -28,4 +28,32 @@ export function formatBytes(bytes: number | null | undefined): string {
 /** "1 file", "3 files", "1,200 rows". */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+const COUNT_UNITS = ['', ' k', ' M', ' G'] as const;
+
+/** Parameter counts: 950 → "950"; 272 474 → "272 k"; 2 236 682 → "2.24 M"; 11 181 642 → "11.2 M"; null → "—". */
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1000 && u < COUNT_UNITS.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  if (u === 0) return String(Math.round(n));
+  let digits = 2;
+  while (digits > 0 && Number(v.toFixed(digits)) >= 10 ** (3 - digits)) digits--;
+  // 999 950 rounds to "1000 k": say "1.00 M".
+  if (u < COUNT_UNITS.length - 1 && Number(v.toFixed(digits)) >= 1000) {
+    v /= 1000;
+    u++;
+    digits = 2;
+  }
+  return `${n < 0 ? '-' : ''}${v.toFixed(digits)}${COUNT_UNITS[u]}`;
+}
+
+/** A model's input as people read it: [28, 28, 1] → "28×28×1"; [13] → "13 features". */
+export function formatInputShape(inputShape: readonly number[]): string {
+  return inputShape.length === 1 ? plural(inputShape[0]!, 'feature') : inputShape.join('×');
 }

@@ -4,7 +4,14 @@
 // architectures in models/build-model.ts, and a test holds the two to the same counts.
 import { MODEL_KINDS, type ModelKind } from './run-types.js';
 
-export type ModelFamily = 'cnn' | 'mlp' | 'resnet' | 'mobilenet';
+export const MODEL_FAMILIES = ['cnn', 'mlp', 'resnet', 'mobilenet'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+/**
+ * The input sizes are quoted at when no dataset is named (lists, docs): CIFAR-10's 32×32 colour
+ * images in 10 classes, which every model accepts. Only small, large and mlp change with it.
+ */
+export const REFERENCE_INPUT: Readonly<{ inputShape: readonly [number, number, number]; classes: number }> = { inputShape: [32, 32, 3], classes: 10 };
 
 export interface ArchitectureInfo {
   model: ModelKind;

@@ -9,6 +9,8 @@ import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { formatCount } from '../../src/shared/format.js';
+import { trainableParameters } from '../../src/shared/model-families.js';
 import { launchChromium, needsChromium, newContext, screenshot, startServe, tempDir, type Served } from './harness.js';
 
 // The sample is cut to this many digits: enough for 10 classes and a real (short) search and
@@ -109,6 +111,21 @@ test('Datasets: load the bundled MNIST sample through the form', { skip: needsCh
   await page.getByText('No problems found').waitFor();
   await page.getByText(`${SAMPLE_LIMIT}`, { exact: true }).first().waitFor();
   await screenshot(page, 'datasets');
+});
+
+test("Tune: the chosen model's trainable parameters at the dataset's input, and they change with the model", { skip: needsChromium }, async () => {
+  await page.getByRole('link', { name: 'Tune', exact: true }).click();
+  const select = page.getByRole('combobox', { name: 'Model' });
+  // The text the select is described by (aria-describedby), as a screen reader reads it.
+  const description = async () => page.locator(`[id="${await select.getAttribute('aria-describedby')}"]`).innerText();
+  const expected = (model: 'small' | 'resnet-20') => `${formatCount(trainableParameters(model, [28, 28, 1], 10))} trainable parameters`;
+  await waitUntil(async () => (await description()).startsWith(expected('small')), 10_000, "the small CNN's size");
+  assert.match(await description(), /at 28×28×1, 10 classes — two 3×3 convolutions/);
+  await select.selectOption('resnet-20');
+  await waitUntil(async () => (await description()).startsWith(expected('resnet-20')), 5_000, "ResNet-20's size");
+  assert.match(await description(), /^272 k trainable parameters \(272,186\) .*CIFAR-style residual network/);
+  // Back to the model the next tests tune and train.
+  await select.selectOption('small');
 });
 
 /** Tune screen: one Auto-tune in this mode, followed live until "Train with this" appears; its session id. */

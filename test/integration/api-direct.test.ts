@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiError, type EventData, type EventName } from '../../src/shared/api/index.js';
+import { MODEL_KINDS } from '../../src/shared/run-types.js';
+import { architectureInfo, trainableParameters } from '../../src/shared/model-families.js';
 import { ApiDispatcher, checkEvent } from '../../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../../src/main/service/api-direct.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
@@ -45,7 +47,8 @@ test('import, inspect, train one epoch, review and export through the direct tra
   );
   assert.ok(ds.previews.length >= 10);
   assert.ok(ds.previews.every((p) => p.image?.startsWith('data:image/png;base64,')));
-  assert.deepEqual(ds.models.sort(), ['large', 'mlp', 'small']);
+  // 28×28 digits fit every model (the plain CNNs need 10 and 16 pixels, the others 8).
+  assert.deepEqual(ds.models, [...MODEL_KINDS]);
   await new Promise((r) => setTimeout(r, 150));
   assert.ok(progress.length > 0 && progress.every((p) => p.importId === 'sample-1'));
 
@@ -156,6 +159,56 @@ test('Auto-tune (Quick) and "Train with this" through the API, with progress, tr
   assert.equal(detail.run.config.epochs, 1);
   assert.equal(detail.tuning?.id, sessionId);
   assert.ok(detail.tuning?.report);
+});
+
+test("listArchitectures: every model with its size at the reference input, or at a dataset's, and whether it fits", async () => {
+  const reference = await api.listArchitectures();
+  assert.equal(reference.dataset, null);
+  assert.deepEqual([reference.inputShape, reference.classes], [[32, 32, 3], 10]);
+  assert.deepEqual(
+    reference.models.map((a) => a.model),
+    [...MODEL_KINDS],
+  );
+  const byModel = new Map(reference.models.map((a) => [a.model, a]));
+  // Well-known sizes at 32×32×3 and 10 classes (their agreement with tfjs: build-model-parameters.test.ts).
+  assert.equal(byModel.get('resnet-20')!.trainableParameters, 272_474);
+  assert.equal(byModel.get('mobilenet-1.0')!.trainableParameters, 2_236_682);
+  assert.equal(byModel.get('resnet-18')!.trainableParameters, 11_181_642);
+  assert.deepEqual(byModel.get('resnet-8'), {
+    ...architectureInfo('resnet-8'),
+    minimumBatch: 16,
+    trainableParameters: trainableParameters('resnet-8', [32, 32, 3], 10),
+    fits: true,
+    problem: null,
+  });
+  assert.equal(byModel.get('mlp')!.minimumBatch, 1);
+
+  // A table: only the MLP fits, sized to its 4 features and 3 classes; the others say why not.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'autobatch-arch-'));
+  const rows = Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${(i * 3) % 5},${i % 2},${['a', 'b', 'c'][i % 3]}`);
+  writeFileSync(path.join(dir, 'table.csv'), ['w,x,y,z,label', ...rows].join('\n') + '\n');
+  const table = await api.importDataset({ source: path.join(dir, 'table.csv'), name: 'arch-table' });
+  const atTable = await api.listArchitectures({ dataset: 'arch-table' });
+  assert.deepEqual(atTable.dataset, { id: table.id, name: 'arch-table' });
+  assert.deepEqual([atTable.inputShape, atTable.classes], [[4], 3]);
+  for (const a of atTable.models) {
+    if (a.model === 'mlp') {
+      assert.deepEqual([a.fits, a.problem, a.trainableParameters], [true, null, trainableParameters('mlp', [4], 3)]);
+    } else {
+      assert.equal(a.fits, false, a.model);
+      assert.equal(a.trainableParameters, null, a.model);
+      assert.match(a.problem!, new RegExp(`^the ${a.model.replace('.', '\\.')} model needs image inputs.*4 tabular features`));
+    }
+  }
+  // The same as the dataset's own list of fitting models.
+  assert.deepEqual(
+    atTable.models.filter((a) => a.fits).map((a) => a.model),
+    table.models,
+  );
+  await assert.rejects(
+    api.listArchitectures({ dataset: 'no such dataset' }),
+    (e: unknown) => e instanceof ApiError && e.code === 'not-found' && e.field === 'dataset',
+  );
 });
 
 test('errors arrive as ApiError with code and field', async () => {

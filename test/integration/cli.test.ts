@@ -259,6 +259,91 @@ test('delete: asks or needs --yes, says what goes with it, and leaves nothing be
   assert.match(cli(home, 'tunings', 'delete', '1', '--yes').stderr, /no tuning session "1"/);
 });
 
+test(
+  "architectures: every model's parameters at the reference input and at a dataset's; model names with '-' and '.' work everywhere",
+  { timeout: 300_000 },
+  () => {
+    const home = tempHome();
+    const reference = cli(home, 'architectures', '--json');
+    assert.equal(reference.code, 0, reference.stderr);
+    const list = reference.json();
+    // --json prints the API's ArchitectureList, exact counts included.
+    assert.equal(list.dataset, null);
+    assert.deepEqual([list.inputShape, list.classes], [[32, 32, 3], 10]);
+    const count = (l: { models: { model: string; trainableParameters: number | null }[] }, m: string) =>
+      l.models.find((a) => a.model === m)?.trainableParameters;
+    assert.equal(count(list, 'resnet-20'), 272_474);
+    assert.equal(count(list, 'mobilenet-1.0'), 2_236_682);
+    assert.equal(count(list, 'resnet-18'), 11_181_642);
+    assert.equal(list.models.length, 10);
+
+    const table = cli(home, 'architectures');
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /reference input 32×32×3 → 10 classes/);
+    assert.match(table.stdout, /^MODEL +FAMILY +PARAMETERS +BATCH NORM +DESCRIPTION$/m);
+    assert.match(table.stdout, /^resnet-20 +resnet +272 k +yes, batch ≥ 16 +CIFAR-style/m);
+    assert.match(table.stdout, /^resnet-18 +resnet +11\.2 M +yes, batch ≥ 16 /m);
+    assert.match(table.stdout, /^mobilenet-0\.5 +mobilenet +700 k /m);
+    assert.match(table.stdout, /^small +cnn +16\.6 k +no +two 3×3/m);
+
+    // At a dataset (by name or id): its input and classes, and whether each model fits.
+    const ds = cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '100', '--json').json();
+    const atMnist = cli(home, 'architectures', '--dataset', 'mnist', '--json').json();
+    assert.deepEqual(atMnist.dataset, { id: ds.id, name: 'mnist' });
+    assert.deepEqual([atMnist.inputShape, atMnist.classes], [[28, 28, 1], 10]);
+    assert.ok(atMnist.models.every((a: { fits: boolean }) => a.fits));
+    assert.deepEqual(cli(home, 'architectures', '--dataset', String(ds.id), '--json').json(), atMnist);
+    const csv = path.join(home, 'table.csv');
+    writeFileSync(csv, 'a,b,label\n' + Array.from({ length: 20 }, (_, i) => `${i},${i % 3},${i % 2 ? 'x' : 'y'}`).join('\n') + '\n');
+    assert.equal(cli(home, 'datasets', 'import', csv, '--name', 'table', '--json').code, 0);
+    const atTable = cli(home, 'architectures', '--dataset', 'table');
+    assert.equal(atTable.code, 0, atTable.stderr);
+    assert.match(atTable.stdout, /"table": 2 features → 2 classes/);
+    assert.match(atTable.stdout, /^MODEL +FAMILY +PARAMETERS +BATCH NORM +FITS +DESCRIPTION$/m);
+    assert.match(atTable.stdout, /^mlp +mlp +\d[\d.]* k? +no +yes +two hidden/m);
+    assert.match(atTable.stdout, /^resnet-20 +resnet +— +yes, batch ≥ 16 +no +CIFAR-style/m);
+    assert.match(atTable.stdout, /^mobilenet-0\.35 does not fit: the mobilenet-0\.35 model needs image inputs .*2 tabular features; use --model mlp$/m);
+    const unknown = cli(home, 'architectures', '--dataset', 'nope', '--json');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.json().error, /no dataset "nope"/);
+
+    // The new names as flags, in a stored run, in its filter and its export's file name.
+    const run = cli(
+      home,
+      'train',
+      '--dataset',
+      'mnist',
+      '--model',
+      'resnet-8',
+      '--batch-size',
+      '16',
+      '--epochs',
+      '1',
+      '--lr',
+      '0.01',
+      '--max-steps',
+      '2',
+      '--json',
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json().config.model, 'resnet-8');
+    assert.deepEqual(
+      cli(home, 'runs', 'list', '--model', 'resnet-8', '--json')
+        .json()
+        .map((r: { id: number }) => r.id),
+      [run.json().id],
+    );
+    assert.deepEqual(cli(home, 'runs', 'list', '--model', 'mobilenet-0.5', '--json').json(), []);
+    assert.match(cli(home, 'runs', 'list').stdout, /\bresnet-8\b/);
+    const exported = path.join(home, 'resnet-8.csv');
+    assert.equal(cli(home, 'runs', 'export', String(run.json().id), '--csv', exported).code, 0);
+    assert.match(readFileSync(exported, 'utf8'), /^step,epoch/);
+    const bad = cli(home, 'runs', 'list', '--model', 'resnet');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /expected one of .*resnet-20, .*mobilenet-0\.5, .*got "resnet"/);
+  },
+);
+
 test('failures: non-zero exit, one-line reason, and a JSON error document', () => {
   const home = tempHome();
   const missing = cli(home, 'datasets', 'show', 'nope', '--json');
@@ -268,7 +353,7 @@ test('failures: non-zero exit, one-line reason, and a JSON error document', () =
 
   const badFlag = cli(home, 'train', '--dataset', 'x', '--model', 'huge', '--batch-size', '32', '--epochs', '1', '--lr', '0.001');
   assert.equal(badFlag.code, 2);
-  assert.match(badFlag.stderr, /--model.*expected one of small, large, mlp, got "huge"/);
+  assert.match(badFlag.stderr, /--model.*expected one of small, large, mlp, resnet-8, .*, mobilenet-1\.0, got "huge"/);
 
   const badBatch = cli(home, 'train', '--dataset', 'x', '--model', 'small', '--batch-size', '0', '--epochs', '1', '--lr', '0.001');
   assert.equal(badBatch.code, 2);
@@ -309,6 +394,7 @@ test('--help works on every command', () => {
     ['datasets', 'delete'],
     ['runs', 'delete'],
     ['tunings', 'delete'],
+    ['architectures'],
   ]) {
     const r = cli(home, ...args, '--help');
     assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);

@@ -81,7 +81,7 @@ export interface MethodSpec {
 const req = (kind: FieldKind): FieldSpec => ({ kind, required: true });
 const opt = (kind: FieldKind): FieldSpec => ({ kind });
 
-const MODELS = ['small', 'large', 'mlp'];
+const MODELS = ['small', 'large', 'mlp', 'resnet-8', 'resnet-14', 'resnet-20', 'resnet-18', 'mobilenet-0.35', 'mobilenet-0.5', 'mobilenet-1.0'];
 const OPTIMIZERS = ['adam', 'sgd'];
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 const RUN_STATES = ['queued', 'running', 'completed', 'stopped', 'failed', 'interrupted'];
@@ -151,6 +151,7 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       limit: 100,
     }),
   },
+  listArchitectures: { fields: { dataset: opt({ t: 'datasetRef' }) }, base: (r) => ({ dataset: r.table.name }) },
   // A delete that is wrongly accepted is a finding twice over (accepted, rows changed); its base
   // is a dry run all the same, so that such a bug could not delete the rows later probes use.
   deleteDataset: { fields: { dataset: req({ t: 'datasetRef' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ dataset: r.table.id, dryRun: true }) },

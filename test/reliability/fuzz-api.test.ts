@@ -55,6 +55,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   },
   importSample: { sample: 'mnist', name: 'n', limit: 100 },
   deleteDataset: { dataset: 1, dryRun: true },
+  listArchitectures: { dataset: 1 },
   startTuning: {
     dataset: 1,
     model: 'mlp',

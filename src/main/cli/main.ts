@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError, type Api } from '../../shared/api/index.js';
 import { openAppCore, type AppCore } from '../service/app-core.js';
 import { defaultHome } from '../store/index.js';
+import { registerArchitecturesCommand } from './commands/architectures.js';
 import { registerDatasetCommands } from './commands/datasets.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerTrainCommand } from './commands/train.js';
@@ -63,6 +64,7 @@ function buildProgram(): { program: Command; close(): Promise<void> } {
     },
   };
   registerDatasetCommands(program, ctx);
+  registerArchitecturesCommand(program, ctx);
   registerTrainCommand(program, ctx);
   registerTuneCommands(program, ctx);
   registerRunCommands(program, ctx);

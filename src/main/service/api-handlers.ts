@@ -11,7 +11,7 @@ import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
 import { detectBackends, type EntryRunner } from './backend-detect.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
-import { datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
+import { architectureList, datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
 import type { AutoBatchService } from './service.js';
 import { SettingsStore } from './settings-store.js';
 import { folderEntries, tarArchive } from './tar.js';
@@ -89,7 +89,7 @@ function importOptionsOf(p: ValidParamsOf<'importDataset'> | ValidParamsOf<'impo
 
 type Group<M extends ServiceMethod> = Pick<ServiceHandlers, M>;
 
-function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDataset' | 'importDataset' | 'importSample' | 'deleteDataset'> {
+function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDataset' | 'importDataset' | 'importSample' | 'deleteDataset' | 'listArchitectures'> {
   const { service } = ctx;
   /** `sourceField` names what was imported (`source`, `sample`) in the answer to a failed import. */
   const runImport = async (source: string, sourceField: string, p: ValidParamsOf<'importDataset'> | ValidParamsOf<'importSample'>) => {
@@ -114,6 +114,7 @@ function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDatase
     importDataset: (p) => runImport(expandHome(p.source), 'source', p),
     importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, 'sample', p),
     deleteDataset: (p) => service.deleteDataset(p.dataset, { dryRun: p.dryRun ?? false }),
+    listArchitectures: (p) => architectureList(p.dataset !== undefined ? service.getDataset(p.dataset) : undefined),
   };
 }
 

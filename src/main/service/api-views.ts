@@ -3,15 +3,24 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { DatasetDetail, DatasetSummary, EvaluationView, MisclassifiedSample, RunSummary, TuningDetail, TuningSummary } from '../../shared/api/index.js';
 import type { ImageTransform } from '../../shared/dataset-types.js';
+import type {
+  ArchitectureList,
+  DatasetDetail,
+  DatasetSummary,
+  EvaluationView,
+  MisclassifiedSample,
+  RunSummary,
+  TuningDetail,
+  TuningSummary,
+} from '../../shared/api/index.js';
 import type { TrialRecord, TuningProgress } from '../../shared/tuning-types.js';
 import { MODEL_KINDS } from '../../shared/run-types.js';
+import { ARCHITECTURES, minimumBatchFor, modelAcceptsShape, REFERENCE_INPUT, trainableParameters } from '../../shared/model-families.js';
 import { problemTotal } from '../../shared/problem-summary.js';
 import { evaluationSchema, type Evaluation } from '../../shared/trainer-protocol.js';
 import { CACHE_FILES } from '../engine/datasets/cache.js';
 import { previewPixels } from '../engine/datasets/index.js';
-import { modelAcceptsShape } from '../engine/models/build-model.js';
 import type { DatasetRecord, RunRecord, TuningSessionRecord } from '../store/index.js';
 
 export function datasetSummary(d: DatasetRecord): DatasetSummary {
@@ -67,6 +76,30 @@ export function datasetDetail(d: DatasetRecord, previewsPerClass = 8): DatasetDe
 /** Only the known fields: the stored manifest is a loose object (a newer engine may add more). */
 function imageTransformView(t: ImageTransform): NonNullable<DatasetDetail['imageTransform']> {
   return { ...(t.fit ? { fit: t.fit } : {}), ...(t.sourceShape ? { sourceShape: t.sourceShape } : {}) };
+}
+
+/**
+ * Every model at this dataset's input and classes (whether it fits, and its size), or at the
+ * reference input without one. Pure arithmetic from shared/model-families.ts: no model is built.
+ */
+export function architectureList(d?: DatasetRecord): ArchitectureList {
+  const inputShape = d ? d.manifest.inputShape : [...REFERENCE_INPUT.inputShape];
+  const classes = d ? d.manifest.classes.length : REFERENCE_INPUT.classes;
+  return {
+    dataset: d ? { id: d.id, name: d.name } : null,
+    inputShape,
+    classes,
+    models: ARCHITECTURES.map((a) => {
+      const problem = modelAcceptsShape(a.model, inputShape) ?? null;
+      return {
+        ...a,
+        minimumBatch: minimumBatchFor(a.model),
+        trainableParameters: problem === null ? trainableParameters(a.model, inputShape, classes) : null,
+        fits: problem === null,
+        problem,
+      };
+    }),
+  };
 }
 
 function isInside(dir: string, file: string): boolean {

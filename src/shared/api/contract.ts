@@ -10,6 +10,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-t
 import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import {
+  architectureListSchema,
   backendsSchema,
   datasetDetailSchema,
   datasetSummarySchema,
@@ -108,6 +109,14 @@ export const API_METHODS = {
    * or a search uses it.
    */
   deleteDataset: { params: z.strictObject({ dataset: datasetRef, ...deleteOptions }), result: deletionSchema },
+
+  // ---- models ----
+  /**
+   * Every model with its family, description, smallest batch and trainable parameters: at the
+   * dataset's input and classes when one is named (with whether it fits that dataset), else at
+   * the reference input (32×32×3, 10 classes), which the answer names. Computed, nothing is built.
+   */
+  listArchitectures: { params: z.strictObject({ dataset: datasetRef.optional() }), result: architectureListSchema },
 
   // ---- Auto-tune ----
   startTuning: {

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { datasetSplitSchema, importProblemSchema, importProgressSchema as sharedImportProgressSchema } from '../dataset-schemas.js';
 import { DATASET_KINDS, IMAGE_FITS } from '../dataset-types.js';
+import { MODEL_FAMILIES } from '../model-families.js';
 import { BACKEND_CHOICES, MODEL_KINDS, RUN_STATUSES } from '../run-types.js';
 import { anyNumber, backendReportSchema, backendSkipSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
@@ -76,6 +77,39 @@ export const importProgressSchema = z.strictObject({
   ...sharedImportProgressSchema.shape,
 });
 export type ImportProgressEvent = z.infer<typeof importProgressSchema>;
+
+// ---- models ---------------------------------------------------------------------------------
+
+export const architectureSchema = z.strictObject({
+  model: z.enum(MODEL_KINDS),
+  /** A short name for menus. */
+  label: z.string(),
+  family: z.enum(MODEL_FAMILIES),
+  /** One line: what it is and what it suits. */
+  description: z.string(),
+  batchNorm: z.boolean(),
+  /** The smallest per-step batch Auto-tune and training use for it (16 with batch norm, else 1). */
+  minimumBatch: z.number().int().min(1),
+  /** Trainable parameters when built for the list's input; null when it does not fit that input. */
+  trainableParameters: count.nullable(),
+  /** Whether it takes the list's input (every model takes the reference input). */
+  fits: z.boolean(),
+  /** Why it does not fit, in plain words; null when it does. */
+  problem: z.string().nullable(),
+});
+export type Architecture = z.infer<typeof architectureSchema>;
+
+export const architectureListSchema = z.strictObject({
+  /** The dataset the sizes are for; null when none was named and they are for the reference input. */
+  dataset: z.strictObject({ id, name: z.string() }).nullable(),
+  /** The input the parameters are counted at: the dataset's ([H, W, C] or [F]), else 32×32×3. */
+  inputShape: z.array(z.number().int().min(1)),
+  /** Output classes the parameters are counted with: the dataset's, else 10. */
+  classes: count,
+  /** Every model, in the order menus list them. */
+  models: z.array(architectureSchema),
+});
+export type ArchitectureList = z.infer<typeof architectureListSchema>;
 
 // ---- runs -----------------------------------------------------------------------------------
 

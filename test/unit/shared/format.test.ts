@@ -2,7 +2,7 @@
 // the tuner's reasoning all use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes } from '../../../src/shared/format.js';
+import { formatBytes, formatCount, formatInputShape } from '../../../src/shared/format.js';
 
 test('bytes: binary units with three significant digits', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -30,4 +30,23 @@ test('bytes: negative amounts keep their sign; nothing to show is a dash', () =>
   assert.equal(formatBytes(undefined), '—');
   assert.equal(formatBytes(Number.NaN), '—');
   assert.equal(formatBytes(Number.POSITIVE_INFINITY), '—');
+});
+
+test('parameter counts: decimal units with three significant digits', () => {
+  assert.equal(formatCount(0), '0');
+  assert.equal(formatCount(950), '950');
+  assert.equal(formatCount(1234), '1.23 k');
+  assert.equal(formatCount(272_474), '272 k');
+  assert.equal(formatCount(2_236_682), '2.24 M');
+  assert.equal(formatCount(11_181_642), '11.2 M');
+  assert.equal(formatCount(999_950), '1.00 M', 'rounding never shows 1000 of a unit');
+  assert.equal(formatCount(99_996), '100 k');
+  assert.equal(formatCount(null), '—');
+  assert.equal(formatCount(Number.NaN), '—');
+});
+
+test('input shapes: images as H×W×C, tables as features', () => {
+  assert.equal(formatInputShape([28, 28, 1]), '28×28×1');
+  assert.equal(formatInputShape([13]), '13 features');
+  assert.equal(formatInputShape([1]), '1 feature');
 });
