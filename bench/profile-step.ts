@@ -4,13 +4,14 @@
 // Prints, per model, the median step time and the top kernels by exclusive ms per step.
 //
 //   npm run bench:profile-step -- [--models resnet-20:32,mobilenet-0.5:64] [--batch 64]
-//     [--threads 2] [--steps 6] [--top 25] [--by-shape Kernel+Kernel]
-//     [--compare app,app-stock:FusedBatchNorm --rounds 8]
+//     [--threads 2] [--steps 6] [--top 25] [--by-shape Kernel+Kernel] [--kernels app]
+//     [--compare app-before,app --rounds 8]
 //
-// Models are kind:side (square side×side×3 inputs, 10 classes). With --compare the kernel sets
-// (see kernel-sets.ts) take turns step by step on the same model and data, without the profiling
-// wrappers, and the median step time of each set is printed: a machine whose load changes
-// during the run slows every set alike.
+// Models are kind:side (square side×side×3 inputs, 10 classes). --kernels names the kernel set
+// to profile (see kernel-sets.ts: 'app', 'app-before', 'app-stock:A+B', 'stock'). With --compare
+// the sets take turns step by step on the same model and data, without the profiling wrappers,
+// and the median step time of each set is printed: a machine whose load changes during the run
+// slows every set alike.
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../src/main/engine/backends/wasm.js';
@@ -54,6 +55,7 @@ const top = positive('top', '25');
 const rounds = positive('rounds', '8');
 const byShape = new Set(arg('by-shape', '').split('+').filter(Boolean));
 const compare = process.argv.includes('--compare') ? arg('compare', 'app').split(',') : null;
+const kernels = arg('kernels', 'app');
 
 interface Trainer {
   step(i: number): void;
@@ -144,7 +146,8 @@ async function main(): Promise<void> {
     for (const spec of models) compareModel(spec, compare);
     return;
   }
-  applyKernelSet('app');
+  applyKernelSet(kernels);
+  console.log(`kernels: ${kernels}`);
   wrapAll('wasm', (name) => byShape.has(name));
   for (const spec of models) profileModel(spec);
 }
