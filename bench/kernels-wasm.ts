@@ -14,9 +14,8 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../src/main/engine/backends/wasm.js';
-import { registerWasmGradientKernels, restoreStockWasmKernels } from '../src/main/engine/kernels/register-wasm-kernels.js';
-import { setConv2DBackpropFilterStrategy } from '../src/main/engine/kernels/conv2d-backprop-filter.js';
-import { setSimdKernelsEnabled } from '../src/main/engine/kernels/wasm-simd.js';
+import { applyKernelSet } from './kernel-sets.js';
+import { formatProfile, resetTotals, wrapAll } from './kernel-profiler.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,62 +61,6 @@ function build(kind: string): tf.Sequential {
   return m;
 }
 
-// --- per-kernel timing: wrap every registered kernel of the backend (exclusive times) ---
-const totals = new Map<string, { ms: number; calls: number }>();
-const stack: number[] = [];
-const wrappers = new WeakSet<tf.KernelFunc>();
-function wrapAll(backend: string): void {
-  for (const config of tf.getKernelsForBackend(backend)) {
-    const inner = config.kernelFunc;
-    if (wrappers.has(inner)) continue;
-    const name = config.kernelName;
-    const wrapped: tf.KernelFunc = (args) => {
-      let key = name;
-      if (byShape && (name === 'Conv2D' || name === 'Transpose' || name === 'Sum')) {
-        key = `${name} ${Object.values(args.inputs)
-          .map((t) => `[${String((t as tf.TensorInfo).shape)}]`)
-          .join(' ')}`;
-      }
-      stack.push(0);
-      const t0 = performance.now();
-      try {
-        return inner(args);
-      } finally {
-        const dt = performance.now() - t0;
-        const nested = stack.pop() ?? 0;
-        if (stack.length > 0) stack[stack.length - 1] += dt;
-        const e = totals.get(key) ?? { ms: 0, calls: 0 };
-        e.ms += dt - nested;
-        e.calls++;
-        totals.set(key, e);
-      }
-    };
-    wrappers.add(wrapped);
-    tf.unregisterKernel(name, backend);
-    tf.registerKernel({ ...config, kernelFunc: wrapped });
-  }
-}
-
-/**
- * 'stock': tfjs-backend-wasm's own kernels plus only the missing gradients, in their first, plain
- * form (filter gradient as one convolution); 'app': everything registerWasmGradientKernels does;
- * 'app-stock:A+B': the app's kernels but A and B.
- */
-function applyKernelSet(set: string): void {
-  if (set === 'stock') {
-    restoreStockWasmKernels();
-    setConv2DBackpropFilterStrategy('conv');
-    setSimdKernelsEnabled(false);
-  } else if (set === 'app' || set.startsWith('app-stock:')) {
-    registerWasmGradientKernels();
-    setConv2DBackpropFilterStrategy('auto');
-    setSimdKernelsEnabled(true);
-    if (set !== 'app') restoreStockWasmKernels(set.slice('app-stock:'.length).split('+'));
-  } else {
-    throw new Error(`unknown kernel set ${set}`);
-  }
-}
-
 /** Trains `kind` at `batch`; with several kernel sets, they take turns step by step. */
 async function measure(kind: string, batch: number, sets: readonly string[]): Promise<Array<{ sps: number; stepMs: number }>> {
   const model = build(kind);
@@ -143,7 +86,7 @@ async function measure(kind: string, batch: number, sets: readonly string[]): Pr
     turn(i);
     step(i); // warm-up (operator caches, optimizer slots)
   }
-  totals.clear();
+  resetTotals();
   const setMs = sets.map(() => 0);
   const setSteps = sets.map(() => 0);
   let n = 0;
@@ -156,19 +99,7 @@ async function measure(kind: string, batch: number, sets: readonly string[]): Pr
     setSteps[k]++;
   }
   const ms = performance.now() - t0;
-  if (profile) {
-    const kernelMs = [...totals.values()].reduce((a, e) => a + e.ms, 0);
-    const rows = [...totals.entries()]
-      .sort((a, b) => b[1].ms - a[1].ms)
-      .slice(0, byShape ? 30 : 14)
-      .map(
-        ([k, e]) =>
-          `    ${k.padEnd(byShape ? 60 : 34)} ${(e.ms / n).toFixed(2).padStart(8)} ms/step ${((100 * e.ms) / ms).toFixed(1).padStart(5)}%  ${(e.calls / n).toFixed(0)} calls`,
-      );
-    console.log(
-      `  profile ${kind} batch ${batch}: step ${(ms / n).toFixed(2)} ms, kernels ${(kernelMs / n).toFixed(2)} ms, outside kernels (tape, JS, optimizer bookkeeping) ${((ms - kernelMs) / n).toFixed(2)} ms\n${rows.join('\n')}`,
-    );
-  }
+  if (profile) console.log(formatProfile(`${kind} batch ${batch}`, n, ms, byShape ? 30 : 14));
   optimizer.dispose();
   model.dispose();
   tf.dispose(pool.flatMap((p) => [p.x, p.y]));
@@ -187,7 +118,7 @@ async function main(): Promise<void> {
   // Interleaved: one pass in which the sets take turns; otherwise one pass per set.
   for (const group of interleave ? [sets] : sets.map((set) => [set])) {
     if (group.length === 1 && group[0] !== '-') applyKernelSet(group[0]);
-    if (profile) wrapAll(backendName);
+    if (profile) wrapAll(backendName, (name) => byShape && (name === 'Conv2D' || name === 'Transpose' || name === 'Sum'));
     for (const kind of models) {
       for (const batch of batches) {
         const results = await measure(kind, batch, group);

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setConv2DBackpropFilterStrategy } from '../../../src/main/engine/kernels/conv2d-backprop-filter.js';
+import { setDepthwiseFilterTaps } from '../../../src/main/engine/kernels/depthwise-backprop-filter.js';
 import { setSimdKernelsEnabled, simdKernels } from '../../../src/main/engine/kernels/wasm-simd.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convInfo, fmt, randomPad, relErr, rng, runOn, setUpBackends, type Arr } from './helpers.js';
@@ -191,6 +192,72 @@ describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu)', () => {
     }
   });
 });
+
+describe('Conv2DBackpropFilter of 1x1 filters, matmul composition (wasm vs cpu)', () => {
+  before(() => setConv2DBackpropFilterStrategy('matmul'));
+  after(() => setConv2DBackpropFilterStrategy('auto'));
+  it(`matches on ${CASES} random cases: strides 1-3, odd sizes, more or fewer output than input channels (seed ${SEED})`, async () => {
+    const r = rng(SEED + 11);
+    for (let done = 0; done < CASES; done++) {
+      const [N, H, W] = [r.int(1, 4), r.int(1, 13), r.int(1, 13)];
+      const [ci, co] = [r.pick([1, 3, 4, 8, 13, 16]), r.pick([1, 2, 5, 8, 12, 32])];
+      const strides: [number, number] = r.next() < 0.3 ? [r.int(1, 3), r.int(1, 3)] : [r.pick([1, 2]), r.pick([1, 2])];
+      const pad = r.pick(['valid', 'same'] as const);
+      const info = convInfo([N, H, W, ci], [1, 1, ci, co], strides, [1, 1], pad, undefined, false)!;
+      await compare(
+        tf.Conv2DBackpropFilter,
+        { x: arr(r, [N, H, W, ci]), dy: arr(r, info.outShape) },
+        { strides, pad, dataFormat: 'NHWC', filterShape: [1, 1, ci, co] },
+      );
+    }
+  });
+
+  it('matches on MobileNet- and ResNet-sized pointwise layers', async () => {
+    const r = rng(SEED + 12);
+    for (const [N, H, ci, co, s] of [
+      [16, 16, 16, 96, 1],
+      [16, 32, 48, 8, 1],
+      [8, 16, 16, 32, 2],
+    ] as const) {
+      const info = convInfo([N, H, H, ci], [1, 1, ci, co], [s, s], [1, 1], 'same', undefined, false)!;
+      await compare(
+        tf.Conv2DBackpropFilter,
+        { x: arr(r, [N, H, H, ci]), dy: arr(r, info.outShape) },
+        { strides: [s, s], pad: 'same', dataFormat: 'NHWC', filterShape: [1, 1, ci, co] },
+      );
+    }
+  });
+});
+
+for (const taps of [true, false]) {
+  describe(`DepthwiseConv2dNativeBackpropFilter, channels a multiple of 4, ${taps ? 'SIMD taps' : 'XNNPACK composition'} (wasm vs a naive reference)`, () => {
+    before(() => setDepthwiseFilterTaps(taps));
+    after(() => setDepthwiseFilterTaps(true));
+    it(`matches on ${CASES / 2} random cases: strides, dilations, paddings (seed ${SEED})`, async () => {
+      const r = rng(SEED + 13);
+      let done = 0;
+      while (done < CASES / 2) {
+        const [N, H, W, C] = [r.int(1, 3), r.int(1, 12), r.int(1, 12), r.pick([4, 8, 12, 16, 48])];
+        const [kh, kw] = [r.int(1, 4), r.int(1, 4)];
+        const strides: [number, number] = [r.int(1, 3), r.int(1, 3)];
+        const dilations: [number, number] = r.next() < 0.3 ? [r.int(1, 3), r.int(1, 3)] : [1, 1];
+        const { pad, rounding } = randomPad(r, 3);
+        const info = convInfo([N, H, W, C], [kh, kw, C, 1], strides, dilations, pad, rounding, true);
+        if (info === null) continue;
+        const x = arr(r, [N, H, W, C]);
+        const dy = arr(r, info.outShape);
+        const ref = depthwiseGradsRef(x, dy, null, info).dw;
+        await compare(
+          tf.DepthwiseConv2dNativeBackpropFilter,
+          { x, dy },
+          { strides, dilations, pad, dimRoundingMode: rounding, filterShape: [kh, kw, C, 1] },
+          ref,
+        );
+        done++;
+      }
+    });
+  });
+}
 
 describe('DepthwiseConv2dNativeBackpropInput (wasm vs cpu)', () => {
   it(`matches on ${CASES} random cases with dilation 1 (seed ${SEED})`, async () => {

@@ -7,13 +7,21 @@
 //   a convolution with a one-hot filter into [N*oh*ow, kh*kw*ci], transposed and multiplied by
 //   dy as [N*oh*ow, co] (one XNNPACK matrix product), giving [kh,kw,ci,co] directly. The conv
 //   form has only kh*kw*ci output pixels there and pays mostly for packing dy as a filter.
+// - 'matmul' (1x1 filters, which every pointwise convolution of a MobileNet and every projection
+//   shortcut of a ResNet has): x, subsampled at the stride where the stride is above 1, is a
+//   [N*oh*ow, ci] matrix, and dW = x^T.dy one XNNPACK matrix product. The conv form is several
+//   times slower there (a 16x16 "filter" of N channels for a 1x1 output, XNNPACK's slow case).
 import * as tf from '@tensorflow/tfjs';
 import { finish, withScope, type Info, type Shape4, type WasmScope } from './wasm-kernel-utils.js';
 
-type FilterGradStrategy = 'auto' | 'conv' | 'im2col';
+type FilterGradStrategy = 'auto' | 'auto-without-matmul' | 'conv' | 'im2col' | 'matmul';
 let strategy: FilterGradStrategy = 'auto';
 
-/** Forces one composition (tests, benchmarks); 'auto' picks by input channels. */
+/**
+ * Forces one composition (tests, benchmarks) where it applies ('matmul': 1x1 filters that read
+ * no padding; elsewhere 'auto'); 'auto' picks by filter size and input channels, and
+ * 'auto-without-matmul' by input channels alone (as before 'matmul' existed).
+ */
 export function setConv2DBackpropFilterStrategy(s: FilterGradStrategy): void {
   strategy = s;
 }
@@ -38,8 +46,56 @@ function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend
     false,
     format,
   );
-  const useIm2col = strategy === 'im2col' || (strategy === 'auto' && info.inChannels <= IM2COL_MAX_IN_CHANNELS);
-  return withScope(args.backend, (s) => (useIm2col ? viaIm2col(s, x, dy, info) : viaConv(s, x, dy, info)));
+  const useMatmul = (strategy === 'auto' || strategy === 'matmul') && pointwiseWithoutPadding(info);
+  const auto = strategy === 'auto' || strategy === 'auto-without-matmul';
+  const useIm2col = !useMatmul && (strategy === 'im2col' || (auto && info.inChannels <= IM2COL_MAX_IN_CHANNELS));
+  return withScope(args.backend, (s) => (useMatmul ? viaMatmul(s, x, dy, info) : useIm2col ? viaIm2col(s, x, dy, info) : viaConv(s, x, dy, info)));
+}
+
+/** A 1x1 filter whose every tap reads inside x (no padding is read), channels last. */
+function pointwiseWithoutPadding(info: tf.backend_util.Conv2DInfo): boolean {
+  const { filterHeight, filterWidth, padInfo, outHeight, outWidth, strideHeight, strideWidth, inHeight, inWidth } = info;
+  return (
+    info.dataFormat === 'channelsLast' &&
+    filterHeight === 1 &&
+    filterWidth === 1 &&
+    padInfo.top === 0 &&
+    padInfo.left === 0 &&
+    (outHeight - 1) * strideHeight < inHeight &&
+    (outWidth - 1) * strideWidth < inWidth
+  );
+}
+
+function viaMatmul(s: WasmScope, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, strideHeight: sh, strideWidth: sw } = info;
+  const P = N * oh * ow;
+  // The pixels the filter reads: all of x at stride 1, else every sh-th row and sw-th column.
+  let xs = x;
+  if (sh !== 1 || sw !== 1 || oh !== H || ow !== W) {
+    xs = s.adopt(s.backend.makeOutput([N, oh, ow, ci], 'float32'));
+    const dst = s.backend.typedArrayFromHeap(xs) as Float32Array;
+    const src = s.backend.typedArrayFromHeap(x) as Float32Array;
+    for (let n = 0, o = 0; n < N; n++) {
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++, o += ci) {
+          const from = ((n * H + i * sh) * W + j * sw) * ci;
+          dst.set(src.subarray(from, from + ci), o);
+        }
+      }
+    }
+  }
+  const X = s.view(xs, [P, ci]);
+  const D = s.view(dy, [P, co]);
+  // The right operand is the smaller one: XNNPACK packs it for every product (measured several
+  // times the cost of transposing the other, e.g. 27 ms against 4 for x [65536, 8], dy [65536, 48]).
+  // So dW = X^T.dy where dy is narrower, else dW = (dy^T.X)^T (a small transpose at the end). The
+  // right operand (cached by tfjs-backend-wasm under its id) is a tensor in its own shape.
+  if (co <= ci) {
+    const out = s.run(tf.BatchMatMul, { a: s.view(s.transpose(X, [1, 0]), [1, ci, P]), b: s.view(D, [1, P, co]) }, { transposeA: false, transposeB: false });
+    return finish(s, out, [1, 1, ci, co]);
+  }
+  const outT = s.run(tf.BatchMatMul, { a: s.view(s.transpose(D, [1, 0]), [1, co, P]), b: s.view(X, [1, P, ci]) }, { transposeA: false, transposeB: false });
+  return finish(s, s.transpose(s.view(outT, [co, ci]), [1, 0]), [1, 1, ci, co]);
 }
 
 function viaConv(s: WasmScope, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info {

@@ -6,19 +6,46 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { batchNormStatisticsConfig, batchNormTrainingGradConfig, fusedBatchNormConfig } from './batch-norm.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { sumConfig } from './sum.js';
+import { identityConfig } from './identity.js';
+import { adamUpdateConfig } from './adam.js';
+import { transposeConfig } from './transpose.js';
+import { clipByValueGradConfig, installActivationGradients, reluGradConfig } from './activation-grads.js';
 import { rememberOriginal } from './wasm-kernel-utils.js';
 
 /** Kernels the wasm backend does not have. */
 export const wasmGradientKernels: readonly tf.KernelConfig[] = [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
 
 /**
+ * The app's own kernels, which tfjs does not define: batch norm in training (used by
+ * models/batch-norm-layer.ts), the ReLU and clip gradients (used by the gradients that
+ * activation-grads.ts registers) and Adam's update (models/fused-adam.ts), wherever the active
+ * backend has them.
+ */
+export const wasmAppKernels: readonly tf.KernelConfig[] = [
+  batchNormStatisticsConfig,
+  batchNormTrainingGradConfig,
+  reluGradConfig,
+  clipByValueGradConfig,
+  adamUpdateConfig,
+];
+
+/**
  * Kernels the wasm backend has, but slowly (scalar C++ loops, needless transposes): replaced by
  * XNNPACK compositions (Conv2DBackpropInput, transposed BatchMatMul), or (MaxPoolGrad, Sum over
- * leading axes) single SIMD passes on the wasm heap.
+ * leading axes, FusedBatchNorm, Transpose) SIMD passes on the wasm heap; Identity shares instead of copying.
  */
-const wasmReplacementKernels: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, batchMatMulConfig, maxPoolGradConfig, sumConfig];
+const wasmReplacementKernels: readonly tf.KernelConfig[] = [
+  conv2DBackpropInputConfig,
+  batchMatMulConfig,
+  maxPoolGradConfig,
+  sumConfig,
+  fusedBatchNormConfig,
+  identityConfig,
+  transposeConfig,
+];
 
 const stock = new Map<string, tf.KernelConfig>();
 
@@ -38,12 +65,14 @@ function install(config: tf.KernelConfig): void {
 
 /**
  * Registers the missing wasm gradient kernels (Conv2DBackpropFilter,
- * DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput) and, unless
- * `replaceSlowKernels` is false, the faster Conv2DBackpropInput, BatchMatMul, MaxPoolGrad and Sum.
+ * DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput), the app's own
+ * (wasmAppKernels, and the gradients that use them) and, unless `replaceSlowKernels` is false,
+ * the faster Conv2DBackpropInput, BatchMatMul, MaxPoolGrad, Sum, FusedBatchNorm, Identity and Transpose.
  * Idempotent; call it before or after `tf.setBackend('wasm')`.
  */
 export function registerWasmGradientKernels(options: { replaceSlowKernels?: boolean } = {}): void {
-  for (const config of wasmGradientKernels) install(config);
+  for (const config of [...wasmGradientKernels, ...wasmAppKernels]) install(config);
+  installActivationGradients();
   if (options.replaceSlowKernels ?? true) {
     for (const config of wasmReplacementKernels) install(config);
   } else {

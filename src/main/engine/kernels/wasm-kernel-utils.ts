@@ -2,38 +2,14 @@
 // kernels from inside a kernelFunc, make free reshape views, and dispose intermediates.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { sizeOf, wasmKernel } from './wasm-kernel-registry.js';
+import { transposeOnHeap } from './transpose.js';
+
+export { rememberOriginal, sizeOf, wasmKernel } from './wasm-kernel-registry.js';
 
 export type Info = tf.TensorInfo;
 export type Shape4 = [number, number, number, number];
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
-
-/** The stock kernelFuncs of the kernels the app registered over (see register-wasm-kernels.ts). */
-const originals = new Map<string, tf.KernelFunc>();
-
-/**
- * Remembers the wasm kernel registered now under `name`, so that a replacement registered
- * later can still call the original (see register-wasm-kernels.ts).
- */
-export function rememberOriginal(name: string): tf.KernelConfig | undefined {
-  const config = tf.getKernel(name, 'wasm');
-  if (config !== undefined && !originals.has(name)) originals.set(name, config.kernelFunc);
-  return config;
-}
-
-/** The kernelFunc to call for `name` on wasm: the stock one where the app replaced it. */
-export function wasmKernel(name: string): tf.KernelFunc {
-  const remembered = originals.get(name);
-  if (remembered !== undefined) return remembered;
-  const config = tf.getKernel(name, 'wasm');
-  if (config === undefined) throw new Error(`wasm backend has no ${name} kernel`);
-  return config.kernelFunc;
-}
-
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 
 /**
  * Runs wasm kernels and owns their outputs until dispose(); keep() hands one out.
@@ -69,7 +45,8 @@ export class WasmScope {
       last = p;
     }
     if (noop) return this.view(t, outShape);
-    return this.run('Transpose', { x: t }, { perm });
+    // The app's Transpose (transpose.ts), which run() would not reach: it calls stock kernels.
+    return this.adopt(transposeOnHeap(this.backend, t, perm));
   }
 
   /** Crops (negative amounts) and zero-pads (positive amounts) each axis. */

@@ -1,12 +1,17 @@
-// Two tiny WebAssembly SIMD routines that work in place on the tfjs wasm backend's own heap
-// (they import its Memory): the gradient of a 2x2/stride-2 max pool and column sums (the bias
-// gradient). The stock kernels for these are scalar C++ (or, for Sum, a transpose and a sum),
-// and JavaScript loops over the heap are slow per element. The module is a few hundred bytes,
-// assembled below; when the runtime lacks WebAssembly SIMD, simdKernels() returns null and
-// callers keep their JavaScript or stock paths.
+// Small WebAssembly SIMD routines that work in place on the tfjs wasm backend's own heap (they
+// import its Memory): the gradient of a 2x2/stride-2 max pool and column sums (the bias
+// gradient) here, per-channel passes (wasm-simd-channels.ts), 4x4-block transposes
+// (wasm-simd-transpose.ts) and Adam's update (wasm-simd-adam.ts). The stock kernels for these are scalar C++ (or, for Sum, a transpose
+// and a sum), and JavaScript loops over the heap are slow per element. The module is a couple of
+// kilobytes, assembled by wasm-simd-asm.ts; when the runtime lacks WebAssembly SIMD,
+// simdKernels() returns null and callers keep their JavaScript or stock paths.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { I32, V128, addr, forBytes, forRows, moduleBytes, op, whileCount, type Routine } from './wasm-simd-asm.js';
+import { channelRoutines, type ChannelKernels } from './wasm-simd-channels.js';
+import { transposeRoutine, type TransposeKernels } from './wasm-simd-transpose.js';
+import { adamRoutine, type AdamKernels } from './wasm-simd-adam.js';
 
-interface SimdKernels {
+export interface SimdKernels extends ChannelKernels, TransposeKernels, AdamKernels {
   /**
    * One row of 2x2/stride-2 windows: x0/dx0 point at the window row's top-left (bytes), g at
    * its gradients; `count` windows of C channels (C % 4 == 0); cb = C*4, rb = W*C*4 bytes.
@@ -17,114 +22,6 @@ interface SimdKernels {
   columnSum(src: number, rows: number, cb: number, dst: number): void;
 }
 
-// --- a minimal encoder ---
-const I32 = 0x7f;
-const V128 = 0x7b;
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function str(s: string): number[] {
-  const bytes = [...Buffer.from(s, 'utf8')];
-  return [...uleb(bytes.length), ...bytes];
-}
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (d: number) => [0x0c, ...uleb(d)],
-  brIf: (d: number) => [0x0d, ...uleb(d)],
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  eqz: [0x45],
-  geU: [0x4f],
-  add: [0x6a],
-  sub: [0x6b],
-  shl: [0x74],
-  load: [0xfd, 0x00, 0x00, 0x00],
-  store: [0xfd, 0x0b, 0x00, 0x00],
-  splatF32: [0xfd, ...uleb(19)],
-  gt: [0xfd, ...uleb(68)],
-  not: [0xfd, ...uleb(77)],
-  and: [0xfd, ...uleb(78)],
-  andnot: [0xfd, ...uleb(79)],
-  or: [0xfd, ...uleb(80)],
-  bitselect: [0xfd, ...uleb(82)],
-  fadd: [0xfd, ...uleb(228)],
-  f32: (v: number) => {
-    const b = Buffer.alloc(4);
-    b.writeFloatLE(v);
-    return [0x43, ...b];
-  },
-};
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-/** for (off = 0; off < limit; off += 16) body — `off` and `limit` are locals. */
-function forBytes(off: number, limit: number, body: number[]): number[] {
-  return [
-    ...op.i32(0),
-    ...op.set(off),
-    ...op.block,
-    ...op.loop,
-    ...op.get(off),
-    ...op.get(limit),
-    ...op.geU,
-    ...op.brIf(1),
-    ...body,
-    ...op.get(off),
-    ...op.i32(16),
-    ...op.add,
-    ...op.set(off),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
-}
-/** while (count != 0) { body; count-- } */
-function whileCount(count: number, body: number[]): number[] {
-  return [
-    ...op.block,
-    ...op.loop,
-    ...op.get(count),
-    ...op.eqz,
-    ...op.brIf(1),
-    ...body,
-    ...op.get(count),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.set(count),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
-}
-const addr = (...locals: number[]): number[] => locals.flatMap((l, i) => (i === 0 ? op.get(l) : [...op.get(l), ...op.add]));
-
 /**
  * maxPool2x2GradRow's locals: its params (i32), then off and cbrb = cb + rb (i32), then the
  * vectors (v128): a (a tap's values), best (the maximum so far), m0…m3 (the tap raised the
@@ -132,7 +29,7 @@ const addr = (...locals: number[]): number[] => locals.flatMap((l, i) => (i === 
  */
 const MAX_POOL = { x0: 0, g: 1, dx0: 2, count: 3, cb: 4, rb: 5, off: 6, cbrb: 7, a: 8, best: 9, m0: 10, m1: 11, m2: 12, m3: 13, gv: 14, ninf: 15 };
 
-function maxPoolBody(): number[] {
+function maxPoolRoutine(): Routine {
   const { x0, g, dx0, count, cb, rb, off, cbrb, ninf } = MAX_POOL;
   const step = (l: number, by: number[]): number[] => [...op.get(l), ...by, ...op.add, ...op.set(l)];
   const body = [
@@ -150,15 +47,16 @@ function maxPoolBody(): number[] {
       ...step(g, op.get(cb)),
     ]),
   ];
-  return [
-    // locals past the params: off, cbrb (i32), then a … ninf (v128)
-    ...vec([
-      [...uleb(2), I32],
-      [...uleb(8), V128],
-    ]),
-    ...body,
-    ...op.end,
-  ];
+  // locals past the params: off, cbrb (i32), then a … ninf (v128)
+  return {
+    name: 'maxPool2x2GradRow',
+    params: [I32, I32, I32, I32, I32, I32],
+    locals: [
+      [2, I32],
+      [8, V128],
+    ],
+    body,
+  };
 }
 
 /** Four channels of the window at `off` (taps a b / d e): which taps raise the maximum (m0…m3), then the gradient routed to the last. */
@@ -219,36 +117,14 @@ function storeGradient(at: number[], mask: number[]): number[] {
   return [...at, ...op.get(MAX_POOL.gv), ...mask, ...op.and, ...op.store];
 }
 
-function columnSumBody(): number[] {
+function columnSumRoutine(): Routine {
   // params: 0 src, 1 rows, 2 cb, 3 dst; locals: 4 off
   const [src, rows, cb, dst, off] = [0, 1, 2, 3, 4];
   const inner = [...addr(dst, off), ...addr(dst, off), ...op.load, ...addr(src, off), ...op.load, ...op.fadd, ...op.store];
-  const body = whileCount(rows, [...forBytes(off, cb, inner), ...op.get(src), ...op.get(cb), ...op.add, ...op.set(src)]);
-  return [...vec([[...uleb(1), I32]]), ...body, ...op.end];
+  return { name: 'columnSum', params: [I32, I32, I32, I32], locals: [[1, I32]], body: forRows(rows, cb, off, [src], inner) };
 }
 
-function moduleBytes(shared: boolean): Uint8Array {
-  const types = section(
-    1,
-    vec([
-      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00],
-      [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0x00],
-    ]),
-  );
-  const memType = shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)];
-  const imports = section(2, vec([[...str('env'), ...str('memory'), 0x02, ...memType]]));
-  const funcs = section(3, vec([[0], [1]]));
-  const exports = section(
-    7,
-    vec([
-      [...str('maxPool2x2GradRow'), 0x00, 0],
-      [...str('columnSum'), 0x00, 1],
-    ]),
-  );
-  const bodies = [maxPoolBody(), columnSumBody()].map((b) => [...uleb(b.length), ...b]);
-  const code = section(10, vec(bodies));
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...funcs, ...exports, ...code]);
-}
+const ROUTINES = (): Routine[] => [maxPoolRoutine(), columnSumRoutine(), ...channelRoutines(), transposeRoutine(), adamRoutine()];
 
 // WebAssembly is a global of every runtime this backend runs on, but not in this project's TS libs.
 interface WasmMemory {
@@ -279,7 +155,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   let kernels: SimdKernels | null = null;
   try {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const instance = new api.Instance(new api.Module(moduleBytes(shared)), { env: { memory } });
+    const instance = new api.Instance(new api.Module(moduleBytes(ROUTINES(), shared)), { env: { memory } });
     kernels = instance.exports as unknown as SimdKernels;
   } catch {
     kernels = null;

@@ -14,6 +14,7 @@ import {
   type InvertedResidual,
   type ResnetKind,
 } from '../../../shared/model-families.js';
+import { batchNormalization } from './batch-norm-layer.js';
 
 export { modelAcceptsShape } from '../../../shared/model-families.js';
 
@@ -42,9 +43,10 @@ class Layers {
   }
 
   /** PyTorch's batch-norm constants (momentum 0.1 there is 0.9 here): Keras' 0.99 leaves the running
-   *  statistics far behind the weights in a short run, and validation reads those statistics. */
+   *  statistics far behind the weights in a short run, and validation reads those statistics. The
+   *  layer is tfjs's, with a shorter training path (batch-norm-layer.ts). */
   batchNorm(): tf.layers.Layer {
-    return tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 });
+    return batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 });
   }
 
   dense(units: number, activation: 'relu' | 'linear'): tf.layers.Layer {

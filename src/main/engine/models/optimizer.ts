@@ -2,11 +2,19 @@
 // §5.8).
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerKind } from '../../../shared/run-types.js';
+import { applyAdamFused, type AdamGradients } from './fused-adam.js';
 
-/** tfjs's Adam keeps its rate in a protected field that it reads on every step. */
+/**
+ * tfjs's Adam keeps its rate in a protected field that it reads on every step. Its step is one
+ * kernel a variable where the backend has one (fused-adam.ts), tfjs's own elsewhere.
+ */
 class AdjustableAdam extends tf.AdamOptimizer {
   setLearningRate(rate: number): void {
     this.learningRate = rate;
+  }
+
+  override applyGradients(variableGradients: AdamGradients): void {
+    if (!applyAdamFused(this, variableGradients)) super.applyGradients(variableGradients);
   }
 }
 
