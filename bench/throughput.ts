@@ -261,13 +261,22 @@ function runPeer(data: Prepared, model: ModelKind): void {
     return;
   }
   for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
-    const j = JSON.parse(line) as { peer: string; device: string; threads: number; batch_size: number; samples_per_s: number; trainable_parameters: number };
+    const j = JSON.parse(line) as {
+      peer: string;
+      device: string;
+      threads: number;
+      batch_size: number;
+      samples_per_s: number;
+      trainable_parameters: number;
+      test_accuracy: number;
+      epochs: number;
+    };
     const device = `${j.peer} ${j.device}, ${j.threads} threads`;
     rows.push({ ...base, who: 'torch', device, batch: j.batch_size, parameters: j.trainable_parameters, samplesPerSecond: j.samples_per_s });
     const ours = trainableParameters(model, data.inputShape, data.classes);
     // Unequal models make the ratio meaningless: say so loudly rather than print it quietly.
     if (j.trainable_parameters !== ours) log(`WARNING: torch ${model} has ${j.trainable_parameters} trainable parameters, the app's ${ours}`);
-    log(`torch ${model} b${j.batch_size}: ${j.samples_per_s} samples/s`);
+    log(`torch ${model} b${j.batch_size}: ${j.samples_per_s} samples/s (validation accuracy ${j.test_accuracy} after ${j.epochs} epoch(s) at lr 1e-3)`);
   }
 }
 
