@@ -2,7 +2,7 @@
 // many trainable parameters it has at a given input. Pure (no tfjs), so the CLI, the service and
 // the renderer can list models and their sizes without building one; the engine builds the same
 // architectures in models/build-model.ts, and a test holds the two to the same counts.
-import { MODEL_KINDS, type ModelKind } from './run-types.js';
+import { MODEL_KINDS, type ModelKind, type RunModel } from './run-types.js';
 
 export const MODEL_FAMILIES = ['cnn', 'mlp', 'resnet', 'mobilenet'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
@@ -101,6 +101,20 @@ export function usesBatchNorm(model: ModelKind): boolean {
 /** The smallest per-step batch the search and the out-of-memory step-down may use for this model. */
 export function minimumBatchFor(model: ModelKind): number {
   return usesBatchNorm(model) ? MIN_BATCH_NORM_BATCH : 1;
+}
+
+/** A run's or tuning's model in words: its architecture's label, or what an imported model is. */
+export function runModelLabel(model: RunModel): string {
+  return model === 'imported' ? 'the imported model' : architectureInfo(model).label;
+}
+
+/**
+ * The smallest batch for a run of this model: with a start model, batch norm only sets a floor
+ * where it trains (a frozen backbone's batch norm uses its stored statistics).
+ */
+export function minimumBatchForRun(model: RunModel, startFrom?: { batchNormTrained: boolean }): number {
+  if (startFrom) return startFrom.batchNormTrained ? MIN_BATCH_NORM_BATCH : 1;
+  return model === 'imported' ? 1 : minimumBatchFor(model);
 }
 
 /** Every model, in the order lists show them. */

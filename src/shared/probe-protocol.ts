@@ -3,18 +3,31 @@
 // memory, a native crash), the search records that probe's trial with its cause, starts a new
 // process with the same session, and goes on.
 import { z } from 'zod';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
+import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS } from './run-types.js';
+import { AUGMENT_LEVELS } from './fine-tuning.js';
 import { anyNumber } from './schemas.js';
 
 const probeSessionSchema = z.strictObject({
   kind: z.literal('probe-session'),
   datasetDir: z.string().min(1),
-  model: z.enum(MODEL_KINDS),
+  /** 'imported' only with startModel. */
+  model: z.enum(RUN_MODELS),
   optimizer: z.enum(OPTIMIZERS),
   backend: z.enum(BACKEND_CHOICES),
   seed: z.number().int().min(0),
   /** SGD momentum (ignored by Adam); 0.9 when absent, as in a training run. */
   momentum: z.number().min(0).lt(1).optional(),
+  /** Augmentation in every training step, as the run will have it (default none). */
+  augment: z.enum(AUGMENT_LEVELS).optional(),
+  /** Probe a model assembled from this start model (its stored copy) instead of `model` from scratch. */
+  startModel: z
+    .strictObject({
+      dir: z.string().min(1),
+      unfreeze: z.number().int().min(0),
+      /** The unfrozen blocks' rate over the probe's rate. */
+      fineTuneRateFactor: z.number().positive(),
+    })
+    .optional(),
   /**
    * Tests only: wrap the backend so that any allocation taking the live tensor bytes above
    * this many fails like a real out-of-memory error.

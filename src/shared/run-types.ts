@@ -16,6 +16,13 @@ export const MODEL_KINDS = [
 ] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
+/**
+ * What a run or a tuning names as its model: an architecture of MODEL_KINDS, or 'imported' for
+ * one started from a trained model that this app did not make (config.startFrom says which).
+ */
+export const RUN_MODELS = [...MODEL_KINDS, 'imported'] as const;
+export type RunModel = (typeof RUN_MODELS)[number];
+
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 

@@ -2,7 +2,8 @@
 // network boundary is checked before it is believed. They are the definitions: the types of
 // run-types.ts (TrainConfig, BackendReport, StepMetrics …) are inferred from them.
 import { z } from 'zod';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
+import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS } from './run-types.js';
+import { AUGMENT_LEVELS, startFromSchema } from './fine-tuning.js';
 
 const finite = z.number().finite();
 /** Any number, NaN and ±Infinity included (zod's number() rejects them). */
@@ -10,7 +11,7 @@ export const anyNumber = z.custom<number>((v) => typeof v === 'number', { messag
 
 /** A training run's settings (TrainConfig). */
 export const trainConfigSchema = z.strictObject({
-  model: z.enum(MODEL_KINDS),
+  model: z.enum(RUN_MODELS),
   batchSize: z
     .number()
     .int()
@@ -31,6 +32,13 @@ export const trainConfigSchema = z.strictObject({
     .max(2 ** 31 - 1),
   /** Validate this many times per epoch (default 1, at its end): finer validation curves. */
   validationsPerEpoch: z.number().int().min(1).max(20).optional(),
+  /** Augmentation of every training batch (shared/fine-tuning.ts); absent: none (runs stored before it existed). */
+  augment: z.enum(AUGMENT_LEVELS).optional(),
+  /**
+   * The trained model this run starts from (its backbone, with a new classifier); absent: `model`
+   * from scratch. With it, `model` names the start model's architecture where this app made it.
+   */
+  startFrom: startFromSchema.optional(),
 });
 
 /** Why a backend of the ladder was not used (BackendSkip). */

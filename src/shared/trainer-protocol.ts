@@ -13,6 +13,8 @@ const trainJobSchema = z.strictObject({
   artifactDir: z.string().min(1).optional(),
   /** Stop after this many steps (tests, probes). */
   maxSteps: z.number().int().min(1).optional(),
+  /** The stored copy of config.startFrom's model (a folder with model.json); required with it. */
+  startModelDir: z.string().min(1).optional(),
   /** Tests only: train on the memory-capped test backend (allocations above this many bytes fail as out of memory). */
   memoryCapBytes: z.number().int().min(1).optional(),
 });

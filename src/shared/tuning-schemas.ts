@@ -2,13 +2,14 @@
 // the definitions: the types of tuning-types.ts (TuningRequest, TrialRecord, TuningReport …) are
 // inferred from them. The API (api/data.ts) uses them for what it returns and sends.
 import { z } from 'zod';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from './run-types.js';
+import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS } from './run-types.js';
+import { AUGMENT_LEVELS, startFromSchema } from './fine-tuning.js';
 import { anyNumber } from './schemas.js';
 import { TRIAL_KINDS, TRIAL_STATUSES, TUNING_MODES, TUNING_PHASES } from './tuning-types.js';
 
 /** A search as it was run, defaults applied (TuningRequest). */
 export const tuningRequestSchema = z.strictObject({
-  model: z.enum(MODEL_KINDS),
+  model: z.enum(RUN_MODELS),
   mode: z.enum(TUNING_MODES),
   optimizer: z.enum(OPTIMIZERS),
   backend: z.enum(BACKEND_CHOICES),
@@ -25,6 +26,10 @@ export const tuningRequestSchema = z.strictObject({
    * (which then only centres the ramp). Default true.
    */
   searchLearningRate: z.boolean().optional(),
+  /** Augmentation the probes train with, as the recommended run will (absent: none). */
+  augment: z.enum(AUGMENT_LEVELS).optional(),
+  /** The trained model the search (and the recommended run) starts from; absent: `model` from scratch. */
+  startFrom: startFromSchema.optional(),
 });
 
 /** One probe of a search and what it measured (TrialRecord). */

@@ -176,7 +176,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
       );
     const config = parsed.data;
-    const shapeProblem = modelAcceptsShape(config.model, dataset.manifest.inputShape);
+    const shapeProblem = config.startFrom || config.model === 'imported' ? null : modelAcceptsShape(config.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'config.model');
     if (!existsSync(dataset.cacheDir))
       throw new UserError(`dataset "${dataset.name}" has lost its cached data (${dataset.cacheDir}); import it again`, 'dataset');
@@ -327,7 +327,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     // The contract's defaults; the range test stays implied (absent means on) as stored before.
     const { searchLearningRate: _rangeTest, ...defaults } = TUNING_DEFAULTS;
     const request: TuningRequest = { ...defaults, ...parsed.data };
-    const shapeProblem = modelAcceptsShape(request.model, dataset.manifest.inputShape);
+    const shapeProblem = request.startFrom || request.model === 'imported' ? null : modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');
     const session = this.store.tuning.create(dataset.id, request);
     let stop = false;

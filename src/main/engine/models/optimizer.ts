@@ -40,3 +40,47 @@ export function learningRateAt(step: number, base: number, warmupSteps: number):
   if (warmupSteps <= 0 || step > warmupSteps) return base;
   return (base * Math.max(1, step)) / warmupSteps;
 }
+
+/** One optimizer per rate group of a net (trainable-net.ts), driven as one. */
+export interface NetOptimizer {
+  /** Applies each variable's gradient with its group's optimizer. */
+  applyGradients(grads: tf.NamedTensorMap): void;
+  /** The run's rate now; each group steps at it times its rateFactor. */
+  setLearningRate(rate: number): void;
+  dispose(): void;
+}
+
+export function createNetOptimizer(
+  kind: OptimizerKind,
+  learningRate: number,
+  momentum: number,
+  groups: readonly { variables: readonly tf.Variable[]; rateFactor: number }[],
+): NetOptimizer {
+  const parts = groups
+    .filter((g) => g.variables.length > 0)
+    .map((g) => ({ ...createOptimizer(kind, learningRate * g.rateFactor, momentum), factor: g.rateFactor, names: new Set(g.variables.map((v) => v.name)) }));
+  return {
+    applyGradients(grads) {
+      if (parts.length === 1) {
+        parts[0]!.optimizer.applyGradients(grads);
+        return;
+      }
+      for (const part of parts) {
+        const own: tf.NamedTensorMap = {};
+        for (const name of Object.keys(grads)) if (part.names.has(name)) own[name] = grads[name]!;
+        part.optimizer.applyGradients(own);
+      }
+    },
+    setLearningRate(rate) {
+      for (const part of parts) part.setLearningRate(rate * part.factor);
+    },
+    dispose() {
+      for (const part of parts) {
+        part.optimizer.dispose();
+        // MomentumOptimizer.dispose() forgets SGD's kept learning-rate scalar (tfjs 4.22).
+        const c = (part.optimizer as { c?: tf.Tensor }).c;
+        if (c && !c.isDisposed) c.dispose();
+      }
+    },
+  };
+}

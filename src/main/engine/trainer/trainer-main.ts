@@ -11,6 +11,7 @@ import { backendMemoryBytes, BackendUnavailableError, selectBackend } from '../b
 import { loadDataset } from '../datasets/index.js';
 import { modelAcceptsShape } from '../models/build-model.js';
 import { saveModelToDir } from '../models/model-files.js';
+import { createNet } from '../models/create-net.js';
 import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.js';
 import { EventBatcher } from './event-batcher.js';
 import type { ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
@@ -72,13 +73,25 @@ async function runJob(job: TrainJob): Promise<void> {
       send({ type: 'failed', cause: 'dataset', message: `could not load the dataset: ${(err as Error).message}` });
       return;
     }
-    const shapeProblem = modelAcceptsShape(job.config.model, dataset.manifest.inputShape);
+    const shapeProblem = job.config.startFrom || job.config.model === 'imported' ? null : modelAcceptsShape(job.config.model, dataset.manifest.inputShape);
     if (shapeProblem) {
       send({ type: 'failed', cause: 'bad-config', message: shapeProblem });
       return;
     }
+    const { inputShape, classes, normalization } = dataset.manifest;
+    const { config } = job;
+    const startModel =
+      config.startFrom && job.startModelDir
+        ? { dir: job.startModelDir, unfreeze: config.startFrom.unfreeze, fineTuneRateFactor: config.startFrom.fineTuneLearningRate / config.learningRate }
+        : undefined;
+    if (config.startFrom && !startModel) {
+      send({ type: 'failed', cause: 'bad-config', message: 'the run starts from a trained model, but the job names no copy of it (startModelDir)' });
+      return;
+    }
+    const net = await createNet({ model: config.model, inputShape, classes: classes.length, normalization, seed: config.seed, startModel });
     const result = await runTrainingLoop({
       dataset,
+      net,
       config: job.config,
       maxSteps: job.maxSteps,
       shouldStop: () => stopRequested,

@@ -7,8 +7,9 @@ import type { EpochMetrics, StepMetrics, TrainConfig } from '../../../shared/run
 import type { Evaluation, RunSummary } from '../../../shared/trainer-protocol.js';
 import { createRng, shuffleInPlace } from '../../../shared/random.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
-import { buildModel } from '../models/build-model.js';
-import { createOptimizer, learningRateAt } from '../models/optimizer.js';
+import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
+import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
+import { augmentBatch } from './augment.js';
 import { yieldToEventLoop } from '../util/event-loop.js';
 
 export class TrainingDivergedError extends Error {
@@ -24,6 +25,8 @@ export class TrainingDivergedError extends Error {
 export interface TrainLoopOptions {
   dataset: LoadedDataset;
   config: TrainConfig;
+  /** The model to train (one assembled from a start model: models/start-model.ts); default: config.model built from scratch. */
+  net?: TrainableNet;
   /** Stop after this many steps in all (tests, probes). */
   maxSteps?: number;
   shouldStop(): boolean;
@@ -64,6 +67,13 @@ export function makeBatch(ds: LoadedDataset, indices: Uint32Array, scratch?: Flo
   return { x, labels: labelTensor, oneHot };
 }
 
+/** config.model from scratch; a run that starts from a trained model must be given its net. */
+function scratchNet(config: TrainConfig, ds: LoadedDataset): TrainableNet {
+  if (config.startFrom || config.model === 'imported')
+    throw new Error('a run that starts from a trained model needs the model assembled from it (TrainLoopOptions.net)');
+  return builtInNet({ model: config.model, inputShape: ds.manifest.inputShape, classes: ds.manifest.classes.length, seed: config.seed });
+}
+
 export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoopResult> {
   const run = new TrainingRun(opts);
   try {
@@ -79,10 +89,9 @@ export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoop
 class TrainingRun {
   private readonly ds: LoadedDataset;
   private readonly config: TrainConfig;
+  private readonly net: TrainableNet;
   private readonly model: tf.LayersModel;
-  private readonly optimizer: tf.Optimizer;
-  private readonly setLearningRate: (lr: number) => void;
-  private readonly variables: tf.Variable[];
+  private readonly optimizer: NetOptimizer;
   private readonly rng: () => number;
   private readonly order: Uint32Array;
   private readonly stepsPerEpoch: number;
@@ -108,9 +117,9 @@ class TrainingRun {
     const { dataset: ds, config } = opts;
     this.ds = ds;
     this.config = config;
-    this.model = buildModel(config.model, { inputShape: ds.manifest.inputShape, classes: ds.manifest.classes.length }, config.seed);
-    ({ optimizer: this.optimizer, setLearningRate: this.setLearningRate } = createOptimizer(config.optimizer, config.learningRate, config.momentum));
-    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.net = opts.net ?? scratchNet(config, ds);
+    this.model = this.net.model;
+    this.optimizer = createNetOptimizer(config.optimizer, config.learningRate, config.momentum, this.net.rateGroups);
     this.rng = createRng(config.seed);
     this.order = Uint32Array.from(ds.trainIndex);
     this.stepsPerEpoch = Math.ceil(this.order.length / config.batchSize);
@@ -160,15 +169,17 @@ class TrainingRun {
     const indices = this.order.subarray(b * batchSize, Math.min(this.order.length, (b + 1) * batchSize));
     this.step++;
     const lr = learningRateAt(this.step, this.config.learningRate, this.config.warmupSteps);
-    this.setLearningRate(lr);
+    this.optimizer.setLearningRate(lr);
     const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
     let accuracy: tf.Scalar | undefined;
     const loss = tf.tidy(() => {
+      // The frozen part (if any) runs here, outside the tape: nothing of it is kept for a backward pass.
+      const features = this.net.frozen(augmentBatch(x, this.config.augment ?? 'none', this.config.seed, this.step));
       const { value, grads } = tf.variableGrads(() => {
-        const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
+        const logits = this.net.trained(features);
         accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
         return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
-      }, this.variables);
+      }, this.net.trainable);
       this.optimizer.applyGradients(grads);
       return value;
     });
@@ -246,6 +257,7 @@ class TrainingRun {
   /** After a failure: everything the run holds on the device. */
   discard(): void {
     for (const p of this.pending) tf.dispose([p.loss, p.accuracy]);
+    this.net.disposeParts();
     this.model.dispose();
     this.optimizer.dispose();
   }
@@ -259,6 +271,7 @@ class TrainingRun {
       evaluation = (await evaluateSplit(this.model, ds, ds.validationIndex, this.config.batchSize, true)).evaluation;
     }
     this.optimizer.dispose();
+    this.net.disposeParts();
     return {
       status: stopped ? 'stopped' : 'completed',
       model: this.model,

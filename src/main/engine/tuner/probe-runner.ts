@@ -34,8 +34,10 @@ import { createRng, shuffleInPlace } from '../../../shared/random.js';
 import { NoiseScaleEstimator, noiseScaleTerms } from '../../../shared/tuner-math.js';
 import { RANGE_TEST_SMOOTHING, SmoothedLoss } from '../../../shared/learning-rate-range.js';
 import type { LoadedDataset } from '../datasets/index.js';
-import { buildModel } from '../models/build-model.js';
-import { createOptimizer, learningRateAt, type AdjustableOptimizer } from '../models/optimizer.js';
+import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
+import { augmentBatch } from '../training/augment.js';
+import type { AugmentLevel } from '../../../shared/fine-tuning.js';
+import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { evaluateSplit, makeBatch } from '../training/train-loop.js';
 import { microBatchGradientStats } from './gradient-noise.js';
 import { currentWasmHeapBytes } from './probe-failure.js';
@@ -50,11 +52,16 @@ export type LearningRateResult = Extract<ProbeResult, { kind: 'learning-rate' }>
 
 export interface ProbeRunnerOptions {
   dataset: LoadedDataset;
-  model: ModelKind;
+  /** The architecture from scratch, unless `net` is given. */
+  model?: ModelKind;
   optimizer: OptimizerKind;
   seed: number;
   /** SGD momentum; default 0.9. */
   momentum?: number;
+  /** Augmentation in every training step (default none), as the run will have it. */
+  augment?: AugmentLevel;
+  /** The model to probe when it is not `model` from scratch (a start model: models/start-model.ts). */
+  net?: TrainableNet;
 }
 
 /** Timed chunks of a throughput probe (its result is the fastest). */
@@ -180,6 +187,9 @@ async function withPlainKernelTimer<T>(fn: () => Promise<T>): Promise<T> {
 
 export class ProbeRunner {
   readonly model: tf.LayersModel;
+  private readonly net: TrainableNet;
+  /** Steps taken by this runner: seeds the augmentation's draws. */
+  private stepCount = 0;
   /** Bytes of the copy of the initial weights that the runner keeps. */
   readonly snapshotBytes: number;
   private readonly ds: LoadedDataset;
@@ -193,12 +203,14 @@ export class ProbeRunner {
   constructor(private readonly opts: ProbeRunnerOptions) {
     this.ds = opts.dataset;
     const { inputShape, classes } = this.ds.manifest;
-    this.model = buildModel(opts.model, { inputShape, classes: classes.length }, opts.seed);
+    if (!opts.net && !opts.model) throw new Error('a probe runner needs a model or a net');
+    this.net = opts.net ?? builtInNet({ model: opts.model!, inputShape, classes: classes.length, seed: opts.seed });
+    this.model = this.net.model;
     // Every weight, not only the trainable ones: a batch-norm layer's running mean and variance
     // move in training mode, and a probe that left them moved would hand its statistics to the
     // next (test/unit/tuner/probe-runner-batchnorm.test.ts).
     this.weights = this.model.weights.map((w) => w.read() as tf.Variable);
-    this.trainable = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.trainable = this.net.trainable;
     this.initial = this.weights.map((v) => tf.keep(tf.clone(v)));
     this.snapshotBytes = this.initial.reduce((s, t) => s + t.size * tf.util.bytesPerElement(t.dtype as 'float32'), 0);
   }
@@ -312,13 +324,16 @@ export class ProbeRunner {
         for (let s = 0; s < perWindow; s++) {
           const batches = Array.from({ length: k }, () => makeBatch(this.ds, sampler.next(microBatch)));
           let stats: tf.Tensor1D;
+          const features: tf.Tensor[] = [];
           try {
-            const r = microBatchGradientStats(k, (i) => this.lossOf(batches[i]!.x, batches[i]!.oneHot), this.trainable);
-            opt.optimizer.applyGradients(r.meanGrads);
+            for (const b of batches) features.push(tf.tidy(() => this.inputsOf(b.x)));
+            const r = microBatchGradientStats(k, (i) => this.lossOf(features[i]!, batches[i]!.oneHot), this.trainable);
+            opt.applyGradients(r.meanGrads);
             tf.dispose(Object.values(r.meanGrads));
             stats = r.stats;
           } finally {
             for (const b of batches) tf.dispose([b.x, b.labels, b.oneHot]);
+            tf.dispose(features);
           }
           const values = await stats.data();
           stats.dispose();
@@ -436,6 +451,7 @@ export class ProbeRunner {
     if (this.disposed) return;
     this.disposed = true;
     tf.dispose(this.initial);
+    this.net.disposeParts();
     this.model.dispose();
   }
 
@@ -463,19 +479,19 @@ export class ProbeRunner {
    * Runs a probe in its own engine scope with a fresh optimizer; whatever happens, every tensor it
    * left undisposed is released, the optimizer's state is disposed and the weights are restored.
    */
-  private async isolated<T>(learningRate: number, body: (opt: AdjustableOptimizer) => Promise<T>): Promise<T> {
+  private async isolated<T>(learningRate: number, body: (opt: NetOptimizer) => Promise<T>): Promise<T> {
     if (this.disposed) throw new Error('the probe runner has been disposed');
     if (this.busy) throw new Error('another probe is running');
     this.busy = true;
     const engine = tf.engine();
     engine.startScope('probe');
-    let opt: AdjustableOptimizer | undefined;
+    let opt: NetOptimizer | undefined;
     // On webgpu the probe runs inside the device's error scopes: an allocation that did not fit
     // throws nothing by itself (see webgpu-device.ts), the scopes turn it into an error here.
     const watch = tf.getBackend() === 'webgpu' ? currentDeviceWatch() : undefined;
     let gpuFailed = false;
     try {
-      opt = createOptimizer(this.opts.optimizer, learningRate, this.opts.momentum ?? 0.9);
+      opt = createNetOptimizer(this.opts.optimizer, learningRate, this.opts.momentum ?? 0.9, this.net.rateGroups);
       const created = opt;
       return watch ? await watch.run(() => body(created)) : await body(opt);
     } catch (err) {
@@ -486,10 +502,7 @@ export class ProbeRunner {
       engine.state.profiling = false;
       engine.endScope();
       try {
-        opt?.optimizer.dispose();
-        // MomentumOptimizer.dispose() forgets SGD's kept learning-rate scalar (tfjs 4.22).
-        const c = (opt?.optimizer as { c?: tf.Tensor } | undefined)?.c;
-        if (c && !c.isDisposed) c.dispose();
+        opt?.dispose();
       } finally {
         this.restore();
         this.busy = false;
@@ -502,21 +515,29 @@ export class ProbeRunner {
     }
   }
 
-  private lossOf(x: tf.Tensor, oneHot: tf.Tensor2D): tf.Scalar {
-    const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
+  /** What the trained part takes for this batch: augmented as the run will be, through the frozen part. */
+  private inputsOf(x: tf.Tensor): tf.Tensor {
+    this.stepCount++;
+    return this.net.frozen(augmentBatch(x, this.opts.augment ?? 'none', this.opts.seed, this.stepCount));
+  }
+
+  /** The training loss of features from inputsOf. */
+  private lossOf(features: tf.Tensor, oneHot: tf.Tensor2D): tf.Scalar {
+    const logits = this.net.trained(features);
     return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
   }
 
   /** One training step (forward, backward, update) on these samples; returns its loss. */
-  private step(opt: AdjustableOptimizer, indices: Uint32Array, beforeUpdate?: () => void): tf.Scalar {
+  private step(opt: NetOptimizer, indices: Uint32Array, beforeUpdate?: () => void): tf.Scalar {
     const need = indices.length * this.ds.sampleSize;
     if (this.scratch.length < need) this.scratch = new Float32Array(need);
     const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
     try {
       return tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => this.lossOf(x, oneHot), this.trainable);
+        const features = this.inputsOf(x);
+        const { value, grads } = tf.variableGrads(() => this.lossOf(features, oneHot), this.trainable);
         beforeUpdate?.();
-        opt.optimizer.applyGradients(grads);
+        opt.applyGradients(grads);
         return value;
       });
     } finally {

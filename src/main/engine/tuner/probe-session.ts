@@ -11,6 +11,7 @@ import { loadDataset } from '../datasets/index.js';
 import { modelAcceptsShape } from '../models/build-model.js';
 import { activateCappedBackend } from './capped-backend.js';
 import { classifyProbeFailure, currentWasmHeapBytes, guardWasmAllocations } from './probe-failure.js';
+import { createNet } from '../models/create-net.js';
 import { ProbeRunner } from './probe-runner.js';
 
 export interface ProbeSessionIo {
@@ -108,10 +109,19 @@ export class ProbeSessionController {
     } catch (err) {
       return this.failStart('dataset', `could not load the dataset: ${firstLine(err)}`);
     }
-    const shapeProblem = modelAcceptsShape(session.model, dataset.manifest.inputShape);
+    const shapeProblem = session.startModel || session.model === 'imported' ? null : modelAcceptsShape(session.model, dataset.manifest.inputShape);
     if (shapeProblem) return this.failStart('bad-config', shapeProblem);
     try {
-      this.runner = new ProbeRunner({ dataset, model: session.model, optimizer: session.optimizer, seed: session.seed, momentum: session.momentum });
+      const { inputShape, classes, normalization } = dataset.manifest;
+      const net = await createNet({
+        model: session.model,
+        inputShape,
+        classes: classes.length,
+        normalization,
+        seed: session.seed,
+        startModel: session.startModel,
+      });
+      this.runner = new ProbeRunner({ dataset, net, optimizer: session.optimizer, seed: session.seed, momentum: session.momentum, augment: session.augment });
     } catch (err) {
       const failure = classifyProbeFailure(err, this.backend, currentWasmHeapBytes());
       return this.failStart(failure.cause, `could not build the model: ${failure.message}`);

@@ -2,7 +2,7 @@
 // and memory budget, the prober, the report's reasons so far, and the bookkeeping of every probe
 // (stored as a trial, announced, counted for the progress estimate; stopping takes effect here,
 // between probes).
-import { minimumBatchFor } from '../../../shared/model-families.js';
+import { minimumBatchForRun } from '../../../shared/model-families.js';
 import type { BackendReport } from '../../../shared/run-types.js';
 import type { TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningRequest } from '../../../shared/tuning-types.js';
 import type { ProbeAnswer, Prober } from './prober.js';
@@ -83,7 +83,7 @@ export class SearchContext {
     this.validated = setup.validationCount > 0;
     this.backend = setup.backend;
     this.budget = setup.budget;
-    this.minBatch = minimumBatchFor(setup.request.model);
+    this.minBatch = minimumBatchForRun(setup.request.model, setup.request.startFrom);
     const cap = Math.max(1, Math.floor(setup.trainCount / 20));
     // The batch-norm floor outranks the 20-steps wish; a dataset smaller than the floor leaves the
     // cap below it, and the memory phase then ends the search.

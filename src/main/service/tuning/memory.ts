@@ -6,7 +6,7 @@
 import { startCeilingSearch, type CeilingResult, type MemoryModel, type MemoryReading } from '../../../shared/ceiling-search.js';
 import type { SearchContext } from './context.js';
 import { formatBytes } from '../../../shared/format.js';
-import { ARCHITECTURES, architectureInfo } from '../../../shared/model-families.js';
+import { ARCHITECTURES, runModelLabel } from '../../../shared/model-families.js';
 import { batchNormDatasetMessage, batchNormMemoryMessage, memoryReason } from './reasons.js';
 
 const SMALL_BATCHES = [1, 2, 4, 8, 16];
@@ -46,7 +46,7 @@ function nothingFits(readings: Map<number, MemoryReading>, budget: number): Erro
 function checkDatasetHoldsFloor(s: SearchContext): void {
   if (s.cap >= s.minBatch) return;
   const otherModels = ARCHITECTURES.filter((a) => !a.batchNorm).map((a) => a.model);
-  throw new Error(batchNormDatasetMessage({ label: architectureInfo(s.request.model).label, minBatch: s.minBatch, trainCount: s.trainCount, otherModels }));
+  throw new Error(batchNormDatasetMessage({ label: runModelLabel(s.request.model), minBatch: s.minBatch, trainCount: s.trainCount, otherModels }));
 }
 
 /** The largest batch that fits in the budget, less a safety margin (or the cap when memory is not the limit). */
@@ -66,9 +66,7 @@ export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> 
   }
   const ceiling = search.result();
   if (ceiling.ceiling < s.minBatch) {
-    throw new Error(
-      batchNormMemoryMessage({ label: architectureInfo(s.request.model).label, minBatch: s.minBatch, ceiling: ceiling.ceiling, budget: s.budget }),
-    );
+    throw new Error(batchNormMemoryMessage({ label: runModelLabel(s.request.model), minBatch: s.minBatch, ceiling: ceiling.ceiling, budget: s.budget }));
   }
   s.reasons.push(memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, capRaised: s.capRaised, trainCount: s.trainCount }));
   return { readings, model, ceiling };

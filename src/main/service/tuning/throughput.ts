@@ -2,7 +2,7 @@
 // batch-norm model: from its floor) up to the ceiling and the cap, the time model t(B) = α + βB,
 // and the saturation batch.
 import type { MemoryReading } from '../../../shared/ceiling-search.js';
-import { architectureInfo } from '../../../shared/model-families.js';
+import { runModelLabel } from '../../../shared/model-families.js';
 import { saturationBatch, throughputCandidates, timingSteps, timingWarmupSteps } from '../../../shared/search-plan.js';
 import { fitLine, type LinearFit } from '../../../shared/tuner-math.js';
 import type { SearchContext } from './context.js';
@@ -52,7 +52,7 @@ export async function measureThroughput(s: SearchContext, memory: MemoryPhase): 
     timed.map((t) => t.secondsPerStep),
   );
   const { batchSize: saturation, bestSamplesPerSecond } = saturationBatch(timed);
-  if (s.minBatch > 1) s.reasons.push(batchNormReason(architectureInfo(request.model).label, s.minBatch));
+  if (s.minBatch > 1) s.reasons.push(batchNormReason(runModelLabel(request.model), s.minBatch));
   s.reasons.push(throughputReason({ first: timed[0]!, bestSamplesPerSecond, saturation, backendName: s.backend.name }));
   return { maxBatch, timings, timed, timeFit, bestSamplesPerSecond, saturation };
 }
