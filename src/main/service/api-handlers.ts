@@ -174,8 +174,14 @@ function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
       service
         .listRuns()
         .filter((r) => service.isActive(r.id))
-        .map((r) => runSummary(r, true)),
+        .map((r) => runSummary(r, true, runHasModel(service, r.id))),
   };
+}
+
+/** Whether the run's trained model is stored (and still on disk). */
+function runHasModel(service: AutoBatchService, runId: number): boolean {
+  const { model } = service.runFiles(runId);
+  return Boolean(model && existsSync(model.path));
 }
 
 function unlessNotFound<T>(get: () => T): T | undefined {
@@ -191,18 +197,18 @@ async function runDetail(service: AutoBatchService, p: ValidParamsOf<'getRun'>):
   const run = service.getRun(p.runId);
   const maxPoints = p.maxPoints ?? VIEW_DEFAULTS.maxPoints;
   const series = Object.fromEntries(SERIES_NAMES.map((name) => [name, service.runSeries(run.id, name, maxPoints)])) as ResultOf<'getRun'>['series'];
-  const { model, artifactDir } = service.runFiles(run.id);
+  const { artifactDir } = service.runFiles(run.id);
   const evaluation = readEvaluation(artifactDir);
   // The dataset or the tuning session may be gone; the run is still shown (without sample images).
   const dataset = unlessNotFound(() => service.getDataset(run.datasetId));
   const tuning = run.tuningSessionId === null ? undefined : unlessNotFound(() => service.getTuning(run.tuningSessionId!));
   return {
-    run: runSummary(run, service.isActive(run.id)),
+    run: runSummary(run, service.isActive(run.id), runHasModel(service, run.id)),
     tuning: tuning ? tuningDetail(tuning, service.tuningTrials(tuning.id), false, null) : null,
     series,
     epochs: service.runEpochs(run.id),
     evaluation: evaluation ? await evaluationView(evaluation, dataset, p.misclassifiedLimit ?? VIEW_DEFAULTS.misclassifiedLimit) : null,
-    hasModel: Boolean(model && existsSync(model.path)),
+    hasModel: runHasModel(service, run.id),
     metricCount: service.runMetricCount(run.id),
   };
 }
@@ -214,7 +220,7 @@ function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compar
       const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
       return service
         .listRuns({ ...(datasetId !== undefined ? { datasetId } : {}), ...(p.model ? { model: p.model } : {}), ...(p.status ? { status: p.status } : {}) })
-        .map((r) => runSummary(r, service.isActive(r.id)));
+        .map((r) => runSummary(r, service.isActive(r.id), runHasModel(service, r.id)));
     },
     getRun: (p) => runDetail(service, p),
     compareRuns: (p) =>

@@ -107,8 +107,8 @@ function isInside(dir: string, file: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-export function runSummary(r: RunRecord, active: boolean): RunSummary {
-  return { ...r, active };
+export function runSummary(r: RunRecord, active: boolean, hasModel: boolean): RunSummary {
+  return { ...r, active, hasModel };
 }
 
 export function tuningSummary(t: TuningSessionRecord, active: boolean): TuningSummary {

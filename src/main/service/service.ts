@@ -5,7 +5,15 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { API_METHODS, TRAIN_DEFAULTS, TUNING_DEFAULTS, type Deletion, type SeriesName, type SeriesPoint, type ValidParamsOf } from '../../shared/api/index.js';
+import {
+  startTuningParams,
+  TRAIN_DEFAULTS,
+  TUNING_DEFAULTS,
+  type Deletion,
+  type SeriesName,
+  type SeriesPoint,
+  type ValidParamsOf,
+} from '../../shared/api/index.js';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
@@ -67,7 +75,7 @@ type StartTuningRequest = ValidParamsOf<'startTuning'> & {
 };
 
 /** A search's settings are checked by the contract's own schema (the service checks again: not every caller is the dispatcher). */
-const tuningSettingsSchema = API_METHODS.startTuning.params.omit({ dataset: true });
+const tuningSettingsSchema = startTuningParams.omit({ dataset: true });
 
 export interface DeleteOptions {
   /** Only say what would be deleted (and what stops it now); delete nothing. */
@@ -326,7 +334,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, schemaErrorField(parsed.error));
     // The contract's defaults; the range test stays implied (absent means on) as stored before.
     const { searchLearningRate: _rangeTest, ...defaults } = TUNING_DEFAULTS;
-    const request: TuningRequest = { ...defaults, ...parsed.data };
+    const { startFrom: startFromRequest, model, ...chosen } = parsed.data;
+    if (startFromRequest) throw new UserError('starting a search from a trained model is not available yet', 'startFrom');
+    if (!model) throw new UserError('choose a model (or a trained model to start from)', 'model');
+    const request: TuningRequest = { ...defaults, ...chosen, model };
     const shapeProblem = request.startFrom || request.model === 'imported' ? null : modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');
     const session = this.store.tuning.create(dataset.id, request);

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { IMAGE_FITS } from '../dataset-types.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
+import { AUGMENT_LEVELS, startFromRequestSchema } from '../fine-tuning.js';
 import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import {
@@ -81,6 +82,42 @@ const exportFileSchema = z.strictObject({
 });
 export type ExportFile = z.infer<typeof exportFileSchema>;
 
+/** startTuning's params, before the check that a model is named (the service reads its settings with it). */
+export const startTuningParams = z.strictObject({
+  dataset: datasetRef,
+  /** Required unless startFrom is given (then the start model is the model). */
+  model: z.enum(MODEL_KINDS).optional(),
+  /** Augmentation the probes (and the recommended run) train with; default by the dataset's kind. */
+  augment: z.enum(AUGMENT_LEVELS).optional(),
+  /** Search for a run that starts from this trained model. */
+  startFrom: startFromRequestSchema.optional(),
+  mode: z.enum(TUNING_MODES).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
+  optimizer: z.enum(OPTIMIZERS).optional(),
+  /** A lower memory budget than the device's; default: the settings' budget, else the device's. */
+  memoryBudgetBytes: z
+    .number()
+    .positive()
+    .max(2 ** 50)
+    .optional(),
+  plannedEpochs: z.number().int().min(1).max(100_000).optional(),
+  baseBatchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .optional(),
+  baseLearningRate: z.number().positive().max(10).optional(),
+  /** Find the base rate with a learning-rate range test (default true); false trusts baseLearningRate. */
+  searchLearningRate: z.boolean().optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+});
+
 export const API_METHODS = {
   // ---- datasets ----
   listDatasets: { params: none, result: z.array(datasetSummarySchema) },
@@ -120,34 +157,10 @@ export const API_METHODS = {
 
   // ---- Auto-tune ----
   startTuning: {
-    params: z.strictObject({
-      dataset: datasetRef,
-      model: z.enum(MODEL_KINDS),
-      mode: z.enum(TUNING_MODES).optional(),
-      backend: z.enum(BACKEND_CHOICES).optional(),
-      optimizer: z.enum(OPTIMIZERS).optional(),
-      /** A lower memory budget than the device's; default: the settings' budget, else the device's. */
-      memoryBudgetBytes: z
-        .number()
-        .positive()
-        .max(2 ** 50)
-        .optional(),
-      plannedEpochs: z.number().int().min(1).max(100_000).optional(),
-      baseBatchSize: z
-        .number()
-        .int()
-        .min(1)
-        .max(1 << 16)
-        .optional(),
-      baseLearningRate: z.number().positive().max(10).optional(),
-      /** Find the base rate with a learning-rate range test (default true); false trusts baseLearningRate. */
-      searchLearningRate: z.boolean().optional(),
-      seed: z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31 - 1)
-        .optional(),
+    // A search needs a model: named, or the start model's.
+    params: startTuningParams.refine((p) => p.model !== undefined || p.startFrom !== undefined, {
+      path: ['model'],
+      message: 'choose a model (or a trained model to start from with startFrom)',
     }),
     result: z.strictObject({ sessionId: id }),
   },
@@ -174,8 +187,13 @@ export const API_METHODS = {
       .strictObject({
         dataset: datasetRef.optional(),
         fromTuning: id.optional(),
-        /** Any TrainConfig field; epochs included. Missing fields take the defaults. */
-        config: trainConfigSchema.partial().optional(),
+        /**
+         * Any TrainConfig field; epochs included. Missing fields take the defaults (augment: by the
+         * dataset's kind). startFrom is not given here but resolved from the startFrom param.
+         */
+        config: trainConfigSchema.omit({ startFrom: true }).partial().optional(),
+        /** Start from this trained model: its backbone, a new classifier (with fromTuning: the tuning's start model). */
+        startFrom: startFromRequestSchema.optional(),
         /** Stop after this many steps (quick looks, tests). */
         maxSteps: z.number().int().min(1).optional(),
       })

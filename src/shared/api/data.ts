@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { datasetSplitSchema, importProblemSchema, importProgressSchema as sharedImportProgressSchema } from '../dataset-schemas.js';
 import { DATASET_KINDS, IMAGE_FITS } from '../dataset-types.js';
 import { MODEL_FAMILIES } from '../model-families.js';
-import { BACKEND_CHOICES, MODEL_KINDS, RUN_STATUSES } from '../run-types.js';
+import { BACKEND_CHOICES, MODEL_KINDS, RUN_MODELS, RUN_STATUSES } from '../run-types.js';
 import { anyNumber, backendReportSchema, backendSkipSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import { curvePointSchema, trialSchema, tuningProgressSchema, tuningReportSchema, tuningRequestSchema } from '../tuning-schemas.js';
@@ -117,7 +117,7 @@ export const runSummarySchema = z.strictObject({
   id,
   datasetId: id,
   datasetName: z.string(),
-  model: z.enum(MODEL_KINDS),
+  model: z.enum(RUN_MODELS),
   config: trainConfigSchema,
   status: z.enum(RUN_STATUSES),
   backend: z.string().nullable(),
@@ -136,6 +136,8 @@ export const runSummarySchema = z.strictObject({
   tuningSessionId: z.number().int().nullable(),
   /** Whether this process is running it now (it can be stopped). */
   active: z.boolean(),
+  /** Whether its trained model is stored (it can be exported, or started from). */
+  hasModel: z.boolean(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
