@@ -3,15 +3,17 @@
 // (run seed, step), and reaches the device as a few small tensors: a run with the same seed sees
 // the same augmented batches on every backend.
 //
-// One batch costs a handful of kernels whatever its size: a zero pad and one CropAndResize
-// (nearest) move and mirror every image at once; 'standard' adds a per-channel mean, two
-// multiplies, an add and a clip. The crop is exact on every backend: its boxes put each sample
-// between a quarter and 0.45 of a pixel past a whole pixel, so the backends' nearest pixel (cpu,
-// wasm and TensorFlow round, webgpu floors x + 0.5) is that pixel whatever the float rounding of
-// the position. The samples are not exactly one pixel apart on purpose: wasm copies a box the
-// size of the crop row by row from the image's first column (tfjs-backend-wasm 4.22 ignores x1
-// there), so a box must never be exactly that size. The pad is one pixel wider than the largest
-// shift so that no sample falls outside the padded image, where the kernel would extrapolate.
+// One batch costs a handful of kernels whatever its size: one CropAndResize (nearest) moves and
+// mirrors every image at once, filling what comes in from outside with black (its extrapolation
+// value); 'standard' adds a per-channel mean, two multiplies, an add and a clip. The crop is exact
+// on every backend. Each box is 0.9 pixel shorter than the crop along each side, so every sample
+// lands within 0.45 pixel of its whole pixel, pulled toward the box's centre: the backends'
+// nearest pixel (cpu, wasm and TensorFlow round, webgpu floors x + 0.5) is that pixel whatever
+// the float rounding of the position, and at the image's edge the sample falls inside the image,
+// so the kernel's out-of-range test (made on the unrounded position) keeps the edge pixel; one
+// pixel further out falls at least 0.55 outside and is filled. The box is never the crop's exact
+// size on purpose: wasm copies such a box row by row from the image's first column
+// (tfjs-backend-wasm 4.22 ignores x1 there).
 import * as tf from '@tensorflow/tfjs';
 import { AUGMENT_INTENSITY_RANGE, AUGMENT_SHIFT_FRACTION, type AugmentLevel } from '../../../shared/fine-tuning.js';
 import type { Normalization } from '../../../shared/dataset-types.js';
@@ -70,28 +72,27 @@ export function pixelRangeMax(normalization: Normalization): number {
   return 255 * normalization.scale;
 }
 
-/** Samples fall this far past a whole pixel, the first of a row (or column) and its last: see the file's comment. */
-const FIRST_OFFSET = 0.25;
-const LAST_OFFSET = 0.45;
+/** How far the first and last sample of a side are pulled toward the box's centre, in pixels: see the file's comment. */
+const INWARD = 0.45;
 
-/** The normalised [from, to] of a box side that samples pixels `first`, then one by one up to (or down to) `last`. */
-function boxSide(first: number, last: number, span: number): [number, number] {
-  return [(first + FIRST_OFFSET) / span, (last + LAST_OFFSET) / span];
+/** The normalised [from, to] of a box side whose samples show pixels `first`, then one by one up to (or down to) `last`, of a side `size` long. */
+function boxSide(first: number, last: number, size: number): [number, number] {
+  const inward = INWARD * Math.sign(last - first);
+  const span = Math.max(size - 1, 1);
+  return [(first + inward) / span, (last - inward) / span];
 }
 
-/** [y1, x1, y2, x2] per sample in the padded image's normalised coordinates; x1 > x2 mirrors. */
-function cropBoxes(plan: AugmentPlan, h: number, w: number, padY: number, padX: number): Float32Array {
+/** [y1, x1, y2, x2] per sample in the image's normalised coordinates; x1 > x2 mirrors. */
+function cropBoxes(plan: AugmentPlan, h: number, w: number): Float32Array {
   const n = plan.shiftY.length;
-  const spanY = h + 2 * padY - 1;
-  const spanX = w + 2 * padX - 1;
   const boxes = new Float32Array(4 * n);
   for (let i = 0; i < n; i++) {
-    // Output row r shows input row r − shiftY, i.e. padded row r − shiftY + padY; output column
-    // c shows input column c − shiftX, or when mirrored w − 1 − (c − shiftX).
-    const top = padY - plan.shiftY[i]!;
-    const [y1, y2] = boxSide(top, top + h - 1, spanY);
-    const left = plan.flip[i] ? padX + plan.shiftX[i]! + w - 1 : padX - plan.shiftX[i]!;
-    const [x1, x2] = boxSide(left, plan.flip[i] ? left - (w - 1) : left + w - 1, spanX);
+    // Output row r shows input row r − shiftY; output column c shows input column c − shiftX,
+    // or when mirrored w − 1 − (c − shiftX).
+    const top = -plan.shiftY[i]!;
+    const [y1, y2] = boxSide(top, top + h - 1, h);
+    const left = plan.flip[i] ? w - 1 + plan.shiftX[i]! : -plan.shiftX[i]!;
+    const [x1, x2] = boxSide(left, plan.flip[i] ? left - (w - 1) : left + w - 1, w);
     boxes.set([y1, x1, y2, x2], 4 * i);
   }
   return boxes;
@@ -101,21 +102,13 @@ function cropBoxes(plan: AugmentPlan, h: number, w: number, padY: number, padX: 
 export function applyAugmentation(x: tf.Tensor4D, plan: AugmentPlan, pixelMax: number): tf.Tensor4D {
   const [n, h, w] = x.shape;
   if (plan.shiftY.length !== n) throw new Error(`augmentation plan for ${plan.shiftY.length} samples, batch of ${n}`);
-  const padY = plan.maxShiftY + 1;
-  const padX = plan.maxShiftX + 1;
   return tf.tidy(() => {
-    const padded = tf.pad(x, [
-      [0, 0],
-      [padY, padY],
-      [padX, padX],
-      [0, 0],
-    ]);
-    const boxes = tf.tensor2d(cropBoxes(plan, h, w, padY, padX), [n, 4]);
+    const boxes = tf.tensor2d(cropBoxes(plan, h, w), [n, 4]);
     const boxIndex = tf.tensor1d(
       Int32Array.from({ length: n }, (_, i) => i),
       'int32',
     );
-    const moved = tf.image.cropAndResize(padded as tf.Tensor4D, boxes, boxIndex, [h, w], 'nearest');
+    const moved = tf.image.cropAndResize(x, boxes, boxIndex, [h, w], 'nearest', 0);
     if (!plan.colour) return moved;
     // b·((v − m)·c + m) = v·(b·c) + m·(b·(1 − c)), m the image's per-channel mean.
     const { brightness, contrast } = plan.colour;
