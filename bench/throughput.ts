@@ -16,7 +16,8 @@
 // --augment: the augmentation every run trains with (default none; the peer has none). What it
 // costs: --augment-levels runs each level in turn at every backend, model and batch (interleaved,
 // so that a machine's drift falls on all levels alike), --augment-rounds times, and prints each
-// level's best samples/s and its ratio to the first level (none); the peer is not run then.
+// level's best samples/s and the median over the rounds of its ratio to the first level (none)
+// in the same round (runs next to each other in time, paired); the peer is not run then.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -78,6 +79,8 @@ interface Row {
   samplesPerSecond: number | null;
   /** The app's runs: the augmentation they trained with (the peer has none). */
   augment?: AugmentLevel;
+  /** --augment-rounds: which round (0-based). */
+  round?: number;
   note?: string;
 }
 
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
       const data = await prepare(inputFor(model), inputs);
       trainCount = data.trainCount;
       for (const batch of batches)
-        for (let round = 0; round < augmentRounds; round++) for (const level of augmentLevels) await measure(backend, model, batch, data, level);
+        for (let round = 0; round < augmentRounds; round++) for (const level of augmentLevels) await measure(backend, model, batch, data, level, round);
     }
   }
   if (comparingLevels) log('peer not run: --augment-levels compares the levels with one another');
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
   saveJson(trainCount);
 }
 
-async function measure(backend: BackendChoice, model: ModelKind, batch: number, data: Prepared, augment: AugmentLevel): Promise<void> {
+async function measure(backend: BackendChoice, model: ModelKind, batch: number, data: Prepared, augment: AugmentLevel, round: number): Promise<void> {
   // The pure-JS cpu backend and WebGPU on a software adapter are far slower than wasm
   // (docs/benchmarks.md): a few steps say enough about their steady rate.
   const epoch = Math.ceil(data.trainCount / batch);
@@ -193,7 +196,7 @@ async function measure(backend: BackendChoice, model: ModelKind, batch: number, 
     backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;
   // Large batches on a GPU: an epoch is a handful of steps, too few for a steady rate.
   const epochs = Math.max(1, Math.ceil(maxSteps / epoch));
-  const base = { model, batch, input: inputLabel(inputFor(model)), parameters: trainableParameters(model, data.inputShape, data.classes), augment };
+  const base = { model, batch, input: inputLabel(inputFor(model)), parameters: trainableParameters(model, data.inputShape, data.classes), augment, round };
   const { run } = await runToEnd(api, () =>
     api.startTraining({
       dataset: data.datasetId,
@@ -334,25 +337,41 @@ function printTable(): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-/** --augment-levels: each level's best samples/s over the rounds at every backend, model and batch, and its ratio to the first level. */
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * --augment-levels: at every backend, model and batch, each level's best samples/s over the
+ * rounds, and the median over the rounds of its ratio to the first level measured in the same
+ * round (paired: the runs of a round are next to each other in time).
+ */
 function printAugmentTable(): void {
   const [reference] = augmentLevels;
   const header = ['model', 'input', 'batch', 'backend', ...augmentLevels.flatMap((l, i) => (i === 0 ? [l] : [l, `÷ ${reference}`]))];
-  const out = [`\nAugmentation cost: best samples/s of ${augmentRounds} round(s), levels interleaved at each batch`, header.join('\t')];
-  const app = rows.filter((r) => r.who !== 'torch');
-  const keys = [...new Set(app.map((r) => `${r.who}\t${r.model}\t${r.input}\t${r.batch}`))];
-  for (const key of keys) {
+  const out = [
+    `\nAugmentation cost: best samples/s of ${augmentRounds} round(s); ÷ ${reference}: median of the rounds' paired ratios (levels interleaved at each batch)`,
+    header.join('\t'),
+  ];
+  const app = rows.filter((r) => r.who !== 'torch' && r.samplesPerSecond !== null);
+  const keyOf = (r: Row) => `${r.who}\t${r.model}\t${r.input}\t${r.batch}`;
+  for (const key of new Set(app.map(keyOf))) {
     const [who, model, input, batch] = key.split('\t') as [string, string, string, string];
-    const best = (level: AugmentLevel): number | null => {
-      const seen = app.filter((r) => `${r.who}\t${r.model}\t${r.input}\t${r.batch}` === key && r.augment === level && r.samplesPerSecond !== null);
-      return seen.length ? Math.max(...seen.map((r) => r.samplesPerSecond!)) : null;
-    };
-    const base = best(reference!);
+    const at = (level: AugmentLevel) => app.filter((r) => keyOf(r) === key && r.augment === level);
+    const references = at(reference!);
     const cells = augmentLevels.flatMap((level, i) => {
-      const sps = best(level);
-      const figure = sps === null ? '—' : sps.toFixed(1);
-      if (i === 0) return [figure];
-      return [figure, sps !== null && base ? `${(sps / base).toFixed(2)}×` : '—'];
+      const seen = at(level);
+      const best = seen.length ? Math.max(...seen.map((r) => r.samplesPerSecond!)).toFixed(1) : '—';
+      if (i === 0) return [best];
+      const ratios = seen.flatMap((r) => {
+        const base = references.find((b) => b.round === r.round);
+        return base ? [r.samplesPerSecond! / base.samplesPerSecond!] : [];
+      });
+      const ratio = median(ratios);
+      return [best, ratio === null ? '—' : `${ratio.toFixed(2)}×`];
     });
     out.push([model, input, batch, who, ...cells].join('\t'));
   }
