@@ -5,19 +5,24 @@
 //
 //   npm run bench:profile-step -- [--models resnet-20:32,mobilenet-0.5:64] [--batch 64]
 //     [--threads 2] [--steps 6] [--top 25] [--by-shape Kernel+Kernel] [--kernels app]
-//     [--compare app-before,app --rounds 8]
+//     [--compare app-before,app --rounds 8] [--augment-levels none,light,standard --rounds 8]
 //
-// Models are kind:side (square side×side×3 inputs, 10 classes). --kernels names the kernel set
+// Models are kind:side[:channels] (square side×side inputs, 3 channels unless given, 10 classes). --kernels names the kernel set
 // to profile (see kernel-sets.ts: 'app', 'app-before', 'app-stock:A+B', 'stock'). With --compare
 // the sets take turns step by step on the same model and data, without the profiling wrappers,
 // and the median step time of each set is printed: a machine whose load changes during the run
-// slows every set alike.
+// slows every set alike. --augment-levels does the same with augmentation levels (the app's
+// kernels): each step augments its batch as the training loop does (training/augment.ts), and the
+// median step time of each level and its ratio to the first are printed — the augmentation's
+// cost, which end-to-end runs on a busy machine cannot resolve.
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { activateWasm } from '../src/main/engine/backends/wasm.js';
 import { buildModel } from '../src/main/engine/models/build-model.js';
 import { createOptimizer } from '../src/main/engine/models/optimizer.js';
 import { MODEL_KINDS, type ModelKind } from '../src/shared/run-types.js';
+import { augmentBatch } from '../src/main/engine/training/augment.js';
+import { AUGMENT_LEVELS, type AugmentLevel } from '../src/shared/fine-tuning.js';
 import { applyKernelSet } from './kernel-sets.js';
 import { formatProfile, resetTotals, wrapAll } from './kernel-profiler.js';
 
@@ -35,15 +40,18 @@ function positive(name: string, fallback: string): number {
 interface ModelSpec {
   kind: ModelKind;
   side: number;
+  channels: number;
 }
 
 function parseModels(text: string): ModelSpec[] {
   return text.split(',').map((item) => {
-    const [kind, side] = item.split(':');
+    const [kind, side, channels] = item.split(':');
     if (!(MODEL_KINDS as readonly string[]).includes(kind!)) throw new Error(`--models: unknown model ${kind}`);
     const n = Number(side ?? '32');
     if (!Number.isInteger(n) || n < 8) throw new Error(`--models: ${item} needs a side of at least 8 (kind:side)`);
-    return { kind: kind as ModelKind, side: n };
+    const c = Number(channels ?? '3');
+    if (c !== 1 && c !== 3) throw new Error(`--models: ${item}: channels must be 1 or 3 (kind:side:channels)`);
+    return { kind: kind as ModelKind, side: n, channels: c };
   });
 }
 
@@ -56,26 +64,39 @@ const rounds = positive('rounds', '8');
 const byShape = new Set(arg('by-shape', '').split('+').filter(Boolean));
 const compare = process.argv.includes('--compare') ? arg('compare', 'app').split(',') : null;
 const kernels = arg('kernels', 'app');
+const augmentLevels = process.argv.includes('--augment-levels')
+  ? arg('augment-levels', 'none,light,standard')
+      .split(',')
+      .map((level) => {
+        if (!(AUGMENT_LEVELS as readonly string[]).includes(level)) throw new Error(`--augment-levels: unknown level ${level}`);
+        return level as AugmentLevel;
+      })
+  : null;
 
 interface Trainer {
-  step(i: number): void;
+  step(i: number, augment?: AugmentLevel): void;
   dispose(): void;
 }
 
 /** The train loop's step on `spec` at the batch size, over a pool of 2 random batches. */
 function trainer(spec: ModelSpec): Trainer {
-  const model = buildModel(spec.kind, { inputShape: [spec.side, spec.side, 3], classes: 10 }, 1);
+  const model = buildModel(spec.kind, { inputShape: [spec.side, spec.side, spec.channels], classes: 10 }, 1);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const { optimizer } = createOptimizer('adam', 1e-3, 0);
   const pool = Array.from({ length: 2 }, () => ({
-    x: tf.randomNormal([batch, spec.side, spec.side, 3]),
+    // Pixels in [0, 1], as the app's images are (augmentation clips to that range).
+    x: tf.randomUniform([batch, spec.side, spec.side, spec.channels]),
     y: tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10).toFloat()),
   }));
   return {
-    step(i) {
+    step(i, augment = 'none') {
       const { x, y } = pool[i % pool.length]!;
       const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+        const input = augmentBatch(x, augment, 1, i, { kind: 'scale', scale: 1 / 255 });
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(y, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar,
+          vars,
+        );
         optimizer.applyGradients(grads);
         return value;
       });
@@ -110,7 +131,7 @@ function profileModel(spec: ModelSpec): void {
   for (let i = 0; i < steps; i++) times.push(timed(() => t.step(i)));
   const total = times.reduce((a, b) => a + b, 0);
   console.log(
-    `${spec.kind} ${spec.side}x${spec.side}x3 batch ${batch}: median step ${median(times).toFixed(1)} ms (${times.map((x) => x.toFixed(0)).join(', ')})`,
+    `${spec.kind} ${spec.side}x${spec.side}x${spec.channels} batch ${batch}: median step ${median(times).toFixed(1)} ms (${times.map((x) => x.toFixed(0)).join(', ')})`,
   );
   console.log(formatProfile(`${spec.kind} batch ${batch}`, steps, total, top));
   t.dispose();
@@ -137,10 +158,32 @@ function compareModel(spec: ModelSpec, sets: readonly string[]): void {
   t.dispose();
 }
 
+/** The augmentation levels take turns step by step on the same model and data. */
+function compareAugmentation(spec: ModelSpec, levels: readonly AugmentLevel[]): void {
+  const t = trainer(spec);
+  const times = levels.map(() => [] as number[]);
+  for (const level of levels) t.step(0, level); // warm-up per level (its kernels' first calls)
+  for (let r = 0; r < rounds; r++) levels.forEach((level, k) => times[k]!.push(timed(() => t.step(r, level))));
+  levels.forEach((level, k) => {
+    const m = median(times[k]!);
+    const ratio = k === 0 ? '' : `, ${(m / median(times[0]!)).toFixed(3)}× the first's time`;
+    console.log(
+      `  ${spec.kind} ${spec.side}x${spec.side}x${spec.channels} batch ${batch} [augment ${level}]: median ${m.toFixed(1)} ms/step${ratio} (${times[k]!.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+  });
+  t.dispose();
+}
+
 async function main(): Promise<void> {
   tf.env().set('PROD', true);
   const { device } = await activateWasm({ threads });
   console.log(`backend ${tf.getBackend()}: ${device}; tfjs ${tf.version.tfjs}; node ${process.version}`);
+  if (augmentLevels !== null) {
+    applyKernelSet(kernels);
+    console.log(`interleaved, ${rounds} rounds: augment ${augmentLevels.join(' | ')}`);
+    for (const spec of models) compareAugmentation(spec, augmentLevels);
+    return;
+  }
   if (compare !== null) {
     console.log(`interleaved, ${rounds} rounds: ${compare.join(' | ')}`);
     for (const spec of models) compareModel(spec, compare);

@@ -33,6 +33,7 @@ import {
   type StorePaths,
 } from '../store/index.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
+import { resolveAugmentation } from './augmentation.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
@@ -173,6 +174,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         warmupSteps: r.warmupSteps,
         optimizer: r.optimizer,
         backend: t.request.backend,
+        augment: t.request.augment ?? 'none',
       };
       if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
     }
@@ -183,7 +185,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         `invalid training settings: ${describeSchemaError(parsed.error)}`,
         ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
       );
-    const config = parsed.data;
+    const config = { ...parsed.data, augment: resolveAugmentation(dataset, 'config.augment', parsed.data.augment) };
     const shapeProblem = config.startFrom || config.model === 'imported' ? null : modelAcceptsShape(config.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'config.model');
     if (!existsSync(dataset.cacheDir))
@@ -338,6 +340,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if (startFromRequest) throw new UserError('starting a search from a trained model is not available yet', 'startFrom');
     if (!model) throw new UserError('choose a model (or a trained model to start from)', 'model');
     const request: TuningRequest = { ...defaults, ...chosen, model };
+    request.augment = resolveAugmentation(dataset, 'augment', chosen.augment);
     const shapeProblem = request.startFrom || request.model === 'imported' ? null : modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');
     const session = this.store.tuning.create(dataset.id, request);

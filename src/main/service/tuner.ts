@@ -37,6 +37,7 @@ export function runTuning(ctx: TunerContext): Promise<TuningReport> {
     optimizer: request.optimizer,
     backend: request.backend,
     seed: request.seed,
+    augment: request.augment ?? 'none',
     ...(ctx.memoryCapBytes ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
   };
   return runSearch({
