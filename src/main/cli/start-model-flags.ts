@@ -13,7 +13,11 @@ export function addStartModelOptions(cmd: Command): Command {
       "start from a trained model: a run id, a folder holding model.json, a model.json file, or an http(s) address of one (its backbone, frozen, with a new classifier for this dataset's classes)",
     )
     .option('--unfreeze <n>', 'with --from-model: train the last N blocks of its backbone too (default 0: only the new classifier)', wholeNumber(0, 1000))
-    .option('--fine-tune-lr <rate>', `with --from-model: learning rate of the unfrozen blocks (default ${FINE_TUNE_RATE_FACTOR} × the rate)`, positiveNumber(10));
+    .option(
+      '--fine-tune-lr <rate>',
+      `with --from-model: learning rate of the unfrozen blocks (default ${FINE_TUNE_RATE_FACTOR} × the rate)`,
+      positiveNumber(10),
+    );
 }
 
 /**
@@ -40,6 +44,9 @@ export function startFromFlags(opts: { fromModel?: string; unfreeze?: number; fi
 export function startFromText(s: StartFrom): string {
   const from = s.sourceKind === 'run' ? `run ${s.runId}` : s.source;
   const made = s.sourceKind !== 'run' && s.runId !== undefined ? ` (made by run ${s.runId})` : '';
-  const trained = s.unfreeze === 0 ? `backbone frozen (${s.blocks} blocks)` : `last ${s.unfreeze} of ${s.blocks} blocks trained at lr ${Number(s.fineTuneLearningRate.toPrecision(3))}`;
+  const trained =
+    s.unfreeze === 0
+      ? `backbone frozen (${s.blocks} blocks)`
+      : `last ${s.unfreeze} of ${s.blocks} blocks trained at lr ${Number(s.fineTuneLearningRate.toPrecision(3))}`;
   return `${s.architecture} from ${from}${made}: ${trained}`;
 }

@@ -252,9 +252,11 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   private storedRunModel(runId: number): StoredRunModel {
     const run = this.store.runs.get(runId);
     if (!run) throw new UserError(`no run ${runId} in this data folder (${this.store.paths.home})`, 'startFrom.source');
-    if (run.status !== 'completed') throw new UserError(`run ${runId} is ${run.status}: only a completed run has a trained model to start from`, 'startFrom.source');
+    if (run.status !== 'completed')
+      throw new UserError(`run ${runId} is ${run.status}: only a completed run has a trained model to start from`, 'startFrom.source');
     const model = this.store.artifacts.listForRun(run.id).find((a) => a.kind === 'model');
-    if (!model || !existsSync(model.path)) throw new UserError(`run ${runId} has no saved model (it was deleted from ${model?.path ?? 'its folder'})`, 'startFrom.source');
+    if (!model || !existsSync(model.path))
+      throw new UserError(`run ${runId} has no saved model (it was deleted from ${model?.path ?? 'its folder'})`, 'startFrom.source');
     return { dir: model.path, model: run.config.model };
   }
 

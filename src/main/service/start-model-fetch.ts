@@ -25,7 +25,8 @@ export function readLocalFile(file: string, maxBytes: number, what: string): Buf
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot read ${what} ${file}: ${fileErrorText(err)}`, SOURCE_FIELD);
   }
-  if (size > maxBytes) throw new UserError(`${what} ${file} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a start model may have`, SOURCE_FIELD);
+  if (size > maxBytes)
+    throw new UserError(`${what} ${file} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a start model may have`, SOURCE_FIELD);
   try {
     return readFileSync(file);
   } catch (err) {

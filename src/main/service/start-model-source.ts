@@ -127,7 +127,8 @@ function checkModelJson(bytes: Buffer, where: string, maxWeightsBytes: number): 
   if (!parsed.success) throw new UserError(`${where} is not a tfjs layers model.json: ${describeSchemaError(parsed.error)}`, SOURCE_FIELD);
   const expected = parsed.data.weightsManifest.map((g) => groupBytes(g, where));
   const total = expected.reduce((a, b) => a + b, 0);
-  if (total > maxWeightsBytes) throw new UserError(`${where} has ${formatBytes(total)} of weights, more than the ${formatBytes(maxWeightsBytes)} a start model may have`, SOURCE_FIELD);
+  if (total > maxWeightsBytes)
+    throw new UserError(`${where} has ${formatBytes(total)} of weights, more than the ${formatBytes(maxWeightsBytes)} a start model may have`, SOURCE_FIELD);
   return { json: parsed.data, anatomy, expected };
 }
 
@@ -180,7 +181,8 @@ function classifySource(source: string): Source {
     } catch {
       throw new UserError(`${source} is not a valid address`, SOURCE_FIELD);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`${source}: only http:// and https:// addresses can be loaded`, SOURCE_FIELD);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UserError(`${source}: only http:// and https:// addresses can be loaded`, SOURCE_FIELD);
     return { kind: 'url', url };
   }
   const resolved = path.resolve(source);
@@ -204,7 +206,9 @@ function readLocal(file: string, limits: StartModelLimits): ReadFiles {
   const modelJson = readLocalFile(file, limits.maxModelJsonBytes, 'model.json');
   const checked = checkModelJson(modelJson, file, limits.maxWeightsBytes);
   const dir = path.dirname(file);
-  const weights = checked.json.weightsManifest.flatMap((g) => g.paths).map((p) => ({ path: p, data: readLocalFile(path.join(dir, p), limits.maxWeightsBytes, `weights file`) }));
+  const weights = checked.json.weightsManifest
+    .flatMap((g) => g.paths)
+    .map((p) => ({ path: p, data: readLocalFile(path.join(dir, p), limits.maxWeightsBytes, `weights file`) }));
   return { where: file, modelJson, checked, weights };
 }
 
@@ -265,7 +269,9 @@ export function startFromRecord(loaded: LoadedStartModel, learningRate: number):
     throw new UserError(`${loaded.where} has ${blocks} block${blocks === 1 ? '' : 's'} in its backbone; unfreeze at most ${blocks}`, 'startFrom.unfreeze');
   }
   const classes =
-    metadata && metadata.classes.length === anatomy.classifierUnits ? metadata.classes : Array.from({ length: anatomy.classifierUnits }, (_, i) => `class ${i}`);
+    metadata && metadata.classes.length === anatomy.classifierUnits
+      ? metadata.classes
+      : Array.from({ length: anatomy.classifierUnits }, (_, i) => `class ${i}`);
   return startFromSchema.parse({
     source: request.source,
     sourceKind: loaded.sourceKind,
@@ -285,7 +291,10 @@ export function startFromRecord(loaded: LoadedStartModel, learningRate: number):
  * Why a dataset cannot train from this start model; null when it can. Its backbone is
  * convolutional: it takes images, and (when this app made it) pixels scaled as it learned them.
  */
-export function startModelProblem(loaded: LoadedStartModel, dataset: { name: string; inputShape: readonly number[]; normalization: Normalization }): string | null {
+export function startModelProblem(
+  loaded: LoadedStartModel,
+  dataset: { name: string; inputShape: readonly number[]; normalization: Normalization },
+): string | null {
   const { inputShape } = dataset;
   if (inputShape.length !== 3) {
     const what = inputShape.length === 1 ? `a table (${inputShape[0]} features per row)` : `inputs of shape [${inputShape.join(', ')}]`;

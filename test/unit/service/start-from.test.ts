@@ -129,7 +129,11 @@ function state() {
 }
 
 test('a run from a folder: its model is the start model, the copy is stored, the trainer gets it', async () => {
-  const { runId } = await ok<{ runId: number }>('startTraining', { dataset: digits, config: CONFIG, startFrom: { source: path.join(models, 'resnet'), unfreeze: 2 } });
+  const { runId } = await ok<{ runId: number }>('startTraining', {
+    dataset: digits,
+    config: CONFIG,
+    startFrom: { source: path.join(models, 'resnet'), unfreeze: 2 },
+  });
   const run = store.runs.get(runId)!;
   assert.equal(run.model, 'resnet-8');
   const s = run.config.startFrom!;
@@ -150,12 +154,19 @@ test('a run from a folder: its model is the start model, the copy is stored, the
   service.stopRun(runId);
 
   // A second run from the same model (as run id: this one never completed, so it is refused) shares the copy.
-  const second = await ok<{ runId: number }>('startTraining', { dataset: digits, config: { ...CONFIG, model: 'resnet-8' }, startFrom: { source: path.join(models, 'resnet', 'model.json') } });
+  const second = await ok<{ runId: number }>('startTraining', {
+    dataset: digits,
+    config: { ...CONFIG, model: 'resnet-8' },
+    startFrom: { source: path.join(models, 'resnet', 'model.json') },
+  });
   assert.equal(store.runs.get(second.runId)!.config.startFrom!.digest, s.digest);
   assert.deepEqual(readdirSync(startModels()), [s.digest]);
   service.stopRun(second.runId);
   const notDone = await call('startTraining', { dataset: digits, config: CONFIG, startFrom: { source: String(runId) } });
-  assert.ok(!notDone.ok && notDone.error.field === 'startFrom.source' && /run \d+ is (queued|stopped|running): only a completed run/.test(notDone.error.message), JSON.stringify(notDone));
+  assert.ok(
+    !notDone.ok && notDone.error.field === 'startFrom.source' && /run \d+ is (queued|stopped|running): only a completed run/.test(notDone.error.message),
+    JSON.stringify(notDone),
+  );
 });
 
 test('every refusal leaves the runs, the searches and start-models/ as they were', async () => {
@@ -188,7 +199,10 @@ test('every refusal leaves the runs, the searches and start-models/ as they were
   }
   // A model named besides a start model must be the start model's.
   const mismatch = await call('startTraining', { dataset: digits, config: { ...CONFIG, model: 'large' }, startFrom: { source: path.join(models, 'cnn') } });
-  assert.ok(!mismatch.ok && mismatch.error.field === 'config.model' && /starts from a small model, so its model is small, not large/.test(mismatch.error.message), JSON.stringify(mismatch));
+  assert.ok(
+    !mismatch.ok && mismatch.error.field === 'config.model' && /starts from a small model, so its model is small, not large/.test(mismatch.error.message),
+    JSON.stringify(mismatch),
+  );
   const tuneMismatch = await call('startTuning', { dataset: digits, model: 'large', startFrom: { source: path.join(models, 'cnn') } });
   assert.ok(!tuneMismatch.ok && tuneMismatch.error.field === 'model', JSON.stringify(tuneMismatch));
   assert.deepEqual(state(), before);
@@ -231,10 +245,25 @@ test('a search from a start model: stored with it, its probes train it; "Train w
   assert.equal(run.model, 'resnet-8');
   assert.equal(run.config.batchSize, 24);
   assert.deepEqual({ ...run.config.startFrom, fineTuneLearningRate: 0 }, { ...s, fineTuneLearningRate: 0 });
-  assert.ok(Math.abs(run.config.startFrom!.fineTuneLearningRate - 2e-3) < 1e-12, `half the recommended rate, as searched: ${run.config.startFrom!.fineTuneLearningRate}`);
+  assert.ok(
+    Math.abs(run.config.startFrom!.fineTuneLearningRate - 2e-3) < 1e-12,
+    `half the recommended rate, as searched: ${run.config.startFrom!.fineTuneLearningRate}`,
+  );
   const job = (sent.find((m) => m.type === 'start') as { job: TrainJob }).job;
   assert.equal(job.startModelDir, path.join(startModels(), s.digest));
-  assert.deepEqual(job.tuning, { sessionId: completed, mode: 'quick', recommendation: { batchSize: 24, learningRate: 4e-3, warmupSteps: 5, optimizer: 'adam', memoryCeiling: 64, expectedSamplesPerSecond: 100, noiseScale: null } });
+  assert.deepEqual(job.tuning, {
+    sessionId: completed,
+    mode: 'quick',
+    recommendation: {
+      batchSize: 24,
+      learningRate: 4e-3,
+      warmupSteps: 5,
+      optimizer: 'adam',
+      memoryCeiling: 64,
+      expectedSamplesPerSecond: 100,
+      noiseScale: null,
+    },
+  });
   const detail = await ok<{ tuning: { request: { startFrom?: unknown } } | null }>('getRun', { runId });
   assert.deepEqual(detail.tuning?.request.startFrom, s);
   service.stopRun(runId);

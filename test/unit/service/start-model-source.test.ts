@@ -253,7 +253,8 @@ test('unfreeze beyond the blocks, a table dataset and differently scaled pixels 
   const loaded = await load(small);
   assert.throws(
     () => startFromRecord({ ...loaded, request: { source: small, unfreeze: 99 } }, 1e-3),
-    (err: unknown) => err instanceof UserError && err.field === 'startFrom.unfreeze' && /has \d+ blocks in its backbone; unfreeze at most \d+/.test(err.message),
+    (err: unknown) =>
+      err instanceof UserError && err.field === 'startFrom.unfreeze' && /has \d+ blocks in its backbone; unfreeze at most \d+/.test(err.message),
   );
   assert.equal(startModelProblem(loaded, IMAGE), null);
   assert.match(

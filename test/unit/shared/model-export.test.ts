@@ -8,7 +8,17 @@ import { buildModel } from '../../../src/main/engine/models/build-model.js';
 import { familyOf, modelExportMetadataSchema, ModelMetadataError, parameterCounts, readModelMetadata } from '../../../src/shared/model-export.js';
 import { trainableParameters } from '../../../src/shared/model-families.js';
 
-const settings = { model: 'small', batchSize: 8, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'cpu', seed: 1 } as const;
+const settings = {
+  model: 'small',
+  batchSize: 8,
+  epochs: 1,
+  learningRate: 1e-3,
+  optimizer: 'adam',
+  momentum: 0.9,
+  warmupSteps: 0,
+  backend: 'cpu',
+  seed: 1,
+} as const;
 const current = {
   format: 'autobatch-model',
   formatVersion: 1,
@@ -28,7 +38,25 @@ const current = {
 
 test('the schema takes what the trainer writes and names what is wrong', () => {
   assert.ok(modelExportMetadataSchema.safeParse(current).success);
-  const tuned = { ...current, madeWith: { settings: { ...settings, augment: 'light' }, tuning: { sessionId: 2, mode: 'quick', recommendation: { batchSize: 8, learningRate: 1e-3, warmupSteps: 0, optimizer: 'adam', memoryCeiling: 64, expectedSamplesPerSecond: 10, noiseScale: null } } } };
+  const tuned = {
+    ...current,
+    madeWith: {
+      settings: { ...settings, augment: 'light' },
+      tuning: {
+        sessionId: 2,
+        mode: 'quick',
+        recommendation: {
+          batchSize: 8,
+          learningRate: 1e-3,
+          warmupSteps: 0,
+          optimizer: 'adam',
+          memoryCeiling: 64,
+          expectedSamplesPerSecond: 10,
+          noiseScale: null,
+        },
+      },
+    },
+  };
   assert.ok(modelExportMetadataSchema.safeParse(tuned).success);
   for (const [change, field] of [
     [{ formatVersion: 2 }, 'formatVersion'],
@@ -46,15 +74,35 @@ test('the schema takes what the trainer writes and names what is wrong', () => {
 });
 
 test('read back: this version, an old export without a format, a later version; a model from elsewhere is not read', () => {
-  assert.deepEqual(readModelMetadata(current), { formatVersion: 1, classes: ['0', '1'], inputShape: [28, 28, 1], normalization: current.normalization, runId: 4, model: 'small' });
+  assert.deepEqual(readModelMetadata(current), {
+    formatVersion: 1,
+    classes: ['0', '1'],
+    inputShape: [28, 28, 1],
+    normalization: current.normalization,
+    runId: 4,
+    model: 'small',
+  });
   const old = { classes: ['a', 'b'], inputShape: [28, 28, 1], normalization: { kind: 'scale', scale: 1 / 255 }, runId: 2 };
-  assert.deepEqual(readModelMetadata(old), { formatVersion: 0, classes: ['a', 'b'], inputShape: [28, 28, 1], normalization: old.normalization, runId: 2, model: null });
+  assert.deepEqual(readModelMetadata(old), {
+    formatVersion: 0,
+    classes: ['a', 'b'],
+    inputShape: [28, 28, 1],
+    normalization: old.normalization,
+    runId: 2,
+    model: null,
+  });
   const later = { ...current, formatVersion: 2, model: 'vision-transformer', somethingNew: { x: 1 } };
   assert.deepEqual(readModelMetadata(later), { ...readModelMetadata(current)!, formatVersion: 2, model: null });
   assert.equal(readModelMetadata(undefined), null);
   assert.equal(readModelMetadata({ author: 'someone', classes: ['x'] }), null);
-  assert.throws(() => readModelMetadata({ ...current, classes: [] }), (e: unknown) => e instanceof ModelMetadataError && /^userDefinedMetadata\.classes: /.test(e.message));
-  assert.throws(() => readModelMetadata({ ...old, normalization: { kind: 'log' } }), (e: unknown) => e instanceof ModelMetadataError && /userDefinedMetadata\.normalization/.test(e.message));
+  assert.throws(
+    () => readModelMetadata({ ...current, classes: [] }),
+    (e: unknown) => e instanceof ModelMetadataError && /^userDefinedMetadata\.classes: /.test(e.message),
+  );
+  assert.throws(
+    () => readModelMetadata({ ...old, normalization: { kind: 'log' } }),
+    (e: unknown) => e instanceof ModelMetadataError && /userDefinedMetadata\.normalization/.test(e.message),
+  );
 });
 
 test('parameter counts from the weights: batch norm statistics are stored, not trained', async () => {
