@@ -7,6 +7,7 @@ import path from 'node:path';
 import { hostMessageSchema, type TrainerMessage, type TrainJob, type FailureCause, type RunSummary } from '../../../shared/trainer-protocol.js';
 import { describeSchemaError } from '../../../shared/schema-errors.js';
 import { looksLikeOutOfMemory } from '../../../shared/failure-text.js';
+import { ModelTopologyError } from '../../../shared/model-topology.js';
 import { backendMemoryBytes, BackendUnavailableError, selectBackend } from '../backends/select-backend.js';
 import { loadDataset } from '../datasets/index.js';
 import { modelAcceptsShape } from '../models/build-model.js';
@@ -55,6 +56,8 @@ let probes: ProbeSessionController | undefined;
 function classifyFailure(err: unknown): FailureCause {
   if (err instanceof TrainingDivergedError) return 'diverged';
   if (err instanceof BackendUnavailableError) return 'backend';
+  // A start model that cannot be fine-tuned (or adapted to this dataset) is the run's settings' fault.
+  if (err instanceof ModelTopologyError) return 'bad-config';
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
   if (looksLikeOutOfMemory(text)) return 'oom';
   return 'error';
