@@ -3,7 +3,6 @@
 // the StartFrom record at the run's rate, the check that the dataset can feed the model, and the
 // stored copy — written only once everything else has been checked.
 import { existsSync } from 'node:fs';
-import type { Normalization } from '../../shared/dataset-types.js';
 import { FINE_TUNE_RATE_FACTOR, startFromSchema, type StartFrom } from '../../shared/fine-tuning.js';
 import type { TuningOrigin } from '../../shared/model-export.js';
 import type { RunModel } from '../../shared/run-types.js';
@@ -19,7 +18,7 @@ export interface StartPlan {
   /** The record stored with the run, for the run's (or the search's base) rate. */
   record(learningRate: number): StartFrom;
   /** Why the dataset cannot train from it; null when it can. */
-  problem(dataset: { name: string; inputShape: readonly number[]; normalization: Normalization }): string | null;
+  problem(dataset: { name: string; inputShape: readonly number[] }): string | null;
   /** Stores the copy (unless it is there) and returns its folder. Call last: it writes. */
   store(): string;
 }

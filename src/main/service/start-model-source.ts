@@ -11,12 +11,12 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import path from 'node:path';
 import { z } from 'zod';
 import { describeSchemaError } from '../../shared/schema-errors.js';
-import type { Normalization } from '../../shared/dataset-types.js';
 import { FINE_TUNE_RATE_FACTOR, startFromSchema, type StartFrom, type StartFromRequest } from '../../shared/fine-tuning.js';
 import { formatBytes } from '../../shared/format.js';
 import { isModelKind, ModelMetadataError, readModelMetadata, type ReadModelMetadata } from '../../shared/model-export.js';
 import { analyseLayersModel, batchNormTrained, ModelTopologyError, type ModelAnatomy } from '../../shared/model-topology.js';
 import type { RunModel } from '../../shared/run-types.js';
+import { adapterProblem } from '../engine/models/input-adapters.js';
 import { UserError } from './errors.js';
 import { fetchBytes, fileErrorText, readLocalFile, SOURCE_FIELD } from './start-model-fetch.js';
 
@@ -266,7 +266,8 @@ export function startFromRecord(loaded: LoadedStartModel, learningRate: number):
   const blocks = anatomy.blocks.length;
   const unfreeze = request.unfreeze ?? 0;
   if (unfreeze > blocks) {
-    throw new UserError(`${loaded.where} has ${blocks} block${blocks === 1 ? '' : 's'} in its backbone; unfreeze at most ${blocks}`, 'startFrom.unfreeze');
+    const what = loaded.sourceKind === 'run' ? `run ${loaded.runId}'s model` : loaded.where;
+    throw new UserError(`${what} has ${blocks} block${blocks === 1 ? '' : 's'} in its backbone; unfreeze at most ${blocks}`, 'startFrom.unfreeze');
   }
   const classes =
     metadata && metadata.classes.length === anatomy.classifierUnits
@@ -289,20 +290,19 @@ export function startFromRecord(loaded: LoadedStartModel, learningRate: number):
 
 /**
  * Why a dataset cannot train from this start model; null when it can. Its backbone is
- * convolutional: it takes images, and (when this app made it) pixels scaled as it learned them.
+ * convolutional: it takes images, grey or RGB (either is converted to the other, any size is
+ * resized, pixels scaled otherwise are rescaled: src/main/engine/models/input-adapters.ts).
  */
-export function startModelProblem(
-  loaded: LoadedStartModel,
-  dataset: { name: string; inputShape: readonly number[]; normalization: Normalization },
-): string | null {
+export function startModelProblem(loaded: LoadedStartModel, dataset: { name: string; inputShape: readonly number[] }): string | null {
   const { inputShape } = dataset;
   if (inputShape.length !== 3) {
     const what = inputShape.length === 1 ? `a table (${inputShape[0]} features per row)` : `inputs of shape [${inputShape.join(', ')}]`;
     return `dataset "${dataset.name}" has ${what}, but a trained model's convolutional backbone takes images: start from a trained model on an image dataset`;
   }
-  const theirs = loaded.metadata?.normalization;
-  if (theirs && (theirs.kind !== 'scale' || dataset.normalization.kind !== 'scale' || Math.abs(theirs.scale - dataset.normalization.scale) > 1e-12)) {
-    return `${loaded.where} was trained on inputs scaled differently from dataset "${dataset.name}"'s pixels (${JSON.stringify(theirs)}), so its backbone would see other values than it learned`;
+  const channels = adapterProblem(inputShape, loaded.anatomy.inputShape);
+  if (channels) return `${loaded.where}: ${channels}`;
+  if (loaded.metadata && loaded.metadata.normalization.kind !== 'scale') {
+    return `${loaded.where} was trained on a table (standardized columns), not on pixels: its inputs cannot be made from dataset "${dataset.name}"'s images`;
   }
   return null;
 }

@@ -249,7 +249,7 @@ test('broken files: missing, unreadable, not JSON, weights that do not match, pa
   await refused(load(badMeta), /userDefinedMetadata\.classes: /);
 });
 
-test('unfreeze beyond the blocks, a table dataset and differently scaled pixels are refused', async () => {
+test('unfreeze beyond the blocks, a table dataset, images of 4 channels and a table model are refused; other sizes and RGB are not', async () => {
   const loaded = await load(small);
   assert.throws(
     () => startFromRecord({ ...loaded, request: { source: small, unfreeze: 99 } }, 1e-3),
@@ -258,10 +258,17 @@ test('unfreeze beyond the blocks, a table dataset and differently scaled pixels 
   );
   assert.equal(startModelProblem(loaded, IMAGE), null);
   assert.match(
-    startModelProblem(loaded, { name: 'iris', inputShape: [4], normalization: { kind: 'standardize', mean: [0, 0, 0, 0], std: [1, 1, 1, 1] } })!,
+    startModelProblem(loaded, { name: 'iris', inputShape: [4] })!,
     /dataset "iris" has a table \(4 features per row\), but a trained model's convolutional backbone takes images/,
   );
-  assert.match(startModelProblem(loaded, { ...IMAGE, normalization: { kind: 'scale', scale: 1 } })!, /scaled differently/);
+  // Pixels scaled otherwise, another size, RGB: the engine's input adapters convert them.
+  assert.equal(startModelProblem(loaded, { name: 'photos', inputShape: [32, 24, 3] }), null);
+  assert.match(
+    startModelProblem(loaded, { name: 'rgba', inputShape: [12, 12, 4] })!,
+    /small.model\.json: the dataset's images have 4 channels and the start model's 1; only grey ↔ RGB/,
+  );
+  const tableModel = { ...loaded, metadata: { ...loaded.metadata!, normalization: { kind: 'standardize' as const, mean: [0], std: [1] } } };
+  assert.match(startModelProblem(tableModel, IMAGE)!, /was trained on a table/);
 });
 
 test('the copy: content-addressed, written whole, once', async () => {

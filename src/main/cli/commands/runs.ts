@@ -108,7 +108,7 @@ export function madeWithLines(detail: RunDetail): string[] {
       : '—';
   return [
     'Made with:',
-    `  settings      ${c.model}, batch ${c.batchSize}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, lr ${c.learningRate} (${c.optimizer}${c.optimizer === 'sgd' ? `, momentum ${c.momentum}` : ''}), warm-up ${c.warmupSteps} steps, seed ${c.seed}, backend ${c.backend}`,
+    `  settings      ${c.model}, batch ${c.batchSize}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, lr ${Number(c.learningRate.toPrecision(3))} (${c.optimizer}${c.optimizer === 'sgd' ? `, momentum ${c.momentum}` : ''}), warm-up ${c.warmupSteps} steps, seed ${c.seed}, backend ${c.backend}`,
     `  augmentation  ${augment} (${AUGMENT_DESCRIPTIONS[augment]})`,
     `  started from  ${c.startFrom ? startFromText(c.startFrom) : '— (trained from scratch)'}`,
     `  tuning        ${tuning}`,
