@@ -48,6 +48,17 @@ export class ModelTopologyError extends Error {
 const CONVOLUTIONS = new Set(['Conv1D', 'Conv2D', 'Conv3D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose', 'Conv3DTranspose', 'ConvLSTM2D']);
 /** Layers that start a block. */
 const BLOCK_STARTS = new Set([...CONVOLUTIONS, 'Dense']);
+
+/**
+ * The names this app gives a fine-tuned model's fixed input adapters (resize, grey ↔ RGB,
+ * rescale: src/main/engine/models/input-adapters.ts). Starting from such a model again, they are
+ * part of the input, not blocks: they start no block and never train.
+ */
+export const INPUT_ADAPTER_PREFIX = 'input_adapter_';
+
+function startsBlock(l: TopologyLayer): boolean {
+  return BLOCK_STARTS.has(l.className) && !l.name.startsWith(INPUT_ADAPTER_PREFIX);
+}
 /** Layers that may follow the classifier: they keep which class scores highest (or are off at inference). */
 const AFTER_CLASSIFIER = new Set(['Softmax', 'Dropout', 'AlphaDropout', 'GaussianDropout', 'GaussianNoise', 'ActivityRegularization']);
 const RANKING_ACTIVATIONS = new Set(['softmax', 'sigmoid', 'linear']);
@@ -270,13 +281,13 @@ function backboneBlocks(backbone: TopologyLayer[]): BackboneBlock[] {
   if (current.length > 0) segments.push(current);
   const blocks: TopologyLayer[][] = [];
   for (const segment of segments) {
-    const starts = segment.some((l) => BLOCK_STARTS.has(l.className));
+    const starts = segment.some(startsBlock);
     const last = blocks[blocks.length - 1];
     // A segment without a convolution or dense layer joins the block before it; leading ones the first block.
     if (starts || !last) blocks.push([...segment]);
     else last.push(...segment);
   }
-  if (blocks.length > 1 && !blocks[0]!.some((l) => BLOCK_STARTS.has(l.className))) blocks.splice(0, 2, [...blocks[0]!, ...blocks[1]!]);
+  if (blocks.length > 1 && !blocks[0]!.some(startsBlock)) blocks.splice(0, 2, [...blocks[0]!, ...blocks[1]!]);
   return blocks.map((b) => ({ layers: b.map((l) => l.name), hasBatchNorm: b.some((l) => l.className === 'BatchNormalization') }));
 }
 

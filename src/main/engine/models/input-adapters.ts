@@ -11,6 +11,7 @@
 // reduction factor, so a large image is averaged rather than sampled (antialiased resizing, as
 // TensorFlow's antialias option and PIL do it).
 import * as tf from '@tensorflow/tfjs';
+import { INPUT_ADAPTER_PREFIX } from '../../../shared/model-topology.js';
 
 /** ITU-R BT.601 luma, the weights of tf.image.rgbToGrayscale and of the image importer's greyscale. */
 export const LUMA_WEIGHTS = [0.299, 0.587, 0.114] as const;
@@ -52,7 +53,7 @@ export interface AdapterSpec {
   to: number[];
   /** Start model's pixel value over the dataset's for the same pixel (1: same scale). */
   scale: number;
-  /** A layer name not yet used in the model being built. */
+  /** A layer name not yet used in the model being built (given INPUT_ADAPTER_PREFIX + what it does). */
   name(base: string): string;
 }
 
@@ -90,11 +91,11 @@ function resize(x: Node, spec: AdapterSpec, layers: tf.layers.Layer[]): Node {
   const widthKernel = kernel(w, w2);
   const heightKernel = kernel(h, h2);
   try {
-    let y = permute(x, [3, 1, 2], 'input_adapter_to_chw'); // [c, h, w]
-    y = fixedDense(y, widthKernel, spec.name('input_adapter_resize_width'), layers); // [c, h, w2]
-    y = permute(y, [1, 3, 2], 'input_adapter_swap_hw'); // [c, w2, h]
-    y = fixedDense(y, heightKernel, spec.name('input_adapter_resize_height'), layers); // [c, w2, h2]
-    return permute(y, [3, 2, 1], 'input_adapter_to_hwc'); // [h2, w2, c]
+    let y = permute(x, [3, 1, 2], `${INPUT_ADAPTER_PREFIX}to_chw`); // [c, h, w]
+    y = fixedDense(y, widthKernel, spec.name(`${INPUT_ADAPTER_PREFIX}resize_width`), layers); // [c, h, w2]
+    y = permute(y, [1, 3, 2], `${INPUT_ADAPTER_PREFIX}swap_hw`); // [c, w2, h]
+    y = fixedDense(y, heightKernel, spec.name(`${INPUT_ADAPTER_PREFIX}resize_height`), layers); // [c, w2, h2]
+    return permute(y, [3, 2, 1], `${INPUT_ADAPTER_PREFIX}to_hwc`); // [h2, w2, c]
   } finally {
     tf.dispose([widthKernel, heightKernel]);
   }
@@ -107,7 +108,7 @@ function convertChannels(x: Node, from: number, to: number, spec: AdapterSpec, l
     kernelSize: 1,
     useBias: false,
     trainable: false,
-    name: spec.name(from === 1 ? 'input_adapter_grey_to_rgb' : 'input_adapter_rgb_to_grey'),
+    name: spec.name(from === 1 ? `${INPUT_ADAPTER_PREFIX}grey_to_rgb` : `${INPUT_ADAPTER_PREFIX}rgb_to_grey`),
   });
   layers.push(layer);
   const y = layer.apply(x) as Node;
@@ -135,7 +136,7 @@ export function adaptInput(x: Node, spec: AdapterSpec): AdapterBuild {
   if (resized) y = resize(y, spec, layers);
   if (c < c2) y = convertChannels(y, c, c2, spec, layers);
   if (Math.abs(spec.scale - 1) > 1e-9) {
-    const layer = tf.layers.rescaling({ scale: spec.scale, offset: 0, name: spec.name('input_adapter_rescale') });
+    const layer = tf.layers.rescaling({ scale: spec.scale, offset: 0, name: spec.name(`${INPUT_ADAPTER_PREFIX}rescale`) });
     layers.push(layer);
     y = layer.apply(y) as Node;
   }

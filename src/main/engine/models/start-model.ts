@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from '../../../shared/dataset-types.js';
-import { analyseLayersModel, ModelTopologyError, type ModelAnatomy } from '../../../shared/model-topology.js';
+import { analyseLayersModel, INPUT_ADAPTER_PREFIX, ModelTopologyError, type ModelAnatomy } from '../../../shared/model-topology.js';
 import { adaptInput, adapterProblem } from './input-adapters.js';
 import { loadModelFromDir } from './model-files.js';
 import type { TrainableNet } from './trainable-net.js';
@@ -128,9 +128,10 @@ function applyLayers(names: readonly string[], anatomy: ModelAnatomy, layerOf: (
   }
 }
 
-/** The trainable variables of these layers (made trainable: a start model may have frozen them). */
+/** The trainable variables of these layers (made trainable: a start model may have frozen them), an earlier fine-tuning's fixed input adapters aside. */
 function variablesOf(layers: tf.layers.Layer[]): tf.Variable[] {
   return layers.flatMap((layer) => {
+    if (layer.name.startsWith(INPUT_ADAPTER_PREFIX)) return [];
     layer.trainable = true;
     return layer.trainableWeights.map((w) => w.read() as tf.Variable);
   });
@@ -143,7 +144,9 @@ function assemble(source: tf.LayersModel, anatomy: ModelAnatomy, spec: StartMode
     if (!layer) throw new ModelTopologyError(`layer "${name}" is in model.json but not in the loaded model`);
     return layer;
   };
-  const taken = new Set(anatomy.layers.map((l) => l.name));
+  // Names the new model keeps; the old classifier's (and what followed it) are free again, so a
+  // fine-tuned model fine-tuned again keeps the name of its classifier.
+  const taken = new Set([anatomy.layers[0]!.name, ...anatomy.blocks.flatMap((b) => b.layers)]);
   const fresh = (base: string) => {
     let name = base;
     for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
