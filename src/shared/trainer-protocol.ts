@@ -2,6 +2,7 @@
 // process runs one job; the host starts it, may ask it to stop, and hears its events.
 import { z } from 'zod';
 import { backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from './schemas.js';
+import { tuningOriginSchema } from './model-export.js';
 
 const trainJobSchema = z.strictObject({
   kind: z.literal('train'),
@@ -15,6 +16,8 @@ const trainJobSchema = z.strictObject({
   maxSteps: z.number().int().min(1).optional(),
   /** The stored copy of config.startFrom's model (a folder with model.json); required with it. */
   startModelDir: z.string().min(1).optional(),
+  /** The tuning session the run trains with, for the saved model's metadata (madeWith.tuning). */
+  tuning: tuningOriginSchema.optional(),
   /** Tests only: train on the memory-capped test backend (allocations above this many bytes fail as out of memory). */
   memoryCapBytes: z.number().int().min(1).optional(),
 });

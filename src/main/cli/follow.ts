@@ -4,6 +4,7 @@
 import { runToEnd, tuningToEnd, type Api, type RunDetail, type TuningDetail } from '../../shared/api/index.js';
 import { formatBytes } from '../../shared/format.js';
 import { createProgress, formatPercent } from './output.js';
+import { startFromText } from './start-model-flags.js';
 
 /** Runs `stop` on the first Ctrl-C, quits on the second; returns the function that removes the handler. */
 function onInterrupt(what: string, stop: () => Promise<unknown>): () => void {
@@ -30,6 +31,7 @@ export async function followRun(api: Api, start: () => Promise<{ runId: number }
       started: async (runId) => {
         removeInterrupt = onInterrupt(`run ${runId}`, () => api.stopTraining({ runId }));
         const { run } = await api.getRun({ runId, maxPoints: 10, misclassifiedLimit: 0 });
+        if (!json && run.config.startFrom) process.stderr.write(`Run ${runId}: starting from ${startFromText(run.config.startFrom)}\n`);
         const dataset = await api.getDataset({ dataset: run.datasetId, previewsPerClass: 0 });
         totalSteps = Math.ceil(dataset.split.trainCount / run.config.batchSize) * run.config.epochs;
       },

@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf, WireError } from '../../shared/api/index.js';
 import { ApiError, DESKTOP_ONLY_METHODS, SERIES_NAMES, VIEW_DEFAULTS } from '../../shared/api/index.js';
 import type { ImportOptions } from '../../shared/dataset-types.js';
+import type { StartFromRequest } from '../../shared/fine-tuning.js';
+import type { LoadedStartModel } from './start-model-source.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
 import { detectBackends, type EntryRunner } from './backend-detect.js';
@@ -121,11 +123,14 @@ function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDatase
 function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings' | 'deleteTuning'> {
   const { service } = ctx;
   return {
-    startTuning: (p) => {
+    startTuning: async (p) => {
       // The user's settings come before the contract's defaults.
       const s = settings.get();
+      const { startFrom, ...params } = p;
+      const loaded = await loadStartModel(service, startFrom);
       const { sessionId, done } = service.startTuning({
-        ...p,
+        ...params,
+        ...(loaded ? { startFrom: loaded } : {}),
         backend: p.backend ?? s.backend,
         ...(p.memoryBudgetBytes === undefined && s.memoryBudgetBytes !== null ? { memoryBudgetBytes: s.memoryBudgetBytes } : {}),
       });
@@ -154,12 +159,14 @@ function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'st
 function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTraining' | 'stopTraining' | 'activeRuns'> {
   const { service } = ctx;
   return {
-    startTraining: (p) => {
+    startTraining: async (p) => {
       // The settings' backend where neither the request nor a tuning session names one.
       const config = { ...(p.fromTuning === undefined && p.config?.backend === undefined ? { backend: settings.get().backend } : {}), ...(p.config ?? {}) };
+      const loaded = await loadStartModel(service, p.startFrom);
       const { runId, done } = service.startTraining({
         dataset: p.dataset ?? '',
         config,
+        ...(loaded ? { startFrom: loaded } : {}),
         ...(p.fromTuning !== undefined ? { fromTuning: p.fromTuning } : {}),
         ...(p.maxSteps !== undefined ? { maxSteps: p.maxSteps } : {}),
       });
@@ -176,6 +183,12 @@ function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
         .filter((r) => service.isActive(r.id))
         .map((r) => runSummary(r, true, runHasModel(service, r.id))),
   };
+}
+
+/** The start model a request names, read and checked ('~/' is the serving user's home, as for imports). */
+function loadStartModel(service: AutoBatchService, request: StartFromRequest | undefined): Promise<LoadedStartModel | undefined> {
+  if (!request) return Promise.resolve(undefined);
+  return service.loadStartModel({ ...request, source: expandHome(request.source) });
 }
 
 /** Whether the run's trained model is stored (and still on disk). */

@@ -39,6 +39,9 @@ import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './r
 import { runTuning, TuningStoppedError } from './tuner.js';
 import type { TrialRecord, TuningProgress, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
 import type { TuningSessionRecord } from '../store/index.js';
+import type { StartFromRequest } from '../../shared/fine-tuning.js';
+import { loadStartModel, type LoadedStartModel, type StartModelLimits, type StoredRunModel } from './start-model-source.js';
+import { checkNamedModel, planFromLoaded, planFromTuning, tuningOrigin, type StartPlan } from './run-start.js';
 
 export interface ServiceEvents {
   'tune-progress': [TuningProgress];
@@ -58,24 +61,31 @@ interface ServiceOptions {
    * and tfjs's import (long-lived apps: the desktop shell, `autobatch serve`, benchmarks).
    */
   warmTrainer?: boolean;
+  /** Time and size limits on reading a start model (tests shorten the time). */
+  startModelLimits?: Partial<StartModelLimits>;
 }
 
-/** What startTraining takes: the API's params, with the dataset resolved (or '' with fromTuning), and a test hook. */
-type StartTrainingRequest = Omit<ValidParamsOf<'startTraining'>, 'dataset' | 'config'> & {
+/**
+ * What startTraining takes: the API's params, with the dataset resolved (or '' with fromTuning),
+ * the start model loaded (loadStartModel), and a test hook.
+ */
+type StartTrainingRequest = Omit<ValidParamsOf<'startTraining'>, 'dataset' | 'config' | 'startFrom'> & {
   dataset: string | number;
   config: Partial<TrainConfig>;
+  startFrom?: LoadedStartModel;
   /** Tests only: train on the memory-capped test backend with this cap (out-of-memory tests). */
   memoryCapBytes?: number;
 };
 
-/** What startTuning takes: the API's params, and a test hook. */
-type StartTuningRequest = ValidParamsOf<'startTuning'> & {
+/** What startTuning takes: the API's params, the start model loaded (loadStartModel), and a test hook. */
+type StartTuningRequest = Omit<ValidParamsOf<'startTuning'>, 'startFrom'> & {
+  startFrom?: LoadedStartModel;
   /** Tests only: the memory-capped test backend. */
   memoryCapBytes?: number;
 };
 
 /** A search's settings are checked by the contract's own schema (the service checks again: not every caller is the dispatcher). */
-const tuningSettingsSchema = startTuningParams.omit({ dataset: true });
+const tuningSettingsSchema = startTuningParams.omit({ dataset: true, startFrom: true });
 
 export interface DeleteOptions {
   /** Only say what would be deleted (and what stops it now); delete nothing. */
@@ -161,8 +171,9 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   /** Validates and starts a run; resolves once it is queued, with a promise of its end. */
   startTraining(req: StartTrainingRequest): { runId: number; done: Promise<RunRecord> } {
     let fromTuning: Partial<TrainConfig> = {};
+    let tuning: TuningSessionRecord | undefined;
     if (req.fromTuning !== undefined) {
-      const t = this.store.tuning.get(req.fromTuning);
+      const t = (tuning = this.store.tuning.get(req.fromTuning));
       if (!t) throw new NotFoundError('tuning session', req.fromTuning, 'fromTuning');
       if (!t.report) throw new ConflictError(`tuning session ${t.id} has no recommendation (it is ${t.status})`, 'fromTuning');
       const r = t.report.recommendation;
@@ -177,18 +188,24 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
     }
     const dataset = this.getDataset(req.dataset);
-    const parsed = trainConfigSchema.safeParse({ ...TRAIN_DEFAULTS, ...fromTuning, ...req.config });
+    const start = this.runStartPlan(req, tuning);
+    const parsed = trainConfigSchema.safeParse({ ...TRAIN_DEFAULTS, ...fromTuning, ...req.config, ...(start ? { model: start.kind } : {}) });
     if (!parsed.success)
       throw new UserError(
         `invalid training settings: ${describeSchemaError(parsed.error)}`,
         ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
       );
-    const config = parsed.data;
+    const config: TrainConfig = start ? { ...parsed.data, startFrom: start.record(parsed.data.learningRate) } : parsed.data;
+    const startProblem = start?.problem({ ...dataset.manifest, name: dataset.name });
+    if (startProblem) throw new UserError(startProblem, 'startFrom');
     const shapeProblem = config.startFrom || config.model === 'imported' ? null : modelAcceptsShape(config.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'config.model');
     if (!existsSync(dataset.cacheDir))
       throw new UserError(`dataset "${dataset.name}" has lost its cached data (${dataset.cacheDir}); import it again`, 'dataset');
 
+    // Everything is checked: the start model's copy is stored now (once per model), then the run.
+    const startModelDir = start?.store();
+    const origin = tuning ? tuningOrigin(tuning) : undefined;
     const run = this.store.runs.create({ datasetId: dataset.id, config, ...(req.fromTuning !== undefined ? { tuningSessionId: req.fromTuning } : {}) });
     const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
     mkdirSync(artifactDir, { recursive: true });
@@ -200,6 +217,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         config,
         artifactDir,
         maxSteps: req.maxSteps,
+        ...(startModelDir !== undefined ? { startModelDir } : {}),
+        ...(origin ? { tuning: origin } : {}),
         ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}),
       },
       { spawn: this.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
@@ -215,6 +234,39 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     this.active.set(run.id, active);
     this.emit('run-status', { runId: run.id, status: 'queued' });
     return { runId: run.id, done: active.done };
+  }
+
+  /**
+   * Reads and checks the trained model a run or search is to start from; stores nothing (the run
+   * or search stores its copy once all its settings are checked). Throws UserError on
+   * startFrom.source for anything wrong with it.
+   */
+  loadStartModel(request: StartFromRequest): Promise<LoadedStartModel> {
+    return loadStartModel(request, {
+      findRun: (runId) => this.storedRunModel(runId),
+      ...(this.options.startModelLimits ? { limits: this.options.startModelLimits } : {}),
+    });
+  }
+
+  /** The saved model of a run of this data folder, for a run to start from. */
+  private storedRunModel(runId: number): StoredRunModel {
+    const run = this.store.runs.get(runId);
+    if (!run) throw new UserError(`no run ${runId} in this data folder (${this.store.paths.home})`, 'startFrom.source');
+    if (run.status !== 'completed')
+      throw new UserError(`run ${runId} is ${run.status}: only a completed run has a trained model to start from`, 'startFrom.source');
+    const model = this.store.artifacts.listForRun(run.id).find((a) => a.kind === 'model');
+    if (!model || !existsSync(model.path))
+      throw new UserError(`run ${runId} has no saved model (it was deleted from ${model?.path ?? 'its folder'})`, 'startFrom.source');
+    return { dir: model.path, model: run.config.model };
+  }
+
+  /** The start model of a run: the one the request names, else its tuning session's. */
+  private runStartPlan(req: StartTrainingRequest, tuning: TuningSessionRecord | undefined): StartPlan | undefined {
+    if (req.config.startFrom) throw new UserError('name the model to start from with startFrom, not config.startFrom', 'config.startFrom');
+    const dir = this.store.paths.startModelsDir;
+    const plan = req.startFrom ? planFromLoaded(req.startFrom, dir) : tuning ? planFromTuning(tuning, dir) : undefined;
+    checkNamedModel(req.config.model, plan, 'config.model');
+    return plan;
   }
 
   stopRun(runId: number): void {
@@ -329,17 +381,23 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   /** Starts an Auto-tune session; its progress and trials arrive as events. */
   startTuning(req: StartTuningRequest): { sessionId: number; done: Promise<TuningSessionRecord> } {
     const dataset = this.getDataset(req.dataset);
-    const { dataset: _ref, memoryCapBytes: _cap, ...settings } = req;
+    const { dataset: _ref, memoryCapBytes: _cap, startFrom: loaded, ...settings } = req;
     const parsed = tuningSettingsSchema.safeParse(settings);
     if (!parsed.success) throw new UserError(`invalid tuning settings: ${describeSchemaError(parsed.error)}`, schemaErrorField(parsed.error));
     // The contract's defaults; the range test stays implied (absent means on) as stored before.
     const { searchLearningRate: _rangeTest, ...defaults } = TUNING_DEFAULTS;
-    const { startFrom: startFromRequest, model, ...chosen } = parsed.data;
-    if (startFromRequest) throw new UserError('starting a search from a trained model is not available yet', 'startFrom');
-    if (!model) throw new UserError('choose a model (or a trained model to start from)', 'model');
-    const request: TuningRequest = { ...defaults, ...chosen, model };
+    const { model, ...chosen } = parsed.data;
+    const start = loaded ? planFromLoaded(loaded, this.store.paths.startModelsDir) : undefined;
+    checkNamedModel(model, start, 'model');
+    const chosenModel = start?.kind ?? model;
+    if (!chosenModel) throw new UserError('choose a model (or a trained model to start from)', 'model');
+    const request: TuningRequest = { ...defaults, ...chosen, model: chosenModel };
+    if (start) request.startFrom = start.record(request.baseLearningRate);
     const shapeProblem = request.startFrom || request.model === 'imported' ? null : modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');
+    const startProblem = start?.problem({ ...dataset.manifest, name: dataset.name });
+    if (startProblem) throw new UserError(startProblem, 'startFrom');
+    start?.store();
     const session = this.store.tuning.create(dataset.id, request);
     let stop = false;
     this.activeTunings.set(session.id, () => (stop = true));

@@ -9,6 +9,8 @@ import type { DatasetRecord, Store } from '../store/index.js';
 import type { TrainerSpawner } from './trainer-host.js';
 import { ProbeSessionProber } from './tuning/prober.js';
 import { runSearch } from './tuning/search.js';
+import { fineTuneRateFactor } from './run-start.js';
+import { startModelDir } from './start-model-source.js';
 
 export { TuningStoppedError } from './tuning/context.js';
 export { judgeTrial } from '../../shared/trial-verdicts.js';
@@ -27,6 +29,15 @@ export interface TunerContext {
   onBackend(r: BackendReport): void;
 }
 
+/** The probes train the model the run will: the start model's stored copy, as the search asked. */
+function probedStartModel(store: Store, request: TuningRequest): Pick<ProbeSession, 'startModel'> {
+  const start = request.startFrom;
+  if (!start) return {};
+  return {
+    startModel: { dir: startModelDir(store.paths.startModelsDir, start.digest), unfreeze: start.unfreeze, fineTuneRateFactor: fineTuneRateFactor(request) },
+  };
+}
+
 /** Runs the whole search; resolves with the report (stored by the caller). */
 export function runTuning(ctx: TunerContext): Promise<TuningReport> {
   const { store, sessionId, dataset, request } = ctx;
@@ -37,6 +48,7 @@ export function runTuning(ctx: TunerContext): Promise<TuningReport> {
     optimizer: request.optimizer,
     backend: request.backend,
     seed: request.seed,
+    ...probedStartModel(store, request),
     ...(ctx.memoryCapBytes ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
   };
   return runSearch({

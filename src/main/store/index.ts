@@ -22,10 +22,11 @@ import type { Migration } from './migrations.js';
 import { RemovalRepo } from './removal.js';
 import { processGone, recoverInterrupted, RunRepo } from './runs.js';
 import { TuningRepo } from './tuning.js';
+import { DATABASE_FILE, storePaths, type StorePaths } from './paths.js';
 
 export { StoreError, DatasetNameTakenError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
-export { defaultHome, defaultHomeFor } from './paths.js';
+export { defaultHome, defaultHomeFor, storePaths } from './paths.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { DatasetRepo } from './datasets.js';
@@ -42,14 +43,8 @@ export type { TuningSessionRecord } from './tuning.js';
 export type { ArtifactRecord } from './artifacts.js';
 export type { ArtifactKind } from './schemas.js';
 
-export const DATABASE_FILE = 'autobatch.db';
-
-export interface StorePaths {
-  home: string;
-  database: string;
-  datasetsDir: string;
-  artifactsDir: string;
-}
+export { DATABASE_FILE } from './paths.js';
+export type { StorePaths } from './paths.js';
 
 export interface Store {
   readonly paths: StorePaths;
@@ -84,13 +79,8 @@ function makeDirs(paths: StorePaths): void {
 }
 
 export function openStore(home: string, options: OpenStoreOptions = {}): Store {
-  const root = path.resolve(home);
-  const paths: StorePaths = {
-    home: root,
-    database: path.join(root, DATABASE_FILE),
-    datasetsDir: path.join(root, 'datasets'),
-    artifactsDir: path.join(root, 'artifacts'),
-  };
+  const paths = storePaths(home);
+  const root = paths.home;
   const migrations = options.migrations ?? MIGRATIONS;
   const latest = latestVersion(migrations);
   makeDirs(paths);

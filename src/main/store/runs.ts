@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import os from 'node:os';
-import type { BackendReport, BackendSkip, ModelKind, RunStatus, TrainConfig } from '../../shared/run-types.js';
+import type { BackendReport, BackendSkip, RunModel, RunStatus, TrainConfig } from '../../shared/run-types.js';
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard } from './errors.js';
@@ -10,7 +10,7 @@ export interface RunRecord {
   id: number;
   datasetId: number;
   datasetName: string;
-  model: ModelKind;
+  model: RunModel;
   config: TrainConfig;
   status: RunStatus;
   backend: string | null;
@@ -42,7 +42,7 @@ export interface RunSummary {
 export interface RunFilter {
   datasetId?: number;
   status?: RunStatus;
-  model?: ModelKind;
+  model?: RunModel;
 }
 
 interface RunRow {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { DATASET_KINDS, IMAGE_FITS } from '../../shared/dataset-types.js';
 import type { DatasetManifest } from '../../shared/dataset-types.js';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../../shared/run-types.js';
+import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS, RUN_STATUSES } from '../../shared/run-types.js';
 import type { BackendSkip, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError } from '../../shared/schema-errors.js';
 import { StoreError } from './errors.js';
@@ -53,7 +53,8 @@ export const manifestSchema = z.looseObject({
 });
 
 export const trainConfigSchema = z.looseObject({
-  model: z.enum(MODEL_KINDS),
+  // 'imported': a run started from a model this app did not make (config.startFrom says which).
+  model: z.enum(RUN_MODELS),
   batchSize: z.number().int().positive(),
   epochs: z.number().int().positive(),
   learningRate: z.number().positive(),
@@ -66,7 +67,7 @@ export const trainConfigSchema = z.looseObject({
 
 export const backendSkipsSchema = z.array(z.looseObject({ backend: z.string(), reason: z.string() }));
 export const runStatusSchema = z.enum(RUN_STATUSES);
-export const modelKindSchema = z.enum(MODEL_KINDS);
+export const modelKindSchema = z.enum(RUN_MODELS);
 export const artifactKindSchema = z.enum(ARTIFACT_KINDS);
 
 // Compile-time checks that the schemas produce the shared types.

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import os from 'node:os';
 import { z } from 'zod';
-import type { BackendReport, ModelKind } from '../../shared/run-types.js';
+import type { BackendReport, RunModel } from '../../shared/run-types.js';
 import { TRIAL_KINDS, TRIAL_STATUSES, TUNING_MODES, TUNING_STATUSES } from '../../shared/tuning-types.js';
 import type { TrialRecord, TuningMode, TuningReport, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
 import type { StoreContext } from './context.js';
@@ -15,7 +15,7 @@ export interface TuningSessionRecord {
   id: number;
   datasetId: number;
   datasetName: string;
-  model: ModelKind;
+  model: RunModel;
   mode: TuningMode;
   request: TuningRequest;
   status: TuningStatus;

@@ -6,7 +6,7 @@
 // Names are stable: the renderer is written against them.
 import { z } from 'zod';
 import { IMAGE_FITS } from '../dataset-types.js';
-import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_STATUSES } from '../run-types.js';
+import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_MODELS, RUN_STATUSES } from '../run-types.js';
 import { AUGMENT_LEVELS, startFromRequestSchema } from '../fine-tuning.js';
 import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
@@ -212,7 +212,7 @@ export const API_METHODS = {
   listRuns: {
     params: z.strictObject({
       dataset: datasetRef.optional(),
-      model: z.enum(MODEL_KINDS).optional(),
+      model: z.enum(RUN_MODELS).optional(),
       status: z.enum(RUN_STATUSES).optional(),
     }),
     result: z.array(runSummarySchema),

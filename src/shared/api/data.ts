@@ -188,7 +188,7 @@ export const tuningSummarySchema = z.strictObject({
   id,
   datasetId: id,
   datasetName: z.string(),
-  model: z.enum(MODEL_KINDS),
+  model: z.enum(RUN_MODELS),
   mode: z.enum(TUNING_MODES),
   status: z.enum(TUNING_STATUSES),
   backend: z.string().nullable(),

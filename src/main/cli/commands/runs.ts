@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { MODEL_KINDS, RUN_STATUSES } from '../../../shared/run-types.js';
+import { RUN_MODELS, RUN_STATUSES } from '../../../shared/run-types.js';
 import { exportFileBytes } from '../../service/app-core.js';
 import { tarEntries } from '../../service/tar.js';
 import { addDeleteCommand } from '../confirm-delete.js';
@@ -10,6 +10,9 @@ import { formatPercent, printJson, printLine, printTable } from '../output.js';
 import { oneOf, runId } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
 import { printRunSummary } from './train.js';
+import { startFromText } from '../start-model-flags.js';
+import { AUGMENT_DESCRIPTIONS } from '../../../shared/fine-tuning.js';
+import type { RunDetail } from '../../../shared/api/index.js';
 
 /**
  * Unpacks the model archive the API exports (one top folder: model.json, weights.bin,
@@ -36,7 +39,7 @@ function listCommand(runs: Command, ctx: CliContext): void {
     .description('list runs, newest first')
     .option('--dataset <dataset>', 'only runs on this dataset (id or name)')
     .option('--status <status>', `only runs with this status: ${RUN_STATUSES.join(', ')}`, oneOf(RUN_STATUSES))
-    .option('--model <model>', `only runs of this model: ${MODEL_KINDS.join(', ')}`, oneOf(MODEL_KINDS))
+    .option('--model <model>', `only runs of this model: ${RUN_MODELS.join(', ')}`, oneOf(RUN_MODELS))
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const list = await ctx.api().listRuns({
@@ -76,6 +79,7 @@ function showCommand(runs: Command, ctx: CliContext): void {
       const r = detail.run;
       printRunSummary(r);
       for (const s of r.backendSkipped) printLine(`  skipped ${s.backend}: ${s.reason}`);
+      printMadeWith(detail);
       if (detail.epochs.length === 0) return;
       printTable(
         ['  EPOCH', 'TRAIN LOSS', 'TRAIN ACC', 'VAL LOSS', 'VAL ACC', 'TIME'],
@@ -89,6 +93,31 @@ function showCommand(runs: Command, ctx: CliContext): void {
         ]),
       );
     });
+}
+
+/** How the run's model was made: its settings, augmentation, start model and tuning. */
+export function madeWithLines(detail: RunDetail): string[] {
+  const c = detail.run.config;
+  const augment = c.augment ?? 'none';
+  const t = detail.tuning;
+  const rec = t?.report?.recommendation;
+  const tuning = t
+    ? `session ${t.id} (${t.mode} mode)${rec ? `: recommended batch ${rec.batchSize}, lr ${Number(rec.learningRate.toPrecision(3))}, warm-up ${rec.warmupSteps} steps` : ''}`
+    : detail.run.tuningSessionId !== null
+      ? `session ${detail.run.tuningSessionId} (no longer stored)`
+      : '—';
+  return [
+    'Made with:',
+    `  settings      ${c.model}, batch ${c.batchSize}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, lr ${c.learningRate} (${c.optimizer}${c.optimizer === 'sgd' ? `, momentum ${c.momentum}` : ''}), warm-up ${c.warmupSteps} steps, seed ${c.seed}, backend ${c.backend}`,
+    `  augmentation  ${augment} (${AUGMENT_DESCRIPTIONS[augment]})`,
+    `  started from  ${c.startFrom ? startFromText(c.startFrom) : '— (trained from scratch)'}`,
+    `  tuning        ${tuning}`,
+  ];
+}
+
+function printMadeWith(detail: RunDetail): void {
+  printLine('');
+  for (const line of madeWithLines(detail)) printLine(`  ${line}`);
 }
 
 function exportCommand(runs: Command, ctx: CliContext): void {

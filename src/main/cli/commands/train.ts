@@ -6,13 +6,14 @@ import { UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
+import { addStartModelOptions, startFromFlags } from '../start-model-flags.js';
 
 export function registerTrainCommand(program: Command, ctx: CliContext): void {
-  program
+  const train = program
     .command('train')
     .description('train a model on an imported dataset in a trainer process; metrics are stored as they come')
     .option('--dataset <dataset>', 'dataset id or name (required unless --from-tuning)')
-    .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-tuning)`, oneOf(MODEL_KINDS))
+    .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-tuning or --from-model)`, oneOf(MODEL_KINDS))
     .option('--batch-size <n>', 'samples per step (required unless --from-tuning)', wholeNumber(1, 1 << 20))
     .option('--epochs <n>', "passes over the training split (required unless --from-tuning, which plans the session's epochs)", wholeNumber(1, 100_000))
     .option('--lr <rate>', 'learning rate, e.g. 0.001 (required unless --from-tuning)', positiveNumber(10))
@@ -31,14 +32,16 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     )
     .option('--seed <n>', `seed for weights and shuffling (default ${TRAIN_DEFAULTS.seed})`, wholeNumber(0, 2 ** 31 - 1))
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
-    .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
+    .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20));
+  addStartModelOptions(train)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);
+      const startFrom = startFromFlags(opts);
       if (opts.fromTuning === undefined) {
         const missing = [
           ['--dataset', opts.dataset],
-          ['--model', opts.model],
+          ['--model', startFrom ? '' : opts.model],
           ['--batch-size', opts.batchSize],
           ['--epochs', opts.epochs],
           ['--lr', opts.lr],
@@ -68,6 +71,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
           api.startTraining({
             ...(opts.dataset !== undefined ? { dataset: datasetRef(opts.dataset as string) } : {}),
             ...(opts.fromTuning !== undefined ? { fromTuning: opts.fromTuning as number } : {}),
+            ...(startFrom ? { startFrom } : {}),
             config,
             ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps as number } : {}),
           }),

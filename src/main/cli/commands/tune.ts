@@ -7,7 +7,8 @@ import { TUNING_MODES, type TrialRecord } from '../../../shared/tuning-types.js'
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
 import { addDeleteCommand } from '../confirm-delete.js';
-import type { CliContext } from '../main.js';
+import { UsageError, type CliContext } from '../main.js';
+import { addStartModelOptions, startFromFlags, startFromText } from '../start-model-flags.js';
 import { formatBytes } from '../../../shared/format.js';
 import { printJson, printLine, printTable } from '../output.js';
 import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
@@ -35,6 +36,7 @@ function trialResult(x: TrialRecord): string {
 
 function printTuning(t: TuningDetail): void {
   printLine(`Tuning session ${t.id} ${t.status}: ${t.model} on "${t.datasetName}" (${t.mode} mode) — ${t.backend ?? '—'} on ${t.device ?? '—'}`);
+  if (t.request.startFrom) printLine(`  Started from ${startFromText(t.request.startFrom)}`);
   if (t.error) printLine(`  ${t.error}`);
   const r = t.report;
   if (r) {
@@ -68,13 +70,13 @@ function writeChart(file: string, t: TuningDetail): string | undefined {
 }
 
 function tuneCommand(program: Command, ctx: CliContext): void {
-  program
+  const tune = program
     .command('tune')
     .description(
       'automatic batch-size search: memory ceiling, throughput and a learning-rate range test (quick), plus gradient noise scale, goodput and validation trials (full)',
     )
     .requiredOption('--dataset <dataset>', 'dataset id or name')
-    .requiredOption('--model <model>', `model: ${MODEL_KINDS.join(', ')}`, oneOf(MODEL_KINDS))
+    .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-model)`, oneOf(MODEL_KINDS))
     .option('--mode <mode>', `search mode: ${TUNING_MODES.join(', ')} (default ${TUNING_DEFAULTS.mode})`, oneOf(TUNING_MODES))
     .option('--memory-budget <size>', "use at most this much memory, e.g. 2GiB (default: the settings' budget, else the device's)", byteSize)
     .option(
@@ -91,17 +93,21 @@ function tuneCommand(program: Command, ctx: CliContext): void {
     )
     .option('--no-lr-search', 'trust --base-lr instead of finding the rate with a range test')
     .option('--epochs <n>', `epochs the recommendation is planned for (default ${TUNING_DEFAULTS.plannedEpochs})`, wholeNumber(1, 100_000))
-    .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG')
+    .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG');
+  addStartModelOptions(tune)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);
+      const startFrom = startFromFlags(opts);
+      if (!startFrom && opts.model === undefined) throw new UsageError('missing --model (or start from a trained model with --from-model)');
       const api = ctx.api();
       const t = await followTuning(
         api,
         () =>
           api.startTuning({
             dataset: datasetRef(opts.dataset as string),
-            model: opts.model,
+            ...(opts.model !== undefined ? { model: opts.model } : {}),
+            ...(startFrom ? { startFrom } : {}),
             ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
             ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
             ...(opts.optimizer !== undefined ? { optimizer: opts.optimizer } : {}),

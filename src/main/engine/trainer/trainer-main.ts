@@ -10,7 +10,7 @@ import { looksLikeOutOfMemory } from '../../../shared/failure-text.js';
 import { backendMemoryBytes, BackendUnavailableError, selectBackend } from '../backends/select-backend.js';
 import { loadDataset } from '../datasets/index.js';
 import { modelAcceptsShape } from '../models/build-model.js';
-import { saveModelToDir } from '../models/model-files.js';
+import { exportMetadata, saveModelToDir } from '../models/model-files.js';
 import { createNet } from '../models/create-net.js';
 import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.js';
 import { EventBatcher } from './event-batcher.js';
@@ -104,12 +104,7 @@ async function runJob(job: TrainJob): Promise<void> {
     batcher.flush();
     let artifact: { path: string; bytes: number } | undefined;
     if (job.artifactDir && result.status === 'completed') {
-      artifact = await saveModelToDir(result.model, path.join(job.artifactDir, 'model'), {
-        classes: dataset.manifest.classes,
-        inputShape: dataset.manifest.inputShape,
-        normalization: dataset.manifest.normalization,
-        runId: job.runId,
-      });
+      artifact = await saveModelToDir(result.model, path.join(job.artifactDir, 'model'), exportMetadata(job, dataset.manifest, result.model));
     }
     result.model.dispose();
     send({ type: 'done', status: result.status, summary: result.summary, artifact, evaluation: result.evaluation });
