@@ -6,11 +6,17 @@
 //       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer bench/peer_torch.py]
 //       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
 //       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24] [--inputs resnet-20=32x32x3:pad]
+//       [--augment none|light|standard] [--augment-levels none,light,standard] [--augment-rounds 2]
 //
 // --source: where the MNIST sample comes from (the GPU check bundle carries it as an IDX folder,
 // without the `mnist` package). --webgpu-steps: steps per webgpu run, whatever the batch (runs
 // take as many epochs as that needs). --peer-epochs: epochs per batch size for the peer (a GPU
 // peer needs several at large batches for a steady figure).
+//
+// --augment: the augmentation every run trains with (default none; the peer has none). What it
+// costs: --augment-levels runs each level in turn at every backend, model and batch (interleaved,
+// so that a machine's drift falls on all levels alike), --augment-rounds times, and prints each
+// level's best samples/s and its ratio to the first level (none); the peer is not run then.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +28,7 @@ import { importDataset, loadDataset, toFloatBatch } from '../src/main/engine/dat
 import { benchCore, importSource } from './harness.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 import { trainableParameters } from '../src/shared/model-families.js';
+import { AUGMENT_LEVELS, type AugmentLevel } from '../src/shared/fine-tuning.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
@@ -40,6 +47,9 @@ const { values: args } = parseArgs({
     source: { type: 'string', default: 'sample:mnist' },
     json: { type: 'string' },
     inputs: { type: 'string' },
+    augment: { type: 'string', default: 'none' },
+    'augment-levels': { type: 'string' },
+    'augment-rounds': { type: 'string', default: '1' },
   },
 });
 
@@ -47,6 +57,14 @@ const backends = args.backends.split(',') as BackendChoice[];
 const models = args.models.split(',') as ModelKind[];
 const batches = args.batches.split(',').map(Number);
 const samples = Number(args.samples);
+const augmentLevels = (args['augment-levels'] ?? args.augment).split(',').map((level) => {
+  if (!(AUGMENT_LEVELS as readonly string[]).includes(level)) throw new Error(`--augment: expected ${AUGMENT_LEVELS.join(', ')}, got "${level}"`);
+  return level as AugmentLevel;
+});
+/** Levels compared with one another (--augment-levels): their cost, not the peer. */
+const comparingLevels = args['augment-levels'] !== undefined;
+const augmentRounds = Number(args['augment-rounds']);
+if (!Number.isInteger(augmentRounds) || augmentRounds < 1) throw new Error(`--augment-rounds: expected a whole number ≥ 1, got "${args['augment-rounds']}"`);
 
 interface Row {
   who: string;
@@ -58,6 +76,8 @@ interface Row {
   /** Trainable parameters: the app's (model-families.ts) or the peer's own count. */
   parameters: number;
   samplesPerSecond: number | null;
+  /** The app's runs: the augmentation they trained with (the peer has none). */
+  augment?: AugmentLevel;
   note?: string;
 }
 
@@ -150,18 +170,22 @@ async function main(): Promise<void> {
     for (const model of models) {
       const data = await prepare(inputFor(model), inputs);
       trainCount = data.trainCount;
-      for (const batch of batches) await measure(backend, model, batch, data);
+      for (const batch of batches)
+        for (let round = 0; round < augmentRounds; round++) for (const level of augmentLevels) await measure(backend, model, batch, data, level);
     }
   }
-  for (const model of models) {
-    runPeer(await prepare(inputFor(model), inputs), model);
-    saveJson(trainCount);
-  }
+  if (comparingLevels) log('peer not run: --augment-levels compares the levels with one another');
+  else
+    for (const model of models) {
+      runPeer(await prepare(inputFor(model), inputs), model);
+      saveJson(trainCount);
+    }
   printTable();
+  if (comparingLevels) printAugmentTable();
   saveJson(trainCount);
 }
 
-async function measure(backend: BackendChoice, model: ModelKind, batch: number, data: Prepared): Promise<void> {
+async function measure(backend: BackendChoice, model: ModelKind, batch: number, data: Prepared, augment: AugmentLevel): Promise<void> {
   // The pure-JS cpu backend and WebGPU on a software adapter are far slower than wasm
   // (docs/benchmarks.md): a few steps say enough about their steady rate.
   const epoch = Math.ceil(data.trainCount / batch);
@@ -169,17 +193,21 @@ async function measure(backend: BackendChoice, model: ModelKind, batch: number, 
     backend === 'cpu' ? Math.max(3, Math.ceil(Number(args['cpu-samples']) / batch)) : backend === 'webgpu' ? Number(args['webgpu-steps']) : epoch;
   // Large batches on a GPU: an epoch is a handful of steps, too few for a steady rate.
   const epochs = Math.max(1, Math.ceil(maxSteps / epoch));
-  const base = { model, batch, input: inputLabel(inputFor(model)), parameters: trainableParameters(model, data.inputShape, data.classes) };
+  const base = { model, batch, input: inputLabel(inputFor(model)), parameters: trainableParameters(model, data.inputShape, data.classes), augment };
   const { run } = await runToEnd(api, () =>
-    api.startTraining({ dataset: data.datasetId, config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend }, maxSteps }),
+    api.startTraining({
+      dataset: data.datasetId,
+      config: { model, batchSize: batch, epochs, learningRate: 1e-3, optimizer: 'adam', backend, augment },
+      maxSteps,
+    }),
   );
   if (run.status !== 'completed') {
     rows.push({ ...base, who: backend, device: run.device ?? '—', samplesPerSecond: null, note: run.error ?? run.status });
-    log(`${backend} ${model} b${batch}: ${run.status} ${run.error ?? ''}`);
+    log(`${backend} ${model} b${batch} augment ${augment}: ${run.status} ${run.error ?? ''}`);
   } else {
     const sps = await steadyThroughput(run.id, batch);
     rows.push({ ...base, who: run.backend ?? backend, device: run.device ?? '—', samplesPerSecond: sps });
-    log(`${backend} ${model} b${batch}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
+    log(`${backend} ${model} b${batch} augment ${augment}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
   }
   saveJson(data.trainCount);
 }
@@ -190,7 +218,16 @@ function saveJson(trainCount: number): void {
     writeFileSync(
       args.json,
       JSON.stringify(
-        { date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus()[0]?.model, threads: Number(args.threads), samples: trainCount, rows },
+        {
+          date: new Date().toISOString(),
+          host: os.hostname(),
+          cpus: os.cpus()[0]?.model,
+          threads: Number(args.threads),
+          samples: trainCount,
+          augmentLevels,
+          augmentRounds,
+          rows,
+        },
         null,
         2,
       ),
@@ -281,10 +318,10 @@ function runPeer(data: Prepared, model: ModelKind): void {
 }
 
 function printTable(): void {
-  const widths = [15, 16, 6, 10, 11, 9, 19];
+  const widths = [15, 16, 6, 10, 9, 11, 9, 19];
   const line = (cells: string[]) => cells.map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c)).join(' ');
-  const out = [`Training throughput, samples/s (MNIST sample, ${samples} samples, Adam; peer on ${args.threads} threads)`];
-  out.push(line(['model', 'input', 'batch', 'backend', 'samples/s', 'vs torch', 'params app/torch', 'device']));
+  const out = [`Training throughput, samples/s (MNIST sample, ${samples} samples, Adam; peer on ${args.threads} threads, without augmentation)`];
+  out.push(line(['model', 'input', 'batch', 'backend', 'augment', 'samples/s', 'vs torch', 'params app/torch', 'device']));
   const peerOf = (r: Row) => rows.find((p) => p.who === 'torch' && p.model === r.model && p.batch === r.batch);
   const ordered = [...rows.filter((x) => x.who !== 'torch'), ...rows.filter((x) => x.who === 'torch')];
   for (const r of ordered) {
@@ -292,7 +329,32 @@ function printTable(): void {
     const ratio =
       r.who === 'torch' ? '1.00×' : r.samplesPerSecond && peer?.samplesPerSecond ? `${(r.samplesPerSecond / peer.samplesPerSecond).toFixed(2)}×` : '—';
     const params = `${r.parameters}/${peer?.parameters || '—'}`;
-    out.push(line([r.model, r.input, String(r.batch), r.who, r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—', ratio, params, r.device]));
+    out.push(line([r.model, r.input, String(r.batch), r.who, r.augment ?? 'none', r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—', ratio, params, r.device]));
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** --augment-levels: each level's best samples/s over the rounds at every backend, model and batch, and its ratio to the first level. */
+function printAugmentTable(): void {
+  const [reference] = augmentLevels;
+  const header = ['model', 'input', 'batch', 'backend', ...augmentLevels.flatMap((l, i) => (i === 0 ? [l] : [l, `÷ ${reference}`]))];
+  const out = [`\nAugmentation cost: best samples/s of ${augmentRounds} round(s), levels interleaved at each batch`, header.join('\t')];
+  const app = rows.filter((r) => r.who !== 'torch');
+  const keys = [...new Set(app.map((r) => `${r.who}\t${r.model}\t${r.input}\t${r.batch}`))];
+  for (const key of keys) {
+    const [who, model, input, batch] = key.split('\t') as [string, string, string, string];
+    const best = (level: AugmentLevel): number | null => {
+      const seen = app.filter((r) => `${r.who}\t${r.model}\t${r.input}\t${r.batch}` === key && r.augment === level && r.samplesPerSecond !== null);
+      return seen.length ? Math.max(...seen.map((r) => r.samplesPerSecond!)) : null;
+    };
+    const base = best(reference!);
+    const cells = augmentLevels.flatMap((level, i) => {
+      const sps = best(level);
+      const figure = sps === null ? '—' : sps.toFixed(1);
+      if (i === 0) return [figure];
+      return [figure, sps !== null && base ? `${(sps / base).toFixed(2)}×` : '—'];
+    });
+    out.push([model, input, batch, who, ...cells].join('\t'));
   }
   process.stdout.write(out.join('\n') + '\n');
 }

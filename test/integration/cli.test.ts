@@ -209,10 +209,15 @@ test('datasets import sample:mnist --image-size 32x32 --image-fit pad --rgb: a 3
     // wasm: the pure-JS cpu backend can take over the trainer's 120 s heartbeat for one ResNet-20 step on a busy 2-core machine
     '--backend',
     'wasm',
+    // Augmented on the device inside the step; the level is stored and shown with the run.
+    '--augment',
+    'standard',
     '--json',
   );
   assert.equal(train.code, 0, train.stderr);
   assert.equal(train.json().steps, 2);
+  assert.equal(train.json().config.augment, 'standard');
+  assert.match(cli(home, 'runs', 'show', String(train.json().id)).stdout, /resnet-20 on ".*", batch 16, lr 0\.01 \(adam\), augment standard/);
 
   // Padding to less than 28×28 is refused, naming the option and both sizes; a fit that is none is a usage error.
   const small = cli(home, 'datasets', 'import', 'sample:mnist', '--image-size', '24x24', '--image-fit', 'pad', '--limit', '200', '--name', 'small');
@@ -358,6 +363,12 @@ test('failures: non-zero exit, one-line reason, and a JSON error document', () =
   const badBatch = cli(home, 'train', '--dataset', 'x', '--model', 'small', '--batch-size', '0', '--epochs', '1', '--lr', '0.001');
   assert.equal(badBatch.code, 2);
   assert.match(badBatch.stderr, /batch-size/);
+
+  for (const command of [['train', '--batch-size', '32', '--epochs', '1', '--lr', '0.001'], ['tune']]) {
+    const badLevel = cli(home, ...command, '--dataset', 'x', '--model', 'small', '--augment', 'heavy');
+    assert.equal(badLevel.code, 2);
+    assert.match(badLevel.stderr, /--augment.*expected one of none, light, standard, got "heavy"/);
+  }
 
   const dir = path.join(home, 'bad-csv');
   mkdirSync(dir);

@@ -114,6 +114,7 @@ const TRAIN_CONFIG: Fields = {
   backend: opt({ t: 'enum', of: BACKENDS }),
   seed: opt(SEED),
   validationsPerEpoch: opt({ t: 'int', min: 1, max: 20 }),
+  augment: opt({ t: 'enum', of: ['none', 'light', 'standard'] }),
 };
 
 export const METHOD_SPECS: Record<string, MethodSpec> = {
@@ -168,6 +169,7 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       baseLearningRate: opt(LEARNING_RATE),
       searchLearningRate: opt({ t: 'bool' }),
       seed: opt(SEED),
+      augment: opt({ t: 'enum', of: ['none', 'light', 'standard'] }),
     },
     base: (r) => ({
       dataset: r.images.id,

@@ -33,6 +33,7 @@ import {
   type StorePaths,
 } from '../store/index.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
+import { resolveAugmentation } from './augmentation.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
@@ -184,6 +185,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         warmupSteps: r.warmupSteps,
         optimizer: r.optimizer,
         backend: t.request.backend,
+        augment: t.request.augment ?? 'none',
       };
       if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
     }
@@ -195,7 +197,11 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         `invalid training settings: ${describeSchemaError(parsed.error)}`,
         ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
       );
-    const config: TrainConfig = start ? { ...parsed.data, startFrom: start.record(parsed.data.learningRate) } : parsed.data;
+    const config: TrainConfig = {
+      ...parsed.data,
+      augment: resolveAugmentation(dataset, 'config.augment', parsed.data.augment),
+      ...(start ? { startFrom: start.record(parsed.data.learningRate) } : {}),
+    };
     const startProblem = start?.problem({ ...dataset.manifest, name: dataset.name });
     if (startProblem) throw new UserError(startProblem, 'startFrom');
     const shapeProblem = config.startFrom || config.model === 'imported' ? null : modelAcceptsShape(config.model, dataset.manifest.inputShape);
@@ -393,6 +399,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if (!chosenModel) throw new UserError('choose a model (or a trained model to start from)', 'model');
     const request: TuningRequest = { ...defaults, ...chosen, model: chosenModel };
     if (start) request.startFrom = start.record(request.baseLearningRate);
+    request.augment = resolveAugmentation(dataset, 'augment', chosen.augment);
     const shapeProblem = request.startFrom || request.model === 'imported' ? null : modelAcceptsShape(request.model, dataset.manifest.inputShape);
     if (shapeProblem) throw new UserError(shapeProblem, 'model');
     const startProblem = start?.problem({ ...dataset.manifest, name: dataset.name });

@@ -49,6 +49,7 @@ export function runTuning(ctx: TunerContext): Promise<TuningReport> {
     backend: request.backend,
     seed: request.seed,
     ...probedStartModel(store, request),
+    augment: request.augment ?? 'none',
     ...(ctx.memoryCapBytes ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
   };
   return runSearch({

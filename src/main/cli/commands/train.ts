@@ -1,12 +1,21 @@
 import { Command } from 'commander';
 import { TRAIN_DEFAULTS, type RunDetail, type RunSummary } from '../../../shared/api/index.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../../../shared/run-types.js';
+import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../../../shared/fine-tuning.js';
+import { DATASET_KINDS } from '../../../shared/dataset-types.js';
 import { followRun } from '../follow.js';
 import { UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
 import { addStartModelOptions, startFromFlags } from '../start-model-flags.js';
+
+/** --augment's help: the levels, what each does, and the default (`inherited`: where a level comes from before the dataset's kind decides). */
+export function augmentFlagHelp(inherited?: string): string {
+  const levels = AUGMENT_LEVELS.map((l) => `${l} (${AUGMENT_DESCRIPTIONS[l]})`).join(', ');
+  const byKind = DATASET_KINDS.map((k) => `${defaultAugmentation(k)} for ${k}`).join(', ');
+  return `augmentation of training batches: ${levels}; default ${inherited ? `${inherited}, else ` : ''}by the dataset's kind: ${byKind}`;
+}
 
 export function registerTrainCommand(program: Command, ctx: CliContext): void {
   const train = program
@@ -32,7 +41,8 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     )
     .option('--seed <n>', `seed for weights and shuffling (default ${TRAIN_DEFAULTS.seed})`, wholeNumber(0, 2 ** 31 - 1))
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
-    .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20));
+    .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
+    .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS));
   addStartModelOptions(train)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
@@ -62,6 +72,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
           backend: opts.backend,
           seed: opts.seed,
           validationsPerEpoch: opts.validationsPerEpoch,
+          augment: opts.augment,
         }).filter(([, v]) => v !== undefined),
       ) as Partial<TrainConfig>;
       const api = ctx.api();
@@ -91,7 +102,7 @@ export function reportRun(detail: RunDetail, json: boolean): void {
 
 export function printRunSummary(r: RunSummary): void {
   printLine(
-    `Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}, lr ${r.config.learningRate} (${r.config.optimizer})`,
+    `Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}, lr ${r.config.learningRate} (${r.config.optimizer}), augment ${r.config.augment ?? 'none'}`,
   );
   printLine(`  backend ${r.backend ?? '—'} on ${r.device ?? '—'}`);
   printLine(`  ${r.steps} steps in ${r.trainSeconds?.toFixed(1) ?? '—'} s, ${r.samplesPerSecond ? Math.round(r.samplesPerSecond) : '—'} samples/s`);

@@ -13,6 +13,8 @@ import { formatBytes } from '../../../shared/format.js';
 import { printJson, printLine, printTable } from '../output.js';
 import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
+import { augmentFlagHelp } from './train.js';
+import { AUGMENT_LEVELS, type AugmentLevel } from '../../../shared/fine-tuning.js';
 
 /** What a trial measured, in a few words. */
 function trialResult(x: TrialRecord): string {
@@ -35,7 +37,9 @@ function trialResult(x: TrialRecord): string {
 }
 
 function printTuning(t: TuningDetail): void {
-  printLine(`Tuning session ${t.id} ${t.status}: ${t.model} on "${t.datasetName}" (${t.mode} mode) — ${t.backend ?? '—'} on ${t.device ?? '—'}`);
+  printLine(
+    `Tuning session ${t.id} ${t.status}: ${t.model} on "${t.datasetName}" (${t.mode} mode, augment ${t.request.augment ?? 'none'}) — ${t.backend ?? '—'} on ${t.device ?? '—'}`,
+  );
   if (t.request.startFrom) printLine(`  Started from ${startFromText(t.request.startFrom)}`);
   if (t.error) printLine(`  ${t.error}`);
   const r = t.report;
@@ -92,6 +96,7 @@ function tuneCommand(program: Command, ctx: CliContext): void {
       positiveNumber(10),
     )
     .option('--no-lr-search', 'trust --base-lr instead of finding the rate with a range test')
+    .option('--augment <level>', augmentFlagHelp(), oneOf(AUGMENT_LEVELS))
     .option('--epochs <n>', `epochs the recommendation is planned for (default ${TUNING_DEFAULTS.plannedEpochs})`, wholeNumber(1, 100_000))
     .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG');
   addStartModelOptions(tune)
@@ -115,6 +120,7 @@ function tuneCommand(program: Command, ctx: CliContext): void {
             ...(opts.baseBatch !== undefined ? { baseBatchSize: opts.baseBatch as number } : {}),
             ...(opts.baseLr !== undefined ? { baseLearningRate: opts.baseLr as number } : {}),
             ...(opts.epochs !== undefined ? { plannedEpochs: opts.epochs as number } : {}),
+            ...(opts.augment !== undefined ? { augment: opts.augment as AugmentLevel } : {}),
             searchLearningRate: opts.lrSearch as boolean,
           }),
         json,

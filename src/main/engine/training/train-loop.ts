@@ -174,7 +174,7 @@ class TrainingRun {
     let accuracy: tf.Scalar | undefined;
     const loss = tf.tidy(() => {
       // The frozen part (if any) runs here, outside the tape: nothing of it is kept for a backward pass.
-      const features = this.net.frozen(augmentBatch(x, this.config.augment ?? 'none', this.config.seed, this.step));
+      const features = this.net.frozen(augmentBatch(x, this.config.augment ?? 'none', this.config.seed, this.step, this.ds.manifest.normalization));
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.net.trained(features);
         accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);

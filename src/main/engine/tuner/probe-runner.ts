@@ -518,7 +518,7 @@ export class ProbeRunner {
   /** What the trained part takes for this batch: augmented as the run will be, through the frozen part. */
   private inputsOf(x: tf.Tensor): tf.Tensor {
     this.stepCount++;
-    return this.net.frozen(augmentBatch(x, this.opts.augment ?? 'none', this.opts.seed, this.stepCount));
+    return this.net.frozen(augmentBatch(x, this.opts.augment ?? 'none', this.opts.seed, this.stepCount, this.ds.manifest.normalization));
   }
 
   /** The training loss of features from inputsOf. */
