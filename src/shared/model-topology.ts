@@ -196,7 +196,9 @@ function functionalLayers(config: Json, where: string): { layers: TopologyLayer[
   ] as const) {
     if (!byName.has(name)) throw malformed(where, `${field} names "${name}", which is not in the model`);
   }
-  const layers = topologicalOrder(raws, where).map((r) => ({ name: r.name, className: r.className, inbound: r.calls[0] ?? [], config: r.config }));
+  // The input first, so that `layers` starts with it whatever order the file lists them in.
+  const ordered = [byName.get(input)!, ...raws.filter((r) => r.name !== input)];
+  const layers = topologicalOrder(ordered, where).map((r) => ({ name: r.name, className: r.className, inbound: r.calls[0] ?? [], config: r.config }));
   return { layers, input, output };
 }
 

@@ -125,3 +125,8 @@ export class BatchNormalization extends StockBatchNormalization {
 export function batchNormalization(args: BatchNormArgs): tf.layers.Layer {
   return new BatchNormalization(args);
 }
+
+// Models read from a model.json (a start model: start-model.ts) get this layer too, not the stock
+// one: same class name, so it replaces the stock entry in the map tfjs deserialises from.
+// (SerializationMap.register, not registerClass, which would also file it as a custom object.)
+tf.serialization.SerializationMap.register(BatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);

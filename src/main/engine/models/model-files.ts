@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { DatasetManifest } from '../../../shared/dataset-types.js';
 import { familyOf, MODEL_EXPORT_FORMAT, MODEL_EXPORT_VERSION, parameterCounts, type ModelExportMetadata } from '../../../shared/model-export.js';
 import type { TrainJob } from '../../../shared/trainer-protocol.js';
+// Registers the app's batch-norm layer under the stock name, so loaded models train with it.
+import './batch-norm-layer.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -69,6 +71,19 @@ export function exportMetadata(job: TrainJob, manifest: DatasetManifest, model: 
   };
 }
 
+const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** The bytes the manifest's weights take, or null when a dtype's size is not fixed (strings). */
+function manifestBytes(weights: readonly tf.io.WeightsManifestEntry[]): number | null {
+  let total = 0;
+  for (const w of weights) {
+    const size = BYTES_PER_VALUE[w.quantization?.dtype ?? w.dtype];
+    if (size === undefined) return null;
+    total += w.shape.reduce((a, b) => a * b, 1) * size;
+  }
+  return total;
+}
+
 export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
   const json = JSON.parse(readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as {
     modelTopology: object;
@@ -78,6 +93,12 @@ export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
   if (!group) throw new Error(`${path.join(dir, MODEL_JSON)} has no weights manifest`);
   const buffers = group.paths.map((p) => readFileSync(path.join(dir, path.basename(p))));
   const data = Buffer.concat(buffers);
+  // Checked before tfjs builds the model: a load that fails on the weights leaves the model it
+  // built (and its initial weights) on the device, out of reach.
+  const expected = manifestBytes(group.weights);
+  if (expected !== null && expected !== data.length) {
+    throw new Error(`${group.paths.join(', ')} in ${dir} hold ${data.length} bytes, but the weights model.json lists take ${expected}`);
+  }
   return tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: json.modelTopology,
