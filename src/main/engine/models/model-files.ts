@@ -4,9 +4,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetManifest } from '../../../shared/dataset-types.js';
-import { familyOf, MODEL_EXPORT_FORMAT, MODEL_EXPORT_VERSION, parameterCounts, type ModelExportMetadata } from '../../../shared/model-export.js';
-import type { TrainJob } from '../../../shared/trainer-protocol.js';
 // Registers the app's batch-norm layer under the stock name, so loaded models train with it.
 import './batch-norm-layer.js';
 
@@ -44,31 +41,6 @@ export async function saveModelToDir(model: tf.LayersModel, dir: string, extra: 
   }
   const bytes = statSync(path.join(dir, MODEL_JSON)).size + statSync(path.join(dir, WEIGHTS_BIN)).size;
   return { path: dir, bytes };
-}
-
-/**
- * What a trained model's model.json says about it (src/shared/model-export.ts): what it expects
- * as input, what its outputs mean, its size, and how it was made.
- */
-export function exportMetadata(job: TrainJob, manifest: DatasetManifest, model: tf.LayersModel): ModelExportMetadata {
-  const { trainable, total } = parameterCounts(model.weights.map((w) => ({ name: w.originalName, shape: w.shape.map((d) => d ?? 1) })));
-  const image = manifest.inputShape.length === 3;
-  return {
-    format: MODEL_EXPORT_FORMAT,
-    formatVersion: MODEL_EXPORT_VERSION,
-    model: job.config.model,
-    family: familyOf(job.config.model),
-    classes: manifest.classes,
-    inputShape: manifest.inputShape,
-    normalization: manifest.normalization,
-    pixelRange: image ? [0, 255] : null,
-    trainableParameters: trainable,
-    totalParameters: total,
-    runId: job.runId,
-    datasetName: manifest.name,
-    createdAt: new Date().toISOString(),
-    madeWith: { settings: job.config, tuning: job.tuning ?? null },
-  };
 }
 
 const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
