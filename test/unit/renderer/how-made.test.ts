@@ -1,0 +1,98 @@
+// "How this model was made" on a run's page: the settings, then only what the run has — the
+// augmentation, the start model (its run linked while it exists), the blocks trained and the
+// fine-tune rate when some were, the Auto-tune session (linked while it exists).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fineTunedMark, howMadeRows, startFromText, type MadeRow } from '../../../src/renderer/lib/how-made.js';
+import type { StartFrom } from '../../../src/shared/fine-tuning.js';
+import type { TrainConfig } from '../../../src/shared/run-types.js';
+
+const config: TrainConfig = {
+  model: 'small',
+  batchSize: 32,
+  epochs: 2,
+  learningRate: 0.001,
+  optimizer: 'adam',
+  momentum: 0.9,
+  warmupSteps: 0,
+  backend: 'auto',
+  seed: 7,
+};
+
+const startFrom: StartFrom = {
+  source: '3',
+  sourceKind: 'run',
+  runId: 3,
+  digest: 'b'.repeat(64),
+  architecture: 'small',
+  classes: ['0', '1', '2', '3', '4'],
+  inputShape: [28, 28, 1],
+  unfreeze: 1,
+  blocks: 2,
+  batchNormTrained: false,
+  fineTuneLearningRate: 1e-4,
+};
+
+/** Each row as one line: "Label: text [href] (note)". */
+function lines(rows: MadeRow[]): string[] {
+  return rows.map((r) => `${r.label}: ${r.parts.map((p) => (p.href ? `[${p.text}](${p.href})` : p.code ? `\`${p.text}\`` : p.text)).join(' ')}`);
+}
+
+test('a run from scratch, augmentation not recorded, no Auto-tune: the settings only', () => {
+  assert.deepEqual(lines(howMadeRows({ config, backend: 'cpu', tuningSessionId: null }, { tuningExists: false, startRunExists: false })), [
+    'Batch size: 32',
+    'Epochs: 2',
+    'Learning rate: 1.00e-3',
+    'Optimizer: adam',
+    'Warm-up: 0 steps',
+    'Backend: cpu (chosen by auto)',
+    'Seed: 7',
+    'Auto-tune: not used',
+  ]);
+});
+
+test('a fine-tuned run: augmentation with what it does, the start run linked, blocks of total, the fine-tune rate, the session linked', () => {
+  const rows = howMadeRows(
+    { config: { ...config, optimizer: 'sgd', backend: 'wasm', augment: 'light', startFrom }, backend: null, tuningSessionId: 4 },
+    { tuningExists: true, startRunExists: true },
+  );
+  assert.deepEqual(lines(rows).slice(3), [
+    'Optimizer: sgd (momentum 0.9)',
+    'Warm-up: 0 steps',
+    'Backend: wasm',
+    'Seed: 7',
+    'Augmentation: light (random shifts of up to 1/8 of the side (pad and crop))',
+    'Started from: [run 3](#/runs/3) (small, 5 classes, 28×28×1)',
+    'Blocks trained: the last 1 of 2 (with the new classifier)',
+    'Fine-tune learning rate: 1.00e-4 (the unfrozen blocks)',
+    'Auto-tune: [session 4](#/tune/4)',
+  ]);
+  assert.ok(rows.find((r) => r.label === 'Started from')!.parts[1]!.note, 'the architecture is a quieter note');
+});
+
+test('a frozen backbone from a file: no fine-tune rate; the run that made it linked; deleted runs and sessions named, not linked', () => {
+  const fromFile: StartFrom = { ...startFrom, source: '/models/digits', sourceKind: 'folder', unfreeze: 0 };
+  const rows = lines(
+    howMadeRows(
+      { config: { ...config, augment: 'none', startFrom: fromFile }, backend: 'cpu', tuningSessionId: 9 },
+      { tuningExists: false, startRunExists: true },
+    ),
+  );
+  assert.deepEqual(rows.slice(7), [
+    'Augmentation: none',
+    'Started from: `/models/digits` (small, 5 classes, 28×28×1) made by [run 3](#/runs/3)',
+    'Blocks trained: none of 2 (the backbone frozen; only the new classifier trained)',
+    'Auto-tune: session 9 (deleted)',
+  ]);
+  const gone = lines(howMadeRows({ config: { ...config, startFrom }, backend: 'cpu', tuningSessionId: null }, { tuningExists: false, startRunExists: false }));
+  assert.ok(gone.includes('Started from: run 3 (deleted) (small, 5 classes, 28×28×1)'), gone.join('\n'));
+});
+
+test('the marks of a fine-tuned run in lists and sentences', () => {
+  assert.equal(fineTunedMark(config), null);
+  assert.equal(fineTunedMark({ startFrom }), 'fine-tuned from run 3');
+  assert.equal(fineTunedMark({ startFrom: { ...startFrom, sourceKind: 'url', source: 'https://e.org/model.json', runId: undefined } }), 'fine-tuned');
+  assert.equal(startFromText(startFrom), "run 3's model");
+  assert.equal(startFromText({ ...startFrom, sourceKind: 'url', source: 'https://e.org/model.json' }), 'the model at https://e.org/model.json');
+  assert.equal(startFromText({ ...startFrom, sourceKind: 'file', source: '/m/model.json' }), 'the model in /m/model.json');
+});
