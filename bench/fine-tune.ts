@@ -33,6 +33,13 @@ const { values: args } = parseArgs({
     unfreeze: { type: 'string', default: '0,1' },
     'scratch-rates': { type: 'string', default: '3e-4,1e-3,3e-3' },
     rate: { type: 'string', default: '1e-3' },
+    // Rates of the unfrozen blocks over the run's (default: the app's, a tenth).
+    'fine-tune-factor': { type: 'string' },
+    // Which digits the model is pre-trained on; the others are learnt from few samples.
+    'pretrain-digits': { type: 'string', default: '0,1,2,3,4' },
+    // Also start from an untrained model of the same architecture (one step at a negligible
+    // rate): what the pre-trained weights add over the architecture alone.
+    'untrained-control': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -58,7 +65,12 @@ const [batchSize] = wholeList(args.batch, 'batch');
 const [pretrainEpochs] = wholeList(args['pretrain-epochs'], 'pretrain-epochs');
 const unfreezeLevels = wholeList(args.unfreeze, 'unfreeze');
 const scratchRates = numberList(args['scratch-rates'], 'scratch-rates');
-const [rate] = numberList(args.rate, 'rate');
+const fineTuneRates = numberList(args.rate, 'rate');
+const fineTuneFactor = args['fine-tune-factor'] === undefined ? undefined : numberList(args['fine-tune-factor'], 'fine-tune-factor')[0];
+const pretrainDigits = wholeList(args['pretrain-digits'], 'pretrain-digits');
+const targetDigits = [...Array(10).keys()].filter((d) => !pretrainDigits.includes(d));
+if (pretrainDigits.some((d) => d > 9) || targetDigits.length < 2)
+  throw new Error(`--pretrain-digits: expected digits 0–9 leaving at least two to learn, got "${args['pretrain-digits']}"`);
 const model = args.model as ModelKind;
 const backend = args.backend as BackendChoice;
 
@@ -110,7 +122,7 @@ async function train(
   setting: string,
   seed: number,
   learningRate: number,
-  extra: { startFrom?: { source: string; unfreeze: number } },
+  extra: { startFrom?: { source: string; unfreeze: number; fineTuneLearningRate?: number } },
 ): Promise<Outcome> {
   const { run } = await runToEnd(api, () =>
     api.startTraining({ dataset, config: { model, batchSize, epochs, learningRate, seed, backend, optimizer: 'adam' }, ...extra }),
@@ -138,7 +150,7 @@ bench.run(async () => {
   // Pre-training: every sample digit 0–4.
   const preImages: Uint8Array[] = [];
   const preLabels: number[] = [];
-  for (let d = 0; d < 5; d++) {
+  for (const d of pretrainDigits) {
     for (const img of sampleDigits(d)) {
       preImages.push(img);
       preLabels.push(d);
@@ -149,7 +161,7 @@ bench.run(async () => {
   const ftImages: Uint8Array[] = [];
   const ftLabels: number[] = [];
   const pick = createRng(20261130);
-  for (let d = 5; d < 10; d++) {
+  for (const d of targetDigits) {
     const all = sampleDigits(d);
     const order = Uint32Array.from(all.keys());
     shuffleInPlace(order, pick);
@@ -159,27 +171,42 @@ bench.run(async () => {
       ftLabels.push(d);
     }
   }
-  const pre = await api.importDataset({ source: writeIdx(idxDir, 'pre', preImages, preLabels), name: 'digits-0-4' });
+  const pre = await api.importDataset({ source: writeIdx(idxDir, 'pre', preImages, preLabels), name: `digits-${pretrainDigits.join('')}` });
   const ft = await api.importDataset({
     source: writeIdx(idxDir, 'ft', ftImages, ftLabels),
-    name: 'digits-5-9-few',
+    name: `digits-${targetDigits.join('')}-few`,
     validationFraction: evalPerClass! / (perClass! + evalPerClass!),
     seed: 1,
   });
   const trainCount = ft.trainCount;
   log(`pre-training set: ${pre.trainCount} training samples; fine-tuning set: ${trainCount} training, ${ft.validationCount} evaluation samples`);
-  if (trainCount !== perClass! * 5) throw new Error(`expected ${perClass! * 5} training samples, the split kept ${trainCount}`);
+  if (trainCount !== perClass! * targetDigits.length)
+    throw new Error(`expected ${perClass! * targetDigits.length} training samples, the split kept ${trainCount}`);
 
   const { run: pretrained } = await runToEnd(api, () =>
     api.startTraining({ dataset: pre.id, config: { model, batchSize: 64, epochs: pretrainEpochs, learningRate: 1e-3, seed: 1, backend } }),
   );
   if (pretrained.status !== 'completed') throw new Error(`pre-training ended ${pretrained.status}: ${pretrained.error ?? ''}`);
-  log(`pre-trained ${model} on digits 0–4: run ${pretrained.id}, ${((pretrained.finalValAccuracy ?? 0) * 100).toFixed(1)} %`);
+  log(`pre-trained ${model} on digits ${pretrainDigits.join(', ')}: run ${pretrained.id}, ${((pretrained.finalValAccuracy ?? 0) * 100).toFixed(1)} %`);
+
+  const starts = [{ label: 'fine-tuned', runId: pretrained.id }];
+  if (args['untrained-control']) {
+    const { run: untrained } = await runToEnd(api, () =>
+      api.startTraining({ dataset: pre.id, config: { model, batchSize: 64, epochs: 1, learningRate: 1e-12, seed: 1, backend }, maxSteps: 1 }),
+    );
+    if (untrained.status !== 'completed') throw new Error(`the untrained control ended ${untrained.status}: ${untrained.error ?? ''}`);
+    starts.push({ label: 'from an untrained model', runId: untrained.id });
+  }
 
   const outcomes: Outcome[] = [];
   for (const seed of seeds) {
-    for (const unfreeze of unfreezeLevels) {
-      outcomes.push(await train(ft.id, `fine-tuned, unfreeze ${unfreeze}`, seed, rate!, { startFrom: { source: String(pretrained.id), unfreeze } }));
+    for (const start of starts) {
+      for (const unfreeze of unfreezeLevels) {
+        for (const lr of fineTuneRates) {
+          const startFrom = { source: String(start.runId), unfreeze, ...(fineTuneFactor !== undefined ? { fineTuneLearningRate: lr * fineTuneFactor } : {}) };
+          outcomes.push(await train(ft.id, `${start.label}, unfreeze ${unfreeze} @ ${lr}`, seed, lr, { startFrom }));
+        }
+      }
     }
     for (const lr of scratchRates) outcomes.push(await train(ft.id, `from scratch @ ${lr}`, seed, lr, {}));
   }
@@ -193,7 +220,7 @@ bench.run(async () => {
   const scratch = rows.filter((r) => r.setting.startsWith('from scratch'));
   const bestScratch = scratch.reduce((a, b) => (b.mean > a.mean ? b : a));
   console.log(
-    `\n${model} on digits 5–9, ${perClass} training samples per class, ${epochs} epochs at batch ${batchSize}, ${backend}; evaluation: ${ft.validationCount} other 5–9 digits; seeds ${seeds.join(', ')}`,
+    `\n${model} on digits ${targetDigits.join(', ')} (pre-trained on ${pretrainDigits.join(', ')}), ${perClass} training samples per class, ${epochs} epochs at batch ${batchSize}, ${backend}; evaluation: ${ft.validationCount} other such digits; seeds ${seeds.join(', ')}`,
   );
   console.log('| setting | final accuracy (mean ± sd) | per seed | best during the run | train s |');
   console.log('|---|---|---|---|---|');

@@ -35,7 +35,8 @@ export type FieldKind =
   | { t: 'size' }
   /** 1 to max ids of existing rows. */
   | { t: 'ids'; of: Entity; max: number }
-  | { t: 'object'; fields: Fields };
+  /** An object of these fields; `template`: a right value that its fields' probes start from when the base has none. */
+  | { t: 'object'; fields: Fields; template?: (rows: Rows) => Record<string, unknown> };
 
 export interface FieldSpec {
   kind: FieldKind;
@@ -117,6 +118,13 @@ const TRAIN_CONFIG: Fields = {
   augment: opt({ t: 'enum', of: ['none', 'light', 'standard'] }),
 };
 
+/** Where a run or a search starts from: a run id, a folder, a model.json or an address (any of which may be wrong). */
+const START_FROM: Fields = {
+  source: req({ t: 'source' }),
+  unfreeze: opt({ t: 'int', min: 0, max: 1000 }),
+  fineTuneLearningRate: opt({ t: 'num', gt: 0, max: 10 }),
+};
+
 export const METHOD_SPECS: Record<string, MethodSpec> = {
   listDatasets: { fields: {}, base: () => ({}) },
   getDataset: {
@@ -159,7 +167,8 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   startTuning: {
     fields: {
       dataset: req({ t: 'datasetRef' }),
-      model: req({ t: 'enum', of: MODELS }),
+      model: { kind: { t: 'enum', of: MODELS }, unless: 'startFrom' },
+      startFrom: opt({ t: 'object', fields: START_FROM, template: (r) => ({ source: String(r.run) }) }),
       mode: opt({ t: 'enum', of: ['quick', 'full'] }),
       backend: opt({ t: 'enum', of: BACKENDS }),
       optimizer: opt({ t: 'enum', of: OPTIMIZERS }),
@@ -200,6 +209,7 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       dataset: { kind: { t: 'datasetRef' }, unless: 'fromTuning' },
       fromTuning: opt({ t: 'id', of: 'tuning session' }),
       config: opt({ t: 'object', fields: TRAIN_CONFIG }),
+      startFrom: opt({ t: 'object', fields: START_FROM, template: (r) => ({ source: String(r.run) }) }),
       maxSteps: opt({ t: 'int', min: 1, max: Number.MAX_SAFE_INTEGER }),
     },
     base: (r) => ({

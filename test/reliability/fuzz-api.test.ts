@@ -513,6 +513,14 @@ function codesFor(spec: MethodSpec, codes: readonly ApiErrorCode[]): readonly Ap
   return spec.desktopOnly ? [...new Set(codes.map((c) => (c === 'invalid-params' ? c : 'unavailable')))] : codes;
 }
 
+/** The base, with a right value for the object that a dotted field is in when the base has none (api-fields.ts `template`). */
+function baseFor(spec: MethodSpec, base: Record<string, unknown>, field: string, rows: Rows): Record<string, unknown> {
+  const head = field.split('.')[0]!;
+  const kind = spec.fields[head]?.kind;
+  if (!field.includes('.') || base[head] !== undefined || kind?.t !== 'object' || !kind.template) return base;
+  return { ...base, [head]: kind.template(rows) };
+}
+
 /** Every wrong value of every field once, every required field missing, every extra field, params that are no object. */
 function* everyWrongField(rows: Rows): Generator<Probe> {
   for (const [method, spec] of Object.entries(METHOD_SPECS)) {
@@ -520,13 +528,23 @@ function* everyWrongField(rows: Rows): Generator<Probe> {
     for (const [field, f] of fieldsOf(spec)) {
       for (const w of wrongValues(f.kind, rows)) {
         if (w.value === null && f.nullable) continue;
-        yield { method, params: setField(base, field, w.value), fields: [w.at === undefined ? field : `${field}.${w.at}`], codes: codesFor(spec, w.codes) };
+        yield {
+          method,
+          params: setField(baseFor(spec, base, field, rows), field, w.value),
+          fields: [w.at === undefined ? field : `${field}.${w.at}`],
+          codes: codesFor(spec, w.codes),
+        };
       }
       if (f.required) yield { method, params: setField(base, field, undefined), fields: [field], codes: ['invalid-params'] };
       if (f.unless) yield { method, params: setField(setField(base, field, undefined), f.unless, undefined), fields: [field], codes: ['invalid-params'] };
       if (f.kind.t === 'object')
         for (const extra of EXTRA_FIELDS)
-          yield { method, params: setField(base, `${field}.${extra}`, 1), fields: [`${field}.${extra}`], codes: ['invalid-params'] };
+          yield {
+            method,
+            params: setField(baseFor(spec, base, `${field}.${extra}`, rows), `${field}.${extra}`, 1),
+            fields: [`${field}.${extra}`],
+            codes: ['invalid-params'],
+          };
     }
     for (const extra of EXTRA_FIELDS) yield { method, params: withKey(structuredClone(base), extra, 1), fields: [extra], codes: ['invalid-params'] };
     for (const value of NOT_OBJECTS) yield { method, params: value, fields: [''], codes: ['invalid-params'] };
@@ -547,7 +565,7 @@ function* randomWrongFields(rows: Rows, rnd: Rnd, count: number): Generator<Prob
       const [field, f] = rnd.pick(all);
       if (fields.some((b) => b === field || field.startsWith(`${b}.`) || b.startsWith(`${field}.`))) continue;
       const w = rnd.pick(wrongValues(f.kind, rows).filter((v) => !(v.value === null && f.nullable)));
-      params = setField(params, field, w.value);
+      params = setField(baseFor(spec, params, field, rows), field, w.value);
       fields.push(w.at === undefined ? field : `${field}.${w.at}`);
       for (const c of codesFor(spec, w.codes)) codes.add(c);
     }

@@ -194,6 +194,10 @@ test('steps leave frozen weights bit-identical, move the classifier, and with un
   const rate = 0.5;
   const optimizer = createNetOptimizer('sgd', rate, 0, net.rateGroups);
   const { x, labels, oneHot } = batch(mnist, 8);
+  // The new classifier starts at zero (uniform predictions), so no gradient reaches the backbone
+  // through it at the first step: one step first.
+  for (const w of net.model.getLayer('classifier_finetuned').getWeights()) assert.ok((w.dataSync() as Float32Array).every((v) => v === 0));
+  step(net, optimizer, x, oneHot);
   const grads = new Map<string, Float32Array>();
   tf.tidy(() => {
     const features = net.frozen(x);
@@ -273,6 +277,7 @@ test('resnet-8 with unfreeze 1…4 trains exactly the last N blocks (4 = all; 9 
     previous = expected.size;
     if (unfreeze >= 4) assert.equal(net.trainable.length, net.model.trainableWeights.length);
     const optimizer = createNetOptimizer('sgd', 0.1, 0, net.rateGroups);
+    step(net, optimizer, x, oneHot); // the zero classifier passes no gradient back at its first step
     const start = snapshot(net.model);
     step(net, optimizer, x, oneHot);
     const trained = weightNames(net.model, [...blocks.flatMap((b) => b.layers), 'classifier_finetuned']);
@@ -351,6 +356,7 @@ test('a fine-tuned model fine-tuned again: its adapters belong to the input (no 
   assert.ok(net.trainable.every((v) => !adapterWeights.has(v.name)));
   const optimizer = createNetOptimizer('sgd', 0.1, 0, net.rateGroups);
   const { x, labels, oneHot } = batch(rgbDigits, 4);
+  step(net, optimizer, x, oneHot); // the zero classifier passes no gradient back at its first step
   const start = snapshot(net.model);
   step(net, optimizer, x, oneHot);
   for (const [name, w] of snapshot(net.model)) assert.equal(!same(start.get(name)!, w), !adapterWeights.has(name), name);
