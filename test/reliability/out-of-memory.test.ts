@@ -8,16 +8,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { TRAINER_ENTRY, type TrainerSpawner } from '../../src/main/service/trainer-host.js';
+import { CrashOutput } from '../../src/main/service/crash-output.js';
 import { removeDir, serviceWithSample, within } from './helpers.js';
 
 /** forkSpawner with V8's heap capped at `mb` MiB, so that the process dies of OOM. */
 function heapLimitedSpawner(mb: number): TrainerSpawner {
   return () => {
     const child = fork(TRAINER_ENTRY, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [`--max-old-space-size=${mb}`], serialization: 'advanced' });
-    let tail = '';
-    const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    // The app's own keeper of a crashed process's output: V8's native stack trace after its
+    // out-of-memory line is longer than any fixed tail (it pushed the line out here once).
+    const output = new CrashOutput();
+    child.stdout?.on('data', output.stream());
+    child.stderr?.on('data', output.stream());
     return {
       get pid() {
         return child.pid;
@@ -26,7 +28,7 @@ function heapLimitedSpawner(mb: number): TrainerSpawner {
       kill: (signal) => void child.kill(signal),
       onMessage: (cb) => void child.on('message', cb),
       onExit: (cb) => void child.on('exit', cb),
-      stderrTail: () => tail,
+      stderrTail: () => output.text(),
     };
   };
 }

@@ -14,8 +14,8 @@ export function createUtilitySpawner(fork: Fork, entry: string): TrainerSpawner 
   return (): TrainerProcess => {
     const child = fork(entry, [], { serviceName: 'AutoBatch trainer', stdio: 'pipe' });
     const output = new CrashOutput();
-    child.stdout?.on('data', output.keep);
-    child.stderr?.on('data', output.keep);
+    child.stdout?.on('data', output.stream());
+    child.stderr?.on('data', output.stream());
     let exited = false;
     child.on('exit', () => {
       exited = true;

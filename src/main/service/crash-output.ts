@@ -4,22 +4,33 @@
 import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
 
 const TAIL_CHARS = 4000;
+/** Longest unfinished line kept while waiting for its end. */
+const MAX_LINE_CHARS = 4000;
 
 export class CrashOutput {
   private tail = '';
   private oomLine = '';
 
-  /** Keeps a chunk of the process's stdout or stderr. */
-  readonly keep = (chunk: Buffer | string): void => {
-    const text = chunk.toString();
-    if (!this.oomLine)
-      this.oomLine =
-        text
-          .split('\n')
-          .find((l) => looksLikeOutOfMemory(l))
-          ?.trim() ?? '';
-    this.tail = (this.tail + text).slice(-TAIL_CHARS);
-  };
+  /**
+   * A keeper for one stream (stdout or stderr, each its own: their chunks interleave). Lines are
+   * looked at whole (a pipe may split the out-of-memory line between two chunks); an unfinished
+   * last line stays in the tail, which the failure's text is read from too.
+   */
+  stream(): (chunk: Buffer | string) => void {
+    let partial = '';
+    return (chunk) => {
+      const text = chunk.toString();
+      if (!this.oomLine) {
+        const lines = (partial + text).split('\n');
+        partial = (lines.pop() ?? '').slice(-MAX_LINE_CHARS);
+        this.oomLine = lines.find((l) => looksLikeOutOfMemory(l))?.trim() ?? '';
+      }
+      this.tail = (this.tail + text).slice(-TAIL_CHARS);
+    };
+  }
+
+  /** Keeps a chunk of a single stream. */
+  readonly keep = this.stream();
 
   /** The end of the output, led by the out-of-memory line when the tail no longer holds it. */
   text(): string {

@@ -46,8 +46,8 @@ function forkEntry(entry: string, args: string[]): TrainerProcess {
   // Keep the trainer's output (tfjs and Dawn warnings) out of the user's terminal, but keep
   // its tail for the failure message when it crashes.
   const output = new CrashOutput();
-  child.stderr?.on('data', output.keep);
-  child.stdout?.on('data', output.keep);
+  child.stderr?.on('data', output.stream());
+  child.stdout?.on('data', output.stream());
   // Without a listener, an 'error' (a failed send or kill) would be thrown in the host.
   child.on('error', () => undefined);
   return {

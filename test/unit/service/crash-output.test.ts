@@ -30,3 +30,14 @@ test('a crash without an out-of-memory line is told by its tail alone; the line 
   short.keep(`${OOM}\n${stack(2)}`);
   assert.equal(short.text(), `${OOM}\n${stack(2)}`);
 });
+
+test('an out-of-memory line split between two chunks, with chunks of the other stream in between, is still found', () => {
+  const out = new CrashOutput();
+  const stderr = out.stream();
+  const stdout = out.stream();
+  stderr('<--- Last few GCs --->\n' + OOM.slice(0, 50));
+  stdout('tfjs: a warning\n');
+  stderr(`${OOM.slice(50)}\n`);
+  stderr(stack(400));
+  assert.ok(out.text().startsWith(`${OOM}\n…\n`), out.text().slice(0, 200));
+});
