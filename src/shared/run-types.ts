@@ -26,9 +26,31 @@ export type RunModel = (typeof RUN_MODELS)[number];
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 
-/** 'auto' walks the ladder of docs/architecture.md §4; the others ask for one backend and fail if it is unavailable. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/**
+ * 'auto' walks the ladder of docs/architecture.md §4; the others ask for one backend and fail if
+ * it is unavailable. The torch-* choices train with the user's own PyTorch (the Python trainer,
+ * python/autobatch_trainer); the rest with tfjs, the built-in engine.
+ */
+export const BACKEND_CHOICES = ['auto', 'torch-cuda', 'torch-mps', 'tensorflow', 'webgpu', 'torch-cpu', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** A choice that names one engine and its device (what `auto` resolves to). */
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+
+export const TORCH_BACKENDS = ['torch-cuda', 'torch-mps', 'torch-cpu'] as const;
+export type TorchBackend = (typeof TORCH_BACKENDS)[number];
+export const TFJS_BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type TfjsBackend = (typeof TFJS_BACKENDS)[number];
+
+/** The two engines: tfjs (built in, zero-install) and torch (the user's PyTorch, where installed). */
+export type Engine = 'tfjs' | 'torch';
+
+export function isTorchBackend(choice: BackendChoice): choice is TorchBackend {
+  return (TORCH_BACKENDS as readonly string[]).includes(choice);
+}
+
+export function engineOf(choice: ConcreteBackend): Engine {
+  return isTorchBackend(choice) ? 'torch' : 'tfjs';
+}
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'stopped', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -46,8 +46,14 @@ export const backendSkipSchema = z.strictObject({ backend: z.string(), reason: z
 
 /** The backend a process trains on, and the rungs of the ladder it skipped (BackendReport). */
 export const backendReportSchema = z.strictObject({
-  /** tfjs backend name actually in use: 'tensorflow', 'webgpu', 'wasm', 'cpu'. */
+  /** Backend name actually in use: tfjs's 'tensorflow', 'webgpu', 'wasm', 'cpu'; 'torch' for PyTorch. */
   name: z.string(),
+  /**
+   * The concrete choice that trains on exactly this backend ('torch-cpu', 'wasm'…), which `auto`
+   * resolved to: a later run that must use the same backend ("Train with this") names it.
+   * Absent in reports stored before the torch engine existed.
+   */
+  rung: z.enum(BACKEND_CHOICES).exclude(['auto']).optional(),
   /** Human-readable device, e.g. 'NVIDIA H100 (Vulkan)', 'CPU, WebAssembly SIMD, 2 threads'. */
   device: z.string(),
   /** Each higher rung that was skipped, and why. */

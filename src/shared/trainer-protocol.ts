@@ -18,6 +18,20 @@ const trainJobSchema = z.strictObject({
   startModelDir: z.string().min(1).optional(),
   /** The tuning session the run trains with, for the saved model's metadata (madeWith.tuning). */
   tuning: tuningOriginSchema.optional(),
+  /**
+   * The torch engine's starting point, prepared by a Node process from the same tfjs net a tfjs
+   * run would build (src/main/engine/trainer/torch-prep-entry.ts): the whole model in the tfjs
+   * layers format (its initial weights), and which layers train at which rate factor (layers in
+   * no group are frozen: inference mode, no gradients). Required on torch-* backends.
+   */
+  prepared: z
+    .strictObject({
+      modelDir: z.string().min(1),
+      groups: z.array(z.strictObject({ layers: z.array(z.string().min(1)), rateFactor: z.number().finite().gt(0) })).min(1),
+    })
+    .optional(),
+  /** CPU threads the engine computes with (the wasm backend's setting); absent: the engine's default. */
+  threads: z.number().int().min(1).max(256).optional(),
   /** Tests only: train on the memory-capped test backend (allocations above this many bytes fail as out of memory). */
   memoryCapBytes: z.number().int().min(1).optional(),
 });

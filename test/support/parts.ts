@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE, packagedChromium, swiftshaderEnv } from './packaged-chromium.js';
 
-export type PartName = 'chromium' | 'webgpu' | 'system-vulkan' | 'root' | 'tar';
+export type PartName = 'chromium' | 'webgpu' | 'system-vulkan' | 'root' | 'tar' | 'torch';
 
 interface PartInfo {
   /** What the part is, as a user would call it. */
@@ -34,6 +34,11 @@ export const PARTS: Record<PartName, PartInfo> = {
   'system-vulkan': { what: "a system Vulkan driver (Mesa's lavapipe ≥ 24, or a GPU's)", install: BACKPORTS_MESA },
   root: { what: 'root, to mount a small tmpfs', install: 'run the tests as root (sudo npm test)' },
   tar: { what: 'the tar command', install: 'apt-get install -y tar' },
+  torch: {
+    what: 'a Python 3.8+ with PyTorch 1.13+',
+    install:
+      'apt-get install -y python3-torch (Debian), or pip install torch; AUTOBATCH_PYTHON names the interpreter if it is not python3 on PATH or /usr/bin/python3',
+  },
 };
 
 /** A part that works (with what it is), or the reason it does not. */
@@ -137,6 +142,31 @@ function probeTar(): Finding {
   return r.status === 0 ? { ok: true, detail: firstLine(r.stdout) } : { ok: false, reason: `tar did not run: ${r.error?.message ?? `exit ${r.status}`}` };
 }
 
+/** The Python interpreters a torch test may use, in the app's order (AUTOBATCH_PYTHON, PATH, the system's). */
+function pythonCandidates(env: NodeJS.ProcessEnv): string[] {
+  return [...new Set([env.AUTOBATCH_PYTHON, 'python3', 'python', '/usr/bin/python3'].filter((c): c is string => Boolean(c)))];
+}
+
+/** The first interpreter that imports torch at 1.13 or later (the torch-cpu rung's minimum). */
+export function probeTorch(env: NodeJS.ProcessEnv = process.env): Finding {
+  const reasons: string[] = [];
+  const script = 'import sys, torch; print(sys.version.split()[0], torch.__version__)';
+  for (const python of pythonCandidates(env)) {
+    const r = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 60_000, env });
+    const [py, torch] = firstLine(r.stdout).split(' ');
+    if (r.status !== 0 || !py || !torch) {
+      reasons.push(
+        `${python}: ${r.error ? ((r.error as NodeJS.ErrnoException).code ?? r.error.message) : firstLine(r.stderr.split('\n').reverse().join('\n')) || `exit ${r.status}`}`,
+      );
+      continue;
+    }
+    const [major, minor] = torch.split('.').map((p) => parseInt(p, 10));
+    if ((major ?? 0) > 1 || ((major ?? 0) === 1 && (minor ?? 0) >= 13)) return { ok: true, detail: `${python} (Python ${py}, torch ${torch})` };
+    reasons.push(`${python}: torch ${torch} is older than 1.13`);
+  }
+  return { ok: false, reason: reasons.join('; ') };
+}
+
 function probe(part: PartName, env: NodeJS.ProcessEnv): Finding {
   switch (part) {
     case 'chromium': {
@@ -153,6 +183,8 @@ function probe(part: PartName, env: NodeJS.ProcessEnv): Finding {
       return probeRoot();
     case 'tar':
       return probeTar();
+    case 'torch':
+      return probeTorch(env);
   }
 }
 
@@ -227,6 +259,7 @@ export function partsForRun(env: NodeJS.ProcessEnv = process.env): { env: NodeJS
     'system-vulkan': system,
     root: probeRoot(),
     tar: probeTar(),
+    torch: probeTorch(runEnv),
   };
   runEnv[PARTS_ENV] = JSON.stringify(findings);
   return { env: runEnv, findings };

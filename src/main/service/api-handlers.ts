@@ -267,6 +267,7 @@ function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
       const next = settings.update({
         ...(p.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: p.memoryBudgetBytes } : {}),
         ...(p.backend !== undefined ? { backend: p.backend } : {}),
+        ...(p.pythonPath !== undefined ? { pythonPath: p.pythonPath } : {}),
       });
       return { dataFolder, ...next, version: ctx.version };
     },

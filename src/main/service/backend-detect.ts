@@ -38,7 +38,8 @@ async function tryChoice(run: EntryRunner, choice: BackendChoice): Promise<Detec
 
 /** Folds the per-choice outcomes into one line per rung of the ladder. */
 function ladderAvailability(outcomes: ReadonlyMap<Exclude<BackendChoice, 'auto'>, DetectOutcome>): BackendAvailability[] {
-  return BACKEND_LADDER.map((rung) => {
+  return BACKEND_LADDER.map(({ label, choice }) => {
+    const rung = { label, choice, engine: 'tfjs' as const };
     const outcome = outcomes.get(rung.choice);
     if (!outcome) return { ...rung, available: false, device: null, reason: 'not checked' };
     const skip = (outcome.ok ? outcome.report.skipped : outcome.skipped).find((s) => s.backend === rung.label);
@@ -71,6 +72,7 @@ export async function detectBackends(run: EntryRunner = nodeEntryRunner): Promis
     backends: ladderAvailability(outcomes),
     auto: autoReport,
     memoryBudget: autoReport ? deviceMemoryBudget(autoReport) : null,
+    python: { executable: null, pythonVersion: null, torchVersion: null, candidates: [] },
     detectedAt: new Date().toISOString(),
   };
 }

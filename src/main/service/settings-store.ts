@@ -11,14 +11,17 @@ const SETTINGS_FILE = 'settings.json';
 const storedSettingsSchema = z.object({
   memoryBudgetBytes: z.number().positive().nullable().catch(null),
   backend: z.enum(BACKEND_CHOICES).catch('auto'),
+  pythonPath: z.string().min(1).nullable().catch(null).default(null),
 });
 
 interface UserSettings {
   memoryBudgetBytes: number | null;
   backend: BackendChoice;
+  /** The Python for the torch engine; null: discovery's own order (python-discovery.ts). */
+  pythonPath: string | null;
 }
 
-const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto' };
+const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto', pythonPath: null };
 
 export class SettingsStore {
   private readonly file: string;

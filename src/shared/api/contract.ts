@@ -254,6 +254,8 @@ export const API_METHODS = {
         .nullable()
         .optional(),
       backend: z.enum(BACKEND_CHOICES).optional(),
+      /** An interpreter's path or command; null clears it. */
+      pythonPath: z.string().trim().min(1).max(4096).nullable().optional(),
     }),
     result: settingsSchema,
   },

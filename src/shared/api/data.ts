@@ -264,9 +264,36 @@ export type Deletion = z.infer<typeof deletionSchema>;
 
 // ---- settings -------------------------------------------------------------------------------
 
+/** One Python interpreter looked at for the torch engine, and what it has (or why it was passed over). */
+const pythonCandidateSchema = z.strictObject({
+  /** The command or path tried, e.g. '/usr/bin/python3'. */
+  command: z.string(),
+  /** Where it came from: '--python', 'AUTOBATCH_PYTHON', 'settings', 'PATH', 'system'. */
+  source: z.enum(['--python', 'AUTOBATCH_PYTHON', 'settings', 'PATH', 'system']),
+  /** Python's version ('3.11.2') when it ran. */
+  pythonVersion: z.string().nullable(),
+  /** torch.__version__ ('1.13.0a0') when it imports. */
+  torchVersion: z.string().nullable(),
+  /** Why it is not used (null: it is the one used). */
+  rejected: z.string().nullable(),
+});
+export type PythonCandidate = z.infer<typeof pythonCandidateSchema>;
+
+export const pythonFindingSchema = z.strictObject({
+  /** The interpreter used (absolute path), or null when none has torch. */
+  executable: z.string().nullable(),
+  pythonVersion: z.string().nullable(),
+  torchVersion: z.string().nullable(),
+  /** Every candidate in the order tried, with what it has and why it was passed over. */
+  candidates: z.array(pythonCandidateSchema),
+});
+export type PythonFinding = z.infer<typeof pythonFindingSchema>;
+
 const backendAvailabilitySchema = z.strictObject({
   /** The rung of the ladder, e.g. 'webgpu (Dawn)'. */
   label: z.string(),
+  /** Which engine trains on it: tfjs (built in) or torch (the user's PyTorch). */
+  engine: z.enum(['tfjs', 'torch']),
   choice: z.enum(BACKEND_CHOICES).exclude(['auto']),
   available: z.boolean(),
   /** The device it would train on, when available. */
@@ -283,6 +310,8 @@ export const backendsSchema = z.strictObject({
   auto: backendReportSchema.nullable(),
   /** The memory budget of the auto backend and where it comes from. */
   memoryBudget: z.strictObject({ bytes: z.number(), source: z.string() }).nullable(),
+  /** The Python with PyTorch the torch rungs use (null: none found), and every candidate looked at. */
+  python: pythonFindingSchema,
   detectedAt: iso,
 });
 export type Backends = z.infer<typeof backendsSchema>;
@@ -294,6 +323,8 @@ export const settingsSchema = z.strictObject({
   memoryBudgetBytes: z.number().positive().nullable(),
   /** Backend preselected for new runs and searches. */
   backend: z.enum(BACKEND_CHOICES),
+  /** The Python interpreter for the torch engine (tried after --python and AUTOBATCH_PYTHON); null: look on PATH, then /usr/bin/python3. */
+  pythonPath: z.string().nullable(),
   version: z.string(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
