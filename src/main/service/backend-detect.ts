@@ -14,7 +14,7 @@ const DETECT_ENTRY = fileURLToPath(new URL('../engine/backends/detect-entry.js',
 /** Runs a Node entry script with arguments; the Electron shell passes one over utilityProcess. */
 export type EntryRunner = (entry: string, args: string[], timeoutMs: number) => Promise<{ stdout: string; stderr: string; code: number | null }>;
 
-const nodeEntryRunner: EntryRunner = (entry, args, timeoutMs) =>
+export const nodeEntryRunner: EntryRunner = (entry, args, timeoutMs) =>
   new Promise((resolve) => {
     execFile(process.execPath, [entry, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? null : 0;

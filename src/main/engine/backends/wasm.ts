@@ -19,6 +19,7 @@ import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels } from '../kernels/register-wasm-kernels.js';
+import { defaultCpuThreads } from '../util/cpu-threads.js';
 
 interface WasmActivation {
   device: string;
@@ -35,20 +36,9 @@ function wasmBinaryFolder(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }
 
-/**
- * Threads used when none are asked for: half the logical cores (tfjs-backend-wasm's own rule,
- * which assumes two hardware threads a core), at least 1, at most 4. On a 2-core machine that
- * is 1: there a second XNNPACK thread competes with the JavaScript main thread and with anything
- * else running, and measured anywhere from somewhat faster (large CNN, quiet machine) to much
- * slower (small CNN, busy machine); see the threads note in docs/benchmarks.md.
- */
+/** Threads used when none are asked for: the rule both engines share (util/cpu-threads.ts), at most the pool's size. */
 function defaultWasmThreads(): number {
-  // AUTOBATCH_WASM_THREADS (inherited by trainer processes) overrides the default, e.g. for a
-  // benchmark that must use the same thread count as its peer.
-  const forced = Number(process.env.AUTOBATCH_WASM_THREADS);
-  if (Number.isInteger(forced) && forced >= 1) return Math.min(MAX_WASM_THREADS, forced);
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
+  return defaultCpuThreads(MAX_WASM_THREADS);
 }
 
 /**

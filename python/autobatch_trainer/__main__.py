@@ -1,0 +1,93 @@
+"""Entry of a torch trainer process: `python -m autobatch_trainer`, started by the host
+(src/main/service/python-trainer.ts) with the package folder on PYTHONPATH. One job, then exit.
+Messages out go on fd 3, host messages come on stdin (protocol.py); stdout and stderr are the
+libraries', kept by the host only for a crash's message."""
+import os
+import sys
+import threading
+import time
+from typing import Any, Dict
+
+from .protocol import Channel, Invalid, check_host_message
+
+HEARTBEAT_S = 1.0
+METRICS_INTERVAL_S = 0.1
+
+
+class Metrics:
+    """Steps and epochs sent at most ~10 times a second, as the tfjs trainer's EventBatcher does."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.steps: list = []
+        self.epochs: list = []
+        self.last = 0.0
+
+    def add_step(self, step: Dict[str, Any]) -> None:
+        self.steps.append(step)
+        self._maybe_flush()
+
+    def add_epoch(self, epoch: Dict[str, Any]) -> None:
+        self.epochs.append(epoch)
+        self.flush()
+
+    def _maybe_flush(self) -> None:
+        if time.perf_counter() - self.last >= METRICS_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.steps and not self.epochs:
+            return
+        self.channel.send({"type": "metrics", "steps": self.steps, "epochs": self.epochs})
+        self.steps, self.epochs = [], []
+        self.last = time.perf_counter()
+
+
+def main() -> int:
+    channel = Channel()
+    stop = threading.Event()
+    started = threading.Event()
+    box: Dict[str, Any] = {}
+
+    def on_message(raw: Any) -> None:
+        try:
+            if isinstance(raw, dict) and "$invalid" in raw:
+                raise Invalid([], raw["$invalid"])
+            message = check_host_message(raw)
+        except Invalid as err:
+            channel.send({"type": "failed", "cause": "bad-config", "message": f"invalid message from host: {err}"})
+            if not started.is_set():
+                box["invalid"] = True
+                started.set()
+            return
+        if message["type"] == "stop":
+            stop.set()
+            return
+        if not started.is_set():  # one job per process
+            box["job"] = message["job"]
+            started.set()
+
+    def on_end() -> None:
+        # The host went away: nobody wants this job's results.
+        os._exit(0)
+
+    channel.listen(on_message, on_end)
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(HEARTBEAT_S):
+            channel.send({"type": "heartbeat", "time": time.time() * 1000})
+
+    threading.Thread(target=heartbeat, name="heartbeat", daemon=True).start()
+    channel.send({"type": "ready", "pid": os.getpid()})
+    started.wait()
+    if "job" in box:
+        from .job import run_job  # torch is imported here, after 'ready': heartbeats flow while it loads
+
+        run_job(box["job"], channel, stop.is_set, Metrics(channel))
+    done.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

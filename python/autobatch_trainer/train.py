@@ -1,0 +1,243 @@
+"""The training loop, as src/main/engine/training/train-loop.ts runs it: the same epoch orders
+(the app's seeded shuffle), batches, augmentation, learning-rate warm-up, optimizers, metrics and
+validation. Metrics stay on the device and are read back in one transfer every ~100 ms (a
+readback per step would force a device sync per step and stall a GPU's queue), so step time and
+samples/s are averages over each readback window, as in the tfjs loop."""
+import math
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from .augment import augment_batch
+from .dataset import Dataset
+from .rng import create_rng, shuffle_in_place
+
+READBACK_INTERVAL_S = 0.1
+MAX_PENDING_STEPS = 512
+
+
+class TrainingDiverged(Exception):
+    def __init__(self, step: int, loss: float) -> None:
+        shown = "NaN" if math.isnan(loss) else ("Infinity" if loss > 0 else "-Infinity")
+        super().__init__(f"the loss became {shown} at step {step}: training diverged (try a lower learning rate or a longer warm-up)")
+        self.step = step
+
+
+def learning_rate_at(step: int, base: float, warmup_steps: int) -> float:
+    """A linear ramp over the warm-up steps from base/warmup to base, then constant (optimizer.ts)."""
+    if warmup_steps <= 0 or step > warmup_steps:
+        return base
+    return base * max(1, step) / warmup_steps
+
+
+def make_optimizer(config: Dict[str, Any], groups: List[Tuple[List[torch.nn.Parameter], float]]) -> torch.optim.Optimizer:
+    """One parameter group per rate group; each steps at the run's rate times its factor."""
+    param_groups = [{"params": params, "lr": config["learningRate"] * factor, "factor": factor} for params, factor in groups if params]
+    if config["optimizer"] == "adam":
+        # tfjs's Adam: epsilon 1e-7 (Keras's), added to the square root of the bias-corrected second moment, as torch does.
+        return torch.optim.Adam(param_groups, lr=config["learningRate"], betas=(0.9, 0.999), eps=1e-7)
+    # tfjs's MomentumOptimizer: accumulator = momentum * accumulator + gradient; torch's SGD without dampening is the same.
+    return torch.optim.SGD(param_groups, lr=config["learningRate"], momentum=config["momentum"])
+
+
+class Pending:
+    __slots__ = ("step", "epoch", "size", "learning_rate", "loss", "accuracy")
+
+    def __init__(self, step: int, epoch: int, size: int, learning_rate: float, loss: torch.Tensor, accuracy: torch.Tensor) -> None:
+        self.step, self.epoch, self.size, self.learning_rate, self.loss, self.accuracy = step, epoch, size, learning_rate, loss, accuracy
+
+
+class TrainingRun:
+    def __init__(
+        self,
+        ds: Dataset,
+        net: torch.nn.Module,
+        config: Dict[str, Any],
+        groups: List[Tuple[List[torch.nn.Parameter], float]],
+        device: torch.device,
+        max_steps: Optional[int],
+        should_stop: Callable[[], bool],
+        on_step: Callable[[Dict[str, Any]], None],
+        on_epoch: Callable[[Dict[str, Any]], None],
+        memory_bytes: Callable[[], float],
+    ) -> None:
+        self.ds, self.net, self.config, self.device = ds, net, config, device
+        self.max_steps, self.should_stop, self.on_step, self.on_epoch, self.memory_bytes = max_steps, should_stop, on_step, on_epoch, memory_bytes
+        self.optimizer = make_optimizer(config, groups)
+        self.rng = create_rng(config["seed"])
+        self.order = list(ds.train_index)
+        self.batch_size = config["batchSize"]
+        self.steps_per_epoch = math.ceil(len(self.order) / self.batch_size)
+        self.validate_every = max(1, math.ceil(self.steps_per_epoch / config.get("validationsPerEpoch", 1)))
+        self.augment = config.get("augment", "none")
+        self.start = time.perf_counter()
+        self.last_readback = self.start
+        self.last_readback_time = 0.0
+        self.pending: List[Pending] = []
+        self.step = 0
+        self.samples_seen = 0
+        self.epoch_loss_sum = self.epoch_acc_sum = 0.0
+        self.epoch_samples = 0
+        self.best_val: Optional[float] = None
+        self.final_val: Optional[float] = None
+        self.epochs_completed = 0
+        self.stopped = False
+
+    def train(self) -> None:
+        for epoch in range(1, self.config["epochs"] + 1):
+            if not self.run_epoch(epoch):
+                break
+            self.epochs_completed = epoch
+        self.flush()
+
+    def run_epoch(self, epoch: int) -> bool:
+        shuffle_in_place(self.order, self.rng)
+        order = torch.tensor(self.order, dtype=torch.long, device=self.device)
+        self.epoch_loss_sum = self.epoch_acc_sum = 0.0
+        self.epoch_samples = 0
+        self.net.train()
+        for b in range(self.steps_per_epoch):
+            if self.should_end():
+                return False
+            self.train_step(epoch, order[b * self.batch_size : (b + 1) * self.batch_size])
+            if time.perf_counter() - self.last_readback >= READBACK_INTERVAL_S or len(self.pending) >= MAX_PENDING_STEPS:
+                self.flush()
+            if (b + 1) % self.validate_every == 0 and b + 1 < self.steps_per_epoch:
+                self.validate(epoch)
+                self.net.train()
+        self.flush()
+        self.validate(epoch)
+        return True
+
+    def should_end(self) -> bool:
+        stop = self.should_stop()
+        if not stop and (self.max_steps is None or self.step < self.max_steps):
+            return False
+        self.stopped = stop
+        return True
+
+    def train_step(self, epoch: int, indices: torch.Tensor) -> None:
+        self.step += 1
+        lr = learning_rate_at(self.step, self.config["learningRate"], self.config["warmupSteps"])
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * group["factor"]
+        x = augment_batch(self.ds.batch(indices), self.augment, self.config["seed"], self.step, self.ds.manifest["normalization"])
+        labels = self.ds.y.index_select(0, indices)
+        logits = self.net(x)
+        # Mean softmax cross-entropy over the batch: tf.losses.softmaxCrossEntropy's default reduction.
+        loss = F.cross_entropy(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            accuracy = (logits.argmax(1) == labels).float().mean()
+        self.pending.append(Pending(self.step, epoch, int(indices.numel()), lr, loss.detach(), accuracy))
+        self.samples_seen += int(indices.numel())
+
+    def flush(self) -> None:
+        """Reads the pending steps' metrics back in one transfer and reports them, averaged over the window."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        values = torch.stack([t for p in batch for t in (p.loss, p.accuracy)]).tolist()
+        now = time.perf_counter()
+        elapsed = max(now - self.last_readback, 1e-6)
+        window_samples = sum(p.size for p in batch)
+        memory = self.memory_bytes()
+        dt = elapsed / len(batch)
+        for i, p in enumerate(batch):
+            loss, accuracy = values[2 * i], values[2 * i + 1]
+            if not math.isfinite(loss):
+                raise TrainingDiverged(p.step, loss)
+            self.epoch_loss_sum += loss * p.size
+            self.epoch_acc_sum += accuracy * p.size
+            self.epoch_samples += p.size
+            self.on_step({
+                "step": p.step,
+                "epoch": p.epoch,
+                "time": self.last_readback_time + dt * (i + 1),
+                "loss": loss,
+                "accuracy": accuracy,
+                "samplesPerSecond": window_samples / elapsed,
+                "stepMs": elapsed * 1000 / len(batch),
+                "memoryBytes": memory,
+                "learningRate": p.learning_rate,
+            })
+        self.last_readback = now
+        self.last_readback_time = now - self.start
+
+    def validate(self, epoch: int) -> None:
+        self.flush()
+        val = evaluate_split(self.net, self.ds, self.ds.validation_index, self.batch_size, details=False)
+        if self.ds.validation_index.numel() > 0 and not math.isfinite(val["loss"]):
+            raise TrainingDiverged(self.step, val["loss"])
+        self.final_val = val["accuracy"]
+        self.best_val = val["accuracy"] if self.best_val is None else max(self.best_val, val["accuracy"])
+        self.on_epoch({
+            "epoch": epoch,
+            "step": self.step,
+            "time": time.perf_counter() - self.start,
+            "valLoss": val["loss"],
+            "valAccuracy": val["accuracy"],
+            "trainLoss": self.epoch_loss_sum / self.epoch_samples if self.epoch_samples else math.nan,
+            "trainAccuracy": self.epoch_acc_sum / self.epoch_samples if self.epoch_samples else 0.0,
+        })
+        self.last_readback = time.perf_counter()  # validation time is not training time
+
+    def summary(self) -> Dict[str, Any]:
+        seconds = time.perf_counter() - self.start
+        return {
+            "steps": self.step,
+            "epochsCompleted": self.epochs_completed,
+            "trainSeconds": seconds,
+            "samplesPerSecond": self.samples_seen / seconds if seconds > 0 else 0.0,
+            "bestValAccuracy": self.best_val,
+            "finalValAccuracy": self.final_val,
+        }
+
+
+@torch.no_grad()
+def evaluate_split(net: torch.nn.Module, ds: Dataset, indices: torch.Tensor, train_batch: int, details: bool) -> Dict[str, Any]:
+    """Mean loss and accuracy over a split (inference mode); with details, the confusion matrix and the worst mistakes."""
+    n = int(indices.numel())
+    if n == 0:
+        return {"loss": math.nan, "accuracy": 0.0}
+    was_training = net.training
+    net.eval()
+    k = len(ds.classes)
+    chunk = min(max(train_batch, 256), 1024)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=indices.device)
+    predictions, confidences = [], []
+    for i in range(0, n, chunk):
+        part = indices[i : i + chunk]
+        logits = net(ds.batch(part))
+        loss_sum += F.cross_entropy(logits, ds.y.index_select(0, part), reduction="sum").double()
+        probs = torch.softmax(logits, dim=1)
+        conf, pred = probs.max(dim=1)
+        predictions.append(pred)
+        confidences.append(conf)
+    net.train(was_training)
+    pred = torch.cat(predictions)
+    truth = ds.y.index_select(0, indices)
+    correct = int((pred == truth).sum())
+    result: Dict[str, Any] = {"loss": float(loss_sum) / n, "accuracy": correct / n}
+    if not details:
+        return result
+    confusion = torch.zeros(k * k, dtype=torch.long, device=pred.device).index_add_(0, truth * k + pred, torch.ones_like(pred)).view(k, k).tolist()
+    wrong_mask = pred != truth
+    wrong_pos = torch.nonzero(wrong_mask).flatten()
+    conf_all = torch.cat(confidences)
+    order = torch.sort(conf_all.index_select(0, wrong_pos), descending=True, stable=True).indices[:200] if wrong_pos.numel() else wrong_pos
+    picked = wrong_pos.index_select(0, order).tolist() if wrong_pos.numel() else []
+    idx_list, truth_list, pred_list, conf_list = indices.tolist(), truth.tolist(), pred.tolist(), conf_all.tolist()
+    result["evaluation"] = {
+        "classes": ds.classes,
+        "confusion": confusion,
+        "perClassAccuracy": [row[c] / sum(row) if sum(row) else 0 for c, row in enumerate(confusion)],
+        "misclassified": [
+            {"index": idx_list[j], "trueClass": truth_list[j], "predictedClass": pred_list[j], "confidence": conf_list[j]} for j in picked
+        ],
+    }
+    return result

@@ -1,0 +1,31 @@
+"""Test helper: the Python trainer's side of the wire, for test/integration/torch-protocol.test.ts.
+  protocol_check.py verdicts <fixtures.json>  -> one JSON line: [{"name", "valid", "why"}...]
+  protocol_check.py echo                      -> each stdin line decoded and encoded again"""
+import json
+import sys
+
+from autobatch_trainer.protocol import Invalid, check_host_message, decode_line, encode_line
+
+
+def verdicts(path: str) -> None:
+    with open(path, encoding="utf-8") as f:
+        fixtures = json.load(f)
+    out = []
+    for kind in ("valid", "invalid"):
+        for case in fixtures[kind]:
+            try:
+                check_host_message(decode_line(json.dumps(case["message"])))
+                out.append({"name": case["name"], "valid": True, "why": None})
+            except Invalid as err:
+                out.append({"name": case["name"], "valid": False, "why": str(err)})
+    print(json.dumps(out))
+
+
+def echo() -> None:
+    for line in sys.stdin:
+        sys.stdout.buffer.write(encode_line(decode_line(line)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    verdicts(sys.argv[2]) if sys.argv[1] == "verdicts" else echo()
