@@ -1,0 +1,143 @@
+// The torch engine trains as the tfjs engine does: same initial weights (converted), same
+// batches, same optimizer — per-step losses agree, accuracy ends in the same place — and it ends
+// as a tfjs trainer does: stopped on request, killed, or with its model exported.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { TrainerHost, forkSpawner, type JobOutcome } from '../../src/main/service/trainer-host.js';
+import { createPythonSpawner } from '../../src/main/service/python-trainer.js';
+import type { StepMetrics, EpochMetrics, TrainConfig } from '../../src/shared/run-types.js';
+import type { TrainJob } from '../../src/shared/trainer-protocol.js';
+import { serviceWithMnist, tempHome } from './helpers.js';
+import { findPart, missing } from '../support/parts.js';
+
+const skip = missing('torch');
+
+function python(): string {
+  const found = findPart('torch');
+  if (!found.ok) throw new Error(found.reason);
+  return found.detail.split(' (')[0]!;
+}
+
+interface Heard {
+  outcome: JobOutcome;
+  steps: StepMetrics[];
+  epochs: EpochMetrics[];
+  device: string;
+}
+
+async function train(job: TrainJob, onStep?: (host: TrainerHost, step: StepMetrics) => void): Promise<Heard> {
+  const torch = job.config.backend.startsWith('torch-');
+  // One thread on both engines: the comparison is of the arithmetic, not of the machine.
+  const host = new TrainerHost(job, { spawn: torch ? createPythonSpawner({ python: python(), threads: 1 }) : forkSpawner });
+  const steps: StepMetrics[] = [];
+  const epochs: EpochMetrics[] = [];
+  let device = '';
+  host.on('backend', (r) => (device = r.device));
+  host.on('metrics', (m) => {
+    steps.push(...m.steps);
+    epochs.push(...m.epochs);
+    for (const s of m.steps) onStep?.(host, s);
+  });
+  return { outcome: await host.done, steps, epochs, device };
+}
+
+const BASE: TrainConfig = {
+  model: 'small',
+  batchSize: 32,
+  epochs: 1,
+  learningRate: 1e-3,
+  optimizer: 'adam',
+  momentum: 0.9,
+  warmupSteps: 5,
+  backend: 'wasm',
+  seed: 3,
+};
+
+function job(datasetDir: string, config: Partial<TrainConfig>, extra: Partial<TrainJob> = {}): TrainJob {
+  return { kind: 'train', runId: 1, datasetDir, config: { ...BASE, ...config }, ...extra };
+}
+
+let shared: Promise<{ dir: string; close: () => Promise<void> }> | undefined;
+/** One MNIST sample import for the whole file. */
+function dataset(): Promise<{ dir: string; close: () => Promise<void> }> {
+  shared ??= serviceWithMnist(2000).then(({ service, datasetId }) => ({ dir: service.getDataset(datasetId).cacheDir, close: () => service.close() }));
+  return shared;
+}
+
+test.after(async () => {
+  if (shared) await (await shared).close();
+});
+
+for (const [model, tolerance] of [
+  ['small', 1e-3],
+  ['resnet-8', 1e-2],
+] as const) {
+  test(`${model}: per-step losses over 20 steps on torch-cpu and wasm agree within ${tolerance} relative`, { skip, timeout: 600_000 }, async () => {
+    const { dir } = await dataset();
+    process.env.AUTOBATCH_WASM_THREADS = '1';
+    const [wasm, torch] = [await train(job(dir, { model, backend: 'wasm' }, { maxSteps: 20 })), await train(job(dir, { model, backend: 'torch-cpu' }, { maxSteps: 20 }))];
+    for (const r of [wasm, torch]) assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
+    assert.match(torch.device, /PyTorch/);
+    assert.equal(torch.steps.length, 20);
+    const worst = Math.max(...wasm.steps.map((s, i) => Math.abs(s.loss - torch.steps[i]!.loss) / Math.abs(s.loss)));
+    assert.ok(worst <= tolerance, `largest relative loss difference ${worst}: wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')} / torch ${torch.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
+  });
+}
+
+test('small CNN over 3 seeds: torch-cpu ends within 1 point of wasm in validation accuracy', { skip, timeout: 900_000 }, async () => {
+  const { dir } = await dataset();
+  const finals: Record<string, number[]> = { wasm: [], 'torch-cpu': [] };
+  for (const seed of [1, 2, 3]) {
+    // Interleaved, seed by seed, so that a change in the machine's load touches both alike.
+    for (const backend of ['wasm', 'torch-cpu'] as const) {
+      const r = await train(job(dir, { backend, seed, epochs: 2 }));
+      assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
+      finals[backend]!.push(r.epochs.at(-1)!.valAccuracy);
+    }
+  }
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const gap = Math.abs(mean(finals.wasm!) - mean(finals['torch-cpu']!));
+  assert.ok(gap <= 0.01, `mean final validation accuracy: wasm ${finals.wasm!.join(', ')}; torch ${finals['torch-cpu']!.join(', ')}`);
+});
+
+test('a torch run exports its model in the tfjs layers format with state_dict beside it, and reports its evaluation', { skip, timeout: 300_000 }, async () => {
+  const { dir } = await dataset();
+  const artifactDir = tempHome('autobatch-torch-art-');
+  const r = await train(job(dir, { backend: 'torch-cpu', epochs: 1 }, { artifactDir }));
+  assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
+  if (r.outcome.status !== 'completed') return;
+  assert.ok(r.outcome.artifact && r.outcome.artifact.bytes > 0);
+  for (const f of ['model.json', 'weights.bin', 'state_dict.pt']) assert.ok(existsSync(path.join(artifactDir, 'model', f)), f);
+  assert.equal(r.outcome.evaluation?.confusion.length, 10);
+  assert.ok(r.outcome.summary && r.outcome.summary.steps > 0);
+});
+
+test("a stopped torch run sends its own 'stopped' within a second", { skip, timeout: 300_000 }, async () => {
+  const { dir } = await dataset();
+  let stoppedAt = 0;
+  const started = Date.now();
+  const r = await train(job(dir, { backend: 'torch-cpu', epochs: 50 }), (host, s) => {
+    if (s.step >= 5 && !stoppedAt) {
+      stoppedAt = Date.now();
+      host.stop();
+    }
+  });
+  assert.equal(r.outcome.status, 'stopped');
+  // A kill after the grace period also reads as stopped, but without the trainer's summary.
+  assert.ok(r.outcome.status === 'stopped' && r.outcome.summary, 'the trainer sent its own stopped message with a summary');
+  assert.ok(Date.now() - stoppedAt < 2000 && stoppedAt - started > 0);
+});
+
+test('a torch trainer killed from outside ends as interrupted', { skip, timeout: 300_000 }, async () => {
+  const { dir } = await dataset();
+  let killed = false;
+  const r = await train(job(dir, { backend: 'torch-cpu', epochs: 50 }), (host) => {
+    if (!killed) {
+      killed = true;
+      process.kill(host.pid!, 'SIGKILL');
+    }
+  });
+  assert.equal(r.outcome.status, 'interrupted');
+});
