@@ -322,6 +322,43 @@ test('Settings: backends with their reasons, memory budget, data folder', { skip
   assert.equal(await page.getByRole('radio', { name: /^At most/ }).isChecked(), true);
 });
 
+test('Settings: each rung names its engine; the PyTorch engine section and the Python for PyTorch field', { skip: needsChromium }, async () => {
+  await page.getByRole('heading', { name: 'Compute backends' }).waitFor();
+  await page.getByText(/Auto picks/).waitFor({ timeout: 60_000 });
+  await page.getByRole('columnheader', { name: 'Engine', exact: true }).waitFor();
+  assert.ok((await page.getByRole('cell', { name: 'tfjs (built in)', exact: true }).count()) >= 1, 'the tfjs rungs name their engine');
+  assert.equal(await page.getByRole('option', { name: 'torch-cpu (PyTorch on the CPU)', exact: true }).count(), 1, 'the backend menu names the torch choices');
+  // The section says what was found: the interpreter and its torch, or that none has torch and how to install it.
+  const torch = page.getByRole('region', { name: 'PyTorch engine', exact: true });
+  await torch.getByText(/^No Python with PyTorch found|^torch version$/).waitFor();
+  if (await torch.getByText(/^No Python with PyTorch found/).count()) await torch.getByText('apt-get install -y python3-torch', { exact: true }).waitFor();
+  else await torch.getByText('Python version', { exact: true }).waitFor();
+
+  // Whitespace is refused naming the field; a path saved with the keyboard is kept over a reload, then cleared.
+  const field = torch.getByRole('textbox', { name: 'Python for PyTorch', exact: true });
+  await field.fill('   ');
+  await torch.getByRole('button', { name: 'Save Python', exact: true }).click();
+  await torch
+    .getByRole('alert')
+    .getByText(/^Python for PyTorch: enter the path/)
+    .waitFor();
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await torch.scrollIntoViewIfNeeded();
+  await screenshot(page, 'settings-pytorch-dark');
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await field.fill('/usr/bin/python3');
+  await field.press('Enter');
+  await torch.getByRole('status').getByText('Saved.', { exact: true }).waitFor({ timeout: 60_000 });
+  assert.equal(await torch.getByRole('alert').count(), 0, 'the message goes once the value is good');
+  await page.reload();
+  await waitUntil(async () => (await field.inputValue()) === '/usr/bin/python3', 10_000, 'the saved Python after a reload');
+  await torch.getByRole('button', { name: 'Clear', exact: true }).click();
+  await torch.getByRole('status').getByText('Cleared.', { exact: true }).waitFor({ timeout: 60_000 });
+  assert.equal(await field.inputValue(), '');
+  assert.equal(await torch.getByRole('button', { name: 'Clear', exact: true }).isDisabled(), true, 'nothing left to clear');
+});
+
 test('dark theme: the toggle switches and is remembered', { skip: needsChromium }, async () => {
   await page.getByRole('button', { name: 'Dark theme' }).click();
   assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');

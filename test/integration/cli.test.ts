@@ -178,6 +178,36 @@ test("the command line applies the app's settings: a run that names no backend t
   assert.match(cli(home, 'settings', '--memory-budget', 'lots').stderr, /expected "device" or a size/);
 });
 
+test(
+  'settings --python names the Python for PyTorch, --clear-python forgets it; --backends lists each rung with its engine and the PyTorch engine',
+  { timeout: 120_000 },
+  () => {
+    const home = tempHome();
+    const set = cli(home, 'settings', '--python', '  /nonexistent/bin/python3 ', '--json');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.json().pythonPath, '/nonexistent/bin/python3', 'trimmed, and the JSON stays the settings alone');
+    assert.equal(cli(home, 'settings', '--json').json().pythonPath, '/nonexistent/bin/python3', 'kept in the data folder');
+    const empty = cli(home, 'settings', '--python', '   ');
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--python <path>.*expected the path or command of a Python interpreter/);
+    assert.match(cli(home, 'settings', '--python', 'python3', '--clear-python').stderr, /cannot be used with option '--clear-python'/);
+    // In text, naming a Python shows what detection finds with it.
+    const text = cli(home, 'settings', '--python', 'python3');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^Python\s+python3 \(PyTorch engine/m);
+    assert.match(text.stdout, /^Backend\s+Engine\s+Status\s+Device or reason$/m);
+    assert.match(text.stdout, /^wasm\s+tfjs \(built in\)\s+available/m);
+    assert.match(text.stdout, /^PyTorch engine$/m);
+    const cleared = cli(home, 'settings', '--clear-python', '--json');
+    assert.equal(cleared.json().pythonPath, null);
+    const both = cli(home, 'settings', '--backends', '--json');
+    assert.equal(both.code, 0, both.stderr);
+    assert.equal(both.json().settings.pythonPath, null);
+    assert.ok(both.json().backends.backends.some((r: { choice: string; engine: string }) => r.choice === 'wasm' && r.engine === 'tfjs'));
+    assert.ok(Array.isArray(both.json().backends.python.candidates));
+  },
+);
+
 test('datasets import sample:mnist --image-size 32x32 --image-fit pad --rgb: a 32×32×3 dataset a ResNet-20 trains on', { timeout: 300_000 }, () => {
   const home = tempHome();
   const imp = cli(home, 'datasets', 'import', 'sample:mnist', '--image-size', '32x32', '--image-fit', 'pad', '--rgb', '--limit', '200', '--json');

@@ -14,17 +14,21 @@ export function printLine(text = ''): void {
   process.stdout.write(text + '\n');
 }
 
-/** Left-aligned columns, for lists. */
-export function printTable(headers: string[], rows: (string | number | null | undefined)[][]): void {
+/** Left-aligned columns as lines (a dash for a missing cell), for lists. */
+export function tableLines(headers: string[], rows: (string | number | null | undefined)[][]): string[] {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '—' : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells)
-    printLine(
-      r
-        .map((c, i) => (c ?? '').padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  return cells.map((r) =>
+    r
+      .map((c, i) => (c ?? '').padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** Left-aligned columns, for lists. */
+export function printTable(headers: string[], rows: (string | number | null | undefined)[][]): void {
+  for (const line of tableLines(headers, rows)) printLine(line);
 }
 
 interface Progress {

@@ -1,8 +1,10 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Settings } from '../../../shared/api/index.js';
+import { parsePythonPath } from '../../../shared/engine-display.js';
 import { BACKEND_CHOICES } from '../../../shared/run-types.js';
 import type { CliContext } from '../main.js';
 import { formatBytes } from '../../../shared/format.js';
+import { backendsLines } from '../backends-text.js';
 import { printJson, printLine } from '../output.js';
 import { byteSize, oneOf } from '../parse-flags.js';
 
@@ -16,11 +18,38 @@ function budgetFlag(value: string): number | 'device' {
   }
 }
 
+/** An interpreter's path or command, checked as the Settings screen checks it. */
+function pythonFlag(value: string): string {
+  if (value.trim() === '')
+    throw new InvalidArgumentError('expected the path or command of a Python interpreter, e.g. /usr/bin/python3 (--clear-python clears it)');
+  const parsed = parsePythonPath(value);
+  if ('error' in parsed) throw new InvalidArgumentError(parsed.error.replace(/^Python for PyTorch: /, ''));
+  return parsed.value;
+}
+
 function printSettings(s: Settings): void {
   printLine(`Data folder     ${s.dataFolder}`);
   printLine(`Backend         ${s.backend} (new runs and searches that name none)`);
   printLine(`Memory budget   ${s.memoryBudgetBytes === null ? "the device's" : formatBytes(s.memoryBudgetBytes)} (Auto-tune)`);
+  printLine(`Python          ${s.pythonPath ?? 'not set: PATH, then /usr/bin/python3'} (PyTorch engine; --python and AUTOBATCH_PYTHON come first)`);
   printLine(`Version         ${s.version}`);
+}
+
+interface SettingsFlags {
+  backend?: (typeof BACKEND_CHOICES)[number];
+  memoryBudget?: number | 'device';
+  python?: string;
+  clearPython?: boolean;
+  backends?: boolean;
+}
+
+function changesOf(opts: SettingsFlags): { backend?: SettingsFlags['backend']; memoryBudgetBytes?: number | null; pythonPath?: string | null } {
+  return {
+    ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+    ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget === 'device' ? null : opts.memoryBudget } : {}),
+    ...(opts.python !== undefined ? { pythonPath: opts.python } : {}),
+    ...(opts.clearPython ? { pythonPath: null } : {}),
+  };
 }
 
 /** `autobatch settings`: the same settings as the app's Settings screen, shown or changed. */
@@ -30,15 +59,30 @@ export function registerSettingsCommand(program: Command, ctx: CliContext): void
     .description("show the settings the app and the command line share, or change them (the app's Settings screen)")
     .option('--backend <name>', `backend for runs and searches that name none: ${BACKEND_CHOICES.join(', ')}`, oneOf(BACKEND_CHOICES))
     .option('--memory-budget <size>', 'memory Auto-tune may use, e.g. 2GiB, or "device" for the device\'s own', budgetFlag)
-    .option('--json', 'print one JSON document')
-    .action(async (opts, cmd: Command) => {
+    .addOption(
+      new Option('--python <path>', 'the Python with PyTorch for the torch backends (after --python and AUTOBATCH_PYTHON, before PATH)')
+        .argParser(pythonFlag)
+        .conflicts('clearPython'),
+    )
+    .option('--clear-python', 'forget the Python set with --python: look on PATH, then /usr/bin/python3')
+    .option(
+      '--backends',
+      'also detect the compute backends (a few seconds) and list them with their engine, and the Python and torch found; implied by --python and --clear-python in text output',
+    )
+    .option('--json', 'print one JSON document (with --backends: {settings, backends})')
+    .action(async (opts: SettingsFlags, cmd: Command) => {
       const api = ctx.api();
-      const changes = {
-        ...(opts.backend !== undefined ? { backend: opts.backend as (typeof BACKEND_CHOICES)[number] } : {}),
-        ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget === 'device' ? null : (opts.memoryBudget as number) } : {}),
-      };
+      const changes = changesOf(opts);
       const s = Object.keys(changes).length ? await api.updateSettings(changes) : await api.getSettings();
-      if (ctx.json(cmd)) return printJson(s);
+      const pythonChanged = changes.pythonPath !== undefined;
+      const json = ctx.json(cmd);
+      // Someone who just named a Python wants to know whether it has torch: the text output shows the finding.
+      if (!opts.backends && !(pythonChanged && !json)) return json ? printJson(s) : printSettings(s);
+      // The finding depends on the Python setting: a cached detection from before the change would be stale.
+      const backends = await api.detectBackends({ refresh: pythonChanged });
+      if (json) return printJson({ settings: s, backends });
       printSettings(s);
+      printLine();
+      for (const line of backendsLines(backends)) printLine(line);
     });
 }
