@@ -182,12 +182,12 @@ test('delete calls reach the service: unknown ids are not found, naming the fiel
 
 test('settings round-trip through settings.json', async () => {
   const s = await dispatcher.call('getSettings', {});
-  assert.deepEqual(s, { dataFolder: path.resolve(home), memoryBudgetBytes: null, backend: 'auto', version: (s as { version: string }).version });
-  await dispatcher.call('updateSettings', { memoryBudgetBytes: 2 ** 30, backend: 'wasm' });
+  assert.deepEqual(s, { dataFolder: path.resolve(home), memoryBudgetBytes: null, backend: 'auto', pythonPath: null, version: (s as { version: string }).version });
+  await dispatcher.call('updateSettings', { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' });
   const again = new ApiDispatcher(service);
-  assert.deepEqual(await again.call('getSettings', {}), { ...(s as object), memoryBudgetBytes: 2 ** 30, backend: 'wasm' });
+  assert.deepEqual(await again.call('getSettings', {}), { ...(s as object), memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' });
   again.close();
-  await dispatcher.call('updateSettings', { memoryBudgetBytes: null, backend: 'auto' });
+  await dispatcher.call('updateSettings', { memoryBudgetBytes: null, backend: 'auto', pythonPath: null });
 });
 
 test('every method of the contract has a handler or is desktop-only', () => {
