@@ -11,9 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from '../../src/main/engine/models/batch-norm-layer.js';
 import { buildModel } from '../../src/main/engine/models/build-model.js';
 import { createNet } from '../../src/main/engine/models/create-net.js';
 import { loadModelFromDir, saveModelToDir } from '../../src/main/engine/models/model-files.js';
+import type { TrainableNet } from '../../src/main/engine/models/trainable-net.js';
 import type { ModelKind } from '../../src/shared/run-types.js';
 import { INPUT_ADAPTER_PREFIX } from '../../src/shared/model-topology.js';
 import { findPart, missing } from '../support/parts.js';
@@ -177,8 +179,8 @@ async function savedBuiltIn(kind: ModelKind, inputShape: number[]): Promise<stri
   return dir;
 }
 
-/** A model assembled for fine-tuning: a 32×32 RGB start model adapted to 28×28 grey images at another pixel scale. */
-async function savedFineTuned(start: ModelKind): Promise<string> {
+/** A model assembled for fine-tuning (weights randomised, saved): a 32×32 RGB start model adapted to 28×28 grey images at another pixel scale. */
+async function fineTuned(start: ModelKind): Promise<{ dir: string; net: TrainableNet }> {
   const startDir = await savedBuiltIn(start, [32, 32, 3]);
   const net = await createNet({
     model: 'imported',
@@ -195,6 +197,11 @@ async function savedFineTuned(start: ModelKind): Promise<string> {
   randomiseWeights(net.model, 200);
   const dir = path.join(work, `finetuned-${start}`);
   await saveModelToDir(net.model, dir);
+  return { dir, net };
+}
+
+async function savedFineTuned(start: ModelKind): Promise<string> {
+  const { dir, net } = await fineTuned(start);
   net.disposeParts();
   net.model.dispose();
   return dir;
@@ -203,16 +210,42 @@ async function savedFineTuned(start: ModelKind): Promise<string> {
 describe('torch model: logits agree with tfjs in both directions', { skip }, () => {
   const cases: Array<[ModelKind, number[]]> = [
     ['small', [28, 28, 1]],
-    ['large', [32, 32, 3]],
+    ['large', [20, 20, 3]],
     ['mlp', [20]],
-    ['resnet-8', [32, 32, 3]],
-    ['mobilenet-0.35', [32, 32, 3]],
+    ['resnet-8', [24, 24, 3]],
+    ['mobilenet-0.35', [24, 24, 3]],
   ];
   for (const [kind, shape] of cases) {
     test(`${kind} on [${shape.join(', ')}]`, async () => {
       await checkBothWays(kind, await savedBuiltIn(kind, shape), shape);
     });
   }
+  test('the remaining layer options: a 7×7/2 stem and a 3×3/2 max pool padded unevenly, depthwise ×2 with bias, tanh, ReLU caps', async () => {
+    // ResNet-18's stem and pool at 20×20 pad (2, 3) and (0, 1): TensorFlow puts the odd pixel after.
+    // No ReLU before the pool, so a window of negatives shows whether the padding is -inf.
+    const model = tf.sequential({
+      layers: [
+        tf.layers.rescaling({ scale: 2, offset: -1, inputShape: [20, 20, 3] }),
+        tf.layers.conv2d({ filters: 8, kernelSize: 7, strides: 2, padding: 'same', activation: 'relu' }),
+        batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }),
+        tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+        tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, useBias: true }),
+        tf.layers.activation({ activation: 'tanh' }),
+        tf.layers.conv2d({ filters: 6, kernelSize: 2, padding: 'valid' }),
+        tf.layers.reLU({ maxValue: 0.5 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 12, activation: 'relu' }),
+        tf.layers.reLU({ maxValue: 6 }),
+        tf.layers.dense({ units: 4 }),
+      ],
+    });
+    randomiseWeights(model, 300);
+    const dir = path.join(work, 'layer-options');
+    await saveModelToDir(model, dir);
+    model.dispose();
+    await checkBothWays('layer-options', dir, [20, 20, 3]);
+  });
+
   for (const start of ['small', 'resnet-8'] as const) {
     test(`fine-tuning assembly from ${start}: resize, grey → RGB and rescale adapters`, async () => {
       const dir = await savedFineTuned(start);
@@ -236,36 +269,57 @@ describe('torch model: logits agree with tfjs in both directions', { skip }, () 
   }
 });
 
+/**
+ * One training-mode forward in torch (training `trained`, or every layer) against tfjs's
+ * (`tfjsForward`, on a model holding the weights saved in `dir`): the outputs, and every moving
+ * statistic afterwards (torch's as it saves them).
+ */
+async function checkTrainingForward(name: string, dir: string, x: tf.Tensor, tfjs: { model: tf.LayersModel; forward: () => tf.Tensor }, trained?: string[]) {
+  const xFile = path.join(work, `train-${name}-x.bin`);
+  writeFloats(xFile, x);
+  const out = path.join(work, `train-${name}-torch.bin`);
+  const savedDir = path.join(work, `train-${name}-saved`);
+  ok(python([{ op: 'logits', model: dir, inputs: xFile, shape: x.shape, out, train: true, trained, save: savedDir }])[0]);
+  const tfjsOut = tf.tidy(() => tfjs.forward().dataSync() as Float32Array);
+  assertClose(`${name}, training-mode outputs`, readFloats(out), tfjsOut);
+  const torchModel = await loadModelFromDir(savedDir);
+  const torchStats = new Map(torchModel.weights.map((w) => [w.originalName, w.read().dataSync() as Float32Array]));
+  let compared = 0;
+  for (const w of tfjs.model.weights) {
+    if (!/moving_(mean|variance)$/.test(w.originalName)) continue;
+    const mine = torchStats.get(w.originalName);
+    assert.ok(mine, `torch saved ${w.originalName}`);
+    assertClose(`${name}, ${w.originalName}`, mine, w.read().dataSync() as Float32Array);
+    compared++;
+  }
+  assert.ok(compared >= 10, `compared ${compared} moving statistics`);
+  torchModel.dispose();
+}
+
 describe('torch model: batch norm in training mode', { skip }, () => {
   for (const kind of ['resnet-8', 'mobilenet-0.35'] as const) {
     test(`${kind}: one training-mode forward gives tfjs's outputs and moving statistics`, async () => {
-      const dir = await savedBuiltIn(kind, [32, 32, 3]);
-      const x = inputs([32, 32, 3], 13);
-      const xFile = path.join(work, `train-${kind}-x.bin`);
-      writeFloats(xFile, x);
-      const out = path.join(work, `train-${kind}-torch.bin`);
-      const savedDir = path.join(work, `train-${kind}-saved`);
-      ok(python([{ op: 'logits', model: dir, inputs: xFile, shape: [SAMPLES, 32, 32, 3], out, train: true, save: savedDir }])[0]);
-
+      const dir = await savedBuiltIn(kind, [24, 24, 3]);
+      const x = inputs([24, 24, 3], 13);
       const model = await loadModelFromDir(dir);
-      const tfjsOut = tf.tidy(() => (model.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array);
-      assertClose(`${kind}, training-mode outputs`, readFloats(out), tfjsOut);
-      const torchModel = await loadModelFromDir(savedDir);
-      const torchStats = new Map(torchModel.weights.map((w) => [w.originalName, w.read().dataSync() as Float32Array]));
-      let compared = 0;
-      for (const w of model.weights) {
-        if (!/moving_(mean|variance)$/.test(w.originalName)) continue;
-        const mine = torchStats.get(w.originalName);
-        assert.ok(mine, `torch saved ${w.originalName}`);
-        assertClose(`${kind}, ${w.originalName}`, mine, w.read().dataSync() as Float32Array);
-        compared++;
-      }
-      assert.ok(compared >= 10, `compared ${compared} moving statistics`);
+      await checkTrainingForward(kind, dir, x, { model, forward: () => model.apply(x, { training: true }) as tf.Tensor });
       model.dispose();
-      torchModel.dispose();
       x.dispose();
     });
   }
+
+  test('a fine-tuning assembly with its last block trained: frozen batch norms keep to the moving statistics, as in tfjs', async () => {
+    const { dir, net } = await fineTuned('resnet-8');
+    // The layers whose variables the tfjs net trains (the last residual block and the classifier).
+    const trainedVariables = new Set<tf.Tensor>(net.trainable);
+    const trained = net.model.layers.filter((l) => l.trainableWeights.some((w) => trainedVariables.has(w.read()))).map((l) => l.name);
+    assert.ok(trained.length >= 5 && trained.length < net.model.layers.length / 2, `trains ${trained.length} of ${net.model.layers.length} layers`);
+    const x = inputs([28, 28, 1], 17);
+    await checkTrainingForward('finetuned-resnet-8', dir, x, { model: net.model, forward: () => net.trained(net.frozen(x)) }, trained);
+    net.disposeParts();
+    net.model.dispose();
+    x.dispose();
+  });
 });
 
 describe('torch model: refusals', { skip }, () => {

@@ -46,6 +46,8 @@ def run(task: Dict[str, Any]) -> Dict[str, Any]:
         return {"layers": net.layer_names}
     if op == "logits":
         x = read_floats(task["inputs"], task["shape"])
+        if task.get("trained") is not None:
+            net.set_trained_layers(set(task["trained"]))
         if task.get("train"):
             net.train()
         with torch.no_grad():
@@ -74,7 +76,7 @@ def run(task: Dict[str, Any]) -> Dict[str, Any]:
         frozen_grads = [n for n, p in net.named_parameters() if p.requires_grad]
         # Naming every layer trains all but those whose config says trainable: false.
         net.set_trained_layers(set(net.layer_names))
-        untrainable = sorted(n for n in net.layer_names if n != net.input_name and not net._by_name[n].keras_trainable)
+        untrainable = sorted(n for n in net.layer_names if net.parameters_of(n) and not net.is_trainable(n))
         untrainable_grads = [n for n in untrainable for p in net.parameters_of(n) if p.requires_grad]
         trained_without_grad = [n for n in net.trained_layers for p in net.parameters_of(n) if not p.requires_grad]
         return {
