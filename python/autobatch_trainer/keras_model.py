@@ -560,8 +560,10 @@ def _topology_defs(topology: Dict[str, Any]) -> Tuple[str, Shape, str, List[Laye
         raise ModelError("the functional model's config has no layers list")
     ins, outs = config.get("input_layers"), config.get("output_layers")
     if not (isinstance(ins, list) and len(ins) == 1 and isinstance(outs, list) and len(outs) == 1):
-        raise ModelError("only models with one input and one output are supported")
-    input_name, output_name = str(ins[0][0]), str(outs[0][0])
+        raise ModelError("only models with one input and one output are supported (config.input_layers, config.output_layers)")
+    if not all(isinstance(e, list) and e and isinstance(e[0], str) for e in (ins[0], outs[0])):
+        raise ModelError(f"config.input_layers {ins!r} / output_layers {outs!r} are not [[name, 0, 0]] lists")
+    input_name, output_name = ins[0][0], outs[0][0]
     raw: List[LayerDef] = []
     input_shape: Optional[Shape] = None
     for i, layer in enumerate(config["layers"]):
