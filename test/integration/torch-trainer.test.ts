@@ -74,7 +74,7 @@ for (const [model, tolerance] of [
   ['small', 1e-3],
   ['resnet-8', 1e-2],
 ] as const) {
-  test(`${model}: per-step losses over 20 steps on torch-cpu and wasm agree within ${tolerance} relative`, { skip, timeout: 600_000 }, async () => {
+  test(`${model}: per-step losses over 20 steps on torch-cpu and wasm agree within ${tolerance} relative`, { skip, timeout: 600_000 }, async (t) => {
     const { dir } = await dataset();
     process.env.AUTOBATCH_WASM_THREADS = '1';
     const [wasm, torch] = [await train(job(dir, { model, backend: 'wasm' }, { maxSteps: 20 })), await train(job(dir, { model, backend: 'torch-cpu' }, { maxSteps: 20 }))];
@@ -82,11 +82,12 @@ for (const [model, tolerance] of [
     assert.match(torch.device, /PyTorch/);
     assert.equal(torch.steps.length, 20);
     const worst = Math.max(...wasm.steps.map((s, i) => Math.abs(s.loss - torch.steps[i]!.loss) / Math.abs(s.loss)));
+    t.diagnostic(`largest relative per-step loss difference: ${worst.toExponential(2)}`);
     assert.ok(worst <= tolerance, `largest relative loss difference ${worst}: wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')} / torch ${torch.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
   });
 }
 
-test('small CNN over 3 seeds: torch-cpu ends within 1 point of wasm in validation accuracy', { skip, timeout: 900_000 }, async () => {
+test('small CNN over 3 seeds: torch-cpu ends within 1 point of wasm in validation accuracy', { skip, timeout: 900_000 }, async (t) => {
   const { dir } = await dataset();
   const finals: Record<string, number[]> = { wasm: [], 'torch-cpu': [] };
   for (const seed of [1, 2, 3]) {
@@ -99,6 +100,7 @@ test('small CNN over 3 seeds: torch-cpu ends within 1 point of wasm in validatio
   }
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
   const gap = Math.abs(mean(finals.wasm!) - mean(finals['torch-cpu']!));
+  t.diagnostic(`final validation accuracy: wasm ${finals.wasm!.join(', ')}; torch-cpu ${finals['torch-cpu']!.join(', ')}`);
   assert.ok(gap <= 0.01, `mean final validation accuracy: wasm ${finals.wasm!.join(', ')}; torch ${finals['torch-cpu']!.join(', ')}`);
 });
 
