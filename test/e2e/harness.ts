@@ -3,7 +3,7 @@
 // the flags of docs/architecture.md §8 (Debian's where it runs, else the one the npm package
 // @sparticuz/chromium ships: test/support/parts.ts), and screenshots under test-output/e2e/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,9 @@ export function tempDir(prefix: string): string {
 /** Starts `autobatch serve --port 0` on a fresh AUTOBATCH_HOME and waits for its URL line. */
 export async function startServe(): Promise<Served> {
   const home = tempDir('autobatch-e2e-');
+  // The pages' runs and searches take the settings' backend: wasm, the built-in engine these
+  // tests are about (where PyTorch is installed, `auto` would train on torch-cpu).
+  writeFileSync(path.join(home, 'settings.json'), JSON.stringify({ memoryBudgetBytes: null, backend: 'wasm', pythonPath: null }, null, 2) + '\n');
   const bin = path.join(repoRoot, 'bin', 'autobatch.js');
   const proc = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
     cwd: repoRoot,

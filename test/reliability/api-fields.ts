@@ -84,7 +84,7 @@ const opt = (kind: FieldKind): FieldSpec => ({ kind });
 
 const MODELS = ['small', 'large', 'mlp', 'resnet-8', 'resnet-14', 'resnet-20', 'resnet-18', 'mobilenet-0.35', 'mobilenet-0.5', 'mobilenet-1.0'];
 const OPTIMIZERS = ['adam', 'sgd'];
-const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+const BACKENDS = ['auto', 'torch-cuda', 'torch-mps', 'tensorflow', 'webgpu', 'torch-cpu', 'wasm', 'cpu'];
 const RUN_STATES = ['queued', 'running', 'completed', 'stopped', 'failed', 'interrupted'];
 const SEED: FieldKind = { t: 'int', min: 0, max: 2 ** 31 - 1 };
 const MAX_POINTS: FieldKind = { t: 'int', min: 10, max: 100_000 };

@@ -25,6 +25,10 @@ export class UsageError extends Error {
   }
 }
 
+/** Help of `--python <path>` on the commands that train, tune or serve: the interpreter the torch rungs try first. */
+export const PYTHON_FLAG_HELP =
+  'Python with PyTorch for the torch-* backends, tried before $AUTOBATCH_PYTHON, the settings, python3 on PATH and /usr/bin/python3';
+
 export interface CliContext {
   /** The API, opened once on first use under --home / AUTOBATCH_HOME. */
   api(): Api;
@@ -39,13 +43,19 @@ export interface CliContext {
 function buildProgram(): { program: Command; close(): Promise<void> } {
   const program = new Command();
   let core: AppCore | undefined;
+  // The running command's --python (read when the core opens, which is inside the action).
+  let python: string | undefined;
   program
     .name('autobatch')
     .description('AutoBatch Studio: train classifiers on your own GPU, with an automatic batch-size search.')
     .option('--home <dir>', 'data folder (database, datasets, models); default: $AUTOBATCH_HOME or the app-data folder')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: () => {} }) // errors are printed once, by run() below
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => {
+      const value = (action.opts() as { python?: unknown }).python;
+      if (typeof value === 'string' && action.name() !== 'settings') python = value;
+    });
 
   const ctx: CliContext = {
     core(options = {}) {
@@ -53,6 +63,7 @@ function buildProgram(): { program: Command; close(): Promise<void> } {
         home: (program.opts().home as string | undefined) ?? defaultHome(),
         client: options.client ?? 'cli',
         ...(options.warmTrainer ? { warmTrainer: true } : {}),
+        ...(python ? { python } : {}),
       });
       return core;
     },

@@ -4,7 +4,6 @@
 // whatever it throws into a wire error. It also fans the service's events out to subscribers,
 // each through its own EventCoalescer (~10 updates a second).
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   API_EVENTS,
@@ -28,6 +27,7 @@ import type { EntryRunner } from './backend-detect.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { EventCoalescer, type CoalescerOptions } from './event-coalescer.js';
 import type { AutoBatchService, ServiceEvents } from './service.js';
+import { packageVersion } from './app-version.js';
 
 /** Who the dispatcher answers: desktop-only calls are told apart by client in their refusal. */
 export type ClientKind = 'desktop' | 'browser' | 'cli';
@@ -103,15 +103,6 @@ const SERVICE_EVENTS = [
   'tune-trial',
   'tune-status',
 ] as const satisfies readonly (keyof ServiceEvents & EventName)[];
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export class ApiDispatcher {
   private readonly handlers: { [M in MethodName]: Handler<M> };

@@ -15,7 +15,7 @@ import { detectBackends, type EntryRunner } from './backend-detect.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { architectureList, datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
 import type { AutoBatchService } from './service.js';
-import { SettingsStore } from './settings-store.js';
+import type { SettingsStore } from './settings-store.js';
 import { folderEntries, tarArchive } from './tar.js';
 
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>;
@@ -264,6 +264,8 @@ function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
   return {
     getSettings: () => ({ dataFolder, ...settings.get(), version: ctx.version }),
     updateSettings: (p) => {
+      // Another Python changes the torch rungs: the next detection looks again.
+      if (p.pythonPath !== undefined && p.pythonPath !== settings.get().pythonPath) backends = undefined;
       const next = settings.update({
         ...(p.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: p.memoryBudgetBytes } : {}),
         ...(p.backend !== undefined ? { backend: p.backend } : {}),
@@ -273,7 +275,9 @@ function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
     },
     detectBackends: (p) => {
       if (!backends || p.refresh) {
-        const attempt = detectBackends(ctx.entryRunner);
+        // A refresh forgets the cached detection runs resolve from, too.
+        if (p.refresh) ctx.service.backends.invalidate();
+        const attempt = detectBackends(ctx.entryRunner, ctx.service.backends);
         backends = attempt;
         // A failed detection is not cached: the next call tries again.
         attempt.catch(() => {
@@ -287,7 +291,8 @@ function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
 
 /** Every call the service serves, grouped as the contract lists them. */
 export function createServiceHandlers(ctx: HandlerContext): ServiceHandlers {
-  const settings = new SettingsStore(ctx.service.paths.home);
+  // The service's own: the backend resolver reads pythonPath from the same copy.
+  const settings = ctx.service.settings;
   return {
     ...datasetHandlers(ctx),
     ...tuningHandlers(ctx, settings),

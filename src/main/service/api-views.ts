@@ -120,6 +120,7 @@ export function tuningSummary(t: TuningSessionRecord, active: boolean): TuningSu
     mode: t.mode,
     status: t.status,
     backend: t.backend,
+    rung: t.rung,
     device: t.device,
     budgetBytes: t.budgetBytes,
     error: t.error,

@@ -10,7 +10,7 @@ import { createDirectApi } from './api-direct.js';
 import type { DesktopHandlers } from './api-handlers.js';
 import type { EntryRunner } from './backend-detect.js';
 import type { CoalescerOptions } from './event-coalescer.js';
-import { AutoBatchService } from './service.js';
+import { AutoBatchService, type PythonSpawnerFactory } from './service.js';
 import type { TrainerSpawner } from './trainer-host.js';
 
 export interface AppCoreOptions {
@@ -23,6 +23,10 @@ export interface AppCoreOptions {
   warmTrainer?: boolean;
   spawn?: TrainerSpawner;
   entryRunner?: EntryRunner;
+  /** `--python`: the interpreter tried first for the torch rungs. */
+  python?: string;
+  /** Starts the Python trainer for a torch rung (python-trainer.ts). */
+  pythonSpawner?: PythonSpawnerFactory;
   heartbeatTimeoutMs?: number;
   /** Check every result against the contract (tests). */
   validateResults?: boolean;
@@ -45,6 +49,9 @@ export function openAppCore(options: AppCoreOptions): AppCore {
     ...(options.warmTrainer ? { warmTrainer: true } : {}),
     ...(options.spawn ? { spawn: options.spawn } : {}),
     ...(options.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
+    ...(options.entryRunner ? { entryRunner: options.entryRunner } : {}),
+    ...(options.python ? { python: options.python } : {}),
+    ...(options.pythonSpawner ? { pythonSpawner: options.pythonSpawner } : {}),
   });
   // The desktop handlers call the API only when a dialog is used, long after it exists.
   const apiOf = (): Api => api;

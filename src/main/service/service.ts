@@ -15,7 +15,17 @@ import {
   type ValidParamsOf,
 } from '../../shared/api/index.js';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
-import type { BackendReport, EpochMetrics, RunStatus, StepMetrics, TrainConfig } from '../../shared/run-types.js';
+import {
+  isTorchBackend,
+  TFJS_BACKENDS,
+  type BackendReport,
+  type ConcreteBackend,
+  type EpochMetrics,
+  type RunStatus,
+  type StepMetrics,
+  type TrainConfig,
+} from '../../shared/run-types.js';
+import type { TrainJob } from '../../shared/trainer-protocol.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
 import { trainConfigSchema } from '../../shared/schemas.js';
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
@@ -36,6 +46,11 @@ import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { resolveAugmentation } from './augmentation.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
+import { nodeEntryRunner, tryChoice, type EntryRunner } from './backend-detect.js';
+import { BackendResolver } from './backend-resolver.js';
+import { routedSpawner, type Route } from './routed-trainer.js';
+import { SettingsStore } from './settings-store.js';
+import { packageVersion } from './app-version.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
 import type { TrialRecord, TuningProgress, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
@@ -64,7 +79,20 @@ interface ServiceOptions {
   warmTrainer?: boolean;
   /** Time and size limits on reading a start model (tests shorten the time). */
   startModelLimits?: Partial<StartModelLimits>;
+  /** `--python`: the interpreter tried first for the torch rungs (python-discovery.ts). */
+  python?: string;
+  /** Where AUTOBATCH_PYTHON and PATH are read (default: this process's environment). */
+  env?: NodeJS.ProcessEnv;
+  /** Starts the Python trainer for a torch rung (python-trainer.ts's createPythonSpawner). */
+  pythonSpawner?: PythonSpawnerFactory;
+  /** Runs the tfjs detection process (the Electron shell passes a utilityProcess runner). */
+  entryRunner?: EntryRunner;
+  /** Tests: a resolver of their own (a fake detection). */
+  resolver?: BackendResolver;
 }
+
+/** The shape of python-trainer.ts's createPythonSpawner. */
+export type PythonSpawnerFactory = (options: { python: string; entryRunner?: EntryRunner; threads?: number }) => TrainerSpawner;
 
 /**
  * What startTraining takes: the API's params, with the dataset resolved (or '' with fromTuning),
@@ -112,11 +140,27 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   private readonly pendingTunings = new Map<number, Promise<TuningSessionRecord>>();
 
   private readonly warm: WarmSpawner | undefined;
+  /** The tfjs trainer's spawner (the warm one, a test's, or undefined: fork). */
   private readonly spawn: TrainerSpawner | undefined;
+  /** The settings the app and the CLI share (settings.json in the data folder). */
+  readonly settings: SettingsStore;
+  /** Resolves `auto` to one rung from cached detection (backend-resolver.ts). */
+  readonly backends: BackendResolver;
 
   constructor(private readonly options: ServiceOptions) {
     super();
     this.store = openStore(options.home);
+    this.settings = new SettingsStore(options.home);
+    const env = options.env ?? process.env;
+    const entryRunner = options.entryRunner ?? nodeEntryRunner;
+    this.backends =
+      options.resolver ??
+      new BackendResolver({
+        home: options.home,
+        appVersion: packageVersion(),
+        search: () => ({ flag: options.python, env: env.AUTOBATCH_PYTHON || undefined, settings: this.settings.get().pythonPath, pathEnv: env.PATH ?? '' }),
+        detectTfjs: (choice) => tryChoice(entryRunner, choice),
+      });
     if (options.warmTrainer) {
       this.warm = new WarmSpawner(options.spawn ?? forkSpawner);
       this.spawn = this.warm.spawn;
@@ -184,7 +228,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         learningRate: r.learningRate,
         warmupSteps: r.warmupSteps,
         optimizer: r.optimizer,
-        backend: t.request.backend,
+        // The rung the search ran on, not a fresh `auto` (which may now resolve elsewhere).
+        backend: tuningRung(t),
         augment: t.request.augment ?? 'none',
       };
       if (req.dataset === undefined || req.dataset === '') req = { ...req, dataset: t.datasetId };
@@ -227,7 +272,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         ...(origin ? { tuning: origin } : {}),
         ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}),
       },
-      { spawn: this.spawn, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
+      { spawn: routedSpawner((job) => this.route(job)), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
     );
     const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, bestVal: null, lastVal: null, steps: 0 };
     host.on('backend', (report) => {
@@ -240,6 +285,29 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     this.active.set(run.id, active);
     this.emit('run-status', { runId: run.id, status: 'queued' });
     return { runId: run.id, done: active.done };
+  }
+
+  /**
+   * Which trainer takes a run's job: the backend resolved to one rung (cached detection), then
+   * tfjs's trainer with that rung, or the Python trainer for a torch rung. Memory-capped test
+   * jobs stay on tfjs (the cap is a tfjs test backend).
+   */
+  private async route(job: TrainJob): Promise<Route> {
+    const tfjs = this.spawn ?? forkSpawner;
+    if (job.memoryCapBytes !== undefined) return { ok: true, spawn: tfjs, job, skipped: [] };
+    const r = await this.backends.resolve(job.config.backend);
+    if (!r.ok) return { ok: false, cause: 'backend', message: r.message };
+    const routed: TrainJob = { ...job, config: { ...job.config, backend: r.rung } };
+    if (!isTorchBackend(r.rung)) return { ok: true, spawn: tfjs, job: routed, rung: r.rung, skipped: r.skipped };
+    const factory = this.options.pythonSpawner;
+    if (!factory || !r.python) return { ok: false, cause: 'backend', message: `backend ${r.rung} cannot start: this build has no PyTorch trainer` };
+    return {
+      ok: true,
+      spawn: factory({ python: r.python, ...(this.options.entryRunner ? { entryRunner: this.options.entryRunner } : {}) }),
+      job: routed,
+      rung: r.rung,
+      skipped: r.skipped,
+    };
   }
 
   /**
@@ -393,6 +461,12 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     // The contract's defaults; the range test stays implied (absent means on) as stored before.
     const { searchLearningRate: _rangeTest, ...defaults } = TUNING_DEFAULTS;
     const { model, ...chosen } = parsed.data;
+    if (chosen.backend !== undefined && isTorchBackend(chosen.backend)) {
+      throw new UserError(
+        `Auto-tune runs on the built-in engine (tfjs) until its PyTorch probes exist: choose auto, or one of ${TFJS_BACKENDS.join(', ')} (then train the recommendation on ${chosen.backend} if you like)`,
+        'backend',
+      );
+    }
     const start = loaded ? planFromLoaded(loaded, this.store.paths.startModelsDir) : undefined;
     checkNamedModel(model, start, 'model');
     const chosenModel = start?.kind ?? model;
@@ -620,6 +694,13 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     this.warm?.close();
     this.store.close();
   }
+}
+
+/** The rung a tuning ran on; for sessions stored before it was kept, the choice its backend name stands for. */
+function tuningRung(t: TuningSessionRecord): ConcreteBackend | TuningSessionRecord['request']['backend'] {
+  if (t.rung) return t.rung;
+  const byName = TFJS_BACKENDS.find((b) => b === t.backend);
+  return byName ?? t.request.backend;
 }
 
 function describeTarget(target: RemovalTarget): string {

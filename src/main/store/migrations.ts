@@ -127,6 +127,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'the backend rung a run or tuning session ran on',
+    up(db) {
+      // The concrete choice ('torch-cpu', 'wasm', 'webgpu'…) that `auto` resolved to, which
+      // "Train with this" trains on; NULL in rows stored before it was kept (their backend name
+      // stands in).
+      db.exec('ALTER TABLE tuning_sessions ADD COLUMN rung TEXT; ALTER TABLE runs ADD COLUMN rung TEXT;');
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[]): number {

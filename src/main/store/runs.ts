@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import os from 'node:os';
-import type { BackendReport, BackendSkip, RunModel, RunStatus, TrainConfig } from '../../shared/run-types.js';
+import type { BackendReport, BackendSkip, ConcreteBackend, RunModel, RunStatus, TrainConfig } from '../../shared/run-types.js';
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard } from './errors.js';
-import { backendSkipsSchema, checkColumn, checkInput, modelKindSchema, parseJsonColumn, runStatusSchema, trainConfigSchema } from './schemas.js';
+import { backendSkipsSchema, checkColumn, storedRung, checkInput, modelKindSchema, parseJsonColumn, runStatusSchema, trainConfigSchema } from './schemas.js';
 
 export interface RunRecord {
   id: number;
@@ -14,6 +14,8 @@ export interface RunRecord {
   config: TrainConfig;
   status: RunStatus;
   backend: string | null;
+  /** The concrete choice it trained on ('torch-cpu', 'wasm'…), which `auto` resolved to; null before it started and in older rows. */
+  rung: ConcreteBackend | null;
   device: string | null;
   backendSkipped: BackendSkip[];
   createdAt: string;
@@ -53,6 +55,7 @@ interface RunRow {
   config: string;
   status: string;
   backend: string | null;
+  rung: string | null;
   device: string | null;
   backend_skipped: string;
   created_at: string;
@@ -67,7 +70,7 @@ interface RunRow {
   tuning_session_id: number | null;
 }
 
-const SELECT = `SELECT r.id, r.dataset_id, d.name AS dataset_name, r.model, r.config, r.status, r.backend,
+const SELECT = `SELECT r.id, r.dataset_id, d.name AS dataset_name, r.model, r.config, r.status, r.backend, r.rung,
   r.device, r.backend_skipped, r.created_at, r.started_at, r.ended_at, r.train_seconds, r.best_val_accuracy,
   r.final_val_accuracy, r.samples_per_second, r.steps, r.error, r.tuning_session_id
   FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
@@ -89,7 +92,7 @@ export class RunRepo {
   private readonly getStmt: Database.Statement<[number], RunRow>;
   private readonly statusStmt: Database.Statement<[number], { status: string }>;
   private readonly datasetStmt: Database.Statement<[number], { one: number }>;
-  private readonly runningStmt: Database.Statement<[string, string, string, string, number, string, number]>;
+  private readonly runningStmt: Database.Statement<[string, string, string | null, string, string, number, string, number]>;
   private readonly finishStmt: Database.Statement<[string, string | null, string, number]>;
   private readonly listStmts = new Map<string, Database.Statement<unknown[], RunRow>>();
 
@@ -103,7 +106,7 @@ export class RunRepo {
     this.statusStmt = db.prepare('SELECT status FROM runs WHERE id = ?');
     this.datasetStmt = db.prepare('SELECT 1 AS one FROM datasets WHERE id = ?');
     this.runningStmt = db.prepare(
-      `UPDATE runs SET status = 'running', started_at = ?, backend = ?, device = ?, backend_skipped = ?,
+      `UPDATE runs SET status = 'running', started_at = ?, backend = ?, rung = ?, device = ?, backend_skipped = ?,
          owner_pid = ?, owner_host = ?
        WHERE id = ? AND status = 'queued'`,
     );
@@ -135,7 +138,16 @@ export class RunRepo {
   markRunning(id: number, backend: BackendReport): void {
     checkInput(backendSkipsSchema, backend.skipped, 'backend report');
     guard(this.ctx.file, () => {
-      const info = this.runningStmt.run(nowIso(), backend.name, backend.device, JSON.stringify(backend.skipped), process.pid, os.hostname(), id);
+      const info = this.runningStmt.run(
+        nowIso(),
+        backend.name,
+        backend.rung ?? null,
+        backend.device,
+        JSON.stringify(backend.skipped),
+        process.pid,
+        os.hostname(),
+        id,
+      );
       if (info.changes === 0) throw new Error(`run ${id} cannot start: it is ${this.describeStatus(id)}, not queued`);
     });
   }
@@ -224,6 +236,7 @@ export class RunRepo {
       config: parseJsonColumn(trainConfigSchema, row.config, ref('config')),
       status: checkColumn(runStatusSchema, row.status, ref('status')),
       backend: row.backend,
+      rung: storedRung(row.rung),
       device: row.device,
       backendSkipped: parseJsonColumn(backendSkipsSchema, row.backend_skipped, ref('backend_skipped')),
       createdAt: row.created_at,

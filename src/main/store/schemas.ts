@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DATASET_KINDS, IMAGE_FITS } from '../../shared/dataset-types.js';
 import type { DatasetManifest } from '../../shared/dataset-types.js';
 import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS, RUN_STATUSES } from '../../shared/run-types.js';
-import type { BackendSkip, TrainConfig } from '../../shared/run-types.js';
+import type { BackendSkip, ConcreteBackend, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError } from '../../shared/schema-errors.js';
 import { StoreError } from './errors.js';
 
@@ -116,4 +116,9 @@ export function checkInput<S extends z.ZodType>(schema: S, value: unknown, what:
   const result = schema.safeParse(value);
   if (!result.success) throw new Error(`invalid ${what}: ${describeSchemaError(result.error)}`);
   return result.data;
+}
+
+/** A stored rung; one this app does not know (a newer app wrote it) reads as none, and the backend name stands in. */
+export function storedRung(raw: string | null): ConcreteBackend | null {
+  return raw !== null && raw !== 'auto' && (BACKEND_CHOICES as readonly string[]).includes(raw) ? (raw as ConcreteBackend) : null;
 }

@@ -3,13 +3,13 @@
 import type Database from 'better-sqlite3';
 import os from 'node:os';
 import { z } from 'zod';
-import type { BackendReport, RunModel } from '../../shared/run-types.js';
+import type { BackendReport, ConcreteBackend, RunModel } from '../../shared/run-types.js';
 import { TRIAL_KINDS, TRIAL_STATUSES, TUNING_MODES, TUNING_STATUSES } from '../../shared/tuning-types.js';
 import type { TrialRecord, TuningMode, TuningReport, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard, isConstraint } from './errors.js';
-import { checkColumn, modelKindSchema, parseJsonColumn } from './schemas.js';
+import { checkColumn, modelKindSchema, parseJsonColumn, storedRung } from './schemas.js';
 
 export interface TuningSessionRecord {
   id: number;
@@ -20,6 +20,8 @@ export interface TuningSessionRecord {
   request: TuningRequest;
   status: TuningStatus;
   backend: string | null;
+  /** The concrete backend choice the search ran on ('wasm', 'webgpu'…); null before it started, and in sessions stored before it was kept. */
+  rung: ConcreteBackend | null;
   device: string | null;
   budgetBytes: number | null;
   report: TuningReport | null;
@@ -38,6 +40,7 @@ interface SessionRow {
   request: string;
   status: string;
   backend: string | null;
+  rung: string | null;
   device: string | null;
   budget_bytes: number | null;
   report: string | null;
@@ -67,7 +70,7 @@ const reportSchema = z.looseObject({
 });
 const resultSchema = z.record(z.string(), z.unknown());
 
-const SELECT = `SELECT t.id, t.dataset_id, d.name AS dataset_name, t.model, t.mode, t.request, t.status, t.backend, t.device,
+const SELECT = `SELECT t.id, t.dataset_id, d.name AS dataset_name, t.model, t.mode, t.request, t.status, t.backend, t.rung, t.device,
   t.budget_bytes, t.report, t.error, t.created_at, t.ended_at, t.search_seconds
   FROM tuning_sessions t JOIN datasets d ON d.id = t.dataset_id`;
 
@@ -111,8 +114,8 @@ export class TuningRepo {
   setBackend(id: number, backend: BackendReport, budgetBytes: number): void {
     guard(this.ctx.file, () =>
       this.ctx.db
-        .prepare('UPDATE tuning_sessions SET backend = ?, device = ?, budget_bytes = ? WHERE id = ?')
-        .run(backend.name, backend.device, budgetBytes, id),
+        .prepare('UPDATE tuning_sessions SET backend = ?, rung = ?, device = ?, budget_bytes = ? WHERE id = ?')
+        .run(backend.name, backend.rung ?? null, backend.device, budgetBytes, id),
     );
   }
 
@@ -196,6 +199,7 @@ export class TuningRepo {
       request: parseJsonColumn(requestSchema, row.request, ref('request')) as unknown as TuningRequest,
       status: checkColumn(z.enum(TUNING_STATUSES), row.status, ref('status')),
       backend: row.backend,
+      rung: storedRung(row.rung),
       device: row.device,
       budgetBytes: row.budget_bytes,
       report: row.report === null ? null : (parseJsonColumn(reportSchema, row.report, ref('report')) as unknown as TuningReport),

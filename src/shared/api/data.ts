@@ -121,6 +121,8 @@ export const runSummarySchema = z.strictObject({
   config: trainConfigSchema,
   status: z.enum(RUN_STATUSES),
   backend: z.string().nullable(),
+  /** The concrete choice it trained on ('torch-cpu', 'wasm'…), which `auto` resolved to; null before it started, and for runs stored before it was kept. */
+  rung: z.enum(BACKEND_CHOICES).exclude(['auto']).nullable(),
   device: z.string().nullable(),
   backendSkipped: z.array(backendSkipSchema),
   createdAt: iso,
@@ -192,6 +194,8 @@ export const tuningSummarySchema = z.strictObject({
   mode: z.enum(TUNING_MODES),
   status: z.enum(TUNING_STATUSES),
   backend: z.string().nullable(),
+  /** The concrete choice the search ran on, which "Train with this" trains on; null before it started, and for older sessions. */
+  rung: z.enum(BACKEND_CHOICES).exclude(['auto']).nullable(),
   device: z.string().nullable(),
   budgetBytes: z.number().nullable(),
   error: z.string().nullable(),

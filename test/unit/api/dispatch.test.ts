@@ -8,6 +8,7 @@ import path from 'node:path';
 import { API_METHODS, METHOD_NAMES, type WireResponse } from '../../../src/shared/api/index.js';
 import { ApiDispatcher } from '../../../src/main/service/api-dispatch.js';
 import { AutoBatchService } from '../../../src/main/service/service.js';
+import { SettingsStore } from '../../../src/main/service/settings-store.js';
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'autobatch-dispatch-'));
 const service = new AutoBatchService({ home });
@@ -182,12 +183,22 @@ test('delete calls reach the service: unknown ids are not found, naming the fiel
 
 test('settings round-trip through settings.json', async () => {
   const s = await dispatcher.call('getSettings', {});
-  assert.deepEqual(s, { dataFolder: path.resolve(home), memoryBudgetBytes: null, backend: 'auto', pythonPath: null, version: (s as { version: string }).version });
+  assert.deepEqual(s, {
+    dataFolder: path.resolve(home),
+    memoryBudgetBytes: null,
+    backend: 'auto',
+    pythonPath: null,
+    version: (s as { version: string }).version,
+  });
   await dispatcher.call('updateSettings', { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' });
   const again = new ApiDispatcher(service);
-  assert.deepEqual(await again.call('getSettings', {}), { ...(s as object), memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' });
+  const changed = { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' };
+  assert.deepEqual(await again.call('getSettings', {}), { ...(s as object), ...changed });
   again.close();
+  // In the file, as the next process reads it.
+  assert.deepEqual(new SettingsStore(home).get(), changed);
   await dispatcher.call('updateSettings', { memoryBudgetBytes: null, backend: 'auto', pythonPath: null });
+  assert.equal(new SettingsStore(home).get().pythonPath, null, 'null clears it');
 });
 
 test('every method of the contract has a handler or is desktop-only', () => {

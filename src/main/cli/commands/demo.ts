@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { FIRST_RUN } from '../../../shared/api/index.js';
 import { BACKEND_CHOICES } from '../../../shared/run-types.js';
 import { followRun } from '../follow.js';
-import type { CliContext } from '../main.js';
+import { PYTHON_FLAG_HELP, type CliContext } from '../main.js';
 import { printLine } from '../output.js';
 import { oneOf, wholeNumber } from '../parse-flags.js';
 import { reportRun } from './train.js';
@@ -15,6 +15,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
     .option('--epochs <n>', 'epochs', wholeNumber(1, 100), FIRST_RUN.epochs)
     .option('--batch-size <n>', 'samples per step', wholeNumber(1, 1 << 16), FIRST_RUN.batchSize)
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')} (default: the settings' backend, else auto)`, oneOf(BACKEND_CHOICES))
+    .option('--python <path>', PYTHON_FLAG_HELP)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);

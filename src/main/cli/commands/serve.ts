@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { CliContext } from '../main.js';
+import { PYTHON_FLAG_HELP, type CliContext } from '../main.js';
 import { printJson, printLine } from '../output.js';
 import { wholeNumber } from '../parse-flags.js';
 import { DEFAULT_RENDERER_DIR, startAppServer } from '../../server/app-server.js';
@@ -14,6 +14,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .description('serve the app to a browser: prints one URL (with its access token) to open')
     .option('--port <n>', `port (0 picks a free one; default ${DEFAULT_PORT})`, wholeNumber(0, 65535), DEFAULT_PORT)
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')
+    .option('--python <path>', PYTHON_FLAG_HELP)
     .option('--json', 'print the URL as one JSON document')
     .action(async (opts, cmd: Command) => {
       // The browser is the client here: its desktop-only calls are refused as the browser's.

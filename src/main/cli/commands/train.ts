@@ -4,7 +4,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../.
 import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../../../shared/fine-tuning.js';
 import { DATASET_KINDS } from '../../../shared/dataset-types.js';
 import { followRun } from '../follow.js';
-import { UsageError, type CliContext } from '../main.js';
+import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
@@ -44,6 +44,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
     .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS));
   addStartModelOptions(train)
+    .option('--python <path>', PYTHON_FLAG_HELP)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);

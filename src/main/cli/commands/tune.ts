@@ -7,7 +7,7 @@ import { TUNING_MODES, type TrialRecord } from '../../../shared/tuning-types.js'
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
 import { addDeleteCommand } from '../confirm-delete.js';
-import { UsageError, type CliContext } from '../main.js';
+import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { addStartModelOptions, startFromFlags, startFromText } from '../start-model-flags.js';
 import { formatBytes } from '../../../shared/format.js';
 import { printJson, printLine, printTable } from '../output.js';
@@ -100,6 +100,7 @@ function tuneCommand(program: Command, ctx: CliContext): void {
     .option('--epochs <n>', `epochs the recommendation is planned for (default ${TUNING_DEFAULTS.plannedEpochs})`, wholeNumber(1, 100_000))
     .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG');
   addStartModelOptions(tune)
+    .option('--python <path>', PYTHON_FLAG_HELP)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);

@@ -18,7 +18,7 @@ function nvidiaTotalBytes(): number | undefined {
 }
 
 export function deviceMemoryBudget(report: BackendReport): MemoryBudget {
-  if (report.name === 'tensorflow' && /CUDA/.test(report.device)) {
+  if ((report.name === 'tensorflow' || report.name === 'torch') && /CUDA/.test(report.device)) {
     const total = nvidiaTotalBytes();
     if (total) return { bytes: total * 0.9, source: `90 % of the GPU's ${(total / GiB).toFixed(1)} GiB (nvidia-smi)` };
     return { bytes: 4 * GiB, source: 'nvidia-smi did not answer: 4 GiB assumed' };

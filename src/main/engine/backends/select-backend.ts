@@ -114,7 +114,8 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendRepor
   for (const rung of rungs) {
     try {
       const device = await rung.start(choice !== 'auto');
-      return { name: tf.getBackend(), device, skipped };
+      // The rung's own choice: a later run that names it trains on this very backend.
+      return { name: tf.getBackend(), rung: rung.choice, device, skipped };
     } catch (err) {
       skipped.push({ backend: rung.label, reason: firstLine(err) });
     }
