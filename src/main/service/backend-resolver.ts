@@ -254,7 +254,13 @@ export class BackendResolver {
 }
 
 /** A torch rung's state from the Python that serves it. */
-export function torchRungStatus(rung: TorchBackend, found: { finding: PythonFinding; environment: PythonEnvironment | null }): RungStatus {
+export function torchRungStatus(
+  rung: TorchBackend,
+  found: { finding: PythonFinding; environment: PythonEnvironment | null },
+  platform: NodeJS.Platform = process.platform,
+): RungStatus {
+  // Said first: no Python or torch version would change it.
+  if (rung === 'torch-mps' && platform !== 'darwin') return { available: false, reason: `Apple MPS exists only on macOS (this is ${platform})` };
   const env = found.environment;
   if (!env) return { available: false, reason: describeNoPython(found.finding, MIN_TORCH[rung]) };
   const torch = `PyTorch ${env.torch}`;

@@ -46,6 +46,7 @@ import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { resolveAugmentation } from './augmentation.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
+import { createPythonSpawner } from './python-trainer.js';
 import { nodeEntryRunner, tryChoice, type EntryRunner } from './backend-detect.js';
 import { BackendResolver } from './backend-resolver.js';
 import { routedSpawner, type Route } from './routed-trainer.js';
@@ -299,8 +300,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if (!r.ok) return { ok: false, cause: 'backend', message: r.message };
     const routed: TrainJob = { ...job, config: { ...job.config, backend: r.rung } };
     if (!isTorchBackend(r.rung)) return { ok: true, spawn: tfjs, job: routed, rung: r.rung, skipped: r.skipped };
-    const factory = this.options.pythonSpawner;
-    if (!factory || !r.python) return { ok: false, cause: 'backend', message: `backend ${r.rung} cannot start: this build has no PyTorch trainer` };
+    const factory = this.options.pythonSpawner ?? createPythonSpawner;
+    if (!r.python) return { ok: false, cause: 'backend', message: `backend ${r.rung} cannot start: no Python with PyTorch was found` };
     return {
       ok: true,
       spawn: factory({ python: r.python, ...(this.options.entryRunner ? { entryRunner: this.options.entryRunner } : {}) }),

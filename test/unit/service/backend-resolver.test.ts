@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../src/shared/run-types.js';
-import { BackendResolver, DETECTION_FILE, FULL_LADDER } from '../../../src/main/service/backend-resolver.js';
+import { BackendResolver, DETECTION_FILE, FULL_LADDER, torchRungStatus } from '../../../src/main/service/backend-resolver.js';
 import type { DetectOutcome } from '../../../src/main/engine/backends/detect-protocol.js';
 import type { PythonEnvironment, PythonSearch, ProbeResult } from '../../../src/main/service/python-discovery.js';
 import { BACKEND_LADDER } from '../../../src/main/engine/backends/select-backend.js';
@@ -111,7 +111,12 @@ describe('resolving', { skip: skipOnWindows }, () => {
       ['torch-cuda (PyTorch, CUDA)', 'torch-mps (PyTorch, Apple MPS)', 'tensorflow (CUDA, tfjs-node-gpu)', 'webgpu (Dawn)'],
     );
     assert.equal(r.skipped[0]!.reason, 'this torch is built without CUDA (a CPU-only build)');
-    assert.match(r.skipped[1]!.reason, /no Python 3\.8\+ with torch 2\.0\+ found .*python: torch 1\.13\.0a0 is older than 2\.0/);
+    assert.match(
+      r.skipped[1]!.reason,
+      process.platform === 'darwin'
+        ? /no Python 3\.8\+ with torch 2\.0\+ found .*python: torch 1\.13\.0a0 is older than 2\.0/
+        : /Apple MPS exists only on macOS/,
+    );
     assert.match(r.skipped[3]!.reason, /software adapter/);
     assert.deepEqual(m.tfjsRuns, ['auto'], 'one tfjs detection process: its auto run');
   });
@@ -214,5 +219,23 @@ describe('the detection cache', { skip: skipOnWindows }, () => {
     const r = await m.make().resolve('torch-cpu');
     assert.ok(r.ok);
     assert.equal(m.probed.length, 1);
+  });
+});
+
+describe('a torch rung’s state', () => {
+  const finding = { executable: '/usr/bin/python3', pythonVersion: '3.11.2', torchVersion: '2.2.0', candidates: [] };
+  it('torch-mps off macOS: said so, whatever the Python has', () => {
+    const r = torchRungStatus('torch-mps', { finding, environment: env('2.2.0') }, 'linux');
+    assert.deepEqual(r, { available: false, reason: 'Apple MPS exists only on macOS (this is linux)' });
+  });
+  it('torch-mps on macOS: available when the environment says so, else its reason', () => {
+    const on = torchRungStatus('torch-mps', { finding, environment: env('2.2.0', { mps: { available: true, reason: null } }) }, 'darwin');
+    assert.deepEqual(on, { available: true, device: 'Apple GPU (MPS, PyTorch 2.2.0)' });
+    const off = torchRungStatus(
+      'torch-mps',
+      { finding, environment: env('2.2.0', { mps: { available: false, reason: 'this Mac has no Metal GPU' } }) },
+      'darwin',
+    );
+    assert.deepEqual(off, { available: false, reason: 'this Mac has no Metal GPU' });
   });
 });
