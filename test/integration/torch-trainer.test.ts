@@ -77,13 +77,19 @@ for (const [model, tolerance] of [
   test(`${model}: per-step losses over 20 steps on torch-cpu and wasm agree within ${tolerance} relative`, { skip, timeout: 600_000 }, async (t) => {
     const { dir } = await dataset();
     process.env.AUTOBATCH_WASM_THREADS = '1';
-    const [wasm, torch] = [await train(job(dir, { model, backend: 'wasm' }, { maxSteps: 20 })), await train(job(dir, { model, backend: 'torch-cpu' }, { maxSteps: 20 }))];
+    const [wasm, torch] = [
+      await train(job(dir, { model, backend: 'wasm' }, { maxSteps: 20 })),
+      await train(job(dir, { model, backend: 'torch-cpu' }, { maxSteps: 20 })),
+    ];
     for (const r of [wasm, torch]) assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
     assert.match(torch.device, /PyTorch/);
     assert.equal(torch.steps.length, 20);
     const worst = Math.max(...wasm.steps.map((s, i) => Math.abs(s.loss - torch.steps[i]!.loss) / Math.abs(s.loss)));
     t.diagnostic(`largest relative per-step loss difference: ${worst.toExponential(2)}`);
-    assert.ok(worst <= tolerance, `largest relative loss difference ${worst}: wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')} / torch ${torch.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
+    assert.ok(
+      worst <= tolerance,
+      `largest relative loss difference ${worst}: wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')} / torch ${torch.steps.map((s) => s.loss.toFixed(5)).join(' ')}`,
+    );
   });
 }
 
