@@ -2,7 +2,7 @@
 // real path (API → service → trainer process → backend), against the PyTorch peer on the same data,
 // the same batches and the same thread count, in one run. Prints each ratio.
 //
-//   npm run bench:throughput -- [--backends wasm,webgpu,cpu] [--models small,large,resnet-20,mobilenet-0.5]
+//   npm run bench:throughput -- [--backends wasm,torch-cpu,webgpu,cpu] [--models small,large,resnet-20,mobilenet-0.5]
 //       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer bench/peer_torch.py]
 //       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
 //       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24] [--inputs resnet-20=32x32x3:pad]
@@ -34,7 +34,7 @@ import { AUGMENT_LEVELS, type AugmentLevel } from '../src/shared/fine-tuning.js'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'wasm,webgpu,cpu' },
+    backends: { type: 'string', default: 'wasm,torch-cpu,webgpu,cpu' },
     models: { type: 'string', default: 'small,large,resnet-20,mobilenet-0.5' },
     batches: { type: 'string', default: '32,64,256' },
     samples: { type: 'string', default: '4000' },
@@ -209,7 +209,8 @@ async function measure(backend: BackendChoice, model: ModelKind, batch: number, 
     log(`${backend} ${model} b${batch} augment ${augment}: ${run.status} ${run.error ?? ''}`);
   } else {
     const sps = await steadyThroughput(run.id, batch);
-    rows.push({ ...base, who: run.backend ?? backend, device: run.device ?? '—', samplesPerSecond: sps });
+    // The rung names the engine too: 'torch-cpu' (the app's torch engine) is not 'torch' (the bare peer).
+    rows.push({ ...base, who: run.rung ?? run.backend ?? backend, device: run.device ?? '—', samplesPerSecond: sps });
     log(`${backend} ${model} b${batch} augment ${augment}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
   }
   saveJson(data.trainCount);
