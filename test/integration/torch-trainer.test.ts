@@ -3,8 +3,12 @@
 // as a tfjs trainer does: stopped on request, killed, or with its model exported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../../src/main/engine/models/build-model.js';
+import { saveModelToDir } from '../../src/main/engine/models/model-files.js';
 import { TrainerHost, forkSpawner, type JobOutcome } from '../../src/main/service/trainer-host.js';
 import { createPythonSpawner } from '../../src/main/service/python-trainer.js';
 import type { StepMetrics, EpochMetrics, TrainConfig } from '../../src/shared/run-types.js';
@@ -149,3 +153,63 @@ test('a torch trainer killed from outside ends as interrupted', { skip, timeout:
   });
   assert.equal(r.outcome.status, 'interrupted');
 });
+
+test(
+  'fine-tuning a trained model (resized to 32×32 RGB, one block trained, slower backbone): torch-cpu and wasm agree over 20 steps',
+  { skip, timeout: 600_000 },
+  async (t) => {
+    const { dir } = await dataset();
+    // A start model that needs every input adapter: 32×32 RGB, pixels in [0, 1].
+    await tf.setBackend('cpu');
+    const source = buildModel('small', { inputShape: [32, 32, 3], classes: 4 }, 9);
+    const startDir = path.join(tempHome('autobatch-torch-start-'), 'model');
+    await saveModelToDir(source, startDir, { normalization: { kind: 'scale', scale: 1 / 255 } });
+    source.dispose();
+    const startFrom = {
+      source: startDir,
+      sourceKind: 'folder' as const,
+      digest: '0'.repeat(64),
+      architecture: 'small',
+      classes: ['a', 'b', 'c', 'd'],
+      inputShape: [32, 32, 3],
+      unfreeze: 1,
+      blocks: 3,
+      batchNormTrained: false,
+      fineTuneLearningRate: 1e-4,
+    };
+    const config = { model: 'small' as const, startFrom, learningRate: 1e-3 };
+    const [wasm, torch] = [
+      await train(job(dir, { ...config, backend: 'wasm' }, { maxSteps: 20, startModelDir: startDir })),
+      await train(job(dir, { ...config, backend: 'torch-cpu' }, { maxSteps: 20, startModelDir: startDir })),
+    ];
+    for (const r of [wasm, torch]) assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
+    const worst = Math.max(...wasm.steps.map((s, i) => Math.abs(s.loss - torch.steps[i]!.loss) / Math.abs(s.loss)));
+    t.diagnostic(`largest relative per-step loss difference: ${worst.toExponential(2)}`);
+    assert.ok(worst <= 1e-3, `wasm ${wasm.steps.map((s) => s.loss.toFixed(5)).join(' ')} / torch ${torch.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
+  },
+);
+
+test(
+  "out of memory on torch-cpu ends the run as cause 'oom', with PyTorch's message",
+  { skip: process.platform !== 'linux' ? 'ulimit -v caps a process’s memory this way on Linux only' : skip, timeout: 300_000 },
+  async () => {
+    const { dir } = await dataset();
+    // The interpreter under an address-space cap: what importing torch takes here, plus 350 MB —
+    // too little for the large CNN on a 1 600-sample batch (one activation alone is 138 MB).
+    const probe = spawnSync(python(), ['-c', "import torch\nprint([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize')][0])"], {
+      encoding: 'utf8',
+    });
+    assert.equal(probe.status, 0, probe.stderr);
+    const capKb = Number(probe.stdout.trim()) + 350 * 1024;
+    const capped = path.join(tempHome('autobatch-torch-oom-'), 'python-capped');
+    writeFileSync(capped, `#!/bin/sh\nulimit -v ${capKb}\nexec ${python()} "$@"\n`);
+    chmodSync(capped, 0o755);
+    const host = new TrainerHost(job(dir, { model: 'large', batchSize: 1600, backend: 'torch-cpu' }), {
+      spawn: createPythonSpawner({ python: capped, threads: 1 }),
+    });
+    const outcome = await host.done;
+    assert.equal(outcome.status, 'failed', JSON.stringify(outcome));
+    assert.ok(outcome.status === 'failed' && outcome.cause === 'oom', JSON.stringify(outcome));
+    assert.match(outcome.message, /allocate/);
+  },
+);

@@ -17,6 +17,7 @@ import type { PythonEnvironment } from '../../../src/main/service/python-discove
 import type { HostMessage, TrainJob } from '../../../src/shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../../src/shared/probe-protocol.js';
 import { openStore } from '../../../src/main/store/index.js';
+import { ApiDispatcher } from '../../../src/main/service/api-dispatch.js';
 
 const job: TrainJob = {
   kind: 'train',
@@ -263,6 +264,21 @@ describe('the service routes runs', { skip: skipOnWindows }, () => {
     s.stopRun(runId);
     await done;
     assert.equal((log.sent[0] as Extract<HostMessage, { type: 'start' }>).job.config.backend, 'cpu');
+  });
+
+  it('a search that names no backend walks the tfjs ladder when the Settings default is a torch rung', async () => {
+    const s = service('2.1.0');
+    const d = await dataset(s);
+    const dispatcher = new ApiDispatcher(s);
+    try {
+      await dispatcher.call('updateSettings', { backend: 'torch-cpu' });
+      const { sessionId } = (await dispatcher.call('startTuning', { dataset: d.id, model: 'mlp' })) as { sessionId: number };
+      assert.equal(s.getTuning(sessionId).request.backend, 'auto');
+      s.stopTuning(sessionId);
+      await assert.rejects(dispatcher.call('startTuning', { dataset: d.id, model: 'mlp', backend: 'torch-cpu' }), /Auto-tune runs on the built-in engine/);
+    } finally {
+      dispatcher.close();
+    }
   });
 
   it('Auto-tune refuses a torch rung, naming the field; "Train with this" trains on the rung the search ran on', async () => {
