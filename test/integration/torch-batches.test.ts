@@ -13,18 +13,14 @@ import { loadDataset, toFloatBatch } from '../../src/main/engine/datasets/index.
 import { augmentBatch } from '../../src/main/engine/training/augment.js';
 import { pythonEnv } from '../../src/main/service/python-package.js';
 import { serviceWithMnist, tempHome } from './helpers.js';
-import { findPart, missing } from '../support/parts.js';
+import { missing, torchPython } from '../support/parts.js';
 import type { AugmentLevel } from '../../src/shared/fine-tuning.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIRST_BATCH = path.join(root, 'test', 'python', 'first_batch.py');
 const skip = missing('torch');
 
-function python(): string {
-  const found = findPart('torch');
-  if (!found.ok) throw new Error(found.reason);
-  return found.detail.split(' (')[0]!;
-}
+const python = torchPython;
 
 async function nodeFirstBatch(dir: string, seed: number, batch: number, level: AugmentLevel): Promise<{ x: Float32Array; y: BigInt64Array }> {
   const ds = loadDataset(dir);

@@ -10,19 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { decodeJsonLine, encodeJsonLine } from '../../src/shared/json-lines.js';
 import { hostMessageSchema, trainerMessageSchema, type TrainerMessage } from '../../src/shared/trainer-protocol.js';
 import { pythonEnv } from '../../src/main/service/python-package.js';
-import { findPart, missing } from '../support/parts.js';
+import { missing, torchPython } from '../support/parts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIXTURES = path.join(root, 'test', 'fixtures', 'protocol', 'host-messages.json');
 const CHECK = path.join(root, 'test', 'python', 'protocol_check.py');
 const skip = missing('torch');
 
-/** The interpreter the torch part found ('/usr/bin/python3 (Python 3.11.2, torch …)'). */
-function python(): string {
-  const found = findPart('torch');
-  if (!found.ok) throw new Error(found.reason);
-  return found.detail.split(' (')[0]!;
-}
+const python = torchPython;
 
 function runPython(args: string[], input?: string): string {
   const r = spawnSync(python(), [CHECK, ...args], { input, encoding: 'utf8', env: pythonEnv(), timeout: 60_000 });

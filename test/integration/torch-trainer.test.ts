@@ -14,15 +14,11 @@ import { createPythonSpawner } from '../../src/main/service/python-trainer.js';
 import type { StepMetrics, EpochMetrics, TrainConfig } from '../../src/shared/run-types.js';
 import type { TrainJob } from '../../src/shared/trainer-protocol.js';
 import { serviceWithMnist, tempHome } from './helpers.js';
-import { findPart, missing } from '../support/parts.js';
+import { missing, torchPython } from '../support/parts.js';
 
 const skip = missing('torch');
 
-function python(): string {
-  const found = findPart('torch');
-  if (!found.ok) throw new Error(found.reason);
-  return found.detail.split(' (')[0]!;
-}
+const python = torchPython;
 
 interface Heard {
   outcome: JobOutcome;

@@ -167,6 +167,13 @@ export function probeTorch(env: NodeJS.ProcessEnv = process.env): Finding {
   return { ok: false, reason: reasons.join('; ') };
 }
 
+/** The interpreter the torch part found (tests that run Python use it); throws where there is none. */
+export function torchPython(env: NodeJS.ProcessEnv = process.env): string {
+  const found = findPart('torch', env);
+  if (!found.ok) throw new Error(found.reason);
+  return found.detail.split(' (')[0]!;
+}
+
 function probe(part: PartName, env: NodeJS.ProcessEnv): Finding {
   switch (part) {
     case 'chromium': {

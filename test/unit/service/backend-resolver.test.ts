@@ -8,23 +8,13 @@ import path from 'node:path';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../src/shared/run-types.js';
 import { BackendResolver, DETECTION_FILE, FULL_LADDER, torchRungStatus } from '../../../src/main/service/backend-resolver.js';
 import type { DetectOutcome } from '../../../src/main/engine/backends/detect-protocol.js';
-import type { PythonEnvironment, PythonSearch, ProbeResult } from '../../../src/main/service/python-discovery.js';
+import type { PythonSearch, ProbeResult } from '../../../src/main/service/python-discovery.js';
 import { BACKEND_LADDER } from '../../../src/main/engine/backends/select-backend.js';
+import { fakeEnvironment } from './fake-python.js';
 
 const skipOnWindows = process.platform === 'win32' ? 'shell-script interpreters' : false;
 
-function env(torch: string | null, over: Partial<PythonEnvironment> = {}): PythonEnvironment {
-  return {
-    python: '3.11.2',
-    executable: '/fake',
-    torch,
-    torchError: torch ? null : "ModuleNotFoundError: No module named 'torch'",
-    cuda: { available: false, device: null, reason: 'this torch is built without CUDA (a CPU-only build)' },
-    mps: { available: false, reason: "MPS is Apple's GPU API, available on macOS only" },
-    cpuThreads: 2,
-    ...over,
-  };
-}
+const env = fakeEnvironment;
 
 /** tfjs's auto on a machine without tfjs-node and with only a software GPU: wasm. */
 const tfjsOnWasm: DetectOutcome = {

@@ -13,11 +13,11 @@ import { AutoBatchService, type PythonSpawnerFactory } from '../../../src/main/s
 import { BackendResolver } from '../../../src/main/service/backend-resolver.js';
 import { UserError } from '../../../src/main/service/errors.js';
 import type { DetectOutcome } from '../../../src/main/engine/backends/detect-protocol.js';
-import type { PythonEnvironment } from '../../../src/main/service/python-discovery.js';
 import type { HostMessage, TrainJob } from '../../../src/shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../../src/shared/probe-protocol.js';
 import { openStore } from '../../../src/main/store/index.js';
 import { ApiDispatcher } from '../../../src/main/service/api-dispatch.js';
+import { fakeEnvironment } from './fake-python.js';
 
 const job: TrainJob = {
   kind: 'train',
@@ -111,17 +111,7 @@ describe('a routed trainer process', () => {
 
 const skipOnWindows = process.platform === 'win32' ? 'shell-script interpreters' : false;
 
-function env(torch: string | null): PythonEnvironment {
-  return {
-    python: '3.11.2',
-    executable: '/fake',
-    torch,
-    torchError: torch ? null : "ModuleNotFoundError: No module named 'torch'",
-    cuda: { available: false, device: null, reason: 'built without CUDA' },
-    mps: { available: false, reason: 'macOS only' },
-    cpuThreads: 2,
-  };
-}
+const env = fakeEnvironment;
 
 const tfjsOnWasm: DetectOutcome = {
   ok: true,
