@@ -2,7 +2,7 @@
 // other settings, `--python` and AUTOBATCH_PYTHON tried first by the commands that train, and
 // Auto-tune refusing a torch rung until its probes exist. The interpreter here is a fake (a shell
 // script answering as environment.py would), so what is checked does not depend on this
-// machine's Python — and no trainer starts: the torch-mps rung it asks for is not available.
+// machine's Python — and no trainer starts: the torch-cuda rung it asks for is not available.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ function cli(home: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
-/** A Python with torch 2.4 whose MPS is not available, for the reason `why`. */
+/** A Python with torch 2.4 whose CUDA is not available, for the reason `why`. */
 function fakePython(home: string, name: string, why: string): string {
   const file = path.join(home, name);
   const env = {
@@ -30,8 +30,8 @@ function fakePython(home: string, name: string, why: string): string {
     executable: file,
     torch: '2.4.0',
     torchError: null,
-    cuda: { available: false, device: null, reason: 'fake: no CUDA' },
-    mps: { available: false, reason: why },
+    cuda: { available: false, device: null, reason: why },
+    mps: { available: false, reason: 'fake: no MPS' },
     cpuThreads: 2,
   };
   writeFileSync(file, `#!/bin/sh\ncat <<'JSON'\n${JSON.stringify(env)}\nJSON\n`);
@@ -63,7 +63,7 @@ test('--python, then AUTOBATCH_PYTHON, then the settings: the first is the one a
   const train = (extra: string[], e: NodeJS.ProcessEnv = {}) =>
     cli(
       home,
-      ['train', '--dataset', 'mnist', '--model', 'mlp', '--batch-size', '8', '--epochs', '1', '--lr', '0.001', '--backend', 'torch-mps', ...extra, '--json'],
+      ['train', '--dataset', 'mnist', '--model', 'mlp', '--batch-size', '8', '--epochs', '1', '--lr', '0.001', '--backend', 'torch-cuda', ...extra, '--json'],
       e,
     );
   const cases: [string[], NodeJS.ProcessEnv, string][] = [
@@ -77,7 +77,7 @@ test('--python, then AUTOBATCH_PYTHON, then the settings: the first is the one a
     // A failed run prints the run, then the error, as two documents.
     const run = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { status: string; error: string };
     assert.equal(run.status, 'failed');
-    assert.equal(run.error, `backend: backend torch-mps is not available: torch-mps (PyTorch, Apple MPS): ${reason}`);
+    assert.equal(run.error, `backend: backend torch-cuda is not available: torch-cuda (PyTorch, CUDA): ${reason}`);
   }
 });
 
