@@ -256,8 +256,12 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   deleteRun: { fields: { runId: req({ t: 'id', of: 'run' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ runId: r.stoppedRun, dryRun: true }) },
   getSettings: { fields: {}, base: () => ({}) },
   updateSettings: {
-    fields: { memoryBudgetBytes: { kind: BUDGET, nullable: true }, backend: opt({ t: 'enum', of: BACKENDS }) },
-    base: () => ({ memoryBudgetBytes: 2 ** 30, backend: 'cpu' }),
+    fields: {
+      memoryBudgetBytes: { kind: BUDGET, nullable: true },
+      backend: opt({ t: 'enum', of: BACKENDS }),
+      pythonPath: { kind: { t: 'text', min: 1, max: 4096 }, nullable: true },
+    },
+    base: () => ({ memoryBudgetBytes: 2 ** 30, backend: 'cpu', pythonPath: null }),
   },
   detectBackends: { fields: { refresh: opt({ t: 'bool' }) }, base: () => ({ refresh: false }) },
   chooseFolder: { fields: { title: opt({ t: 'text', min: 0, max: 200 }) }, base: () => ({ title: 'Pick' }), desktopOnly: true },

@@ -17,14 +17,30 @@ export function removeDir(dir: string): void {
 
 /** Every trainer process a service started, in order, with whether it has exited. */
 export class SpawnLog {
-  readonly processes: { proc: TrainerProcess; exited: boolean }[] = [];
+  readonly processes: { proc: TrainerProcess; exited: boolean; runId?: number }[] = [];
   readonly spawn: TrainerSpawner = () => {
     const proc = forkSpawner();
-    const entry = { proc, exited: false };
+    const entry: { proc: TrainerProcess; exited: boolean; runId?: number } = { proc, exited: false };
     proc.onExit(() => (entry.exited = true));
+    // The run a process trains, from its start message: the service starts a run's process once
+    // its backend is resolved, so processes need not start in the order runs were started.
+    const send = proc.send.bind(proc);
+    entry.proc = {
+      ...proc,
+      pid: proc.pid,
+      send: (msg) => {
+        if (msg.type === 'start' && 'job' in msg && msg.job.kind === 'train') entry.runId = msg.job.runId;
+        send(msg);
+      },
+    } as TrainerProcess;
     this.processes.push(entry);
-    return proc;
+    return entry.proc;
   };
+
+  /** The process that trains run `runId`, once it has been given its job. */
+  forRun(runId: number): { proc: TrainerProcess; exited: boolean } | undefined {
+    return this.processes.find((p) => p.runId === runId);
+  }
 
   /** The newest process that is still running, if any. */
   newestAlive(): TrainerProcess | undefined {

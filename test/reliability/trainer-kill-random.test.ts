@@ -35,13 +35,14 @@ test(`SIGKILL of the trainer ${TRAIN_KILLS} times at random moments of training`
   service.on('run-metrics', (e) => batches.set(e.runId, (batches.get(e.runId) ?? 0) + 1));
   try {
     const killOne = async (): Promise<void> => {
-      const before = spawns.processes.length;
       const { runId, done } = service.startTraining({
         dataset: datasetId,
         // Many epochs so that no run finishes before its kill; validation twice per epoch so epoch rows exist early.
         config: { model: 'mlp', batchSize: 8, epochs: 1000, learningRate: 1e-3, backend: 'cpu' },
       });
-      const entry = spawns.processes[before]!;
+      // Its process starts once the run's backend is resolved (at once here: an explicit tfjs choice).
+      await waitFor(() => spawns.forRun(runId) !== undefined, 60_000);
+      const entry = spawns.forRun(runId)!;
       // Random moments, tied to the run's progress so that a loaded machine does not shift them
       // all into the start-up: a quarter during start-up (0–800 ms after the start), a quarter
       // once the backend is up (loading the data, first steps), half mid-training (after 1–4
