@@ -6,7 +6,7 @@
 //       [--batches 32,64,256] [--samples 4000] [--threads 2] [--peer bench/peer_torch.py]
 //       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
 //       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24] [--inputs resnet-20=32x32x3:pad]
-//       [--augment none|light|standard] [--augment-levels none,light,standard] [--augment-rounds 2]
+//       [--augment none|light|standard] [--augment-levels none,light,standard] [--augment-rounds 2] [--rounds 3]
 //
 // --source: where the MNIST sample comes from (the GPU check bundle carries it as an IDX folder,
 // without the `mnist` package). --webgpu-steps: steps per webgpu run, whatever the batch (runs
@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     augment: { type: 'string', default: 'none' },
     'augment-levels': { type: 'string' },
     'augment-rounds': { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 
@@ -66,6 +67,15 @@ const augmentLevels = (args['augment-levels'] ?? args.augment).split(',').map((l
 const comparingLevels = args['augment-levels'] !== undefined;
 const augmentRounds = Number(args['augment-rounds']);
 if (!Number.isInteger(augmentRounds) || augmentRounds < 1) throw new Error(`--augment-rounds: expected a whole number ≥ 1, got "${args['augment-rounds']}"`);
+/**
+ * --rounds: the whole comparison this many times, model by model (the app's runs at each batch,
+ * then the peer's), so that the machine's drift falls on both alike; the table gives each
+ * figure's median and the median of the rounds' paired ratios. This 2-core VM's PyTorch swung up
+ * to 2× between identical epochs, so one round says little about an overhead of a few per cent.
+ */
+const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a whole number ≥ 1, got "${args.rounds}"`);
+if (rounds > 1 && args['augment-levels'] !== undefined) throw new Error('--rounds compares with the peer; --augment-levels has its own --augment-rounds');
 
 interface Row {
   who: string;
@@ -81,8 +91,13 @@ interface Row {
   augment?: AugmentLevel;
   /** --augment-rounds: which round (0-based). */
   round?: number;
+  /** --rounds: which pass of the whole comparison (0-based). */
+  pass: number;
   note?: string;
 }
+
+/** The pass being measured (--rounds). */
+let pass = 0;
 
 // The wasm backend uses the same thread count as the peer (trainer processes inherit this).
 process.env.AUTOBATCH_WASM_THREADS = args.threads;
@@ -169,20 +184,18 @@ async function prepare(spec: InputSpec | undefined, cache: Map<string, Prepared>
 async function main(): Promise<void> {
   const inputs = new Map<string, Prepared>();
   let trainCount = 0;
-  for (const backend of backends) {
+  for (pass = 0; pass < rounds; pass++) {
     for (const model of models) {
       const data = await prepare(inputFor(model), inputs);
       trainCount = data.trainCount;
-      for (const batch of batches)
-        for (let round = 0; round < augmentRounds; round++) for (const level of augmentLevels) await measure(backend, model, batch, data, level, round);
+      for (const backend of backends)
+        for (const batch of batches)
+          for (let round = 0; round < augmentRounds; round++) for (const level of augmentLevels) await measure(backend, model, batch, data, level, round);
+      if (!comparingLevels) runPeer(data, model);
+      saveJson(trainCount);
     }
   }
   if (comparingLevels) log('peer not run: --augment-levels compares the levels with one another');
-  else
-    for (const model of models) {
-      runPeer(await prepare(inputFor(model), inputs), model);
-      saveJson(trainCount);
-    }
   printTable();
   if (comparingLevels) printAugmentTable();
   saveJson(trainCount);
@@ -205,12 +218,12 @@ async function measure(backend: BackendChoice, model: ModelKind, batch: number, 
     }),
   );
   if (run.status !== 'completed') {
-    rows.push({ ...base, who: backend, device: run.device ?? '—', samplesPerSecond: null, note: run.error ?? run.status });
+    rows.push({ ...base, pass, who: backend, device: run.device ?? '—', samplesPerSecond: null, note: run.error ?? run.status });
     log(`${backend} ${model} b${batch} augment ${augment}: ${run.status} ${run.error ?? ''}`);
   } else {
     const sps = await steadyThroughput(run.id, batch);
     // The rung names the engine too: 'torch-cpu' (the app's torch engine) is not 'torch' (the bare peer).
-    rows.push({ ...base, who: run.rung ?? run.backend ?? backend, device: run.device ?? '—', samplesPerSecond: sps });
+    rows.push({ ...base, pass, who: run.rung ?? run.backend ?? backend, device: run.device ?? '—', samplesPerSecond: sps });
     log(`${backend} ${model} b${batch} augment ${augment}: ${sps?.toFixed(1)} samples/s on ${run.device}`);
   }
   saveJson(data.trainCount);
@@ -230,6 +243,7 @@ function saveJson(trainCount: number): void {
           samples: trainCount,
           augmentLevels,
           augmentRounds,
+          rounds,
           rows,
         },
         null,
@@ -292,6 +306,7 @@ function runPeer(data: Prepared, model: ModelKind): void {
     for (const b of batches)
       rows.push({
         ...base,
+        pass,
         who: 'torch',
         device: args.device,
         batch: b,
@@ -313,7 +328,7 @@ function runPeer(data: Prepared, model: ModelKind): void {
       epochs: number;
     };
     const device = `${j.peer} ${j.device}, ${j.threads} threads`;
-    rows.push({ ...base, who: 'torch', device, batch: j.batch_size, parameters: j.trainable_parameters, samplesPerSecond: j.samples_per_s });
+    rows.push({ ...base, pass, who: 'torch', device, batch: j.batch_size, parameters: j.trainable_parameters, samplesPerSecond: j.samples_per_s });
     const ours = trainableParameters(model, data.inputShape, data.classes);
     // Unequal models make the ratio meaningless: say so loudly rather than print it quietly.
     if (j.trainable_parameters !== ours) log(`WARNING: torch ${model} has ${j.trainable_parameters} trainable parameters, the app's ${ours}`);
@@ -324,16 +339,25 @@ function runPeer(data: Prepared, model: ModelKind): void {
 function printTable(): void {
   const widths = [15, 16, 6, 10, 9, 11, 9, 19];
   const line = (cells: string[]) => cells.map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c)).join(' ');
-  const out = [`Training throughput, samples/s (MNIST sample, ${samples} samples, Adam; peer on ${args.threads} threads, without augmentation)`];
+  const across = rounds > 1 ? `median of ${rounds} rounds; vs torch: median of the rounds' paired ratios` : 'one round';
+  const out = [`Training throughput, samples/s (MNIST sample, ${samples} samples, Adam; peer on ${args.threads} threads, without augmentation; ${across})`];
   out.push(line(['model', 'input', 'batch', 'backend', 'augment', 'samples/s', 'vs torch', 'params app/torch', 'device']));
-  const peerOf = (r: Row) => rows.find((p) => p.who === 'torch' && p.model === r.model && p.batch === r.batch);
-  const ordered = [...rows.filter((x) => x.who !== 'torch'), ...rows.filter((x) => x.who === 'torch')];
-  for (const r of ordered) {
-    const peer = r.who === 'torch' ? r : peerOf(r);
-    const ratio =
-      r.who === 'torch' ? '1.00×' : r.samplesPerSecond && peer?.samplesPerSecond ? `${(r.samplesPerSecond / peer.samplesPerSecond).toFixed(2)}×` : '—';
-    const params = `${r.parameters}/${peer?.parameters || '—'}`;
-    out.push(line([r.model, r.input, String(r.batch), r.who, r.augment ?? 'none', r.samplesPerSecond?.toFixed(1) ?? r.note ?? '—', ratio, params, r.device]));
+  const keyOf = (r: Row) => `${r.who}\t${r.model}\t${r.batch}\t${r.augment ?? 'none'}\t${r.round ?? 0}`;
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r]);
+  const peerIn = (r: Row) => rows.find((p) => p.who === 'torch' && p.model === r.model && p.batch === r.batch && p.pass === r.pass);
+  const ordered = [...groups.values()].sort((a, b) => Number(a[0]!.who === 'torch') - Number(b[0]!.who === 'torch'));
+  for (const group of ordered) {
+    const r = group[0]!;
+    const measured = group.flatMap((g) => (g.samplesPerSecond === null ? [] : [g.samplesPerSecond]));
+    const sps = median(measured);
+    const ratios = group.flatMap((g) => {
+      const peer = peerIn(g);
+      return g.samplesPerSecond && peer?.samplesPerSecond ? [g.samplesPerSecond / peer.samplesPerSecond] : [];
+    });
+    const ratio = r.who === 'torch' ? '1.00×' : ratios.length ? `${median(ratios)!.toFixed(2)}×` : '—';
+    const params = `${r.parameters}/${peerIn(r)?.parameters || '—'}`;
+    out.push(line([r.model, r.input, String(r.batch), r.who, r.augment ?? 'none', sps?.toFixed(1) ?? r.note ?? '—', ratio, params, r.device]));
   }
   process.stdout.write(out.join('\n') + '\n');
 }
