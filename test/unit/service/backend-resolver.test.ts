@@ -10,26 +10,9 @@ import { BackendResolver, DETECTION_FILE, FULL_LADDER, torchRungStatus } from '.
 import type { DetectOutcome } from '../../../src/main/engine/backends/detect-protocol.js';
 import type { PythonSearch, ProbeResult } from '../../../src/main/service/python-discovery.js';
 import { BACKEND_LADDER } from '../../../src/main/engine/backends/select-backend.js';
-import { fakeEnvironment } from './fake-python.js';
-
-const skipOnWindows = process.platform === 'win32' ? 'shell-script interpreters' : false;
+import { fakeEnvironment, skipOnWindows, tfjsOnWasm } from './fake-python.js';
 
 const env = fakeEnvironment;
-
-/** tfjs's auto on a machine without tfjs-node and with only a software GPU: wasm. */
-const tfjsOnWasm: DetectOutcome = {
-  ok: true,
-  report: {
-    name: 'wasm',
-    rung: 'wasm',
-    device: 'CPU, WebAssembly SIMD, 2 threads',
-    skipped: [
-      { backend: 'tensorflow (CUDA, tfjs-node-gpu)', reason: '@tensorflow/tfjs-node-gpu is not installed' },
-      { backend: 'webgpu (Dawn)', reason: 'only a software adapter (llvmpipe): auto skips it' },
-      { backend: 'tensorflow (CPU, tfjs-node)', reason: '@tensorflow/tfjs-node is not installed' },
-    ],
-  },
-};
 
 /** One executable file per fake interpreter (discovery looks them up on disk); what each "has" is the fake probe's answer. */
 function fakeMachine(answers: Record<string, ProbeResult>) {

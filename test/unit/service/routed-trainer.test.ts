@@ -12,12 +12,11 @@ import { routedSpawner, type Route } from '../../../src/main/service/routed-trai
 import { AutoBatchService, type PythonSpawnerFactory } from '../../../src/main/service/service.js';
 import { BackendResolver } from '../../../src/main/service/backend-resolver.js';
 import { UserError } from '../../../src/main/service/errors.js';
-import type { DetectOutcome } from '../../../src/main/engine/backends/detect-protocol.js';
 import type { HostMessage, TrainJob } from '../../../src/shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../../src/shared/probe-protocol.js';
 import { openStore } from '../../../src/main/store/index.js';
 import { ApiDispatcher } from '../../../src/main/service/api-dispatch.js';
-import { fakeEnvironment } from './fake-python.js';
+import { fakeEnvironment, skipOnWindows, tfjsOnWasm } from './fake-python.js';
 
 const job: TrainJob = {
   kind: 'train',
@@ -109,23 +108,7 @@ describe('a routed trainer process', () => {
 
 // ---- the service ------------------------------------------------------------------------------
 
-const skipOnWindows = process.platform === 'win32' ? 'shell-script interpreters' : false;
-
 const env = fakeEnvironment;
-
-const tfjsOnWasm: DetectOutcome = {
-  ok: true,
-  report: {
-    name: 'wasm',
-    rung: 'wasm',
-    device: 'CPU, wasm',
-    skipped: [
-      { backend: 'tensorflow (CUDA, tfjs-node-gpu)', reason: 'not installed' },
-      { backend: 'webgpu (Dawn)', reason: 'software adapter' },
-      { backend: 'tensorflow (CPU, tfjs-node)', reason: 'not installed' },
-    ],
-  },
-};
 
 describe('the service routes runs', { skip: skipOnWindows }, () => {
   let root: string;
