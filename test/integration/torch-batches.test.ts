@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, shuffleInPlace } from '../../src/shared/random.js';
 import { loadDataset, toFloatBatch } from '../../src/main/engine/datasets/index.js';
 import { augmentBatch } from '../../src/main/engine/training/augment.js';
-import { pythonEnv } from '../../src/main/service/python-package.js';
+import { pythonProcessEnv } from '../../src/main/service/python-discovery.js';
 import { serviceWithMnist, tempHome } from './helpers.js';
 import { missing, torchPython } from '../support/parts.js';
 import type { AugmentLevel } from '../../src/shared/fine-tuning.js';
@@ -37,7 +37,7 @@ async function nodeFirstBatch(dir: string, seed: number, batch: number, level: A
 
 function pythonFirstBatch(dir: string, seed: number, batch: number, level: AugmentLevel, n: number): { x: Float32Array; y: BigInt64Array } {
   const out = path.join(tempHome('autobatch-batch-'), 'batch.bin');
-  const r = spawnSync(python(), [FIRST_BATCH, dir, String(seed), out, String(batch), level], { encoding: 'utf8', env: pythonEnv(), timeout: 120_000 });
+  const r = spawnSync(python(), [FIRST_BATCH, dir, String(seed), out, String(batch), level], { encoding: 'utf8', env: pythonProcessEnv(), timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const bytes = readFileSync(out);
   const floats = n * 4;

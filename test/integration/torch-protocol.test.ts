@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJsonLine, encodeJsonLine } from '../../src/shared/json-lines.js';
 import { hostMessageSchema, trainerMessageSchema, type TrainerMessage } from '../../src/shared/trainer-protocol.js';
-import { pythonEnv } from '../../src/main/service/python-package.js';
+import { pythonProcessEnv } from '../../src/main/service/python-discovery.js';
 import { missing, torchPython } from '../support/parts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,7 +20,7 @@ const skip = missing('torch');
 const python = torchPython;
 
 function runPython(args: string[], input?: string): string {
-  const r = spawnSync(python(), [CHECK, ...args], { input, encoding: 'utf8', env: pythonEnv(), timeout: 60_000 });
+  const r = spawnSync(python(), [CHECK, ...args], { input, encoding: 'utf8', env: pythonProcessEnv(), timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }

@@ -95,8 +95,9 @@ export function pythonPackageRoot(): string {
 /** The environment a Python of the torch engine runs with: the app's package first on PYTHONPATH. */
 export function pythonProcessEnv(base: NodeJS.ProcessEnv = process.env, root: string = pythonPackageRoot()): NodeJS.ProcessEnv {
   const pythonPath = [root, ...(base.PYTHONPATH ? [base.PYTHONPATH] : [])].join(path.delimiter);
-  // Unbuffered and without user-site surprises in the output; the probe's answer is one line.
-  return { ...base, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
+  // Unbuffered UTF-8 output (the probe's answer is one line; the trainer's crash text is read
+  // from it), and no bytecode written beside a packaged app's read-only package.
+  return { ...base, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' };
 }
 
 // ---- candidates --------------------------------------------------------------------------------

@@ -16,15 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { decodeJsonLine, encodeJsonLine, LineSplitter } from '../../shared/json-lines.js';
 import type { HostMessage, TrainJob, TrainerMessage } from '../../shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
+import { TORCH_PREP_MARKER, type TorchPrepOutcome } from '../engine/trainer/torch-prep-protocol.js';
 import { defaultCpuThreads } from '../engine/util/cpu-threads.js';
 import { nodeEntryRunner, type EntryRunner } from './backend-detect.js';
 import { CrashOutput } from './crash-output.js';
 import { processCpuSeconds } from './process-cpu.js';
-import { pythonEnv } from './python-package.js';
+import { pythonProcessEnv } from './python-discovery.js';
 import type { TrainerProcess, TrainerSpawner } from './trainer-host.js';
 
 const PREP_ENTRY = fileURLToPath(new URL('../engine/trainer/torch-prep-entry.js', import.meta.url));
-const PREP_MARKER = 'AUTOBATCH_TORCH_PREP ';
 /** Building a large net (MobileNet at full width) and writing it takes seconds; a hung one is ended. */
 const PREP_TIMEOUT_MS = 180_000;
 
@@ -37,17 +37,15 @@ export interface PythonSpawnerOptions {
   threads?: number;
 }
 
-type PrepOutcome = { ok: true; prepared: NonNullable<TrainJob['prepared']> } | { ok: false; cause: 'bad-config' | 'dataset' | 'error'; message: string };
-
 /** The job's net, built and saved by the prep entry in `workDir`; a failure says why. */
-export async function prepareTorchJob(job: TrainJob, workDir: string, run: EntryRunner = nodeEntryRunner): Promise<PrepOutcome> {
+export async function prepareTorchJob(job: TrainJob, workDir: string, run: EntryRunner = nodeEntryRunner): Promise<TorchPrepOutcome> {
   const jobFile = path.join(workDir, 'job.json');
   writeFileSync(jobFile, JSON.stringify(job));
   const { stdout, stderr, code } = await run(PREP_ENTRY, [jobFile, workDir], PREP_TIMEOUT_MS);
-  const line = stdout.split('\n').find((l) => l.startsWith(PREP_MARKER));
+  const line = stdout.split('\n').find((l) => l.startsWith(TORCH_PREP_MARKER));
   if (line) {
     try {
-      return JSON.parse(line.slice(PREP_MARKER.length)) as PrepOutcome;
+      return JSON.parse(line.slice(TORCH_PREP_MARKER.length)) as TorchPrepOutcome;
     } catch {
       // fall through: reported below as a failed preparation
     }
@@ -61,7 +59,7 @@ export function createPythonSpawner(options: PythonSpawnerOptions): TrainerSpawn
 }
 
 function startPythonTrainer(options: PythonSpawnerOptions): TrainerProcess {
-  const child = spawn(options.python, ['-m', 'autobatch_trainer'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: pythonEnv(), windowsHide: true });
+  const child = spawn(options.python, ['-m', 'autobatch_trainer'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: pythonProcessEnv(), windowsHide: true });
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'autobatch-torch-'));
   const output = new CrashOutput();
   child.stdout?.on('data', output.stream());

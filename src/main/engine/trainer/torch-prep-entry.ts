@@ -18,10 +18,9 @@ import { createNet } from '../models/create-net.js';
 import { exportMetadata } from '../models/export-metadata.js';
 import { saveModelToDir } from '../models/model-files.js';
 import type { TrainableNet } from '../models/trainable-net.js';
+import { TORCH_PREP_MARKER, type TorchPrepOutcome } from './torch-prep-protocol.js';
 
-export const TORCH_PREP_MARKER = 'AUTOBATCH_TORCH_PREP ';
-
-type Outcome = { ok: true; prepared: NonNullable<TrainJob['prepared']> } | { ok: false; cause: 'bad-config' | 'dataset' | 'error'; message: string };
+type Outcome = TorchPrepOutcome;
 
 function readJob(file: string): TrainJob {
   const parsed = hostMessageSchema.safeParse({ type: 'start', job: JSON.parse(readFileSync(file, 'utf8')) as unknown });
