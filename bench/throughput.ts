@@ -7,6 +7,7 @@
 //       [--python /usr/bin/python3] [--device cpu|cuda] [--peer-epochs 1] [--json out.json]
 //       [--source sample:mnist | <IDX folder>] [--webgpu-steps 24] [--inputs resnet-20=32x32x3:pad]
 //       [--augment none|light|standard] [--augment-levels none,light,standard] [--augment-rounds 2] [--rounds 3]
+//       [--peer-malloc app|default]
 //
 // --source: where the MNIST sample comes from (the GPU check bundle carries it as an IDX folder,
 // without the `mnist` package). --webgpu-steps: steps per webgpu run, whatever the batch (runs
@@ -52,8 +53,22 @@ const { values: args } = parseArgs({
     'augment-levels': { type: 'string' },
     'augment-rounds': { type: 'string', default: '1' },
     rounds: { type: 'string', default: '1' },
+    'peer-malloc': { type: 'string', default: 'app' },
   },
 });
+
+/**
+ * --peer-malloc: 'app' runs the peer with the glibc malloc settings the app's torch trainer sets
+ * on itself (python/autobatch_trainer/allocator.py), so that the ratio measures the engine and not
+ * the allocator; 'default' runs it as a PyTorch user does (glibc's defaults, whose large blocks
+ * page-fault in again every step).
+ */
+const PEER_MALLOC_ENV: Record<string, NodeJS.ProcessEnv> = {
+  app: { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '18446744073709551615', MALLOC_TOP_PAD_: String(64 << 20) },
+  default: {},
+};
+const peerMallocEnv = PEER_MALLOC_ENV[args['peer-malloc']];
+if (!peerMallocEnv) throw new Error(`--peer-malloc: expected app or default, got "${args['peer-malloc']}"`);
 
 const backends = args.backends.split(',') as BackendChoice[];
 const models = args.models.split(',') as ModelKind[];
@@ -299,6 +314,7 @@ function runPeer(data: Prepared, model: ModelKind): void {
     {
       encoding: 'utf8',
       timeout: 3_600_000,
+      env: { ...process.env, ...peerMallocEnv },
     },
   );
   if (r.status !== 0) {
@@ -327,7 +343,7 @@ function runPeer(data: Prepared, model: ModelKind): void {
       test_accuracy: number;
       epochs: number;
     };
-    const device = `${j.peer} ${j.device}, ${j.threads} threads`;
+    const device = `${j.peer} ${j.device}, ${j.threads} threads, malloc ${args['peer-malloc']}`;
     rows.push({ ...base, pass, who: 'torch', device, batch: j.batch_size, parameters: j.trainable_parameters, samplesPerSecond: j.samples_per_s });
     const ours = trainableParameters(model, data.inputShape, data.classes);
     // Unequal models make the ratio meaningless: say so loudly rather than print it quietly.

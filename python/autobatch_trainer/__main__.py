@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any, Dict
 
+from .allocator import tune_malloc_for_training
 from .protocol import Channel, Invalid, check_host_message
 
 HEARTBEAT_S = 1.0
@@ -44,6 +45,8 @@ class Metrics:
 
 
 def main() -> int:
+    # Before torch is imported: from then on large tensors are reused heap blocks (allocator.py).
+    tune_malloc_for_training()
     channel = Channel()
     stop = threading.Event()
     started = threading.Event()

@@ -249,8 +249,11 @@ class _BatchNormInTraining(torch.autograd.Function):
     tfjs's: 6e-4 at logits of 5), and keeps the unbiased variance. Here the statistics are two
     passes as tf.moments takes them (the mean, then the mean squared deviation), y is the centred
     x scaled, and the gradient is torch's fused closed-form batch-norm backward given these
-    statistics (tfjs's batch-norm-layer.ts does the same). torch.var_mean would be as precise
-    but took 8x as long as the fused kernel on the CPU; this takes about as long."""
+    statistics (tfjs's batch-norm-layer.ts does the same). y comes from the fused inference kernel
+    given these statistics, one pass over x; the only full-size temporary is the centred x, squared
+    in place. torch.var_mean would be as precise but took 8x as long as the fused kernel on the
+    CPU; this takes about as long (forward and backward at 64x16x32x32, 2 threads: 2.1 ms against
+    nn.BatchNorm2d's 2.05 ms; an earlier version that kept the centred x for y took 12.9 ms)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, gamma: Optional[torch.Tensor], beta: Optional[torch.Tensor], epsilon: float) -> Any:
@@ -258,16 +261,14 @@ class _BatchNormInTraining(torch.autograd.Function):
         count = flat.shape[0] * flat.shape[2]
         # Sums over the spatial axis, then the batch: partial sums lose less than one long sum.
         mean = flat.sum(2).sum(0) / count
-        centred = flat - mean.view(1, -1, 1)
-        var = (centred * centred).sum(2).sum(0) / count
+        var = (flat - mean.view(1, -1, 1)).square_().sum(2).sum(0) / count
+        y = F.batch_norm(x, mean, var, gamma, beta, False, 0.0, epsilon)
         invstd = torch.rsqrt(var + epsilon)
-        scale = invstd if gamma is None else invstd * gamma
-        y = centred * scale.view(1, -1, 1) if beta is None else torch.addcmul(beta.view(1, -1, 1), centred, scale.view(1, -1, 1))
         ctx.save_for_backward(x, gamma, mean, invstd)
         ctx.epsilon = epsilon
         ctx.has_beta = beta is not None
         ctx.mark_non_differentiable(mean, var)
-        return y.view(x.shape), mean, var
+        return y, mean, var
 
     @staticmethod
     def backward(ctx: Any, dy: torch.Tensor, _dmean: Any, _dvar: Any) -> Any:

@@ -6,6 +6,21 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS } from './run-types.js';
 import { AUGMENT_LEVELS } from './fine-tuning.js';
 import { anyNumber } from './schemas.js';
+import { preparedNetSchema } from './trainer-protocol.js';
+
+/**
+ * Where a memory probe's peakBytes comes from:
+ * - tfjs-profile: tf.profile's peak of live tensor bytes during the step (tfjs, not webgpu);
+ * - webgpu-buffers: the GPU buffers tfjs's webgpu pool held after the step (its high-water mark);
+ * - cuda-peak: torch.cuda.max_memory_allocated over the step, after a reset;
+ * - mps-allocated: torch.mps.current_allocated_memory after the step (MPS has no peak counter);
+ * - cpu-peak-rss: the process's peak resident size over the step (Linux VmHWM after a reset
+ *   through /proc/self/clear_refs), less the resident size before it;
+ * - live-tensor-bytes: the peak of live tensor storage bytes during the step, counted by a
+ *   dispatch mode (the CPU where VmHWM cannot be reset, and the capped test device).
+ */
+export const MEMORY_SOURCES = ['tfjs-profile', 'webgpu-buffers', 'cuda-peak', 'mps-allocated', 'cpu-peak-rss', 'live-tensor-bytes'] as const;
+export type MemorySource = (typeof MEMORY_SOURCES)[number];
 
 const probeSessionSchema = z.strictObject({
   kind: z.literal('probe-session'),
@@ -33,6 +48,10 @@ const probeSessionSchema = z.strictObject({
    * this many fails like a real out-of-memory error.
    */
   memoryCapBytes: z.number().int().min(1).optional(),
+  /** Torch rungs: the net to probe, prepared by the host as for a torch run (trainer-protocol.ts). */
+  prepared: preparedNetSchema.optional(),
+  /** Torch rungs: CPU threads the engine computes with (the wasm backend's setting). */
+  threads: z.number().int().min(1).max(256).optional(),
 });
 export type ProbeSession = z.infer<typeof probeSessionSchema>;
 
@@ -121,6 +140,8 @@ const memoryResultSchema = z.strictObject({
    * scratch; compare with the 4 GiB limit).
    */
   backendBytes: z.number().min(0).optional(),
+  /** What peakBytes is (MEMORY_SOURCES); absent in results from before the torch engine probed (tfjs-profile or webgpu-buffers). */
+  memorySource: z.enum(MEMORY_SOURCES).optional(),
 });
 const throughputResultSchema = z.strictObject({
   kind: z.literal('throughput'),

@@ -4,6 +4,19 @@ import { z } from 'zod';
 import { backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from './schemas.js';
 import { tuningOriginSchema } from './model-export.js';
 
+/**
+ * The torch engine's starting point, prepared by a Node process from the same tfjs net a tfjs
+ * trainer would build (src/main/engine/trainer/torch-prep-entry.ts): the whole model in the tfjs
+ * layers format (its initial weights), and which layers train at which rate factor (layers in no
+ * group are frozen: inference mode, no gradients). The host writes it into a torch run's job and a
+ * torch probe session before they reach Python.
+ */
+export const preparedNetSchema = z.strictObject({
+  modelDir: z.string().min(1),
+  groups: z.array(z.strictObject({ layers: z.array(z.string().min(1)), rateFactor: z.number().finite().gt(0) })).min(1),
+});
+export type PreparedNet = z.infer<typeof preparedNetSchema>;
+
 const trainJobSchema = z.strictObject({
   kind: z.literal('train'),
   runId: z.number().int().min(1),
@@ -24,12 +37,7 @@ const trainJobSchema = z.strictObject({
    * layers format (its initial weights), and which layers train at which rate factor (layers in
    * no group are frozen: inference mode, no gradients). Required on torch-* backends.
    */
-  prepared: z
-    .strictObject({
-      modelDir: z.string().min(1),
-      groups: z.array(z.strictObject({ layers: z.array(z.string().min(1)), rateFactor: z.number().finite().gt(0) })).min(1),
-    })
-    .optional(),
+  prepared: preparedNetSchema.optional(),
   /** CPU threads the engine computes with (the wasm backend's setting); absent: the engine's default. */
   threads: z.number().int().min(1).max(256).optional(),
   /** Tests only: train on the memory-capped test backend (allocations above this many bytes fail as out of memory). */
