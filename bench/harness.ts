@@ -3,7 +3,8 @@
 // target), progress on stderr (the table goes to stdout), and clean-up however the run ends.
 import os from 'node:os';
 import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
 import type { Api } from '../src/shared/api/index.js';
 import { openAppCore } from '../src/main/service/app-core.js';
 import { imageSize } from '../src/main/cli/parse-flags.js';
@@ -63,4 +64,27 @@ export function imageImportOptions(flags: {
 /** The bundled sample (`sample:mnist`) or a folder or file to import, through the API. */
 export function importSource(api: Api, source: string, options: { name: string; limit?: number; validationFraction?: number } & ImageImportOptions) {
   return source === 'sample:mnist' ? api.importSample({ sample: 'mnist', ...options }) : api.importDataset({ source: path.resolve(source), ...options });
+}
+
+/**
+ * Writes a dataset cache's samples in the peer's plain format (bench/peer_torch.py): meta.json,
+ * train.x/.y and test.x/.y (the validation split), features as the app normalises them (float32 NHWC).
+ */
+export function exportForPeer(cacheDir: string, dir: string): { inputShape: number[]; classes: number } {
+  const ld = loadDataset(cacheDir);
+  mkdirSync(dir, { recursive: true });
+  const [h, w, c] = ld.manifest.inputShape as [number, number, number];
+  writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ shape: [h, w, c], classes: ld.manifest.classes.length }));
+  for (const [split, idx] of [
+    ['train', ld.trainIndex],
+    ['test', ld.validationIndex],
+  ] as const) {
+    const x = toFloatBatch(ld, idx);
+    writeFileSync(path.join(dir, `${split}.x`), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+    writeFileSync(
+      path.join(dir, `${split}.y`),
+      Uint8Array.from(idx, (i) => ld.y[i]!),
+    );
+  }
+  return { inputShape: ld.manifest.inputShape, classes: ld.manifest.classes.length };
 }

@@ -20,14 +20,14 @@
 // level's best samples/s and the median over the rounds of its ratio to the first level (none)
 // in the same round (runs next to each other in time, paired); the peer is not run then.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runToEnd } from '../src/shared/api/index.js';
-import { importDataset, loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
-import { benchCore, importSource } from './harness.js';
+import { importDataset } from '../src/main/engine/datasets/index.js';
+import { benchCore, exportForPeer, importSource } from './harness.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 import { trainableParameters } from '../src/shared/model-families.js';
 import { AUGMENT_LEVELS, type AugmentLevel } from '../src/shared/fine-tuning.js';
@@ -265,25 +265,6 @@ function saveJson(trainCount: number): void {
         2,
       ),
     );
-}
-
-function exportForPeer(cacheDir: string, dir: string): { inputShape: number[]; classes: number } {
-  const ld = loadDataset(cacheDir);
-  mkdirSync(dir, { recursive: true });
-  const [h, w, c] = ld.manifest.inputShape as [number, number, number];
-  writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ shape: [h, w, c], classes: ld.manifest.classes.length }));
-  for (const [split, idx] of [
-    ['train', ld.trainIndex],
-    ['test', ld.validationIndex],
-  ] as const) {
-    const x = toFloatBatch(ld, idx);
-    writeFileSync(path.join(dir, `${split}.x`), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-    writeFileSync(
-      path.join(dir, `${split}.y`),
-      Uint8Array.from(idx, (i) => ld.y[i]!),
-    );
-  }
-  return { inputShape: ld.manifest.inputShape, classes: ld.manifest.classes.length };
 }
 
 function runPeer(data: Prepared, model: ModelKind): void {

@@ -8,13 +8,21 @@
 //       [--source sample:mnist | <IDX folder of the MNIST sample>] [--image-size 32x32 --image-fit pad|resize --rgb]
 //   npm run bench:tuner -- --settings 32@1e-3,32@4e-3,128@8e-3 [--repeats 3] …
 //       only these fixed (batch @ learning rate) settings: the sweep the range test's rule was checked against
-import { writeFileSync } from 'node:fs';
+//   npm run bench:tuner -- --pytorch-user [--backend torch-cpu] [--repeats 3] [--threads 2] …
+//       Auto-tune Quick and Full (search included, then the recommendation trained) against a PyTorch user at
+//       the usual defaults (bench/peer_time_to_target.py: batch 32, Adam 1e-3, the same threads), seed-major
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { importDataset } from '../src/main/engine/datasets/index.js';
 import { runToEnd, tuningToEnd } from '../src/shared/api/index.js';
 import { scaleLearningRate } from '../src/shared/tuner-math.js';
 import type { BackendChoice, ModelKind } from '../src/shared/run-types.js';
 import type { TuningMode } from '../src/shared/tuning-types.js';
-import { benchCore, imageImportOptions, importSource } from './harness.js';
+import { benchCore, exportForPeer, imageImportOptions, importSource } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,6 +42,9 @@ const { values: args } = parseArgs({
     'image-size': { type: 'string' },
     'image-fit': { type: 'string' },
     rgb: { type: 'boolean' },
+    'pytorch-user': { type: 'boolean' },
+    threads: { type: 'string', default: String(Math.min(2, os.cpus().length)) },
+    python: { type: 'string', default: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' },
   },
 });
 const target = Number(args.target);
@@ -42,6 +53,9 @@ const backend = args.backend as BackendChoice;
 const model = args.model as ModelKind;
 const repeats = Number(args.repeats);
 if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number ≥ 1, got ${args.repeats}`);
+
+// The PyTorch user and the app compute with the same threads (trainer processes inherit this).
+if (args['pytorch-user']) process.env.AUTOBATCH_WASM_THREADS ??= args.threads;
 
 const bench = benchCore('tuner');
 const { api, log } = bench;
@@ -151,10 +165,75 @@ function parseSettings(text: string): [number, number][] {
   });
 }
 
+/** The bare PyTorch user at 32 @ 1e-3 on the peer's copy of the data: training seconds to the target (Infinity if never). */
+function pytorchUser(dataDir: string, seed: number): number {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/peer_time_to_target.py');
+  const r = spawnSync(
+    args.python,
+    [
+      script,
+      ...['--data', dataDir, '--model', model, '--batch-size', '32', '--lr', '1e-3', '--target', String(target)],
+      ...['--max-epochs', String(maxEpochs), '--validations-per-epoch', args['validations-per-epoch'], '--threads', args.threads, '--seed', String(seed)],
+    ],
+    { encoding: 'utf8', timeout: 3_600_000 },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `the PyTorch user's run failed (is PyTorch installed? apt-get install python3-torch): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`,
+    );
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { reached: boolean; seconds?: number; epoch?: number };
+  log(`PyTorch user, batch 32 @ 1e-3, seed ${seed}: ${j.reached ? `${j.seconds!.toFixed(1)} s (epoch ${j.epoch})` : `not reached in ${maxEpochs} epochs`}`);
+  return j.reached ? j.seconds! : Infinity;
+}
+
+/**
+ * --pytorch-user: for each seed in turn (seed-major, so the machine's drift falls on all alike),
+ * Auto-tune Quick and Full with that seed, their recommendations trained to the target with it,
+ * and the PyTorch user at the usual defaults with it. Medians over the seeds, and the ratios.
+ */
+async function againstPytorchUser(datasetId: number): Promise<void> {
+  const peerCache = path.join(bench.home, 'peer-cache');
+  const peerDir = path.join(bench.home, 'peer-data');
+  await importDataset(args.source, { name: 'bench-mnist', limit: Number(args.samples), ...imageImportOptions(args) }, peerCache);
+  exportForPeer(peerCache, peerDir);
+  const times: Record<'quick' | 'full' | 'user', number[]> = { quick: [], full: [], user: [] };
+  const picks: Record<'quick' | 'full', string[]> = { quick: [], full: [] };
+  for (let seed = 1; seed <= repeats; seed++) {
+    for (const mode of ['quick', 'full'] as const) {
+      const t = await tuningToEnd(api, () => api.startTuning({ dataset: datasetId, model, mode, backend, seed }));
+      if (!t.report) throw new Error(`tuning failed: ${t.error}`);
+      const rec = t.report.recommendation;
+      picks[mode].push(
+        `${rec.batchSize} @ ${rec.learningRate.toPrecision(2)} (search ${t.report.searchSeconds.toFixed(1)} s, ${t.rung ?? t.backend} on ${t.device})`,
+      );
+      const run = await trainOnce(datasetId, rec.batchSize, rec.learningRate, rec.warmupSteps, seed);
+      times[mode].push(t.report.searchSeconds + (run.hit ? run.hit.time : Infinity));
+      log(`tuner ${mode}, seed ${seed}: ${picks[mode].at(-1)} → ${times[mode].at(-1)!.toFixed(1)} s with the search`);
+    }
+    times.user.push(pytorchUser(peerDir, seed));
+  }
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'not reached');
+  const user = median(times.user);
+  const out = [
+    `Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model}, ${trainCount} training samples, app on ${backend}, ${args.threads} threads, median of ${repeats} seed(s), ${args['validations-per-epoch']} validations an epoch`,
+    `PyTorch user (batch 32, Adam 1e-3): ${fmt(user)} s [${times.user.map(fmt).join(', ')}]`,
+  ];
+  for (const mode of ['quick', 'full'] as const) {
+    const t = median(times[mode]);
+    out.push(
+      `Auto-tune ${mode} (search included): ${fmt(t)} s [${times[mode].map(fmt).join(', ')}] = ${Number.isFinite(t) && Number.isFinite(user) ? `${(t / user).toFixed(2)}×` : '—'} the PyTorch user; picks: ${picks[mode].join('; ')}`,
+    );
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  if (args.json)
+    writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), target, backend, model, threads: Number(args.threads), times, picks }, null, 2));
+}
+
 async function main(): Promise<void> {
   const fixed = args.settings !== undefined ? parseSettings(args.settings) : null;
   const ds = await importSource(api, args.source, { name: 'bench-mnist', limit: Number(args.samples), ...imageImportOptions(args) });
   trainCount = ds.trainCount;
+  if (args['pytorch-user']) return againstPytorchUser(ds.id);
   if (fixed) {
     const out = [`Time to ${(target * 100).toFixed(1)} % validation accuracy, ${model} CNN, ${backend}, ≤ ${maxEpochs} epochs, median of ${repeats} seed(s)`];
     for (const [b, lr] of fixed) {
