@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { probeTrainerMessageSchema, type ProbeHostMessage, type ProbeRequest, type ProbeSession, type ProbeTrainerMessage } from '../../src/shared/probe-protocol.js';
+import {
+  probeTrainerMessageSchema,
+  type ProbeHostMessage,
+  type ProbeRequest,
+  type ProbeSession,
+  type ProbeTrainerMessage,
+} from '../../src/shared/probe-protocol.js';
 import { trainerMessageSchema, type PreparedNet, type TrainerMessage } from '../../src/shared/trainer-protocol.js';
 import { createPythonSpawner, prepareTorchJob } from '../../src/main/service/python-trainer.js';
 import type { TrainerProcess } from '../../src/main/service/trainer-host.js';
@@ -77,7 +83,9 @@ class PythonTrainer {
     return msg;
   }
 
-  async result<K extends ProbeRequest['kind']>(request: ProbeRequest & { kind: K }): Promise<Extract<Extract<Answer, { type: 'probe-result' }>['result'], { kind: K }>> {
+  async result<K extends ProbeRequest['kind']>(
+    request: ProbeRequest & { kind: K },
+  ): Promise<Extract<Extract<Answer, { type: 'probe-result' }>['result'], { kind: K }>> {
     const answer = await this.probe(request);
     assert.ok(answer.type === 'probe-result' && answer.result.kind === request.kind, JSON.stringify(answer));
     return answer.result as Extract<Extract<Answer, { type: 'probe-result' }>['result'], { kind: K }>;
@@ -132,7 +140,17 @@ test.after(async () => {
 });
 
 function session(f: Fixture, model: ModelKind, extra: Partial<ProbeSession> = {}): ProbeSession {
-  return { kind: 'probe-session', datasetDir: f.datasetDir, model, optimizer: 'adam', backend: 'torch-cpu', seed: 1, prepared: f.prepared, threads: 1, ...extra };
+  return {
+    kind: 'probe-session',
+    datasetDir: f.datasetDir,
+    model,
+    optimizer: 'adam',
+    backend: 'torch-cpu',
+    seed: 1,
+    prepared: f.prepared,
+    threads: 1,
+    ...extra,
+  };
 }
 
 test('torch-cpu: every probe kind answers by the schema; memory is the peak resident size and grows with the batch', { skip, timeout: 300_000 }, async (t) => {
@@ -181,28 +199,32 @@ test('torch-cpu: every probe kind answers by the schema; memory is the peak resi
   }
 });
 
-test('torch-cpu: probes restore every weight — identical trials give identical losses around other probes; the range test stops on divergence', { skip, timeout: 300_000 }, async () => {
-  const f = await fixture('resnet-8'); // batch norm: its moving statistics must be restored too
-  const py = new PythonTrainer();
-  try {
-    await py.start(session(f, 'resnet-8'));
-    const trial = { kind: 'trial', batchSize: 16, learningRate: 1e-3, warmupSteps: 0, seconds: 1e-3 } as const;
-    const first = await py.result({ ...trial, id: 1 });
-    await py.result({ kind: 'memory', id: 2, batchSize: 16 });
-    await py.result({ kind: 'noise', id: 3, microBatch: 4, k: 2, steps: 2, learningRate: 1e-2 });
-    const second = await py.result({ ...trial, id: 4 });
-    assert.deepEqual(second.losses.slice(0, 5), first.losses.slice(0, 5));
-    assert.equal(second.valLoss, first.valLoss);
+test(
+  'torch-cpu: probes restore every weight — identical trials give identical losses around other probes; the range test stops on divergence',
+  { skip, timeout: 300_000 },
+  async () => {
+    const f = await fixture('resnet-8'); // batch norm: its moving statistics must be restored too
+    const py = new PythonTrainer();
+    try {
+      await py.start(session(f, 'resnet-8'));
+      const trial = { kind: 'trial', batchSize: 16, learningRate: 1e-3, warmupSteps: 0, seconds: 1e-3 } as const;
+      const first = await py.result({ ...trial, id: 1 });
+      await py.result({ kind: 'memory', id: 2, batchSize: 16 });
+      await py.result({ kind: 'noise', id: 3, microBatch: 4, k: 2, steps: 2, learningRate: 1e-2 });
+      const second = await py.result({ ...trial, id: 4 });
+      assert.deepEqual(second.losses.slice(0, 5), first.losses.slice(0, 5));
+      assert.equal(second.valLoss, first.valLoss);
 
-    const range = await py.result({ kind: 'learning-rate', id: 5, batchSize: 16, minRate: 1e-4, maxRate: 1e4, steps: 400, stopFactor: 4 });
-    assert.ok(range.losses.length < 400, `stopped after ${range.losses.length} of 400 steps`);
-    const last = range.losses.at(-1)!;
-    assert.ok(!Number.isFinite(last) || last > 2 * Math.min(...range.losses), `the last loss ${last} shows the divergence`);
-    assert.equal(await py.end(), 0);
-  } finally {
-    py.kill();
-  }
-});
+      const range = await py.result({ kind: 'learning-rate', id: 5, batchSize: 16, minRate: 1e-4, maxRate: 1e4, steps: 400, stopFactor: 4 });
+      assert.ok(range.losses.length < 400, `stopped after ${range.losses.length} of 400 steps`);
+      const last = range.losses.at(-1)!;
+      assert.ok(!Number.isFinite(last) || last > 2 * Math.min(...range.losses), `the last loss ${last} shows the divergence`);
+      assert.equal(await py.end(), 0);
+    } finally {
+      py.kill();
+    }
+  },
+);
 
 test('a trial on torch-cpu and on wasm from the same prepared net: the first losses agree within 1e-3 relative', { skip, timeout: 300_000 }, async (t) => {
   const f = await fixture('small');
@@ -214,7 +236,10 @@ test('a trial on torch-cpu and on wasm from the same prepared net: the first los
     await py.start(session(f, 'small'));
     const torch = await py.result(request);
     assert.equal((await js.next()).type, 'ready');
-    js.send({ type: 'start-probes', session: { kind: 'probe-session', datasetDir: f.datasetDir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1 } });
+    js.send({
+      type: 'start-probes',
+      session: { kind: 'probe-session', datasetDir: f.datasetDir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1 },
+    });
     assert.equal((await js.next()).type, 'backend');
     const answer = await js.probe(request);
     assert.ok(answer.type === 'probe-result' && answer.result.kind === 'trial', JSON.stringify(answer));
@@ -228,72 +253,78 @@ test('a trial on torch-cpu and on wasm from the same prepared net: the first los
   }
 });
 
-test('capped test device: a probe above the cap is probe-failed oom, the next process works, and the ceiling search finds ≥ 90 % of the true ceiling in ≤ 8 steps', { skip, timeout: 600_000 }, async (t) => {
-  const f = await fixture('mlp');
-  // The live tensor bytes at two batches give the slope; the cap is set for a ceiling near 400.
-  const open = new PythonTrainer();
-  let base: number;
-  let perSample: number;
-  try {
-    await open.start(session(f, 'mlp'));
-    const [a, b] = [await open.result({ kind: 'memory', id: 1, batchSize: 16 }), await open.result({ kind: 'memory', id: 2, batchSize: 64 })];
-    perSample = (b.gradientBytes! - a.gradientBytes!) / 48;
-    base = a.engineBytes;
-    await open.end();
-  } finally {
-    open.kill();
-  }
-  const cap = Math.round(base + perSample * 400);
-  let process: PythonTrainer | undefined;
-  let ooms = 0;
-  let id = 0;
-  const device = async () => {
-    if (!process) {
-      process = new PythonTrainer();
-      const name = await process.start(session(f, 'mlp', { memoryCapBytes: cap }));
-      assert.match(name, /capped test device/);
+test(
+  'capped test device: a probe above the cap is probe-failed oom, the next process works, and the ceiling search finds ≥ 90 % of the true ceiling in ≤ 8 steps',
+  { skip, timeout: 600_000 },
+  async (t) => {
+    const f = await fixture('mlp');
+    // The live tensor bytes at two batches give the slope; the cap is set for a ceiling near 400.
+    const open = new PythonTrainer();
+    let base: number;
+    let perSample: number;
+    try {
+      await open.start(session(f, 'mlp'));
+      const [a, b] = [await open.result({ kind: 'memory', id: 1, batchSize: 16 }), await open.result({ kind: 'memory', id: 2, batchSize: 64 })];
+      perSample = (b.gradientBytes! - a.gradientBytes!) / 48;
+      base = a.engineBytes;
+      await open.end();
+    } finally {
+      open.kill();
     }
-    return process;
-  };
-  /** One memory probe on the capped device; a failed one replaces the process, as the service does. */
-  const measure = async (batchSize: number): Promise<MemoryReading> => {
-    const answer = await (await device()).probe({ kind: 'memory', id: ++id, batchSize });
-    if (answer.type === 'probe-failed') {
-      assert.equal(answer.cause, 'oom', answer.message);
-      assert.match(answer.message, /out of memory.*capped test device/);
-      ooms++;
-      process!.kill();
-      process = undefined;
-      return { batchSize, fits: false };
+    const cap = Math.round(base + perSample * 400);
+    let process: PythonTrainer | undefined;
+    let ooms = 0;
+    let id = 0;
+    const device = async () => {
+      if (!process) {
+        process = new PythonTrainer();
+        const name = await process.start(session(f, 'mlp', { memoryCapBytes: cap }));
+        assert.match(name, /capped test device/);
+      }
+      return process;
+    };
+    /** One memory probe on the capped device; a failed one replaces the process, as the service does. */
+    const measure = async (batchSize: number): Promise<MemoryReading> => {
+      const answer = await (await device()).probe({ kind: 'memory', id: ++id, batchSize });
+      if (answer.type === 'probe-failed') {
+        assert.equal(answer.cause, 'oom', answer.message);
+        assert.match(answer.message, /out of memory.*capped test device/);
+        ooms++;
+        process!.kill();
+        process = undefined;
+        return { batchSize, fits: false };
+      }
+      assert.ok(answer.result.kind === 'memory' && answer.result.memorySource === 'live-tensor-bytes' && answer.result.peakBytes <= cap);
+      return { batchSize, peakBytes: answer.result.peakBytes, gradientBytes: answer.result.gradientBytes, updateBytes: answer.result.updateBytes, fits: true };
+    };
+    try {
+      const over = await measure(4000);
+      assert.ok(!over.fits, 'a batch ten times the ceiling does not fit');
+      const small = [];
+      for (const b of [2, 4, 8, 16]) small.push(await measure(b));
+      const started = startCeilingSearch(small, cap, 1 << 15);
+      assert.ok(started);
+      const { search } = started;
+      const before = ooms;
+      for (let b = search.next(); b !== undefined; b = search.next()) search.report(b, (await measure(b)).fits);
+      const found = search.result();
+      const searchOoms = ooms - before;
+      // The truth, by bisection with real probes on the same capped device.
+      let lo = 16;
+      let hi = 4000;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if ((await measure(mid)).fits) lo = mid;
+        else hi = mid;
+      }
+      t.diagnostic(
+        `cap ${cap} B: ceiling found ${found.ceiling} in ${found.steps} steps (predicted ${found.predicted}); true largest batch ${lo}; ${searchOoms} oom probes in the search`,
+      );
+      assert.ok(found.steps <= 8, `${found.steps} verification steps`);
+      assert.ok(found.ceiling >= 0.9 * lo && found.ceiling <= lo, `ceiling ${found.ceiling}, true largest ${lo}`);
+      assert.ok(searchOoms >= 1, 'the search hit the cap at least once');
+    } finally {
+      process?.kill();
     }
-    assert.ok(answer.result.kind === 'memory' && answer.result.memorySource === 'live-tensor-bytes' && answer.result.peakBytes <= cap);
-    return { batchSize, peakBytes: answer.result.peakBytes, gradientBytes: answer.result.gradientBytes, updateBytes: answer.result.updateBytes, fits: true };
-  };
-  try {
-    const over = await measure(4000);
-    assert.ok(!over.fits, 'a batch ten times the ceiling does not fit');
-    const small = [];
-    for (const b of [2, 4, 8, 16]) small.push(await measure(b));
-    const started = startCeilingSearch(small, cap, 1 << 15);
-    assert.ok(started);
-    const { search } = started;
-    const before = ooms;
-    for (let b = search.next(); b !== undefined; b = search.next()) search.report(b, (await measure(b)).fits);
-    const found = search.result();
-    const searchOoms = ooms - before;
-    // The truth, by bisection with real probes on the same capped device.
-    let lo = 16;
-    let hi = 4000;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if ((await measure(mid)).fits) lo = mid;
-      else hi = mid;
-    }
-    t.diagnostic(`cap ${cap} B: ceiling found ${found.ceiling} in ${found.steps} steps (predicted ${found.predicted}); true largest batch ${lo}; ${searchOoms} oom probes in the search`);
-    assert.ok(found.steps <= 8, `${found.steps} verification steps`);
-    assert.ok(found.ceiling >= 0.9 * lo && found.ceiling <= lo, `ceiling ${found.ceiling}, true largest ${lo}`);
-    assert.ok(searchOoms >= 1, 'the search hit the cap at least once');
-  } finally {
-    process?.kill();
-  }
-});
+  },
+);
