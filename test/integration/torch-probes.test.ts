@@ -302,6 +302,7 @@ test(
       assert.ok(!over.fits, 'a batch ten times the ceiling does not fit');
       const small = [];
       for (const b of [2, 4, 8, 16]) small.push(await measure(b));
+      t.diagnostic(`small probes: ${small.map((m) => `${m.batchSize}: ${m.gradientBytes} + ${m.updateBytes}`).join('; ')}`);
       const started = startCeilingSearch(small, cap, 1 << 15);
       assert.ok(started);
       const { search } = started;
