@@ -226,32 +226,60 @@ test(
   },
 );
 
-test('a trial on torch-cpu and on wasm from the same prepared net: the first losses agree within 1e-3 relative', { skip, timeout: 300_000 }, async (t) => {
-  const f = await fixture('small');
+/** The same probes in a torch-cpu and a wasm session of the same net and seed; each side's results in order. */
+async function onBothEngines(f: Fixture, augment: 'none' | 'light', requests: ProbeRequest[]): Promise<{ torch: Answer[]; wasm: Answer[] }> {
   process.env.AUTOBATCH_WASM_THREADS = '1';
-  const request = { kind: 'trial', id: 1, batchSize: 32, learningRate: 1e-3, warmupSteps: 3, seconds: 1e-3 } as const;
   const py = new PythonTrainer();
   const js = new Trainer();
   try {
-    await py.start(session(f, 'small'));
-    const torch = await py.result(request);
+    await py.start(session(f, 'small', { augment }));
+    const torch = [];
+    for (const r of requests) torch.push(await py.probe(r));
     assert.equal((await js.next()).type, 'ready');
     js.send({
       type: 'start-probes',
-      session: { kind: 'probe-session', datasetDir: f.datasetDir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1 },
+      session: { kind: 'probe-session', datasetDir: f.datasetDir, model: 'small', optimizer: 'adam', backend: 'wasm', seed: 1, augment },
     });
     assert.equal((await js.next()).type, 'backend');
-    const answer = await js.probe(request);
-    assert.ok(answer.type === 'probe-result' && answer.result.kind === 'trial', JSON.stringify(answer));
-    const wasm = answer.result.losses;
-    const worst = Math.max(...[0, 1, 2, 3, 4].map((i) => Math.abs(torch.losses[i]! - wasm[i]!) / Math.abs(wasm[i]!)));
-    t.diagnostic(`first 5 losses: torch ${torch.losses.slice(0, 5).join(' ')}; wasm ${wasm.slice(0, 5).join(' ')}`);
-    assert.ok(worst <= 1e-3, `largest relative difference ${worst}`);
+    const wasm = [];
+    for (const r of requests) wasm.push((await js.probe(r)) as Answer);
+    return { torch, wasm };
   } finally {
     py.kill();
     js.child.kill('SIGKILL');
   }
-});
+}
+
+function relative(a: number, b: number): number {
+  return Math.abs(a - b) / Math.abs(b);
+}
+
+for (const augment of ['none', 'light'] as const) {
+  test(
+    `augment ${augment}: a trial and a noise probe on torch-cpu and on wasm from the same net agree (losses within 1e-3 relative, noise terms within 1e-3)`,
+    { skip, timeout: 300_000 },
+    async (t) => {
+      const f = await fixture('small');
+      const { torch, wasm } = await onBothEngines(f, augment, [
+        { kind: 'trial', id: 1, batchSize: 32, learningRate: 1e-3, warmupSteps: 3, seconds: 1e-3 },
+        { kind: 'noise', id: 2, microBatch: 8, k: 4, steps: 3, learningRate: 1e-3 },
+      ]);
+      const [tt, tn, wt, wn] = [torch[0], torch[1], wasm[0], wasm[1]].map((a) => {
+        assert.ok(a?.type === 'probe-result', JSON.stringify(a));
+        return a.result;
+      });
+      assert.ok(tt?.kind === 'trial' && wt?.kind === 'trial' && tn?.kind === 'noise' && wn?.kind === 'noise');
+      const worst = Math.max(...[0, 1, 2, 3, 4].map((i) => relative(tt.losses[i]!, wt.losses[i]!)));
+      t.diagnostic(`first 5 losses: torch ${tt.losses.slice(0, 5).join(' ')}; wasm ${wt.losses.slice(0, 5).join(' ')}`);
+      t.diagnostic(
+        `noise: torch |G|² ${tn.gradSq} tr Σ ${tn.traceSigma} loss ${tn.windows![0]!.loss}; wasm |G|² ${wn.gradSq} tr Σ ${wn.traceSigma} loss ${wn.windows![0]!.loss}`,
+      );
+      assert.ok(worst <= 1e-3, `largest relative difference ${worst}`);
+      assert.ok(relative(tn.windows![0]!.loss, wn.windows![0]!.loss) <= 1e-3);
+      assert.ok(relative(tn.traceSigma, wn.traceSigma) <= 1e-3 && relative(tn.gradSq, wn.gradSq) <= 1e-3);
+    },
+  );
+}
 
 test(
   'capped test device: a probe above the cap is probe-failed oom, the next process works, and the ceiling search finds ≥ 90 % of the true ceiling in ≤ 8 steps',
