@@ -52,7 +52,7 @@ class CappedMemoryError(RuntimeError):
     def __init__(self, device: str, requested: int, live: int, cap: int) -> None:
         super().__init__(
             f"{device.upper()} out of memory: tried to allocate {requested} bytes "
-            f"(capped test device: {live} of {cap} bytes live, cap {cap} bytes)"
+            f"(capped test device: {live} bytes live, cap {cap} bytes)"
         )
 
 

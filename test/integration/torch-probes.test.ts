@@ -6,9 +6,11 @@
 // `python -m autobatch_trainer` driven over its pipes, every answer checked against the schemas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   probeTrainerMessageSchema,
   type ProbeHostMessage,
@@ -22,9 +24,11 @@ import type { TrainerProcess } from '../../src/main/service/trainer-host.js';
 import { startCeilingSearch, type MemoryReading } from '../../src/shared/ceiling-search.js';
 import type { ModelKind } from '../../src/shared/run-types.js';
 import { mnist, Trainer } from './probe-trainer.js';
+import { pythonProcessEnv } from '../../src/main/service/python-discovery.js';
 import { missing, torchPython } from '../support/parts.js';
 
 const skip = missing('torch');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 type Message = TrainerMessage | ProbeTrainerMessage;
 type Answer = Extract<Message, { type: 'probe-result' | 'probe-failed' }>;
@@ -355,5 +359,24 @@ test(
     } finally {
       process?.kill();
     }
+  },
+);
+
+test(
+  'the memory counters on plain tensors: live storages counted once, views free, the cap fails as out of memory, VmHWM resets',
+  { skip, timeout: 60_000 },
+  () => {
+    const r = spawnSync(torchPython(), [path.join(root, 'test', 'python', 'live_memory_check.py')], {
+      encoding: 'utf8',
+      env: pythonProcessEnv(),
+      timeout: 50_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const checks = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { check: string; ok: boolean; detail: unknown });
+    assert.ok(checks.length >= (process.platform === 'linux' ? 10 : 8), r.stdout);
+    for (const c of checks) assert.ok(c.ok, `${c.check}: ${JSON.stringify(c.detail)}`);
   },
 );
