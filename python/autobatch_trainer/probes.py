@@ -41,26 +41,36 @@ Groups = List[Tuple[List[torch.nn.Parameter], float]]
 
 
 class BatchSampler:
-    """Sample indices for batches: the training split shuffled with the seed, reshuffled on each pass."""
+    """Sample indices for batches: the training split shuffled with the seed, reshuffled on each pass
+    (the app's generator, so the batches are a tfjs probe's). Each pass's order is copied to the device
+    once and batches are slices of it: a host-to-device copy per step would wait for the queued steps
+    and time a GPU's throughput one step at a time (train.py copies an epoch's order once for the
+    same reason)."""
 
-    def __init__(self, train_index: List[int], seed: int) -> None:
+    def __init__(self, train_index: List[int], seed: int, device: Optional[torch.device] = None) -> None:
         if not train_index:
             raise ValueError("the dataset has no training samples")
         self.order = list(train_index)
         self.rng = create_rng(seed)
+        self.device = device or torch.device("cpu")
+        self._shuffle()
+
+    def _shuffle(self) -> None:
         shuffle_in_place(self.order, self.rng)
+        self.on_device = torch.tensor(self.order, dtype=torch.long, device=self.device)
         self.pos = 0
 
-    def next(self, n: int) -> List[int]:
-        """The next n indices; a batch larger than the split repeats samples."""
-        out = [0] * n
-        for i in range(n):
+    def next(self, n: int) -> torch.Tensor:
+        """The next n indices (a long tensor on the device); a batch larger than the split repeats samples."""
+        pieces = []
+        while n > 0:
             if self.pos == len(self.order):
-                shuffle_in_place(self.order, self.rng)
-                self.pos = 0
-            out[i] = self.order[self.pos]
-            self.pos += 1
-        return out
+                self._shuffle()
+            take = min(n, len(self.order) - self.pos)
+            pieces.append(self.on_device[self.pos : self.pos + take])
+            self.pos += take
+            n -= take
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
 
 
 class ProbeRunner:
@@ -147,7 +157,7 @@ class ProbeRunner:
 
         return self.isolated(MEASURE_LEARNING_RATE, body)
 
-    def time_step_again(self, opt: torch.optim.Optimizer, indices: List[int]) -> float:
+    def time_step_again(self, opt: torch.optim.Optimizer, indices: torch.Tensor) -> float:
         """The wall time of the same step once more, in ms. The measured step is slow for reasons a run
         does not have: the pages malloc_trim handed back fault in again (4-7x a step's time on the CPU
         for the small CNN), the dispatch mode runs Python on every operator, CUDA picks its kernels.
@@ -348,7 +358,7 @@ class ProbeRunner:
         return every if stride <= 1 else every[::stride]
 
     def sampler(self) -> BatchSampler:
-        return BatchSampler(self.ds.train_index, self.seed)
+        return BatchSampler(self.ds.train_index, self.seed, self.device)
 
     def isolated(self, learning_rate: float, body: Callable[[torch.optim.Optimizer], Dict[str, Any]]) -> Dict[str, Any]:
         """Runs a probe with a fresh optimizer; whatever happens, the gradients and the optimizer's
@@ -378,13 +388,12 @@ class ProbeRunner:
         self.step_count += 1
         return augment_batch(self.ds.batch(indices), self.augment, self.seed, self.step_count, self.ds.manifest["normalization"])
 
-    def loss_of(self, indices: List[int]) -> torch.Tensor:
-        idx = torch.tensor(indices, dtype=torch.long, device=self.device)
-        x = self.inputs_of(idx)
+    def loss_of(self, indices: torch.Tensor) -> torch.Tensor:
+        x = self.inputs_of(indices)
         # Mean softmax cross-entropy over the batch: tf.losses.softmaxCrossEntropy's default reduction.
-        return F.cross_entropy(self.net(x), self.ds.y.index_select(0, idx))
+        return F.cross_entropy(self.net(x), self.ds.y.index_select(0, indices))
 
-    def step(self, opt: torch.optim.Optimizer, indices: List[int], before_update: Optional[Callable[[], None]] = None) -> torch.Tensor:
+    def step(self, opt: torch.optim.Optimizer, indices: torch.Tensor, before_update: Optional[Callable[[], None]] = None) -> torch.Tensor:
         """One training step (forward, backward, update) on these samples; its loss, left on the device."""
         loss = self.loss_of(indices)
         opt.zero_grad(set_to_none=True)
@@ -394,16 +403,16 @@ class ProbeRunner:
         opt.step()
         return loss.detach()
 
-    def micro_batch_step(self, opt: torch.optim.Optimizer, micro: List[List[int]]) -> Tuple[float, float, float]:
+    def micro_batch_step(self, opt: torch.optim.Optimizer, micro: List[torch.Tensor]) -> Tuple[float, float, float]:
         """k micro-batch gradients, their mean applied: (mean‖gᵢ‖², ‖ḡ‖², mean micro-batch loss), read back at once.
         Only the running sum of the gradients is kept, so memory does not grow with k (gradient-noise.ts)."""
         k = len(micro)
-        inputs = [self.inputs_of(torch.tensor(m, dtype=torch.long, device=self.device)) for m in micro]
+        inputs = [self.inputs_of(m) for m in micro]
         total: Optional[List[torch.Tensor]] = None
         sq_sum = torch.zeros((), device=self.device)
         loss_sum = torch.zeros((), device=self.device)
         for m, x in zip(micro, inputs):
-            labels = self.ds.y.index_select(0, torch.tensor(m, dtype=torch.long, device=self.device))
+            labels = self.ds.y.index_select(0, m)
             loss = F.cross_entropy(self.net(x), labels)
             grads = torch.autograd.grad(loss, self.trainable, allow_unused=True)
             g = [gi if gi is not None else torch.zeros_like(p) for gi, p in zip(grads, self.trainable)]

@@ -267,6 +267,8 @@ for (const augment of ['none', 'light'] as const) {
       const { torch, wasm } = await onBothEngines(f, augment, [
         { kind: 'trial', id: 1, batchSize: 32, learningRate: 1e-3, warmupSteps: 3, seconds: 1e-3 },
         { kind: 'noise', id: 2, microBatch: 8, k: 4, steps: 3, learningRate: 1e-3 },
+        // Larger than the training split: the batches repeat samples and cross reshuffled passes.
+        { kind: 'trial', id: 3, batchSize: 1000, learningRate: 1e-3, warmupSteps: 0, seconds: 1e-3 },
       ]);
       const [tt, tn, wt, wn] = [torch[0], torch[1], wasm[0], wasm[1]].map((a) => {
         assert.ok(a?.type === 'probe-result', JSON.stringify(a));
@@ -279,6 +281,9 @@ for (const augment of ['none', 'light'] as const) {
         `noise: torch |G|² ${tn.gradSq} tr Σ ${tn.traceSigma} loss ${tn.windows![0]!.loss}; wasm |G|² ${wn.gradSq} tr Σ ${wn.traceSigma} loss ${wn.windows![0]!.loss}`,
       );
       assert.ok(worst <= 1e-3, `largest relative difference ${worst}`);
+      const [tw, ww] = [torch[2], wasm[2]].map((a) => (a?.type === 'probe-result' && a.result.kind === 'trial' ? a.result.losses : []));
+      assert.ok(tw!.length === 5 && ww!.length === 5, `5 steps at batch 1000 on both: ${JSON.stringify([tw, ww])}`);
+      assert.ok(Math.max(...tw!.map((l, i) => relative(l, ww![i]!))) <= 1e-3, `batches past the split: torch ${tw!.join(' ')}; wasm ${ww!.join(' ')}`);
       assert.ok(relative(tn.windows![0]!.loss, wn.windows![0]!.loss) <= 1e-3);
       assert.ok(relative(tn.traceSigma, wn.traceSigma) <= 1e-3 && relative(tn.gradSq, wn.gradSq) <= 1e-3);
     },
