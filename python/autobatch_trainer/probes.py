@@ -161,8 +161,9 @@ class ProbeRunner:
         """The wall time of the same step once more, in ms. The measured step is slow for reasons a run
         does not have: the pages malloc_trim handed back fault in again (4-7x a step's time on the CPU
         for the small CNN), the dispatch mode runs Python on every operator, CUDA picks its kernels.
-        search-plan.ts sizes the throughput probes from stepMs, so it should be a step's time. The
-        augmentation draws are the measured step's (the step counter is set back), as in tfjs."""
+        search-plan.ts sizes the throughput probes from stepMs, so it should be a step's time. The step
+        counter is set back: the repeat draws the measured step's augmentation, and later probes draw
+        as a tfjs runner's would."""
         count = self.step_count
         self.step_count -= 1
         t0 = time.perf_counter()
