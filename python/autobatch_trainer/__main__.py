@@ -1,15 +1,17 @@
 """Entry of a torch trainer process: `python -m autobatch_trainer`, started by the host
-(src/main/service/python-trainer.ts) with the package folder on PYTHONPATH. One job, then exit.
+(src/main/service/python-trainer.ts) with the package folder on PYTHONPATH. One job or one probe
+session (probe_session.py), then exit.
 Messages out go on fd 3, host messages come on stdin (protocol.py); stdout and stderr are the
 libraries', kept by the host only for a crash's message."""
 import os
+import queue
 import sys
 import threading
 import time
 from typing import Any, Dict
 
 from .allocator import tune_malloc_for_training
-from .protocol import Channel, Invalid, check_host_message
+from .protocol import Channel, Invalid, check_host_message, check_probe_host_message, is_probe_host_message
 
 HEARTBEAT_S = 1.0
 METRICS_INTERVAL_S = 0.1
@@ -52,22 +54,38 @@ def main() -> int:
     started = threading.Event()
     box: Dict[str, Any] = {}
 
+    inbox: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+
     def on_message(raw: Any) -> None:
+        probe = is_probe_host_message(raw)
         try:
             if isinstance(raw, dict) and "$invalid" in raw:
                 raise Invalid([], raw["$invalid"])
-            message = check_host_message(raw)
+            message = check_probe_host_message(raw) if probe else check_host_message(raw)
         except Invalid as err:
+            request = raw.get("request") if isinstance(raw, dict) else None
+            probe_id = request.get("id") if isinstance(request, dict) else None
+            if probe and raw.get("type") == "probe" and isinstance(probe_id, int) and not isinstance(probe_id, bool):
+                channel.send({"type": "probe-failed", "id": probe_id, "cause": "error", "message": f"invalid probe message from host: {err}"})
+                return
             channel.send({"type": "failed", "cause": "bad-config", "message": f"invalid message from host: {err}"})
             if not started.is_set():
                 box["invalid"] = True
                 started.set()
             return
-        if message["type"] == "stop":
+        kind = message["type"]
+        if kind == "stop":
             stop.set()
-            return
-        if not started.is_set():  # one job per process
-            box["job"] = message["job"]
+        elif kind in ("probe", "end"):
+            if "session" in box:
+                inbox.put(message)
+            elif kind == "probe":
+                channel.send({"type": "probe-failed", "id": message["request"]["id"], "cause": "error", "message": "no probe session: send start-probes before any probe"})
+        elif started.is_set():  # one job or session per process
+            what = "a probe session" if "session" in box else "a job"
+            channel.send({"type": "failed", "cause": "bad-config", "message": f"{what} was already started in this process: start a new process for another"})
+        else:
+            box["session" if kind == "start-probes" else "job"] = message["session" if kind == "start-probes" else "job"]
             started.set()
 
     def on_end() -> None:
@@ -84,12 +102,17 @@ def main() -> int:
     threading.Thread(target=heartbeat, name="heartbeat", daemon=True).start()
     channel.send({"type": "ready", "pid": os.getpid()})
     started.wait()
+    code = 0
     if "job" in box:
         from .job import run_job  # torch is imported here, after 'ready': heartbeats flow while it loads
 
         run_job(box["job"], channel, stop.is_set, Metrics(channel))
+    elif "session" in box:
+        from .probe_session import run_probe_session
+
+        code = run_probe_session(box["session"], channel, inbox)
     done.set()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -249,6 +249,11 @@ TUNING_ORIGIN = strict_object({
     }),
 })
 
+PREPARED_NET = strict_object({
+    "modelDir": string(min=1),
+    "groups": array(strict_object({"layers": array(string(min=1)), "rateFactor": number(gt=0)}), min=1),
+})
+
 TRAIN_JOB = strict_object({
     "kind": one_of("train"),
     "runId": number(integer=True, min=1),
@@ -258,10 +263,7 @@ TRAIN_JOB = strict_object({
     "maxSteps": Optional_(number(integer=True, min=1)),
     "startModelDir": Optional_(string(min=1)),
     "tuning": Optional_(TUNING_ORIGIN),
-    "prepared": Optional_(strict_object({
-        "modelDir": string(min=1),
-        "groups": array(strict_object({"layers": array(string(min=1)), "rateFactor": number(gt=0)}), min=1),
-    })),
+    "prepared": Optional_(PREPARED_NET),
     "threads": Optional_(number(integer=True, min=1, max=256)),
     "memoryCapBytes": Optional_(number(integer=True, min=1)),
 })
@@ -269,16 +271,105 @@ TRAIN_JOB = strict_object({
 _START = strict_object({"type": one_of("start"), "job": TRAIN_JOB})
 _STOP = strict_object({"type": one_of("stop")})
 
+# src/shared/probe-protocol.ts: the probe session and its requests.
+PROBE_SESSION = strict_object({
+    "kind": one_of("probe-session"),
+    "datasetDir": string(min=1),
+    "model": one_of(*RUN_MODELS),
+    "optimizer": one_of(*OPTIMIZERS),
+    "backend": one_of(*BACKEND_CHOICES),
+    "seed": number(integer=True, min=0),
+    "momentum": Optional_(number(min=0, lt=1)),
+    "augment": Optional_(one_of(*AUGMENT_LEVELS)),
+    "startModel": Optional_(strict_object({
+        "dir": string(min=1),
+        "unfreeze": number(integer=True, min=0),
+        "fineTuneRateFactor": number(gt=0),
+    })),
+    "memoryCapBytes": Optional_(number(integer=True, min=1)),
+    "prepared": Optional_(PREPARED_NET),
+    "threads": Optional_(number(integer=True, min=1, max=256)),
+})
 
-def check_host_message(message: Any) -> Dict[str, Any]:
-    """The message if it is a valid host message; raises Invalid saying what is wrong."""
+_ID = number(integer=True)
+PROBE_REQUESTS = {
+    "memory": strict_object({"kind": one_of("memory"), "id": _ID, "batchSize": number(integer=True, min=1)}),
+    "throughput": strict_object({
+        "kind": one_of("throughput"),
+        "id": _ID,
+        "batchSize": number(integer=True, min=1),
+        "warmupSteps": number(integer=True, min=0),
+        "steps": number(integer=True, min=1),
+    }),
+    "noise": strict_object({
+        "kind": one_of("noise"),
+        "id": _ID,
+        "microBatch": number(integer=True, min=1),
+        "k": number(integer=True, min=2),
+        "steps": number(integer=True, min=1),
+        "pretrainSteps": Optional_(number(integer=True, min=0)),
+        "windows": Optional_(number(integer=True, min=1, max=8)),
+        "learningRate": number(gt=0),
+    }),
+    "learning-rate": strict_object({
+        "kind": one_of("learning-rate"),
+        "id": _ID,
+        "batchSize": number(integer=True, min=1),
+        "minRate": number(gt=0),
+        "maxRate": number(gt=0),
+        "steps": number(integer=True, min=4, max=1000),
+        "stopFactor": number(gt=1),
+    }),
+    "trial": strict_object({
+        "kind": one_of("trial"),
+        "id": _ID,
+        "batchSize": number(integer=True, min=1),
+        "learningRate": number(gt=0),
+        "warmupSteps": number(integer=True, min=0),
+        "seconds": number(gt=0),
+    }),
+}
+
+
+def probe_request(v: Any, path: List[str]) -> None:
+    """z.discriminatedUnion('kind', ...): the kind picks the schema."""
+    if not isinstance(v, dict):
+        raise Invalid(path, "expected an object")
+    check = PROBE_REQUESTS.get(v.get("kind")) if isinstance(v.get("kind"), str) else None
+    if check is None:
+        raise Invalid(path + ["kind"], f"expected one of {', '.join(PROBE_REQUESTS)}")
+    check(v, path)
+
+
+_START_PROBES = strict_object({"type": one_of("start-probes"), "session": PROBE_SESSION})
+_PROBE = strict_object({"type": one_of("probe"), "request": probe_request})
+_END = strict_object({"type": one_of("end")})
+
+_HOST_MESSAGES = {"start": _START, "stop": _STOP}
+_PROBE_HOST_MESSAGES = {"start-probes": _START_PROBES, "probe": _PROBE, "end": _END}
+
+
+def _check(message: Any, table: Dict[str, Check]) -> Dict[str, Any]:
     if not isinstance(message, dict):
         raise Invalid([], "expected an object")
     kind = message.get("type")
-    if kind == "start":
-        _START(message, [])
-    elif kind == "stop":
-        _STOP(message, [])
-    else:
-        raise Invalid(["type"], "expected 'start' or 'stop'")
+    check = table.get(kind) if isinstance(kind, str) else None
+    if check is None:
+        raise Invalid(["type"], f"expected one of {', '.join(repr(k) for k in table)}")
+    check(message, [])
     return message
+
+
+def check_host_message(message: Any) -> Dict[str, Any]:
+    """The message if it is a valid host message of a run (hostMessageSchema); raises Invalid saying what is wrong."""
+    return _check(message, _HOST_MESSAGES)
+
+
+def check_probe_host_message(message: Any) -> Dict[str, Any]:
+    """The message if it is a valid host message of a probe session (probeHostMessageSchema); raises Invalid."""
+    return _check(message, _PROBE_HOST_MESSAGES)
+
+
+def is_probe_host_message(message: Any) -> bool:
+    """Whether a message belongs to the probe protocol (then checked against its schema), as probe-session.ts tells them."""
+    return isinstance(message, dict) and message.get("type") in _PROBE_HOST_MESSAGES

@@ -9,11 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJsonLine, encodeJsonLine } from '../../src/shared/json-lines.js';
 import { hostMessageSchema, trainerMessageSchema, type TrainerMessage } from '../../src/shared/trainer-protocol.js';
+import { probeHostMessageSchema } from '../../src/shared/probe-protocol.js';
 import { pythonProcessEnv } from '../../src/main/service/python-discovery.js';
 import { missing, torchPython } from '../support/parts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIXTURES = path.join(root, 'test', 'fixtures', 'protocol', 'host-messages.json');
+const PROBE_FIXTURES = path.join(root, 'test', 'fixtures', 'protocol', 'probe-host-messages.json');
 const CHECK = path.join(root, 'test', 'python', 'protocol_check.py');
 const skip = missing('torch');
 
@@ -30,21 +32,30 @@ interface Fixtures {
   invalid: { name: string; message: unknown }[];
 }
 
-test('zod and the Python trainer judge every fixture host message the same way', { skip }, () => {
-  const fixtures = JSON.parse(readFileSync(FIXTURES, 'utf8')) as Fixtures;
-  assert.ok(fixtures.valid.length >= 8 && fixtures.invalid.length >= 20);
+/** Fixture messages judged by zod (through the wire's decoding) and by the Python checks (`mode` of protocol_check.py) alike. */
+function judgeAlike(file: string, schema: { safeParse(v: unknown): { success: boolean } }, mode: string, least: { valid: number; invalid: number }): void {
+  const fixtures = JSON.parse(readFileSync(file, 'utf8')) as Fixtures;
+  assert.ok(fixtures.valid.length >= least.valid && fixtures.invalid.length >= least.invalid);
   const expected = [...fixtures.valid.map((c) => ({ name: c.name, valid: true })), ...fixtures.invalid.map((c) => ({ name: c.name, valid: false }))];
   // The Node side, through the same decoding as the wire.
   for (const c of [...fixtures.valid, ...fixtures.invalid]) {
-    const verdict = hostMessageSchema.safeParse(decodeJsonLine(JSON.stringify(c.message))).success;
+    const verdict = schema.safeParse(decodeJsonLine(JSON.stringify(c.message))).success;
     assert.equal(verdict, expected.find((e) => e.name === c.name)!.valid, `zod on "${c.name}"`);
   }
-  const py = JSON.parse(runPython(['verdicts', FIXTURES])) as { name: string; valid: boolean; why: string | null }[];
+  const py = JSON.parse(runPython([mode, file])) as { name: string; valid: boolean; why: string | null }[];
   assert.deepEqual(
     py.map(({ name, valid }) => ({ name, valid })),
     expected,
   );
   for (const v of py.filter((p) => !p.valid)) assert.ok(v.why && v.why.length > 5, `Python says why "${v.name}" is invalid`);
+}
+
+test('zod and the Python trainer judge every fixture host message the same way', { skip }, () => {
+  judgeAlike(FIXTURES, hostMessageSchema, 'verdicts', { valid: 8, invalid: 20 });
+});
+
+test('zod and the Python trainer judge every fixture probe-session message the same way', { skip }, () => {
+  judgeAlike(PROBE_FIXTURES, probeHostMessageSchema, 'probe-verdicts', { valid: 10, invalid: 30 });
 });
 
 const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
