@@ -12,7 +12,6 @@ import { TrainerHost, type TrainerProcess, type TrainerSpawner } from '../../../
 import { routedSpawner, type Route } from '../../../src/main/service/routed-trainer.js';
 import { AutoBatchService, type PythonSpawnerFactory } from '../../../src/main/service/service.js';
 import { BackendResolver } from '../../../src/main/service/backend-resolver.js';
-import { UserError } from '../../../src/main/service/errors.js';
 import type { HostMessage, TrainJob } from '../../../src/shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../../src/shared/probe-protocol.js';
 import { openStore } from '../../../src/main/store/index.js';
