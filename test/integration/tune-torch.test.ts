@@ -37,33 +37,29 @@ function assertOnTorchCpu(service: AutoBatchService, t: TuningSessionRecord): vo
   );
 }
 
-test(
-  'Quick on torch-cpu (auto): the search runs in Python, stores the rung, and "Train with this" trains on torch-cpu',
-  { skip, timeout: 300_000 },
-  async () => {
-    const { service, datasetId } = await torchService(1000);
-    try {
-      const started = performance.now();
-      const t = await service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'torch-cpu' }).done;
-      assertOnTorchCpu(service, t);
-      const r = t.report!;
-      assert.ok(r.recommendation.batchSize >= 1 && r.recommendation.batchSize <= r.recommendation.memoryCeiling);
-      assert.ok(r.recommendation.expectedSamplesPerSecond > 0);
-      assert.ok(r.learningRateTest && r.learningRateTest.points.length >= 8, 'a range test with readings');
-      assert.ok(service.tuningTrials(t.id).every((x) => x.status === 'ok'));
-      const seconds = (performance.now() - started) / 1000;
-      assert.ok(seconds < 90, `Quick took ${seconds.toFixed(1)} s`);
+test('Quick on torch-cpu: the search runs in Python, stores the rung, and "Train with this" trains on torch-cpu', { skip, timeout: 300_000 }, async () => {
+  const { service, datasetId } = await torchService(1000);
+  try {
+    const started = performance.now();
+    const t = await service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'torch-cpu' }).done;
+    assertOnTorchCpu(service, t);
+    const r = t.report!;
+    assert.ok(r.recommendation.batchSize >= 1 && r.recommendation.batchSize <= r.recommendation.memoryCeiling);
+    assert.ok(r.recommendation.expectedSamplesPerSecond > 0);
+    assert.ok(r.learningRateTest && r.learningRateTest.points.length >= 8, 'a range test with readings');
+    assert.ok(service.tuningTrials(t.id).every((x) => x.status === 'ok'));
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds < 90, `Quick took ${seconds.toFixed(1)} s`);
 
-      const run = await service.startTraining({ dataset: '', fromTuning: t.id, config: { epochs: 1 }, maxSteps: 3 }).done;
-      assert.equal(run.status, 'completed', run.error ?? '');
-      assert.equal(run.rung, 'torch-cpu');
-      assert.equal(run.backend, 'torch');
-      assert.equal(run.config.batchSize, r.recommendation.batchSize);
-    } finally {
-      await service.close();
-    }
-  },
-);
+    const run = await service.startTraining({ dataset: '', fromTuning: t.id, config: { epochs: 1 }, maxSteps: 3 }).done;
+    assert.equal(run.status, 'completed', run.error ?? '');
+    assert.equal(run.rung, 'torch-cpu');
+    assert.equal(run.backend, 'torch');
+    assert.equal(run.config.batchSize, r.recommendation.batchSize);
+  } finally {
+    await service.close();
+  }
+});
 
 test('Full on torch-cpu: the noise scale, goodput and equal-time trials measured in Python', { skip, timeout: 300_000 }, async () => {
   const { service, datasetId } = await torchService(1000);
