@@ -4,14 +4,18 @@
 # the Vulkan driver, prints the WebGPU adapter, measures training throughput of the small and
 # large CNNs on the MNIST sample at batch sizes 32…4096 on the webgpu backend, runs Auto-tune
 # (Full) on both, the time-to-target benchmark, and the PyTorch peer on the same data and
-# batches, and prints the ratios. Everything lands in the results folder ($OUT if set, else
-# ./results): at most 8 files (gpu-check.log, summary.txt, adapter.json, throughput.json,
-# tune-small.json, tune-large.json, tuner-bench.json).
+# batches, and prints the ratios. Then the app's own PyTorch engine (issue 16): a short run and a
+# Quick Auto-tune of the small CNN on torch-cuda (torch-cpu without a GPU, or --torch-device), in
+# the machine's Python with PyTorch and the bundle's python/ package. Everything lands in the
+# results folder ($OUT if set, else ./results): at most 10 files (gpu-check.log, summary.txt,
+# adapter.json, throughput.json, tune-small.json, tune-large.json, tuner-bench.json,
+# torch-run.json, torch-tune.json).
 #
 #   ./gpu-check.sh [--quick] [--budget SECONDS] [--batches 32,64,...] [--models small,large]
 #                  [--steps N] [--tune-mode full|quick] [--tune-models small,large]
-#                  [--no-tune] [--no-peer] [--no-tuner-bench] [--python python3]
-#                  [--peer-device cuda|cpu] [--threads N] [--out DIR] [--work DIR]
+#                  [--no-tune] [--no-peer] [--no-tuner-bench] [--no-torch] [--python python3]
+#                  [--peer-device cuda|cpu] [--torch-device cuda|cpu] [--threads N]
+#                  [--out DIR] [--work DIR]
 #
 # --quick: batches 32,256, 6 steps each, tune Quick on the small CNN only, no time-to-target run,
 # peer on CPU unless a GPU is seen: a few minutes on lavapipe (Mesa's CPU Vulkan), to try the
@@ -31,8 +35,10 @@ tune_models=small,large
 do_tune=1
 do_peer=1
 do_tuner_bench=1
+do_torch=1
 python=python3
 peer_device=
+torch_device=
 threads=$(nproc 2>/dev/null || echo 2)
 quick=0
 
@@ -48,12 +54,14 @@ while [ $# -gt 0 ]; do
     --no-tune) do_tune=0 ;;
     --no-peer) do_peer=0 ;;
     --no-tuner-bench) do_tuner_bench=0 ;;
+    --no-torch) do_torch=0 ;;
+    --torch-device) torch_device=$2; shift ;;
     --python) python=$2; shift ;;
     --peer-device) peer_device=$2; shift ;;
     --threads) threads=$2; shift ;;
     --out) out=$2; shift ;;
     --work) work=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -104,6 +112,7 @@ export PYTHONUNBUFFERED=1
 has_gpu=0
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then has_gpu=1; fi
 [ -z "$peer_device" ] && { [ $has_gpu -eq 1 ] && peer_device=cuda || peer_device=cpu; }
+[ -z "$torch_device" ] && { [ $has_gpu -eq 1 ] && torch_device=cuda || torch_device=cpu; }
 cli=("$node" "$app/bin/autobatch.js")
 
 say "AutoBatch Studio GPU check — $(date -u +%FT%TZ) on $(hostname), $(nproc) cores, node $("$node" -v)"
@@ -148,7 +157,7 @@ run_step throughput "$tp_cap" "$node" "$app/dist/bench/throughput.js" --backends
 if [ $do_tune -eq 1 ]; then
   n=$(echo "$tune_models" | tr ',' ' ' | wc -w)
   for m in $(echo "$tune_models" | tr ',' ' '); do
-    cap=$(( $(left) * 100 / (100 * n + (do_tuner_bench * 60)) )); [ $cap -lt 30 ] && cap=30
+    cap=$(( $(left) * 100 / (100 * n + (do_tuner_bench * 60) + (do_torch * 60)) )); [ $cap -lt 30 ] && cap=30
     if run_step "tune $m" "$cap" "${cli[@]}" tune --dataset mnist --model "$m" --mode "$tune_mode" --backend webgpu --json >"$out/tune-$m.json"; then
       "$node" -e '
         const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -163,8 +172,33 @@ fi
 
 # ---- 5. time to target against the baselines (bench/tuner.ts) ----------------------------------
 if [ $do_tuner_bench -eq 1 ]; then
-  run_step tuner-bench "$(left)" "$node" "$app/dist/bench/tuner.js" --backend webgpu --model small --source "$app/data/mnist-idx" \
+  tb_cap=$(left); [ $do_torch -eq 1 ] && tb_cap=$(( $(left) * 60 / 100 ))
+  run_step tuner-bench "$tb_cap" "$node" "$app/dist/bench/tuner.js" --backend webgpu --model small --source "$app/data/mnist-idx" \
     --max-epochs 6 --json "$out/tuner-bench.json" | tee -a "$summary" "$logf"
+fi
+
+# ---- 6. the app's PyTorch engine: a run and a Quick Auto-tune on torch-cuda (or torch-cpu) ------
+if [ $do_torch -eq 1 ]; then
+  rung=torch-$torch_device
+  if ! "$python" -c 'import torch' 2>/dev/null; then
+    say "torch engine: $python has no torch; the $rung steps are left out"
+  else
+    if run_step "train $rung" 120 "${cli[@]}" train --dataset mnist --model small --batch-size 64 --epochs 1 --lr 0.001 --backend "$rung" \
+      --python "$python" --max-steps 60 --json >"$out/torch-run.json"; then
+      "$node" -e '
+        const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        console.log(`train ${process.argv[2]} on ${r.device}: ${r.status}, ${r.steps ?? "?"} steps in ${Number(r.trainSeconds).toFixed(1)} s, val accuracy ${r.bestValAccuracy == null ? "-" : Number(r.bestValAccuracy).toFixed(3)}`);
+      ' "$out/torch-run.json" "$rung" 2>>"$logf" | tee -a "$summary" "$logf"
+    fi
+    if run_step "tune $rung" "$(left)" "${cli[@]}" tune --dataset mnist --model small --mode quick --backend "$rung" --python "$python" --json >"$out/torch-tune.json"; then
+      "$node" -e '
+        const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        const rec = t.report?.recommendation ?? {}; const trials = t.trials ?? [];
+        const source = trials.find((x) => x.kind === "memory" && x.result?.memorySource)?.result.memorySource ?? "-";
+        console.log(`tune small (quick) on ${t.rung} ${t.device}: batch ${rec.batchSize}, lr ${Number(rec.learningRate).toPrecision(3)}, ceiling ${rec.memoryCeiling} (budget ${((t.budgetBytes ?? 0) / 2 ** 30).toFixed(1)} GiB, memory ${source}), ${Math.round(rec.expectedSamplesPerSecond)} samples/s, search ${Number(t.searchSeconds).toFixed(1)} s, ${trials.length} trials, ${trials.filter((x) => x.status === "oom").length} oom`);
+      ' "$out/torch-tune.json" 2>>"$logf" | tee -a "$summary" "$logf"
+    fi
+  fi
 fi
 
 say "done in $(( $(date +%s) - start ))s; results in $out"

@@ -1,15 +1,16 @@
 // Builds the GPU check bundle (docs/gpu-check.md): a folder of at most 60 MiB that runs the GPU
 // check on a Linux machine with no network and no Node.js.
 //
-//   node dist/bench/gpu-check/make-bundle.js [--out gpu-bundle] [--no-record] [--peer bench/peer_torch.py]
+//   node dist/bench/gpu-check/make-bundle.js [--out gpu-bundle] [--no-record] [--peer bench/peer_torch.py] [--python /usr/bin/python3]
 //
 // 1. Records which node_modules files the check's paths load: the CLI (datasets import, train,
 //    tune Full) and bench/throughput on the webgpu backend, here on whatever adapter there is
-//    (lavapipe without a GPU), through record-loads. --no-record reuses the last list
+//    (lavapipe without a GPU), and a torch-cpu run where --python has torch (the Node prep entry
+//    of the torch engine), through record-loads. --no-record reuses the last list
 //    (bench/gpu-check/bundle-files.txt, kept in git, rewritten by each recording).
 // 2. Exports the MNIST sample as an IDX folder (no `mnist` package on the GPU machine).
 // 3. Writes the folder: node.xz (this Node binary), app.tar.xz (package.json, bin, dist/src,
-//    dist/bench, the recorded node_modules files, the MNIST IDX), lib/libvulkan.so.1 (the
+//    dist/bench, python/autobatch_trainer, the recorded node_modules files, the MNIST IDX), lib/libvulkan.so.1 (the
 //    Vulkan loader, Debian's libvulkan1), lib/glvnd (a fallback for the ICD's needs),
 //    peer_torch.py (bench/peer_torch.py), gpu-check.sh, MANIFEST.json.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     'no-record': { type: 'boolean', default: false },
     peer: { type: 'string', default: path.join(root, 'bench/peer_torch.py') },
     vulkan: { type: 'string', default: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1' },
+    /** A Python with torch, to record the torch engine's Node side too. */
+    python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
 const out = path.resolve(args.out);
@@ -99,6 +102,28 @@ function record(idxDir: string): string[] {
       '--json',
     );
     cli('tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'webgpu', '--epochs', '1', '--json');
+    // The torch engine's Node side (the prep entry that builds the net for Python), where a Python with torch is here.
+    if (spawnSync(args.python, ['-c', 'import torch']).status === 0) {
+      log('recording: train (torch-cpu)');
+      cli(
+        'train',
+        '--dataset',
+        'mnist',
+        '--model',
+        'small',
+        '--batch-size',
+        '16',
+        '--epochs',
+        '1',
+        '--backend',
+        'torch-cpu',
+        '--python',
+        args.python,
+        '--max-steps',
+        '3',
+        '--json',
+      );
+    } else log(`recording: ${args.python} has no torch; the torch engine's prep entry is not recorded`);
     log('recording: bench/throughput (webgpu)');
     sh(
       process.execPath,

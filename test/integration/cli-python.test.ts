@@ -81,13 +81,12 @@ test('--python, then AUTOBATCH_PYTHON, then the settings: the first is the one a
   }
 });
 
-test('Auto-tune refuses a torch rung, and says which to choose', () => {
+test('Auto-tune on a torch rung this machine lacks fails with the reason', { skip: process.platform === 'darwin' ? 'MPS may exist on macOS' : false }, () => {
   const home = tempHome();
   assert.equal(cli(home, ['datasets', 'import', 'sample:mnist', '--limit', '100', '--json']).code, 0);
-  const r = cli(home, ['tune', '--dataset', 'mnist', '--model', 'mlp', '--backend', 'torch-cpu', '--python', '/usr/bin/python3', '--json']);
-  assert.equal(r.code, 1);
-  assert.match(
-    r.json().error,
-    /^backend: Auto-tune runs on the built-in engine \(tfjs\) until its PyTorch probes exist: choose auto, or one of tensorflow, webgpu, wasm, cpu/,
-  );
+  const r = cli(home, ['tune', '--dataset', 'mnist', '--model', 'mlp', '--backend', 'torch-mps', '--python', '/usr/bin/python3', '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  // A failed search prints the session, then the error, as two documents.
+  const failed = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n}\n') + 3)) as { error: string };
+  assert.match(failed.error, /backend torch-mps is not available: torch-mps \(PyTorch, Apple MPS\): Apple MPS exists only on macOS/);
 });

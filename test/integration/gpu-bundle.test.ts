@@ -132,6 +132,11 @@ test('the recorded list: complete for the webgpu path, nothing excluded, and the
   // bundle's xz -9 of one tar does better: 22.8 against 30.2 MiB for Node itself).
   const gz = (file: string) => brotliCompressSync(readFileSync(file), { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }).length;
   const project = planProject(root);
+  // The torch engine's Python package travels (its sources only), where the build looks for it.
+  const projectRels = project.map((f) => f.rel);
+  for (const py of ['python/autobatch_trainer/__main__.py', 'python/autobatch_trainer/protocol.py', 'python/autobatch_trainer/train.py'])
+    assert.ok(projectRels.includes(py), `${py} missing from the bundle`);
+  assert.ok(!projectRels.some((r) => r.startsWith('python/') && !r.endsWith('.py')), 'no bytecode or other files from python/');
   const parts = {
     'node (brotli 5)': gz(process.execPath),
     'node_modules (brotli 5)': plan.reduce((s, f) => s + gz(path.join(root, f.rel)), 0),

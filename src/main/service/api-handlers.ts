@@ -8,7 +8,6 @@ import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, V
 import { ApiError, DESKTOP_ONLY_METHODS, SERIES_NAMES, VIEW_DEFAULTS } from '../../shared/api/index.js';
 import type { ImportOptions } from '../../shared/dataset-types.js';
 import type { StartFromRequest } from '../../shared/fine-tuning.js';
-import { isTorchBackend } from '../../shared/run-types.js';
 import type { LoadedStartModel } from './start-model-source.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
 import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
@@ -132,9 +131,8 @@ function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'st
       const { sessionId, done } = service.startTuning({
         ...params,
         ...(loaded ? { startFrom: loaded } : {}),
-        // A torch default in Settings is for training: until Auto-tune has PyTorch probes, a search
-        // that names no backend walks the tfjs ladder rather than refusing (one that names torch is refused).
-        backend: p.backend ?? (isTorchBackend(s.backend) ? 'auto' : s.backend),
+        // Settings' default backend serves searches as it serves runs (a torch rung included).
+        backend: p.backend ?? s.backend,
         ...(p.memoryBudgetBytes === undefined && s.memoryBudgetBytes !== null ? { memoryBudgetBytes: s.memoryBudgetBytes } : {}),
       });
       done.catch(() => {}); // its end arrives as a tune-status event

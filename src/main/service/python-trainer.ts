@@ -5,17 +5,18 @@
 // (fd 3), never stdout, so a library's stray print cannot end the run; host messages go to its
 // stdin (src/shared/json-lines.ts, python/autobatch_trainer/protocol.py).
 //
-// Before the job reaches Python, a short Node process (torch-prep-entry.ts) builds the job's net
-// as a tfjs run would and saves it with its rate groups: the start message then carries
-// job.prepared, and both engines start from the same weights.
+// Before a run's job or a probe session reaches Python, a short Node process
+// (torch-prep-entry.ts) builds its net as tfjs would and saves it with its rate groups: the
+// 'start' or 'start-probes' message then carries `prepared` (and the CPU threads), and both
+// engines start from the same weights.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJsonLine, encodeJsonLine, LineSplitter } from '../../shared/json-lines.js';
-import type { HostMessage, TrainJob, TrainerMessage } from '../../shared/trainer-protocol.js';
-import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
+import type { HostMessage, PreparedNet, TrainJob, TrainerMessage } from '../../shared/trainer-protocol.js';
+import type { ProbeHostMessage, ProbeSession } from '../../shared/probe-protocol.js';
 import { TORCH_PREP_MARKER, type TorchPrepOutcome } from '../engine/trainer/torch-prep-protocol.js';
 import { defaultCpuThreads } from '../engine/util/cpu-threads.js';
 import { nodeEntryRunner, type EntryRunner } from './backend-detect.js';
@@ -37,9 +38,9 @@ export interface PythonSpawnerOptions {
   threads?: number;
 }
 
-/** The job's net, built and saved by the prep entry in `workDir`; a failure says why. */
-export async function prepareTorchJob(job: TrainJob, workDir: string, run: EntryRunner = nodeEntryRunner): Promise<TorchPrepOutcome> {
-  const jobFile = path.join(workDir, 'job.json');
+/** The net of a run's job or of a probe session, built and saved by the prep entry in `workDir`; a failure says why. */
+export async function prepareTorchJob(job: TrainJob | ProbeSession, workDir: string, run: EntryRunner = nodeEntryRunner): Promise<TorchPrepOutcome> {
+  const jobFile = path.join(workDir, job.kind === 'probe-session' ? 'session.json' : 'job.json');
   writeFileSync(jobFile, JSON.stringify(job));
   const { stdout, stderr, code } = await run(PREP_ENTRY, [jobFile, workDir], PREP_TIMEOUT_MS);
   const line = stdout.split('\n').find((l) => l.startsWith(TORCH_PREP_MARKER));
@@ -53,6 +54,9 @@ export async function prepareTorchJob(job: TrainJob, workDir: string, run: Entry
   const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
   return { ok: false, cause: 'error', message: `preparing the model for PyTorch failed (exit ${code ?? 'by signal or timeout'})${tail ? `: ${tail}` : ''}` };
 }
+
+/** The shape of createPythonSpawner (the service takes another in tests). */
+export type PythonSpawnerFactory = (options: PythonSpawnerOptions) => TrainerSpawner;
 
 export function createPythonSpawner(options: PythonSpawnerOptions): TrainerSpawner {
   return () => startPythonTrainer(options);
@@ -90,27 +94,35 @@ function startPythonTrainer(options: PythonSpawnerOptions): TrainerProcess {
     rmSync(workDir, { recursive: true, force: true });
   });
   child.stdin?.on('error', () => undefined); // the trainer exited first (EPIPE): its exit says what happened
-  const write = (msg: HostMessage) => {
+  const write = (msg: HostMessage | ProbeHostMessage) => {
     if (!exited && child.stdin?.writable) child.stdin.write(`${encodeJsonLine(msg)}\n`);
   };
   const fail = (failure: Extract<TrainerMessage, { type: 'failed' }>) => {
     deliver(failure);
     child.kill('SIGTERM');
   };
+  const threads = (asked: number | undefined) => asked ?? options.threads ?? defaultCpuThreads();
+  /** Prepares the net of a job or session, then writes the message it makes; a failed preparation fails the process. */
+  const prepareThen = (what: TrainJob | ProbeSession, make: (prepared: PreparedNet) => HostMessage | ProbeHostMessage) => {
+    void prepareTorchJob(what, workDir, options.entryRunner).then(
+      (prep) => (prep.ok ? write(make(prep.prepared)) : fail({ type: 'failed', cause: prep.cause, message: prep.message })),
+      (err: unknown) => fail({ type: 'failed', cause: 'error', message: `preparing the model for PyTorch failed: ${(err as Error).message}` }),
+    );
+  };
   return {
     get pid() {
       return child.pid;
     },
     send: (msg: HostMessage | ProbeHostMessage) => {
-      if (msg.type !== 'start') return write(msg as HostMessage);
-      const job = (msg as Extract<HostMessage, { type: 'start' }>).job;
-      void prepareTorchJob(job, workDir, options.entryRunner).then(
-        (prep) => {
-          if (!prep.ok) return fail({ type: 'failed', cause: prep.cause, message: prep.message });
-          write({ type: 'start', job: { ...job, prepared: prep.prepared, threads: job.threads ?? options.threads ?? defaultCpuThreads() } });
-        },
-        (err: unknown) => fail({ type: 'failed', cause: 'error', message: `preparing the model for PyTorch failed: ${(err as Error).message}` }),
-      );
+      if (msg.type === 'start' && 'job' in msg) {
+        const job = msg.job;
+        return prepareThen(job, (prepared) => ({ type: 'start', job: { ...job, prepared, threads: threads(job.threads) } }));
+      }
+      if (msg.type === 'start-probes') {
+        const session = msg.session;
+        return prepareThen(session, (prepared) => ({ type: 'start-probes', session: { ...session, prepared, threads: threads(session.threads) } }));
+      }
+      write(msg);
     },
     kill: (signal) => {
       if (!exited) child.kill(signal);

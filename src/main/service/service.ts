@@ -16,7 +16,6 @@ import {
 } from '../../shared/api/index.js';
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import {
-  isTorchBackend,
   TFJS_BACKENDS,
   type BackendReport,
   type ConcreteBackend,
@@ -46,10 +45,11 @@ import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { resolveAugmentation } from './augmentation.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
-import { createPythonSpawner } from './python-trainer.js';
+import { createPythonSpawner, type PythonSpawnerFactory } from './python-trainer.js';
 import { nodeEntryRunner, tryChoice, type EntryRunner } from './backend-detect.js';
 import { BackendResolver } from './backend-resolver.js';
 import { routedSpawner, type Route } from './routed-trainer.js';
+import { routeChoice, routeProbeSession, type EngineRouting } from './engine-route.js';
 import { SettingsStore } from './settings-store.js';
 import { packageVersion } from './app-version.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
@@ -92,8 +92,7 @@ interface ServiceOptions {
   resolver?: BackendResolver;
 }
 
-/** The shape of python-trainer.ts's createPythonSpawner. */
-export type PythonSpawnerFactory = (options: { python: string; entryRunner?: EntryRunner; threads?: number }) => TrainerSpawner;
+export type { PythonSpawnerFactory } from './python-trainer.js';
 
 /**
  * What startTraining takes: the API's params, with the dataset resolved (or '' with fromTuning),
@@ -290,24 +289,23 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   /**
    * Which trainer takes a run's job: the backend resolved to one rung (cached detection), then
-   * tfjs's trainer with that rung, or the Python trainer for a torch rung. Memory-capped test
-   * jobs stay on tfjs (the cap is a tfjs test backend).
+   * tfjs's trainer with that rung, or the Python trainer for a torch rung (engine-route.ts).
+   * Memory-capped test jobs stay on tfjs (the cap is a tfjs test backend for runs).
    */
   private async route(job: TrainJob): Promise<Route> {
-    const tfjs = this.spawn ?? forkSpawner;
-    if (job.memoryCapBytes !== undefined) return { ok: true, spawn: tfjs, job, skipped: [] };
-    const r = await this.backends.resolve(job.config.backend);
+    if (job.memoryCapBytes !== undefined) return { ok: true, spawn: this.engineRouting().tfjs, job, skipped: [] };
+    const r = await routeChoice(job.config.backend, this.engineRouting());
     if (!r.ok) return { ok: false, cause: 'backend', message: r.message };
-    const routed: TrainJob = { ...job, config: { ...job.config, backend: r.rung } };
-    if (!isTorchBackend(r.rung)) return { ok: true, spawn: tfjs, job: routed, rung: r.rung, skipped: r.skipped };
-    const factory = this.options.pythonSpawner ?? createPythonSpawner;
-    if (!r.python) return { ok: false, cause: 'backend', message: `backend ${r.rung} cannot start: no Python with PyTorch was found` };
+    return { ok: true, spawn: r.spawn, job: { ...job, config: { ...job.config, backend: r.rung } }, rung: r.rung, skipped: r.skipped };
+  }
+
+  /** How a backend choice finds its trainer: this service's resolver, tfjs spawner and Python spawner. */
+  private engineRouting(): EngineRouting {
     return {
-      ok: true,
-      spawn: factory({ python: r.python, ...(this.options.entryRunner ? { entryRunner: this.options.entryRunner } : {}) }),
-      job: routed,
-      rung: r.rung,
-      skipped: r.skipped,
+      resolve: (choice) => this.backends.resolve(choice),
+      tfjs: this.spawn ?? forkSpawner,
+      python: this.options.pythonSpawner ?? createPythonSpawner,
+      ...(this.options.entryRunner ? { entryRunner: this.options.entryRunner } : {}),
     };
   }
 
@@ -462,12 +460,6 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     // The contract's defaults; the range test stays implied (absent means on) as stored before.
     const { searchLearningRate: _rangeTest, ...defaults } = TUNING_DEFAULTS;
     const { model, ...chosen } = parsed.data;
-    if (chosen.backend !== undefined && isTorchBackend(chosen.backend)) {
-      throw new UserError(
-        `Auto-tune runs on the built-in engine (tfjs) until its PyTorch probes exist: choose auto, or one of ${TFJS_BACKENDS.join(', ')} (then train the recommendation on ${chosen.backend} if you like)`,
-        'backend',
-      );
-    }
     const start = loaded ? planFromLoaded(loaded, this.store.paths.startModelsDir) : undefined;
     checkNamedModel(model, start, 'model');
     const chosenModel = start?.kind ?? model;
@@ -489,7 +481,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       sessionId: session.id,
       dataset,
       request,
-      spawn: this.spawn,
+      route: (probeSession) => routeProbeSession(probeSession, this.engineRouting()),
       memoryCapBytes: req.memoryCapBytes,
       shouldStop: () => stop,
       onProgress: (p) => this.emit('tune-progress', p),

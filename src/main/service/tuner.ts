@@ -6,7 +6,7 @@ import type { BackendReport } from '../../shared/run-types.js';
 import type { TrialRecord, TuningProgress, TuningReport, TuningRequest } from '../../shared/tuning-types.js';
 import { deviceMemoryBudget } from '../engine/backends/memory-budget.js';
 import type { DatasetRecord, Store } from '../store/index.js';
-import type { TrainerSpawner } from './trainer-host.js';
+import type { ProbeRoute } from './engine-route.js';
 import { ProbeSessionProber } from './tuning/prober.js';
 import { runSearch } from './tuning/search.js';
 import { fineTuneRateFactor } from './run-start.js';
@@ -20,8 +20,9 @@ export interface TunerContext {
   sessionId: number;
   dataset: DatasetRecord;
   request: TuningRequest;
-  spawn?: TrainerSpawner;
-  /** Tests: the memory-capped test backend with this cap. */
+  /** The trainer for the session: its backend resolved to a rung, tfjs's or the Python trainer (engine-route.ts). */
+  route(session: ProbeSession): Promise<Pick<ProbeRoute, 'spawn' | 'session'>>;
+  /** Tests: the memory-capped test device with this cap (tfjs's capped backend, or the Python trainer's capped device on a torch rung). */
   memoryCapBytes?: number;
   shouldStop(): boolean;
   onProgress(p: TuningProgress): void;
@@ -39,7 +40,7 @@ function probedStartModel(store: Store, request: TuningRequest): Pick<ProbeSessi
 }
 
 /** Runs the whole search; resolves with the report (stored by the caller). */
-export function runTuning(ctx: TunerContext): Promise<TuningReport> {
+export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
   const { store, sessionId, dataset, request } = ctx;
   const session: ProbeSession = {
     kind: 'probe-session',
@@ -52,8 +53,9 @@ export function runTuning(ctx: TunerContext): Promise<TuningReport> {
     ...probedStartModel(store, request),
     ...(ctx.memoryCapBytes ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
   };
+  const routed = await ctx.route(session);
   return runSearch({
-    prober: new ProbeSessionProber(session, { spawn: ctx.spawn }),
+    prober: new ProbeSessionProber(routed.session, { spawn: routed.spawn }),
     request,
     sessionId,
     trainCount: dataset.manifest.split.trainCount,

@@ -1,7 +1,8 @@
 // The trainer whose engine is chosen when its job arrives (routed-trainer.ts), and the service's
 // routing: auto resolved before any trainer starts, the rung and the host's skips on the stored
 // report, a stop or kill before the process exists ending the run as it should, memory-capped
-// test jobs staying on tfjs, Auto-tune on tfjs rungs only, and "Train with this" on the tuning's rung.
+// test jobs staying on tfjs, Auto-tune's probe sessions routed the same way (a torch rung on the
+// Python trainer, its memory cap with it), and "Train with this" on the tuning's rung.
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,6 @@ import { TrainerHost, type TrainerProcess, type TrainerSpawner } from '../../../
 import { routedSpawner, type Route } from '../../../src/main/service/routed-trainer.js';
 import { AutoBatchService, type PythonSpawnerFactory } from '../../../src/main/service/service.js';
 import { BackendResolver } from '../../../src/main/service/backend-resolver.js';
-import { UserError } from '../../../src/main/service/errors.js';
 import type { HostMessage, TrainJob } from '../../../src/shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../../src/shared/probe-protocol.js';
 import { openStore } from '../../../src/main/store/index.js';
@@ -25,9 +25,9 @@ const job: TrainJob = {
   config: { model: 'small', batchSize: 8, epochs: 1, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 0, backend: 'auto', seed: 1 },
 };
 
-/** A stand-in trainer: records what it is sent, reports a backend when started, stops when asked. */
+/** A stand-in trainer (or probe process): records what it is sent, reports a backend when started, stops or ends when asked. */
 function standIn(
-  log: { sent: (HostMessage | ProbeHostMessage)[]; spawned: number },
+  log: { sent: (HostMessage | ProbeHostMessage)[]; spawned: number; probeGate?: Promise<void> },
   report = { name: 'wasm', rung: 'wasm', device: 'CPU, wasm', skipped: [] as { backend: string; reason: string }[] },
 ): TrainerSpawner {
   return () => {
@@ -38,8 +38,13 @@ function standIn(
       pid: 4242,
       send: (msg) => {
         log.sent.push(msg);
-        if (msg.type === 'start') setImmediate(() => message({ type: 'backend', report }));
-        if (msg.type === 'stop') setImmediate(() => exit(0, null));
+        if (msg.type === 'start' || msg.type === 'start-probes') setImmediate(() => message({ type: 'backend', report }));
+        if (msg.type === 'stop' || msg.type === 'end') setImmediate(() => exit(0, null));
+        // A probe is held until the test opens the gate (it has asked the search to stop), then fails.
+        if (msg.type === 'probe') {
+          const id = msg.request.id;
+          void (log.probeGate ?? Promise.resolve()).then(() => message({ type: 'probe-failed', id, cause: 'error', message: 'a stand-in measures nothing' }));
+        }
       },
       kill: (signal) => setImmediate(() => exit(null, signal ?? 'SIGTERM')),
       onMessage: (cb) => (message = cb),
@@ -112,7 +117,8 @@ const env = fakeEnvironment;
 
 describe('the service routes runs', { skip: skipOnWindows }, () => {
   let root: string;
-  let log: { sent: (HostMessage | ProbeHostMessage)[]; spawned: number };
+  let log: { sent: (HostMessage | ProbeHostMessage)[]; spawned: number; probeGate?: Promise<void> };
+  let openProbes: () => void;
   let services: AutoBatchService[];
   let tfjsGate: Promise<void>;
   let pythonsStarted: string[];
@@ -147,7 +153,7 @@ describe('the service routes runs', { skip: skipOnWindows }, () => {
 
   beforeEach(() => {
     root = mkdtempSync(path.join(os.tmpdir(), 'abs-route-'));
-    log = { sent: [], spawned: 0 };
+    log = { sent: [], spawned: 0, probeGate: new Promise((r) => (openProbes = r)) };
     services = [];
     tfjsGate = Promise.resolve();
     pythonsStarted = [];
@@ -239,28 +245,90 @@ describe('the service routes runs', { skip: skipOnWindows }, () => {
     assert.equal((log.sent[0] as Extract<HostMessage, { type: 'start' }>).job.config.backend, 'cpu');
   });
 
-  it('a search that names no backend walks the tfjs ladder when the Settings default is a torch rung', async () => {
-    const s = service('2.1.0');
+  /** Waits until the search has stored its backend (the probe session started). */
+  async function searchStarted(s: AutoBatchService, sessionId: number) {
+    while (s.getTuning(sessionId).backend === null && s.getTuning(sessionId).status === 'running') await new Promise((r) => setTimeout(r, 5));
+    return s.getTuning(sessionId);
+  }
+
+  /** The session the trainer was started with. */
+  const probeSession = () => (log.sent.find((m) => m.type === 'start-probes') as Extract<ProbeHostMessage, { type: 'start-probes' }>).session;
+
+  it('auto with torch: the search runs on the Python trainer (torch-cpu), its rung and the host skips on the stored report', async () => {
+    const pythonSpawner: PythonSpawnerFactory = ({ python }) => {
+      pythonsStarted.push(python);
+      return standIn(log, { name: 'torch', rung: 'torch-cpu', device: 'CPU (PyTorch)', skipped: [] });
+    };
+    const s = service('1.13.0a0', { pythonSpawner });
+    const d = await dataset(s);
+    const { sessionId, done } = s.startTuning({ dataset: d.id, model: 'mlp', backend: 'auto' });
+    const t = await searchStarted(s, sessionId);
+    s.stopTuning(sessionId);
+    openProbes();
+    await done;
+    assert.equal(pythonsStarted.length, 1);
+    assert.match(pythonsStarted[0]!, /bin-.*\/python3$/);
+    assert.equal(probeSession().backend, 'torch-cpu');
+    assert.equal(probeSession().memoryCapBytes, undefined);
+    assert.equal(t.request.backend, 'auto', 'the search keeps what was asked');
+    assert.equal(t.backend, 'torch');
+    assert.equal(t.rung, 'torch-cpu');
+    assert.equal(t.device, 'CPU (PyTorch)');
+  });
+
+  it('auto without torch: the tfjs trainer probes on the resolved rung', async () => {
+    const s = service(null, { pythonSpawner: () => assert.fail('no Python trainer without torch') });
+    const d = await dataset(s);
+    const { sessionId, done } = s.startTuning({ dataset: d.id, model: 'mlp', backend: 'auto' });
+    const t = await searchStarted(s, sessionId);
+    s.stopTuning(sessionId);
+    openProbes();
+    await done;
+    assert.equal(probeSession().backend, 'wasm');
+    assert.equal(t.rung, 'wasm');
+  });
+
+  it('an explicit torch rung that is not there fails the search with the reason, no trainer started', async () => {
+    const s = service(null);
+    const d = await dataset(s);
+    const t = await s.startTuning({ dataset: d.id, model: 'mlp', backend: 'torch-cpu' }).done;
+    assert.equal(t.status, 'failed');
+    assert.match(t.error ?? '', /^backend torch-cpu is not available: torch-cpu \(PyTorch, CPU\): no Python 3\.8\+ with torch 1\.13\+ found/);
+    assert.equal(log.spawned, 0);
+  });
+
+  it('a memory-capped search on a torch rung takes its cap to the Python trainer', async () => {
+    const s = service('2.1.0', { pythonSpawner: () => standIn(log, { name: 'torch', rung: 'torch-cpu', device: 'CPU (PyTorch)', skipped: [] }) });
+    const d = await dataset(s);
+    const { sessionId, done } = s.startTuning({ dataset: d.id, model: 'mlp', backend: 'torch-cpu', memoryCapBytes: 1 << 20 });
+    const t = await searchStarted(s, sessionId);
+    s.stopTuning(sessionId);
+    openProbes();
+    await done;
+    assert.equal(probeSession().memoryCapBytes, 1 << 20);
+    assert.equal(probeSession().backend, 'torch-cpu');
+    assert.equal(t.budgetBytes, 1 << 20, 'the cap is the budget');
+  });
+
+  it('a search that names no backend follows the Settings default, a torch rung included', async () => {
+    const s = service('2.1.0', { pythonSpawner: () => standIn(log, { name: 'torch', rung: 'torch-cpu', device: 'CPU (PyTorch)', skipped: [] }) });
     const d = await dataset(s);
     const dispatcher = new ApiDispatcher(s);
     try {
       await dispatcher.call('updateSettings', { backend: 'torch-cpu' });
       const { sessionId } = (await dispatcher.call('startTuning', { dataset: d.id, model: 'mlp' })) as { sessionId: number };
-      assert.equal(s.getTuning(sessionId).request.backend, 'auto');
+      assert.equal(s.getTuning(sessionId).request.backend, 'torch-cpu');
+      assert.equal((await searchStarted(s, sessionId)).rung, 'torch-cpu');
       s.stopTuning(sessionId);
-      await assert.rejects(dispatcher.call('startTuning', { dataset: d.id, model: 'mlp', backend: 'torch-cpu' }), /Auto-tune runs on the built-in engine/);
+      openProbes();
     } finally {
       dispatcher.close();
     }
   });
 
-  it('Auto-tune refuses a torch rung, naming the field; "Train with this" trains on the rung the search ran on', async () => {
+  it('"Train with this" trains on the rung the search ran on', async () => {
     const s = service('2.1.0');
     const d = await dataset(s);
-    assert.throws(
-      () => s.startTuning({ dataset: d.id, model: 'mlp', backend: 'torch-cpu' }),
-      (err: unknown) => err instanceof UserError && err.field === 'backend' && /Auto-tune runs on the built-in engine/.test(err.message),
-    );
     // A finished search that ran on webgpu (asked: auto), and an older one stored without its rung.
     const store = openStore(s.paths.home, { recoverInterrupted: false });
     const request = {

@@ -106,6 +106,11 @@ test('memory ceiling: the prediction is verified and bisected to within 5 %, the
   );
   // Bytes as every front end writes them (src/shared/format.ts: three significant digits).
   assert.match(report.reasons[0]!, /and 2\.86 MiB during the optimizer update/);
+  // The fake device's results name no memory source, as tfjs's did before there were others: wasm counts with tf.profile.
+  assert.match(
+    report.reasons[0]!,
+    /Memory was measured as the peak of live tensor bytes \(tf\.profile\) of each step, on tfjs \(CPU, WebAssembly SIMD, 1 thread\)\.$/,
+  );
   // The fit is the forward/backward line; the update is the floor.
   assert.ok(Math.abs(report.fits.memory!.b - 1e4) < 1e-6 && Math.abs(report.fits.memory!.a - 1e6) < 1e-3);
   assert.equal(report.fits.memory!.updateFloor, 3e6);

@@ -10,6 +10,7 @@ import { addDeleteCommand } from '../confirm-delete.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { addStartModelOptions, startFromFlags, startFromText } from '../start-model-flags.js';
 import { formatBytes } from '../../../shared/format.js';
+import { engineLabel, MEMORY_SOURCE_LABELS, memorySourceOf } from '../../../shared/memory-source.js';
 import { printJson, printLine, printTable } from '../output.js';
 import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
@@ -38,8 +39,13 @@ function trialResult(x: TrialRecord): string {
 
 function printTuning(t: TuningDetail): void {
   printLine(
-    `Tuning session ${t.id} ${t.status}: ${t.model} on "${t.datasetName}" (${t.mode} mode, augment ${t.request.augment ?? 'none'}) — ${t.backend ?? '—'} on ${t.device ?? '—'}`,
+    `Tuning session ${t.id} ${t.status}: ${t.model} on "${t.datasetName}" (${t.mode} mode, augment ${t.request.augment ?? 'none'}) — ${t.rung ? `${engineLabel(t.rung)} ${t.rung}` : (t.backend ?? '—')} on ${t.device ?? '—'}`,
   );
+  const source = memorySourceOf(
+    t.backend,
+    t.trials.filter((x) => x.kind === 'memory' && x.status === 'ok').map((x) => x.result),
+  );
+  if (source) printLine(`  Memory measured as the ${MEMORY_SOURCE_LABELS[source]} of each step`);
   if (t.request.startFrom) printLine(`  Started from ${startFromText(t.request.startFrom)}`);
   if (t.error) printLine(`  ${t.error}`);
   const r = t.report;

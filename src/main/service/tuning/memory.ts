@@ -7,7 +7,9 @@ import { startCeilingSearch, type CeilingResult, type MemoryModel, type MemoryRe
 import type { SearchContext } from './context.js';
 import { formatBytes } from '../../../shared/format.js';
 import { ARCHITECTURES, runModelLabel } from '../../../shared/model-families.js';
-import { batchNormDatasetMessage, batchNormMemoryMessage, memoryReason } from './reasons.js';
+import { memorySourceOf } from '../../../shared/memory-source.js';
+import type { MemorySource } from '../../../shared/probe-protocol.js';
+import { batchNormDatasetMessage, batchNormMemoryMessage, memoryReason, memorySourceReason } from './reasons.js';
 
 const SMALL_BATCHES = [1, 2, 4, 8, 16];
 
@@ -16,13 +18,16 @@ export interface MemoryPhase {
   readings: Map<number, MemoryReading>;
   model: MemoryModel;
   ceiling: CeilingResult;
+  /** What the readings are (the device's peak, the engine's count…); null when no probe said and the backend does not tell. */
+  source: MemorySource | null;
 }
 
-/** One training step at batch b: its peak, split into the forward/backward and the update part. */
-async function readMemory(s: SearchContext, b: number, message: string): Promise<MemoryReading> {
+/** One training step at batch b: its peak, split into the forward/backward and the update part. Its result is kept in `results`. */
+async function readMemory(s: SearchContext, b: number, message: string, results: Record<string, unknown>[]): Promise<MemoryReading> {
   s.progress('memory', b, message);
   const { answer } = await s.probe('memory', b, null, (p) => p.memory({ batchSize: b }));
   const r = answer.ok && answer.result.kind === 'memory' ? answer.result : undefined;
+  if (r) results.push(r);
   return {
     batchSize: b,
     peakBytes: r?.peakBytes,
@@ -53,14 +58,15 @@ function checkDatasetHoldsFloor(s: SearchContext): void {
 export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> {
   checkDatasetHoldsFloor(s);
   const readings = new Map<number, MemoryReading>();
+  const results: Record<string, unknown>[] = [];
   const small = SMALL_BATCHES.filter((b) => b <= s.cap);
   s.plan(small.length + 4);
-  for (const b of small) readings.set(b, await readMemory(s, b, `one training step at batch ${b}`));
+  for (const b of small) readings.set(b, await readMemory(s, b, `one training step at batch ${b}`, results));
   const start = startCeilingSearch([...readings.values()], s.budget.bytes, s.cap);
   if (!start) throw nothingFits(readings, s.budget.bytes);
   const { model, search } = start;
   for (let b = search.next(); b !== undefined; b = search.next()) {
-    const m = await readMemory(s, b, `verifying that batch ${b} fits`);
+    const m = await readMemory(s, b, `verifying that batch ${b} fits`, results);
     readings.set(b, m);
     search.report(b, m.fits);
   }
@@ -68,6 +74,9 @@ export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> 
   if (ceiling.ceiling < s.minBatch) {
     throw new Error(batchNormMemoryMessage({ label: runModelLabel(s.request.model), minBatch: s.minBatch, ceiling: ceiling.ceiling, budget: s.budget }));
   }
-  s.reasons.push(memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, capRaised: s.capRaised, trainCount: s.trainCount }));
-  return { readings, model, ceiling };
+  const source = memorySourceOf(s.backend.name, results);
+  // One reason: what fits, then what the figures are (the engine's count or the device's peak).
+  const reason = memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, capRaised: s.capRaised, trainCount: s.trainCount });
+  s.reasons.push(`${reason} ${memorySourceReason(source, s.backend)}`);
+  return { readings, model, ceiling, source };
 }

@@ -2,7 +2,9 @@
 // search, built from the numbers the phases measured. Pure.
 import type { CeilingResult, MemoryModel } from '../../../shared/ceiling-search.js';
 import type { LearningRateSuggestion } from '../../../shared/learning-rate-range.js';
-import type { OptimizerKind } from '../../../shared/run-types.js';
+import type { BackendReport, OptimizerKind } from '../../../shared/run-types.js';
+import { engineLabel, MEMORY_SOURCE_LABELS } from '../../../shared/memory-source.js';
+import type { MemorySource } from '../../../shared/probe-protocol.js';
 import type { JudgedTrial } from '../../../shared/trial-verdicts.js';
 import { WORSE_OVERRULES } from '../../../shared/trial-verdicts.js';
 import type { LinearFit } from '../../../shared/tuner-math.js';
@@ -23,6 +25,13 @@ export function memoryReason(o: { ceiling: CeilingResult; model: MemoryModel; bu
   }
   const { fit, updateFloor } = o.model;
   return `Batches up to ${ceiling.ceiling} fit in the ${formatBytes(budget.bytes)} budget (${budget.source}): a step needs about ${formatBytes(Math.max(fit.a, 0))} plus ${formatBytes(fit.b)} per sample${updateFloor > 0 ? ` (and ${formatBytes(updateFloor)} during the optimizer update, whatever the batch)` : ''}; ${ceiling.largestFitted} was verified with a real step${ceiling.smallestFailed ? ` and ${ceiling.smallestFailed} did not fit` : ''}, and a ${Math.round((1 - ceiling.ceiling / ceiling.largestFitted) * 100)} % margin is kept.`;
+}
+
+/** What the memory figures are and where they were read: the engine, the device and the source. */
+export function memorySourceReason(source: MemorySource | null, backend: BackendReport): string {
+  const engine = backend.rung ? engineLabel(backend.rung) : backend.name === 'torch' ? 'PyTorch' : 'tfjs';
+  const what = source ? `the ${MEMORY_SOURCE_LABELS[source]} of each step` : 'each step';
+  return `Memory was measured as ${what}, on ${engine} (${backend.device}).`;
 }
 
 /** Why a batch-norm model's search starts at its floor (MIN_BATCH_NORM_BATCH). */
