@@ -11,7 +11,12 @@ so that whatever the process does falls on both.
   the app's shuffle, metrics read back every ~100 ms and encoded as the messages a run sends
   (written to a discarding channel). Its epoch's validation is timed apart and left out.
 - bare: bench/peer_torch.py's network for the same model (equal trainable parameters), float32
-  NCHW data already normalised, torch.randperm batches, Adam at 1e-3, nothing else.
+  NCHW data already normalised, torch.randperm batches, Adam at 1e-3, nothing else. Its data has
+  standard NCHW strides, as a DataLoader stacking [C, H, W] images gives.
+- bare-cl: the same, on the data as bench/peer_torch.py holds it: for one-channel images its
+  permute(...).contiguous() keeps channels-last strides, so torch's CPU convolutions run the
+  whole net channels-last — faster for the plain CNNs on this machine, slower with batch norm.
+  Reported beside, not the reference.
 
 Run by bench/torch-loop-overhead.ts (npm run bench:torch-overhead), which prepares the nets; prints
 one JSON line per (model, batch, round)."""
@@ -103,23 +108,25 @@ def main():
     ds = load_dataset(a.dataset, torch.device("cpu"))
     train = torch.tensor(ds.train_index, dtype=torch.long)
     # The bare loop's data: the same training samples, normalised once as the engine does each batch.
-    x = ds.batch(train).permute(0, 3, 1, 2).contiguous() if ds.x.dim() == 4 else ds.batch(train)
+    peer_layout = ds.batch(train).permute(0, 3, 1, 2).contiguous() if ds.x.dim() == 4 else ds.batch(train)
+    x = peer_layout.clone(memory_format=torch.contiguous_format)
     y = ds.y.index_select(0, train)
     shape = tuple(ds.manifest["inputShape"])
     classes = len(ds.classes)
     for model, prepared in nets.items():
         for r in range(a.rounds):
             for batch in [int(b) for b in a.batches.split(",")]:
-                order = ["engine", "bare"] if r % 2 == 0 else ["bare", "engine"]
+                order = ["engine", "bare", "bare-cl"] if r % 2 == 0 else ["bare-cl", "bare", "engine"]
                 rates = {}
                 for who in order:
                     if who == "engine":
                         rates[who] = engine_epoch(ds, prepared, model, batch, a.seed + r)
                     else:
-                        rates[who] = bare_epoch(x, y, model, shape, classes, batch, a.seed + r)
+                        rates[who] = bare_epoch(x if who == "bare" else peer_layout, y, model, shape, classes, batch, a.seed + r)
                 print(json.dumps({
                     "model": model, "batch": batch, "round": r, "threads": torch.get_num_threads(), "torch": torch.__version__,
                     "engine": round(rates["engine"][0], 1), "bare": round(rates["bare"][0], 1), "ratio": round(rates["engine"][0] / rates["bare"][0], 3),
+                    "bareChannelsLast": round(rates["bare-cl"][0], 1),
                     "parameters": {"engine": rates["engine"][1], "bare": rates["bare"][1]}, "first": order[0],
                 }), flush=True)
 

@@ -49,6 +49,8 @@ interface Row {
   engine: number;
   bare: number;
   ratio: number;
+  /** The bare loop on the peer script's layout (channels-last strides for one-channel images). */
+  bareChannelsLast: number;
   threads: number;
   torch: string;
   parameters: { engine: number; bare: number };
@@ -129,6 +131,8 @@ async function main(): Promise<void> {
             `${median(ratios).toFixed(2)}×`,
             `${(Math.max(...mine.map((x) => x.engine)) / Math.max(...mine.map((x) => x.bare))).toFixed(2)}×`,
             ratios.map((x) => x.toFixed(2)).join(' '),
+            median(mine.map((x) => x.bareChannelsLast)).toFixed(0),
+            `${median(mine.map((x) => x.engine / x.bareChannelsLast)).toFixed(2)}×`,
           ].join(' | '),
         );
       }
