@@ -49,6 +49,10 @@ class CpuPeakRss:
     def __init__(self) -> None:
         self._trim = _malloc_trim()
         self.usable = platform.system() == "Linux" and self._reset() and _status_kib("VmHWM") is not None
+        # The base is what stays resident with the free heap handed back, as before each step
+        # (start()): a base that still held the free pages of loading the dataset and the model
+        # was above a small batch's whole peak, which then read 0 B.
+        self._trim()
         self.base_bytes = self.resident_bytes() if self.usable else 0
 
     def _reset(self) -> bool:
