@@ -181,9 +181,11 @@ test('Train: live charts survive a reload, and the run ends completed', { skip: 
 test('Train: a run started by hand is followed again after a reload, and Stop stops it', { skip: needsChromium }, async () => {
   await page.getByRole('link', { name: 'Train', exact: true }).click();
   await page.getByRole('heading', { name: 'Nothing is training' }).waitFor();
-  // Batch 1 for 3 epochs: long enough (~1 400 steps) to reload while it trains.
+  // Batch 1 for 200 epochs (~94 000 steps): long enough to reload and visit two pages while it
+  // trains on any engine (torch-cpu, where CI has it, does ~1 400 steps in a few seconds); Stop
+  // ends it.
   await page.getByRole('spinbutton', { name: 'Batch size' }).fill('1');
-  await page.getByRole('spinbutton', { name: 'Epochs' }).fill('3');
+  await page.getByRole('spinbutton', { name: 'Epochs' }).fill('200');
   await page.getByRole('button', { name: 'Start training' }).click();
   await page.waitForURL(/#\/train\/\d+$/);
   liveRunId = Number(/#\/train\/(\d+)$/.exec(page.url())![1]);
