@@ -6,11 +6,13 @@ import path from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadDataset, toFloatBatch } from '../src/main/engine/datasets/index.js';
 import type { Api } from '../src/shared/api/index.js';
-import { openAppCore } from '../src/main/service/app-core.js';
+import { openAppCore, type AppCore } from '../src/main/service/app-core.js';
 import { imageSize } from '../src/main/cli/parse-flags.js';
 
 export interface Bench {
   api: Api;
+  /** The core itself, for what the API does not offer (a bare probe session). */
+  core: AppCore;
   /** The throw-away data folder. */
   home: string;
   log(text: string): void;
@@ -23,6 +25,7 @@ export function benchCore(name: string): Bench {
   const core = openAppCore({ home, client: 'cli', warmTrainer: true, coalescer: { intervalMs: 0, maxStepsPerFlush: Number.MAX_SAFE_INTEGER } });
   return {
     api: core.api,
+    core,
     home,
     log: (text) => process.stderr.write(text + '\n'),
     run(main) {

@@ -9,7 +9,7 @@
 # the machine's Python with PyTorch and the bundle's python/ package. Everything lands in the
 # results folder ($OUT if set, else ./results): at most 10 files (gpu-check.log, summary.txt,
 # adapter.json, throughput.json, tune-small.json, tune-large.json, tuner-bench.json,
-# torch-run.json, torch-tune.json).
+# torch-run.json, torch-tune.json), and tuner-bench/ with the time-to-target benchmark's raw records.
 #
 #   ./gpu-check.sh [--quick] [--budget SECONDS] [--batches 32,64,...] [--models small,large]
 #                  [--steps N] [--tune-mode full|quick] [--tune-models small,large]
@@ -173,8 +173,10 @@ fi
 # ---- 5. time to target against the baselines (bench/tuner.ts) ----------------------------------
 if [ $do_tuner_bench -eq 1 ]; then
   tb_cap=$(left); [ $do_torch -eq 1 ] && tb_cap=$(( $(left) * 60 / 100 ))
+  # The oracle grid, the baselines and Auto-tune on fresh seeds; its raw records (one JSON line
+  # each, kept as they end) land in $out/tuner-bench/, so a run cut short by the cap still counts.
   run_step tuner-bench "$tb_cap" "$node" "$app/dist/bench/tuner.js" --backend webgpu --model small --source "$app/data/mnist-idx" \
-    --max-epochs 6 --json "$out/tuner-bench.json" | tee -a "$summary" "$logf"
+    --max-epochs 6 --out "$out/tuner-bench" --json "$out/tuner-bench.json" | tee -a "$summary" "$logf"
 fi
 
 # ---- 6. the app's PyTorch engine: a run and a Quick Auto-tune on torch-cuda (or torch-cpu) ------

@@ -12,6 +12,8 @@ import type { EntryRunner } from './backend-detect.js';
 import type { CoalescerOptions } from './event-coalescer.js';
 import { AutoBatchService, type PythonSpawnerFactory } from './service.js';
 import type { TrainerSpawner } from './trainer-host.js';
+import type { ProbeSessionProber } from './tuning/prober.js';
+import type { BackendChoice, ModelKind } from '../../shared/run-types.js';
 
 export interface AppCoreOptions {
   /** The data folder (database, datasets, models). */
@@ -39,6 +41,11 @@ export interface AppCore {
   readonly api: Api;
   /** For another transport in front of the same service (IPC, WebSocket). */
   readonly dispatcher: ApiDispatcher;
+  /**
+   * Benchmarks: a probe session on a stored dataset, routed as a search's (not started; the
+   * caller starts and closes it). Not part of the API: no client needs a bare probe.
+   */
+  openProber(datasetId: number, o: { model: ModelKind; backend: BackendChoice; seed: number }): Promise<ProbeSessionProber>;
   /** Stops running jobs (stored as stopped), detaches every transport and closes the database. */
   close(): Promise<void>;
 }
@@ -67,6 +74,7 @@ export function openAppCore(options: AppCoreOptions): AppCore {
   return {
     api,
     dispatcher,
+    openProber: (datasetId, o) => service.openProber(datasetId, o),
     close() {
       closing ??= (async () => {
         dispatcher.flushEvents();

@@ -17,14 +17,18 @@ import {
 import type { ImportOptions, ImportProgress } from '../../shared/dataset-types.js';
 import {
   TFJS_BACKENDS,
+  type BackendChoice,
   type BackendReport,
   type ConcreteBackend,
   type EpochMetrics,
+  type ModelKind,
   type RunStatus,
   type StepMetrics,
   type TrainConfig,
 } from '../../shared/run-types.js';
 import type { TrainJob } from '../../shared/trainer-protocol.js';
+import type { ProbeSession } from '../../shared/probe-protocol.js';
+import { ProbeSessionProber } from './tuning/prober.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
 import { trainConfigSchema } from '../../shared/schemas.js';
 import { importDataset, DatasetImportError } from '../engine/datasets/index.js';
@@ -307,6 +311,26 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       python: this.options.pythonSpawner ?? createPythonSpawner,
       ...(this.options.entryRunner ? { entryRunner: this.options.entryRunner } : {}),
     };
+  }
+
+  /**
+   * A probe session on a stored dataset, routed as a search's (its backend resolved to a rung, the
+   * trainer for that rung): for tools that run one probe on their own, such as the Auto-tune
+   * benchmark's learning-rate-finder baseline. The caller starts and closes it.
+   */
+  async openProber(datasetId: number, o: { model: ModelKind; backend: BackendChoice; seed: number }): Promise<ProbeSessionProber> {
+    const dataset = this.getDataset(datasetId);
+    const session: ProbeSession = {
+      kind: 'probe-session',
+      datasetDir: dataset.cacheDir,
+      model: o.model,
+      optimizer: 'adam',
+      backend: o.backend,
+      seed: o.seed,
+      augment: 'none',
+    };
+    const routed = await routeProbeSession(session, this.engineRouting());
+    return new ProbeSessionProber(routed.session, { spawn: routed.spawn });
   }
 
   /**
