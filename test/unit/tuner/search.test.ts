@@ -57,6 +57,8 @@ function search(
     validationCount?: number;
     budget?: number;
     stopWhen?: (p: TuningProgress) => boolean;
+    /** A stop asked for before the search begins. */
+    stopAtOnce?: boolean;
     setBackend?: () => void;
     /** Time the search on the device's virtual clock (else the real one, on which the fake's probes take no time). */
     virtualClock?: boolean;
@@ -65,7 +67,7 @@ function search(
 ): Run {
   const device = new FakeDevice(spec);
   const run: Omit<Run, 'done'> = { device, stored: new Map(), progress: [], trials: [], events: [] };
-  let stop = false;
+  let stop = o.stopAtOnce ?? false;
   const done = runSearch({
     prober: device,
     ...(o.virtualClock ? { clock: device.clock } : {}),
@@ -798,6 +800,11 @@ test('allowance: when even the shortest search seen before is over, the previous
     /^No search was run: even the shortest one \(starting the trainer and the memory probes took 1\.0 s in tuning #7\) is more than 5 % of your 2\.0 s run \(0\.1 s\), so tuning #7's findings/,
   );
   assert.equal(report.reasons[1], 'Its own reason.');
+
+  // A stop asked for before it began ends it stopped, as a search would.
+  const stopped = search({ ...CPU, timedProbes: true }, { request: predicted({ budgetSeconds: 2 }), virtualClock: true, known: knownTuning(1), stopAtOnce: true });
+  await assert.rejects(stopped.done, TuningStoppedError);
+  assert.equal(stopped.device.started, 0);
 
   // Asked to search afresh, it does.
   const fresh = search(

@@ -4,7 +4,7 @@
 // is stored as a trial, including the ones that ran out of memory or crashed.
 import type { BackendReport } from '../../../shared/run-types.js';
 import type { SearchAllowanceReport, TuningReport, TuningRequest } from '../../../shared/tuning-types.js';
-import { SearchContext, type Budget, type KnownTuning, type SearchHooks, type TrialStore } from './context.js';
+import { SearchContext, TuningStoppedError, type Budget, type KnownTuning, type SearchHooks, type TrialStore } from './context.js';
 import { SearchAllowance } from './allowance.js';
 import { plannedRunSeconds, SEARCH_SHARE } from '../../../shared/search-budget.js';
 import { chooseBatch } from './goodput.js';
@@ -60,6 +60,11 @@ export async function runSearch(o: SearchOptions): Promise<TuningReport> {
   const known = request.reuseKnown === false ? undefined : o.known;
   const reused = known ? reuseWithoutStarting(known, request, trainCount, validationCount) : null;
   if (reused) {
+    // A stop asked for before anything ran still ends the session stopped, with no report.
+    if (o.shouldStop()) {
+      await o.prober.close();
+      throw new TuningStoppedError();
+    }
     o.onBackend(known!.backend);
     o.trials.setBackend(known!.backend, reused.recommendation.memoryBudgetBytes);
     await o.prober.close();
