@@ -130,14 +130,14 @@ test("Tune: the chosen model's trainable parameters at the dataset's input, and 
 
 /**
  * Tune screen: one Auto-tune in this mode, followed live until "Train with this" appears; its
- * session id. The time budget (an hour's run) leaves the search room for every probe: on the
- * sample's few-second runs its allowance would otherwise cut them.
+ * session id. The time budget (a ten-minute run) leaves the search room for every probe: on the
+ * sample's short runs its allowance would otherwise cut them.
  */
 async function autoTune(mode: 'Quick' | 'Full'): Promise<number> {
   await page.getByRole('link', { name: 'Tune', exact: true }).click();
   await page.getByRole('radio', { name: mode }).check();
-  await page.getByRole('textbox', { name: 'Time budget (minutes)' }).fill('60');
-  await page.getByText(`the search spends at most ${mode === 'Quick' ? '5 % of it (3 min)' : '15 % of it (9 min)'}`, { exact: false }).waitFor();
+  await page.getByRole('textbox', { name: 'Time budget (minutes)' }).fill('10');
+  await page.getByText(`the search spends at most ${mode === 'Quick' ? '5 % of it (30 s)' : '15 % of it (1 min 30 s)'}`, { exact: false }).waitFor();
   await page.getByRole('button', { name: 'Auto-tune', exact: true }).click();
   // The URL names the new search.
   await page.waitForURL(/#\/tune\/\d+$/);

@@ -11,15 +11,15 @@ import { ProbeHost } from '../../src/main/service/probe-host.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { serviceWithMnist, tempHome } from './helpers.js';
 
-/** A planned run of an hour: the search's time allowance (5 % or 15 % of it) then cuts no probe, which is what these tests check. */
-const HOUR = 3600;
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
 
 test('Quick mode on the MNIST sample: a recommendation that fits, with reasons and stored trials', { timeout: 600_000 }, async () => {
   const { service, datasetId } = await serviceWithMnist(2000);
   try {
     const phases = new Set<string>();
     service.on('tune-progress', (p) => phases.add(p.phase));
-    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: HOUR });
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: TEN_MINUTES });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const r = t.report!;
@@ -37,7 +37,7 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
     assert.equal(lrt.second?.batchSize, 64);
     assert.ok(lrt.baseRate != null && (lrt.spread === null || lrt.spread! >= 1), JSON.stringify({ ...lrt, points: undefined, second: undefined }));
     assert.ok(Math.abs(r.recommendation.learningRate - lrt.baseRate! * Math.sqrt(r.recommendation.batchSize / 32)) / r.recommendation.learningRate < 1e-9);
-    assert.deepEqual(r.allowance!.cuts, [], "an hour's run leaves room for every probe");
+    assert.deepEqual(r.allowance!.cuts, [], 'a ten-minute run leaves room for every probe');
     assert.equal(r.allowance!.plannedFrom, 'your budget');
     const trials = service.tuningTrials(sessionId);
     assert.deepEqual(
@@ -65,7 +65,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
   try {
     const phases = new Set<string>();
     service.on('tune-progress', (p) => phases.add(p.phase));
-    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm', budgetSeconds: HOUR });
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm', budgetSeconds: TEN_MINUTES });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const r = t.report!;
@@ -99,7 +99,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
       backend: 'wasm',
       baseLearningRate: 2e-3,
       searchLearningRate: false,
-      budgetSeconds: HOUR,
+      budgetSeconds: TEN_MINUTES,
     }).done;
     assert.equal(plain.status, 'completed', plain.error ?? '');
     assert.equal(plain.report!.learningRateTest, null);
@@ -129,7 +129,14 @@ test('memory-capped backend: the ceiling found is ≥ 90 % of the true largest b
   try {
     const ds = await service.importDataset(csv, {});
     const cap = 1024 * 1024; // the MLP needs ~1.6 KB per sample: the ceiling is near 600, below the dataset's 1 200
-    const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: cap, budgetSeconds: HOUR });
+    const { sessionId, done } = service.startTuning({
+      dataset: ds.id,
+      model: 'mlp',
+      mode: 'quick',
+      backend: 'cpu',
+      memoryCapBytes: cap,
+      budgetSeconds: TEN_MINUTES,
+    });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const memoryTrials = service.tuningTrials(sessionId).filter((x) => x.kind === 'memory');
@@ -198,7 +205,7 @@ test(
 
       // A full search with room, then a 10 s budget: 5 % of it (0.5 s) is less than the shortest
       // search took, so that search's findings stand and no trainer starts.
-      const full = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: HOUR }).done;
+      const full = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: TEN_MINUTES }).done;
       assert.equal(full.status, 'completed', full.error ?? '');
       const reused = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: 10 }).done;
       assert.equal(reused.status, 'completed', reused.error ?? '');
