@@ -8,6 +8,8 @@
 //
 //   npm run bench:tuner -- --workload small-mnist [--backends wasm,torch-cpu] [--out DIR]
 //   npm run bench:tuner -- --all                      every workload on wasm and torch-cpu (≈ 2 h here)
+//   npm run bench:tuner -- --all --grid-from docs/bench-results/2026-11-30/tuner   a changed search, timed
+//       anew against the grid and oracle fixed before (only the timed runs are measured)
 //   npm run bench:tuner -- --model small --source DIR [--backend webgpu] [--max-epochs 6] [--samples N]
 //       [--image-size 32x32 --image-fit pad --rgb] [--json out.json]   a workload of your own (scripts/gpu-check.sh)
 //   npm run bench:tuner -- --pytorch-user [--backend torch-cpu] [--repeats 3] [--threads 2] [--target 0.95] …
@@ -36,6 +38,9 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'pick-seeds': { type: 'string', default: '1,2,3' },
     'timed-seeds': { type: 'string', default: '4,5,6' },
+    // Take the ceiling, grid and oracle of this earlier results folder (same workloads and
+    // settings): only the timed runs, every setting on every timed seed, are measured anew.
+    'grid-from': { type: 'string' },
     // A workload of one's own:
     model: { type: 'string' },
     source: { type: 'string' },
@@ -124,7 +129,10 @@ async function honestBenchmark(): Promise<void> {
       const dataset = await workload.load(bench.api, bench.home);
       const file = new RecordFile(resultsFile(out, workload.name, backend));
       bench.log(`[${workload.name} · ${backend}] results in ${path.relative(process.cwd(), file.file)} (${file.records.length} already there)`);
-      await runWorkload({ bench, workload, backend, dataset, file, pickSeeds, timedSeeds });
+      const gridFile = args['grid-from'] ? resultsFile(path.resolve(args['grid-from']), workload.name, backend) : undefined;
+      if (gridFile && !existsSync(gridFile)) throw new Error(`--grid-from: ${gridFile} does not exist`);
+      const gridFrom = gridFile && file.records.length === 0 ? new RecordFile(gridFile) : undefined;
+      await runWorkload({ bench, workload, backend, dataset, file, pickSeeds, timedSeeds, ...(gridFrom ? { gridFrom } : {}) });
       process.stdout.write(workloadSection(file.records, workload.about) + '\n');
       summaries.push({
         workload: workload.name,

@@ -43,6 +43,10 @@ export const benchRecordSchema = z.discriminatedUnion('kind', [
     appVersion: z.string(),
     machine: z.string(),
     date: z.string(),
+    /** The commit of the code measured (with "+changes" when the working tree differed); null outside a git checkout. */
+    commit: z.string().nullable().optional(),
+    /** The results file whose ceiling, grid and oracle this run took over (they do not depend on the search): only the timed runs are new. */
+    gridFrom: z.string().optional(),
   }),
   /** The memory ceiling the grid stops at, from one Quick search that is not timed. */
   z.strictObject({ kind: z.literal('ceiling'), memoryCeiling: z.number().int().min(1), rung: z.string().nullable(), device: z.string().nullable() }),
@@ -118,6 +122,9 @@ export class RecordFile {
     return this.records.filter((r): r is Extract<BenchRecord, { kind: K }> => r.kind === kind);
   }
 }
+
+/** The records that fix the target and the oracle (meta aside): what --grid-from carries over. */
+export const GRID_KINDS = ['ceiling', 'grid', 'oracle'] as const;
 
 /** The file of one workload on one backend. */
 export function resultsFile(outDir: string, workload: string, backend: string): string {

@@ -96,12 +96,17 @@ export function ratioRow(records: readonly BenchRecord[]): string | null {
   const sum = summarise(records);
   if (!meta || !oracle || !sum.get('quick') || !sum.get('full')) return null;
   const cells = (mode: 'quick' | 'full') => BASELINES.map((b) => ratio(sum.get(mode), sum.get(b)));
-  return `| ${meta.workload} | ${meta.backend} | ${pct(oracle.target)} | ${sum.get('quick')!.runs.length} | ${cells('quick').join(' | ')} | ${cells('full').join(' | ')} |`;
+  return `| ${meta.workload} | ${meta.backend} | ${measured(meta)} | ${pct(oracle.target)} | ${sum.get('quick')!.runs.length} | ${cells('quick').join(' | ')} | ${cells('full').join(' | ')} |`;
+}
+
+/** When, and which code: "2026-12-01 (abc1234)". */
+function measured(meta: MetaRecord): string {
+  return `${meta.date.slice(0, 10)}${meta.commit ? ` (${meta.commit})` : ''}`;
 }
 
 export const RATIO_HEADER = [
-  '| workload | backend | target | timed seeds | Quick ÷ oracle | ÷ (a) | ÷ (b) | ÷ (b) linear | ÷ (c) | ÷ (c) log | Full ÷ oracle | ÷ (a) | ÷ (b) | ÷ (b) linear | ÷ (c) | ÷ (c) log |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| workload | backend | timed | target | timed seeds | Quick ÷ oracle | ÷ (a) | ÷ (b) | ÷ (b) linear | ÷ (c) | ÷ (c) log | Full ÷ oracle | ÷ (a) | ÷ (b) | ÷ (b) linear | ÷ (c) | ÷ (c) log |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ].join('\n');
 
 /** The grid of one workload: median seconds to the target per (batch, rate) on the picking seeds. */
@@ -133,8 +138,11 @@ export function workloadSection(records: readonly BenchRecord[], about?: string)
     `#### ${meta.workload} on ${meta.backend}`,
     '',
     `${about ? `${about[0]!.toUpperCase()}${about.slice(1)}: ` : ''}${meta.trainCount} training and ${meta.validationCount} validation samples, at most ${meta.maxEpochs} epochs, one validation an epoch, Adam. ` +
-      `App ${meta.appVersion}; ${meta.machine}; started ${meta.date.slice(0, 16).replace('T', ' ')} UTC.` +
-      (ceiling && ceiling.kind === 'ceiling' ? ` Memory ceiling (one untimed Quick search): ${ceiling.memoryCeiling}.` : ''),
+      `App ${meta.appVersion}${meta.commit ? ` (${meta.commit})` : ''}; ${meta.machine}; started ${meta.date.slice(0, 16).replace('T', ' ')} UTC.` +
+      (ceiling && ceiling.kind === 'ceiling' ? ` Memory ceiling (one untimed Quick search): ${ceiling.memoryCeiling}.` : '') +
+      (meta.gridFrom
+        ? ` The ceiling, grid, target and oracle are those of [${meta.gridFrom.split('/').slice(-3).join('/')}](bench-results/${meta.gridFrom.split('/').slice(-3).join('/')}) (the same workload and settings; they do not depend on the search); every timed run below is new.`
+        : ''),
     '',
   ];
   if (!oracle) {

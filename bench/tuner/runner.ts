@@ -3,7 +3,9 @@
 // wide enough, the target and the oracle fixed from it, then every setting timed on each fresh
 // seed in turn (seed-major, so the machine's drift falls on all alike). Each measurement is
 // appended to the results file as it ends; what the file already holds is not measured again.
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { runToEnd, tuningToEnd } from '../../src/shared/api/index.js';
 import type { BackendChoice } from '../../src/shared/run-types.js';
 import type { TuningMode } from '../../src/shared/tuning-types.js';
@@ -12,7 +14,7 @@ import { packageVersion } from '../../src/main/service/app-version.js';
 import type { Bench } from '../harness.js';
 import { bestAccuracy, bestOf, gridBatches, ladderExtensions, ladderRate, median, scoreGrid } from './grid.js';
 import { largestPowerOfTwo, LR_FIND, lightningRecordedLosses, lightningSuggestion } from './lightning.js';
-import { TIMED_SETTINGS, type OracleRecord, type RecordFile, type TimedSetting } from './records.js';
+import { GRID_KINDS, TIMED_SETTINGS, type OracleRecord, type RecordFile, type TimedSetting } from './records.js';
 import type { Workload } from './workloads.js';
 
 /** The rate everyone starts from: Adam's default, at batch 32 (baseline (a), the grid's centre). */
@@ -27,6 +29,8 @@ export interface WorkloadRun {
   file: RecordFile;
   pickSeeds: number[];
   timedSeeds: number[];
+  /** An earlier results file of the same workload and backend whose ceiling, grid and oracle are taken over (--grid-from). */
+  gridFrom?: RecordFile;
 }
 
 interface RunOutcome {
@@ -110,12 +114,38 @@ export function writeMeta(ctx: WorkloadRun): void {
         );
     return;
   }
+  const from = ctx.gridFrom;
+  if (from) {
+    // The same configuration, or the grid would not be this workload's.
+    const theirs = from.of('meta')[0];
+    if (!theirs) throw new Error(`${from.file} has no meta record to take the grid from`);
+    for (const [k, v] of Object.entries(meta))
+      if (JSON.stringify((theirs as Record<string, unknown>)[k]) !== JSON.stringify(v))
+        throw new Error(
+          `${from.file} was measured with ${k} = ${JSON.stringify((theirs as Record<string, unknown>)[k])}, this run has ${JSON.stringify(v)}: its grid cannot be taken over`,
+        );
+    if (from.of('oracle').length === 0) throw new Error(`${from.file} has no oracle yet: finish its grid first`);
+  }
   ctx.file.add({
     ...meta,
+    ...(from ? { gridFrom: path.relative(path.dirname(ctx.file.file), from.file).split(path.sep).join('/') } : {}),
+    commit: gitCommit(),
     appVersion: packageVersion(),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
     date: new Date().toISOString(),
   });
+  if (from) for (const r of from.records) if ((GRID_KINDS as readonly string[]).includes(r.kind)) ctx.file.add(r);
+}
+
+/** The checkout's commit, "+changes" when its tracked files differ from it; null outside git. */
+function gitCommit(): string | null {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return null;
+  }
 }
 
 /** One Quick search, not timed, for the memory ceiling the grid stops at. */
@@ -188,6 +218,9 @@ async function tunerChoice(ctx: WorkloadRun, mode: TuningMode, seed: number): Pr
       seed,
       augment: 'none',
       plannedEpochs: ctx.workload.maxEpochs,
+      // Measured cold: the untimed search for the ceiling and the earlier seeds' searches are
+      // tunings of this model and dataset, whose findings would otherwise stand in for probes.
+      reuseKnown: false,
     }),
   );
   if (!t.report) throw new Error(`Auto-tune ${mode} failed (seed ${seed}): ${t.error}`);

@@ -57,3 +57,18 @@ export function formatCount(n: number | null | undefined): string {
 export function formatInputShape(inputShape: readonly number[]): string {
   return inputShape.length === 1 ? plural(inputShape[0]!, 'feature') : inputShape.join('×');
 }
+
+/** 75 → "1 min 15 s"; 3725 → "1 h 2 min"; 8.4 → "8.4 s"; 0.042 → "0.04 s". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  // Under ten seconds a tenth still says something (a Quick search takes about one); under a
+  // tenth, a hundredth (a search's allowance on a short run).
+  if (seconds < 0.095) return `${seconds.toFixed(2)} s`;
+  if (seconds < 9.95) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+}

@@ -72,13 +72,44 @@ export function noiseProbePlan(
   return { microBatch: micro, k, steps, pretrainSteps, windows: NOISE_WINDOWS };
 }
 
+/** The shortest a validation trial runs: a few steps and a validation pass, even on a slow device. */
+export const MIN_TRIAL_SECONDS = 0.2;
+
+/**
+ * Samples a learning-rate ramp trains on, whatever its batch. The reading depends on how much
+ * training happens at each rate (a ramp of 40 steps read 1.4× lower than one of 24 at the same
+ * batch), so a ramp measured in samples reads alike at any batch. 768 samples are the 24 steps
+ * of 32 the reading rule was calibrated on (`npm run bench:lr-range`, docs/benchmarks.md).
+ */
+export const RAMP_SAMPLES = 768;
+/** Fewer steps than this cannot be read (the smoothing needs 8 finite points, the stop rule may end it early). */
+const RAMP_MIN_STEPS = 12;
+const RAMP_MAX_STEPS = 200;
+
+/** Steps of a ramp at batch b: RAMP_SAMPLES samples, within the readable range. */
+export function rampSteps(b: number): number {
+  return Math.max(RAMP_MIN_STEPS, Math.min(RAMP_MAX_STEPS, Math.round(RAMP_SAMPLES / b)));
+}
+
+/**
+ * The two ramps' batches: the base batch (or the largest wanted, if smaller; or a batch-norm
+ * model's floor, if above), and twice it where that is wanted, else half of it (not below the
+ * floor); the second is null when neither.
+ */
+export function rampBatches(b0: number, maxBatch: number, minBatch: number): { first: number; second: number | null } {
+  const first = Math.max(Math.min(b0, maxBatch), minBatch);
+  if (first * 2 <= maxBatch) return { first, second: first * 2 };
+  const half = Math.floor(first / 2);
+  return { first, second: half >= Math.max(1, minBatch) && half !== first ? half : null };
+}
+
 /**
  * The validation trials around the choice B*: B*, half of it (not below minBatch, a batch-norm
  * model's floor: a step-down after a flagged B* goes to one of these) and twice it (capped at
  * maxBatch), each run for 1 % of the planned run's time, between 0.2 s and 20 s.
  */
 export function trialPlan(chosen: number, maxBatch: number, plannedSeconds: number, minBatch = 1): { sizes: number[]; seconds: number } {
-  const seconds = Math.max(0.2, Math.min(20, 0.01 * plannedSeconds));
+  const seconds = Math.max(MIN_TRIAL_SECONDS, Math.min(20, 0.01 * plannedSeconds));
   const sizes = [...new Set([chosen, Math.max(1, minBatch, Math.round(chosen / 2)), Math.min(maxBatch, chosen * 2)])];
   return { sizes, seconds };
 }

@@ -71,13 +71,18 @@ function panels(curves: CurvePoint[], report: TuningReport): Panel[] {
 /** The range test's panel: loss against log₁₀(rate), raw dots and the smoothed line, the rate taken marked. */
 function rangeTestPanel(test: LearningRateTest, ox: number, oy: number): string[] {
   const pts = test.points;
+  const second = test.second && test.second.points.length > 1 ? test.second : null;
+  const all = [...pts, ...(second?.points ?? [])];
   const parts: string[] = [];
-  const lo = Math.log10(pts[0]!.rate);
-  const hi = Math.max(Math.log10(pts[pts.length - 1]!.rate), lo + 1e-9);
-  const maxY = Math.max(...pts.map((p) => Math.max(p.loss, p.smoothed))) * 1.08;
+  const lo = Math.log10(Math.min(...all.map((p) => p.rate)));
+  const hi = Math.max(Math.log10(Math.max(...all.map((p) => p.rate))), lo + 1e-9);
+  const maxY = Math.max(...all.map((p) => Math.max(p.loss, p.smoothed))) * 1.08;
   const sx = (r: number) => ox + ((Math.log10(r) - lo) / (hi - lo)) * PANEL_W;
   const sy = (y: number) => oy + PANEL_H - (Math.max(0, Math.min(y, maxY)) / maxY) * PANEL_H;
-  parts.push(`<g><text x="${ox}" y="${oy - 10}" font-weight="600" fill="#333">Learning-rate range test at batch ${test.batchSize}</text>`);
+  const title = second
+    ? `Learning-rate range test at batch ${test.batchSize} (solid) and ${second.batchSize} (dashed)${test.spread != null ? `: readings ${test.spread.toFixed(2)}× apart` : ''}`
+    : `Learning-rate range test at batch ${test.batchSize}`;
+  parts.push(`<g><text x="${ox}" y="${oy - 10}" font-weight="600" fill="#333">${escapeXml(title)}</text>`);
   parts.push(`<rect x="${ox}" y="${oy}" width="${PANEL_W}" height="${PANEL_H}" fill="#fafafa" stroke="#ccc"/>`);
   for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
     parts.push(
@@ -91,9 +96,20 @@ function rangeTestPanel(test: LearningRateTest, ox: number, oy: number): string[
   );
   for (const p of pts) parts.push(`<circle cx="${sx(p.rate)}" cy="${sy(p.loss)}" r="2" fill="#95a5a6"/>`);
   parts.push(`<polyline fill="none" stroke="#2c6fbb" stroke-width="2" points="${pts.map((p) => `${sx(p.rate)},${sy(p.smoothed)}`).join(' ')}"/>`);
+  if (second) {
+    for (const p of second.points) parts.push(`<circle cx="${sx(p.rate)}" cy="${sy(p.loss)}" r="2.5" fill="none" stroke="#b9770e"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="#b9770e" stroke-width="2" stroke-dasharray="6 4" points="${second.points.map((p) => `${sx(p.rate)},${sy(p.smoothed)}`).join(' ')}"/>`,
+    );
+    if (second.rate !== null && second.rate >= Math.min(...all.map((p) => p.rate))) {
+      parts.push(
+        `<line x1="${sx(second.rate)}" y1="${oy}" x2="${sx(second.rate)}" y2="${oy + PANEL_H}" stroke="#b9770e" stroke-width="2" stroke-dasharray="6 4"/><text x="${sx(second.rate) + 4}" y="${oy + 46}" fill="#b9770e" font-weight="600">batch ${second.batchSize} reads ${second.rate.toExponential(1)}</text>`,
+      );
+    }
+  }
   if (test.rate !== null && test.rate >= pts[0]!.rate) {
     parts.push(
-      `<line x1="${sx(test.rate)}" y1="${oy}" x2="${sx(test.rate)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(test.rate) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">chosen ${test.rate.toExponential(1)}</text>`,
+      `<line x1="${sx(test.rate)}" y1="${oy}" x2="${sx(test.rate)}" y2="${oy + PANEL_H}" stroke="#27ae60" stroke-width="2"/><text x="${sx(test.rate) + 4}" y="${oy + 14}" fill="#27ae60" font-weight="600">${second ? `batch ${test.batchSize} reads` : 'chosen'} ${test.rate.toExponential(1)}</text>`,
     );
   }
   if (test.steepestRate !== null) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS } from './run-types.js';
 import { AUGMENT_LEVELS, startFromSchema } from './fine-tuning.js';
 import { anyNumber } from './schemas.js';
+import { CUT_ORDER } from './search-budget.js';
 import { TRIAL_KINDS, TRIAL_STATUSES, TUNING_MODES, TUNING_PHASES } from './tuning-types.js';
 
 /** A search as it was run, defaults applied (TuningRequest). */
@@ -20,6 +21,16 @@ export const tuningRequestSchema = z.strictObject({
   baseLearningRate: z.number(),
   /** Epochs the recommendation is planned for (warm-up, search-cost share). */
   plannedEpochs: z.number().int(),
+  /**
+   * The time the planned run may take, in seconds: the search spends its share of this instead
+   * of a share of the planned epochs' predicted time.
+   */
+  budgetSeconds: z.number().positive().optional(),
+  /**
+   * Whether a previous tuning of the same model and dataset on the same engine may stand in for
+   * probes the time allowance has no room for (default true; the benchmark measures searches cold).
+   */
+  reuseKnown: z.boolean().optional(),
   seed: z.number().int(),
   /**
    * Find the base rate with a learning-rate range test instead of trusting baseLearningRate
@@ -73,8 +84,19 @@ export const noiseForecastSchema = z.strictObject({
   growthMeasured: z.boolean(),
 });
 
-/** The learning-rate range test of a Full search: its curve and what was read from it (LearningRateTest). */
-export const learningRateTestSchema = z.strictObject({
+/** The noise scale measured again later in training (Full), and the early forecast it refines (LateNoise). */
+export const lateNoiseSchema = z.strictObject({
+  /** Samples trained when it was measured, the training loss there, and φ. */
+  samples: z.number(),
+  loss: anyNumber,
+  noiseScale: z.number(),
+  pretrainSteps: z.number().int(),
+  /** φ forecast from the early windows alone, before this measurement. */
+  earlyNoiseScale: z.number(),
+});
+
+/** One ramp of the range test: its curve and what was read from it. */
+const rangeRampSchema = z.strictObject({
   batchSize: z.number().int(),
   /** One point per step up to the first non-finite loss: the rate, its loss, the smoothed loss. */
   points: z.array(z.strictObject({ rate: z.number(), loss: z.number(), smoothed: z.number() })),
@@ -82,6 +104,43 @@ export const learningRateTestSchema = z.strictObject({
   minimumRate: z.number().nullable(),
   /** The rate suggested for batchSize; null when the curve showed no clear fall. */
   rate: z.number().nullable(),
+});
+
+/** The learning-rate range test: its first ramp's curve and reading at the top level, as stored before (LearningRateTest). */
+export const learningRateTestSchema = rangeRampSchema.extend({
+  /** The second ramp, at another batch (absent when it was not run). */
+  second: rangeRampSchema.optional(),
+  /** How far apart the two ramps' readings are, scaled to the base batch (≥ 1); null with one reading. */
+  spread: z.number().nullable().optional(),
+  /** Whether the readings agreed well enough to trust their mean (else the lower one was taken). */
+  sure: z.boolean().optional(),
+  /** The base rate taken from the readings, at the base batch. */
+  baseRate: z.number().nullable().optional(),
+});
+
+/** A probe shortened or skipped to keep the search within its time allowance. */
+const cutSchema = z.strictObject({
+  probe: z.enum(CUT_ORDER),
+  how: z.enum(['shortened', 'skipped']),
+  wanted: z.number(),
+  granted: z.number(),
+});
+
+/** What the search could spend, spent, and cut (SearchAllowanceReport). */
+export const searchAllowanceSchema = z.strictObject({
+  /** The share of the planned run the mode may spend (0.05 Quick, 0.15 Full). */
+  share: z.number(),
+  /** The planned run's seconds (null: never predicted) and where they come from. */
+  plannedSeconds: z.number().nullable(),
+  plannedFrom: z.enum(['your budget', 'predicted']),
+  allowanceSeconds: z.number().nullable(),
+  startupSeconds: z.number(),
+  spentSeconds: z.number(),
+  /** Seconds spent when the memory probes were done: the shortest search on this device. */
+  shortestSeconds: z.number().optional(),
+  cuts: z.array(cutSchema),
+  /** The previous tuning whose findings stood in for skipped probes. */
+  reusedFrom: z.number().int().optional(),
 });
 
 /** What a finished search recommends, and why (TuningReport). */
@@ -115,10 +174,14 @@ export const tuningReportSchema = z.strictObject({
    * forecast at the loss expected halfway through the planned run (see forecastNoiseScale).
    */
   noiseForecast: noiseForecastSchema.nullable().optional(),
+  /** The late re-measurement of the noise scale (Full; absent when it did not run). */
+  lateNoise: lateNoiseSchema.optional(),
   /** The learning-rate range test (absent in reports stored before it existed, null when skipped). */
   learningRateTest: learningRateTestSchema.nullable().optional(),
   /** Predicted speed-up with 2, 4 and 8 data-parallel workers, from the noise scale. */
   scaleOut: z.array(z.strictObject({ workers: z.number().int(), speedup: z.number() })).nullable(),
+  /** The time allowance (absent in reports stored before it existed). */
+  allowance: searchAllowanceSchema.optional(),
   searchSeconds: z.number(),
 });
 

@@ -5,6 +5,8 @@ import type {
   curvePointSchema,
   learningRateTestSchema,
   noiseForecastSchema,
+  lateNoiseSchema,
+  searchAllowanceSchema,
   trialSchema,
   tuningProgressSchema,
   tuningReportSchema,
@@ -45,6 +47,12 @@ export type NoiseForecast = z.infer<typeof noiseForecastSchema>;
 
 /** The learning-rate range test of a Full search: its curve and what was read from it. */
 export type LearningRateTest = z.infer<typeof learningRateTestSchema>;
+
+/** The noise scale re-measured later in training. */
+export type LateNoise = z.infer<typeof lateNoiseSchema>;
+
+/** What the search could spend, spent, and cut to keep to it. */
+export type SearchAllowanceReport = z.infer<typeof searchAllowanceSchema>;
 
 /** What a finished search recommends, and why. */
 export type TuningReport = z.infer<typeof tuningReportSchema>;

@@ -15,6 +15,9 @@ import { createDirectApi } from '../../src/main/service/api-direct.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { tempHome } from './helpers.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 const home = tempHome('autobatch-direct-');
 const service = new AutoBatchService({ home });
 const dispatcher = new ApiDispatcher(service, { validateResults: true });
@@ -125,7 +128,7 @@ test('Auto-tune (Quick) and "Train with this" through the API, with progress, tr
   const tuneStatuses = collect('tune-status');
   const runStatuses = collect('run-status');
   const ds = await api.importSample({ limit: 600, name: 'tune-digits' });
-  const { sessionId } = await api.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'wasm' });
+  const { sessionId } = await api.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'wasm', budgetSeconds: TEN_MINUTES });
   const running = await api.getTuning({ sessionId });
   assert.equal(running.active, true);
   const deadline = Date.now() + 240_000;

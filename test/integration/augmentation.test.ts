@@ -15,6 +15,9 @@ import { forkSpawner, type TrainerSpawner } from '../../src/main/service/trainer
 import { idx } from '../unit/datasets/helpers.js';
 import { tempHome } from './helpers.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 /** Two classes of 16×16 RGB photos (red or blue dominant), `perClass` each. */
 async function photos(root: string, perClass: number): Promise<string> {
   const rng = createRng(5);
@@ -159,7 +162,14 @@ test("a search stores its level, its probes train with it, and 'Train with this'
   const service = new AutoBatchService({ home, spawn });
   try {
     const folder = await service.importDataset(await photos(path.join(home, 'photos'), 40), { imageSize: [16, 16], grayscale: false });
-    const { sessionId, done } = service.startTuning({ dataset: folder.id, model: 'small', mode: 'quick', backend: 'cpu', augment: 'standard' });
+    const { sessionId, done } = service.startTuning({
+      dataset: folder.id,
+      model: 'small',
+      mode: 'quick',
+      backend: 'cpu',
+      augment: 'standard',
+      budgetSeconds: TEN_MINUTES,
+    });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     assert.equal(t.request.augment, 'standard');
@@ -173,7 +183,7 @@ test("a search stores its level, its probes train with it, and 'Train with this'
     assert.equal(named.config.augment, 'none');
 
     // Without a level, a search on photos stores the dataset's default.
-    const plain = service.startTuning({ dataset: folder.id, model: 'small', mode: 'quick', backend: 'cpu' });
+    const plain = service.startTuning({ dataset: folder.id, model: 'small', mode: 'quick', backend: 'cpu', budgetSeconds: TEN_MINUTES });
     service.stopTuning(plain.sessionId);
     await plain.done;
     assert.equal(service.getTuning(plain.sessionId).request.augment, 'light');

@@ -124,7 +124,24 @@ test(
     const home = tempHome();
     assert.equal(cli(home, 'datasets', 'import', 'sample:mnist', '--limit', '1200', '--json').code, 0);
     const chart = path.join(home, 'curves.svg');
-    const full = cli(home, 'tune', '--dataset', 'mnist', '--model', 'small', '--mode', 'full', '--backend', 'wasm', '--chart', chart, '--json');
+    // A ten-minute run: the search's allowance cuts no probe (planned on 10 epochs of 1 200 samples it would, by design).
+    const full = cli(
+      home,
+      'tune',
+      '--dataset',
+      'mnist',
+      '--model',
+      'small',
+      '--mode',
+      'full',
+      '--backend',
+      'wasm',
+      '--budget',
+      '10m',
+      '--chart',
+      chart,
+      '--json',
+    );
     assert.equal(full.code, 0, full.stderr);
     const doc = full.json();
     assert.equal(doc.status, 'completed');
@@ -133,7 +150,9 @@ test(
       assert.ok(key in doc.report.recommendation, key);
     assert.ok(doc.report.learningRateTest.rate > 0 && doc.report.learningRateTest.points.length >= 8);
     assert.ok(doc.trials.some((t: { kind: string }) => t.kind === 'learning-rate'));
-    assert.ok(doc.report.reasons.some((r: string) => /range test/.test(r)));
+    assert.ok(doc.report.reasons.some((r: string) => /learning-rate ramps/.test(r)));
+    assert.equal(doc.report.allowance.plannedSeconds, 600);
+    assert.deepEqual(doc.report.allowance.cuts, []);
     assert.match(readFileSync(chart, 'utf8'), /Learning-rate range test at batch \d+/);
 
     const trusted = cli(
@@ -150,6 +169,8 @@ test(
       '--base-lr',
       '0.002',
       '--no-lr-search',
+      '--budget',
+      '10m',
       '--json',
     );
     assert.equal(trusted.code, 0, trusted.stderr);

@@ -12,6 +12,9 @@ import type { TuningSessionRecord } from '../../src/main/store/index.js';
 import { tempHome } from './helpers.js';
 import { missing, torchPython } from '../support/parts.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 const skip = missing('torch');
 
 /** A service whose torch rungs use the test machine's Python with PyTorch, with the MNIST sample imported. */
@@ -41,7 +44,7 @@ test('Quick on torch-cpu: the search runs in Python, stores the rung, and "Train
   const { service, datasetId } = await torchService(1000);
   try {
     const started = performance.now();
-    const t = await service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'torch-cpu' }).done;
+    const t = await service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'torch-cpu', budgetSeconds: TEN_MINUTES }).done;
     assertOnTorchCpu(service, t);
     const r = t.report!;
     assert.ok(r.recommendation.batchSize >= 1 && r.recommendation.batchSize <= r.recommendation.memoryCeiling);
@@ -64,7 +67,7 @@ test('Quick on torch-cpu: the search runs in Python, stores the rung, and "Train
 test('Full on torch-cpu: the noise scale, goodput and equal-time trials measured in Python', { skip, timeout: 300_000 }, async () => {
   const { service, datasetId } = await torchService(1000);
   try {
-    const t = await service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'full', backend: 'torch-cpu' }).done;
+    const t = await service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'full', backend: 'torch-cpu', budgetSeconds: TEN_MINUTES }).done;
     assertOnTorchCpu(service, t);
     const r = t.report!;
     assert.ok(r.recommendation.noiseScale !== null && r.recommendation.noiseScale >= 0);
@@ -91,7 +94,8 @@ test('an explicit torch-cpu search on the capped test device meets a real out-of
     // On torch the MLP's step holds ~19 KB (weights, optimizer state) plus ~0.4 KB per sample of
     // live tensors: 256 KiB puts the ceiling near 600, below the dataset's 1 200 cap.
     const cap = 256 * 1024;
-    const t = await service.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'torch-cpu', memoryCapBytes: cap }).done;
+    const t = await service.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'torch-cpu', memoryCapBytes: cap, budgetSeconds: TEN_MINUTES })
+      .done;
     assert.equal(t.status, 'completed', t.error ?? '');
     assert.equal(t.rung, 'torch-cpu');
     assert.equal(t.budgetBytes, cap, 'the cap is the budget');

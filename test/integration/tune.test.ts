@@ -11,12 +11,15 @@ import { ProbeHost } from '../../src/main/service/probe-host.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { serviceWithMnist, tempHome } from './helpers.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 test('Quick mode on the MNIST sample: a recommendation that fits, with reasons and stored trials', { timeout: 600_000 }, async () => {
   const { service, datasetId } = await serviceWithMnist(2000);
   try {
     const phases = new Set<string>();
     service.on('tune-progress', (p) => phases.add(p.phase));
-    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm' });
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: TEN_MINUTES });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const r = t.report!;
@@ -28,14 +31,19 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
     assert.ok(r.reasons.length >= 3, r.reasons.join('\n'));
     assert.ok(r.curves.some((c) => c.samplesPerSecond !== undefined) && r.curves.some((c) => c.memoryBytes !== undefined));
     assert.ok(phases.has('memory') && phases.has('throughput') && phases.has('learning-rate'));
-    // Quick also finds the rate (a shorter range test) and scales it by √(B/32) for Adam.
+    // Quick also finds the rate (two ramps of as many samples, at 32 and 64) and scales it by √(B/32) for Adam.
     const lrt = r.learningRateTest!;
     assert.ok(lrt.rate !== null && lrt.points.length >= 8, 'a range test with a reading');
-    assert.ok(
-      Math.abs(r.recommendation.learningRate - lrt.rate! * Math.sqrt(r.recommendation.batchSize / lrt.batchSize)) / r.recommendation.learningRate < 1e-9,
-    );
+    assert.equal(lrt.second?.batchSize, 64);
+    assert.ok(lrt.baseRate != null && (lrt.spread === null || lrt.spread! >= 1), JSON.stringify({ ...lrt, points: undefined, second: undefined }));
+    assert.ok(Math.abs(r.recommendation.learningRate - lrt.baseRate! * Math.sqrt(r.recommendation.batchSize / 32)) / r.recommendation.learningRate < 1e-9);
+    assert.deepEqual(r.allowance!.cuts, [], 'a ten-minute run leaves room for every probe');
+    assert.equal(r.allowance!.plannedFrom, 'your budget');
     const trials = service.tuningTrials(sessionId);
-    assert.equal(trials.filter((x) => x.kind === 'learning-rate').length, 1);
+    assert.deepEqual(
+      trials.filter((x) => x.kind === 'learning-rate').map((x) => x.batchSize),
+      [32, 64],
+    );
     assert.ok(trials.filter((x) => x.kind === 'memory').length >= 5);
     assert.ok(trials.every((x) => x.status === 'ok'));
     assert.match(tuningChartSvg(r, 'test'), /chosen \d+/);
@@ -57,7 +65,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
   try {
     const phases = new Set<string>();
     service.on('tune-progress', (p) => phases.add(p.phase));
-    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm' });
+    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'small', mode: 'full', backend: 'wasm', budgetSeconds: TEN_MINUTES });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const r = t.report!;
@@ -71,15 +79,15 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
     assert.ok(lrt.points.length >= 8 && lrt.points.every((p) => Number.isFinite(p.loss) && p.rate > 0));
     assert.ok(lrt.rate !== null && lrt.steepestRate !== null && lrt.rate < lrt.steepestRate, 'the rate is below the steepest point');
     assert.ok(lrt.rate! > 1e-4 && lrt.rate! < 0.1, `a sane rate for Adam on MNIST: ${lrt.rate}`);
-    const expectedLr = lrt.rate! * Math.sqrt(r.recommendation.batchSize / 32);
-    assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) / expectedLr < 1e-9, 'Adam: square-root scaling from the found rate at 32');
+    const expectedLr = lrt.baseRate! * Math.sqrt(r.recommendation.batchSize / 32);
+    assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) / expectedLr < 1e-9, 'Adam: square-root scaling from the base rate the ramps found at 32');
     const trials = service.tuningTrials(sessionId);
     const kinds = new Set(trials.map((x) => x.kind));
     assert.deepEqual([...kinds].sort(), ['learning-rate', 'memory', 'noise', 'throughput', 'trial']);
     assert.ok(phases.has('learning-rate') && phases.has('noise') && phases.has('trials'));
     // The noise probe trained at the found rate.
-    assert.equal(trials.find((x) => x.kind === 'noise')!.learningRate, lrt.rate);
-    assert.ok(r.reasons.some((x) => /range test/.test(x)));
+    assert.equal(trials.find((x) => x.kind === 'noise')!.learningRate, lrt.baseRate);
+    assert.ok(r.reasons.some((x) => /learning-rate ramps/.test(x)));
     assert.ok(r.reasons.some((x) => /noise scale/.test(x)));
     assert.ok(r.scaleOut && r.scaleOut.length === 3);
 
@@ -91,6 +99,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
       backend: 'wasm',
       baseLearningRate: 2e-3,
       searchLearningRate: false,
+      budgetSeconds: TEN_MINUTES,
     }).done;
     assert.equal(plain.status, 'completed', plain.error ?? '');
     assert.equal(plain.report!.learningRateTest, null);
@@ -120,7 +129,14 @@ test('memory-capped backend: the ceiling found is ≥ 90 % of the true largest b
   try {
     const ds = await service.importDataset(csv, {});
     const cap = 1024 * 1024; // the MLP needs ~1.6 KB per sample: the ceiling is near 600, below the dataset's 1 200
-    const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: cap });
+    const { sessionId, done } = service.startTuning({
+      dataset: ds.id,
+      model: 'mlp',
+      mode: 'quick',
+      backend: 'cpu',
+      memoryCapBytes: cap,
+      budgetSeconds: TEN_MINUTES,
+    });
     const t = await done;
     assert.equal(t.status, 'completed', t.error ?? '');
     const memoryTrials = service.tuningTrials(sessionId).filter((x) => x.kind === 'memory');
@@ -163,3 +179,51 @@ test('memory-capped backend: the ceiling found is ≥ 90 % of the true largest b
     await service.close();
   }
 });
+
+test(
+  'the time allowance, in real processes: a short run cuts probes and says so; a budget shorter than any search lets the previous tuning stand',
+  { timeout: 600_000 },
+  async () => {
+    const { service, datasetId } = await serviceWithMnist(1000);
+    try {
+      // One epoch of 800 samples is well under a second on wasm: 5 % of it is less than starting the trainer.
+      const short = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', plannedEpochs: 1 }).done;
+      assert.equal(short.status, 'completed', short.error ?? '');
+      const a = short.report!.allowance!;
+      assert.equal(a.plannedFrom, 'predicted');
+      assert.ok(a.allowanceSeconds! < a.shortestSeconds!, JSON.stringify(a));
+      assert.deepEqual(
+        a.cuts.map((c) => `${c.probe} ${c.how}`),
+        ['throughput skipped', 'range-test skipped'],
+      );
+      assert.equal(short.report!.recommendation.batchSize, 32, 'the base batch: nothing was timed');
+      assert.ok(
+        short.report!.reasons.some((x) => /^The search may spend 5 % of the predicted .* run: .*; to keep to it, the throughput timings skipped/.test(x)),
+      );
+      const stored = service.tuningTrials(short.id);
+      assert.ok(stored.length > 0 && stored.every((x) => x.kind === 'memory'), 'only the memory probes ran');
+
+      // A full search with room, then a 10 s budget: 5 % of it (0.5 s) is less than the shortest
+      // search took, so that search's findings stand and no trainer starts.
+      const full = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: TEN_MINUTES }).done;
+      assert.equal(full.status, 'completed', full.error ?? '');
+      const reused = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: 10 }).done;
+      assert.equal(reused.status, 'completed', reused.error ?? '');
+      assert.equal(reused.report!.allowance!.reusedFrom, full.id);
+      assert.equal(reused.report!.recommendation.batchSize, full.report!.recommendation.batchSize);
+      assert.equal(reused.report!.recommendation.learningRate, full.report!.recommendation.learningRate);
+      assert.deepEqual(service.tuningTrials(reused.id), []);
+      assert.match(reused.report!.reasons[0]!, new RegExp(`^No search was run: .* so tuning #${full.id}'s findings for this model and dataset stand`));
+      assert.ok(reused.searchSeconds! < 0.5, `${reused.searchSeconds} s`);
+      // "Train with this" trains on the rung the findings were measured on.
+      assert.equal(reused.rung, 'wasm');
+      // Asked to search afresh, it searches.
+      const fresh = await service.startTuning({ dataset: datasetId, model: 'small', mode: 'quick', backend: 'wasm', budgetSeconds: 10, reuseKnown: false })
+        .done;
+      assert.equal(fresh.report!.allowance!.reusedFrom, undefined);
+      assert.ok(service.tuningTrials(fresh.id).length > 0);
+    } finally {
+      await service.close();
+    }
+  },
+);

@@ -18,6 +18,9 @@ import { tempHome } from './helpers.js';
 import { missing, optIn } from '../support/parts.js';
 import { mnist, Trainer } from './probe-trainer.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 const ADAPTER = fileURLToPath(new URL('../../bench/gpu-check/adapter.js', import.meta.url));
 /** Bytes of the small CNN's first conv output per MNIST sample: 26×26×16 floats. */
 const CONV1_BYTES = 26 * 26 * 16 * 4;
@@ -119,7 +122,7 @@ test(
     const service = new AutoBatchService({ home });
     try {
       const ds = await service.importDataset(src, { name: 'squares-192' });
-      const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'small', mode: 'quick', backend: 'webgpu' });
+      const { sessionId, done } = service.startTuning({ dataset: ds.id, model: 'small', mode: 'quick', backend: 'webgpu', budgetSeconds: TEN_MINUTES });
       const run = await done;
       assert.equal(run.status, 'completed', run.error ?? '');
       const trials = service.tuningTrials(sessionId);

@@ -174,6 +174,9 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       optimizer: opt({ t: 'enum', of: OPTIMIZERS }),
       memoryBudgetBytes: opt(BUDGET),
       plannedEpochs: opt({ t: 'int', min: 1, max: 100_000 }),
+      // The planned run's time, up to a year.
+      budgetSeconds: opt({ t: 'num', gt: 0, max: 365 * 24 * 3600 }),
+      reuseKnown: opt({ t: 'bool' }),
       baseBatchSize: opt({ t: 'int', min: 1, max: 65_536 }),
       baseLearningRate: opt(LEARNING_RATE),
       searchLearningRate: opt({ t: 'bool' }),

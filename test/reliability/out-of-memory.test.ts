@@ -11,6 +11,9 @@ import { TRAINER_ENTRY, type TrainerSpawner } from '../../src/main/service/train
 import { CrashOutput } from '../../src/main/service/crash-output.js';
 import { removeDir, serviceWithSample, within } from './helpers.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 /** forkSpawner with V8's heap capped at `mb` MiB, so that the process dies of OOM. */
 function heapLimitedSpawner(mb: number): TrainerSpawner {
   return () => {
@@ -72,7 +75,14 @@ test('probes that run out of memory are stored trials with their cause; the sess
   const { service, datasetId, home } = await serviceWithSample(400);
   try {
     // The MNIST mlp holds ~10 MB of weights and optimizer state: 4 MB fits no batch at all.
-    const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu', memoryCapBytes: 4 * 1024 * 1024 });
+    const { sessionId, done } = service.startTuning({
+      dataset: datasetId,
+      model: 'mlp',
+      mode: 'quick',
+      backend: 'cpu',
+      memoryCapBytes: 4 * 1024 * 1024,
+      budgetSeconds: TEN_MINUTES,
+    });
     const t = await within(done, 150_000, 'the capped tuning');
     const trials = service.tuningTrials(sessionId);
     assert.ok(trials.length >= 1);
@@ -97,7 +107,7 @@ test('probes that run out of memory are stored trials with their cause; the sess
 test('a probe process that dies of V8 heap exhaustion: the session fails with that cause, the service lives on', { timeout: 120_000 }, async () => {
   const { service, datasetId, home } = await serviceWithSample(300, heapLimitedSpawner(TINY_HEAP_MB));
   try {
-    const { done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu' });
+    const { done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu', budgetSeconds: TEN_MINUTES });
     const t = await within(done, 90_000, 'the heap-limited tuning');
     assert.equal(t.status, 'failed');
     assert.match(t.error ?? '', /ran out of memory/);

@@ -10,6 +10,9 @@ import type { EpochMetrics, StepMetrics } from '../../src/shared/run-types.js';
 import type { TrialRecord } from '../../src/shared/tuning-types.js';
 import { removeDir, seededRandom, serviceWithSample, sleep, SpawnLog, waitFor, within } from './helpers.js';
 
+/** A planned run of ten minutes: the search's time allowance (30 s Quick, 90 s Full) then cuts no probe on these small datasets, which is what these tests check; its trials take 6 s each (1 % of it). */
+const TEN_MINUTES = 600;
+
 const TRAIN_KILLS = Number(process.env.RELIABILITY_TRAIN_KILLS ?? 38);
 const TUNE_KILLS = Number(process.env.RELIABILITY_TUNE_KILLS ?? 14);
 const KILLS_PER_SESSION = 3;
@@ -112,7 +115,7 @@ test(`SIGKILL of probe processes ${TUNE_KILLS} times at random moments of tuning
     while (kills < TUNE_KILLS && sessions < 3 * TUNE_KILLS) {
       sessions++;
       const trials: TrialRecord[] = [];
-      const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu' });
+      const { sessionId, done } = service.startTuning({ dataset: datasetId, model: 'mlp', mode: 'quick', backend: 'cpu', budgetSeconds: TEN_MINUTES });
       const onTrial = (e: { sessionId: number; trial: TrialRecord }) => e.sessionId === sessionId && trials.push(e.trial);
       service.on('tune-trial', onTrial);
       let ended = false;

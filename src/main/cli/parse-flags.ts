@@ -1,6 +1,7 @@
 // Strict parsers for command-line values: a bad flag is named with what was expected, before
 // anything runs.
 import { InvalidArgumentError } from 'commander';
+import { MAX_BUDGET_SECONDS, parseDuration } from '../../shared/search-budget.js';
 
 export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -54,4 +55,13 @@ export function byteSize(value: string): number {
   const bytes = Math.floor(Number(m[1]) * scale);
   if (!(bytes >= 1024 * 1024)) throw new InvalidArgumentError(`expected at least 1MiB, got "${value}"`);
   return bytes;
+}
+
+/** "10m", "90s", "1h30m", "1.5h" or seconds → seconds (above 0, at most a year). */
+export function duration(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === null || !(seconds > 0) || seconds > MAX_BUDGET_SECONDS) {
+    throw new InvalidArgumentError(`expected a time such as 10m, 90s or 1h30m (above 0, at most a year), got "${value}"`);
+  }
+  return seconds;
 }

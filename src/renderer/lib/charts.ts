@@ -69,7 +69,14 @@ const TUNING_CURVE_TITLES: Record<TuningCurve, string> = {
 };
 
 /** A vertical line at the chosen batch size (or rate), and for the memory chart the budget as a horizontal line. */
-function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | null, chosenLabel: (v: number) => string = (v) => `chosen ${v}`): uPlot.Plugin {
+function markersPlugin(
+  p: ChartPalette,
+  chosen: number | null,
+  budget: number | null,
+  chosenLabel: (v: number) => string = (v) => `chosen ${v}`,
+  /** Where the line's label sits: at its foot, or at its top (a second marker, clear of the first's label). */
+  labelAt: 'bottom' | 'top' = 'bottom',
+): uPlot.Plugin {
   return {
     hooks: {
       draw: [
@@ -94,7 +101,7 @@ function markersPlugin(p: ChartPalette, chosen: number | null, budget: number | 
               const text = chosenLabel(chosen);
               const w = ctx.measureText(text).width;
               const tx = x + 4 * devicePixelRatio + w <= left + width ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w;
-              ctx.fillText(text, tx, top + height - 6 * devicePixelRatio);
+              ctx.fillText(text, tx, labelAt === 'top' ? top + 14 * devicePixelRatio : top + height - 6 * devicePixelRatio);
             }
           }
           if (budget !== null) {
@@ -217,18 +224,42 @@ function decadeLabels([x, ...rest]: uPlot.Axis[]): uPlot.Axis[] {
  * The learning-rate range test: training loss against the rate of each step (log₁₀ x), raw as
  * dots and smoothed as a line, the rate the search took marked.
  */
-export function rangeTestChartOptions(p: ChartPalette, chosen: number | null): Options {
+export function rangeTestChartOptions(
+  p: ChartPalette,
+  chosen: number | null,
+  second?: { batchSize: number; reading: number | null },
+  batchSize?: number | null,
+): Options {
   const loss = (_u: uPlot, v: number | null) => (v === null ? '—' : formatNumber(v, 3));
+  const at = batchSize ? ` at ${batchSize}` : '';
   return {
     title: 'Learning-rate range test',
     scales: { x: { time: false, distr: 3, log: 10 }, y: { auto: true } },
     axes: decadeLabels(axes(p, 'learning rate (one step each)', 'training loss')),
     series: [
       { label: 'rate', value: (_u, v) => (v === null ? '—' : v.toExponential(1)) },
-      { label: 'loss', stroke: p.muted, width: 0, points: { show: true, size: 4, fill: p.muted }, value: loss },
-      { label: 'smoothed', stroke: p.series[0], width: 2, spanGaps: true, points: { show: false }, value: loss },
+      { label: `loss${at}`, stroke: p.muted, width: 0, points: { show: true, size: 4, fill: p.muted }, value: loss },
+      { label: `smoothed${at}`, stroke: p.series[0], width: 2, spanGaps: true, points: { show: false }, value: loss },
+      ...(second
+        ? [
+            // Told apart by shape as well as hue: hollow points and a dashed line.
+            {
+              label: `loss at ${second.batchSize}`,
+              stroke: p.series[1],
+              width: 0,
+              points: { show: true, size: 5, fill: 'transparent', stroke: p.series[1] },
+              value: loss,
+            },
+            { label: `smoothed at ${second.batchSize}`, stroke: p.series[1], width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value: loss },
+          ]
+        : []),
     ],
-    plugins: [markersPlugin(p, chosen, null, (v) => `chosen ${v.toExponential(1)}`)],
+    plugins: [
+      markersPlugin(p, chosen, null, (v) => `${batchSize ? `batch ${batchSize} reads` : 'chosen'} ${v.toExponential(1)}`),
+      ...(second?.reading != null
+        ? [markersPlugin({ ...p, accent: p.series[1]! }, second.reading, null, (v) => `batch ${second.batchSize} reads ${v.toExponential(1)}`, 'top')]
+        : []),
+    ],
     legend: { live: true },
   };
 }

@@ -15,6 +15,7 @@ import { describeSchemaError, schemaErrorField } from '../../shared/schema-error
 import type { DatasetKind } from '../../shared/dataset-types.js';
 import type { ModelKind } from '../../shared/run-types.js';
 import type { TuningMode } from '../../shared/tuning-types.js';
+import { MAX_BUDGET_SECONDS, parseDuration } from '../../shared/search-budget.js';
 import { ApiError, type Api, type UploadableFile } from '../../shared/api/index.js';
 import { formatPercent } from './format.js';
 
@@ -245,9 +246,31 @@ export interface TuneFields {
   model: ModelKind;
   mode: TuningMode;
   plannedEpochs: number;
+  /** The time budget of the planned run, in seconds (budgetText's), when one was given. */
+  budgetSeconds?: number;
 }
 
 /** startTuning's params: with a start model the search is for it, so no model is named. */
 export function tuneRequest(f: TuneFields, augment: { augment?: AugmentLevel }, startFrom: StartFromRequest | undefined): StartTuningParams {
-  return { dataset: f.dataset, ...(startFrom ? { startFrom } : { model: f.model }), mode: f.mode, plannedEpochs: f.plannedEpochs, ...augment };
+  return {
+    dataset: f.dataset,
+    ...(startFrom ? { startFrom } : { model: f.model }),
+    mode: f.mode,
+    plannedEpochs: f.plannedEpochs,
+    ...(f.budgetSeconds !== undefined ? { budgetSeconds: f.budgetSeconds } : {}),
+    ...augment,
+  };
+}
+
+/**
+ * The Tune screen's time-budget field: empty is none; else a duration (10m, 1h30m, 90s, or bare
+ * minutes, as people type them in a field labelled in minutes), or what is wrong with it.
+ */
+export function budgetText(text: string): { ok: true; seconds: number | undefined } | { ok: false; message: string } {
+  const t = text.trim();
+  if (t === '') return { ok: true, seconds: undefined };
+  const seconds = /^\d+(\.\d+)?$/.test(t) ? Number(t) * 60 : parseDuration(t);
+  if (seconds === null || !(seconds > 0) || seconds > MAX_BUDGET_SECONDS)
+    return { ok: false, message: `"${t}" is not a time: write minutes, or e.g. 10m, 1h30m or 90s` };
+  return { ok: true, seconds };
 }

@@ -1,19 +1,8 @@
-// Numbers as people read them: durations in minutes and seconds, accuracies as percentages
-// (bytes: formatBytes in src/shared/format.ts, shared with the CLI). Pure functions
+// Numbers as people read them: accuracies as percentages (durations and bytes: formatDuration
+// and formatBytes in src/shared/format.ts, shared with the CLI and the tuner's report). Pure functions
 // (unit-tested from test/unit/renderer).
 
-/** 75 → "1 min 15 s"; 3725 → "1 h 2 min"; 8.4 → "8 s". */
-export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
-  // Under ten seconds a tenth still says something (a Quick search takes about one).
-  if (seconds < 9.95) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
-}
+export { formatDuration } from '../../shared/format.js';
 
 export function formatPercent(fraction: number | null | undefined, digits = 1): string {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '—';

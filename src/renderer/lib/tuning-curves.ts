@@ -2,7 +2,9 @@
 // throughput, efficiency and goodput. While a search runs there is no report yet, so the curves
 // are built from the trials measured so far.
 import { suggestLearningRate } from '../../shared/learning-rate-range.js';
-import type { CurvePoint, LearningRateTest } from '../../shared/tuning-types.js';
+import type { CurvePoint, LearningRateTest, TuningReport } from '../../shared/tuning-types.js';
+import { CUT_LABELS } from '../../shared/search-budget.js';
+import { formatDuration } from '../../shared/format.js';
 
 interface CurveColumns {
   x: number[];
@@ -52,13 +54,40 @@ export function curvesFromTrials(trials: readonly TrialLike[]): CurvePoint[] {
   return [...byBatch.values()];
 }
 
-/** The learning-rate range test as uPlot columns: rate (ascending), raw loss, smoothed loss. */
+/** The learning-rate range test as uPlot columns: rate (ascending), raw loss, smoothed loss (null where a ramp has no step at that rate). */
 export interface RangeTestColumns {
   x: number[];
-  loss: number[];
+  loss: (number | null)[];
   smoothed: (number | null)[];
-  /** The rate the search took (for the test's batch), or null when it found none. */
+  /** The rate the first ramp read (for its batch), or null when it found none. */
   chosen: number | null;
+  /** The first ramp's batch, when known. */
+  batchSize: number | null;
+  /** The second ramp, on the same x (the stored report's; absent while the search runs or when there was none). */
+  second?: { batchSize: number; loss: (number | null)[]; smoothed: (number | null)[]; reading: number | null };
+}
+
+/** Two ramps' points on one ascending x: each column null where its ramp has no point. */
+function mergeRamps(
+  a: readonly { rate: number; loss: number; smoothed: number }[],
+  b: readonly { rate: number; loss: number; smoothed: number }[],
+): { x: number[]; a: { loss: (number | null)[]; smoothed: (number | null)[] }; b: { loss: (number | null)[]; smoothed: (number | null)[] } } {
+  const x = [...new Set([...a.map((p) => p.rate), ...b.map((p) => p.rate)])].sort((u, v) => u - v);
+  const column = (pts: readonly { rate: number; loss: number; smoothed: number }[]) => {
+    const at = new Map(pts.map((p) => [p.rate, p] as const));
+    return { loss: x.map((r) => at.get(r)?.loss ?? null), smoothed: x.map((r) => at.get(r)?.smoothed ?? null) };
+  };
+  return { x, a: column(a), b: column(b) };
+}
+
+/** "0.42 s of 0.60 s allowed (5 % of a 12 s run)", with what was cut or that a previous tuning stood; null for reports from before the allowance. */
+export function allowanceSummary(a: TuningReport['allowance'] | undefined, searchSeconds: number | null): string | null {
+  if (!a || a.allowanceSeconds === null || a.plannedSeconds === null) return null;
+  const of = `${Math.round(a.share * 100)} % of ${a.plannedFrom === 'your budget' ? 'your' : 'a predicted'} ${formatDuration(a.plannedSeconds)} run`;
+  if (a.reusedFrom !== undefined)
+    return `none run: ${formatDuration(a.allowanceSeconds)} allowed (${of}) is less than the shortest search, so tuning #${a.reusedFrom}'s findings stand`;
+  const cut = a.cuts.length ? `; ${a.cuts.map((c) => `${CUT_LABELS[c.probe]} ${c.how}`).join(', ')}` : '';
+  return `${formatDuration(searchSeconds ?? a.spentSeconds)} of ${formatDuration(a.allowanceSeconds)} allowed (${of})${cut}`;
 }
 
 /**
@@ -69,7 +98,15 @@ export function rangeTestColumns(report: { learningRateTest?: LearningRateTest |
   const test = report?.learningRateTest;
   if (test) {
     if (test.points.length === 0) return null;
-    return { x: test.points.map((p) => p.rate), loss: test.points.map((p) => p.loss), smoothed: test.points.map((p) => p.smoothed), chosen: test.rate };
+    const second = test.second && test.second.points.length > 0 ? test.second : null;
+    const m = mergeRamps(test.points, second?.points ?? []);
+    return {
+      x: m.x,
+      ...m.a,
+      chosen: test.rate,
+      batchSize: test.batchSize,
+      ...(second ? { second: { batchSize: second.batchSize, ...m.b, reading: second.rate } } : {}),
+    };
   }
   const trial = trials.find((t) => t.kind === 'learning-rate' && t.status === 'ok');
   const rates = trial?.result['rates'];
@@ -87,5 +124,5 @@ export function rangeTestColumns(report: { learningRateTest?: LearningRateTest |
   }
   if (x.length === 0) return null;
   const found = suggestLearningRate(x, loss);
-  return { x, loss, smoothed: x.map((_, i) => found?.smoothed[i] ?? null), chosen: found?.rate ?? null };
+  return { x, loss, smoothed: x.map((_, i) => found?.smoothed[i] ?? null), chosen: found?.rate ?? null, batchSize: trial?.batchSize ?? null };
 }

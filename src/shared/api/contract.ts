@@ -10,6 +10,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, RUN_MODELS, RUN_STATUSES } fr
 import { AUGMENT_LEVELS, startFromRequestSchema } from '../fine-tuning.js';
 import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
+import { MAX_BUDGET_SECONDS } from '../search-budget.js';
 import {
   architectureListSchema,
   backendsSchema,
@@ -101,6 +102,10 @@ export const startTuningParams = z.strictObject({
     .max(2 ** 50)
     .optional(),
   plannedEpochs: z.number().int().min(1).max(100_000).optional(),
+  /** The time the planned run may take, in seconds: the search spends its share (5 % Quick, 15 % Full) of this. */
+  budgetSeconds: z.number().positive().max(MAX_BUDGET_SECONDS).optional(),
+  /** Whether a previous tuning of the same model and dataset may stand in for probes the search has no time for (default true). */
+  reuseKnown: z.boolean().optional(),
   baseBatchSize: z
     .number()
     .int()

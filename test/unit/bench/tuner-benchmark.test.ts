@@ -13,6 +13,7 @@ import { readRecords, RecordFile, type BenchRecord, type TimedRecord } from '../
 import { ratio, summarise, totalSeconds, workloadSection } from '../../../bench/tuner/report.js';
 import { BEGIN_MARKER, END_MARKER, newestFiles, renderTunerReport, replaceBetweenMarkers } from '../../../bench/tuner/report-doc.js';
 import { generateTable, TABLE } from '../../../bench/tuner/workloads.js';
+import { writeMeta, type WorkloadRun } from '../../../bench/tuner/runner.js';
 import { createRng } from '../../../src/shared/random.js';
 
 /** A run's curve from (time, accuracy) pairs, one an epoch. */
@@ -250,4 +251,56 @@ test('docs/benchmarks.md holds exactly the tables the committed results give (np
   const doc = readFileSync(docPath, 'utf8');
   const files = newestFiles(path.join(root, 'docs', 'bench-results'), path.dirname(docPath));
   assert.equal(replaceBetweenMarkers(doc, renderTunerReport(files), 'docs/benchmarks.md'), doc, 'run npm run bench:report');
+});
+
+test('--grid-from: a new file takes over the ceiling, grid and oracle of an earlier one with the same settings, never its timed runs', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tuner-bench-'));
+  try {
+    const settings = { samples: 4000, maxEpochs: 6 };
+    const ctxFor = (file: RecordFile, gridFrom?: RecordFile, maxEpochs = settings.maxEpochs): WorkloadRun =>
+      ({
+        workload: { name: 'small-mnist', model: 'small', samples: settings.samples, maxEpochs },
+        backend: 'wasm',
+        dataset: { id: 1, trainCount: 3200, validationCount: 800 },
+        file,
+        pickSeeds: [1, 2, 3],
+        timedSeeds: [4, 5, 6],
+        ...(gridFrom ? { gridFrom } : {}),
+      }) as unknown as WorkloadRun;
+    const old = new RecordFile(path.join(dir, '2026-11-30', 'tuner', 'small-mnist-wasm.jsonl'));
+    writeMeta(ctxFor(old));
+    old.add({ kind: 'ceiling', memoryCeiling: 160, rung: 'wasm', device: 'cpu' });
+    for (const seed of [1, 2, 3])
+      old.add({
+        kind: 'grid',
+        ...run(seed, 16, 0, curve([4, 0.97])),
+        warmupSteps: 0,
+        status: 'completed',
+        error: null,
+        epochSeconds: 4,
+        rung: 'wasm',
+        device: 'cpu',
+      });
+    old.add({ kind: 'oracle', target: 0.96, bestGridAccuracy: 0.98, batch: 16, rate: 2e-3, k: 1, pickSeconds: 3 });
+    old.add(timed('quick', 4, curve([3, 0.97]), 1));
+
+    const fresh = new RecordFile(path.join(dir, '2026-12-01', 'tuner', 'small-mnist-wasm.jsonl'));
+    writeMeta(ctxFor(fresh, old));
+    assert.deepEqual(
+      fresh.records.map((r) => r.kind),
+      ['meta', 'ceiling', 'grid', 'grid', 'grid', 'oracle'],
+    );
+    const meta = fresh.of('meta')[0]!;
+    assert.equal(meta.gridFrom, '../../2026-11-30/tuner/small-mnist-wasm.jsonl');
+    assert.ok(meta.commit === null || /^[0-9a-f]{7,}(\+changes)?$/.test(meta.commit!), String(meta.commit));
+    assert.match(
+      workloadSection(fresh.records),
+      /The ceiling, grid, target and oracle are those of \[2026-11-30\/tuner\/small-mnist-wasm\.jsonl\]\(bench-results\/2026-11-30\/tuner\/small-mnist-wasm\.jsonl\)/,
+    );
+    // Another configuration's grid is not this workload's.
+    const other = new RecordFile(path.join(dir, 'other', 'small-mnist-wasm.jsonl'));
+    assert.throws(() => writeMeta(ctxFor(other, old, 12)), /was measured with maxEpochs = 6, this run has 12: its grid cannot be taken over/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { imageSize, oneOf, positiveNumber, wholeNumber } from '../../../src/main/cli/parse-flags.js';
+import { duration, imageSize, oneOf, positiveNumber, wholeNumber } from '../../../src/main/cli/parse-flags.js';
 
 test('whole numbers: range and form are checked', () => {
   assert.equal(wholeNumber(1)('32'), 32);
@@ -30,4 +30,16 @@ test('image sizes', () => {
 test('choices', () => {
   assert.equal(oneOf(['small', 'large'] as const)('large'), 'large');
   assert.throws(() => oneOf(['small', 'large'] as const)('huge'), /one of small, large, got "huge"/);
+});
+
+test('durations (--budget): a time written out, or seconds; zero, negatives and words are refused with what is expected', () => {
+  assert.equal(duration('10m'), 600);
+  assert.equal(duration('1h30m'), 5400);
+  assert.equal(duration('45'), 45);
+  for (const bad of ['0', '0s', 'soon', '-1m', '2y'])
+    assert.throws(
+      () => duration(bad),
+      (e: Error) => e.message === `expected a time such as 10m, 90s or 1h30m (above 0, at most a year), got "${bad}"`,
+    );
+  assert.throws(() => duration('9000h'), /at most a year/);
 });

@@ -21,6 +21,7 @@ import {
   startModelNote,
   trainRequest,
   tuneRequest,
+  budgetText,
   type StartFromForm,
 } from '../../../src/renderer/lib/fine-tuning-form.js';
 import { ApiError, API_METHODS, type UploadableFile } from '../../../src/shared/api/index.js';
@@ -182,6 +183,21 @@ test('the requests: a start model names no model; augmentation only where it app
     assert.ok(API_METHODS.startTraining.params.safeParse(params).success);
   }
   assert.ok(API_METHODS.startTuning.params.safeParse(tuneRequest(tune, {}, { source: '2' })).success, 'a search from a start model needs no model');
+  const budgeted = tuneRequest({ ...tune, budgetSeconds: 600 }, {}, undefined);
+  assert.equal(budgeted.budgetSeconds, 600);
+  assert.ok(API_METHODS.startTuning.params.safeParse(budgeted).success);
+});
+
+test("the Tune screen's time budget: minutes, or a time written out; empty is none; anything else is named", () => {
+  assert.deepEqual(budgetText(''), { ok: true, seconds: undefined });
+  assert.deepEqual(budgetText(' 10 '), { ok: true, seconds: 600 });
+  assert.deepEqual(budgetText('1.5'), { ok: true, seconds: 90 });
+  assert.deepEqual(budgetText('1h30m'), { ok: true, seconds: 5400 });
+  assert.deepEqual(budgetText('90s'), { ok: true, seconds: 90 });
+  for (const bad of ['soon', '0', '-3', '10 minutes', '99999999']) {
+    const r = budgetText(bad);
+    assert.ok(!r.ok && r.message.startsWith(`"${bad.trim()}" is not a time`), bad);
+  }
 });
 
 test("the service's errors about the group are shown beside it; others are not", () => {

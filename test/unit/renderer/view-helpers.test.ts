@@ -23,6 +23,7 @@ test('routes: a hash names a screen and maybe an id; anything else is Datasets',
 test('formatting: durations, percentages, small numbers, plurals (bytes: test/unit/shared/format.test.ts)', () => {
   assert.equal(formatDuration(8.4), '8.4 s');
   assert.equal(formatDuration(0.62), '0.6 s');
+  assert.equal(formatDuration(0.042), '0.04 s');
   assert.equal(formatDuration(9.96), '10 s');
   assert.equal(formatDuration(12.4), '12 s');
   assert.equal(formatDuration(75), '1 min 15 s');

@@ -11,6 +11,11 @@ export type FailureCause = 'oom' | 'crashed' | 'hung' | 'error' | 'diverged';
 export interface NoiseAnswer {
   noiseScale: number;
   windows?: { samples: number; loss: number; noiseScale: number }[];
+  /**
+   * A one-window request after pre-training (the late re-measurement): its window at the samples
+   * it trained. Default: the last early window's trend carried on (loss ×0.8, φ ×1.25).
+   */
+  late?: (samples: number) => { loss: number; noiseScale: number };
 }
 
 export interface FakeDeviceSpec {
@@ -21,14 +26,18 @@ export interface FakeDeviceSpec {
   oomAbove?: number;
   /** Seconds per step: alpha + beta·B. */
   stepTime: { alpha: number; beta: number };
-  /** The range test's training loss at each rate. */
-  rangeLoss?: (rate: number) => number;
+  /** The range test's training loss at each rate (and the ramp's batch). */
+  rangeLoss?: (rate: number, batchSize: number) => number;
   /** The noise probe's measurement (default φ = 400 and no windows: not forecast). */
   noise?: NoiseAnswer;
   /** A validation trial at batch B and rate η: its training losses and validation loss. */
   trial?: (batchSize: number, learningRate: number) => { losses: number[]; valLoss: number };
   /** Fail a probe (n: its 1-based order) with this cause. */
   fail?: (request: ProbeRequest, n: number) => FailureCause | undefined;
+  /** Seconds the trainer takes to start, on the device's virtual clock (default 0). */
+  startSeconds?: number;
+  /** Seconds a probe takes on the virtual clock: 10 ms around its steps at the step-time line, as planned (default: 10 ms in all). */
+  timedProbes?: boolean;
 }
 
 /** An S-shaped fall from 2.3 to 0.3 around 3e-3, blowing up past 0.05. */
@@ -45,6 +54,9 @@ export const BACKEND: BackendReport = { name: 'wasm', device: 'CPU, WebAssembly 
 export class FakeDevice implements Prober {
   readonly requests: ProbeRequest[] = [];
   started = 0;
+  /** The virtual clock: the seconds started and answered so far (a search's `clock`). */
+  now = 0;
+  readonly clock = () => this.now;
   closed = 0;
   private id = 0;
 
@@ -61,6 +73,7 @@ export class FakeDevice implements Prober {
 
   start(): Promise<BackendReport> {
     this.started++;
+    this.now += this.spec.startSeconds ?? 0;
     return Promise.resolve(this.backend);
   }
   close(): Promise<void> {
@@ -86,7 +99,8 @@ export class FakeDevice implements Prober {
   /** The device's answer to one request. */
   answer(request: ProbeRequest): ProbeAnswer {
     this.requests.push(request);
-    const seconds = 0.01;
+    const seconds = this.spec.timedProbes ? 0.01 + this.stepsSeconds(request) : 0.01;
+    this.now += seconds;
     const cause = this.spec.fail?.(request, this.requests.length) ?? this.outOfMemory(request);
     if (cause) return { ok: false, cause, message: `the fake device failed (${cause})`, seconds };
     return { ok: true, result: this.measure(request), seconds };
@@ -95,6 +109,22 @@ export class FakeDevice implements Prober {
   private outOfMemory(request: ProbeRequest): FailureCause | undefined {
     const b = 'batchSize' in request ? request.batchSize : request.microBatch * request.k;
     return this.spec.oomAbove !== undefined && b > this.spec.oomAbove ? 'oom' : undefined;
+  }
+
+  /** Seconds of a probe's training steps, as asked. */
+  private stepsSeconds(q: ProbeRequest): number {
+    switch (q.kind) {
+      case 'memory':
+        return this.stepSeconds(q.batchSize);
+      case 'throughput':
+        return (q.warmupSteps + q.steps) * this.stepSeconds(q.batchSize);
+      case 'learning-rate':
+        return q.steps * this.stepSeconds(q.batchSize);
+      case 'noise':
+        return q.steps * q.k * this.stepSeconds(q.microBatch) + (q.pretrainSteps ?? 0) * this.stepSeconds(q.microBatch * q.k);
+      case 'trial':
+        return q.seconds;
+    }
   }
 
   stepSeconds(b: number): number {
@@ -124,6 +154,19 @@ export class FakeDevice implements Prober {
         return this.rangeTestAnswer(request);
       case 'noise': {
         const n = this.spec.noise ?? { noiseScale: 400 };
+        const lastWindow = n.windows?.at(-1);
+        if (request.windows === 1 && (request.pretrainSteps ?? 0) > 0 && lastWindow) {
+          const samples = ((request.pretrainSteps ?? 0) + request.steps) * request.microBatch * request.k;
+          const w = n.late?.(samples) ?? { loss: lastWindow.loss * 0.8, noiseScale: lastWindow.noiseScale * 1.25 };
+          return {
+            kind: 'noise',
+            gradSq: 1,
+            traceSigma: w.noiseScale,
+            noiseScale: w.noiseScale,
+            steps: request.steps,
+            windows: [{ samples, ...w, gradSq: 1, traceSigma: w.noiseScale }],
+          };
+        }
         return {
           kind: 'noise',
           gradSq: 1,
@@ -147,7 +190,7 @@ export class FakeDevice implements Prober {
     let lowest = Infinity;
     for (let i = 0; i < request.steps; i++) {
       const rate = request.minRate * (request.maxRate / request.minRate) ** (i / (request.steps - 1));
-      const l = loss(rate);
+      const l = loss(rate, request.batchSize);
       rates.push(rate);
       losses.push(l);
       lowest = Math.min(lowest, l);

@@ -9,7 +9,7 @@ import { suggestLearningRate } from '../../../src/shared/learning-rate-range.js'
 import { throughputCandidates } from '../../../src/shared/search-plan.js';
 import { forecastNoiseScale, scaleLearningRate, warmupSteps } from '../../../src/shared/tuner-math.js';
 import type { TrialRecord, TuningProgress, TuningReport, TuningRequest } from '../../../src/shared/tuning-types.js';
-import { TuningStoppedError } from '../../../src/main/service/tuning/context.js';
+import { TuningStoppedError, type KnownTuning } from '../../../src/main/service/tuning/context.js';
 import { runSearch } from '../../../src/main/service/tuning/search.js';
 import { defaultRangeLoss, FakeDevice, type FakeDeviceSpec } from './fake-device.js';
 
@@ -21,6 +21,8 @@ const REQUEST: TuningRequest = {
   baseBatchSize: 32,
   baseLearningRate: 1e-3,
   plannedEpochs: 10,
+  // A day's run: the search's allowance never binds here (the allowance's own tests set it).
+  budgetSeconds: 86_400,
   seed: 1,
 };
 
@@ -42,6 +44,11 @@ interface Run {
   done: Promise<TuningReport>;
 }
 
+/** A request as stored: a key given as undefined is left out (predicted() unsets the budget so). */
+function withoutUndefined(r: TuningRequest): TuningRequest {
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as TuningRequest;
+}
+
 function search(
   spec: FakeDeviceSpec,
   o: {
@@ -50,15 +57,22 @@ function search(
     validationCount?: number;
     budget?: number;
     stopWhen?: (p: TuningProgress) => boolean;
+    /** A stop asked for before the search begins. */
+    stopAtOnce?: boolean;
     setBackend?: () => void;
+    /** Time the search on the device's virtual clock (else the real one, on which the fake's probes take no time). */
+    virtualClock?: boolean;
+    known?: KnownTuning;
   } = {},
 ): Run {
   const device = new FakeDevice(spec);
   const run: Omit<Run, 'done'> = { device, stored: new Map(), progress: [], trials: [], events: [] };
-  let stop = false;
+  let stop = o.stopAtOnce ?? false;
   const done = runSearch({
     prober: device,
-    request: { ...REQUEST, ...o.request },
+    ...(o.virtualClock ? { clock: device.clock } : {}),
+    ...(o.known ? { known: o.known } : {}),
+    request: withoutUndefined({ ...REQUEST, ...o.request }),
     sessionId: 1,
     trainCount: o.trainCount ?? 20_000,
     validationCount: o.validationCount ?? 1000,
@@ -183,17 +197,26 @@ test('Quick: candidates → saturation → base rate from the range test → the
   // The range test at B₀ = 32 reads the fake curve; its rate is the base and scales by √(B/32).
   const lrAsk = r.device.requests.find((q) => q.kind === 'learning-rate')!;
   assert.ok(lrAsk.kind === 'learning-rate' && lrAsk.batchSize === 32 && lrAsk.minRate === 1e-4 && lrAsk.maxRate === 0.3 && lrAsk.steps === 24);
-  const rates = Array.from({ length: 24 }, (_, i) => 1e-4 * 3000 ** (i / 23));
-  const found = suggestLearningRate(rates, rates.map(defaultRangeLoss));
-  assert.ok(found && Math.abs(report.learningRateTest!.rate! / found.rate - 1) < 1e-9);
-  const lr = found.rate * Math.sqrt(saturation / 32);
+  const found = readRamp(24);
+  assert.ok(Math.abs(report.learningRateTest!.rate! / found - 1) < 1e-9);
+  // The second ramp: the same 768 samples at twice the batch (12 steps), read and scaled back to 32.
+  const second = r.device.requests.filter((q) => q.kind === 'learning-rate')[1]!;
+  assert.ok(second.kind === 'learning-rate' && second.batchSize === 64 && second.steps === 12);
+  const secondAtBase = readRamp(12) / Math.sqrt(2);
+  assert.ok(Math.abs(report.learningRateTest!.second!.rate! / readRamp(12) - 1) < 1e-9);
+  const spread = Math.max(found, secondAtBase) / Math.min(found, secondAtBase);
+  assert.ok(spread < 3 && Math.abs(report.learningRateTest!.spread! / spread - 1) < 1e-9 && report.learningRateTest!.sure === true);
+  const base = Math.sqrt(found * secondAtBase);
+  assert.ok(Math.abs(report.learningRateTest!.baseRate! / base - 1) < 1e-9);
+  const lr = base * Math.sqrt(saturation / 32);
   assert.ok(Math.abs(report.recommendation.learningRate / lr - 1) < 1e-9);
   assert.equal(report.recommendation.warmupSteps, warmupSteps(10 * Math.ceil(20_000 / saturation), Math.sqrt(saturation / 32)));
   assert.equal(report.recommendation.noiseScale, null);
   assert.equal(report.scaleOut, null);
   assert.deepEqual([...new Set(r.trials.map((t) => t.kind))], ['memory', 'throughput', 'learning-rate']);
-  assert.match(report.reasons.at(-2)!, /^Quick mode: /);
-  assert.match(report.reasons.at(-1)!, /^Learning rate .*√\(\d+\/32\)/);
+  assert.match(report.reasons.at(-3)!, /^Quick mode: /);
+  assert.match(report.reasons.at(-2)!, /^Learning rate .*√\(\d+\/32\)/);
+  assert.match(report.reasons.at(-1)!, /^The search may spend 5 % of your 24 h run: .*; it spent .*, with nothing cut\.$/);
 });
 
 test('GPU backends get two warm-up steps before timing', async () => {
@@ -209,13 +232,18 @@ test('a range test at a batch below B₀ (a small dataset) is scaled back to B�
   const report = await r.done;
   const lrt = report.learningRateTest!;
   assert.equal(lrt.batchSize, 20);
-  const base = scaleLearningRate(lrt.rate!, 20, 32, 'sgd');
-  assert.ok(Math.abs(base / (lrt.rate! * 1.6) - 1) < 1e-12);
+  // No batch above 20 is wanted, so the second ramp is at half of it; both readings scale back to 32 linearly.
+  assert.equal(lrt.second!.batchSize, 10);
+  const first = scaleLearningRate(lrt.rate!, 20, 32, 'sgd');
+  assert.ok(Math.abs(first / (lrt.rate! * 1.6) - 1) < 1e-12);
+  const second = scaleLearningRate(lrt.second!.rate!, 10, 32, 'sgd');
+  const base = lrt.baseRate!;
+  assert.ok(Math.abs(base / Math.sqrt(first * second) - 1) < 1e-12);
   const b = report.recommendation.batchSize;
   assert.ok(Math.abs(report.recommendation.learningRate / ((base * b) / 32) - 1) < 1e-9);
   assert.match(
-    report.reasons.find((x) => /range test/.test(x))!,
-    /at batch 20 .*the base rate at batch 32 is/,
+    report.reasons.find((x) => /learning-rate ramps/.test(x))!,
+    /at batch 20 .*at batch 10 .*the base rate at batch 32 is/,
   );
 });
 
@@ -239,6 +267,12 @@ test('without a reading (the range test failed, or not asked for), the given rat
   assert.ok(Math.abs(c.recommendation.learningRate - 2e-3 * Math.sqrt(c.recommendation.batchSize / 32)) < 1e-15);
 });
 
+/** The fake device's default curve read from a ramp of n steps over base/10…base×300. */
+function readRamp(n: number): number {
+  const rates = Array.from({ length: n }, (_, i) => 1e-4 * 3000 ** (i / (n - 1)));
+  return suggestLearningRate(rates, rates.map(defaultRangeLoss))!.rate;
+}
+
 /** Goodput at noise scale φ relative to B₀ = 32 on the GPU line. */
 const gpuGoodput = (b: number, phi: number) => (b / (0.05 + 1e-4 * b)) * ((phi + 32) / (phi + b));
 
@@ -254,7 +288,7 @@ test('Full: noise scale → goodput → B* → its neighbour → trials at B*, B
   assert.ok(gpuGoodput(256, 400) < 0.95 * gpuGoodput(512, 400));
   // The noise probe: 4 micro-batches of 8 at the base rate the range test found.
   const noise = r.device.requests.find((q) => q.kind === 'noise')!;
-  const base = report.learningRateTest!.rate!;
+  const base = report.learningRateTest!.baseRate!;
   assert.ok(noise.kind === 'noise' && noise.microBatch === 8 && noise.k === 4 && noise.learningRate === base && noise.windows === 3);
   assert.equal(lastStored(r, 'noise', 32).learningRate, base);
   // The 1.5× neighbour is timed after the noise probe, and loses: 512 stays.
@@ -271,7 +305,8 @@ test('Full: noise scale → goodput → B* → its neighbour → trials at B*, B
     [512, 256, 1024],
   );
   for (const q of trials) assert.ok(q.kind === 'trial' && Math.abs(q.learningRate / (base * Math.sqrt(q.batchSize / 32)) - 1) < 1e-12);
-  assert.ok(trials.every((q) => q.kind === 'trial' && q.seconds === (0.01 * 10 * 40_000) / (512 / (0.05 + 1e-4 * 512))));
+  // 1 % of the planned run (here the budget of a day), at most 20 s.
+  assert.ok(trials.every((q) => q.kind === 'trial' && q.seconds === 20));
   assert.equal(report.recommendation.batchSize, 512);
   assert.equal(report.recommendation.noiseScale, 400);
   assert.deepEqual(
@@ -291,15 +326,41 @@ test('the noise scale is forecast to halfway through the planned run from the pr
     { samples: 1000, loss: 1.2, noiseScale: 180 },
     { samples: 1500, loss: 0.9, noiseScale: 240 },
   ];
-  const r = search({ ...GPU, noise: { noiseScale: 240, windows } }, { trainCount: 40_000, request: { mode: 'full' } });
+  // Later in training (a quarter of the run), the late probe finds loss 0.6 and φ 330.
+  const late = { loss: 0.6, noiseScale: 330 };
+  const r = search({ ...GPU, noise: { noiseScale: 240, windows, late: () => late } }, { trainCount: 40_000, request: { mode: 'full' } });
   const report = await r.done;
-  const forecast = forecastNoiseScale(windows, (10 * 40_000) / 2)!;
+  const early = forecastNoiseScale(windows, (10 * 40_000) / 2)!;
+  // The late probe: the early one's micro-batches and steps, after training towards a quarter of the run.
+  const noiseAsks = r.device.requests.filter((q) => q.kind === 'noise');
+  assert.equal(noiseAsks.length, 2);
+  const [first, second] = noiseAsks as Extract<(typeof noiseAsks)[number], { kind: 'noise' }>[];
+  assert.ok(second!.windows === 1 && second!.microBatch === first!.microBatch && second!.k === first!.k && second!.steps === first!.steps);
+  const batch = first!.microBatch * first!.k;
+  assert.equal(second!.pretrainSteps, Math.ceil((0.25 * 10 * 40_000) / batch));
+  const lateSamples = (second!.pretrainSteps! + second!.steps) * batch;
+  const forecast = forecastNoiseScale([...windows, { samples: lateSamples, ...late }], (10 * 40_000) / 2)!;
   assert.deepEqual(report.noiseForecast, forecast);
+  assert.deepEqual(report.lateNoise, { samples: lateSamples, ...late, pretrainSteps: second!.pretrainSteps, earlyNoiseScale: early.noiseScale });
   assert.equal(report.recommendation.noiseScale, forecast.noiseScale);
   assert.ok(report.reasons.some((x) => /^The gradient noise scale was 240 at training loss 0\.90.*as measured over 3 windows/.test(x)));
-  // A larger φ favours larger batches: 1024, then its neighbour 1536, which wins by over 5 %.
-  assert.ok(0.95 * gpuGoodput(1536, forecast.noiseScale) > gpuGoodput(1024, forecast.noiseScale));
-  assert.equal(report.recommendation.batchSize, 1536);
+  assert.ok(
+    report.reasons.some((x) =>
+      new RegExp(
+        `^Measured again after ${second!.pretrainSteps} steps of training \\(${lateSamples} samples, 25 % of the planned run\\), at training loss 0\\.600, the noise scale was 330 \\(the early windows forecast ${Math.round(early.noiseScale)} for the middle of the run\\); fitted to both, the choice uses ${Math.round(forecast.noiseScale)}\\.$`,
+      ).test(x),
+    ),
+    report.reasons.join('\n'),
+  );
+  // The early windows alone forecast φ ≈ 7 400 (a batch of 1536); measured a quarter into the run,
+  // φ grows far less, and the forecast through both is ≈ 370: goodput peaks at 512, and its
+  // neighbour 768 loses.
+  assert.ok(early.noiseScale > 7000 && forecast.noiseScale < 400, `${early.noiseScale} → ${forecast.noiseScale}`);
+  assert.ok(0.95 * gpuGoodput(1536, early.noiseScale) > gpuGoodput(1024, early.noiseScale));
+  assert.ok(
+    gpuGoodput(512, forecast.noiseScale) > gpuGoodput(256, forecast.noiseScale) && gpuGoodput(512, forecast.noiseScale) > gpuGoodput(768, forecast.noiseScale),
+  );
+  assert.equal(report.recommendation.batchSize, 512);
 });
 
 test('without a noise scale, Full mode recommends the saturation batch', async () => {
@@ -337,7 +398,7 @@ test('trials: when B* itself diverges, the search steps down to the best unflagg
   assert.equal(report.recommendation.batchSize, 256);
   assert.ok(report.reasons.includes('512 was flagged (the loss became NaN or infinite), so the search steps to 256.'));
   // The rate follows the new choice.
-  assert.ok(Math.abs(report.recommendation.learningRate / (report.learningRateTest!.rate! * Math.sqrt(256 / 32)) - 1) < 1e-12);
+  assert.ok(Math.abs(report.recommendation.learningRate / (report.learningRateTest!.baseRate! * Math.sqrt(256 / 32)) - 1) < 1e-12);
 });
 
 test('trials: a rising or oscillating loss at B* steps down too', async () => {
@@ -402,7 +463,7 @@ test('trials: a crashed trial at B* steps down; when every trial failed, B* stay
     [512, 256, 1024].map((b) => lastStored(all, 'trial', b).status),
     ['oom', 'oom', 'oom'],
   );
-  assert.ok(none.reasons.includes('Equal-time trials (0.8 s each) reached validation loss — at 512 (crashed), — at 256 (crashed), — at 1024 (crashed).'));
+  assert.ok(none.reasons.includes('Equal-time trials (20.0 s each) reached validation loss — at 512 (crashed), — at 256 (crashed), — at 1024 (crashed).'));
 });
 
 test('a stop asked for between phases ends the search with TuningStoppedError before the next probe', async () => {
@@ -489,7 +550,7 @@ test('without a validation split, the trials are judged on their training loss, 
   assert.equal(report.recommendation.batchSize, 512);
   assert.ok(
     report.reasons.includes(
-      'Equal-time trials (0.8 s each) at 512, 256 and 1024 (diverged) were judged on their training loss alone: the dataset has no validation split.',
+      'Equal-time trials (20.0 s each) at 512, 256 and 1024 (diverged) were judged on their training loss alone: the dataset has no validation split.',
     ),
     report.reasons.join('\n'),
   );
@@ -527,8 +588,8 @@ test('batch norm: where goodput favours 8, a model without it gets 8 and ResNet-
     r.device.log.join(', '),
   );
   assert.deepEqual(batchesOf(r, 'throughput').slice(0, 3), [16, 32, 64]);
-  // The range test at B₀ = 32; the noise probe's two micro-batches of 16 make a step of 32.
-  assert.deepEqual(batchesOf(r, 'learning-rate'), [32]);
+  // The range test's ramps at B₀ = 32 and 64; the noise probe's two micro-batches of 16 make a step of 32.
+  assert.deepEqual(batchesOf(r, 'learning-rate'), [32, 64]);
   const noise = r.device.requests.find((q) => q.kind === 'noise')!;
   assert.ok(noise.kind === 'noise' && noise.microBatch === 16 && noise.k === 2);
   // The trials: 16 and 32 (half of 16 would be 8).
@@ -598,4 +659,198 @@ test('batch norm on a small dataset: the cap rises to 16; below 16 training samp
   );
   assert.equal(tiny.device.requests.length, 0);
   assert.equal(tiny.device.closed, 1);
+});
+
+// ---- the time allowance (issue 18) ------------------------------------------------------------
+
+/** The request without the day-long budget the other tests give: the planned run is then predicted. */
+function predicted(request: Partial<TuningRequest> = {}): Partial<TuningRequest> {
+  return { budgetSeconds: undefined, ...request };
+}
+
+test('allowance: a run long enough leaves every probe whole; the report says what was allowed and spent', async () => {
+  // 2 M samples × 10 epochs at up to 100 000 samples/s: a run of minutes, so Quick may spend ~10 s.
+  const r = search({ ...CPU, timedProbes: true, startSeconds: 0.5 }, { trainCount: 2_000_000, request: predicted(), virtualClock: true });
+  const report = await r.done;
+  const a = report.allowance!;
+  assert.equal(a.plannedFrom, 'predicted');
+  assert.equal(a.share, 0.05);
+  assert.ok(a.plannedSeconds! > 150 && a.plannedSeconds! < 700, String(a.plannedSeconds));
+  assert.equal(a.startupSeconds, 0.5);
+  assert.deepEqual(a.cuts, []);
+  assert.ok(a.spentSeconds <= a.allowanceSeconds!, `${a.spentSeconds} of ${a.allowanceSeconds}`);
+  assert.ok(a.shortestSeconds! > 0.5 && a.shortestSeconds! < a.spentSeconds);
+  assert.equal(batchesOf(r, 'learning-rate').length, 2);
+  assert.match(
+    report.reasons.at(-1)!,
+    /^The search may spend 5 % of the predicted \d+ min \d+ s run: \d+ s \(starting the trainer took 0\.5 s\); it spent .*, with nothing cut\.$/,
+  );
+});
+
+test('allowance: where even the shortest search is over, nothing more is probed: the base batch and rate, and why', async () => {
+  // 20 000 samples: a ~4 s run, 0.2 s allowed, and the trainer alone takes 0.5 s to start.
+  const r = search({ ...CPU, timedProbes: true, startSeconds: 0.5 }, { trainCount: 20_000, request: predicted(), virtualClock: true });
+  const report = await r.done;
+  assert.ok(
+    r.device.requests.every((q) => q.kind === 'memory'),
+    r.device.log.join(', '),
+  );
+  assert.equal(report.recommendation.batchSize, 32);
+  assert.equal(report.recommendation.learningRate, 1e-3);
+  assert.equal(report.learningRateTest, null);
+  assert.deepEqual(
+    report.allowance!.cuts.map((c) => `${c.probe} ${c.how}`),
+    ['throughput skipped', 'range-test skipped'],
+  );
+  assert.ok(
+    report.reasons.some((x) => /^No throughput was timed \(the search's time allowance had no room\), so 32, the base batch, is recommended\.$/.test(x)),
+  );
+  assert.ok(
+    report.reasons.some((x) =>
+      /^The learning-rate range test did not fit in the search's time allowance, so the base rate stays 0\.001, the usual default\.$/.test(x),
+    ),
+  );
+  assert.match(report.reasons.at(-1)!, /the throughput timings skipped .*; the learning-rate range test skipped/);
+  // The curves still show what the memory probes measured.
+  assert.ok(report.curves.some((c) => c.samplesPerSecond !== undefined));
+});
+
+test('allowance: Full shortens or skips the trials and the noise probe as the run gets shorter, and keeps within it', async () => {
+  const seen = new Set<string>();
+  for (const trainCount of [2_000, 5_000, 10_000, 20_000, 40_000, 4_000_000]) {
+    const r = search({ ...GPU, timedProbes: true }, { trainCount, request: predicted({ mode: 'full' }), virtualClock: true });
+    const report = await r.done;
+    const a = report.allowance!;
+    for (const c of a.cuts) seen.add(`${c.probe} ${c.how}`);
+    // Each phase is granted time with the later phases counted, giving up in CUT_ORDER (trials
+    // before the noise probe); a phase re-planned later may find room the earlier plan lacked.
+    // The memory phase cannot be cut; past it, the estimates hold the search within its allowance (10 ms a probe of slack).
+    assert.ok(
+      a.spentSeconds <= Math.max(a.allowanceSeconds!, a.shortestSeconds!) + 0.01 * r.trials.length,
+      `trainCount ${trainCount}: spent ${a.spentSeconds} of ${a.allowanceSeconds}`,
+    );
+    if (trainCount === 4_000_000) assert.deepEqual(a.cuts, []);
+    const shortened = a.cuts.find((c) => c.probe === 'trials' && c.how === 'shortened');
+    if (shortened) {
+      const asked = r.device.requests.filter((q) => q.kind === 'trial');
+      assert.ok(asked.length > 0 && asked.every((q) => q.kind === 'trial' && q.seconds >= 0.2 && q.seconds < 20));
+    }
+  }
+  assert.ok(seen.has('trials shortened') && seen.has('trials skipped') && seen.has('noise skipped'), [...seen].join(', '));
+});
+
+test('allowance: a time budget replaces the predicted run; the CLI-style budget is what the share applies to', async () => {
+  const r = search({ ...CPU, timedProbes: true }, { trainCount: 20_000, request: predicted({ budgetSeconds: 600 }), virtualClock: true });
+  const a = (await r.done).allowance!;
+  assert.equal(a.plannedFrom, 'your budget');
+  assert.equal(a.plannedSeconds, 600);
+  assert.equal(a.allowanceSeconds, 30);
+  assert.deepEqual(a.cuts, []);
+});
+
+/** A previous tuning's findings: batch 64 at 5e-3 (base 5e-3/√2 at 32), its shortest search 1 s. */
+function knownTuning(shortestSeconds?: number): KnownTuning {
+  const report: TuningReport = {
+    recommendation: {
+      batchSize: 64,
+      learningRate: 5e-3,
+      warmupSteps: 0,
+      expectedSamplesPerSecond: 5000,
+      memoryCeiling: 400,
+      memoryBudgetBytes: 1e12,
+      memoryHeadroom: 0.9,
+      noiseScale: null,
+      optimizer: 'adam',
+    },
+    reasons: ['Its own reason.'],
+    curves: [{ batchSize: 64, samplesPerSecond: 5000 }],
+    fits: { memory: null, time: null },
+    saturationBatch: 64,
+    scaleOut: null,
+    ...(shortestSeconds !== undefined
+      ? {
+          allowance: {
+            share: 0.05,
+            plannedSeconds: 100,
+            plannedFrom: 'predicted' as const,
+            allowanceSeconds: 5,
+            startupSeconds: 0.5,
+            spentSeconds: 2,
+            shortestSeconds,
+            cuts: [],
+          },
+        }
+      : {}),
+    searchSeconds: 2,
+  };
+  return { sessionId: 7, baseRate: 5e-3 / Math.sqrt(2), report, backend: { name: 'wasm', device: 'the fake device', rung: 'wasm', skipped: [] } };
+}
+
+test('allowance: when even the shortest search seen before is over, the previous tuning stands without starting the trainer', async () => {
+  // A 2 s budget allows 0.1 s; the shortest search took 1 s last time.
+  const r = search({ ...CPU, timedProbes: true }, { request: predicted({ budgetSeconds: 2 }), virtualClock: true, known: knownTuning(1) });
+  const report = await r.done;
+  assert.equal(r.device.started, 0);
+  assert.equal(r.device.closed, 1);
+  assert.deepEqual(r.trials, []);
+  assert.equal(report.recommendation.batchSize, 64);
+  assert.equal(report.allowance!.reusedFrom, 7);
+  assert.match(
+    report.reasons[0]!,
+    /^No search was run: even the shortest one \(starting the trainer and the memory probes took 1\.0 s in tuning #7\) is more than 5 % of your 2\.0 s run \(0\.1 s\), so tuning #7's findings/,
+  );
+  assert.equal(report.reasons[1], 'Its own reason.');
+
+  // A stop asked for before it began ends it stopped, as a search would.
+  const stopped = search({ ...CPU, timedProbes: true }, { request: predicted({ budgetSeconds: 2 }), virtualClock: true, known: knownTuning(1), stopAtOnce: true });
+  await assert.rejects(stopped.done, TuningStoppedError);
+  assert.equal(stopped.device.started, 0);
+
+  // Asked to search afresh, it does.
+  const fresh = search(
+    { ...CPU, timedProbes: true },
+    { request: predicted({ budgetSeconds: 2, reuseKnown: false }), virtualClock: true, known: knownTuning(1) },
+  );
+  await fresh.done;
+  assert.equal(fresh.device.started, 1);
+  // With room for a search of its own, it searches too.
+  const roomy = search({ ...CPU, timedProbes: true }, { request: predicted({ budgetSeconds: 3600 }), virtualClock: true, known: knownTuning(1) });
+  assert.equal((await roomy.done).allowance!.reusedFrom, undefined);
+});
+
+test('allowance: a previous tuning stands in for the probes there was no room for: its batch and its base rate', async () => {
+  const r = search({ ...CPU, timedProbes: true, startSeconds: 0.5 }, { trainCount: 20_000, request: predicted(), virtualClock: true, known: knownTuning() });
+  const report = await r.done;
+  assert.equal(r.device.started, 1, 'no shortest time was known, so the search started');
+  assert.equal(report.recommendation.batchSize, 64);
+  assert.ok(Math.abs(report.recommendation.learningRate / 5e-3 - 1) < 1e-12);
+  assert.ok(
+    report.reasons.includes(
+      "No throughput was timed (the search's time allowance had no room), so 64, the batch tuning #7 chose for this model and dataset, is recommended.",
+    ),
+  );
+  assert.ok(report.reasons.some((x) => /so the base rate 0\.003536 that tuning #7 found for this model and dataset is used\.$/.test(x)));
+});
+
+test('range test: two readings too far apart are not averaged: the lower is taken, and the report says so', async () => {
+  // The curve's fall moves with the batch as B³: at 64 it reads ~8× higher, 5.7× once scaled back to 32.
+  const rangeLoss = (rate: number, b: number) => defaultRangeLoss(rate / (b / 32) ** 3);
+  const r = search({ ...CPU, rangeLoss });
+  const report = await r.done;
+  const t = report.learningRateTest!;
+  const first = t.rate!;
+  const second = t.second!.rate! / Math.sqrt(2);
+  assert.ok(t.spread! > 3 && t.sure === false, String(t.spread));
+  assert.ok(Math.abs(t.baseRate! / Math.min(first, second) - 1) < 1e-12);
+  assert.ok(report.reasons.some((x) => /The two readings are \d+(\.\d)?× apart, too far to trust their mean, so the lower is taken/.test(x)));
+});
+
+test('range test: a second ramp that shows no clear fall leaves the first reading, said plainly', async () => {
+  const rangeLoss = (rate: number, b: number) => (b === 64 ? 2.3 : defaultRangeLoss(rate));
+  const report = await search({ ...CPU, rangeLoss }).done;
+  const t = report.learningRateTest!;
+  assert.equal(t.second!.rate, null);
+  assert.equal(t.spread, null);
+  assert.ok(Math.abs(t.baseRate! / t.rate! - 1) < 1e-12);
+  assert.ok(report.reasons.some((x) => /; the ramp at batch 64 showed no clear fall\. .*with one reading, how sure it is cannot be told\.$/.test(x)));
 });

@@ -3,16 +3,16 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { TUNING_DEFAULTS, type TuningDetail } from '../../../shared/api/index.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../../shared/run-types.js';
-import { TUNING_MODES, type TrialRecord } from '../../../shared/tuning-types.js';
+import { TUNING_MODES, type TrialRecord, type TuningReport } from '../../../shared/tuning-types.js';
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
 import { addDeleteCommand } from '../confirm-delete.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { addStartModelOptions, startFromFlags, startFromText } from '../start-model-flags.js';
-import { formatBytes } from '../../../shared/format.js';
+import { formatBytes, formatDuration } from '../../../shared/format.js';
 import { engineLabel, MEMORY_SOURCE_LABELS, memorySourceOf } from '../../../shared/memory-source.js';
 import { printJson, printLine, printTable } from '../output.js';
-import { byteSize, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
+import { byteSize, duration, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
 import { augmentFlagHelp } from './train.js';
 import { AUGMENT_LEVELS, type AugmentLevel } from '../../../shared/fine-tuning.js';
@@ -37,6 +37,14 @@ function trialResult(x: TrialRecord): string {
   }
 }
 
+/** ", of 0.6 s allowed (5 % of a 12 s run; 2 probes cut)", or "" for reports from before the allowance. */
+function allowanceText(a: TuningReport['allowance']): string {
+  if (!a || a.allowanceSeconds === null || a.plannedSeconds === null) return '';
+  if (a.reusedFrom !== undefined) return `: no search, tuning #${a.reusedFrom}'s findings stand (see Why)`;
+  const cuts = a.cuts.length ? `; ${a.cuts.length} ${a.cuts.length === 1 ? 'probe' : 'probes'} shortened or skipped` : '';
+  return `, of ${formatDuration(a.allowanceSeconds)} allowed (${Math.round(a.share * 100)} % of a ${formatDuration(a.plannedSeconds)} run${cuts})`;
+}
+
 function printTuning(t: TuningDetail): void {
   printLine(
     `Tuning session ${t.id} ${t.status}: ${t.model} on "${t.datasetName}" (${t.mode} mode, augment ${t.request.augment ?? 'none'}) — ${t.rung ? `${engineLabel(t.rung)} ${t.rung}` : (t.backend ?? '—')} on ${t.device ?? '—'}`,
@@ -57,8 +65,14 @@ function printTuning(t: TuningDetail): void {
     printLine(`  Learning rate            ${Number(rec.learningRate.toPrecision(3))} (${rec.optimizer}), warm-up ${rec.warmupSteps} steps`);
     printLine(`  Expected throughput      ${Math.round(rec.expectedSamplesPerSecond)} samples/s`);
     printLine(`  Memory ceiling           ${rec.memoryCeiling} (budget ${formatBytes(rec.memoryBudgetBytes)}${headroom})`);
-    printLine(`  Gradient noise scale     ${rec.noiseScale === null ? '— (Full mode measures it)' : Math.round(rec.noiseScale)}`);
-    printLine(`  Search took              ${r.searchSeconds.toFixed(1)} s`);
+    const late = r.lateNoise
+      ? ` (early forecast ${Math.round(r.lateNoise.earlyNoiseScale)}; measured ${Math.round(r.lateNoise.noiseScale)} after ${r.lateNoise.pretrainSteps} steps of training)`
+      : '';
+    printLine(`  Gradient noise scale     ${rec.noiseScale === null ? '— (Full mode measures it)' : `${Math.round(rec.noiseScale)}${late}`}`);
+    printLine(`  Search took              ${r.searchSeconds.toFixed(1)} s${allowanceText(r.allowance)}`);
+    const rt = r.learningRateTest;
+    if (rt?.spread != null)
+      printLine(`  Rate readings            ${Number(rt.spread.toPrecision(2))}× apart (${rt.sure ? 'their mean taken' : 'too far apart: the lower taken'})`);
     printLine('');
     printLine('  Why:');
     for (const reason of r.reasons) printLine(`  • ${reason}`);
@@ -104,6 +118,15 @@ function tuneCommand(program: Command, ctx: CliContext): void {
     .option('--no-lr-search', 'trust --base-lr instead of finding the rate with a range test')
     .option('--augment <level>', augmentFlagHelp(), oneOf(AUGMENT_LEVELS))
     .option('--epochs <n>', `epochs the recommendation is planned for (default ${TUNING_DEFAULTS.plannedEpochs})`, wholeNumber(1, 100_000))
+    .option(
+      '--budget <time>',
+      "the time the planned run may take, e.g. 10m or 1h30m: the search spends at most 5 % (quick) or 15 % (full) of it (default: a share of the planned epochs' predicted time)",
+      duration,
+    )
+    .option(
+      '--no-reuse',
+      'always search afresh, even when the time allowed is too short for a search (default: a previous tuning of this model and dataset stands in)',
+    )
     .option('--chart <file>', 'write the curves m(B), X(B), E(B), G(B) with the choice and the budget marked, as SVG');
   addStartModelOptions(tune)
     .option('--python <path>', PYTHON_FLAG_HELP)
@@ -127,6 +150,8 @@ function tuneCommand(program: Command, ctx: CliContext): void {
             ...(opts.baseBatch !== undefined ? { baseBatchSize: opts.baseBatch as number } : {}),
             ...(opts.baseLr !== undefined ? { baseLearningRate: opts.baseLr as number } : {}),
             ...(opts.epochs !== undefined ? { plannedEpochs: opts.epochs as number } : {}),
+            ...(opts.budget !== undefined ? { budgetSeconds: opts.budget as number } : {}),
+            ...(opts.reuse === false ? { reuseKnown: false } : {}),
             ...(opts.augment !== undefined ? { augment: opts.augment as AugmentLevel } : {}),
             searchLearningRate: opts.lrSearch as boolean,
           }),

@@ -4,8 +4,10 @@
 // between probes).
 import { minimumBatchForRun } from '../../../shared/model-families.js';
 import type { BackendReport } from '../../../shared/run-types.js';
-import type { TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningRequest } from '../../../shared/tuning-types.js';
+import type { TrialKind, TrialRecord, TrialStatus, TuningProgress, TuningReport, TuningRequest } from '../../../shared/tuning-types.js';
 import type { ProbeAnswer, Prober } from './prober.js';
+import type { SearchAllowance } from './allowance.js';
+import { CostEstimate } from './cost-estimate.js';
 
 export class TuningStoppedError extends Error {
   constructor() {
@@ -44,6 +46,18 @@ export interface SearchSetup {
   budget: Budget;
   hooks: SearchHooks;
   trials: TrialStore;
+  allowance: SearchAllowance;
+  known?: KnownTuning;
+}
+
+/** What a previous tuning of the same model and dataset on the same engine found (it stands in for probes the allowance has no room for). */
+export interface KnownTuning {
+  sessionId: number;
+  /** Its base rate, at this search's base batch; null when it found none. */
+  baseRate: number | null;
+  /** Its report and the backend it ran on (a search too short to start stands on them). */
+  report: TuningReport;
+  backend: BackendReport;
 }
 
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
@@ -57,6 +71,7 @@ export class SearchContext {
   readonly prober: Prober;
   readonly request: TuningRequest;
   readonly trainCount: number;
+  readonly validationCount: number;
   /** Whether the dataset has a validation split: without one, trials report no validation loss. */
   readonly validated: boolean;
   readonly backend: BackendReport;
@@ -72,6 +87,11 @@ export class SearchContext {
   readonly capRaised: boolean;
   /** The report's sentences, in the order the phases found them. */
   readonly reasons: string[] = [];
+  /** What the search may spend, and what it cut. */
+  readonly allowance: SearchAllowance;
+  /** Step times and per-probe overhead, for what the remaining probes will cost. */
+  readonly estimate = new CostEstimate();
+  readonly known: KnownTuning | undefined;
   private seq = 0;
   private readonly probeSeconds: number[] = [];
   private plannedLeft = 0;
@@ -80,9 +100,12 @@ export class SearchContext {
     this.prober = setup.prober;
     this.request = setup.request;
     this.trainCount = setup.trainCount;
+    this.validationCount = setup.validationCount;
     this.validated = setup.validationCount > 0;
     this.backend = setup.backend;
     this.budget = setup.budget;
+    this.allowance = setup.allowance;
+    this.known = setup.known;
     this.minBatch = minimumBatchForRun(setup.request.model, setup.request.startFrom);
     const cap = Math.max(1, Math.floor(setup.trainCount / 20));
     // The batch-norm floor outranks the 20-steps wish; a dataset smaller than the floor leaves the

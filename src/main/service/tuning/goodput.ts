@@ -5,8 +5,9 @@ import { goodput, goodputOptimum, pickByGoodput } from '../../../shared/tuner-ma
 import type { SearchContext } from './context.js';
 import type { MemoryPhase } from './memory.js';
 import type { NoisePhase } from './noise.js';
-import { goodputReasons, goodputTieReason, NO_NOISE_SCALE_REASON, neighbourReason, quickReason } from './reasons.js';
+import { goodputReasons, goodputTieReason, knownBatchReason, NO_NOISE_SCALE_REASON, neighbourReason, quickReason } from './reasons.js';
 import { timeBatch, type ThroughputPhase } from './throughput.js';
+import { neighbourSeconds } from './remaining.js';
 
 /**
  * Goodput at least this share of the best counts as a tie, settled for the smallest batch (as
@@ -18,6 +19,7 @@ const GOODPUT_TIE = 0.95;
 
 /** The batch the search settles on before any validation trial. */
 export async function chooseBatch(s: SearchContext, memory: MemoryPhase, speed: ThroughputPhase, noise: NoisePhase): Promise<number> {
+  if (speed.skipped) return knownBatch(s, speed.maxBatch);
   if (s.request.mode !== 'full') {
     s.reasons.push(quickReason(speed.saturation));
     return speed.saturation;
@@ -44,7 +46,8 @@ async function chooseByGoodput(s: SearchContext, memory: MemoryPhase, speed: Thr
   // One non-power-of-two neighbour of the best size: does this device favour powers of two?
   const nb = Math.round(chosen * 1.5);
   let neighbour: number | undefined;
-  if (nb <= speed.maxBatch && !timings.has(nb)) {
+  // Only with time left for it (the trials' plan counted it; a plan that gave them up did not).
+  if (nb <= speed.maxBatch && !timings.has(nb) && s.allowance.left() >= neighbourSeconds(s, chosen, speed.maxBatch)) {
     await timeBatch(s, memory.readings, timings, nb);
     neighbour = timings.has(nb) ? nb : undefined;
     if (neighbour && GOODPUT_TIE * gOf(nb) > gOf(chosen)) chosen = nb;
@@ -68,4 +71,17 @@ async function chooseByGoodput(s: SearchContext, memory: MemoryPhase, speed: Thr
     if (xb) s.reasons.push(neighbourReason(neighbour, timings.get(neighbour)!.samplesPerSecond, base, xb));
   }
   return chosen;
+}
+
+/**
+ * Without throughput timings (the allowance had no room for them), the batch a previous tuning of
+ * this model and dataset chose, else the base batch, within what fits.
+ */
+function knownBatch(s: SearchContext, maxBatch: number): number {
+  const known = s.known?.report.recommendation.batchSize;
+  const b = Math.max(s.minBatch, Math.min(known ?? s.request.baseBatchSize, maxBatch));
+  s.reasons.push(
+    knownBatchReason({ batch: b, from: known !== undefined ? `tuning #${s.known!.sessionId}` : null, clamped: b !== (known ?? s.request.baseBatchSize) }),
+  );
+  return b;
 }

@@ -28,6 +28,7 @@ async function readMemory(s: SearchContext, b: number, message: string, results:
   const { answer } = await s.probe('memory', b, null, (p) => p.memory({ batchSize: b }));
   const r = answer.ok && answer.result.kind === 'memory' ? answer.result : undefined;
   if (r) results.push(r);
+  if (r?.stepMs !== undefined) s.estimate.addProbe(answer.seconds, r.stepMs / 1000);
   return {
     batchSize: b,
     peakBytes: r?.peakBytes,
@@ -74,6 +75,11 @@ export async function findMemoryCeiling(s: SearchContext): Promise<MemoryPhase> 
   if (ceiling.ceiling < s.minBatch) {
     throw new Error(batchNormMemoryMessage({ label: runModelLabel(s.request.model), minBatch: s.minBatch, ceiling: ceiling.ceiling, budget: s.budget }));
   }
+  // The first throughput figures: each memory probe timed its one step.
+  s.estimate.fitSteps(
+    [...readings.values()].filter((m) => m.fits && m.stepMs !== undefined).map((m) => ({ batchSize: m.batchSize, seconds: m.stepMs! / 1000 })),
+  );
+  s.allowance.memoryDone(s.estimate.samplesPerSecond(Math.min(ceiling.ceiling, s.cap)));
   const source = memorySourceOf(s.backend.name, results);
   // One reason: what fits, then what the figures are (the engine's count or the device's peak).
   const reason = memoryReason({ ceiling, model, budget: s.budget, cap: s.cap, capRaised: s.capRaised, trainCount: s.trainCount });

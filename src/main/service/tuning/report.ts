@@ -7,6 +7,7 @@ import type { BaseRate, RateScaling } from './learning-rate.js';
 import type { MemoryPhase } from './memory.js';
 import type { NoisePhase } from './noise.js';
 import { learningRateReason, round } from './reasons.js';
+import { allowanceReason } from './allowance.js';
 import type { ThroughputPhase } from './throughput.js';
 
 export interface SearchFindings {
@@ -55,6 +56,9 @@ export function buildReport(s: SearchContext, f: SearchFindings, searchSeconds: 
   const learningRate = f.rates.rateAt(chosen);
   const warm = f.rates.warmupAt(chosen);
   s.reasons.push(learningRateReason({ chosen, b0, learningRate, baseRate: f.base.rate, warmupSteps: warm, optimizer: request.optimizer }));
+  const allowance = s.allowance.report();
+  const spent = allowanceReason(allowance);
+  if (spent) s.reasons.push(spent);
   const { timeFit } = speed;
   const { noiseScale } = noise;
   return {
@@ -74,8 +78,10 @@ export function buildReport(s: SearchContext, f: SearchFindings, searchSeconds: 
     fits: { memory: { ...memory.model.fit, updateFloor: memory.model.updateFloor }, time: { alpha: timeFit.a, beta: timeFit.b, r2: timeFit.r2 } },
     saturationBatch: speed.saturation,
     noiseForecast: noise.forecast,
+    ...(noise.late ? { lateNoise: noise.late } : {}),
     learningRateTest: f.base.test,
     scaleOut: noiseScale !== null ? [2, 4, 8].map((k) => ({ workers: k, speedup: round(scaleOutSpeedup(k, chosen, noiseScale), 2) })) : null,
+    allowance,
     searchSeconds: searchSeconds(),
   };
 }

@@ -3,14 +3,17 @@
 // the choice (saturation, or goodput and B*) → (Full) validation trials → the report. Every probe
 // is stored as a trial, including the ones that ran out of memory or crashed.
 import type { BackendReport } from '../../../shared/run-types.js';
-import type { TuningReport, TuningRequest } from '../../../shared/tuning-types.js';
-import { SearchContext, type Budget, type SearchHooks, type TrialStore } from './context.js';
+import type { SearchAllowanceReport, TuningReport, TuningRequest } from '../../../shared/tuning-types.js';
+import { SearchContext, TuningStoppedError, type Budget, type KnownTuning, type SearchHooks, type TrialStore } from './context.js';
+import { SearchAllowance } from './allowance.js';
+import { plannedRunSeconds, SEARCH_SHARE } from '../../../shared/search-budget.js';
 import { chooseBatch } from './goodput.js';
 import { findBaseRate, rateScaling } from './learning-rate.js';
 import { findMemoryCeiling } from './memory.js';
-import { measureNoiseScale, NO_NOISE } from './noise.js';
+import { measureNoiseScale, NO_NOISE, remeasureNoiseScale } from './noise.js';
 import type { Prober } from './prober.js';
 import { buildReport } from './report.js';
+import { reusedReason } from './reasons.js';
 import { validationTrials } from './trials.js';
 import { measureThroughput } from './throughput.js';
 
@@ -26,6 +29,10 @@ export interface SearchOptions extends SearchHooks {
   deviceBudget(backend: BackendReport): Budget;
   /** Tests: the memory-capped test backend's cap, which is then the budget. */
   memoryCapBytes?: number;
+  /** A previous tuning of the same model and dataset on the same engine (reuseKnown). */
+  known?: KnownTuning;
+  /** Seconds on a monotonic clock (tests: a virtual one); default performance.now()/1000. */
+  clock?: () => number;
 }
 
 /** The budget M: the device's, the test cap, or the user's when lower (§5.2). */
@@ -38,25 +45,97 @@ export function memoryBudget(device: Budget, memoryCapBytes: number | undefined,
 
 /** Runs the whole search; resolves with the report (stored by the caller). The prober is closed at the end. */
 export async function runSearch(o: SearchOptions): Promise<TuningReport> {
-  const started = performance.now();
+  const clock = o.clock ?? (() => performance.now() / 1000);
+  const started = clock();
+  const { prober, request, sessionId, trainCount, validationCount, trials } = o;
+  const allowance = new SearchAllowance({
+    mode: request.mode,
+    clock,
+    startedAt: started,
+    ...(request.budgetSeconds !== undefined ? { budgetSeconds: request.budgetSeconds } : {}),
+    plannedEpochs: request.plannedEpochs,
+    trainCount,
+    validationCount,
+  });
+  const known = request.reuseKnown === false ? undefined : o.known;
+  const reused = known ? reuseWithoutStarting(known, request, trainCount, validationCount) : null;
+  if (reused) {
+    // A stop asked for before anything ran still ends the session stopped, with no report.
+    if (o.shouldStop()) {
+      await o.prober.close();
+      throw new TuningStoppedError();
+    }
+    o.onBackend(known!.backend);
+    o.trials.setBackend(known!.backend, reused.recommendation.memoryBudgetBytes);
+    await o.prober.close();
+    return { ...reused, searchSeconds: clock() - started };
+  }
   const backend = await o.prober.start();
+  allowance.startupSeconds = clock() - started;
   try {
     o.onBackend(backend);
     const budget = memoryBudget(o.deviceBudget(backend), o.memoryCapBytes, o.request);
     o.trials.setBackend(backend, budget.bytes);
-    const { prober, request, sessionId, trainCount, validationCount, trials } = o;
-    const s = new SearchContext({ prober, request, sessionId, trainCount, validationCount, trials, hooks: o, backend, budget });
+    const s = new SearchContext({
+      prober,
+      request,
+      sessionId,
+      trainCount,
+      validationCount,
+      trials,
+      hooks: o,
+      backend,
+      budget,
+      allowance,
+      ...(known ? { known } : {}),
+    });
     const memory = await findMemoryCeiling(s);
     const speed = await measureThroughput(s, memory);
-    const base = await findBaseRate(s, speed.maxBatch);
+    const base = await findBaseRate(s, speed.maxBatch, speed.saturation);
     const rates = rateScaling(base.rate, o.request, o.trainCount);
     const full = o.request.mode === 'full';
-    const noise = full ? await measureNoiseScale(s, speed, base.rate) : NO_NOISE;
+    const early = full ? await measureNoiseScale(s, speed, base.rate) : NO_NOISE;
+    const noise = full ? await remeasureNoiseScale(s, speed, base.rate, early) : early;
     let chosen = await chooseBatch(s, memory, speed, noise);
     if (full) chosen = await validationTrials(s, speed, chosen, rates);
     s.progress('report', chosen, 'writing the report');
-    return buildReport(s, { memory, speed, base, rates, noise, chosen }, () => (performance.now() - started) / 1000);
+    return buildReport(s, { memory, speed, base, rates, noise, chosen }, () => clock() - started);
   } finally {
     await o.prober.close();
   }
+}
+
+/**
+ * A previous tuning's report, when even the shortest search (starting the trainer and the memory
+ * probes, as long as they took then) exceeds this search's allowance of the planned run (the
+ * user's budget, or the planned epochs at the throughput it measured); null when a search fits,
+ * or when the previous one cannot stand for this one (a lower memory budget asked now).
+ */
+export function reuseWithoutStarting(known: KnownTuning, request: TuningRequest, trainCount: number, validationCount: number): TuningReport | null {
+  const shortest = known.report.allowance?.shortestSeconds;
+  if (shortest === undefined) return null;
+  const rec = known.report.recommendation;
+  if (request.memoryBudgetBytes !== undefined && request.memoryBudgetBytes < rec.memoryBudgetBytes) return null;
+  const share = SEARCH_SHARE[request.mode];
+  const planned =
+    request.budgetSeconds ?? plannedRunSeconds({ epochs: request.plannedEpochs, trainCount, validationCount, samplesPerSecond: rec.expectedSamplesPerSecond });
+  if (share * planned >= shortest) return null;
+  const allowance: SearchAllowanceReport = {
+    share,
+    plannedSeconds: planned,
+    plannedFrom: request.budgetSeconds !== undefined ? 'your budget' : 'predicted',
+    allowanceSeconds: share * planned,
+    startupSeconds: 0,
+    spentSeconds: 0,
+    cuts: [],
+    reusedFrom: known.sessionId,
+  };
+  return {
+    ...known.report,
+    reasons: [
+      reusedReason({ sessionId: known.sessionId, shortest, allowance: share * planned, planned, share, fromBudget: request.budgetSeconds !== undefined }),
+      ...known.report.reasons,
+    ],
+    allowance,
+  };
 }

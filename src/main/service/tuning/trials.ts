@@ -1,12 +1,13 @@
 // Phase 6 (Full), the equal-time validation trials (docs/architecture.md §5.9): short runs at B*,
 // B*/2 and 2B*, each flagged diverged, oscillating or worse; the choice steps down only when its
 // own trial was flagged badly.
-import { trialPlan } from '../../../shared/search-plan.js';
+import { MIN_TRIAL_SECONDS, trialPlan } from '../../../shared/search-plan.js';
 import { decideAfterTrials, flagWorseTrials, judgeTrial, type JudgedTrial } from '../../../shared/trial-verdicts.js';
 import type { TrialRecord } from '../../../shared/tuning-types.js';
 import type { SearchContext } from './context.js';
 import type { RateScaling } from './learning-rate.js';
-import { keptDespiteWorseReason, steppedDownReason, trialsReason } from './reasons.js';
+import { keptDespiteWorseReason, steppedDownReason, trialsReason, TRIALS_SKIPPED_REASON } from './reasons.js';
+import { trialsSeconds } from './remaining.js';
 import type { ThroughputPhase } from './throughput.js';
 
 /** A judged trial and, when the probe gave a result, its stored record (restamped when flagged). */
@@ -34,9 +35,16 @@ function restamp(s: SearchContext, t: Trial): void {
 
 /** Runs the trials around the choice; resolves with the batch that stands after them. */
 export async function validationTrials(s: SearchContext, speed: ThroughputPhase, chosen: number, rates: RateScaling): Promise<number> {
-  const { request } = s;
-  const plannedSeconds = (request.plannedEpochs * s.trainCount) / (speed.timings.get(chosen)?.samplesPerSecond ?? speed.bestSamplesPerSecond);
-  const plan = trialPlan(chosen, speed.maxBatch, plannedSeconds, s.minBatch);
+  const planned = s.allowance.plannedRunSeconds() ?? (s.request.plannedEpochs * s.trainCount) / speed.bestSamplesPerSecond;
+  const plan = trialPlan(chosen, speed.maxBatch, planned, s.minBatch);
+  const cost = trialsSeconds(s, chosen, speed.maxBatch);
+  const granted = s.allowance.grant('trials', [{ probe: 'trials', seconds: cost.seconds, minSeconds: cost.minSeconds }]);
+  if (granted <= 0) {
+    s.reasons.push(TRIALS_SKIPPED_REASON);
+    return chosen;
+  }
+  // Shortened: each trial gets an equal share of what is left after the validation passes.
+  if (granted < cost.seconds - 1e-9) plan.seconds = Math.max(MIN_TRIAL_SECONDS, (granted - cost.fixed) / cost.count);
   s.plan(plan.sizes.length);
   const trials: Trial[] = [];
   for (const b of plan.sizes) trials.push(await runTrial(s, b, plan.seconds, rates));
