@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { newestFiles, renderTunerReport, replaceBetweenMarkers } from './tuner/report-doc.js';
+import { allFiles, newestFiles, renderTunerReport, replaceBetweenMarkers } from './tuner/report-doc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,7 +19,7 @@ const { values: args } = parseArgs({
 
 const files = newestFiles(args.results, path.dirname(args.doc));
 const doc = readFileSync(args.doc, 'utf8');
-const updated = replaceBetweenMarkers(doc, renderTunerReport(files), args.doc);
+const updated = replaceBetweenMarkers(doc, renderTunerReport(files, allFiles(args.results, path.dirname(args.doc))), args.doc);
 if (args.check) {
   if (updated !== doc) {
     process.stderr.write(`${args.doc} does not hold what the Auto-tune benchmark's results give: run npm run bench:report\n`);

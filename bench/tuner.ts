@@ -120,13 +120,15 @@ async function honestBenchmark(): Promise<void> {
   const available = await bench.api.detectBackends({});
   const summaries: unknown[] = [];
   for (const workload of chosenWorkloads()) {
+    // Imported once, for every backend (a second import under the same name would be refused).
+    let loaded: Awaited<ReturnType<Workload['load']>> | undefined;
     for (const backend of backends) {
       const rung = available.backends.find((b) => b.choice === backend);
       if (rung && !rung.available) {
         bench.log(`[${workload.name} · ${backend}] skipped: ${rung.reason ?? 'not available here'}`);
         continue;
       }
-      const dataset = await workload.load(bench.api, bench.home);
+      const dataset = (loaded ??= await workload.load(bench.api, bench.home));
       const file = new RecordFile(resultsFile(out, workload.name, backend));
       bench.log(`[${workload.name} · ${backend}] results in ${path.relative(process.cwd(), file.file)} (${file.records.length} already there)`);
       const gridFile = args['grid-from'] ? resultsFile(path.resolve(args['grid-from']), workload.name, backend) : undefined;

@@ -15,12 +15,17 @@ export interface ResultsFile {
   records: BenchRecord[];
 }
 
-export function renderTunerReport(files: readonly ResultsFile[]): string {
+/**
+ * The summary of every results file given (earlier searches stay on record there, dated), then the
+ * grid and timed tables of the newest file of each workload and backend.
+ */
+export function renderTunerReport(files: readonly ResultsFile[], history: readonly ResultsFile[] = files): string {
   if (files.length === 0) return '_No results yet: run `npm run bench:tuner -- --all`._';
-  const rows = files.map((f) => ratioRow(f.records)).filter((r): r is string => r !== null);
+  const rows = history.map((f) => ratioRow(f.records)).filter((r): r is string => r !== null);
   const out = [
     'Each cell: the median time to the target over the timed seeds, search included, of Auto-tune ÷ that of the setting named. ' +
-      'Below 1× Auto-tune got there sooner. "≥"/"≤": a side that did not reach the target on every seed (its median is then a lower bound).',
+      'Below 1× Auto-tune got there sooner. "≥"/"≤": a side that did not reach the target on every seed (its median is then a lower bound). ' +
+      '"Timed": when the timed runs ran, and the commit of the code measured; every results file is listed, the detailed tables below are the newest of each workload and backend.',
     '',
     RATIO_HEADER,
     ...rows,
@@ -42,19 +47,25 @@ export function replaceBetweenMarkers(doc: string, body: string, name: string): 
   return `${doc.slice(0, begin + BEGIN_MARKER.length)}\n\n${body}\n\n${doc.slice(end)}`;
 }
 
-/** The newest results file of each workload and backend under <root>/<date>/tuner/, linked relative to `docDir`. */
-export function newestFiles(root: string, docDir: string): ResultsFile[] {
-  const byName = new Map<string, ResultsFile>();
+/** Every results file under <root>/<date>/tuner/, by name then date, linked relative to `docDir`. */
+export function allFiles(root: string, docDir: string): (ResultsFile & { name: string })[] {
+  const out: (ResultsFile & { name: string })[] = [];
   if (!existsSync(root)) return [];
   for (const date of readdirSync(root).sort()) {
     const dir = path.join(root, date, 'tuner');
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)
-      .filter((n) => n.endsWith('.jsonl'))
-      .sort()) {
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
       const file = path.join(dir, name);
-      byName.set(name, { file: path.relative(docDir, file).split(path.sep).join('/'), records: readRecords(file) });
+      out.push({ name, file: path.relative(docDir, file).split(path.sep).join('/'), records: readRecords(file) });
     }
   }
+  // Stable: dates ascending within each name.
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The newest results file of each workload and backend under <root>/<date>/tuner/, linked relative to `docDir`. */
+export function newestFiles(root: string, docDir: string): ResultsFile[] {
+  const byName = new Map<string, ResultsFile>();
+  for (const f of allFiles(root, docDir)) byName.set(f.name, { file: f.file, records: f.records });
   return [...byName.values()];
 }

@@ -21,8 +21,9 @@ export interface Workload {
   load(api: Api, home: string): Promise<{ id: number; trainCount: number; validationCount: number }>;
 }
 
-function sample(limit: number, image: ImageImportOptions = {}) {
-  return (api: Api) => importSource(api, 'sample:mnist', { name: 'bench-mnist', limit, ...image });
+/** A slice of the MNIST sample, named for its workload (several are imported into one bench home under --all). */
+function sample(name: string, limit: number, image: ImageImportOptions = {}) {
+  return (api: Api) => importSource(api, 'sample:mnist', { name: `bench-${name}`, limit, ...image });
 }
 
 /** Rows, features and classes of the generated table. */
@@ -57,7 +58,7 @@ export const WORKLOADS: readonly Workload[] = [
     model: 'small',
     samples: 4000,
     maxEpochs: 6,
-    load: (api) => sample(4000)(api),
+    load: (api) => sample('small-mnist', 4000)(api),
   },
   {
     name: 'large-mnist',
@@ -65,7 +66,7 @@ export const WORKLOADS: readonly Workload[] = [
     model: 'large',
     samples: 2000,
     maxEpochs: 5,
-    load: (api) => sample(2000)(api),
+    load: (api) => sample('large-mnist', 2000)(api),
   },
   {
     name: 'mlp-table',
@@ -86,7 +87,7 @@ export const WORKLOADS: readonly Workload[] = [
     model: 'resnet-8',
     samples: 2000,
     maxEpochs: 5,
-    load: (api) => sample(2000, { imageSize: [32, 32], imageFit: 'pad', grayscale: false })(api),
+    load: (api) => sample('resnet8-32', 2000, { imageSize: [32, 32], imageFit: 'pad', grayscale: false })(api),
   },
 ];
 
