@@ -802,7 +802,10 @@ test('allowance: when even the shortest search seen before is over, the previous
   assert.equal(report.reasons[1], 'Its own reason.');
 
   // A stop asked for before it began ends it stopped, as a search would.
-  const stopped = search({ ...CPU, timedProbes: true }, { request: predicted({ budgetSeconds: 2 }), virtualClock: true, known: knownTuning(1), stopAtOnce: true });
+  const stopped = search(
+    { ...CPU, timedProbes: true },
+    { request: predicted({ budgetSeconds: 2 }), virtualClock: true, known: knownTuning(1), stopAtOnce: true },
+  );
   await assert.rejects(stopped.done, TuningStoppedError);
   assert.equal(stopped.device.started, 0);
 
