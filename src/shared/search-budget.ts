@@ -13,7 +13,7 @@ export const SEARCH_SHARE: Record<TuningMode, number> = { quick: 0.05, full: 0.1
  * A validation pass runs the forward pass only, about a third of a training step's work (the
  * backward pass costs about twice the forward), so it goes about 3× as fast per sample.
  */
-const VALIDATION_SPEEDUP = 3;
+export const VALIDATION_SPEEDUP = 3;
 
 /** Seconds of a run of `epochs` over the dataset at `samplesPerSecond`, one validation an epoch. */
 export function plannedRunSeconds(o: { epochs: number; trainCount: number; validationCount: number; samplesPerSecond: number }): number {

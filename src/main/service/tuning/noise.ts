@@ -87,7 +87,7 @@ export function lateNoiseWanted(s: SearchContext, plan: ReturnType<typeof lateNo
   return { seconds, minSeconds };
 }
 
-/** Seconds of the late probe with p pre-training steps. */
+/** Seconds of a noise probe (early or late) with p pre-training steps: each measured step takes k micro-batch steps, the pre-training steps are whole batches. */
 export function lateNoiseSeconds(s: SearchContext, plan: { microBatch: number; k: number; steps: number }, pretrainSteps: number): number {
   return plan.steps * plan.k * s.estimate.stepSeconds(plan.microBatch) + pretrainSteps * s.estimate.stepSeconds(plan.microBatch * plan.k) + s.estimate.overhead;
 }

@@ -1,27 +1,24 @@
 // What the probes after the current one are expected to cost (docs/architecture.md §5.11), for
 // the allowance to weigh against the current one: a phase is granted time only with the later,
 // more valuable probes counted (CUT_ORDER gives up the least valuable first).
-import type { WantedProbe } from '../../../shared/search-budget.js';
-import { MIN_TRIAL_SECONDS, noiseProbePlan, rampBatches, rampSteps, trialPlan } from '../../../shared/search-plan.js';
+import { VALIDATION_SPEEDUP, type WantedProbe } from '../../../shared/search-budget.js';
+import { MIN_TRIAL_SECONDS, noiseProbePlan, rampBatches, rampSteps, timingSteps, trialPlan } from '../../../shared/search-plan.js';
 import type { SearchContext } from './context.js';
-import { lateNoisePlan, lateNoiseWanted } from './noise.js';
+import { lateNoisePlan, lateNoiseSeconds, lateNoiseWanted } from './noise.js';
 
 /** The phases that can be cut, in the order they run. */
 export type LaterPhase = 'range-test' | 'noise' | 'late-noise' | 'trials';
 
 /** Seconds of a validation pass: forward only, about 3× a training step's speed per sample. */
 export function validationSeconds(s: SearchContext, b: number): number {
-  return s.validationCount / (3 * s.estimate.samplesPerSecond(b));
+  return s.validationCount / (VALIDATION_SPEEDUP * s.estimate.samplesPerSecond(b));
 }
 
 /** The noise probe's expected seconds at the base batch. */
 export function noiseSeconds(s: SearchContext): number {
   const b0 = s.request.baseBatchSize;
   const plan = noiseProbePlan(b0, s.estimate.stepSeconds(b0), s.trainCount, s.minBatch);
-  // Each measured step takes k micro-batch steps; the pre-training steps are whole batches.
-  return (
-    plan.steps * plan.k * s.estimate.stepSeconds(plan.microBatch) + plan.pretrainSteps * s.estimate.stepSeconds(plan.microBatch * plan.k) + s.estimate.overhead
-  );
+  return lateNoiseSeconds(s, plan, plan.pretrainSteps);
 }
 
 /** The validation trials' expected seconds around batch `around`, and the least they can be shortened to. */
@@ -36,7 +33,7 @@ export function neighbourSeconds(s: SearchContext, around: number, maxBatch: num
   const nb = Math.round(around * 1.5);
   if (nb > maxBatch) return 0;
   const t = s.estimate.stepSeconds(nb);
-  return Math.max(3, Math.min(24, Math.round(0.06 / t))) * t + s.estimate.overhead;
+  return timingSteps([{ batchSize: nb, stepMs: t * 1000 }], nb) * t + s.estimate.overhead;
 }
 
 /** Seconds a learning-rate ramp at batch b is expected to take. */
