@@ -46,6 +46,13 @@ class Metrics:
         self.last = time.perf_counter()
 
 
+def preload() -> None:
+    try:
+        from . import job, probe_session  # noqa: F401  (imported for their torch import)
+    except Exception:  # a broken torch install: the job's own import reports it
+        pass
+
+
 def main() -> int:
     # Before torch is imported: from then on large tensors are reused heap blocks (allocator.py).
     tune_malloc_for_training()
@@ -101,10 +108,14 @@ def main() -> int:
 
     threading.Thread(target=heartbeat, name="heartbeat", daemon=True).start()
     channel.send({"type": "ready", "pid": os.getpid()})
+    # torch (~1.4 s on a 2-core CPU) is imported while the host prepares the net, or while this
+    # process waits as the service's spare: the job then starts without that wait. Importing
+    # below takes the same import lock, so a job that comes first simply waits for it.
+    threading.Thread(target=preload, name="preload", daemon=True).start()
     started.wait()
     code = 0
     if "job" in box:
-        from .job import run_job  # torch is imported here, after 'ready': heartbeats flow while it loads
+        from .job import run_job  # heartbeats flow while torch finishes loading
 
         run_job(box["job"], channel, stop.is_set, Metrics(channel))
     elif "session" in box:

@@ -49,6 +49,7 @@ import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { resolveAugmentation } from './augmentation.js';
 import { forkSpawner, TrainerHost, type JobOutcome, type TrainerSpawner } from './trainer-host.js';
 import { WarmSpawner } from './warm-spawner.js';
+import { WarmPythonSpawners } from './warm-python.js';
 import { createPythonSpawner, type PythonSpawnerFactory } from './python-trainer.js';
 import { nodeEntryRunner, tryChoice, type EntryRunner } from './backend-detect.js';
 import { BackendResolver } from './backend-resolver.js';
@@ -144,6 +145,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   private readonly pendingTunings = new Map<number, Promise<TuningSessionRecord>>();
 
   private readonly warm: WarmSpawner | undefined;
+  /** With warmTrainer: a spare Python trainer for the interpreter torch jobs last used. */
+  private readonly warmPython: WarmPythonSpawners | undefined;
   /** The tfjs trainer's spawner (the warm one, a test's, or undefined: fork). */
   private readonly spawn: TrainerSpawner | undefined;
   /** The settings the app and the CLI share (settings.json in the data folder). */
@@ -169,6 +172,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       this.warm = new WarmSpawner(options.spawn ?? forkSpawner);
       this.spawn = this.warm.spawn;
       this.warm.prewarm();
+      this.warmPython = new WarmPythonSpawners(options.pythonSpawner ?? createPythonSpawner);
     } else {
       this.spawn = options.spawn;
     }
@@ -178,7 +182,9 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   /** Starts the spare trainer once no job runs (never beside one: it would skew its timings). */
   private prewarmIfIdle(): void {
-    if (this.warm && this.active.size === 0 && this.activeTunings.size === 0) this.warm.prewarm();
+    if (this.active.size > 0 || this.activeTunings.size > 0) return;
+    this.warm?.prewarm();
+    this.warmPython?.prewarm();
   }
 
   // ---- datasets -------------------------------------------------------------------------
@@ -308,7 +314,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     return {
       resolve: (choice) => this.backends.resolve(choice),
       tfjs: this.spawn ?? forkSpawner,
-      python: this.options.pythonSpawner ?? createPythonSpawner,
+      python: this.warmPython?.factory ?? this.options.pythonSpawner ?? createPythonSpawner,
       ...(this.options.entryRunner ? { entryRunner: this.options.entryRunner } : {}),
     };
   }
@@ -709,6 +715,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     for (const stop of this.activeTunings.values()) stop();
     await Promise.allSettled([...pending.map((a) => a.done), ...this.pendingTunings.values()]);
     this.warm?.close();
+    this.warmPython?.close();
     this.store.close();
   }
 }

@@ -795,6 +795,8 @@ test('allowance: when even the shortest search seen before is over, the previous
   assert.deepEqual(r.trials, []);
   assert.equal(report.recommendation.batchSize, 64);
   assert.equal(report.allowance!.reusedFrom, 7);
+  // The shortest search is carried, so a tuning reused from this one can decide the same way.
+  assert.equal(report.allowance!.shortestSeconds, 1);
   assert.match(
     report.reasons[0]!,
     /^No search was run: even the shortest one \(starting the trainer and the memory probes took 1\.0 s in tuning #7\) is more than 5 % of your 2\.0 s run \(0\.1 s\), so tuning #7's findings/,

@@ -127,6 +127,8 @@ export function reuseWithoutStarting(known: KnownTuning, request: TuningRequest,
     allowanceSeconds: share * planned,
     startupSeconds: 0,
     spentSeconds: 0,
+    // Carried over so a tuning reused from this one can make the same decision (a chain of reuses).
+    shortestSeconds: shortest,
     cuts: [],
     reusedFrom: known.sessionId,
   };
