@@ -131,7 +131,8 @@ export function scaleOutSpeedup(workers: number, batch: number, noiseScale: numb
   return workers * efficiency(workers * batch, batch, noiseScale);
 }
 
-interface NoiseWindow {
+/** One window of a noise probe: where it ended in training, its loss and its noise scale. */
+export interface NoiseWindow {
   /** Samples trained before the end of the window. */
   samples: number;
   loss: number;

@@ -2,18 +2,13 @@
 // windows at the base batch (a batch-norm model's micro-batches are at least its floor), then
 // carried forward to the middle of the planned run.
 import { noiseProbePlan } from '../../../shared/search-plan.js';
-import { forecastNoiseScale } from '../../../shared/tuner-math.js';
+import { forecastNoiseScale, type NoiseWindow } from '../../../shared/tuner-math.js';
 import type { LateNoise, NoiseForecast } from '../../../shared/tuning-types.js';
 import type { SearchContext } from './context.js';
 import { LATE_NOISE_FAILED_REASON, LATE_NOISE_SKIPPED_REASON, lateNoiseReason, NOISE_SKIPPED_REASON, noiseForecastReason } from './reasons.js';
+import { halfway, lateNoisePlan, lateNoiseWanted, runSamples } from './noise-plan.js';
 import { laterProbes } from './remaining.js';
 import type { ThroughputPhase } from './throughput.js';
-
-interface NoiseWindow {
-  samples: number;
-  loss: number;
-  noiseScale: number;
-}
 
 export interface NoisePhase {
   /** φ for the choice (the forecast where there is one); null when it could not be measured. */
@@ -26,9 +21,6 @@ export interface NoisePhase {
 }
 
 export const NO_NOISE: NoisePhase = { noiseScale: null, forecast: null, windows: [] };
-
-/** How far into the planned run the late measurement aims: a quarter, on the way to its middle. */
-const LATE_SHARE_OF_RUN = 0.25;
 
 /** The noise probe at the base batch, training at the base rate; φ forecast to halfway through the run. */
 export async function measureNoiseScale(s: SearchContext, speed: ThroughputPhase, baseRate: number): Promise<NoisePhase> {
@@ -60,36 +52,6 @@ export async function measureNoiseScale(s: SearchContext, speed: ThroughputPhase
   if (!forecast) return { noiseScale: Math.max(0, answer.result.noiseScale), forecast: null, windows };
   s.reasons.push(noiseForecastReason(forecast, windows.length, request.plannedEpochs));
   return { noiseScale: forecast.noiseScale, forecast, windows };
-}
-
-/** Samples halfway through the planned run. */
-const halfway = (s: SearchContext) => (s.request.plannedEpochs * s.trainCount) / 2;
-
-/** The late probe's plan: the early probe's micro-batches and steps, after pre-training towards a quarter of the planned run. */
-export function lateNoisePlan(s: SearchContext, t0: number): { microBatch: number; k: number; steps: number; pretrainSteps: number; minPretrainSteps: number } {
-  const b0 = s.request.baseBatchSize;
-  const early = noiseProbePlan(b0, t0, s.trainCount, s.minBatch);
-  const batch = early.microBatch * early.k;
-  const pretrainSteps = Math.max(early.pretrainSteps, Math.ceil((LATE_SHARE_OF_RUN * s.request.plannedEpochs * s.trainCount) / batch));
-  // Less than 4× the early probe's training is no later than what it already saw.
-  const minPretrainSteps = Math.min(pretrainSteps, Math.max(4 * (early.pretrainSteps + early.steps), 1));
-  return { microBatch: early.microBatch, k: early.k, steps: early.steps, pretrainSteps, minPretrainSteps };
-}
-
-/**
- * What the late probe asks of the allowance: a quarter of the run's training, or a third of the
- * allowance if that is less (the pre-training is thrown away: it must stay a small part of what
- * the search may spend), and at least its shortest.
- */
-export function lateNoiseWanted(s: SearchContext, plan: ReturnType<typeof lateNoisePlan>): { seconds: number; minSeconds: number } {
-  const minSeconds = lateNoiseSeconds(s, plan, plan.minPretrainSteps);
-  const seconds = Math.max(minSeconds, Math.min(lateNoiseSeconds(s, plan, plan.pretrainSteps), s.allowance.allowance() / 3));
-  return { seconds, minSeconds };
-}
-
-/** Seconds of a noise probe (early or late) with p pre-training steps: each measured step takes k micro-batch steps, the pre-training steps are whole batches. */
-export function lateNoiseSeconds(s: SearchContext, plan: { microBatch: number; k: number; steps: number }, pretrainSteps: number): number {
-  return plan.steps * plan.k * s.estimate.stepSeconds(plan.microBatch) + pretrainSteps * s.estimate.stepSeconds(plan.microBatch * plan.k) + s.estimate.overhead;
 }
 
 /**
@@ -131,6 +93,6 @@ export async function remeasureNoiseScale(s: SearchContext, speed: ThroughputPha
   const forecast = forecastNoiseScale(windows, halfway(s));
   const noiseScale = forecast?.noiseScale ?? Math.max(lateWindow.noiseScale, early.noiseScale);
   const late: LateNoise = { ...lateWindow, pretrainSteps, earlyNoiseScale: early.noiseScale };
-  s.reasons.push(lateNoiseReason({ late, runSamples: s.request.plannedEpochs * s.trainCount, noiseScale }));
+  s.reasons.push(lateNoiseReason({ late, runSamples: runSamples(s), noiseScale }));
   return { noiseScale, forecast: forecast ?? early.forecast, windows, late };
 }

@@ -4,7 +4,7 @@
 import { VALIDATION_SPEEDUP, type WantedProbe } from '../../../shared/search-budget.js';
 import { MIN_TRIAL_SECONDS, noiseProbePlan, rampBatches, rampSteps, timingSteps, trialPlan } from '../../../shared/search-plan.js';
 import type { SearchContext } from './context.js';
-import { lateNoisePlan, lateNoiseSeconds, lateNoiseWanted } from './noise.js';
+import { lateNoisePlan, lateNoiseSeconds, lateNoiseWanted } from './noise-plan.js';
 
 /** The phases that can be cut, in the order they run. */
 export type LaterPhase = 'range-test' | 'noise' | 'late-noise' | 'trials';
