@@ -223,6 +223,7 @@ START_FROM = strict_object({
 TRAIN_CONFIG = strict_object({
     "model": one_of(*RUN_MODELS),
     "batchSize": number(integer=True, min=1, max=1 << 20),
+    "evalBatchSize": Optional_(number(integer=True, min=1, max=1 << 16)),
     "epochs": number(integer=True, min=1, max=100_000),
     "learningRate": number(gt=0, max=10),
     "optimizer": one_of(*OPTIMIZERS),
