@@ -294,7 +294,7 @@ PROBE_SESSION = strict_object({
 
 _ID = number(integer=True)
 PROBE_REQUESTS = {
-    "memory": strict_object({"kind": one_of("memory"), "id": _ID, "batchSize": number(integer=True, min=1)}),
+    "memory": strict_object({"kind": one_of("memory"), "id": _ID, "batchSize": number(integer=True, min=1), "forwardOnly": Optional_(boolean())}),
     "throughput": strict_object({
         "kind": one_of("throughput"),
         "id": _ID,
