@@ -125,7 +125,10 @@ test('a torch run exports its model in the tfjs layers format with state_dict be
 test('a torch run validates in chunks of its evaluation batch: the same validation figures as at the batch size', { skip, timeout: 300_000 }, async () => {
   const { dir } = await dataset();
   const artifactDir = tempHome('autobatch-torch-eval-');
-  const [plain, chunked] = [await train(job(dir, { backend: 'torch-cpu', epochs: 1 })), await train(job(dir, { backend: 'torch-cpu', epochs: 1, evalBatchSize: 7 }, { artifactDir }))];
+  const [plain, chunked] = [
+    await train(job(dir, { backend: 'torch-cpu', epochs: 1 })),
+    await train(job(dir, { backend: 'torch-cpu', epochs: 1, evalBatchSize: 7 }, { artifactDir })),
+  ];
   for (const r of [plain, chunked]) assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
   assert.deepEqual(
     chunked.epochs.map((e) => e.valAccuracy),

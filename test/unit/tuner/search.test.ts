@@ -878,7 +878,12 @@ test('evaluation batch: the largest forward-only pass that fits, largest first, 
   assert.deepEqual(asked, [1000, 512, 256]);
   assert.deepEqual(batchesOf(r, 'forward-memory'), [1000, 512, 256], 'stored as forward-memory trials, apart from the memory line');
   assert.equal(report.recommendation.evalBatchSize, 256);
-  assert.ok(report.reasons.some((x) => /^Validation runs forward only, 256 samples at a time: .* needs at most 85\.2 MiB of the 95\.4 MiB budget \(1000 and 512 did not fit\)\.$/.test(x)), report.reasons.join('\n'));
+  assert.ok(
+    report.reasons.some((x) =>
+      /^Validation runs forward only, 256 samples at a time: .* needs at most 85\.2 MiB of the 95\.4 MiB budget \(1000 and 512 did not fit\)\.$/.test(x),
+    ),
+    report.reasons.join('\n'),
+  );
   assert.equal(forwardCandidates(1000, 94).join(), '1000,512,256');
 
   // Not even 256: the training ceiling stands (a forward pass fits wherever a training step does).
@@ -886,7 +891,13 @@ test('evaluation batch: the largest forward-only pass that fits, largest first, 
   const t = await tight.done;
   assert.deepEqual(batchesOf(tight, 'forward-memory'), [1000, 512, 256]);
   assert.equal(t.recommendation.evalBatchSize, t.recommendation.memoryCeiling);
-  assert.ok(t.reasons.some((x) => x.startsWith(`Validation runs forward only at ${t.recommendation.memoryCeiling}, the largest training batch that fits: a forward pass at 1000 or 512 or 256 did not fit`)));
+  assert.ok(
+    t.reasons.some((x) =>
+      x.startsWith(
+        `Validation runs forward only at ${t.recommendation.memoryCeiling}, the largest training batch that fits: a forward pass at 1000 or 512 or 256 did not fit`,
+      ),
+    ),
+  );
 
   // A forward probe that fails (out of memory on the device) counts as not fitting.
   const oomFirst = search({ ...spec, fail: (q) => (q.kind === 'memory' && q.forwardOnly && q.batchSize === 1000 ? 'oom' : undefined) }, { budget: 1e8 });
@@ -901,7 +912,10 @@ test('evaluation batch: the first probe the allowance gives up; runs then valida
   const report = await r.done;
   assert.equal(report.recommendation.evalBatchSize, undefined);
   assert.deepEqual(batchesOf(r, 'forward-memory'), []);
-  assert.ok(report.allowance!.cuts.some((c) => c.probe === 'eval-batch' && c.how === 'skipped'), JSON.stringify(report.allowance));
+  assert.ok(
+    report.allowance!.cuts.some((c) => c.probe === 'eval-batch' && c.how === 'skipped'),
+    JSON.stringify(report.allowance),
+  );
   assert.ok(report.reasons.includes('The evaluation batch was not measured (no time was left for it): runs validate at their batch size, which always fits.'));
   // With a budget to spare it is measured.
   const roomy = search(spec, { budget: 1e8, virtualClock: true, request: { budgetSeconds: 3600 } });

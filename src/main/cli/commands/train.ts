@@ -42,11 +42,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--seed <n>', `seed for weights and shuffling (default ${TRAIN_DEFAULTS.seed})`, wholeNumber(0, 2 ** 31 - 1))
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
     .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
-    .option(
-      '--eval-batch <n>',
-      "samples per forward pass when validating and evaluating (default: the tuning's measured one with --from-tuning, else the batch size)",
-      wholeNumber(1, 1 << 16),
-    )
+    .option('--eval-batch <n>', "samples per validation pass (default: the tuning's with --from-tuning, else the batch size)", wholeNumber(1, 1 << 16))
     .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS));
   addStartModelOptions(train)
     .option('--python <path>', PYTHON_FLAG_HELP)

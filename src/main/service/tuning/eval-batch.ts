@@ -48,7 +48,11 @@ export async function findEvalBatch(s: SearchContext, memory: MemoryPhase): Prom
     if (peakBytes !== undefined && peakBytes <= s.budget.bytes) {
       s.reasons.push(
         `Validation runs forward only, ${b} samples at a time: a forward pass at ${b}, with the optimizer's state beside it, needs at most ${formatBytes(peakBytes)} of the ${formatBytes(s.budget.bytes)} budget${
-          failed.length ? ` (${failed.map((f) => f.batch).join(' and ')} did not fit)` : b === top && top === s.validationCount ? ' (the whole validation split)' : ''
+          failed.length
+            ? ` (${failed.map((f) => f.batch).join(' and ')} did not fit)`
+            : b === top && top === s.validationCount
+              ? ' (the whole validation split)'
+              : ''
         }.`,
       );
       return b;
