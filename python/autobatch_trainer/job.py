@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional
 import torch
 
 from .dataset import DatasetError, load_dataset
-from .train import TrainingDiverged, TrainingRun, evaluate_split
+from .train import TrainingDiverged, TrainingRun, eval_batch_of, evaluate_split
 
 DEVICES = {"torch-cuda": "cuda", "torch-mps": "mps", "torch-cpu": "cpu"}
 
@@ -130,7 +130,7 @@ def _run(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], met
     status = "stopped" if run.stopped else "completed"
     evaluation = None
     if job.get("artifactDir") and status == "completed" and ds.validation_index.numel() > 0:
-        evaluation = evaluate_split(net, ds, ds.validation_index, config["batchSize"], details=True).get("evaluation")
+        evaluation = evaluate_split(net, ds, ds.validation_index, eval_batch_of(config), details=True).get("evaluation")
     metrics.flush()
     artifact = None
     if job.get("artifactDir") and status == "completed":

@@ -98,7 +98,7 @@ class ProbeRunner:
     def run(self, request: Dict[str, Any]) -> Dict[str, Any]:
         kind = request["kind"]
         if kind == "memory":
-            return self.memory(request["batchSize"])
+            return self.forward_memory(request["batchSize"]) if request.get("forwardOnly") else self.memory(request["batchSize"])
         if kind == "throughput":
             return self.throughput(request["batchSize"], request["warmupSteps"], request["steps"])
         if kind == "noise":
@@ -117,45 +117,67 @@ class ProbeRunner:
 
         def body(opt: torch.optim.Optimizer) -> Dict[str, Any]:
             indices = self.sampler().next(batch_size)
-            counter = LiveTensorCounter(self.base_bytes, self.cap_bytes)
             phases: Dict[str, int] = {}
 
-            def before_update() -> None:
-                phases["gradient"] = counter.peak_total
-                counter.reset_peak()
+            def run(counter: LiveTensorCounter) -> None:
+                def before_update() -> None:
+                    phases["gradient"] = counter.peak_total
+                    counter.reset_peak()
 
-            source = device_peak_source(self.device)
-            gc.collect()
-            synchronize(self.device)
-            if source == "cuda-peak":
-                torch.cuda.reset_peak_memory_stats(self.device)
-            rss = self.rss if self.rss is not None and self.rss.usable else None
-            if rss is not None:
-                rss.start()
-            t0 = time.perf_counter()
-            with counter:
                 loss = self.step(opt, indices, before_update)
                 float(loss)  # waits for the step, as the tfjs probe reads its loss back
-            synchronize(self.device)
-            step_ms = (time.perf_counter() - t0) * 1000
-            figure, backend, device_source = self._device_peak(source, rss)
-            step_ms = min(step_ms, self.time_step_again(opt, indices))
-            engine = max(phases.get("gradient", 0), counter.peak_total)
-            result: Dict[str, Any] = {"kind": "memory", "peakBytes": engine, "stepMs": step_ms, "engineBytes": engine}
+
+            result = self._measured(run)
+            result["stepMs"] = min(result["stepMs"], self.time_step_again(opt, indices))
             if "gradient" in phases:
                 result["gradientBytes"] = phases["gradient"]
-                result["updateBytes"] = counter.peak_total
-            if backend is not None:
-                result["backendBytes"] = backend
-            if self.cap_bytes is not None or figure is None or device_source is None:
-                # The capped test device compares live tensor bytes with its cap: its ceiling is in that figure.
-                result["memorySource"] = "live-tensor-bytes"
-            else:
-                result["peakBytes"] = figure
-                result["memorySource"] = device_source
+                result["updateBytes"] = result["engineBytes"]
+                result["engineBytes"] = max(phases["gradient"], result["engineBytes"])
+                if result["memorySource"] == "live-tensor-bytes":
+                    result["peakBytes"] = result["engineBytes"]
             return result
 
         return self.isolated(MEASURE_LEARNING_RATE, body)
+
+    def forward_memory(self, batch_size: int) -> Dict[str, Any]:
+        """One forward-only pass at this batch, exactly as validation makes it (evaluate_split with the
+        batch as its chunk): its peak bytes and wall time, for the evaluation batch (issue 19)."""
+
+        def body(_opt: torch.optim.Optimizer) -> Dict[str, Any]:
+            indices = self.sampler().next(batch_size)
+            return self._measured(lambda _counter: evaluate_split(self.net, self.ds, indices, batch_size, details=False))
+
+        return self.isolated(MEASURE_LEARNING_RATE, body)
+
+    def _measured(self, run: Callable[[LiveTensorCounter], Any]) -> Dict[str, Any]:
+        """Runs `run` inside a live-tensor counter, with the device's own peak reset before: the memory
+        result of what it did (peakBytes from the device where it can say, else the live tensor bytes)."""
+        counter = LiveTensorCounter(self.base_bytes, self.cap_bytes)
+        source = device_peak_source(self.device)
+        gc.collect()
+        synchronize(self.device)
+        if source == "cuda-peak":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        rss = self.rss if self.rss is not None and self.rss.usable else None
+        if rss is not None:
+            rss.start()
+        t0 = time.perf_counter()
+        with counter:
+            run(counter)
+        synchronize(self.device)
+        step_ms = (time.perf_counter() - t0) * 1000
+        figure, backend, device_source = self._device_peak(source, rss)
+        engine = counter.peak_total
+        result: Dict[str, Any] = {"kind": "memory", "peakBytes": engine, "stepMs": step_ms, "engineBytes": engine}
+        if backend is not None:
+            result["backendBytes"] = backend
+        if self.cap_bytes is not None or figure is None or device_source is None:
+            # The capped test device compares live tensor bytes with its cap: its ceiling is in that figure.
+            result["memorySource"] = "live-tensor-bytes"
+        else:
+            result["peakBytes"] = figure
+            result["memorySource"] = device_source
+        return result
 
     def time_step_again(self, opt: torch.optim.Optimizer, indices: torch.Tensor) -> float:
         """The wall time of the same step once more, in ms. The measured step is slow for reasons a run

@@ -223,6 +223,7 @@ START_FROM = strict_object({
 TRAIN_CONFIG = strict_object({
     "model": one_of(*RUN_MODELS),
     "batchSize": number(integer=True, min=1, max=1 << 20),
+    "evalBatchSize": Optional_(number(integer=True, min=1, max=1 << 16)),
     "epochs": number(integer=True, min=1, max=100_000),
     "learningRate": number(gt=0, max=10),
     "optimizer": one_of(*OPTIMIZERS),
@@ -293,7 +294,7 @@ PROBE_SESSION = strict_object({
 
 _ID = number(integer=True)
 PROBE_REQUESTS = {
-    "memory": strict_object({"kind": one_of("memory"), "id": _ID, "batchSize": number(integer=True, min=1)}),
+    "memory": strict_object({"kind": one_of("memory"), "id": _ID, "batchSize": number(integer=True, min=1), "forwardOnly": Optional_(boolean())}),
     "throughput": strict_object({
         "kind": one_of("throughput"),
         "id": _ID,

@@ -69,6 +69,7 @@ class TrainingRun:
         self.rng = create_rng(config["seed"])
         self.order = list(ds.train_index)
         self.batch_size = config["batchSize"]
+        self.eval_batch = eval_batch_of(config)
         self.steps_per_epoch = math.ceil(len(self.order) / self.batch_size)
         self.validate_every = max(1, math.ceil(self.steps_per_epoch / config.get("validationsPerEpoch", 1)))
         self.augment = config.get("augment", "none")
@@ -170,7 +171,7 @@ class TrainingRun:
 
     def validate(self, epoch: int) -> None:
         self.flush()
-        val = evaluate_split(self.net, self.ds, self.ds.validation_index, self.batch_size, details=False)
+        val = evaluate_split(self.net, self.ds, self.ds.validation_index, self.eval_batch, details=False)
         if self.ds.validation_index.numel() > 0 and not math.isfinite(val["loss"]):
             raise TrainingDiverged(self.step, val["loss"])
         self.final_val = val["accuracy"]
@@ -199,15 +200,19 @@ class TrainingRun:
 
 
 @torch.no_grad()
-def evaluate_split(net: torch.nn.Module, ds: Dataset, indices: torch.Tensor, train_batch: int, details: bool) -> Dict[str, Any]:
-    """Mean loss and accuracy over a split (inference mode); with details, the confusion matrix and the worst mistakes."""
+def eval_batch_of(config: Dict[str, Any]) -> int:
+    """The chunk validation and evaluation use (src/shared/eval-batch.ts): the measured evaluation batch, else the training batch."""
+    return int(config.get("evalBatchSize") or config["batchSize"])
+
+
+def evaluate_split(net: torch.nn.Module, ds: Dataset, indices: torch.Tensor, chunk: int, details: bool) -> Dict[str, Any]:
+    """Mean loss and accuracy over a split (inference mode), `chunk` samples at a time; with details, the confusion matrix and the worst mistakes."""
     n = int(indices.numel())
     if n == 0:
         return {"loss": math.nan, "accuracy": 0.0}
     was_training = net.training
     net.eval()
     k = len(ds.classes)
-    chunk = min(max(train_batch, 256), 1024)
     loss_sum = torch.zeros((), dtype=torch.float64, device=indices.device)
     predictions, confidences = [], []
     for i in range(0, n, chunk):

@@ -56,8 +56,8 @@ const probeSessionSchema = z.strictObject({
 export type ProbeSession = z.infer<typeof probeSessionSchema>;
 
 const probeRequestSchema = z.discriminatedUnion('kind', [
-  /** One training step at this batch; peak bytes the step needed. */
-  z.strictObject({ kind: z.literal('memory'), id: z.number().int(), batchSize: z.number().int().min(1) }),
+  /** One training step at this batch; peak bytes the step needed. forwardOnly: one validation pass at this batch instead (the evaluation batch). */
+  z.strictObject({ kind: z.literal('memory'), id: z.number().int(), batchSize: z.number().int().min(1), forwardOnly: z.boolean().optional() }),
   /** Timed training steps after warm-up steps, with a device sync before each clock reading. */
   z.strictObject({
     kind: z.literal('throughput'),

@@ -17,6 +17,17 @@ export const trainConfigSchema = z.strictObject({
     .int()
     .min(1)
     .max(1 << 20),
+  /**
+   * Validation and the final evaluation run forward only, this many samples at a time; absent:
+   * the training batch (a forward pass needs less memory than the training step the run already
+   * makes, so it cannot be the step that runs out). Auto-tune measures the largest that fits.
+   */
+  evalBatchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .optional(),
   epochs: z.number().int().min(1).max(100_000),
   learningRate: finite.gt(0).max(10),
   optimizer: z.enum(OPTIMIZERS),

@@ -23,17 +23,19 @@ export function plannedRunSeconds(o: { epochs: number; trainCount: number; valid
 
 /**
  * The probes that can be shortened or skipped, in the order they are: the first is given up first.
- * The validation trials only confirm a choice; the late noise scale refines Full's; the early noise
+ * The evaluation batch only speeds validation up (the training batch stands in, and always fits);
+ * the validation trials only confirm a choice; the late noise scale refines Full's; the early noise
  * probe is what Full adds to Quick; a second ramp only says how sure the rate is; the range test
  * finds the rate (a previous tuning's, or the base rate, stands in); the throughput sizes find
  * where speed saturates (the memory probes' step times stand in). The memory probes are never
  * cut: nothing is recommended that was not checked to fit.
  */
-export const CUT_ORDER = ['trials', 'late-noise', 'noise', 'second-ramp', 'range-test', 'throughput'] as const;
+export const CUT_ORDER = ['eval-batch', 'trials', 'late-noise', 'noise', 'second-ramp', 'range-test', 'throughput'] as const;
 export type CuttableProbe = (typeof CUT_ORDER)[number];
 
 /** What each cuttable probe is called in the report. */
 export const CUT_LABELS: Record<CuttableProbe, string> = {
+  'eval-batch': 'the evaluation-batch probes',
   trials: 'the validation trials',
   'late-noise': 'the late noise-scale measurement',
   noise: 'the noise-scale probe',

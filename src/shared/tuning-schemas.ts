@@ -157,6 +157,11 @@ export const tuningReportSchema = z.strictObject({
     memoryHeadroom: z.number().nullable(),
     noiseScale: z.number().nullable(),
     optimizer: z.enum(OPTIMIZERS),
+    /**
+     * The largest forward-only batch that fits (validation and the final evaluation), measured
+     * or known to fit; absent when the search did not look (its probes cut, or a report from before).
+     */
+    evalBatchSize: z.number().int().min(1).optional(),
   }),
   /** One sentence per reason for the choice. */
   reasons: z.array(z.string()),

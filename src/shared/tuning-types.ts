@@ -19,7 +19,7 @@ export type TuningMode = (typeof TUNING_MODES)[number];
 export const TUNING_STATUSES = ['running', 'completed', 'failed', 'stopped', 'interrupted'] as const;
 export type TuningStatus = (typeof TUNING_STATUSES)[number];
 
-export const TRIAL_KINDS = ['memory', 'throughput', 'learning-rate', 'noise', 'trial'] as const;
+export const TRIAL_KINDS = ['memory', 'throughput', 'learning-rate', 'noise', 'trial', 'forward-memory'] as const;
 export type TrialKind = (typeof TRIAL_KINDS)[number];
 
 /** ok, or what went wrong / what a validation trial was flagged for. */

@@ -127,6 +127,10 @@ test("Train: a run from the previous run's model, one block unfrozen, augmentati
   assert.equal(await rate.getAttribute('placeholder'), '1.00e-4 (a tenth of the rate)');
   assert.match(await description(rate), /trains the backbone's last N blocks too, at the fine-tune rate/);
   await page.getByRole('spinbutton', { name: 'Batch size' }).fill('32');
+  const evalBatch = page.getByRole('spinbutton', { name: 'Evaluation batch' });
+  assert.equal(await evalBatch.getAttribute('placeholder'), 'the batch size');
+  assert.match(await description(evalBatch), /^Validation runs forward only, this many samples at a time\./);
+  await evalBatch.fill('100');
   await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('1');
   await screenshot(page, 'train-start-from');
 
@@ -141,6 +145,7 @@ test("the run's page says how its model was made; Runs marks it fine-tuned", { s
   await section.waitFor();
   const value = (label: string) => section.getByRole('row', { name: new RegExp(`^${label}`) }).getByRole('cell');
   assert.equal(await value('Batch size').innerText(), '32');
+  assert.equal(await value('Evaluation batch').innerText(), '100');
   assert.equal(await value('Augmentation').innerText(), 'light (random shifts of up to 1/8 of the side (pad and crop))');
   assert.match(await value('Started from').innerText(), new RegExp(`^run ${baseRun} \\(small, 10 classes, 28×28×1\\)$`));
   assert.match(await value('Blocks trained').innerText(), /^the last 1 of \d+ \(with the new classifier\)$/);

@@ -22,6 +22,13 @@ test('wasm session: memory, throughput, noise and trial probes, then end exits 0
     assert.ok(memory.type === 'probe-result' && memory.result.kind === 'memory', JSON.stringify(memory));
     assert.ok(memory.result.peakBytes > 0 && memory.result.backendBytes! >= memory.result.peakBytes, 'the wasm heap holds at least the tensors');
 
+    // A forward-only pass (the evaluation batch): far less than a training step per sample.
+    const forward = await trainer.probe({ kind: 'memory', id: 11, batchSize: 64, forwardOnly: true });
+    const step64 = await trainer.probe({ kind: 'memory', id: 12, batchSize: 64 });
+    assert.ok(forward.type === 'probe-result' && forward.result.kind === 'memory' && step64.type === 'probe-result' && step64.result.kind === 'memory');
+    assert.ok(forward.result.peakBytes > 0 && forward.result.stepMs > 0, JSON.stringify(forward));
+    assert.ok(forward.result.engineBytes < step64.result.engineBytes, `forward ${forward.result.engineBytes} < step ${step64.result.engineBytes}`);
+
     const throughput = await trainer.probe({ kind: 'throughput', id: 2, batchSize: 16, warmupSteps: 1, steps: 3 });
     assert.ok(
       throughput.type === 'probe-result' && throughput.result.kind === 'throughput' && throughput.result.samplesPerSecond > 0,

@@ -175,6 +175,10 @@ test('torch-cpu: every probe kind answers by the schema; memory is the peak resi
     }
     // The small CNN's activations at 512 are tens of MB: the resident peak must see them.
     assert.ok(memory[2]!.peakBytes - memory[0]!.peakBytes > 0.5 * (memory[2]!.gradientBytes! - memory[0]!.gradientBytes!));
+    // A forward-only pass as validation makes it (the evaluation batch): fewer live bytes than a training step.
+    const forward = await py.result({ kind: 'memory', id: 40, batchSize: 512, forwardOnly: true });
+    t.diagnostic(`forward at 512: ${forward.peakBytes} rss / ${forward.engineBytes} tensors`);
+    assert.ok(forward.stepMs > 0 && forward.engineBytes > 0 && forward.engineBytes < memory[2]!.engineBytes && forward.gradientBytes === undefined);
     const again = await py.result({ kind: 'memory', id: 4, batchSize: 16 });
     assert.ok(again.peakBytes < memory[2]!.peakBytes / 2, `after a larger probe the small one reads its own peak (${again.peakBytes})`);
 

@@ -122,6 +122,22 @@ test('a torch run exports its model in the tfjs layers format with state_dict be
   assert.ok(r.outcome.summary && r.outcome.summary.steps > 0);
 });
 
+test('a torch run validates in chunks of its evaluation batch: the same validation figures as at the batch size', { skip, timeout: 300_000 }, async () => {
+  const { dir } = await dataset();
+  const artifactDir = tempHome('autobatch-torch-eval-');
+  const [plain, chunked] = [
+    await train(job(dir, { backend: 'torch-cpu', epochs: 1 })),
+    await train(job(dir, { backend: 'torch-cpu', epochs: 1, evalBatchSize: 7 }, { artifactDir })),
+  ];
+  for (const r of [plain, chunked]) assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
+  assert.deepEqual(
+    chunked.epochs.map((e) => e.valAccuracy),
+    plain.epochs.map((e) => e.valAccuracy),
+  );
+  chunked.epochs.forEach((e, i) => assert.ok(Math.abs(e.valLoss - plain.epochs[i]!.valLoss) < 1e-4, `${e.valLoss} vs ${plain.epochs[i]!.valLoss}`));
+  if (chunked.outcome.status === 'completed') assert.equal(chunked.outcome.evaluation?.confusion.length, 10, 'the final evaluation too');
+});
+
 test("a stopped torch run sends its own 'stopped' within a second", { skip, timeout: 300_000 }, async () => {
   const { dir } = await dataset();
   let stoppedAt = 0;

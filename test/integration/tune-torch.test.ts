@@ -59,6 +59,9 @@ test('Quick on torch-cpu: the search runs in Python, stores the rung, and "Train
     assert.equal(run.rung, 'torch-cpu');
     assert.equal(run.backend, 'torch');
     assert.equal(run.config.batchSize, r.recommendation.batchSize);
+    // The evaluation batch, checked by a forward pass in Python, is what the run validates at.
+    assert.ok(service.tuningTrials(t.id).some((x) => x.kind === 'forward-memory' && x.batchSize === r.recommendation.evalBatchSize));
+    assert.equal(run.config.evalBatchSize, r.recommendation.evalBatchSize);
   } finally {
     await service.close();
   }

@@ -55,6 +55,14 @@ test('Quick mode on the MNIST sample: a recommendation that fits, with reasons a
     assert.equal(rec.config.batchSize, r.recommendation.batchSize);
     assert.equal(rec.config.learningRate, r.recommendation.learningRate);
     assert.equal(rec.tuningSessionId, sessionId);
+    // The evaluation batch: the whole validation split fits a forward pass (checked by a real one), and the run validates so.
+    const validationCount = service.getDataset(datasetId).manifest.split.validationCount;
+    assert.equal(r.recommendation.evalBatchSize, Math.min(1024, validationCount));
+    assert.deepEqual(
+      trials.filter((x) => x.kind === 'forward-memory').map((x) => x.batchSize),
+      [r.recommendation.evalBatchSize],
+    );
+    assert.equal(rec.config.evalBatchSize, r.recommendation.evalBatchSize);
   } finally {
     await service.close();
   }

@@ -115,6 +115,7 @@ const TRAIN_CONFIG: Fields = {
   backend: opt({ t: 'enum', of: BACKENDS }),
   seed: opt(SEED),
   validationsPerEpoch: opt({ t: 'int', min: 1, max: 20 }),
+  evalBatchSize: opt({ t: 'int', min: 1, max: 65536 }),
   augment: opt({ t: 'enum', of: ['none', 'light', 'standard'] }),
 };
 

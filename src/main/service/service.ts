@@ -238,6 +238,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         learningRate: r.learningRate,
         warmupSteps: r.warmupSteps,
         optimizer: r.optimizer,
+        ...(r.evalBatchSize !== undefined ? { evalBatchSize: r.evalBatchSize } : {}),
         // The rung the search ran on, not a fresh `auto` (which may now resolve elsewhere).
         backend: tuningRung(t),
         augment: t.request.augment ?? 'none',

@@ -229,13 +229,16 @@ export interface TrainFields {
   batchSize: number;
   epochs: number;
   learningRate: number;
+  /** The evaluation batch; absent (the field left empty): the batch size. */
+  evalBatchSize?: number | null | undefined;
 }
 
 /** startTraining's params: with a start model the model is that one's, so none is named. */
 export function trainRequest(f: TrainFields, augment: { augment?: AugmentLevel }, startFrom: StartFromRequest | undefined): StartTrainingParams {
+  const evalBatch = typeof f.evalBatchSize === 'number' && Number.isFinite(f.evalBatchSize) ? { evalBatchSize: f.evalBatchSize } : {};
   return {
     dataset: f.dataset,
-    config: { ...(startFrom ? {} : { model: f.model }), batchSize: f.batchSize, epochs: f.epochs, learningRate: f.learningRate, ...augment },
+    config: { ...(startFrom ? {} : { model: f.model }), batchSize: f.batchSize, epochs: f.epochs, learningRate: f.learningRate, ...evalBatch, ...augment },
     ...(startFrom ? { startFrom } : {}),
   };
 }

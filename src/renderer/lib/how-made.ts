@@ -42,6 +42,7 @@ function settingsRows(run: MadeRun): MadeRow[] {
   const c = run.config;
   return [
     row('Batch size', String(c.batchSize)),
+    c.evalBatchSize !== undefined ? row('Evaluation batch', String(c.evalBatchSize)) : row('Evaluation batch', String(c.batchSize), note('(the batch size)')),
     row('Epochs', String(c.epochs)),
     row('Learning rate', formatSmall(c.learningRate)),
     row('Optimizer', c.optimizer === 'sgd' ? `sgd (momentum ${c.momentum})` : c.optimizer),

@@ -123,3 +123,39 @@ test('a non-finite loss fails the run with TrainingDivergedError, and every tens
   await assert.rejects(runTrainingLoop(o), (err: unknown) => err instanceof TrainingDivergedError && err.step === 1);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('validation and the final evaluation run forward only in chunks of the evaluation batch (default: the batch size), with the same results', async () => {
+  // Every forward-only pass's batch, seen at the model's apply (training passes say training: true).
+  const seen: number[] = [];
+  const apply = tf.LayersModel.prototype.apply;
+  tf.LayersModel.prototype.apply = function (this: tf.LayersModel, x, kwargs) {
+    if (kwargs?.['training'] === false) seen.push((Array.isArray(x) ? x[0]! : (x as tf.Tensor)).shape[0] ?? 0);
+    return apply.call(this, x, kwargs);
+  };
+  try {
+    const run = async (evalBatchSize?: number) => {
+      seen.length = 0;
+      const o = options({ config: { ...config, ...(evalBatchSize !== undefined ? { evalBatchSize } : {}) }, evaluate: true });
+      const r = await runTrainingLoop(o);
+      r.model.dispose();
+      return { epochs: o.epochs, chunks: [...seen], evaluation: r.evaluation };
+    };
+    const byDefault = await run();
+    const seven = await run(7);
+    const whole = await run(1024);
+    // 30 validation samples, validated twice (two epochs) and evaluated once.
+    assert.deepEqual(byDefault.chunks, Array<number[]>(3).fill([16, 14]).flat(), 'the batch size (16) by default');
+    assert.deepEqual(seven.chunks, Array<number[]>(3).fill([7, 7, 7, 7, 2]).flat());
+    assert.deepEqual(whole.chunks, [30, 30, 30]);
+    for (const other of [seven, whole]) {
+      assert.deepEqual(
+        other.epochs.map((e) => e.valAccuracy),
+        byDefault.epochs.map((e) => e.valAccuracy),
+      );
+      other.epochs.forEach((e, i) => assert.ok(Math.abs(e.valLoss - byDefault.epochs[i]!.valLoss) < 1e-5));
+      assert.deepEqual(other.evaluation?.confusion, byDefault.evaluation?.confusion);
+    }
+  } finally {
+    tf.LayersModel.prototype.apply = apply;
+  }
+});

@@ -183,6 +183,12 @@ test('the requests: a start model names no model; augmentation only where it app
     assert.ok(API_METHODS.startTraining.params.safeParse(params).success);
   }
   assert.ok(API_METHODS.startTuning.params.safeParse(tuneRequest(tune, {}, { source: '2' })).success, 'a search from a start model needs no model');
+  // The evaluation batch: sent when given, left out when the field is empty (null) or not a number.
+  assert.equal(trainRequest({ ...fields, evalBatchSize: 512 }, {}, undefined).config?.evalBatchSize, 512);
+  for (const empty of [null, undefined, NaN])
+    assert.equal('evalBatchSize' in (trainRequest({ ...fields, evalBatchSize: empty }, {}, undefined).config ?? {}), false);
+  assert.ok(API_METHODS.startTraining.params.safeParse(trainRequest({ ...fields, evalBatchSize: 512 }, {}, undefined)).success);
+  assert.equal(API_METHODS.startTraining.params.safeParse(trainRequest({ ...fields, evalBatchSize: 0 }, {}, undefined)).success, false);
   const budgeted = tuneRequest({ ...tune, budgetSeconds: 600 }, {}, undefined);
   assert.equal(budgeted.budgetSeconds, 600);
   assert.ok(API_METHODS.startTuning.params.safeParse(budgeted).success);

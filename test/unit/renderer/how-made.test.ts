@@ -41,6 +41,7 @@ function lines(rows: MadeRow[]): string[] {
 test('a run from scratch, augmentation not recorded, no Auto-tune: the settings only', () => {
   assert.deepEqual(lines(howMadeRows({ config, backend: 'cpu', tuningSessionId: null }, { tuningExists: false, startRunExists: false })), [
     'Batch size: 32',
+    'Evaluation batch: 32 (the batch size)',
     'Epochs: 2',
     'Learning rate: 1.00e-3',
     'Optimizer: adam',
@@ -56,7 +57,7 @@ test('a fine-tuned run: augmentation with what it does, the start run linked, bl
     { config: { ...config, optimizer: 'sgd', backend: 'wasm', augment: 'light', startFrom }, backend: null, tuningSessionId: 4 },
     { tuningExists: true, startRunExists: true },
   );
-  assert.deepEqual(lines(rows).slice(3), [
+  assert.deepEqual(lines(rows).slice(4), [
     'Optimizer: sgd (momentum 0.9)',
     'Warm-up: 0 steps',
     'Backend: wasm',
@@ -78,7 +79,7 @@ test('a frozen backbone from a file: no fine-tune rate; the run that made it lin
       { tuningExists: false, startRunExists: true },
     ),
   );
-  assert.deepEqual(rows.slice(7), [
+  assert.deepEqual(rows.slice(8), [
     'Augmentation: none',
     'Started from: `/models/digits` (small, 5 classes, 28×28×1) made by [run 3](#/runs/3)',
     'Blocks trained: none of 2 (the backbone frozen; only the new classifier trained)',

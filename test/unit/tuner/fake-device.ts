@@ -22,6 +22,8 @@ export interface FakeDeviceSpec {
   backend?: Partial<BackendReport>;
   /** One step's memory: a + b·B bytes for the forward/backward part; the optimizer update is about constant. */
   memory: { a: number; b: number; update?: number };
+  /** A forward-only pass's memory (the evaluation-batch probes): a + b·B bytes (default: the step's a, a third of its b). */
+  forward?: { a: number; b: number };
   /** Batches above this run out of memory (the probe fails oom), whatever the line says. */
   oomAbove?: number;
   /** Seconds per step: alpha + beta·B. */
@@ -115,7 +117,7 @@ export class FakeDevice implements Prober {
   private stepsSeconds(q: ProbeRequest): number {
     switch (q.kind) {
       case 'memory':
-        return this.stepSeconds(q.batchSize);
+        return q.forwardOnly ? this.stepSeconds(q.batchSize) / 3 : this.stepSeconds(q.batchSize);
       case 'throughput':
         return (q.warmupSteps + q.steps) * this.stepSeconds(q.batchSize);
       case 'learning-rate':
@@ -134,6 +136,11 @@ export class FakeDevice implements Prober {
   private measure(request: ProbeRequest): ProbeResult {
     switch (request.kind) {
       case 'memory': {
+        if (request.forwardOnly) {
+          const f = this.spec.forward ?? { a: this.spec.memory.a, b: this.spec.memory.b / 3 };
+          const peak = f.a + f.b * request.batchSize;
+          return { kind: 'memory', peakBytes: peak, stepMs: (this.stepSeconds(request.batchSize) * 1000) / 3, engineBytes: peak };
+        }
         const { a, b, update } = this.spec.memory;
         const grad = a + b * request.batchSize;
         const peak = Math.max(grad, update ?? 0);

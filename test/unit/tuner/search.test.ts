@@ -10,6 +10,7 @@ import { throughputCandidates } from '../../../src/shared/search-plan.js';
 import { forecastNoiseScale, scaleLearningRate, warmupSteps } from '../../../src/shared/tuner-math.js';
 import type { TrialRecord, TuningProgress, TuningReport, TuningRequest } from '../../../src/shared/tuning-types.js';
 import { TuningStoppedError, type KnownTuning } from '../../../src/main/service/tuning/context.js';
+import { forwardCandidates } from '../../../src/main/service/tuning/eval-batch.js';
 import { runSearch } from '../../../src/main/service/tuning/search.js';
 import { defaultRangeLoss, FakeDevice, type FakeDeviceSpec } from './fake-device.js';
 
@@ -214,7 +215,13 @@ test('Quick: candidates → saturation → base rate from the range test → the
   assert.equal(report.recommendation.noiseScale, null);
   assert.equal(report.scaleOut, null);
   assert.deepEqual([...new Set(r.trials.map((t) => t.kind))], ['memory', 'throughput', 'learning-rate']);
-  assert.match(report.reasons.at(-3)!, /^Quick mode: /);
+  assert.match(report.reasons.at(-4)!, /^Quick mode: /);
+  // The validation split (1000) fits a training step, so it is the evaluation batch without a probe.
+  assert.equal(report.recommendation.evalBatchSize, 1000);
+  assert.equal(
+    report.reasons.at(-3),
+    'Validation runs forward only, 1000 samples at a time (the whole validation split): a training step at that batch fits, so a forward pass does too.',
+  );
   assert.match(report.reasons.at(-2)!, /^Learning rate .*√\(\d+\/32\)/);
   assert.match(report.reasons.at(-1)!, /^The search may spend 5 % of your 24 h run: .*; it spent .*, with nothing cut\.$/);
 });
@@ -858,4 +865,59 @@ test('range test: a second ramp that shows no clear fall leaves the first readin
   assert.equal(t.spread, null);
   assert.ok(Math.abs(t.baseRate! / t.rate! - 1) < 1e-12);
   assert.ok(report.reasons.some((x) => /; the ramp at batch 64 showed no clear fall\. .*with one reading, how sure it is cannot be told\.$/.test(x)));
+});
+
+test('evaluation batch: the largest forward-only pass that fits, largest first, with the optimizer state counted beside it', async () => {
+  // Training: 1 MB + 1 MB·B (ceiling ≈ 94 under 100 MB); a forward pass: 1 MB + 0.33 MB·B, and the
+  // update floor (3 MB) beside it: 1000 and 512 do not fit, 256 does (≈ 89 MB, 85.2 MiB).
+  const spec: FakeDeviceSpec = { memory: { a: 1e6, b: 1e6, update: 3e6 }, stepTime: { alpha: 0.01, beta: 1e-5 } };
+  const r = search(spec, { budget: 1e8 });
+  const report = await r.done;
+  assert.ok(report.recommendation.memoryCeiling < 100);
+  const asked = r.device.requests.filter((q) => q.kind === 'memory' && q.forwardOnly).map((q) => (q.kind === 'memory' ? q.batchSize : 0));
+  assert.deepEqual(asked, [1000, 512, 256]);
+  assert.deepEqual(batchesOf(r, 'forward-memory'), [1000, 512, 256], 'stored as forward-memory trials, apart from the memory line');
+  assert.equal(report.recommendation.evalBatchSize, 256);
+  assert.ok(
+    report.reasons.some((x) =>
+      /^Validation runs forward only, 256 samples at a time: .* needs at most 85\.2 MiB of the 95\.4 MiB budget \(1000 and 512 did not fit\)\.$/.test(x),
+    ),
+    report.reasons.join('\n'),
+  );
+  assert.equal(forwardCandidates(1000, 94).join(), '1000,512,256');
+
+  // Not even 256: the training ceiling stands (a forward pass fits wherever a training step does).
+  const tight = search({ ...spec, forward: { a: 1e6, b: 1e6 } }, { budget: 1e8 });
+  const t = await tight.done;
+  assert.deepEqual(batchesOf(tight, 'forward-memory'), [1000, 512, 256]);
+  assert.equal(t.recommendation.evalBatchSize, t.recommendation.memoryCeiling);
+  assert.ok(
+    t.reasons.some((x) =>
+      x.startsWith(
+        `Validation runs forward only at ${t.recommendation.memoryCeiling}, the largest training batch that fits: a forward pass at 1000 or 512 or 256 did not fit`,
+      ),
+    ),
+  );
+
+  // A forward probe that fails (out of memory on the device) counts as not fitting.
+  const oomFirst = search({ ...spec, fail: (q) => (q.kind === 'memory' && q.forwardOnly && q.batchSize === 1000 ? 'oom' : undefined) }, { budget: 1e8 });
+  assert.equal((await oomFirst.done).recommendation.evalBatchSize, 256);
+  assert.equal(lastStored(oomFirst, 'forward-memory', 1000).status, 'oom');
+});
+
+test('evaluation batch: the first probe the allowance gives up; runs then validate at their batch size', async () => {
+  const spec: FakeDeviceSpec = { memory: { a: 1e6, b: 1e6, update: 3e6 }, stepTime: { alpha: 0.1, beta: 1e-5 }, timedProbes: true };
+  // A 20 s budget allows 1 s (Quick): the memory probes alone take about that.
+  const r = search(spec, { budget: 1e8, virtualClock: true, request: { budgetSeconds: 20 } });
+  const report = await r.done;
+  assert.equal(report.recommendation.evalBatchSize, undefined);
+  assert.deepEqual(batchesOf(r, 'forward-memory'), []);
+  assert.ok(
+    report.allowance!.cuts.some((c) => c.probe === 'eval-batch' && c.how === 'skipped'),
+    JSON.stringify(report.allowance),
+  );
+  assert.ok(report.reasons.includes('The evaluation batch was not measured (no time was left for it): runs validate at their batch size, which always fits.'));
+  // With a budget to spare it is measured.
+  const roomy = search(spec, { budget: 1e8, virtualClock: true, request: { budgetSeconds: 3600 } });
+  assert.equal((await roomy.done).recommendation.evalBatchSize, 256);
 });

@@ -10,6 +10,7 @@ import { formatPercent, printJson, printLine, printTable } from '../output.js';
 import { oneOf, runId } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
 import { printRunSummary } from './train.js';
+import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { startFromText } from '../start-model-flags.js';
 import { AUGMENT_DESCRIPTIONS } from '../../../shared/fine-tuning.js';
 import type { RunDetail } from '../../../shared/api/index.js';
@@ -108,7 +109,7 @@ export function madeWithLines(detail: RunDetail): string[] {
       : '—';
   return [
     'Made with:',
-    `  settings      ${c.model}, batch ${c.batchSize}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, lr ${Number(c.learningRate.toPrecision(3))} (${c.optimizer}${c.optimizer === 'sgd' ? `, momentum ${c.momentum}` : ''}), warm-up ${c.warmupSteps} steps, seed ${c.seed}, backend ${c.backend}`,
+    `  settings      ${c.model}, batch ${c.batchSize} (evaluation ${evalBatchOf(c)}), ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, lr ${Number(c.learningRate.toPrecision(3))} (${c.optimizer}${c.optimizer === 'sgd' ? `, momentum ${c.momentum}` : ''}), warm-up ${c.warmupSteps} steps, seed ${c.seed}, backend ${c.backend}`,
     `  augmentation  ${augment} (${AUGMENT_DESCRIPTIONS[augment]})`,
     `  started from  ${c.startFrom ? startFromText(c.startFrom) : '— (trained from scratch)'}`,
     `  tuning        ${tuning}`,

@@ -42,6 +42,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--seed <n>', `seed for weights and shuffling (default ${TRAIN_DEFAULTS.seed})`, wholeNumber(0, 2 ** 31 - 1))
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
     .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
+    .option('--eval-batch <n>', "samples per validation pass (default: the tuning's with --from-tuning, else the batch size)", wholeNumber(1, 1 << 16))
     .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS));
   addStartModelOptions(train)
     .option('--python <path>', PYTHON_FLAG_HELP)
@@ -73,6 +74,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
           backend: opts.backend,
           seed: opts.seed,
           validationsPerEpoch: opts.validationsPerEpoch,
+          evalBatchSize: opts.evalBatch,
           augment: opts.augment,
         }).filter(([, v]) => v !== undefined),
       ) as Partial<TrainConfig>;
@@ -103,7 +105,7 @@ export function reportRun(detail: RunDetail, json: boolean): void {
 
 export function printRunSummary(r: RunSummary): void {
   printLine(
-    `Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}, lr ${r.config.learningRate} (${r.config.optimizer}), augment ${r.config.augment ?? 'none'}`,
+    `Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}${r.config.evalBatchSize !== undefined ? ` (evaluation ${r.config.evalBatchSize})` : ''}, lr ${r.config.learningRate} (${r.config.optimizer}), augment ${r.config.augment ?? 'none'}`,
   );
   printLine(`  backend ${r.backend ?? '—'} on ${r.device ?? '—'}`);
   printLine(`  ${r.steps} steps in ${r.trainSeconds?.toFixed(1) ?? '—'} s, ${r.samplesPerSecond ? Math.round(r.samplesPerSecond) : '—'} samples/s`);

@@ -24,6 +24,8 @@ function trialResult(x: TrialRecord): string {
   switch (x.kind) {
     case 'memory':
       return formatBytes(Number(r.peakBytes));
+    case 'forward-memory':
+      return `${formatBytes(Number(r.peakBytes))} forward only`;
     case 'throughput':
       return `${Math.round(Number(r.samplesPerSecond))} samples/s`;
     case 'noise':
@@ -65,6 +67,7 @@ function printTuning(t: TuningDetail): void {
     printLine(`  Learning rate            ${Number(rec.learningRate.toPrecision(3))} (${rec.optimizer}), warm-up ${rec.warmupSteps} steps`);
     printLine(`  Expected throughput      ${Math.round(rec.expectedSamplesPerSecond)} samples/s`);
     printLine(`  Memory ceiling           ${rec.memoryCeiling} (budget ${formatBytes(rec.memoryBudgetBytes)}${headroom})`);
+    printLine(`  Evaluation batch         ${rec.evalBatchSize ?? `— (not measured: runs validate at their batch size)`}`);
     const late = r.lateNoise
       ? ` (early forecast ${Math.round(r.lateNoise.earlyNoiseScale)}; measured ${Math.round(r.lateNoise.noiseScale)} after ${r.lateNoise.pretrainSteps} steps of training)`
       : '';

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics, StepMetrics, TrainConfig } from '../../../shared/run-types.js';
 import type { Evaluation, RunSummary } from '../../../shared/trainer-protocol.js';
 import { createRng, shuffleInPlace } from '../../../shared/random.js';
+import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
 import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
@@ -237,7 +238,7 @@ class TrainingRun {
   private async validate(epoch: number): Promise<void> {
     await this.flush();
     const { ds } = this;
-    const val = await evaluateSplit(this.model, ds, ds.validationIndex, this.config.batchSize, false);
+    const val = await evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), false);
     // A model whose weights went non-finite predicts nothing useful: say so rather than go on.
     if (ds.validationIndex.length > 0 && !Number.isFinite(val.loss)) throw new TrainingDivergedError(this.step, val.loss);
     this.finalVal = val.accuracy;
@@ -268,7 +269,7 @@ class TrainingRun {
     const { ds, stopped } = this;
     let evaluation: Evaluation | undefined;
     if (this.opts.evaluate && !stopped && ds.validationIndex.length > 0) {
-      evaluation = (await evaluateSplit(this.model, ds, ds.validationIndex, this.config.batchSize, true)).evaluation;
+      evaluation = (await evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), true)).evaluation;
     }
     this.optimizer.dispose();
     this.net.disposeParts();
@@ -288,17 +289,16 @@ class TrainingRun {
   }
 }
 
-/** Mean loss and accuracy over a split; with details, the confusion matrix and the worst mistakes. */
+/** Mean loss and accuracy over a split, forward only, `chunk` samples at a time; with details, the confusion matrix and the worst mistakes. */
 export async function evaluateSplit(
   model: tf.LayersModel,
   ds: LoadedDataset,
   indices: Uint32Array,
-  trainBatch: number,
+  chunk: number,
   details: boolean,
 ): Promise<{ loss: number; accuracy: number; evaluation?: Evaluation }> {
   if (indices.length === 0) return { loss: NaN, accuracy: 0 };
   const k = ds.manifest.classes.length;
-  const chunk = Math.min(Math.max(trainBatch, 256), 1024);
   let lossSum = 0;
   let correct = 0;
   const confusion = details ? Array.from({ length: k }, () => new Array<number>(k).fill(0)) : [];

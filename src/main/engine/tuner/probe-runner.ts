@@ -219,7 +219,7 @@ export class ProbeRunner {
   run(request: ProbeRequest): Promise<ProbeResult> {
     switch (request.kind) {
       case 'memory':
-        return this.memory(request.batchSize);
+        return request.forwardOnly ? this.forwardMemory(request.batchSize) : this.memory(request.batchSize);
       case 'throughput':
         return this.throughput(request.batchSize, request.warmupSteps, request.steps);
       case 'noise':
@@ -259,6 +259,30 @@ export class ProbeRunner {
         backendBytes = currentWasmHeapBytes();
       }
       return { kind: 'memory', peakBytes, stepMs, engineBytes, ...phases, ...(backendBytes !== undefined ? { backendBytes } : {}) };
+    });
+  }
+
+  /**
+   * One forward-only pass at batch B, exactly as validation makes it (evaluateSplit with B as its
+   * chunk), inside tf.profile: its peak bytes and wall time, for the evaluation batch (issue 19).
+   * The peak is read as the training step's is (the backend's count on webgpu).
+   */
+  forwardMemory(batchSize: number): Promise<MemoryResult> {
+    return this.isolated(MEASURE_LEARNING_RATE, async () => {
+      const indices = this.sampler().next(batchSize);
+      const gpu = webgpuInternals();
+      if (gpu) await releaseFreeGpuBuffers(gpu);
+      const t0 = performance.now();
+      const profile = await withPlainKernelTimer(() =>
+        tf.profile(async () => {
+          await evaluateSplit(this.model, this.ds, indices, batchSize, false);
+        }),
+      );
+      const stepMs = performance.now() - t0;
+      const engineBytes = profile.peakBytes;
+      const backendBytes = gpu ? gpu.bufferManager.numBytesAllocated : currentWasmHeapBytes();
+      const peakBytes = gpu ? backendBytes! : engineBytes;
+      return { kind: 'memory', peakBytes, stepMs, engineBytes, ...(backendBytes !== undefined ? { backendBytes } : {}) };
     });
   }
 

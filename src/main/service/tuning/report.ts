@@ -17,6 +17,8 @@ export interface SearchFindings {
   rates: RateScaling;
   noise: NoisePhase;
   chosen: number;
+  /** The evaluation batch, when the search found one (eval-batch.ts). */
+  evalBatch?: number;
 }
 
 /** Measured and predicted memory, whether it fitted, throughput, and (Full) efficiency and goodput per batch. */
@@ -72,6 +74,7 @@ export function buildReport(s: SearchContext, f: SearchFindings, searchSeconds: 
       memoryHeadroom: headroom(memory, chosen, s.budget.bytes),
       noiseScale,
       optimizer: request.optimizer,
+      ...(f.evalBatch !== undefined ? { evalBatchSize: f.evalBatch } : {}),
     },
     reasons: [...s.reasons],
     curves: curves(memory, speed, noiseScale, b0),

@@ -11,6 +11,7 @@ import { chooseBatch } from './goodput.js';
 import { findBaseRate, rateScaling } from './learning-rate.js';
 import { findMemoryCeiling } from './memory.js';
 import { measureNoiseScale, NO_NOISE, remeasureNoiseScale } from './noise.js';
+import { findEvalBatch } from './eval-batch.js';
 import type { Prober } from './prober.js';
 import { buildReport } from './report.js';
 import { reusedReason } from './reasons.js';
@@ -98,8 +99,9 @@ export async function runSearch(o: SearchOptions): Promise<TuningReport> {
     const noise = full ? await remeasureNoiseScale(s, speed, base.rate, early) : early;
     let chosen = await chooseBatch(s, memory, speed, noise);
     if (full) chosen = await validationTrials(s, speed, chosen, rates);
+    const evalBatch = await findEvalBatch(s, memory);
     s.progress('report', chosen, 'writing the report');
-    return buildReport(s, { memory, speed, base, rates, noise, chosen }, () => clock() - started);
+    return buildReport(s, { memory, speed, base, rates, noise, chosen, ...(evalBatch !== undefined ? { evalBatch } : {}) }, () => clock() - started);
   } finally {
     await o.prober.close();
   }
