@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Optional
 
 import torch
 
+from .checkpoint import CheckpointError
 from .dataset import DatasetError, load_dataset
 from .train import TrainingDiverged, TrainingRun, eval_batch_of, evaluate_split
 
@@ -76,7 +77,7 @@ def classify(err: BaseException) -> str:
         return "diverged"
     if isinstance(err, BackendError):
         return "backend"
-    if isinstance(err, ModelError):
+    if isinstance(err, (ModelError, CheckpointError)):
         return "bad-config"
     if looks_like_out_of_memory(err):
         return "oom"
@@ -120,10 +121,22 @@ def _run(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], met
     trained = {name for g in prepared["groups"] for name in g["layers"]}
     net.set_trained_layers(trained)
     groups = [([p for name in g["layers"] for p in net.parameters_of(name) if p.requires_grad], g["rateFactor"]) for g in prepared["groups"]]
-    run = TrainingRun(
-        ds, net, config, groups, device, job.get("maxSteps"), should_stop, metrics.add_step, metrics.add_epoch,
-        memory_bytes=lambda: 0.0,
-    )
+    def on_checkpoint(info: Dict[str, Any]) -> None:
+        metrics.flush()  # every step up to the checkpoint is sent before it
+        channel.send({"type": "checkpoint", **info})
+
+    resume = job.get("resume")
+    try:
+        run = TrainingRun(
+            ds, net, config, groups, device, job.get("maxSteps"), should_stop, metrics.add_step, metrics.add_epoch,
+            memory_bytes=lambda: 0.0,
+            checkpoints=job.get("checkpoints"),
+            resume_from=resume["checkpointDir"] if resume else None,
+            on_checkpoint=on_checkpoint,
+        )
+    except CheckpointError as err:
+        channel.send({"type": "failed", "cause": "bad-config", "message": f"cannot resume the run: {first_line(err)}"})
+        return
     run.memory_bytes = memory_reader(device, net, run.optimizer)
     run.train()
     summary = holder["summary"] = run.summary()

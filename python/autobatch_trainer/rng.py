@@ -5,19 +5,31 @@ from typing import Callable, List, MutableSequence
 _M = 0xFFFFFFFF
 
 
-def create_rng(seed: int) -> Callable[[], float]:
-    """Uniform floats in [0, 1) from mulberry32, as createRng(seed) in JavaScript."""
-    state = seed & _M
+class Rng:
+    """Uniform floats in [0, 1) from mulberry32, as createRng / rngAt in JavaScript. `state` is
+    mulberry32's state (uint32): a checkpoint keeps it, and rng_at(state) draws on from there."""
 
-    def next_value() -> float:
-        nonlocal state
-        state = (state + 0x6D2B79F5) & _M
-        t = state
+    __slots__ = ("state",)
+
+    def __init__(self, state: int) -> None:
+        self.state = state & _M
+
+    def __call__(self) -> float:
+        a = self.state = (self.state + 0x6D2B79F5) & _M
+        t = a
         t = ((t ^ (t >> 15)) * (t | 1)) & _M
         t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & _M)) & _M
         return ((t ^ (t >> 14)) & _M) / 4294967296
 
-    return next_value
+
+def create_rng(seed: int) -> Rng:
+    """The generator of a seed, as createRng(seed) in JavaScript."""
+    return Rng(seed)
+
+
+def rng_at(state: int) -> Rng:
+    """A generator that continues from a state Rng.state gave (rngAt in JavaScript)."""
+    return Rng(state)
 
 
 def shuffle_in_place(values: MutableSequence[int], rng: Callable[[], float]) -> None:

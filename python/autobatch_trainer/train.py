@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 from .augment import augment_batch
 from .dataset import Dataset
-from .rng import create_rng, shuffle_in_place
+from .checkpoint import CheckpointError, read_checkpoint, samples_done_in_epoch, write_checkpoint
+from .rng import create_rng, rng_at, shuffle_in_place
 
 READBACK_INTERVAL_S = 0.1
 MAX_PENDING_STEPS = 512
@@ -62,6 +63,9 @@ class TrainingRun:
         on_step: Callable[[Dict[str, Any]], None],
         on_epoch: Callable[[Dict[str, Any]], None],
         memory_bytes: Callable[[], float],
+        checkpoints: Optional[Dict[str, Any]] = None,
+        resume_from: Optional[str] = None,
+        on_checkpoint: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> None:
         self.ds, self.net, self.config, self.device = ds, net, config, device
         self.max_steps, self.should_stop, self.on_step, self.on_epoch, self.memory_bytes = max_steps, should_stop, on_step, on_epoch, memory_bytes
@@ -85,32 +89,126 @@ class TrainingRun:
         self.final_val: Optional[float] = None
         self.epochs_completed = 0
         self.stopped = False
+        # Checkpoints (checkpoint.py): the plan, and where the run stands in its epoch.
+        self.checkpoints, self.on_checkpoint = checkpoints, on_checkpoint
+        self.epoch = 1
+        self.batch_in_epoch = 0
+        self.samples_in_epoch = 0
+        # The epoch the loop starts at (after a checkpoint's), and the position within it a mid-epoch checkpoint left.
+        self.first_epoch = 1
+        self.resume_at: Optional[Dict[str, Any]] = None
+        if resume_from is not None:
+            self.resume(resume_from)
+        self.last_checkpoint = time.perf_counter()
+
+    def resume(self, folder: str) -> None:
+        """Continues from a checkpoint: weights, optimizer state, the epoch's order, the generator, and the position in the epoch."""
+        state, order, model_state, optimizer_state = read_checkpoint(folder)
+        if len(order) != len(self.order) or sorted(order) != sorted(self.order):
+            raise CheckpointError(f"{folder}: its sample order ({len(order)} samples) is not of this dataset's training split ({len(self.order)} samples)")
+        try:
+            self.net.load_state_dict(model_state)
+        except Exception as err:  # noqa: BLE001
+            raise CheckpointError(f"{folder}: its model does not fit this run's model: {first_line_of(err)}") from None
+        # The rate groups as make_optimizer set them (the loop sets each step's rate anyway).
+        groups = [(g["factor"], g["lr"]) for g in self.optimizer.param_groups]
+        try:
+            self.optimizer.load_state_dict(optimizer_state)
+        except Exception as err:  # noqa: BLE001
+            raise CheckpointError(f"{folder}: its optimizer state does not fit this run's optimizer: {first_line_of(err)}") from None
+        for group, (factor, lr) in zip(self.optimizer.param_groups, groups):
+            group["factor"], group["lr"] = factor, lr
+        self.order = order
+        self.rng = rng_at(state["rngState"])
+        self.step = state["step"]
+        self.samples_seen = state["samplesSeen"]
+        self.epochs_completed = state["epochsCompleted"]
+        self.best_val, self.final_val = state["bestValAccuracy"], state["finalValAccuracy"]
+        done = samples_done_in_epoch(state)
+        if done >= len(order):
+            # The epoch and its validation are done: the next one shuffles this order on.
+            self.first_epoch = state["epoch"] + 1
+        else:
+            # The same epoch carries on from the sample it had reached, without a shuffle (the
+            # batch may have changed since: then batches of the new size from that sample on).
+            self.first_epoch = state["epoch"]
+            batches = state["batchInEpoch"] if state["batchSize"] == self.batch_size else math.floor(done / self.batch_size + 0.5)  # Math.round
+            self.resume_at = {"samples": done, "batches": batches, "loss_sum": state["epochLossSum"], "acc_sum": state["epochAccSum"], "epoch_samples": state["epochSamples"]}
+        now = time.perf_counter()
+        self.start = now - state["trainSeconds"]  # the run's times carry on
+        self.last_readback = now
+        self.last_readback_time = state["trainSeconds"]
 
     def train(self) -> None:
-        for epoch in range(1, self.config["epochs"] + 1):
+        for epoch in range(self.first_epoch, self.config["epochs"] + 1):
             if not self.run_epoch(epoch):
+                self.checkpoint("stop")
                 break
             self.epochs_completed = epoch
+            self.checkpoint("epoch")
         self.flush()
 
     def run_epoch(self, epoch: int) -> bool:
-        shuffle_in_place(self.order, self.rng)
+        resume, self.resume_at = self.resume_at, None
+        self.epoch = epoch
+        if resume is not None:
+            # A mid-epoch checkpoint: the same order, from the sample it had reached.
+            self.epoch_loss_sum, self.epoch_acc_sum, self.epoch_samples = resume["loss_sum"], resume["acc_sum"], resume["epoch_samples"]
+        else:
+            shuffle_in_place(self.order, self.rng)
+            self.epoch_loss_sum = self.epoch_acc_sum = 0.0
+            self.epoch_samples = 0
+        n, size = len(self.order), self.batch_size
+        self.batch_in_epoch = resume["batches"] if resume is not None else 0
+        self.samples_in_epoch = resume["samples"] if resume is not None else 0
         order = torch.tensor(self.order, dtype=torch.long, device=self.device)
-        self.epoch_loss_sum = self.epoch_acc_sum = 0.0
-        self.epoch_samples = 0
         self.net.train()
-        for b in range(self.steps_per_epoch):
+        while self.samples_in_epoch < n:
             if self.should_end():
                 return False
-            self.train_step(epoch, order[b * self.batch_size : (b + 1) * self.batch_size])
+            pos = self.samples_in_epoch
+            self.train_step(epoch, order[pos : min(n, pos + size)])
+            self.batch_in_epoch += 1
+            self.samples_in_epoch = min(n, pos + size)
             if time.perf_counter() - self.last_readback >= READBACK_INTERVAL_S or len(self.pending) >= MAX_PENDING_STEPS:
                 self.flush()
-            if (b + 1) % self.validate_every == 0 and b + 1 < self.steps_per_epoch:
+            if self.batch_in_epoch % self.validate_every == 0 and self.samples_in_epoch < n:
                 self.validate(epoch)
                 self.net.train()
+            if self.checkpoints is not None and self.samples_in_epoch < n and time.perf_counter() - self.last_checkpoint >= self.checkpoints["everySeconds"]:
+                self.checkpoint("timer")
         self.flush()
         self.validate(epoch)
         return True
+
+    def checkpoint(self, reason: str) -> None:
+        """Writes a checkpoint of where the run stands (when the job asked for them), every step
+        before it reported first; then tells the caller (on_checkpoint)."""
+        if self.checkpoints is None:
+            return
+        self.flush()
+        state = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batchInEpoch": self.batch_in_epoch,
+            "samplesInEpoch": self.samples_in_epoch,
+            "epochsCompleted": self.epochs_completed,
+            "trainSeconds": max(0.0, time.perf_counter() - self.start),
+            "samplesSeen": self.samples_seen,
+            "epochLossSum": self.epoch_loss_sum,
+            "epochAccSum": self.epoch_acc_sum,
+            "epochSamples": self.epoch_samples,
+            "bestValAccuracy": self.best_val,
+            "finalValAccuracy": self.final_val,
+            "rngState": self.rng.state,  # as it was after the epoch's shuffle: nothing else draws from it
+            "batchSize": self.batch_size,
+            "reason": reason,
+        }
+        folder = write_checkpoint(self.checkpoints["dir"], state, self.order, self.net, self.optimizer)
+        self.last_checkpoint = time.perf_counter()
+        self.last_readback = self.last_checkpoint  # writing is not training time
+        if self.on_checkpoint is not None:
+            self.on_checkpoint({"step": self.step, "epoch": self.epoch, "reason": reason, "dir": folder})
 
     def should_end(self) -> bool:
         stop = self.should_stop()
@@ -199,12 +297,17 @@ class TrainingRun:
         }
 
 
-@torch.no_grad()
+def first_line_of(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.split("\n")[0][:500]
+
+
 def eval_batch_of(config: Dict[str, Any]) -> int:
     """The chunk validation and evaluation use (src/shared/eval-batch.ts): the measured evaluation batch, else the training batch."""
     return int(config.get("evalBatchSize") or config["batchSize"])
 
 
+@torch.no_grad()
 def evaluate_split(net: torch.nn.Module, ds: Dataset, indices: torch.Tensor, chunk: int, details: bool) -> Dict[str, Any]:
     """Mean loss and accuracy over a split (inference mode), `chunk` samples at a time; with details, the confusion matrix and the worst mistakes."""
     n = int(indices.numel())

@@ -26,6 +26,7 @@ const METHODS: Record<MethodName, true> = {
   deleteTuning: true,
   startTraining: true,
   stopTraining: true,
+  resumeTraining: true,
   activeRuns: true,
   listRuns: true,
   getRun: true,

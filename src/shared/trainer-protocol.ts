@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { backendReportSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from './schemas.js';
 import { tuningOriginSchema } from './model-export.js';
+import { CHECKPOINT_REASONS, checkpointPlanSchema } from './checkpoint.js';
 
 /**
  * The torch engine's starting point, prepared by a Node process from the same tfjs net a tfjs
@@ -42,6 +43,10 @@ const trainJobSchema = z.strictObject({
   threads: z.number().int().min(1).max(256).optional(),
   /** Tests only: train on the memory-capped test backend (allocations above this many bytes fail as out of memory). */
   memoryCapBytes: z.number().int().min(1).optional(),
+  /** Write checkpoints (src/shared/checkpoint.ts) there: at each epoch's end, every everySeconds, and at a stop. */
+  checkpoints: checkpointPlanSchema.optional(),
+  /** Continue the run from this checkpoint folder (its weights, optimizer state, data order and position). */
+  resume: z.strictObject({ checkpointDir: z.string().min(1) }).optional(),
 });
 export type TrainJob = z.infer<typeof trainJobSchema>;
 
@@ -80,6 +85,14 @@ export const trainerMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), pid: z.number().int() }),
   z.strictObject({ type: z.literal('heartbeat'), time: z.number() }),
   z.strictObject({ type: z.literal('backend'), report: backendReportSchema }),
+  /** A checkpoint was written (and the older ones beyond the last two removed). */
+  z.strictObject({
+    type: z.literal('checkpoint'),
+    step: z.number().int().min(0),
+    epoch: z.number().int().min(1),
+    reason: z.enum(CHECKPOINT_REASONS),
+    dir: z.string(),
+  }),
   /** Every step and epoch since the last such message (sent at most ~10 times a second). */
   z.strictObject({ type: z.literal('metrics'), steps: z.array(stepMetricsSchema), epochs: z.array(epochMetricsSchema) }),
   z.strictObject({

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { formatCount } from '../../src/shared/format.js';
 import { trainableParameters } from '../../src/shared/model-families.js';
-import { launchChromium, needsChromium, newContext, screenshot, startServe, tempDir, type Served } from './harness.js';
+import { describedBy, launchChromium, needsChromium, newContext, screenshot, startServe, tempDir, unnamedControls, type Served } from './harness.js';
 
 // The sample is cut to this many digits: enough for 10 classes and a real (short) search and
 // run, small enough for a 2-core CI machine.
@@ -232,6 +232,35 @@ test('Train: a run started by hand is followed again after a reload, and Stop st
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await page.locator('.screen-head .badge', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
   assert.equal(await page.getByRole('button', { name: 'Stop', exact: true }).count(), 0, 'nothing left to stop');
+});
+
+test("Runs: a stopped run's page offers Resume from its stop checkpoint; it goes on, and its attempts are listed", { skip: needsChromium }, async () => {
+  await page.goto(`${served.url}#/runs/${liveRunId}`);
+  const resume = page.getByRole('button', { name: /^Resume from step [\d,]+$/ });
+  await resume.waitFor();
+  const from = Number((await resume.innerText()).replace(/[^\d]/g, ''));
+  assert.ok(from > 0);
+  assert.match(await describedBy(page, resume), /continues this run in a fresh trainer from its stop checkpoint at step/);
+  await resume.click();
+  await page.waitForURL(new RegExp(`#/train/${liveRunId}$`));
+  const stepCell = page.locator('.stats dd').first();
+  const currentStep = async () => Number((await stepCell.innerText()).split('/')[0]!.replace(/[^\d]/g, '') || 0);
+  await waitUntil(async () => (await currentStep()) >= from + 20, 60_000, `step ${from + 20} after the resume`);
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.locator('.screen-head .badge', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+
+  await page.goto(`${served.url}#/runs/${liveRunId}`);
+  const attempts = page.getByRole('region', { name: 'Attempts' });
+  await attempts.waitFor();
+  assert.match(
+    await attempts.innerText(),
+    new RegExp(`Attempt 2 resumed at step ${from.toLocaleString('en-US')} \\(the stop checkpoint\\) after the run stopped`),
+  );
+  await screenshot(page, 'run-detail-resumed');
+  // Stopped again: it can be resumed again, from the newer checkpoint.
+  const again = Number((await page.getByRole('button', { name: /^Resume from step [\d,]+$/ }).innerText()).replace(/[^\d]/g, ''));
+  assert.ok(again > from);
+  assert.deepEqual(await unnamedControls(page), []);
 });
 
 test('Runs: the run is listed, with charts, confusion matrix and mistakes', { skip: needsChromium }, async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchChromium, needsChromium, newContext, screenshot, startServe, unnamedControls, type Served } from './harness.js';
+import { describedBy, launchChromium, needsChromium, newContext, screenshot, startServe, unnamedControls, type Served } from './harness.js';
 
 // Enough digits for ten classes and a validation split; one epoch of them takes seconds.
 const SAMPLE_LIMIT = 300;
@@ -43,12 +43,7 @@ after(async () => {
 });
 
 /** The text a control is described by (aria-describedby), as a screen reader reads it. */
-async function description(control: Locator): Promise<string> {
-  const ids = ((await control.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter(Boolean);
-  assert.ok(ids.length > 0, 'the control has a description');
-  const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).innerText()));
-  return texts.join(' ');
-}
+const description = (control: Locator) => describedBy(page, control);
 
 /** Goes to a screen through the navigation (screens link to each other too). */
 async function goTo(screen: 'Datasets' | 'Tune' | 'Train' | 'Runs'): Promise<void> {

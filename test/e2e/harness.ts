@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { findChromium, missing } from '../support/parts.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -141,4 +141,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.waitForTimeout(250);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** The text a control is described by (aria-describedby), as a screen reader reads it. */
+export async function describedBy(page: Page, control: Locator): Promise<string> {
+  const ids = ((await control.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter(Boolean);
+  if (ids.length === 0) throw new Error('the control has no description (aria-describedby)');
+  const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).innerText()));
+  return texts.join(' ');
 }

@@ -235,6 +235,7 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
     }),
   },
   stopTraining: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
+  resumeTraining: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
   activeRuns: { fields: {}, base: () => ({}) },
   listRuns: {
     fields: { dataset: opt({ t: 'datasetRef' }), model: opt({ t: 'enum', of: MODELS }), status: opt({ t: 'enum', of: RUN_STATES }) },

@@ -79,6 +79,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
     maxSteps: 5,
   },
   stopTraining: { runId: 1 },
+  resumeTraining: { runId: 1 },
   activeRuns: {},
   listRuns: { dataset: 1, model: 'mlp', status: 'completed' },
   getRun: { runId: 1, maxPoints: 100, misclassifiedLimit: 10 },
@@ -672,6 +673,8 @@ test(
       const conflicts: Probe[] = [
         { method: 'stopTraining', params: { runId: rows.run }, fields: ['runId'], codes: ['conflict'] },
         { method: 'stopTraining', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['conflict'] },
+        // A completed run has nothing to resume.
+        { method: 'resumeTraining', params: { runId: rows.run }, fields: ['runId'], codes: ['conflict'] },
         { method: 'stopTuning', params: { sessionId: rows.tuning }, fields: ['sessionId'], codes: ['conflict'] },
         { method: 'stopTuning', params: { sessionId: rows.stoppedTuning }, fields: ['sessionId'], codes: ['conflict'] },
         { method: 'exportModel', params: { runId: rows.stoppedRun }, fields: ['runId'], codes: ['conflict'] },

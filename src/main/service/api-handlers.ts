@@ -157,7 +157,7 @@ function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'st
   };
 }
 
-function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTraining' | 'stopTraining' | 'activeRuns'> {
+function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTraining' | 'stopTraining' | 'resumeTraining' | 'activeRuns'> {
   const { service } = ctx;
   return {
     startTraining: async (p) => {
@@ -177,6 +177,11 @@ function trainingHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
     stopTraining: (p) => {
       service.stopRun(p.runId);
       return { ok: true as const };
+    },
+    resumeTraining: (p) => {
+      const { runId, done } = service.resumeTraining(p.runId);
+      done.catch(() => {}); // its end arrives as a run-status event
+      return { runId };
     },
     activeRuns: () =>
       service
@@ -224,6 +229,9 @@ async function runDetail(service: AutoBatchService, p: ValidParamsOf<'getRun'>):
     evaluation: evaluation ? await evaluationView(evaluation, dataset, p.misclassifiedLimit ?? VIEW_DEFAULTS.misclassifiedLimit) : null,
     hasModel: runHasModel(service, run.id),
     metricCount: service.runMetricCount(run.id),
+    events: service.runEvents(run.id),
+    discardedSteps: service.runDiscardedSteps(run.id),
+    checkpoint: service.runCheckpoint(run.id),
   };
 }
 
@@ -271,6 +279,7 @@ function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
         ...(p.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: p.memoryBudgetBytes } : {}),
         ...(p.backend !== undefined ? { backend: p.backend } : {}),
         ...(p.pythonPath !== undefined ? { pythonPath: p.pythonPath } : {}),
+        ...(p.checkpointMinutes !== undefined ? { checkpointMinutes: p.checkpointMinutes } : {}),
       });
       return { dataFolder, ...next, version: ctx.version };
     },

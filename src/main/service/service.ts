@@ -27,6 +27,9 @@ import {
   type TrainConfig,
 } from '../../shared/run-types.js';
 import type { TrainJob } from '../../shared/trainer-protocol.js';
+import type { CheckpointPlan, CheckpointReason } from '../../shared/checkpoint.js';
+import type { RunEvent } from '../../shared/run-events.js';
+import { latestCheckpoint } from '../engine/training/checkpoint-folder.js';
 import type { ProbeSession } from '../../shared/probe-protocol.js';
 import { ProbeSessionProber } from './tuning/prober.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
@@ -60,9 +63,9 @@ import { packageVersion } from './app-version.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
 import type { TrialRecord, TuningProgress, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
-import type { TuningSessionRecord } from '../store/index.js';
+import { RESUMABLE_STATUSES, type TuningSessionRecord } from '../store/index.js';
 import type { StartFromRequest } from '../../shared/fine-tuning.js';
-import { loadStartModel, type LoadedStartModel, type StartModelLimits, type StoredRunModel } from './start-model-source.js';
+import { loadStartModel, startModelDir as startModelDirOf, type LoadedStartModel, type StartModelLimits, type StoredRunModel } from './start-model-source.js';
 import { checkNamedModel, planFromLoaded, planFromTuning, tuningOrigin, type StartPlan } from './run-start.js';
 
 export interface ServiceEvents {
@@ -269,33 +272,109 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const startModelDir = start?.store();
     const origin = tuning ? tuningOrigin(tuning) : undefined;
     const run = this.store.runs.create({ datasetId: dataset.id, config, ...(req.fromTuning !== undefined ? { tuningSessionId: req.fromTuning } : {}) });
-    const artifactDir = path.join(this.store.paths.artifactsDir, `run-${run.id}`);
+    const artifactDir = this.artifactDirOf(run.id);
     mkdirSync(artifactDir, { recursive: true });
-    const host = new TrainerHost(
+    return this.launchRun(run.id, {
+      kind: 'train',
+      runId: run.id,
+      datasetDir: dataset.cacheDir,
+      config,
+      artifactDir,
+      maxSteps: req.maxSteps,
+      checkpoints: this.checkpointPlan(run.id),
+      ...(startModelDir !== undefined ? { startModelDir } : {}),
+      ...(origin ? { tuning: origin } : {}),
+      ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}),
+    });
+  }
+
+  private artifactDirOf(runId: number): string {
+    return path.join(this.store.paths.artifactsDir, `run-${runId}`);
+  }
+
+  /** Where a run's checkpoints go, and how often (the setting) besides each epoch's end and a stop. */
+  private checkpointPlan(runId: number): CheckpointPlan {
+    return { dir: path.join(this.artifactDirOf(runId), 'checkpoints'), everySeconds: this.settings.get().checkpointMinutes * 60 };
+  }
+
+  /**
+   * Continues a stopped, interrupted or failed run from its newest checkpoint in a fresh trainer,
+   * on the engine and rung it ran on, appending to the same run. Steps the earlier attempt did
+   * after the checkpoint are kept apart (discarded_metrics) and redone; the resume is an event.
+   */
+  resumeTraining(runId: number, test: { memoryCapBytes?: number; maxSteps?: number } = {}): { runId: number; done: Promise<RunRecord> } {
+    const run = this.getRun(runId);
+    if (this.active.has(runId)) throw new ConflictError(`run ${runId} is ${run.status}: it is training now`, 'runId');
+    if (!(RESUMABLE_STATUSES as readonly string[]).includes(run.status))
+      throw new ConflictError(`run ${runId} is ${run.status}: only a stopped, interrupted or failed run can be resumed`, 'runId');
+    const plan = this.checkpointPlan(runId);
+    const checkpoint = latestCheckpoint(plan.dir);
+    if (!checkpoint)
+      throw new ConflictError(`run ${runId} has no checkpoint to resume from (${plan.dir} holds none: it ended before its first checkpoint)`, 'runId');
+    const dataset = this.store.datasets.get(run.datasetId);
+    if (!dataset || !existsSync(dataset.cacheDir))
+      throw new UserError(
+        `run ${runId} cannot be resumed: its dataset "${run.datasetName}" has lost its cached data (${dataset?.cacheDir ?? 'deleted'}); its stored metrics and checkpoints are kept`,
+        'runId',
+      );
+    const engine = run.rung?.startsWith('torch-') || run.config.backend.startsWith('torch-') ? 'torch' : 'tfjs';
+    if (checkpoint.state.engine !== engine)
+      throw new ConflictError(`run ${runId}'s checkpoint was written by the ${checkpoint.state.engine} engine, but the run trains on ${engine}`, 'runId');
+    const startFrom = run.config.startFrom;
+    const startModelDir = startFrom ? startModelDirOf(this.store.paths.startModelsDir, startFrom.digest) : undefined;
+    if (startModelDir !== undefined && !existsSync(startModelDir))
+      throw new UserError(`run ${runId} started from a trained model that is no longer in the data folder (${startModelDir})`, 'runId');
+    const tuning = run.tuningSessionId !== null ? this.store.tuning.get(run.tuningSessionId) : undefined;
+    const origin = tuning ? tuningOrigin(tuning) : undefined;
+    // The rung it ran on, not a fresh `auto`: a resumed run stays on its engine and rung.
+    const config: TrainConfig = { ...run.config, ...(run.rung ? { backend: run.rung } : {}) };
+    this.store.events.reopen(runId, {
+      kind: 'resumed',
+      step: checkpoint.state.step,
+      time: checkpoint.state.trainSeconds,
+      checkpoint: checkpoint.state.reason,
+      previousStatus: run.status,
+      discardedSteps: Math.max(0, run.steps - checkpoint.state.step),
+    });
+    const { state } = checkpoint;
+    return this.launchRun(
+      runId,
       {
         kind: 'train',
-        runId: run.id,
+        runId,
         datasetDir: dataset.cacheDir,
         config,
-        artifactDir,
-        maxSteps: req.maxSteps,
+        artifactDir: this.artifactDirOf(runId),
+        checkpoints: plan,
+        resume: { checkpointDir: checkpoint.dir },
+        ...(test.maxSteps !== undefined ? { maxSteps: test.maxSteps } : {}),
         ...(startModelDir !== undefined ? { startModelDir } : {}),
         ...(origin ? { tuning: origin } : {}),
-        ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}),
+        ...(test.memoryCapBytes !== undefined ? { memoryCapBytes: test.memoryCapBytes } : {}),
       },
-      { spawn: routedSpawner((job) => this.route(job)), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs },
+      { bestVal: state.bestValAccuracy, lastVal: state.finalValAccuracy, steps: state.step },
     );
-    const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, bestVal: null, lastVal: null, steps: 0 };
+  }
+
+  /** Starts a trainer on a queued run's job and follows it to its end; a resumed run's figures so far come with it. */
+  private launchRun(
+    runId: number,
+    job: TrainJob,
+    sofar: Pick<ActiveRun, 'bestVal' | 'lastVal' | 'steps'> = { bestVal: null, lastVal: null, steps: 0 },
+  ): { runId: number; done: Promise<RunRecord> } {
+    const artifactDir = job.artifactDir!;
+    const host = new TrainerHost(job, { spawn: routedSpawner((j) => this.route(j)), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
+    const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, ...sofar };
     host.on('backend', (report) => {
-      if (!this.storing(active, () => this.store.runs.markRunning(run.id, report))) return;
-      this.emit('run-backend', { runId: run.id, report });
-      this.emit('run-status', { runId: run.id, status: 'running' });
+      if (!this.storing(active, () => this.store.runs.markRunning(runId, report))) return;
+      this.emit('run-backend', { runId: runId, report });
+      this.emit('run-status', { runId: runId, status: 'running' });
     });
-    host.on('metrics', ({ steps, epochs }) => this.recordMetrics(run.id, active, steps, epochs));
-    active.done = host.done.then((outcome) => this.finishRun(run.id, active, outcome, artifactDir));
-    this.active.set(run.id, active);
-    this.emit('run-status', { runId: run.id, status: 'queued' });
-    return { runId: run.id, done: active.done };
+    host.on('metrics', ({ steps, epochs }) => this.recordMetrics(runId, active, steps, epochs));
+    active.done = host.done.then((outcome) => this.finishRun(runId, active, outcome, artifactDir));
+    this.active.set(runId, active);
+    this.emit('run-status', { runId: runId, status: 'queued' });
+    return { runId: runId, done: active.done };
   }
 
   /**
@@ -603,6 +682,20 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   }
 
   /** How many metric values are stored for the run. */
+  runEvents(runId: number): RunEvent[] {
+    return this.store.events.list(runId);
+  }
+
+  runDiscardedSteps(runId: number): number {
+    return this.store.events.discardedSteps(runId);
+  }
+
+  /** The newest readable checkpoint of a run (what Resume continues from), or null. */
+  runCheckpoint(runId: number): { step: number; epoch: number; reason: CheckpointReason; writtenAt: string } | null {
+    const c = latestCheckpoint(this.checkpointPlan(runId).dir);
+    return c ? { step: c.state.step, epoch: c.state.epoch, reason: c.state.reason, writtenAt: c.state.writtenAt } : null;
+  }
+
   runMetricCount(runId: number): number {
     return this.store.metrics.count(this.getRun(runId).id);
   }

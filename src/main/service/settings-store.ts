@@ -5,6 +5,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES, type BackendChoice } from '../../shared/run-types.js';
+import { DEFAULT_CHECKPOINT_SECONDS } from '../../shared/checkpoint.js';
 
 const SETTINGS_FILE = 'settings.json';
 
@@ -12,6 +13,12 @@ const storedSettingsSchema = z.object({
   memoryBudgetBytes: z.number().positive().nullable().catch(null),
   backend: z.enum(BACKEND_CHOICES).catch('auto'),
   pythonPath: z.string().min(1).nullable().catch(null).default(null),
+  checkpointMinutes: z
+    .number()
+    .min(1)
+    .max(1440)
+    .catch(DEFAULT_CHECKPOINT_SECONDS / 60)
+    .default(DEFAULT_CHECKPOINT_SECONDS / 60),
 });
 
 interface UserSettings {
@@ -19,9 +26,11 @@ interface UserSettings {
   backend: BackendChoice;
   /** The Python for the torch engine; null: discovery's own order (python-discovery.ts). */
   pythonPath: string | null;
+  /** A run writes a checkpoint this often (minutes of training) besides each epoch's end and at a stop. */
+  checkpointMinutes: number;
 }
 
-const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto', pythonPath: null };
+const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto', pythonPath: null, checkpointMinutes: DEFAULT_CHECKPOINT_SECONDS / 60 };
 
 export class SettingsStore {
   private readonly file: string;

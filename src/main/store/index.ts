@@ -22,6 +22,7 @@ import type { Migration } from './migrations.js';
 import { RemovalRepo } from './removal.js';
 import { processGone, recoverInterrupted, RunRepo } from './runs.js';
 import { TuningRepo } from './tuning.js';
+import { RunEventRepo } from './run-events.js';
 import { DATABASE_FILE, storePaths, type StorePaths } from './paths.js';
 
 export { StoreError, DatasetNameTakenError } from './errors.js';
@@ -37,6 +38,8 @@ export { MetricRepo, downsampleMinMax, CSV_METRICS } from './metrics.js';
 export type { SeriesPoint } from './metrics.js';
 export { ArtifactRepo } from './artifacts.js';
 export { TuningRepo } from './tuning.js';
+export { RunEventRepo, RESUMABLE_STATUSES } from './run-events.js';
+export type { NewRunEvent } from './run-events.js';
 export { RemovalRepo } from './removal.js';
 export type { RemovalPlan, RemovalTarget, JobRow } from './removal.js';
 export type { TuningSessionRecord } from './tuning.js';
@@ -53,6 +56,8 @@ export interface Store {
   readonly metrics: MetricRepo;
   readonly artifacts: ArtifactRepo;
   readonly tuning: TuningRepo;
+  /** A run's events (resumes, out-of-memory step-downs) and the reopening of a run for its next attempt. */
+  readonly events: RunEventRepo;
   /** Deleting a dataset, run or tuning session with the rows that go with it. */
   readonly removal: RemovalRepo;
   readonly schemaVersion: number;
@@ -138,6 +143,7 @@ class OpenStore implements Store {
   readonly metrics: MetricRepo;
   readonly artifacts: ArtifactRepo;
   readonly tuning: TuningRepo;
+  readonly events: RunEventRepo;
   readonly removal: RemovalRepo;
 
   constructor(
@@ -151,6 +157,7 @@ class OpenStore implements Store {
     this.metrics = new MetricRepo(ctx);
     this.artifacts = new ArtifactRepo(ctx);
     this.tuning = new TuningRepo(ctx);
+    this.events = new RunEventRepo(ctx);
     this.removal = new RemovalRepo(ctx);
   }
 

@@ -137,6 +137,41 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('ALTER TABLE tuning_sessions ADD COLUMN rung TEXT; ALTER TABLE runs ADD COLUMN rung TEXT;');
     },
   },
+  {
+    version: 4,
+    name: 'resumed runs: their events, attempts, and the metrics of redone steps kept apart',
+    up(db) {
+      db.exec(`
+        -- A resume, an out-of-memory step-down: shown on the run's page and charts.
+        CREATE TABLE run_events (
+          id         INTEGER PRIMARY KEY,
+          run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          kind       TEXT NOT NULL,
+          step       INTEGER NOT NULL,
+          time       REAL NOT NULL,
+          attempt    INTEGER NOT NULL,
+          detail     TEXT NOT NULL DEFAULT '{}',
+          created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX run_events_run ON run_events(run_id);
+
+        -- Metrics of steps an attempt did after the checkpoint the next attempt resumed from: the
+        -- next attempt redoes them, so they leave the run's series (no step twice) but are kept.
+        CREATE TABLE discarded_metrics (
+          run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          attempt INTEGER NOT NULL,
+          step    INTEGER NOT NULL,
+          epoch   INTEGER NOT NULL,
+          time    REAL NOT NULL,
+          name    TEXT NOT NULL,
+          value   REAL,
+          PRIMARY KEY (run_id, attempt, name, step)
+        ) STRICT, WITHOUT ROWID;
+
+        ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+      `);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[]): number {

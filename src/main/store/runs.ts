@@ -106,7 +106,7 @@ export class RunRepo {
     this.statusStmt = db.prepare('SELECT status FROM runs WHERE id = ?');
     this.datasetStmt = db.prepare('SELECT 1 AS one FROM datasets WHERE id = ?');
     this.runningStmt = db.prepare(
-      `UPDATE runs SET status = 'running', started_at = ?, backend = ?, rung = ?, device = ?, backend_skipped = ?,
+      `UPDATE runs SET status = 'running', started_at = coalesce(started_at, ?), backend = ?, rung = ?, device = ?, backend_skipped = ?,
          owner_pid = ?, owner_host = ?
        WHERE id = ? AND status = 'queued'`,
     );

@@ -19,8 +19,49 @@ function axes(p: ChartPalette, xLabel: string, yLabel: string, yValues?: (v: num
 
 const percentAxis = (v: number) => `${Math.round(v * 100)}%`;
 
-/** Loss or accuracy against step: training per step (a line), validation per epoch (dots joined). */
-export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette): Options {
+/** A step marked on the training charts: a resume, an out-of-memory step-down. */
+export interface StepMark {
+  step: number;
+  label: string;
+}
+
+/** Dashed vertical lines at the marked steps, each labelled at its top (a resume, a step-down). */
+function stepMarksPlugin(p: ChartPalette, marks: () => readonly StepMark[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const { left, top, width, height } = u.bbox;
+          const ctx = u.ctx;
+          ctx.save();
+          ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+          ctx.strokeStyle = p.muted;
+          ctx.fillStyle = p.text;
+          ctx.lineWidth = 1.5 * devicePixelRatio;
+          ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+          for (const m of marks()) {
+            const x = Math.round(u.valToPos(m.step, 'x', true));
+            if (x < left || x > left + width) continue;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+            const w = ctx.measureText(m.label).width;
+            const tx = x + 4 * devicePixelRatio + w <= left + width ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w;
+            ctx.fillText(m.label, tx, top + 14 * devicePixelRatio);
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Loss or accuracy against step: training per step (a line), validation per epoch (dots joined);
+ * `marks` (read at each draw) are the run's events.
+ */
+export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette, marks: () => readonly StepMark[] = () => []): Options {
   const value =
     kind === 'accuracy' ? (v: number | null) => (v === null ? '—' : formatPercent(v)) : (v: number | null) => (v === null ? '—' : formatNumber(v, 4));
   return {
@@ -34,6 +75,7 @@ export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette)
     ],
     legend: { live: true },
     cursor: { drag: { x: true, y: false } },
+    plugins: [stepMarksPlugin(p, marks)],
   };
 }
 

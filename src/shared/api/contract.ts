@@ -210,6 +210,13 @@ export const API_METHODS = {
     result: z.strictObject({ runId: id }),
   },
   stopTraining: { params: z.strictObject({ runId: id }), result: ok },
+  /**
+   * Continues a stopped, interrupted or failed run from its newest checkpoint in a fresh trainer,
+   * on the engine and rung it ran on, appending to the same run (the steps redone after the
+   * checkpoint are kept apart, not mixed in). Refused ('conflict') while it trains or without a
+   * checkpoint; 'invalid' when its dataset has lost its data.
+   */
+  resumeTraining: { params: z.strictObject({ runId: id }), result: z.strictObject({ runId: id }) },
   /** Runs this process is training now (queued or running), newest first. */
   activeRuns: { params: none, result: z.array(runSummarySchema) },
 
@@ -261,6 +268,7 @@ export const API_METHODS = {
       backend: z.enum(BACKEND_CHOICES).optional(),
       /** An interpreter's path or command; null clears it. */
       pythonPath: z.string().trim().min(1).max(4096).nullable().optional(),
+      checkpointMinutes: z.number().min(1).max(1440).optional(),
     }),
     result: settingsSchema,
   },

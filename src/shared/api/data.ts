@@ -2,6 +2,8 @@
 // evaluations, settings. Every value is plain data (structured-clone and wire safe); images
 // travel as PNG data URLs the browser can draw directly.
 import { z } from 'zod';
+import { runEventSchema } from '../run-events.js';
+import { CHECKPOINT_REASONS } from '../checkpoint.js';
 import { datasetSplitSchema, importProblemSchema, importProgressSchema as sharedImportProgressSchema } from '../dataset-schemas.js';
 import { DATASET_KINDS, IMAGE_FITS } from '../dataset-types.js';
 import { MODEL_FAMILIES } from '../model-families.js';
@@ -231,6 +233,12 @@ export const runDetailSchema = z.strictObject({
   hasModel: z.boolean(),
   /** Stored metric rows in all (the series above are down-sampled from these). */
   metricCount: count,
+  /** Resumes and out-of-memory step-downs, oldest first (marked on the charts). */
+  events: z.array(runEventSchema),
+  /** Steps an attempt did after the checkpoint the next resumed from: kept apart, not in the series. */
+  discardedSteps: count,
+  /** The newest checkpoint, which Resume continues from; null when there is none. */
+  checkpoint: z.strictObject({ step: count, epoch: count, reason: z.enum(CHECKPOINT_REASONS), writtenAt: z.string() }).nullable(),
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 
@@ -329,6 +337,8 @@ export const settingsSchema = z.strictObject({
   backend: z.enum(BACKEND_CHOICES),
   /** The Python interpreter for the torch engine (tried after --python and AUTOBATCH_PYTHON); null: look on PATH, then /usr/bin/python3. */
   pythonPath: z.string().nullable(),
+  /** A run writes a checkpoint every this many minutes of training, besides each epoch's end and at a stop. */
+  checkpointMinutes: z.number().min(1).max(1440),
   version: z.string(),
 });
 export type Settings = z.infer<typeof settingsSchema>;

@@ -188,11 +188,12 @@ test('settings round-trip through settings.json', async () => {
     memoryBudgetBytes: null,
     backend: 'auto',
     pythonPath: null,
+    checkpointMinutes: 5,
     version: (s as { version: string }).version,
   });
-  await dispatcher.call('updateSettings', { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' });
+  await dispatcher.call('updateSettings', { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3', checkpointMinutes: 12 });
   const again = new ApiDispatcher(service);
-  const changed = { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3' };
+  const changed = { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3', checkpointMinutes: 12 };
   assert.deepEqual(await again.call('getSettings', {}), { ...(s as object), ...changed });
   again.close();
   // In the file, as the next process reads it.

@@ -9,7 +9,7 @@ import { UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine, printTable } from '../output.js';
 import { oneOf, runId } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
-import { printRunSummary } from './train.js';
+import { attemptLines, printRunSummary } from './train.js';
 import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { startFromText } from '../start-model-flags.js';
 import { AUGMENT_DESCRIPTIONS } from '../../../shared/fine-tuning.js';
@@ -80,6 +80,7 @@ function showCommand(runs: Command, ctx: CliContext): void {
       const r = detail.run;
       printRunSummary(r);
       for (const s of r.backendSkipped) printLine(`  skipped ${s.backend}: ${s.reason}`);
+      for (const line of attemptLines(detail)) printLine(`  ${line}`);
       printMadeWith(detail);
       if (detail.epochs.length === 0) return;
       printTable(

@@ -27,11 +27,18 @@ function pythonFlag(value: string): string {
   return parsed.value;
 }
 
+function minutesFlag(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !(n >= 1 && n <= 1440)) throw new InvalidArgumentError('expected minutes from 1 to 1440, e.g. 5');
+  return n;
+}
+
 function printSettings(s: Settings): void {
   printLine(`Data folder     ${s.dataFolder}`);
   printLine(`Backend         ${s.backend} (new runs and searches that name none)`);
   printLine(`Memory budget   ${s.memoryBudgetBytes === null ? "the device's" : formatBytes(s.memoryBudgetBytes)} (Auto-tune)`);
   printLine(`Python          ${s.pythonPath ?? 'not set: PATH, then /usr/bin/python3'} (PyTorch engine; --python and AUTOBATCH_PYTHON come first)`);
+  printLine(`Checkpoints     every ${s.checkpointMinutes} min of training, at each epoch's end and at a stop (train --resume)`);
   printLine(`Version         ${s.version}`);
 }
 
@@ -40,11 +47,18 @@ interface SettingsFlags {
   memoryBudget?: number | 'device';
   python?: string;
   clearPython?: boolean;
+  checkpointMinutes?: number;
   backends?: boolean;
 }
 
-function changesOf(opts: SettingsFlags): { backend?: SettingsFlags['backend']; memoryBudgetBytes?: number | null; pythonPath?: string | null } {
+function changesOf(opts: SettingsFlags): {
+  backend?: SettingsFlags['backend'];
+  memoryBudgetBytes?: number | null;
+  pythonPath?: string | null;
+  checkpointMinutes?: number;
+} {
   return {
+    ...(opts.checkpointMinutes !== undefined ? { checkpointMinutes: opts.checkpointMinutes } : {}),
     ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
     ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget === 'device' ? null : opts.memoryBudget } : {}),
     ...(opts.python !== undefined ? { pythonPath: opts.python } : {}),
@@ -65,6 +79,7 @@ export function registerSettingsCommand(program: Command, ctx: CliContext): void
         .conflicts('clearPython'),
     )
     .option('--clear-python', 'forget the Python set with --python: look on PATH, then /usr/bin/python3')
+    .option('--checkpoint-minutes <n>', "a run's checkpoint every n minutes of training (1–1440), besides each epoch's end and a stop", minutesFlag)
     .option(
       '--backends',
       'also detect the compute backends (a few seconds) and list them with their engine, and the Python and torch found; implied by --python and --clear-python in text output',

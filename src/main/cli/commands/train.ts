@@ -4,6 +4,8 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../.
 import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../../../shared/fine-tuning.js';
 import { DATASET_KINDS } from '../../../shared/dataset-types.js';
 import { followRun } from '../follow.js';
+import type { RunEvent } from '../../../shared/run-events.js';
+import { CHECKPOINT_REASON_TEXT } from '../../../shared/checkpoint.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse-flags.js';
@@ -43,12 +45,18 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--max-steps <n>', 'stop after this many steps', wholeNumber(1))
     .option('--validations-per-epoch <n>', 'validate this many times per epoch (default 1)', wholeNumber(1, 20))
     .option('--eval-batch <n>', "samples per validation pass (default: the tuning's with --from-tuning, else the batch size)", wholeNumber(1, 1 << 16))
-    .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS));
+    .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS))
+    .option(
+      '--resume <run>',
+      'continue a stopped, interrupted or failed run from its last checkpoint, on its engine and backend (no other run settings)',
+      wholeNumber(1),
+    );
   addStartModelOptions(train)
     .option('--python <path>', PYTHON_FLAG_HELP)
     .option('--json', 'print one JSON document')
     .action(async (opts, cmd: Command) => {
       const json = ctx.json(cmd);
+      if (opts.resume !== undefined) return resume(ctx, cmd, opts.resume as number, json);
       const startFrom = startFromFlags(opts);
       if (opts.fromTuning === undefined) {
         const missing = [
@@ -62,22 +70,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
           .map(([k]) => k);
         if (missing.length) throw new UsageError(`missing ${missing.join(', ')} (or train with --from-tuning <session>)`);
       }
-      const config = Object.fromEntries(
-        Object.entries({
-          model: opts.model,
-          batchSize: opts.batchSize,
-          epochs: opts.epochs,
-          learningRate: opts.lr,
-          optimizer: opts.optimizer,
-          momentum: opts.momentum,
-          warmupSteps: opts.warmupSteps,
-          backend: opts.backend,
-          seed: opts.seed,
-          validationsPerEpoch: opts.validationsPerEpoch,
-          evalBatchSize: opts.evalBatch,
-          augment: opts.augment,
-        }).filter(([, v]) => v !== undefined),
-      ) as Partial<TrainConfig>;
+      const config = configFromFlags(opts);
       const api = ctx.api();
       const detail = await followRun(
         api,
@@ -95,11 +88,77 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     });
 }
 
+/** The run settings the flags name (the service fills in the rest). */
+function configFromFlags(opts: Record<string, unknown>): Partial<TrainConfig> {
+  return Object.fromEntries(
+    Object.entries({
+      model: opts.model,
+      batchSize: opts.batchSize,
+      epochs: opts.epochs,
+      learningRate: opts.lr,
+      optimizer: opts.optimizer,
+      momentum: opts.momentum,
+      warmupSteps: opts.warmupSteps,
+      backend: opts.backend,
+      seed: opts.seed,
+      validationsPerEpoch: opts.validationsPerEpoch,
+      evalBatchSize: opts.evalBatch,
+      augment: opts.augment,
+    }).filter(([, v]) => v !== undefined),
+  ) as Partial<TrainConfig>;
+}
+
+/** `train --resume <run>`: the run goes on from its checkpoint; a flag that would change it is refused. */
+async function resume(ctx: CliContext, cmd: Command, runId: number, json: boolean): Promise<void> {
+  const allowed = new Set(['resume', 'json', 'python']);
+  const others = cmd.options
+    .filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli' && !allowed.has(o.attributeName()))
+    .map((o) => o.long ?? o.flags);
+  if (others.length) throw new UsageError(`--resume continues run ${runId} with its own settings: leave out ${others.join(', ')}`);
+  const api = ctx.api();
+  const detail = await followRun(
+    api,
+    async () => {
+      const started = await api.resumeTraining({ runId });
+      const { events } = await api.getRun({ runId, maxPoints: 10, misclassifiedLimit: 0 });
+      const last = events.at(-1);
+      if (!json && last?.kind === 'resumed') process.stderr.write(`${resumedText(runId, last)}\n`);
+      return started;
+    },
+    json,
+  );
+  reportRun(detail, json);
+}
+
+/** One line for a resume: where from, and what was redone. */
+export function resumedText(runId: number, e: Extract<RunEvent, { kind: 'resumed' }>): string {
+  const redone = e.discardedSteps ? `; the ${e.discardedSteps} step${e.discardedSteps === 1 ? '' : 's'} after it are redone (kept apart)` : '';
+  return `Run ${runId}: attempt ${e.attempt} resumes at step ${e.step} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint, after it ${e.previousStatus})${redone}`;
+}
+
+/** The run's resumes and step-downs, and what can be resumed: for `train` and `runs show`. */
+export function attemptLines(detail: Pick<RunDetail, 'run' | 'events' | 'discardedSteps' | 'checkpoint'>): string[] {
+  const lines = detail.events.map((e) => (e.kind === 'resumed' ? resumedText(detail.run.id, e) : batchReducedText(detail.run.id, e)).replace(/^Run \d+: /, ''));
+  if (detail.discardedSteps) lines.push(`${detail.discardedSteps} redone step${detail.discardedSteps === 1 ? '' : 's'} kept apart (not in the series)`);
+  const c = detail.checkpoint;
+  if (c && ['stopped', 'interrupted', 'failed'].includes(detail.run.status))
+    lines.push(`resumable from step ${c.step} (the ${CHECKPOINT_REASON_TEXT[c.reason]} checkpoint): autobatch train --resume ${detail.run.id}`);
+  return lines;
+}
+
+/** One line for an out-of-memory step-down. */
+export function batchReducedText(runId: number, e: Extract<RunEvent, { kind: 'batch-reduced' }>): string {
+  return `Run ${runId}: out of memory in ${e.cause}; attempt ${e.attempt} resumes at step ${e.step} with batch ${e.fromBatch} → ${e.toBatch}, learning rate ${Number(e.fromRate.toPrecision(3))} → ${Number(e.toRate.toPrecision(3))}`;
+}
+
 /** Prints a finished run (its summary as JSON, or in words) and fails the command if the run did. */
 export function reportRun(detail: RunDetail, json: boolean): void {
   const r = detail.run;
-  if (json) printJson(r);
-  else printRunSummary(r);
+  if (json) printJson({ ...r, events: detail.events, discardedSteps: detail.discardedSteps, checkpoint: detail.checkpoint });
+  else {
+    printRunSummary(r);
+    for (const line of attemptLines(detail)) printLine(`  ${line}`);
+  }
   if (r.status === 'failed' || r.status === 'interrupted') throw new Error(`run ${r.id} ${r.status}: ${r.error ?? 'no reason given'}`);
 }
 

@@ -15,6 +15,7 @@ import { saveModelToDir } from '../models/model-files.js';
 import { exportMetadata } from '../models/export-metadata.js';
 import { createNet } from '../models/create-net.js';
 import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.js';
+import { CheckpointError } from '../training/checkpoint-folder.js';
 import { EventBatcher } from './event-batcher.js';
 import type { ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
 import { isProbeHostMessage, ProbeSessionController } from '../tuner/probe-session.js';
@@ -58,6 +59,8 @@ function classifyFailure(err: unknown): FailureCause {
   if (err instanceof BackendUnavailableError) return 'backend';
   // A start model that cannot be fine-tuned (or adapted to this dataset) is the run's settings' fault.
   if (err instanceof ModelTopologyError) return 'bad-config';
+  // A checkpoint that cannot be resumed from (another model, a changed dataset, damaged files).
+  if (err instanceof CheckpointError) return 'bad-config';
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
   if (looksLikeOutOfMemory(text)) return 'oom';
   return 'error';
@@ -103,6 +106,13 @@ async function runJob(job: TrainJob): Promise<void> {
       onEpoch: (e) => batcher.addEpoch(e),
       memoryBytes: backendMemoryBytes,
       evaluate: job.artifactDir !== undefined,
+      ...(job.checkpoints ? { checkpoints: job.checkpoints } : {}),
+      ...(job.resume ? { resumeFrom: job.resume.checkpointDir } : {}),
+      onCheckpoint: (c) => {
+        // The steps before it leave first: the host may resume from it the moment it hears of it.
+        batcher.flush();
+        send({ type: 'checkpoint', ...c });
+      },
     });
     lastSummary = result.summary;
     batcher.flush();

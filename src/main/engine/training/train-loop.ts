@@ -5,13 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics, StepMetrics, TrainConfig } from '../../../shared/run-types.js';
 import type { Evaluation, RunSummary } from '../../../shared/trainer-protocol.js';
-import { createRng, shuffleInPlace } from '../../../shared/random.js';
+import { createRng, rngAt, shuffleInPlace, type SeededRng } from '../../../shared/random.js';
+import { CHECKPOINT_FORMAT, samplesDoneInEpoch, type CheckpointPlan, type CheckpointReason } from '../../../shared/checkpoint.js';
 import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
 import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
 import { augmentBatch } from './augment.js';
 import { yieldToEventLoop } from '../util/event-loop.js';
+import { CheckpointError, readCheckpointOrder, readCheckpointState, writeCheckpointFolder } from './checkpoint-folder.js';
+import { loadTfjsCheckpoint, tfjsCheckpointFiles } from './tfjs-checkpoint.js';
 
 export class TrainingDivergedError extends Error {
   constructor(
@@ -37,6 +40,19 @@ export interface TrainLoopOptions {
   readbackIntervalMs?: number;
   /** Evaluate confusion matrix and misclassified samples at the end (costs one more pass). */
   evaluate?: boolean;
+  /** Write checkpoints there: at each epoch's end, every plan.everySeconds, and when the run ends early (a stop or the step limit). */
+  checkpoints?: CheckpointPlan;
+  /** Continue from this checkpoint folder: weights, optimizer state, data order, position, generator and metrics so far. */
+  resumeFrom?: string;
+  /** A checkpoint was written: every step before it has been reported (onStep) first. */
+  onCheckpoint?(info: CheckpointInfo): void;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  epoch: number;
+  reason: CheckpointReason;
+  dir: string;
 }
 
 export interface TrainLoopResult {
@@ -93,14 +109,14 @@ class TrainingRun {
   private readonly net: TrainableNet;
   private readonly model: tf.LayersModel;
   private readonly optimizer: NetOptimizer;
-  private readonly rng: () => number;
-  private readonly order: Uint32Array;
+  private rng: SeededRng;
+  private order: Uint32Array;
   private readonly stepsPerEpoch: number;
   private readonly scratch: Float32Array;
   private readonly interval: number;
   /** Extra validations within an epoch (validationsPerEpoch > 1) report the train loss so far. */
   private readonly validateEvery: number;
-  private readonly start: number;
+  private start: number;
   private lastReadback: number;
   private lastReadbackTime = 0;
   private pending: PendingStep[] = [];
@@ -113,6 +129,14 @@ class TrainingRun {
   private finalVal: number | null = null;
   private epochsCompleted = 0;
   private stopped = false;
+  /** Where the run stands in its epoch: for a checkpoint. */
+  private epoch = 1;
+  private batchInEpoch = 0;
+  private samplesInEpoch = 0;
+  /** The epoch the loop starts at (after a checkpoint's), and the position within it a mid-epoch checkpoint left. */
+  private firstEpoch = 1;
+  private resumeAt: { samples: number; batches: number; lossSum: number; accSum: number; epochSamples: number } | undefined;
+  private lastCheckpointAt: number;
 
   constructor(private readonly opts: TrainLoopOptions) {
     const { dataset: ds, config } = opts;
@@ -129,26 +153,116 @@ class TrainingRun {
     this.validateEvery = Math.max(1, Math.ceil(this.stepsPerEpoch / (config.validationsPerEpoch ?? 1)));
     this.start = performance.now();
     this.lastReadback = this.start;
+    this.lastCheckpointAt = this.start;
+    if (opts.resumeFrom) this.resume(opts.resumeFrom);
+  }
+
+  /** Takes up where a checkpoint left off: the next step is the one after its step, on the same data order. */
+  private resume(dir: string): void {
+    const state = readCheckpointState(dir);
+    if (state.engine !== 'tfjs')
+      throw new CheckpointError(`the checkpoint in ${dir} was written by the ${state.engine} engine: a run resumes on its own engine`);
+    loadTfjsCheckpoint(dir, this.model, this.optimizer);
+    this.order = readCheckpointOrder(dir, this.ds.trainIndex.length);
+    this.rng = rngAt(state.rngState);
+    this.step = state.step;
+    this.samplesSeen = state.samplesSeen;
+    this.epochsCompleted = state.epochsCompleted;
+    this.bestVal = state.bestValAccuracy;
+    this.finalVal = state.finalValAccuracy;
+    const done = samplesDoneInEpoch(state);
+    if (done >= this.order.length) {
+      this.firstEpoch = state.epoch + 1;
+    } else {
+      this.firstEpoch = state.epoch;
+      // Batches done count at the batch now trained with (validationsPerEpoch's schedule).
+      const batches = state.batchSize === this.config.batchSize ? state.batchInEpoch : Math.round(done / this.config.batchSize);
+      this.resumeAt = { samples: done, batches, lossSum: state.epochLossSum, accSum: state.epochAccSum, epochSamples: state.epochSamples };
+    }
+    // The time axis goes on from the checkpoint's.
+    const now = performance.now();
+    this.start = now - state.trainSeconds * 1000;
+    this.lastReadback = this.lastCheckpointAt = now;
+    this.lastReadbackTime = state.trainSeconds;
   }
 
   /** Every epoch, until the end, a stop or the step limit; the last steps read back. */
   async train(): Promise<void> {
-    for (let epoch = 1; epoch <= this.config.epochs; epoch++) {
-      if (!(await this.runEpoch(epoch))) break;
+    for (let epoch = this.firstEpoch; epoch <= this.config.epochs; epoch++) {
+      if (!(await this.runEpoch(epoch))) {
+        await this.checkpoint('stop');
+        break;
+      }
       this.epochsCompleted = epoch;
+      await this.checkpoint('epoch');
     }
     await this.flush();
   }
 
+  /** Writes a checkpoint of where the run stands (after reading back every pending step). */
+  private async checkpoint(reason: CheckpointReason): Promise<void> {
+    const plan = this.opts.checkpoints;
+    // Before the first step there is nothing a checkpoint would keep.
+    if (!plan || this.step === 0) return;
+    await this.flush();
+    const files = await tfjsCheckpointFiles(this.model, this.optimizer);
+    const dir = writeCheckpointFolder(
+      plan.dir,
+      {
+        format: CHECKPOINT_FORMAT,
+        engine: 'tfjs',
+        step: this.step,
+        epoch: this.epoch,
+        batchInEpoch: this.batchInEpoch,
+        samplesInEpoch: this.samplesInEpoch,
+        epochsCompleted: this.epochsCompleted,
+        trainSeconds: (performance.now() - this.start) / 1000,
+        samplesSeen: this.samplesSeen,
+        epochLossSum: this.epochLossSum,
+        epochAccSum: this.epochAccSum,
+        epochSamples: this.epochSamples,
+        bestValAccuracy: this.bestVal,
+        finalValAccuracy: this.finalVal,
+        rngState: this.rng.state(),
+        batchSize: this.config.batchSize,
+        reason,
+        writtenAt: new Date().toISOString(),
+      },
+      this.order,
+      files,
+    );
+    this.lastCheckpointAt = this.lastReadback = performance.now(); // writing is not training time
+    this.opts.onCheckpoint?.({ step: this.step, epoch: this.epoch, reason, dir });
+  }
+
   /** One epoch's steps, then its validation; false when it ended early (stopped, or out of steps). */
   private async runEpoch(epoch: number): Promise<boolean> {
-    shuffleInPlace(this.order, this.rng);
-    this.epochLossSum = this.epochAccSum = this.epochSamples = 0;
-    for (let b = 0; b < this.stepsPerEpoch; b++) {
+    const resume = this.resumeAt;
+    this.resumeAt = undefined;
+    this.epoch = epoch;
+    if (resume) {
+      // A mid-epoch checkpoint: the same order, from the sample it had reached.
+      this.epochLossSum = resume.lossSum;
+      this.epochAccSum = resume.accSum;
+      this.epochSamples = resume.epochSamples;
+    } else {
+      shuffleInPlace(this.order, this.rng);
+      this.epochLossSum = this.epochAccSum = this.epochSamples = 0;
+    }
+    const { batchSize } = this.config;
+    const n = this.order.length;
+    this.batchInEpoch = resume?.batches ?? 0;
+    this.samplesInEpoch = resume?.samples ?? 0;
+    while (this.samplesInEpoch < n) {
       if (this.shouldEnd()) return false;
-      this.trainStep(epoch, b);
+      const pos = this.samplesInEpoch;
+      this.trainStep(epoch, this.order.subarray(pos, Math.min(n, pos + batchSize)));
+      this.batchInEpoch++;
+      this.samplesInEpoch = Math.min(n, pos + batchSize);
       if (performance.now() - this.lastReadback >= this.interval || this.pending.length >= 512) await this.flush();
-      if ((b + 1) % this.validateEvery === 0 && b + 1 < this.stepsPerEpoch) await this.validate(epoch);
+      if (this.batchInEpoch % this.validateEvery === 0 && this.samplesInEpoch < n) await this.validate(epoch);
+      const plan = this.opts.checkpoints;
+      if (plan && this.samplesInEpoch < n && performance.now() - this.lastCheckpointAt >= plan.everySeconds * 1000) await this.checkpoint('timer');
       await yieldToEventLoop();
     }
     await this.flush();
@@ -164,10 +278,8 @@ class TrainingRun {
     return true;
   }
 
-  /** The b-th batch of the epoch's order: one optimizer step, its loss and accuracy left on the device. */
-  private trainStep(epoch: number, b: number): void {
-    const { batchSize } = this.config;
-    const indices = this.order.subarray(b * batchSize, Math.min(this.order.length, (b + 1) * batchSize));
+  /** One optimizer step on these samples, its loss and accuracy left on the device. */
+  private trainStep(epoch: number, indices: Uint32Array): void {
     this.step++;
     const lr = learningRateAt(this.step, this.config.learningRate, this.config.warmupSteps);
     this.optimizer.setLearningRate(lr);

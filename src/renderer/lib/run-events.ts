@@ -1,0 +1,26 @@
+// A run's events in words and as chart marks (the run page; the CLI words them the same way in
+// src/main/cli/commands/train.ts).
+import { CHECKPOINT_REASON_TEXT, type CheckpointReason } from '../../shared/checkpoint.js';
+import type { RunEvent } from '../../shared/run-events.js';
+import { plural } from '../../shared/format.js';
+import type { StepMark } from './charts.js';
+
+const rate = (r: number) => String(Number(r.toPrecision(3)));
+
+/** One sentence for an event. */
+export function eventText(e: RunEvent): string {
+  const redone = e.discardedSteps ? `; ${plural(e.discardedSteps, 'step')} after it redone` : '';
+  const from = `step ${e.step.toLocaleString('en-US')} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)`;
+  if (e.kind === 'resumed') return `Attempt ${e.attempt} resumed at ${from} after the run ${e.previousStatus}${redone}.`;
+  return `Out of memory in ${e.cause}: attempt ${e.attempt} resumed at ${from} with batch ${e.fromBatch} → ${e.toBatch} and learning rate ${rate(e.fromRate)} → ${rate(e.toRate)}${redone}.`;
+}
+
+/** The charts' marks: where each attempt began. */
+export function eventMarks(events: readonly RunEvent[]): StepMark[] {
+  return events.map((e) => ({ step: e.step, label: e.kind === 'resumed' ? `resumed (${e.attempt})` : `batch ${e.fromBatch}→${e.toBatch}` }));
+}
+
+/** "the epoch-end checkpoint at step 40" */
+export function resumeLabel(c: { step: number; reason: CheckpointReason }): string {
+  return `${CHECKPOINT_REASON_TEXT[c.reason]} checkpoint at step ${c.step.toLocaleString('en-US')}`;
+}

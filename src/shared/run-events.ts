@@ -1,0 +1,42 @@
+// What happened to a run besides its metrics, stored with it and shown on its page and charts:
+// a resume from a checkpoint (the steps after it that the earlier attempt had done are kept
+// apart, never mixed into the series), and — for out-of-memory recovery — a batch stepped down.
+import { z } from 'zod';
+import { CHECKPOINT_REASONS } from './checkpoint.js';
+import { RUN_STATUSES } from './run-types.js';
+
+const common = {
+  /** The step the run went on from (the checkpoint's). */
+  step: z.number().int().min(0),
+  /** The run's training seconds at that step (its charts' time axis). */
+  time: z.number().min(0),
+  /** The attempt that starts here (the first run is attempt 1). */
+  attempt: z.number().int().min(2),
+  createdAt: z.string(),
+};
+
+export const runEventSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('resumed'),
+    ...common,
+    /** Why the checkpoint was written: an epoch's end, the timer, or the stop. */
+    checkpoint: z.enum(CHECKPOINT_REASONS),
+    /** How the attempt before ended. */
+    previousStatus: z.enum(RUN_STATUSES),
+    /** Steps the attempt before had done after the checkpoint: kept apart, redone by this one. */
+    discardedSteps: z.number().int().min(0),
+  }),
+  z.strictObject({
+    kind: z.literal('batch-reduced'),
+    ...common,
+    checkpoint: z.enum(CHECKPOINT_REASONS),
+    discardedSteps: z.number().int().min(0),
+    fromBatch: z.number().int().min(1),
+    toBatch: z.number().int().min(1),
+    fromRate: z.number().gt(0),
+    toRate: z.number().gt(0),
+    /** Where the out-of-memory struck ('training step' or 'validation') and the engine's message. */
+    cause: z.string(),
+  }),
+]);
+export type RunEvent = z.infer<typeof runEventSchema>;
