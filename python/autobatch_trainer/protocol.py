@@ -267,7 +267,7 @@ TRAIN_JOB = strict_object({
     "prepared": Optional_(PREPARED_NET),
     "threads": Optional_(number(integer=True, min=1, max=256)),
     "memoryCapBytes": Optional_(number(integer=True, min=1)),
-    "checkpoints": Optional_(strict_object({"dir": string(min=1), "everySeconds": number(min=1, max=86400)})),
+    "checkpoints": Optional_(strict_object({"dir": string(min=1), "everySeconds": number(min=0.1, max=86400)})),
     "resume": Optional_(strict_object({"checkpointDir": string(min=1)})),
 })
 

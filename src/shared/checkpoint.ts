@@ -56,7 +56,8 @@ export type CheckpointState = z.infer<typeof checkpointStateSchema>;
 /** Where a run's job writes checkpoints, and how often besides each epoch's end. */
 export const checkpointPlanSchema = z.strictObject({
   dir: z.string().min(1),
-  everySeconds: z.number().min(1).max(86_400),
+  /** At least 0.1 s (tests); the setting's minutes in the app. */
+  everySeconds: z.number().min(0.1).max(86_400),
 });
 export type CheckpointPlan = z.infer<typeof checkpointPlanSchema>;
 

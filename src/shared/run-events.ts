@@ -29,10 +29,13 @@ export const runEventSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('batch-reduced'),
     ...common,
-    checkpoint: z.enum(CHECKPOINT_REASONS),
+    /** The checkpoint it went on from; null: none was written yet, so it started again from step 0. */
+    checkpoint: z.enum(CHECKPOINT_REASONS).nullable(),
     discardedSteps: z.number().int().min(0),
     fromBatch: z.number().int().min(1),
     toBatch: z.number().int().min(1),
+    /** Which batch was stepped down: the training batch (the rate scaled with it) or the evaluation batch. */
+    batch: z.enum(['training', 'evaluation']),
     fromRate: z.number().gt(0),
     toRate: z.number().gt(0),
     /** Where the out-of-memory struck ('training step' or 'validation') and the engine's message. */

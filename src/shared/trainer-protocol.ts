@@ -80,6 +80,8 @@ export type RunSummary = z.infer<typeof runSummarySchema>;
 
 const FAILURE_CAUSES = ['oom', 'diverged', 'backend', 'dataset', 'bad-config', 'error'] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];
+export const FAILURE_PHASES = ['training', 'validation'] as const;
+export type FailurePhase = (typeof FAILURE_PHASES)[number];
 
 export const trainerMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), pid: z.number().int() }),
@@ -102,6 +104,13 @@ export const trainerMessageSchema = z.discriminatedUnion('type', [
     artifact: z.strictObject({ path: z.string(), bytes: z.number().int().min(0) }).optional(),
     evaluation: evaluationSchema.optional(),
   }),
-  z.strictObject({ type: z.literal('failed'), cause: z.enum(FAILURE_CAUSES), message: z.string(), summary: runSummarySchema.optional() }),
+  z.strictObject({
+    type: z.literal('failed'),
+    cause: z.enum(FAILURE_CAUSES),
+    message: z.string(),
+    summary: runSummarySchema.optional(),
+    /** Where it failed: a validation pass (the evaluation batch's doing) or a training step (absent: not known). */
+    phase: z.enum(FAILURE_PHASES).optional(),
+  }),
 ]);
 export type TrainerMessage = z.infer<typeof trainerMessageSchema>;

@@ -35,7 +35,7 @@ test('train --from-model: a run id and an exported folder; shown in the header a
   const shown = cli(home, 'runs', 'show', String(id));
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(shown.stdout, /Made with:/);
-  assert.match(shown.stdout, /settings +small, batch 16, 1 epoch, lr 0\.002 \(adam\)/);
+  assert.match(shown.stdout, /settings +small, batch 16 \(evaluation 16\), 1 epoch, lr 0\.002 \(adam\)/);
   assert.match(shown.stdout, /augmentation +none/);
   assert.match(shown.stdout, new RegExp(`started from +small from run ${firstId}: last 1 of \\d+ blocks trained at lr 0\\.0005`));
   assert.match(shown.stdout, /tuning +—/);

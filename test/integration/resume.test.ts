@@ -8,8 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AutoBatchService } from '../../src/main/service/service.js';
-import { serviceWithMnist } from './helpers.js';
+import { AutoBatchService } from '../../src/main/service/service.js';
+import { serviceWithMnist, tempHome } from './helpers.js';
+import { missing, torchPython } from '../support/parts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin', 'autobatch.js');
@@ -130,5 +131,34 @@ test(
     const again = cli('train', '--resume', String(runId));
     assert.equal(again.status, 1);
     assert.match(again.stderr, /only a stopped, interrupted or failed run can be resumed/);
+  },
+);
+
+test(
+  "torch-cpu: stopped and resumed through the service, on the same rung: the uninterrupted run's saved model",
+  { skip: missing('torch'), timeout: 600_000 },
+  async () => {
+    const service = new AutoBatchService({ home: tempHome(), python: torchPython() });
+    try {
+      const { id: datasetId } = await service.importDataset('sample:mnist', { name: 'mnist', limit: 600 });
+      const torchConfig = { ...config, backend: 'torch-cpu' } as const;
+      const whole = await service.startTraining({ dataset: datasetId, config: torchConfig }).done;
+      assert.equal(whole.status, 'completed', whole.error ?? '');
+      const started = service.startTraining({ dataset: datasetId, config: torchConfig });
+      await until(() => service.runCheckpoint(started.runId) !== null, 'a checkpoint');
+      service.stopRun(started.runId);
+      const stopped = await started.done;
+      assert.equal(stopped.status, 'stopped');
+      const resumed = await service.resumeTraining(stopped.id).done;
+      assert.equal(resumed.status, 'completed', resumed.error ?? '');
+      assert.equal(resumed.rung, 'torch-cpu');
+      assert.ok(savedWeights(service, stopped.id).equals(savedWeights(service, whole.id)), 'the weights of the uninterrupted run');
+      assert.deepEqual(
+        service.runSteps(stopped.id).map((s) => s.step),
+        Array.from({ length: whole.steps }, (_, i) => i + 1),
+      );
+    } finally {
+      await service.close();
+    }
   },
 );

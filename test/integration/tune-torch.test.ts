@@ -76,7 +76,7 @@ test('Full on torch-cpu: the noise scale, goodput and equal-time trials measured
     assert.ok(r.recommendation.noiseScale !== null && r.recommendation.noiseScale >= 0);
     assert.ok(r.curves.some((c) => c.goodput !== undefined && c.efficiency !== undefined));
     const kinds = new Set(service.tuningTrials(t.id).map((x) => x.kind));
-    assert.deepEqual([...kinds].sort(), ['learning-rate', 'memory', 'noise', 'throughput', 'trial']);
+    assert.deepEqual([...kinds].sort(), ['forward-memory', 'learning-rate', 'memory', 'noise', 'throughput', 'trial']);
     // Validated in Python: each trial that ran reports its validation loss (6 s trials on 800
     // samples may overfit, and be flagged worse or oscillating; the flag is the trials' own job).
     const trials = service.tuningTrials(t.id).filter((x) => x.kind === 'trial' && Number.isFinite(Number(x.result.valLoss)));

@@ -91,7 +91,7 @@ test('Full mode adds the learning-rate range test, the noise scale, goodput, lea
     assert.ok(Math.abs(r.recommendation.learningRate - expectedLr) / expectedLr < 1e-9, 'Adam: square-root scaling from the base rate the ramps found at 32');
     const trials = service.tuningTrials(sessionId);
     const kinds = new Set(trials.map((x) => x.kind));
-    assert.deepEqual([...kinds].sort(), ['learning-rate', 'memory', 'noise', 'throughput', 'trial']);
+    assert.deepEqual([...kinds].sort(), ['forward-memory', 'learning-rate', 'memory', 'noise', 'throughput', 'trial']);
     assert.ok(phases.has('learning-rate') && phases.has('noise') && phases.has('trials'));
     // The noise probe trained at the found rate.
     assert.equal(trials.find((x) => x.kind === 'noise')!.learningRate, lrt.baseRate);
@@ -202,7 +202,7 @@ test(
       assert.ok(a.allowanceSeconds! < a.shortestSeconds!, JSON.stringify(a));
       assert.deepEqual(
         a.cuts.map((c) => `${c.probe} ${c.how}`),
-        ['throughput skipped', 'range-test skipped'],
+        ['throughput skipped', 'range-test skipped', 'eval-batch skipped'],
       );
       assert.equal(short.report!.recommendation.batchSize, 32, 'the base batch: nothing was timed');
       assert.ok(

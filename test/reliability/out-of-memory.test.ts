@@ -38,14 +38,18 @@ function heapLimitedSpawner(mb: number): TrainerSpawner {
 
 const TINY_HEAP_MB = Number(process.env.RELIABILITY_TINY_HEAP_MB ?? 24);
 
-test('a real run that cannot allocate fails as out of memory; the next run works', { timeout: 120_000 }, async () => {
+test('a real run that cannot allocate even at batch 1 fails as out of memory, saying so; the next run works', { timeout: 180_000 }, async () => {
   const { service, datasetId, home } = await serviceWithSample(300);
   try {
     const config = { model: 'mlp', batchSize: 32, epochs: 1, backend: 'cpu' } as const;
-    const { done } = service.startTraining({ dataset: datasetId, config, memoryCapBytes: 64 * 1024 });
-    const run = await within(done, 60_000, 'the capped run');
+    const { done, runId } = service.startTraining({ dataset: datasetId, config, memoryCapBytes: 64 * 1024 });
+    const run = await within(done, 150_000, 'the capped run');
     assert.equal(run.status, 'failed');
-    assert.match(run.error ?? '', /^oom: out of memory: \d+ bytes requested, cap 65536 bytes/);
+    // Each attempt's trainer a fresh one, the batch stepped down ×0.75 to 1, then the reason.
+    assert.match(run.error ?? '', /^oom: out of memory: \d+ bytes requested, cap 65536 bytes.* — it cannot fit even the smallest allowed batch \(1\)$/);
+    const steps = service.runEvents(runId).map((e) => (e.kind === 'batch-reduced' ? e.toBatch : 0));
+    assert.deepEqual(steps, [24, 18, 13, 9, 6, 4, 3, 2, 1]);
+    assert.equal(run.config.batchSize, 1);
     const next = await within(service.startTraining({ dataset: datasetId, config, maxSteps: 3 }).done, 60_000, 'the next run');
     assert.equal(next.status, 'completed', next.error ?? '');
   } finally {

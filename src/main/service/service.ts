@@ -30,6 +30,7 @@ import type { TrainJob } from '../../shared/trainer-protocol.js';
 import type { CheckpointPlan, CheckpointReason } from '../../shared/checkpoint.js';
 import type { RunEvent } from '../../shared/run-events.js';
 import { latestCheckpoint } from '../engine/training/checkpoint-folder.js';
+import { oomStepDown } from './oom-step-down.js';
 import type { ProbeSession } from '../../shared/probe-protocol.js';
 import { ProbeSessionProber } from './tuning/prober.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
@@ -81,6 +82,8 @@ interface ServiceOptions {
   home: string;
   spawn?: TrainerSpawner;
   heartbeatTimeoutMs?: number;
+  /** Tests only: runs write a checkpoint this often (seconds) instead of the setting's minutes. */
+  checkpointSeconds?: number;
   /**
    * Keep one trainer process started while nothing runs, so a job starts without Node's boot
    * and tfjs's import (long-lived apps: the desktop shell, `autobatch serve`, benchmarks).
@@ -294,7 +297,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   /** Where a run's checkpoints go, and how often (the setting) besides each epoch's end and a stop. */
   private checkpointPlan(runId: number): CheckpointPlan {
-    return { dir: path.join(this.artifactDirOf(runId), 'checkpoints'), everySeconds: this.settings.get().checkpointMinutes * 60 };
+    return {
+      dir: path.join(this.artifactDirOf(runId), 'checkpoints'),
+      everySeconds: this.options.checkpointSeconds ?? this.settings.get().checkpointMinutes * 60,
+    };
   }
 
   /**
@@ -362,7 +368,6 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     job: TrainJob,
     sofar: Pick<ActiveRun, 'bestVal' | 'lastVal' | 'steps'> = { bestVal: null, lastVal: null, steps: 0 },
   ): { runId: number; done: Promise<RunRecord> } {
-    const artifactDir = job.artifactDir!;
     const host = new TrainerHost(job, { spawn: routedSpawner((j) => this.route(j)), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
     const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, ...sofar };
     host.on('backend', (report) => {
@@ -371,7 +376,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       this.emit('run-status', { runId: runId, status: 'running' });
     });
     host.on('metrics', ({ steps, epochs }) => this.recordMetrics(runId, active, steps, epochs));
-    active.done = host.done.then((outcome) => this.finishRun(runId, active, outcome, artifactDir));
+    active.done = host.done.then((outcome) => this.afterRun(runId, active, job, outcome));
     this.active.set(runId, active);
     this.emit('run-status', { runId: runId, status: 'queued' });
     return { runId: runId, done: active.done };
@@ -512,6 +517,58 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       if (!summarised) return;
     }
     this.emit('run-metrics', { runId, steps, epochs });
+  }
+
+  /**
+   * A trainer's end: the run's end — unless it ran out of memory and a smaller batch may fit.
+   * Then a fresh trainer (a backend that failed an allocation can keep memory) goes on from the
+   * newest checkpoint (or the start) with the batch that failed stepped down (oom-step-down.ts),
+   * and the change is an event of the run; `done` follows the run to its real end.
+   */
+  private afterRun(runId: number, active: ActiveRun, job: TrainJob, outcome: JobOutcome): RunRecord | Promise<RunRecord> {
+    const artifactDir = job.artifactDir!;
+    if (outcome.status !== 'failed' || outcome.cause !== 'oom' || active.storeError) return this.finishRun(runId, active, outcome, artifactDir);
+    const run = this.store.runs.get(runId);
+    const plan = oomStepDown(job.config, outcome.phase, run ? this.verifiedBatches(run) : []);
+    if ('refused' in plan) return this.finishRun(runId, active, { ...outcome, message: `${outcome.message} — ${plan.refused}` }, artifactDir);
+    const checkpoint = job.checkpoints ? latestCheckpoint(job.checkpoints.dir) : undefined;
+    const from = checkpoint?.state;
+    try {
+      this.store.events.reopen(
+        runId,
+        {
+          kind: 'batch-reduced',
+          step: from?.step ?? 0,
+          time: from?.trainSeconds ?? 0,
+          checkpoint: from?.reason ?? null,
+          discardedSteps: Math.max(0, active.steps - (from?.step ?? 0)),
+          batch: plan.batch,
+          fromBatch: plan.fromBatch,
+          toBatch: plan.toBatch,
+          fromRate: plan.fromRate,
+          toRate: plan.toRate,
+          cause: `${outcome.phase === 'validation' ? 'validation' : 'a training step'}: ${outcome.message}`.slice(0, 500),
+        },
+        { config: plan.config, active: true },
+      );
+    } catch {
+      return this.finishRun(runId, active, outcome, artifactDir);
+    }
+    this.active.delete(runId);
+    const { resume: _previous, ...rest } = job;
+    const next: TrainJob = { ...rest, config: plan.config, ...(checkpoint ? { resume: { checkpointDir: checkpoint.dir } } : {}) };
+    return this.launchRun(runId, next, { bestVal: from?.bestValAccuracy ?? null, lastVal: from?.finalValAccuracy ?? null, steps: from?.step ?? 0 }).done;
+  }
+
+  /** Batches a search measured to fit for this run's model and dataset on its rung (memory probes that passed). */
+  private verifiedBatches(run: RunRecord): number[] {
+    const rung = run.rung ?? run.config.backend;
+    return this.store.tuning
+      .list()
+      .filter((t) => t.datasetId === run.datasetId && t.model === run.model && t.rung === rung)
+      .flatMap((t) => this.store.tuning.trials(t.id))
+      .filter((t) => t.kind === 'memory' && t.status === 'ok')
+      .map((t) => t.batchSize);
   }
 
   private finishRun(runId: number, active: ActiveRun, outcome: JobOutcome, artifactDir: string): RunRecord {

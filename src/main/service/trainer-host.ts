@@ -11,7 +11,15 @@ import { looksLikeOutOfMemory } from '../../shared/failure-text.js';
 import { CrashOutput } from './crash-output.js';
 import { processCpuSeconds } from './process-cpu.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
-import { trainerMessageSchema, type Evaluation, type FailureCause, type HostMessage, type RunSummary, type TrainJob } from '../../shared/trainer-protocol.js';
+import {
+  trainerMessageSchema,
+  type Evaluation,
+  type FailureCause,
+  type FailurePhase,
+  type HostMessage,
+  type RunSummary,
+  type TrainJob,
+} from '../../shared/trainer-protocol.js';
 import type { ProbeHostMessage } from '../../shared/probe-protocol.js';
 
 /** What the host needs of a child process, whichever API made it. */
@@ -86,7 +94,7 @@ const CRASH_SIGNALS = new Set<NodeJS.Signals>(['SIGABRT', 'SIGSEGV', 'SIGBUS', '
 
 export type JobOutcome =
   | { status: 'completed' | 'stopped'; summary?: RunSummary; artifact?: { path: string; bytes: number }; evaluation?: Evaluation }
-  | { status: 'failed'; cause: FailureCause | 'crashed' | 'hung'; message: string; summary?: RunSummary }
+  | { status: 'failed'; cause: FailureCause | 'crashed' | 'hung'; message: string; summary?: RunSummary; phase?: FailurePhase }
   | { status: 'interrupted'; message: string };
 
 interface TrainerHostEvents {
@@ -182,7 +190,7 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
         this.terminal = { status: msg.status, summary: msg.summary, artifact: msg.artifact, evaluation: msg.evaluation };
         return;
       case 'failed':
-        this.terminal = { status: 'failed', cause: msg.cause, message: msg.message, summary: msg.summary };
+        this.terminal = { status: 'failed', cause: msg.cause, message: msg.message, summary: msg.summary, ...(msg.phase ? { phase: msg.phase } : {}) };
         return;
     }
   }

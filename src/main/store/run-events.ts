@@ -9,7 +9,8 @@ import { runEventSchema, type RunEvent } from '../../shared/run-events.js';
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard } from './errors.js';
-import { checkColumn, parseJsonColumn } from './schemas.js';
+import { checkColumn, checkInput, parseJsonColumn, trainConfigSchema } from './schemas.js';
+import type { TrainConfig } from '../../shared/run-types.js';
 
 interface EventRow {
   kind: string;
@@ -56,13 +57,17 @@ export class RunEventRepo {
    * stored. Returns the new attempt's number.
    * @throws Error when the run is unknown or not in a resumable status.
    */
-  reopen(runId: number, event: NewRunEvent): number {
+  reopen(runId: number, event: NewRunEvent, options: { config?: TrainConfig; active?: boolean } = {}): number {
     const db = this.ctx.db;
+    // An ended run (Resume), or one whose trainer has just failed (out-of-memory recovery: still 'running' in the store).
+    const from: readonly string[] = options.active ? ['queued', 'running'] : RESUMABLE_STATUSES;
     return guard(this.ctx.file, () =>
       db.transaction(() => {
         const run = db.prepare<[number], { status: string; attempts: number }>('SELECT status, attempts FROM runs WHERE id = ?').get(runId);
         if (!run) throw new Error(`no run with id ${runId}`);
-        if (!(RESUMABLE_STATUSES as readonly string[]).includes(run.status)) throw new Error(`run ${runId} cannot be resumed: it is ${run.status}`);
+        if (!from.includes(run.status)) throw new Error(`run ${runId} cannot be resumed: it is ${run.status}`);
+        if (options.config)
+          db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(checkInput(trainConfigSchema, options.config, 'training config')), runId);
         const attempt = run.attempts + 1;
         db.prepare(
           `INSERT OR REPLACE INTO discarded_metrics (run_id, attempt, step, epoch, time, name, value)

@@ -10,14 +10,23 @@ const rate = (r: number) => String(Number(r.toPrecision(3)));
 /** One sentence for an event. */
 export function eventText(e: RunEvent): string {
   const redone = e.discardedSteps ? `; ${plural(e.discardedSteps, 'step')} after it redone` : '';
-  const from = `step ${e.step.toLocaleString('en-US')} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)`;
+  const from = e.checkpoint
+    ? `step ${e.step.toLocaleString('en-US')} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)`
+    : 'the start (no checkpoint yet)';
   if (e.kind === 'resumed') return `Attempt ${e.attempt} resumed at ${from} after the run ${e.previousStatus}${redone}.`;
-  return `Out of memory in ${e.cause}: attempt ${e.attempt} resumed at ${from} with batch ${e.fromBatch} → ${e.toBatch} and learning rate ${rate(e.fromRate)} → ${rate(e.toRate)}${redone}.`;
+  const change =
+    e.batch === 'evaluation'
+      ? `the evaluation batch ${e.fromBatch} → ${e.toBatch}`
+      : `batch ${e.fromBatch} → ${e.toBatch} and learning rate ${rate(e.fromRate)} → ${rate(e.toRate)}`;
+  return `Out of memory (${e.cause}): attempt ${e.attempt} resumed at ${from} with ${change}${redone}.`;
 }
 
 /** The charts' marks: where each attempt began. */
 export function eventMarks(events: readonly RunEvent[]): StepMark[] {
-  return events.map((e) => ({ step: e.step, label: e.kind === 'resumed' ? `resumed (${e.attempt})` : `batch ${e.fromBatch}→${e.toBatch}` }));
+  return events.map((e) => ({
+    step: e.step,
+    label: e.kind === 'resumed' ? `resumed (${e.attempt})` : `${e.batch === 'evaluation' ? 'eval batch' : 'batch'} ${e.fromBatch}→${e.toBatch}`,
+  }));
 }
 
 /** "the epoch-end checkpoint at step 40" */

@@ -148,7 +148,12 @@ export function attemptLines(detail: Pick<RunDetail, 'run' | 'events' | 'discard
 
 /** One line for an out-of-memory step-down. */
 export function batchReducedText(runId: number, e: Extract<RunEvent, { kind: 'batch-reduced' }>): string {
-  return `Run ${runId}: out of memory in ${e.cause}; attempt ${e.attempt} resumes at step ${e.step} with batch ${e.fromBatch} → ${e.toBatch}, learning rate ${Number(e.fromRate.toPrecision(3))} → ${Number(e.toRate.toPrecision(3))}`;
+  const from = e.checkpoint ? `step ${e.step} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)` : 'the start (no checkpoint yet)';
+  const change =
+    e.batch === 'evaluation'
+      ? `evaluation batch ${e.fromBatch} → ${e.toBatch}`
+      : `batch ${e.fromBatch} → ${e.toBatch}, learning rate ${Number(e.fromRate.toPrecision(3))} → ${Number(e.toRate.toPrecision(3))}`;
+  return `Run ${runId}: out of memory (${e.cause}); attempt ${e.attempt} resumes at ${from} with ${change}`;
 }
 
 /** Prints a finished run (its summary as JSON, or in words) and fails the command if the run did. */

@@ -125,7 +125,8 @@ async function runJob(job: TrainJob): Promise<void> {
   } catch (err) {
     batcher.flush();
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-    send({ type: 'failed', cause: classifyFailure(err), message, summary: lastSummary });
+    const phase = (err as { phase?: unknown } | undefined)?.phase === 'validation' ? ('validation' as const) : undefined;
+    send({ type: 'failed', cause: classifyFailure(err), message, summary: lastSummary, ...(phase ? { phase } : {}) });
   }
 }
 

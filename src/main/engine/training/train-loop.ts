@@ -350,7 +350,13 @@ class TrainingRun {
   private async validate(epoch: number): Promise<void> {
     await this.flush();
     const { ds } = this;
-    const val = await evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), false);
+    let val: Awaited<ReturnType<typeof evaluateSplit>>;
+    try {
+      val = await evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), false);
+    } catch (err) {
+      // Out of memory here is the evaluation batch's, not the training batch's (the service steps down the one that failed).
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { phase: 'validation' as const });
+    }
     // A model whose weights went non-finite predicts nothing useful: say so rather than go on.
     if (ds.validationIndex.length > 0 && !Number.isFinite(val.loss)) throw new TrainingDivergedError(this.step, val.loss);
     this.finalVal = val.accuracy;
