@@ -99,6 +99,8 @@ def run_job(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], 
         message: Dict[str, Any] = {"type": "failed", "cause": classify(err), "message": first_line(err)}
         if "summary" in holder:  # the loop ended: what failed came after it (the export)
             message["summary"] = holder["summary"]
+        if getattr(err, "phase", None) == "validation":
+            message["phase"] = "validation"
         channel.send(message)
 
 

@@ -269,7 +269,12 @@ class TrainingRun:
 
     def validate(self, epoch: int) -> None:
         self.flush()
-        val = evaluate_split(self.net, self.ds, self.ds.validation_index, self.eval_batch, details=False)
+        try:
+            val = evaluate_split(self.net, self.ds, self.ds.validation_index, self.eval_batch, details=False)
+        except Exception as err:
+            # Out of memory here is the evaluation batch's (the host steps down the one that failed).
+            err.phase = "validation"  # type: ignore[attr-defined]
+            raise
         if self.ds.validation_index.numel() > 0 and not math.isfinite(val["loss"]):
             raise TrainingDiverged(self.step, val["loss"])
         self.final_val = val["accuracy"]

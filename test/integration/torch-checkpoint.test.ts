@@ -12,7 +12,7 @@ import { createPythonSpawner } from '../../src/main/service/python-trainer.js';
 import { CHECKPOINT_FOLDER, CHECKPOINTS_KEPT, checkpointStateSchema, samplesDoneInEpoch } from '../../src/shared/checkpoint.js';
 import { trainerMessageSchema, type TrainerMessage, type TrainJob } from '../../src/shared/trainer-protocol.js';
 import type { StepMetrics, TrainConfig } from '../../src/shared/run-types.js';
-import { serviceWithMnist, tempHome } from './helpers.js';
+import { sharedMnistDir, tempHome } from './helpers.js';
 import { missing, torchPython } from '../support/parts.js';
 
 const skip = missing('torch');
@@ -68,16 +68,8 @@ function job(datasetDir: string, extra: Partial<TrainJob> = {}): TrainJob {
   return { kind: 'train', runId: 1, datasetDir, config: { ...BASE }, ...extra };
 }
 
-let shared: Promise<{ dir: string; close: () => Promise<void> }> | undefined;
 /** One MNIST sample import for the whole file. */
-function dataset(): Promise<{ dir: string; close: () => Promise<void> }> {
-  shared ??= serviceWithMnist(1000).then(({ service, datasetId }) => ({ dir: service.getDataset(datasetId).cacheDir, close: () => service.close() }));
-  return shared;
-}
-
-test.after(async () => {
-  if (shared) await (await shared).close();
-});
+const datasetDir = sharedMnistDir(1000);
 
 const NEVER = 86_400; // no timer checkpoint within a test
 
@@ -120,7 +112,7 @@ test(
   'a torch run stopped mid-epoch and resumed from its stop checkpoint, or resumed from an epoch’s end, ends with the weights of an uninterrupted run',
   { skip, timeout: 900_000 },
   async (t) => {
-    const { dir } = await dataset();
+    const dir = await datasetDir();
     const home = tempHome('autobatch-torch-ckpt-');
     const at = (name: string) => path.join(home, name);
 
@@ -192,7 +184,7 @@ test(
 );
 
 test("a stopped torch run writes a 'stop' checkpoint at its last step and still ends as 'stopped'", { skip, timeout: 300_000 }, async () => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   const ckpt = path.join(tempHome('autobatch-torch-ckpt-stop-'), 'checkpoints');
   const r = await train(job(dir, { config: { ...BASE, epochs: 50 }, checkpoints: { dir: ckpt, everySeconds: NEVER } }), (host, s) => {
     if (s.step >= 5) host.stop();
@@ -208,7 +200,7 @@ test("a stopped torch run writes a 'stop' checkpoint at its last step and still 
 });
 
 test('a torch run resumed from a folder that holds no checkpoint fails as bad-config, naming the folder', { skip, timeout: 300_000 }, async () => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   const home = tempHome('autobatch-torch-ckpt-bad-');
   const absent = path.join(home, 'step-000000007');
   const empty = path.join(home, 'empty');

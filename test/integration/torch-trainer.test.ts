@@ -13,7 +13,7 @@ import { TrainerHost, forkSpawner, type JobOutcome } from '../../src/main/servic
 import { createPythonSpawner } from '../../src/main/service/python-trainer.js';
 import type { StepMetrics, EpochMetrics, TrainConfig } from '../../src/shared/run-types.js';
 import type { TrainJob } from '../../src/shared/trainer-protocol.js';
-import { serviceWithMnist, tempHome } from './helpers.js';
+import { sharedMnistDir, tempHome } from './helpers.js';
 import { missing, torchPython } from '../support/parts.js';
 
 const skip = missing('torch');
@@ -59,23 +59,15 @@ function job(datasetDir: string, config: Partial<TrainConfig>, extra: Partial<Tr
   return { kind: 'train', runId: 1, datasetDir, config: { ...BASE, ...config }, ...extra };
 }
 
-let shared: Promise<{ dir: string; close: () => Promise<void> }> | undefined;
 /** One MNIST sample import for the whole file. */
-function dataset(): Promise<{ dir: string; close: () => Promise<void> }> {
-  shared ??= serviceWithMnist(2000).then(({ service, datasetId }) => ({ dir: service.getDataset(datasetId).cacheDir, close: () => service.close() }));
-  return shared;
-}
-
-test.after(async () => {
-  if (shared) await (await shared).close();
-});
+const datasetDir = sharedMnistDir(2000);
 
 for (const [model, tolerance] of [
   ['small', 1e-3],
   ['resnet-8', 1e-2],
 ] as const) {
   test(`${model}: per-step losses over 20 steps on torch-cpu and wasm agree within ${tolerance} relative`, { skip, timeout: 600_000 }, async (t) => {
-    const { dir } = await dataset();
+    const dir = await datasetDir();
     process.env.AUTOBATCH_WASM_THREADS = '1';
     const [wasm, torch] = [
       await train(job(dir, { model, backend: 'wasm' }, { maxSteps: 20 })),
@@ -94,7 +86,7 @@ for (const [model, tolerance] of [
 }
 
 test('small CNN over 3 seeds: torch-cpu ends within 1 point of wasm in validation accuracy', { skip, timeout: 900_000 }, async (t) => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   const finals: Record<string, number[]> = { wasm: [], 'torch-cpu': [] };
   for (const seed of [1, 2, 3]) {
     // Interleaved, seed by seed, so that a change in the machine's load touches both alike.
@@ -111,7 +103,7 @@ test('small CNN over 3 seeds: torch-cpu ends within 1 point of wasm in validatio
 });
 
 test('a torch run exports its model in the tfjs layers format with state_dict beside it, and reports its evaluation', { skip, timeout: 300_000 }, async () => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   const artifactDir = tempHome('autobatch-torch-art-');
   const r = await train(job(dir, { backend: 'torch-cpu', epochs: 1 }, { artifactDir }));
   assert.equal(r.outcome.status, 'completed', JSON.stringify(r.outcome));
@@ -123,7 +115,7 @@ test('a torch run exports its model in the tfjs layers format with state_dict be
 });
 
 test('a torch run validates in chunks of its evaluation batch: the same validation figures as at the batch size', { skip, timeout: 300_000 }, async () => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   const artifactDir = tempHome('autobatch-torch-eval-');
   const [plain, chunked] = [
     await train(job(dir, { backend: 'torch-cpu', epochs: 1 })),
@@ -139,7 +131,7 @@ test('a torch run validates in chunks of its evaluation batch: the same validati
 });
 
 test("a stopped torch run sends its own 'stopped' within a second", { skip, timeout: 300_000 }, async () => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   let stoppedAt = 0;
   const started = Date.now();
   const r = await train(job(dir, { backend: 'torch-cpu', epochs: 50 }), (host, s) => {
@@ -155,7 +147,7 @@ test("a stopped torch run sends its own 'stopped' within a second", { skip, time
 });
 
 test('a torch trainer killed from outside ends as interrupted', { skip, timeout: 300_000 }, async () => {
-  const { dir } = await dataset();
+  const dir = await datasetDir();
   let killed = false;
   const r = await train(job(dir, { backend: 'torch-cpu', epochs: 50 }), (host) => {
     if (!killed) {
@@ -170,7 +162,7 @@ test(
   'fine-tuning a trained model (resized to 32×32 RGB, one block trained, slower backbone): torch-cpu and wasm agree over 20 steps',
   { skip, timeout: 600_000 },
   async (t) => {
-    const { dir } = await dataset();
+    const dir = await datasetDir();
     // A start model that needs every input adapter: 32×32 RGB, pixels in [0, 1].
     await tf.setBackend('cpu');
     const source = buildModel('small', { inputShape: [32, 32, 3], classes: 4 }, 9);
@@ -205,7 +197,7 @@ test(
   "out of memory on torch-cpu ends the run as cause 'oom', with PyTorch's message",
   { skip: process.platform !== 'linux' ? 'ulimit -v caps a process’s memory this way on Linux only' : skip, timeout: 300_000 },
   async () => {
-    const { dir } = await dataset();
+    const dir = await datasetDir();
     // The interpreter under an address-space cap: what importing torch takes here, plus 350 MB —
     // too little for the large CNN on a 1 600-sample batch (one activation alone is 138 MB).
     const probe = spawnSync(python(), ['-c', "import torch\nprint([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize')][0])"], {
