@@ -4,6 +4,9 @@ import type uPlot from 'uplot';
 import type { ChartPalette } from './chart-theme.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatNumber, formatPercent } from './format.js';
+import type { StepMark } from './run-events.js';
+
+export type { StepMark } from './run-events.js';
 
 type Options = Omit<uPlot.Options, 'width' | 'height'>;
 
@@ -18,12 +21,6 @@ function axes(p: ChartPalette, xLabel: string, yLabel: string, yValues?: (v: num
 }
 
 const percentAxis = (v: number) => `${Math.round(v * 100)}%`;
-
-/** A step marked on the training charts: a resume, an out-of-memory step-down. */
-export interface StepMark {
-  step: number;
-  label: string;
-}
 
 /** Dashed vertical lines at the marked steps, each labelled at its top (a resume, a step-down). */
 function stepMarksPlugin(p: ChartPalette, marks: () => readonly StepMark[]): uPlot.Plugin {

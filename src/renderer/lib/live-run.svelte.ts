@@ -5,6 +5,8 @@
 import type { Api, RunSummary, SeriesPoint } from '../api/index.js';
 import type { BackendReport, StepMetrics } from '../../shared/run-types.js';
 import { AlignedSeries, throttledRedraw } from './aligned-series.js';
+import type { StepMark } from './charts.js';
+import { eventMarks } from './run-events.js';
 
 type MetricsEvent = { runId: number; steps: StepMetrics[]; epochs: { step: number; valLoss: number; valAccuracy: number }[] };
 
@@ -17,6 +19,8 @@ export class LiveRun {
   error = $state<string | null>(null);
   /** Bumped (throttled) whenever the chart columns changed. */
   revision = $state(0);
+  /** Where each attempt began (a resume, an out-of-memory step-down), marked on the charts. */
+  marks = $state<StepMark[]>([]);
   readonly loss = new AlignedSeries(2); // train, validation
   readonly accuracy = new AlignedSeries(2);
 
@@ -36,8 +40,12 @@ export class LiveRun {
       }),
       api.on('run-status', (e) => {
         if (e.runId !== runId) return;
+        const was = this.run?.status;
         if (this.run) this.run = { ...this.run, status: e.status, ...(e.error ? { error: e.error } : {}) };
         if (FINAL.has(e.status)) void this.refreshSummary();
+        // Queued again while running: out of memory, and the run goes on from its checkpoint with the
+        // steps after it set apart — the stored series (and the new event) are read again.
+        if (e.status === 'queued' && was === 'running') this.reload();
       }),
       api.on('run-backend', (e) => {
         if (e.runId === runId) this.backend = e.report;
@@ -54,10 +62,19 @@ export class LiveRun {
     return this.run !== null && (this.run.status === 'queued' || this.run.status === 'running');
   }
 
+  private reload(): void {
+    this.loss.clear();
+    this.accuracy.clear();
+    this.lastStep = null;
+    this.held = [];
+    void this.load();
+  }
+
   private async load(): Promise<void> {
     try {
       const detail = await this.api.getRun({ runId: this.runId, maxPoints: 2000, misclassifiedLimit: 0 });
       this.run = detail.run;
+      this.marks = eventMarks(detail.events);
       if (detail.run.backend && detail.run.device) this.backend = { name: detail.run.backend, device: detail.run.device, skipped: detail.run.backendSkipped };
       const put = (target: AlignedSeries, s: number, points: SeriesPoint[] | undefined) => {
         for (const p of points ?? []) target.set(s, p.step, p.value);

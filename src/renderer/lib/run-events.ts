@@ -3,7 +3,12 @@
 import { CHECKPOINT_REASON_TEXT, type CheckpointReason } from '../../shared/checkpoint.js';
 import type { RunEvent } from '../../shared/run-events.js';
 import { plural } from '../../shared/format.js';
-import type { StepMark } from './charts.js';
+
+/** A step marked on the training charts: a resume, an out-of-memory step-down. */
+export interface StepMark {
+  step: number;
+  label: string;
+}
 
 const rate = (r: number) => String(Number(r.toPrecision(3)));
 
