@@ -3,7 +3,14 @@
 // apart, never mixed into the series), and — for out-of-memory recovery — a batch stepped down.
 import { z } from 'zod';
 import { CHECKPOINT_REASONS } from './checkpoint.js';
-import { RUN_STATUSES } from './run-types.js';
+import { RUN_STATUSES, type RunStatus } from './run-types.js';
+
+/** The statuses a run can be resumed from (with a checkpoint): the store, the service, the CLI and the run page ask this. */
+export const RESUMABLE_STATUSES = ['stopped', 'interrupted', 'failed'] as const satisfies readonly RunStatus[];
+
+export function isResumableStatus(status: RunStatus): boolean {
+  return (RESUMABLE_STATUSES as readonly RunStatus[]).includes(status);
+}
 
 const common = {
   /** The step the run went on from (the checkpoint's). */

@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { serviceWithMnist, tempHome } from './helpers.js';
 import { missing, torchPython } from '../support/parts.js';
+import { savedWeights, trainerPid } from '../support/run-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin', 'autobatch.js');
@@ -18,22 +18,12 @@ const bin = path.join(root, 'bin', 'autobatch.js');
 const config = { model: 'small', batchSize: 32, epochs: 3, learningRate: 2e-3, backend: 'wasm', seed: 5, augment: 'light' } as const;
 
 /** The trained model's weights file of a completed run. */
-function savedWeights(service: AutoBatchService, runId: number): Buffer {
-  const { model } = service.runFiles(runId);
-  assert.ok(model, `run ${runId} saved its model`);
-  return readFileSync(path.join(path.dirname(model.path), 'model', 'weights.bin'));
-}
-
 async function until(check: () => boolean, what: string, ms = 240_000): Promise<void> {
   const t0 = Date.now();
   while (!check()) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function trainerPid(service: AutoBatchService, runId: number): number {
-  return (service as unknown as { active: Map<number, { host: { pid: number } }> }).active.get(runId)!.host.pid;
 }
 
 test(

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serviceWithMnist } from './helpers.js';
+import { trainerPid } from '../support/run-files.js';
 
 test('SIGKILL mid-run: interrupted, every reported metric stored, next run fine', { timeout: 300_000 }, async () => {
   const { service, datasetId } = await serviceWithMnist(1000);
@@ -17,7 +18,7 @@ test('SIGKILL mid-run: interrupted, every reported metric stored, next run fine'
         if (reported.length >= 30) resolve();
       });
     });
-    const pid = (service as unknown as { active: Map<number, { host: { pid: number } }> }).active.get(runId)!.host.pid;
+    const pid = trainerPid(service, runId);
     process.kill(pid, 'SIGKILL');
     const run = await done;
     assert.equal(run.status, 'interrupted');

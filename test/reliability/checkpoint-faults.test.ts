@@ -4,27 +4,18 @@
 // nothing stored changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AutoBatchService } from '../../src/main/service/service.js';
 import { latestCheckpoint } from '../../src/main/engine/training/checkpoint-folder.js';
 import { removeDir, serviceWithSample, waitFor } from './helpers.js';
+import { savedWeights, trainerPid } from '../support/run-files.js';
 
 const config = { model: 'mlp', batchSize: 32, epochs: 3, learningRate: 2e-3, backend: 'cpu', seed: 9 } as const;
 const PAUSE_ENV = 'AUTOBATCH_TEST_CHECKPOINT_PAUSE_MS';
 
 function checkpointsDir(service: AutoBatchService, runId: number): string {
   return path.join(service.paths.home, 'artifacts', `run-${runId}`, 'checkpoints');
-}
-
-function savedWeights(service: AutoBatchService, runId: number): Buffer {
-  const { model } = service.runFiles(runId);
-  assert.ok(model);
-  return readFileSync(path.join(path.dirname(model.path), 'model', 'weights.bin'));
-}
-
-function trainerPid(service: AutoBatchService, runId: number): number {
-  return (service as unknown as { active: Map<number, { host: { pid: number } }> }).active.get(runId)!.host.pid;
 }
 
 test('SIGKILL during a checkpoint write: the previous checkpoint is whole, and the run resumes from it to the same weights', { timeout: 600_000 }, async () => {

@@ -28,7 +28,7 @@ import {
 } from '../../shared/run-types.js';
 import type { TrainJob } from '../../shared/trainer-protocol.js';
 import type { CheckpointPlan, CheckpointReason } from '../../shared/checkpoint.js';
-import type { RunEvent } from '../../shared/run-events.js';
+import { isResumableStatus, type RunEvent } from '../../shared/run-events.js';
 import { latestCheckpoint } from '../engine/training/checkpoint-folder.js';
 import { oomStepDown } from './oom-step-down.js';
 import type { ProbeSession } from '../../shared/probe-protocol.js';
@@ -64,7 +64,7 @@ import { packageVersion } from './app-version.js';
 import { bytesOf, filesOfPlan, moveAside, purge, putBack, sweepTrash } from './removal.js';
 import { runTuning, TuningStoppedError } from './tuner.js';
 import type { TrialRecord, TuningProgress, TuningRequest, TuningStatus } from '../../shared/tuning-types.js';
-import { RESUMABLE_STATUSES, type TuningSessionRecord } from '../store/index.js';
+import type { TuningSessionRecord } from '../store/index.js';
 import type { StartFromRequest } from '../../shared/fine-tuning.js';
 import { loadStartModel, startModelDir as startModelDirOf, type LoadedStartModel, type StartModelLimits, type StoredRunModel } from './start-model-source.js';
 import { checkNamedModel, planFromLoaded, planFromTuning, tuningOrigin, type StartPlan } from './run-start.js';
@@ -311,7 +311,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   resumeTraining(runId: number, test: { memoryCapBytes?: number; maxSteps?: number } = {}): { runId: number; done: Promise<RunRecord> } {
     const run = this.getRun(runId);
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is ${run.status}: it is training now`, 'runId');
-    if (!(RESUMABLE_STATUSES as readonly string[]).includes(run.status))
+    if (!isResumableStatus(run.status))
       throw new ConflictError(`run ${runId} is ${run.status}: only a stopped, interrupted or failed run can be resumed`, 'runId');
     const plan = this.checkpointPlan(runId);
     const checkpoint = latestCheckpoint(plan.dir);

@@ -38,7 +38,7 @@ export { MetricRepo, downsampleMinMax, CSV_METRICS } from './metrics.js';
 export type { SeriesPoint } from './metrics.js';
 export { ArtifactRepo } from './artifacts.js';
 export { TuningRepo } from './tuning.js';
-export { RunEventRepo, RESUMABLE_STATUSES } from './run-events.js';
+export { RunEventRepo } from './run-events.js';
 export type { NewRunEvent } from './run-events.js';
 export { RemovalRepo } from './removal.js';
 export type { RemovalPlan, RemovalTarget, JobRow } from './removal.js';

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import os from 'node:os';
 import { z } from 'zod';
-import { runEventSchema, type RunEvent } from '../../shared/run-events.js';
+import { RESUMABLE_STATUSES, runEventSchema, type RunEvent } from '../../shared/run-events.js';
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard } from './errors.js';
@@ -23,9 +23,6 @@ interface EventRow {
 
 /** What a resume stores: the event without the fields the store fills in (attempt, createdAt). */
 export type NewRunEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'attempt' | 'createdAt'> : never) : never;
-
-/** The statuses a run can be resumed from. */
-export const RESUMABLE_STATUSES = ['stopped', 'interrupted', 'failed'] as const;
 
 export class RunEventRepo {
   private readonly listStmt: Database.Statement<[number], EventRow>;

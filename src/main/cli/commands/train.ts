@@ -4,7 +4,7 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../.
 import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../../../shared/fine-tuning.js';
 import { DATASET_KINDS } from '../../../shared/dataset-types.js';
 import { followRun } from '../follow.js';
-import type { RunEvent } from '../../../shared/run-events.js';
+import { isResumableStatus, type RunEvent } from '../../../shared/run-events.js';
 import { CHECKPOINT_REASON_TEXT } from '../../../shared/checkpoint.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
@@ -141,7 +141,7 @@ export function attemptLines(detail: Pick<RunDetail, 'run' | 'events' | 'discard
   const lines = detail.events.map((e) => (e.kind === 'resumed' ? resumedText(detail.run.id, e) : batchReducedText(detail.run.id, e)).replace(/^Run \d+: /, ''));
   if (detail.discardedSteps) lines.push(`${detail.discardedSteps} redone step${detail.discardedSteps === 1 ? '' : 's'} kept apart (not in the series)`);
   const c = detail.checkpoint;
-  if (c && ['stopped', 'interrupted', 'failed'].includes(detail.run.status))
+  if (c && isResumableStatus(detail.run.status))
     lines.push(`resumable from step ${c.step} (the ${CHECKPOINT_REASON_TEXT[c.reason]} checkpoint): autobatch train --resume ${detail.run.id}`);
   return lines;
 }
