@@ -1,8 +1,10 @@
 import { after } from 'node:test';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AutoBatchService } from '../../src/main/service/service.js';
+import { encodeIdxHeader } from '../../src/main/engine/datasets/idx.js';
+import { createRng } from '../../src/shared/random.js';
 
 export function tempHome(prefix = 'autobatch-it-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -29,4 +31,22 @@ export function sharedMnistDir(limit: number): () => Promise<string> {
     shared ??= serviceWithMnist(limit).then(({ service, datasetId }) => ({ dir: service.getDataset(datasetId).cacheDir, close: () => service.close() }));
     return (await shared).dir;
   };
+}
+
+/** An IDX pair of `count` size×size images, two classes (a bright square left or right). */
+export function writeSquaresIdx(dir: string, count: number, size: number): void {
+  mkdirSync(dir, { recursive: true });
+  const rng = createRng(11);
+  const pixels = Buffer.alloc(count * size * size);
+  const labels = Buffer.alloc(count);
+  const side = size / 4;
+  for (let n = 0; n < count; n++) {
+    labels[n] = n % 2;
+    const base = n * size * size;
+    for (let i = 0; i < size * size; i++) pixels[base + i] = Math.floor(rng() * 96);
+    const ox = (n % 2) * (size / 2) + Math.floor(rng() * side);
+    for (let y = side; y < 2 * side; y++) for (let x = ox; x < ox + side; x++) pixels[base + y * size + x] = 255;
+  }
+  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count, size, size]), pixels]));
+  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count]), labels]));
 }

@@ -3,18 +3,17 @@
 // most 128 MiB of storage at once; the batch is computed from the adapter's own limit) fails
 // inside the GPU, not in JavaScript. The probe's error
 // scopes must turn that into probe-failed/oom with the process still usable, and the same
-// session must then measure a small batch exactly as before. The second test runs a whole
-// Auto-tune into that limit (slow: opt-in).
+// session must then measure a small batch exactly as before. A training run into that limit, in
+// a step or in validation, must be recovered from as any out-of-memory is (docs/architecture.md
+// §6b). The last test runs a whole Auto-tune into that limit (slow: opt-in).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng } from '../../src/shared/random.js';
-import { encodeIdxHeader } from '../../src/main/engine/datasets/idx.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
-import { tempHome } from './helpers.js';
+import { tempHome, writeSquaresIdx } from './helpers.js';
 import { missing, optIn } from '../support/parts.js';
 import { mnist, Trainer } from './probe-trainer.js';
 
@@ -88,23 +87,77 @@ test(
   },
 );
 
-/** An IDX pair of `count` size×size images, two classes (a bright square left or right). */
-function writeIdx(dir: string, count: number, size: number): void {
-  mkdirSync(dir, { recursive: true });
-  const rng = createRng(11);
-  const pixels = Buffer.alloc(count * size * size);
-  const labels = Buffer.alloc(count);
-  const side = size / 4;
-  for (let n = 0; n < count; n++) {
-    labels[n] = n % 2;
-    const base = n * size * size;
-    for (let i = 0; i < size * size; i++) pixels[base + i] = Math.floor(rng() * 96);
-    const ox = (n % 2) * (size / 2) + Math.floor(rng() * side);
-    for (let y = side; y < 2 * side; y++) for (let x = ox; x < ox + side; x++) pixels[base + y * size + x] = 255;
-  }
-  writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count, size, size]), pixels]));
-  writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([encodeIdxHeader(0x08, [count]), labels]));
+/**
+ * A run on webgpu whose batch needs a buffer over the adapter's binding limit: the smallest such
+ * batch, or why this adapter cannot be driven there cheaply (a GPU binds far more than the sample holds).
+ */
+function overLimitBatch(): number | { skip: string } {
+  const limits = adapterLimits();
+  if ('error' in limits) throw new Error(`the WebGPU adapter that was found does not answer: ${limits.error}`);
+  const batch = Math.ceil(limits.maxStorageBufferBindingSize / CONV1_BYTES) + 64;
+  return batch > 3_400 ? { skip: `this adapter binds ${limits.maxStorageBufferBindingSize} bytes at once: too much to reach with the sample` } : batch;
 }
+
+/** One run of the small CNN on webgpu over 4 000 sample images, as long as it needs. */
+async function webgpuRun(validationFraction: number, config: { batchSize: number; evalBatchSize?: number }, maxSteps?: number) {
+  const home = tempHome();
+  const service = new AutoBatchService({ home });
+  try {
+    const ds = await service.importDataset('sample:mnist', { name: 'mnist', limit: 4000, validationFraction });
+    const base = { model: 'small', epochs: 1, learningRate: 2e-3, optimizer: 'adam', backend: 'webgpu', seed: 3 } as const;
+    const { done, runId } = service.startTraining({ dataset: ds.id, config: { ...base, ...config }, ...(maxSteps ? { maxSteps } : {}) });
+    const run = await done;
+    return { run, events: service.runEvents(runId), steps: service.runSteps(runId), epochs: service.runEpochs(runId) };
+  } finally {
+    await service.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+// Before the training loop ran inside the device's error scopes, both runs below "completed":
+// the over-limit buffers were invalid and the readbacks zeros (validation accuracy exactly 0.1).
+test(
+  'a webgpu run whose validation pass is over the device limit: out of memory in validation, the evaluation batch halved, real accuracy',
+  { timeout: 300_000, skip: missing('system-vulkan') },
+  async (t) => {
+    const tooBig = overLimitBatch();
+    if (typeof tooBig !== 'number') return t.skip(tooBig.skip);
+    // 3 600 samples to validate, 400 to train on: eight quick steps, then the pass that does not fit.
+    const { run, events, epochs } = await webgpuRun(0.9, { batchSize: 50, evalBatchSize: tooBig });
+    assert.equal(run.status, 'completed', run.error ?? '');
+    assert.equal(run.backend, 'webgpu');
+    const [e, ...more] = events;
+    assert.deepEqual(more, [], JSON.stringify(events));
+    assert.ok(e?.kind === 'batch-reduced', JSON.stringify(e));
+    assert.equal(e.batch, 'evaluation');
+    assert.deepEqual([e.fromBatch, e.toBatch], [tooBig, Math.floor(tooBig / 2)]);
+    assert.match(e.cause, /^validation: out of memory on the WebGPU device: .*maximum storage buffer binding size/);
+    assert.equal(run.config.evalBatchSize, Math.floor(tooBig / 2));
+    assert.equal(run.config.batchSize, 50);
+    assert.equal(epochs.length, 1);
+    assert.ok(epochs[0]!.valAccuracy > 0.2, `a validation from real buffers, not zeros: ${epochs[0]!.valAccuracy}`);
+  },
+);
+
+test(
+  'a webgpu run whose training batch is over the device limit: out of memory in the step, batch × 0.75 with the rate by the rule, a real loss',
+  { timeout: 300_000, skip: missing('system-vulkan') },
+  async (t) => {
+    const tooBig = overLimitBatch();
+    if (typeof tooBig !== 'number') return t.skip(tooBig.skip);
+    const { run, events, steps } = await webgpuRun(0.1, { batchSize: tooBig }, 1);
+    assert.equal(run.status, 'completed', run.error ?? '');
+    const [e, ...more] = events;
+    assert.deepEqual(more, [], JSON.stringify(events));
+    assert.ok(e?.kind === 'batch-reduced', JSON.stringify(e));
+    const to = Math.floor(tooBig * 0.75);
+    assert.deepEqual([e.batch, e.fromBatch, e.toBatch, e.step, e.checkpoint], ['training', tooBig, to, 0, null]);
+    assert.match(e.cause, /^a training step: out of memory on the WebGPU device/);
+    assert.ok(Math.abs(run.config.learningRate - 2e-3 * Math.sqrt(to / tooBig)) < 1e-12);
+    assert.equal(steps.length, 1);
+    assert.ok(steps[0]!.loss > 1 && Number.isFinite(steps[0]!.loss), `a real first loss (about ln 10), not a zero: ${steps[0]!.loss}`);
+  },
+);
 
 // 192×192 inputs: the small CNN's first conv output is 2.3 MB a sample, so about 58 samples fill
 // lavapipe's 128 MiB binding limit, well below the dataset's own cap (1 600 / 20 = 80). Every step
@@ -118,7 +171,7 @@ test(
   async () => {
     const home = tempHome();
     const src = path.join(home, 'idx');
-    writeIdx(src, 2000, 192);
+    writeSquaresIdx(src, 2000, 192);
     const service = new AutoBatchService({ home });
     try {
       const ds = await service.importDataset(src, { name: 'squares-192' });

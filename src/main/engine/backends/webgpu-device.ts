@@ -90,22 +90,37 @@ class DeviceWatch {
    * kind first), even when `work` itself resolved: its result came from invalid GPU objects.
    */
   async run<T>(work: () => Promise<T>): Promise<T> {
+    this.begin();
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await Promise.race([work(), this.lostError()]) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    await this.end(outcome.ok ? undefined : { error: outcome.error });
+    return (outcome as { value: T }).value;
+  }
+
+  /**
+   * Opens the error scopes that `end` closes: for GPU work spread over several calls that are not
+   * awaited one by one (a training loop's steps between two readbacks).
+   */
+  begin(): void {
     if (this.loss) throw new WebgpuDeviceLostError(this.loss);
     const d = this.device;
     d.pushErrorScope('out-of-memory');
     d.pushErrorScope('internal');
     d.pushErrorScope('validation');
-    const lost = this.lost.then((loss) => {
-      throw new WebgpuDeviceLostError(loss);
-    });
-    lost.catch(() => undefined);
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-    try {
-      outcome = { ok: true, value: await Promise.race([work(), lost]) };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
+  }
+
+  /**
+   * Closes the scopes `begin` opened and throws what they caught (see `run`), else `failed.error`
+   * when the work itself failed, else an error raised outside any scope meanwhile.
+   */
+  async end(failed?: { error: unknown }): Promise<void> {
     if (this.loss) throw new WebgpuDeviceLostError(this.loss);
+    const d = this.device;
+    const lost = this.lostError();
     // Scopes pop in reverse order of their push; a lost device answers null.
     const validation = await Promise.race([d.popErrorScope().catch(() => null), lost]);
     const internal = await Promise.race([d.popErrorScope().catch(() => null), lost]);
@@ -114,9 +129,17 @@ class DeviceWatch {
     if (oom) throw new WebgpuScopeError('out-of-memory', oom.message, true);
     if (validation) throw new WebgpuScopeError('validation', validation.message, isOverSizeLimit(validation.message));
     if (internal) throw new WebgpuScopeError('internal', internal.message, false);
-    if (!outcome.ok) throw outcome.error;
+    if (failed) throw failed.error;
     if (stray) throw new WebgpuScopeError('validation', stray.message, isOverSizeLimit(stray.message));
-    return outcome.value;
+  }
+
+  /** Rejects with WebgpuDeviceLostError when the device is lost (its rejection is handled if nobody races it). */
+  private lostError(): Promise<never> {
+    const lost = this.lost.then((loss) => {
+      throw new WebgpuDeviceLostError(loss);
+    });
+    lost.catch(() => undefined);
+    return lost;
   }
 }
 

@@ -20,6 +20,7 @@ import { EventBatcher } from './event-batcher.js';
 import type { ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
 import { isProbeHostMessage, ProbeSessionController } from '../tuner/probe-session.js';
 import { activateCappedBackend } from '../tuner/capped-backend.js';
+import { classifyProbeFailure, currentWasmHeapBytes, guardWasmAllocations } from '../tuner/probe-failure.js';
 
 interface ParentPort {
   postMessage(msg: unknown): void;
@@ -54,13 +55,16 @@ let stopRequested = false;
 let jobStarted = false;
 let probes: ProbeSessionController | undefined;
 
-function classifyFailure(err: unknown): FailureCause {
+function classifyFailure(err: unknown, backend: string | undefined): FailureCause {
   if (err instanceof TrainingDivergedError) return 'diverged';
   if (err instanceof BackendUnavailableError) return 'backend';
   // A start model that cannot be fine-tuned (or adapted to this dataset) is the run's settings' fault.
   if (err instanceof ModelTopologyError) return 'bad-config';
   // A checkpoint that cannot be resumed from (another model, a changed dataset, damaged files).
   if (err instanceof CheckpointError) return 'bad-config';
+  // The probes' rules: WebGPU's scope errors and lost device, wasm's guarded allocations and its
+  // aborts near the 4 GiB heap.
+  if (backend && classifyProbeFailure(err, backend, currentWasmHeapBytes()).cause === 'oom') return 'oom';
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
   if (looksLikeOutOfMemory(text)) return 'oom';
   return 'error';
@@ -69,9 +73,14 @@ function classifyFailure(err: unknown): FailureCause {
 async function runJob(job: TrainJob): Promise<void> {
   const batcher = new EventBatcher((b) => send({ type: 'metrics', steps: b.steps, epochs: b.epochs }));
   let lastSummary: RunSummary | undefined;
+  let backend: string | undefined;
   try {
     const report =
       job.memoryCapBytes !== undefined ? await activateCappedBackend(job.config.backend, job.memoryCapBytes) : await selectBackend(job.config.backend);
+    backend = report.name;
+    // tfjs-backend-wasm passes sizes of 4 GiB or more to malloc truncated and never checks what it
+    // returns: without the guard a batch too large for the heap trains on corrupt memory.
+    if (report.name === 'wasm') guardWasmAllocations();
     send({ type: 'backend', report });
     let dataset;
     try {
@@ -126,7 +135,7 @@ async function runJob(job: TrainJob): Promise<void> {
     batcher.flush();
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
     const phase = (err as { phase?: unknown } | undefined)?.phase === 'validation' ? ('validation' as const) : undefined;
-    send({ type: 'failed', cause: classifyFailure(err), message, summary: lastSummary, ...(phase ? { phase } : {}) });
+    send({ type: 'failed', cause: classifyFailure(err, backend), message, summary: lastSummary, ...(phase ? { phase } : {}) });
   }
 }
 

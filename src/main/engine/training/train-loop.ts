@@ -15,6 +15,7 @@ import { augmentBatch } from './augment.js';
 import { yieldToEventLoop } from '../util/event-loop.js';
 import { CheckpointError, readCheckpointOrder, readCheckpointState, writeCheckpointFolder } from './checkpoint-folder.js';
 import { loadTfjsCheckpoint, tfjsCheckpointFiles } from './tfjs-checkpoint.js';
+import { currentDeviceWatch } from '../backends/webgpu-device.js';
 
 export class TrainingDivergedError extends Error {
   constructor(
@@ -137,6 +138,13 @@ class TrainingRun {
   private firstEpoch = 1;
   private resumeAt: { samples: number; batches: number; lossSum: number; accSum: number; epochSamples: number } | undefined;
   private lastCheckpointAt: number;
+  /**
+   * On webgpu, the device's error scopes: an allocation that does not fit throws nothing in
+   * JavaScript (tfjs goes on with an invalid buffer and reads back zeros), so the steps between
+   * two readbacks run inside scopes that the readback closes, and each validation pass inside its own.
+   */
+  private readonly gpu = tf.getBackend() === 'webgpu' ? currentDeviceWatch() : undefined;
+  private gpuWindowOpen = false;
 
   constructor(private readonly opts: TrainLoopOptions) {
     const { dataset: ds, config } = opts;
@@ -280,6 +288,10 @@ class TrainingRun {
 
   /** One optimizer step on these samples, its loss and accuracy left on the device. */
   private trainStep(epoch: number, indices: Uint32Array): void {
+    if (this.gpu && !this.gpuWindowOpen) {
+      this.gpu.begin();
+      this.gpuWindowOpen = true;
+    }
     this.step++;
     const lr = learningRateAt(this.step, this.config.learningRate, this.config.warmupSteps);
     this.optimizer.setLearningRate(lr);
@@ -309,6 +321,11 @@ class TrainingRun {
     const packed = tf.stack(batch.flatMap((p) => [p.loss, p.accuracy]));
     const values = await packed.data();
     packed.dispose();
+    if (this.gpuWindowOpen) {
+      this.gpuWindowOpen = false;
+      // Throws when a step's GPU work failed: its loss and accuracy were read from invalid buffers.
+      await this.gpu!.end();
+    }
     for (const p of batch) {
       p.loss.dispose();
       p.accuracy.dispose();
@@ -350,13 +367,7 @@ class TrainingRun {
   private async validate(epoch: number): Promise<void> {
     await this.flush();
     const { ds } = this;
-    let val: Awaited<ReturnType<typeof evaluateSplit>>;
-    try {
-      val = await evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), false);
-    } catch (err) {
-      // Out of memory here is the evaluation batch's, not the training batch's (the service steps down the one that failed).
-      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { phase: 'validation' as const });
-    }
+    const val = await this.evaluate(false);
     // A model whose weights went non-finite predicts nothing useful: say so rather than go on.
     if (ds.validationIndex.length > 0 && !Number.isFinite(val.loss)) throw new TrainingDivergedError(this.step, val.loss);
     this.finalVal = val.accuracy;
@@ -373,6 +384,18 @@ class TrainingRun {
     this.lastReadback = performance.now(); // validation time is not training time
   }
 
+  /** A forward pass over the validation split at the evaluation batch, inside the device's error scopes on webgpu. */
+  private async evaluate(details: boolean): ReturnType<typeof evaluateSplit> {
+    const { ds } = this;
+    const pass = () => evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), details);
+    try {
+      return this.gpu ? await this.gpu.run(pass) : await pass();
+    } catch (err) {
+      // Out of memory here is the evaluation batch's, not the training batch's (the service steps down the one that failed).
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { phase: 'validation' as const });
+    }
+  }
+
   /** After a failure: everything the run holds on the device. */
   discard(): void {
     for (const p of this.pending) tf.dispose([p.loss, p.accuracy]);
@@ -387,7 +410,7 @@ class TrainingRun {
     const { ds, stopped } = this;
     let evaluation: Evaluation | undefined;
     if (this.opts.evaluate && !stopped && ds.validationIndex.length > 0) {
-      evaluation = (await evaluateSplit(this.model, ds, ds.validationIndex, evalBatchOf(this.config), true)).evaluation;
+      evaluation = (await this.evaluate(true)).evaluation;
     }
     this.optimizer.dispose();
     this.net.disposeParts();
