@@ -183,8 +183,9 @@ class TrainingRun:
 
     def checkpoint(self, reason: str) -> None:
         """Writes a checkpoint of where the run stands (when the job asked for them), every step
-        before it reported first; then tells the caller (on_checkpoint)."""
-        if self.checkpoints is None:
+        before it reported first; then tells the caller (on_checkpoint). Before the first step there
+        is nothing a checkpoint would keep (as in the tfjs loop)."""
+        if self.checkpoints is None or self.step == 0:
             return
         self.flush()
         state = {
