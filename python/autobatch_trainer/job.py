@@ -1,15 +1,17 @@
 """One training job on the torch engine: the device of the job's rung, the dataset, the prepared
 model (the same initial weights as a tfjs run), the loop, the export — and however it ends, one
 terminal message ('done' or 'failed' with its cause, as the tfjs trainer sends them)."""
+import contextlib
 import json
 import os
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, ContextManager, Dict, Optional
 
 import torch
 
 from .checkpoint import CheckpointError
 from .dataset import DatasetError, load_dataset
+from .live_memory import LiveTensorCounter, describe_cap, tensor_bytes
 from .train import TrainingDiverged, TrainingRun, eval_batch_of, evaluate_split
 
 DEVICES = {"torch-cuda": "cuda", "torch-mps": "mps", "torch-cpu": "cpu"}
@@ -89,6 +91,14 @@ def first_line(err: BaseException) -> str:
     return text.split("\n")[0][:1000]
 
 
+def capped_device(cap: Optional[int], net: torch.nn.Module) -> ContextManager[Any]:
+    """Tests: the capped test device around a run (live_memory.py), the weights its base; else nothing.
+    The optimizer's state is created inside, so it counts against the cap as it would on a GPU."""
+    if cap is None:
+        return contextlib.nullcontext()
+    return LiveTensorCounter(tensor_bytes(list(net.parameters()) + list(net.buffers())), cap)
+
+
 def run_job(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], metrics: Any) -> None:
     """Runs the job; every failure becomes the run's 'failed' message with its cause."""
     holder: Dict[str, Any] = {}
@@ -109,6 +119,9 @@ def _run(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], met
 
     config = job["config"]
     device, device_name = open_device(config["backend"], job.get("threads"))
+    cap = job.get("memoryCapBytes")
+    if cap is not None:
+        device_name = f"{device_name} ({describe_cap(cap)})"
     channel.send({"type": "backend", "report": {"name": "torch", "rung": config["backend"], "device": device_name, "skipped": []}})
     try:
         ds = load_dataset(job["datasetDir"], device)
@@ -140,12 +153,13 @@ def _run(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], met
         channel.send({"type": "failed", "cause": "bad-config", "message": f"cannot resume the run: {first_line(err)}"})
         return
     run.memory_bytes = memory_reader(device, net, run.optimizer)
-    run.train()
-    summary = holder["summary"] = run.summary()
-    status = "stopped" if run.stopped else "completed"
-    evaluation = None
-    if job.get("artifactDir") and status == "completed" and ds.validation_index.numel() > 0:
-        evaluation = evaluate_split(net, ds, ds.validation_index, eval_batch_of(config), details=True).get("evaluation")
+    with capped_device(cap, net):
+        run.train()
+        summary = holder["summary"] = run.summary()
+        status = "stopped" if run.stopped else "completed"
+        evaluation = None
+        if job.get("artifactDir") and status == "completed" and ds.validation_index.numel() > 0:
+            evaluation = evaluate_split(net, ds, ds.validation_index, eval_batch_of(config), details=True).get("evaluation")
     metrics.flush()
     artifact = None
     if job.get("artifactDir") and status == "completed":

@@ -48,6 +48,11 @@ def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
     return sum(seen.values())
 
 
+def describe_cap(cap: int) -> str:
+    """The capped test device, as its device name says it."""
+    return f"capped test device: tensor allocations above {cap} live bytes fail"
+
+
 class CappedMemoryError(RuntimeError):
     def __init__(self, device: str, requested: int, live: int, cap: int) -> None:
         super().__init__(

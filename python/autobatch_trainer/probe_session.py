@@ -13,6 +13,7 @@ import torch
 from .dataset import DatasetError, load_dataset
 from .job import BackendError, first_line, looks_like_out_of_memory, open_device
 from .device_memory import release_cached
+from .live_memory import describe_cap
 
 #: Error texts after which a CUDA context cannot be used again (the process must be replaced).
 _DEAD_DEVICE = ("cuda error", "device-side assert", "cudnn_status_internal_error", "cublas_status_execution_failed", "illegal memory access")
@@ -33,10 +34,6 @@ def classify_probe_failure(err: BaseException) -> Dict[str, Any]:
     if any(s in text for s in _DEAD_DEVICE):
         failure["fatal"] = True
     return failure
-
-
-def describe_cap(cap: int) -> str:
-    return f"capped test device: tensor allocations above {cap} live bytes fail"
 
 
 def start_session(session: Dict[str, Any], channel: Any) -> Any:

@@ -10,6 +10,7 @@ import { AutoBatchService } from '../../src/main/service/service.js';
 import type { RunEvent } from '../../src/shared/run-events.js';
 import type { ModelKind } from '../../src/shared/run-types.js';
 import { removeDir, tempDir, within } from './helpers.js';
+import { missing } from '../support/parts.js';
 
 async function capped(limit: number, checkpointSeconds = 300): Promise<{ service: AutoBatchService; datasetId: number; home: string }> {
   const home = tempDir();
@@ -18,9 +19,19 @@ async function capped(limit: number, checkpointSeconds = 300): Promise<{ service
   return { service, datasetId: ds.id, home };
 }
 
-/** Peak bytes of a training step (or a forward-only pass) at each batch, measured by memory probes on cpu. */
-async function peaks(service: AutoBatchService, datasetId: number, model: ModelKind, asks: { batchSize: number; forwardOnly?: boolean }[]): Promise<number[]> {
-  const prober = await service.openProber(datasetId, { model, backend: 'cpu', seed: 3 });
+/**
+ * Peak bytes of a training step (or a forward-only pass) at each batch, measured by memory probes
+ * on cpu — or on torch's capped test device, whose peaks are the live tensor bytes its cap compares
+ * (a cap no probe reaches).
+ */
+async function peaks(
+  service: AutoBatchService,
+  datasetId: number,
+  model: ModelKind,
+  asks: { batchSize: number; forwardOnly?: boolean }[],
+  backend: 'cpu' | 'torch-cpu' = 'cpu',
+): Promise<number[]> {
+  const prober = await service.openProber(datasetId, { model, backend, seed: 3, ...(backend === 'torch-cpu' ? { memoryCapBytes: 2 ** 40 } : {}) });
   try {
     await prober.start();
     const out: number[] = [];
@@ -137,6 +148,51 @@ test(
       assert.deepEqual(
         service.runSteps(runId).map((s) => s.step),
         Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      assert.equal(service.runEpochs(runId).length, 1);
+    } finally {
+      await service.close();
+      removeDir(home);
+    }
+  },
+);
+
+// The torch engine: the same recovery, its trainer's capped test device (live_memory.py: tensor
+// allocations above the cap fail with an error that reads like PyTorch's CUDA out-of-memory).
+test(
+  'torch: out of memory in a training step, then in a validation pass, on the capped device: batch 64 → 48, evaluation batch 100 → 50, completed',
+  { timeout: 300_000, skip: missing('torch') },
+  async () => {
+    // 800 samples to train on, 200 to validate (the default split).
+    const { service, datasetId, home } = await capped(1000);
+    try {
+      const [p48, p64, f50, f100] = await peaks(
+        service,
+        datasetId,
+        'small',
+        [{ batchSize: 48 }, { batchSize: 64 }, { batchSize: 50, forwardOnly: true }, { batchSize: 100, forwardOnly: true }],
+        'torch-cpu',
+      );
+      assert.ok(p48! < p64! && f50! < f100!, JSON.stringify({ p48, p64, f50, f100 }));
+      const cap = Math.round((Math.max(p48!, f50!) + Math.min(p64!, f100!)) / 2);
+      assert.ok(cap > Math.max(p48!, f50!) && cap < Math.min(p64!, f100!), `a cap between what fits (${p48}, ${f50}) and what does not (${p64}, ${f100})`);
+      const config = { ...base, backend: 'torch-cpu', batchSize: 64, evalBatchSize: 100 } as const;
+      const { done, runId } = service.startTraining({ dataset: datasetId, config, memoryCapBytes: cap });
+      const run = await within(done, 240_000, 'the capped torch run');
+      assert.equal(run.status, 'completed', run.error ?? '');
+      assert.equal(run.rung, 'torch-cpu');
+      assert.deepEqual(
+        reductions(service.runEvents(runId)).map((e) => [e.batch, e.fromBatch, e.toBatch, e.cause.slice(0, 30)]),
+        [
+          ['training', 64, 48, 'a training step: CPU out of me'],
+          ['evaluation', 100, 50, 'validation: CPU out of memory:'],
+        ],
+      );
+      assert.deepEqual([run.config.batchSize, run.config.evalBatchSize], [48, 50]);
+      assert.ok(Math.abs(run.config.learningRate - 2e-3 * Math.sqrt(48 / 64)) < 1e-12);
+      assert.deepEqual(
+        service.runSteps(runId).map((s) => s.step),
+        Array.from({ length: run.steps }, (_, i) => i + 1),
       );
       assert.equal(service.runEpochs(runId).length, 1);
     } finally {

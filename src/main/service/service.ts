@@ -25,6 +25,7 @@ import {
   type RunStatus,
   type StepMetrics,
   type TrainConfig,
+  isTorchBackend,
 } from '../../shared/run-types.js';
 import type { TrainJob } from '../../shared/trainer-protocol.js';
 import type { CheckpointPlan, CheckpointReason } from '../../shared/checkpoint.js';
@@ -385,10 +386,11 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   /**
    * Which trainer takes a run's job: the backend resolved to one rung (cached detection), then
    * tfjs's trainer with that rung, or the Python trainer for a torch rung (engine-route.ts).
-   * Memory-capped test jobs stay on tfjs (the cap is a tfjs test backend for runs).
+   * Memory-capped test jobs: tfjs's capped backend, or the Python trainer's capped device when
+   * they name a torch rung.
    */
   private async route(job: TrainJob): Promise<Route> {
-    if (job.memoryCapBytes !== undefined) return { ok: true, spawn: this.engineRouting().tfjs, job, skipped: [] };
+    if (job.memoryCapBytes !== undefined && !isTorchBackend(job.config.backend)) return { ok: true, spawn: this.engineRouting().tfjs, job, skipped: [] };
     const r = await routeChoice(job.config.backend, this.engineRouting());
     if (!r.ok) return { ok: false, cause: 'backend', message: r.message };
     return { ok: true, spawn: r.spawn, job: { ...job, config: { ...job.config, backend: r.rung } }, rung: r.rung, skipped: r.skipped };
@@ -407,9 +409,9 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   /**
    * A probe session on a stored dataset, routed as a search's (its backend resolved to a rung, the
    * trainer for that rung): for tools that run one probe on their own, such as the Auto-tune
-   * benchmark's learning-rate-finder baseline. The caller starts and closes it.
+   * benchmark's learning-rate-finder baseline, and tests. The caller starts and closes it.
    */
-  async openProber(datasetId: number, o: { model: ModelKind; backend: BackendChoice; seed: number }): Promise<ProbeSessionProber> {
+  async openProber(datasetId: number, o: { model: ModelKind; backend: BackendChoice; seed: number; memoryCapBytes?: number }): Promise<ProbeSessionProber> {
     const dataset = this.getDataset(datasetId);
     const session: ProbeSession = {
       kind: 'probe-session',
@@ -419,6 +421,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       backend: o.backend,
       seed: o.seed,
       augment: 'none',
+      // Tests: the capped test device (on a torch rung its peaks are the live tensor bytes its cap compares).
+      ...(o.memoryCapBytes !== undefined ? { memoryCapBytes: o.memoryCapBytes } : {}),
     };
     const routed = await routeProbeSession(session, this.engineRouting());
     return new ProbeSessionProber(routed.session, { spawn: routed.spawn });
