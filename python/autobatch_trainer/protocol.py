@@ -224,6 +224,7 @@ TRAIN_CONFIG = strict_object({
     "model": one_of(*RUN_MODELS),
     "batchSize": number(integer=True, min=1, max=1 << 20),
     "evalBatchSize": Optional_(number(integer=True, min=1, max=1 << 16)),
+    "microBatchSize": Optional_(number(integer=True, min=1, max=1 << 20)),
     "epochs": number(integer=True, min=1, max=100_000),
     "learningRate": number(gt=0, max=10),
     "optimizer": one_of(*OPTIMIZERS),

@@ -73,6 +73,8 @@ class TrainingRun:
         self.rng = create_rng(config["seed"])
         self.order = list(ds.train_index)
         self.batch_size = config["batchSize"]
+        micro = config.get("microBatchSize")
+        self.micro_batch = micro if micro is not None and micro < self.batch_size else self.batch_size
         self.eval_batch = eval_batch_of(config)
         self.steps_per_epoch = math.ceil(len(self.order) / self.batch_size)
         self.validate_every = max(1, math.ceil(self.steps_per_epoch / config.get("validationsPerEpoch", 1)))
@@ -223,17 +225,28 @@ class TrainingRun:
         lr = learning_rate_at(self.step, self.config["learningRate"], self.config["warmupSteps"])
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group["factor"]
+        # The whole batch's inputs are augmented at once (its draws do not depend on the split).
         x = augment_batch(self.ds.batch(indices), self.augment, self.config["seed"], self.step, self.ds.manifest["normalization"])
         labels = self.ds.y.index_select(0, indices)
-        logits = self.net(x)
-        # Mean softmax cross-entropy over the batch: tf.losses.softmaxCrossEntropy's default reduction.
-        loss = F.cross_entropy(logits, labels)
+        n = int(indices.numel())
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # Gradient accumulation (src/shared/accumulation.ts): passes of `micro` samples, each loss
+        # weighted by its share of the batch, so the summed gradients are the whole batch's mean's.
+        loss = torch.zeros((), device=x.device)
+        accuracy = torch.zeros((), device=x.device)
+        for start in range(0, n, self.micro_batch):
+            xs, ys = x[start:start + self.micro_batch], labels[start:start + self.micro_batch]
+            share = ys.numel() / n
+            logits = self.net(xs)
+            # Mean softmax cross-entropy over the pass: tf.losses.softmaxCrossEntropy's default reduction.
+            part = F.cross_entropy(logits, ys) * share if share < 1 else F.cross_entropy(logits, ys)
+            part.backward()
+            with torch.no_grad():
+                loss += part.detach()
+                accuracy += (logits.argmax(1) == ys).float().mean() * share
+            del logits, part  # one pass's activations alive at a time
         self.optimizer.step()
-        with torch.no_grad():
-            accuracy = (logits.argmax(1) == labels).float().mean()
-        self.pending.append(Pending(self.step, epoch, int(indices.numel()), lr, loss.detach(), accuracy))
+        self.pending.append(Pending(self.step, epoch, n, lr, loss, accuracy))
         self.samples_seen += int(indices.numel())
 
     def flush(self) -> None:

@@ -41,8 +41,12 @@ export const runEventSchema = z.discriminatedUnion('kind', [
     discardedSteps: z.number().int().min(0),
     fromBatch: z.number().int().min(1),
     toBatch: z.number().int().min(1),
-    /** Which batch was stepped down: the training batch (the rate scaled with it) or the evaluation batch. */
-    batch: z.enum(['training', 'evaluation']),
+    /**
+     * Which batch was stepped down: the training batch (the rate scaled with it), the evaluation
+     * batch, or — in a run that accumulates gradients — the micro-batch (the effective batch and
+     * its rate kept).
+     */
+    batch: z.enum(['training', 'evaluation', 'micro']),
     fromRate: z.number().gt(0),
     toRate: z.number().gt(0),
     /** Where the out-of-memory struck ('training step' or 'validation') and the engine's message. */
@@ -50,3 +54,20 @@ export const runEventSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
+
+type BatchReduced = Extract<RunEvent, { kind: 'batch-reduced' }>;
+
+const rateText = (r: number) => String(Number(r.toPrecision(3)));
+
+/** What an out-of-memory step-down changed, in words (the run page and the CLI). */
+export function batchChangeText(e: BatchReduced): string {
+  if (e.batch === 'evaluation') return `the evaluation batch ${e.fromBatch} → ${e.toBatch}`;
+  if (e.batch === 'micro') return `micro-batch ${e.fromBatch} → ${e.toBatch} (the effective batch and its learning rate kept)`;
+  return `batch ${e.fromBatch} → ${e.toBatch} and learning rate ${rateText(e.fromRate)} → ${rateText(e.toRate)}`;
+}
+
+/** The same change as a chart mark's short label. */
+export function batchChangeLabel(e: BatchReduced): string {
+  const which = e.batch === 'evaluation' ? 'eval batch' : e.batch === 'micro' ? 'micro-batch' : 'batch';
+  return `${which} ${e.fromBatch}→${e.toBatch}`;
+}

@@ -28,6 +28,17 @@ export const trainConfigSchema = z.strictObject({
     .min(1)
     .max(1 << 16)
     .optional(),
+  /**
+   * Gradient accumulation (shared/accumulation.ts): batchSize is the effective batch, trained in
+   * passes of this many samples whose gradients add up before each optimizer step; absent or not
+   * smaller: one pass of batchSize.
+   */
+  microBatchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .optional(),
   epochs: z.number().int().min(1).max(100_000),
   learningRate: finite.gt(0).max(10),
   optimizer: z.enum(OPTIMIZERS),

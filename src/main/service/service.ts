@@ -32,6 +32,7 @@ import type { CheckpointPlan, CheckpointReason } from '../../shared/checkpoint.j
 import { isResumableStatus, type RunEvent } from '../../shared/run-events.js';
 import { latestCheckpoint } from '../engine/training/checkpoint-folder.js';
 import { oomStepDown } from './oom-step-down.js';
+import { runMicroBatch } from '../../shared/accumulation.js';
 import type { ProbeSession } from '../../shared/probe-protocol.js';
 import { ProbeSessionProber } from './tuning/prober.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
@@ -142,6 +143,13 @@ interface ActiveRun {
   lastStep?: StepMetrics;
   /** The first failure to store what the trainer reported (disk full, database locked…): it ends the run. */
   storeError?: Error;
+}
+
+/** The run's micro-batch (shared/accumulation.ts, withMicroBatch), or a UserError naming the field. */
+function withMicroBatch(config: TrainConfig, memoryCeiling: number | undefined): TrainConfig {
+  const r = runMicroBatch(config, memoryCeiling);
+  if ('problem' in r) throw new UserError(r.problem, 'config.microBatchSize');
+  return r.config;
 }
 
 export class AutoBatchService extends EventEmitter<ServiceEvents> {
@@ -260,11 +268,14 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         `invalid training settings: ${describeSchemaError(parsed.error)}`,
         ['config', schemaErrorField(parsed.error)].filter(Boolean).join('.'),
       );
-    const config: TrainConfig = {
-      ...parsed.data,
-      augment: resolveAugmentation(dataset, 'config.augment', parsed.data.augment),
-      ...(start ? { startFrom: start.record(parsed.data.learningRate) } : {}),
-    };
+    const config: TrainConfig = withMicroBatch(
+      {
+        ...parsed.data,
+        augment: resolveAugmentation(dataset, 'config.augment', parsed.data.augment),
+        ...(start ? { startFrom: start.record(parsed.data.learningRate) } : {}),
+      },
+      tuning?.report?.recommendation.memoryCeiling,
+    );
     const startProblem = start?.problem({ ...dataset.manifest, name: dataset.name });
     if (startProblem) throw new UserError(startProblem, 'startFrom');
     const shapeProblem = config.startFrom || config.model === 'imported' ? null : modelAcceptsShape(config.model, dataset.manifest.inputShape);

@@ -231,14 +231,25 @@ export interface TrainFields {
   learningRate: number;
   /** The evaluation batch; absent (the field left empty): the batch size. */
   evalBatchSize?: number | null | undefined;
+  /** Gradient accumulation's micro-batch; absent (the field left empty): none. */
+  microBatchSize?: number | null | undefined;
 }
 
 /** startTraining's params: with a start model the model is that one's, so none is named. */
 export function trainRequest(f: TrainFields, augment: { augment?: AugmentLevel }, startFrom: StartFromRequest | undefined): StartTrainingParams {
   const evalBatch = typeof f.evalBatchSize === 'number' && Number.isFinite(f.evalBatchSize) ? { evalBatchSize: f.evalBatchSize } : {};
+  const microBatch = typeof f.microBatchSize === 'number' && Number.isFinite(f.microBatchSize) ? { microBatchSize: f.microBatchSize } : {};
   return {
     dataset: f.dataset,
-    config: { ...(startFrom ? {} : { model: f.model }), batchSize: f.batchSize, epochs: f.epochs, learningRate: f.learningRate, ...evalBatch, ...augment },
+    config: {
+      ...(startFrom ? {} : { model: f.model }),
+      batchSize: f.batchSize,
+      epochs: f.epochs,
+      learningRate: f.learningRate,
+      ...evalBatch,
+      ...microBatch,
+      ...augment,
+    },
     ...(startFrom ? { startFrom } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // for what a run does not have (no start model, augmentation not recorded) are left out. Pure.
 import { AUGMENT_DESCRIPTIONS, type StartFrom } from '../../shared/fine-tuning.js';
 import type { TrainConfig } from '../../shared/run-types.js';
+import { accumulationText, microBatchOf } from '../../shared/accumulation.js';
 import { formatSmall, plural } from './format.js';
 import { hrefOf } from './route.js';
 
@@ -42,6 +43,7 @@ function settingsRows(run: MadeRun): MadeRow[] {
   const c = run.config;
   return [
     row('Batch size', String(c.batchSize)),
+    ...(accumulationText(c) ? [row('Micro-batch', String(microBatchOf(c)), note(`(${accumulationText(c)})`))] : []),
     c.evalBatchSize !== undefined ? row('Evaluation batch', String(c.evalBatchSize)) : row('Evaluation batch', String(c.batchSize), note('(the batch size)')),
     row('Epochs', String(c.epochs)),
     row('Learning rate', formatSmall(c.learningRate)),

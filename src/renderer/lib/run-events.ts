@@ -1,7 +1,7 @@
-// A run's events in words and as chart marks (the run page; the CLI words them the same way in
-// src/main/cli/commands/train.ts).
+// A run's events in words and as chart marks (the run page; the CLI words them in
+// src/main/cli/commands/train.ts, both with shared/run-events.ts's words for a step-down).
 import { CHECKPOINT_REASON_TEXT, type CheckpointReason } from '../../shared/checkpoint.js';
-import type { RunEvent } from '../../shared/run-events.js';
+import { batchChangeLabel, batchChangeText, type RunEvent } from '../../shared/run-events.js';
 import { plural } from '../../shared/format.js';
 
 /** A step marked on the training charts: a resume, an out-of-memory step-down. */
@@ -10,8 +10,6 @@ export interface StepMark {
   label: string;
 }
 
-const rate = (r: number) => String(Number(r.toPrecision(3)));
-
 /** One sentence for an event. */
 export function eventText(e: RunEvent): string {
   const redone = e.discardedSteps ? `; ${plural(e.discardedSteps, 'step')} after it redone` : '';
@@ -19,18 +17,14 @@ export function eventText(e: RunEvent): string {
     ? `step ${e.step.toLocaleString('en-US')} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)`
     : 'the start (no checkpoint yet)';
   if (e.kind === 'resumed') return `Attempt ${e.attempt} resumed at ${from} after the run ${e.previousStatus}${redone}.`;
-  const change =
-    e.batch === 'evaluation'
-      ? `the evaluation batch ${e.fromBatch} → ${e.toBatch}`
-      : `batch ${e.fromBatch} → ${e.toBatch} and learning rate ${rate(e.fromRate)} → ${rate(e.toRate)}`;
-  return `Out of memory (${e.cause}): attempt ${e.attempt} resumed at ${from} with ${change}${redone}.`;
+  return `Out of memory (${e.cause}): attempt ${e.attempt} resumed at ${from} with ${batchChangeText(e)}${redone}.`;
 }
 
 /** The charts' marks: where each attempt began. */
 export function eventMarks(events: readonly RunEvent[]): StepMark[] {
   return events.map((e) => ({
     step: e.step,
-    label: e.kind === 'resumed' ? `resumed (${e.attempt})` : `${e.batch === 'evaluation' ? 'eval batch' : 'batch'} ${e.fromBatch}→${e.toBatch}`,
+    label: e.kind === 'resumed' ? `resumed (${e.attempt})` : batchChangeLabel(e),
   }));
 }
 

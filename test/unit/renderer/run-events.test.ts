@@ -46,3 +46,26 @@ test('chart marks at the steps each attempt began; the resume label', () => {
   ]);
   assert.equal(resumeLabel({ step: 1200, reason: 'stop' }), 'stop checkpoint at step 1,200');
 });
+
+test('a micro-batch step-down in words and as a mark', () => {
+  const e = {
+    kind: 'batch-reduced',
+    step: 120,
+    time: 30,
+    attempt: 2,
+    createdAt: '2026-12-01T00:00:00.000Z',
+    checkpoint: 'timer',
+    discardedSteps: 0,
+    batch: 'micro',
+    fromBatch: 64,
+    toBatch: 48,
+    fromRate: 0.004,
+    toRate: 0.004,
+    cause: 'a training step: out of memory',
+  } as const;
+  assert.equal(
+    eventText(e),
+    'Out of memory (a training step: out of memory): attempt 2 resumed at step 120 (the timed checkpoint) with micro-batch 64 → 48 (the effective batch and its learning rate kept).',
+  );
+  assert.deepEqual(eventMarks([e]), [{ step: 120, label: 'micro-batch 64→48' }]);
+});

@@ -58,3 +58,24 @@ test('a validation pass: the evaluation batch halves (from the batch size when n
   assert.equal(b.toBatch, 32);
   assert.ok('refused' in oomStepDown({ ...config, evalBatchSize: 1 }, 'validation', []));
 });
+
+test('a run that accumulates: the micro-batch steps down (verified, else ×0.75), the effective batch and its rate kept; its floor said as a micro-batch’s', () => {
+  const accumulating = { ...config, batchSize: 256, microBatchSize: 64 };
+  const a = oomStepDown(accumulating, 'training', []);
+  assert.ok(!('refused' in a));
+  assert.deepEqual([a.batch, a.fromBatch, a.toBatch, a.config.microBatchSize, a.config.batchSize], ['micro', 64, 48, 48, 256]);
+  assert.equal(a.toRate, a.fromRate);
+  assert.equal(a.config.learningRate, 0.004);
+  const v = oomStepDown(accumulating, 'training', [16, 40, 64, 128]);
+  assert.ok(!('refused' in v) && v.toBatch === 40);
+  const floor = oomStepDown({ ...accumulating, model: 'resnet-8', microBatchSize: 16 }, 'training', []);
+  assert.ok(
+    'refused' in floor && /smallest allowed micro-batch \(16, the smallest a batch-norm model trains with\)/.test(floor.refused),
+    JSON.stringify(floor),
+  );
+  const evaluation = oomStepDown(accumulating, 'validation', []);
+  assert.ok(
+    !('refused' in evaluation) && evaluation.batch === 'evaluation' && evaluation.fromBatch === 256,
+    'the evaluation batch is the effective batch’s by default',
+  );
+});

@@ -4,7 +4,8 @@ import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../.
 import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../../../shared/fine-tuning.js';
 import { DATASET_KINDS } from '../../../shared/dataset-types.js';
 import { followRun } from '../follow.js';
-import { isResumableStatus, type RunEvent } from '../../../shared/run-events.js';
+import { accumulationText } from '../../../shared/accumulation.js';
+import { batchChangeText, isResumableStatus, type RunEvent } from '../../../shared/run-events.js';
 import { CHECKPOINT_REASON_TEXT } from '../../../shared/checkpoint.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
@@ -25,7 +26,12 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .description('train a model on an imported dataset in a trainer process; metrics are stored as they come')
     .option('--dataset <dataset>', 'dataset id or name (required unless --from-tuning)')
     .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-tuning or --from-model)`, oneOf(MODEL_KINDS))
-    .option('--batch-size <n>', 'samples per step (required unless --from-tuning)', wholeNumber(1, 1 << 20))
+    .option('--batch-size <n>', 'samples per optimizer step: the effective batch (required unless --from-tuning)', wholeNumber(1, 1 << 20))
+    .option(
+      '--micro-batch <n>',
+      "gradient accumulation: train each step's batch this many samples at a time, their gradients added up (default: the whole batch, or — with --from-tuning and a batch above the tuning's memory ceiling — the fewest equal passes under it)",
+      wholeNumber(1, 1 << 20),
+    )
     .option('--epochs <n>', "passes over the training split (required unless --from-tuning, which plans the session's epochs)", wholeNumber(1, 100_000))
     .option('--lr <rate>', 'learning rate, e.g. 0.001 (required unless --from-tuning)', positiveNumber(10))
     .option(
@@ -103,6 +109,7 @@ function configFromFlags(opts: Record<string, unknown>): Partial<TrainConfig> {
       seed: opts.seed,
       validationsPerEpoch: opts.validationsPerEpoch,
       evalBatchSize: opts.evalBatch,
+      microBatchSize: opts.microBatch,
       augment: opts.augment,
     }).filter(([, v]) => v !== undefined),
   ) as Partial<TrainConfig>;
@@ -149,11 +156,7 @@ export function attemptLines(detail: Pick<RunDetail, 'run' | 'events' | 'discard
 /** One line for an out-of-memory step-down. */
 export function batchReducedText(runId: number, e: Extract<RunEvent, { kind: 'batch-reduced' }>): string {
   const from = e.checkpoint ? `step ${e.step} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)` : 'the start (no checkpoint yet)';
-  const change =
-    e.batch === 'evaluation'
-      ? `evaluation batch ${e.fromBatch} → ${e.toBatch}`
-      : `batch ${e.fromBatch} → ${e.toBatch}, learning rate ${Number(e.fromRate.toPrecision(3))} → ${Number(e.toRate.toPrecision(3))}`;
-  return `Run ${runId}: out of memory (${e.cause}); attempt ${e.attempt} resumes at ${from} with ${change}`;
+  return `Run ${runId}: out of memory (${e.cause}); attempt ${e.attempt} resumes at ${from} with ${batchChangeText(e)}`;
 }
 
 /** Prints a finished run (its summary as JSON, or in words) and fails the command if the run did. */
@@ -171,6 +174,8 @@ export function printRunSummary(r: RunSummary): void {
   printLine(
     `Run ${r.id} ${r.status}: ${r.config.model} on "${r.datasetName}", batch ${r.config.batchSize}${r.config.evalBatchSize !== undefined ? ` (evaluation ${r.config.evalBatchSize})` : ''}, lr ${r.config.learningRate} (${r.config.optimizer}), augment ${r.config.augment ?? 'none'}`,
   );
+  const accumulation = accumulationText(r.config);
+  if (accumulation) printLine(`  ${accumulation}`);
   printLine(`  backend ${r.backend ?? '—'} on ${r.device ?? '—'}`);
   printLine(`  ${r.steps} steps in ${r.trainSeconds?.toFixed(1) ?? '—'} s, ${r.samplesPerSecond ? Math.round(r.samplesPerSecond) : '—'} samples/s`);
   printLine(`  best validation accuracy ${formatPercent(r.bestValAccuracy)}, final ${formatPercent(r.finalValAccuracy)}`);

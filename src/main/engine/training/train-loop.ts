@@ -8,6 +8,7 @@ import type { Evaluation, RunSummary } from '../../../shared/trainer-protocol.js
 import { createRng, rngAt, shuffleInPlace, type SeededRng } from '../../../shared/random.js';
 import { CHECKPOINT_FORMAT, samplesDoneInEpoch, type CheckpointPlan, type CheckpointReason } from '../../../shared/checkpoint.js';
 import { evalBatchOf } from '../../../shared/eval-batch.js';
+import { microBatchOf } from '../../../shared/accumulation.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
 import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
@@ -47,6 +48,13 @@ export interface TrainLoopOptions {
   resumeFrom?: string;
   /** A checkpoint was written: every step before it has been reported (onStep) first. */
   onCheckpoint?(info: CheckpointInfo): void;
+}
+
+/** One optimizer step's mean loss, accuracy and gradients, before they are applied. */
+interface StepGradients {
+  loss: tf.Scalar;
+  accuracy: tf.Scalar;
+  grads: tf.NamedTensorMap;
 }
 
 export interface CheckpointInfo {
@@ -296,21 +304,58 @@ class TrainingRun {
     const lr = learningRateAt(this.step, this.config.learningRate, this.config.warmupSteps);
     this.optimizer.setLearningRate(lr);
     const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
-    let accuracy: tf.Scalar | undefined;
-    const loss = tf.tidy(() => {
-      // The frozen part (if any) runs here, outside the tape: nothing of it is kept for a backward pass.
-      const features = this.net.frozen(augmentBatch(x, this.config.augment ?? 'none', this.config.seed, this.step, this.ds.manifest.normalization));
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = this.net.trained(features);
-        accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
-        return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
-      }, this.net.trainable);
-      this.optimizer.applyGradients(grads);
-      return value;
+    const micro = microBatchOf(this.config);
+    const { loss, accuracy } = tf.tidy(() => {
+      // The whole batch's inputs are augmented at once (its draws do not depend on the split).
+      const augmented = augmentBatch(x, this.config.augment ?? 'none', this.config.seed, this.step, this.ds.manifest.normalization);
+      const n = indices.length;
+      const step = micro >= n ? this.gradients(augmented, labels, oneHot) : this.accumulatedGradients(augmented, labels, oneHot, micro);
+      this.optimizer.applyGradients(step.grads);
+      return { loss: step.loss, accuracy: step.accuracy };
     });
     tf.dispose([x, labels, oneHot]);
-    this.pending.push({ step: this.step, epoch, size: indices.length, learningRate: lr, loss, accuracy: accuracy! });
+    this.pending.push({ step: this.step, epoch, size: indices.length, learningRate: lr, loss, accuracy });
     this.samplesSeen += indices.length;
+  }
+
+  /** Mean loss, accuracy and gradients of one pass over these samples. */
+  private gradients(x: tf.Tensor, labels: tf.Tensor, oneHot: tf.Tensor): StepGradients {
+    // The frozen part (if any) runs here, outside the tape: nothing of it is kept for a backward pass.
+    const features = this.net.frozen(x);
+    let accuracy: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = this.net.trained(features);
+      // Kept: variableGrads tidies what its function makes besides the loss (the caller disposes it).
+      accuracy = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
+      return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+    }, this.net.trainable);
+    return { loss: value, accuracy: accuracy!, grads };
+  }
+
+  /**
+   * The same mean loss, accuracy and gradients as one pass, from passes of `micro` samples: each
+   * pass's weighted by its share of the batch and added up, only one pass's activations alive at a
+   * time. The sums are kept across the passes' own tidies, the last ones disposed as they are replaced.
+   */
+  private accumulatedGradients(x: tf.Tensor, labels: tf.Tensor, oneHot: tf.Tensor, micro: number): StepGradients {
+    const n = x.shape[0]!;
+    let sum: StepGradients | undefined;
+    for (let start = 0; start < n; start += micro) {
+      const size = Math.min(micro, n - start);
+      const next = tf.tidy(() => {
+        const part = this.gradients(x.slice(start, size), labels.slice(start, size), oneHot.slice(start, size));
+        const share = tf.scalar(size / n);
+        const add = (total: tf.Tensor | undefined, t: tf.Tensor) => (total ? tf.add(total, tf.mul(t, share)) : tf.mul(t, share));
+        const grads: tf.NamedTensorMap = {};
+        for (const [name, g] of Object.entries(part.grads)) grads[name] = add(sum?.grads[name], g);
+        const accuracy = add(sum?.accuracy, part.accuracy) as tf.Scalar;
+        part.accuracy.dispose(); // kept by `gradients`, so no tidy takes it
+        return { loss: add(sum?.loss, part.loss) as tf.Scalar, accuracy, grads };
+      });
+      if (sum) tf.dispose([sum.loss, sum.accuracy, ...Object.values(sum.grads)]);
+      sum = next;
+    }
+    return sum!;
   }
 
   /** Reads the pending steps' metrics back in one transfer and reports them, averaged over the window. */
