@@ -100,7 +100,7 @@ class ProbeRunner:
         if kind == "memory":
             return self.forward_memory(request["batchSize"]) if request.get("forwardOnly") else self.memory(request["batchSize"])
         if kind == "throughput":
-            return self.throughput(request["batchSize"], request["warmupSteps"], request["steps"])
+            return self.throughput(request["batchSize"], request["warmupSteps"], request["steps"], request.get("microBatch"))
         if kind == "noise":
             return self.noise(request["microBatch"], request["k"], request["steps"], request["learningRate"], request.get("pretrainSteps", 0), request.get("windows", 1))
         if kind == "learning-rate":
@@ -207,10 +207,12 @@ class ProbeRunner:
             return over_base, hwm, "cpu-peak-rss"
         return None, None, None
 
-    def throughput(self, batch_size: int, warmup_steps: int, steps: int) -> Dict[str, Any]:
+    def throughput(self, batch_size: int, warmup_steps: int, steps: int, micro_batch: Optional[int] = None) -> Dict[str, Any]:
         """Warm-up steps, then `steps` timed steps in three chunks; the fastest chunk's time per step
         (whatever else runs on the machine can only slow a chunk down). The device is synchronised
-        before every clock reading."""
+        before every clock reading. With micro_batch below the batch, each step accumulates the
+        gradients of passes of that many samples (a run's micro-batches)."""
+        micro = micro_batch if micro_batch is not None and micro_batch < batch_size else None
 
         def body(opt: torch.optim.Optimizer) -> Dict[str, Any]:
             sampler = self.sampler()
@@ -218,7 +220,7 @@ class ProbeRunner:
 
             def run(n: int) -> None:
                 for _ in range(n):
-                    last[:] = [self.step(opt, sampler.next(batch_size))]
+                    last[:] = [self.step(opt, sampler.next(batch_size), micro=micro)]
 
             run(warmup_steps)
             self.wait(last)
@@ -232,7 +234,10 @@ class ProbeRunner:
                 self.wait(last)
                 best = min(best, max(time.perf_counter() - t0, 1e-9) / n)
                 done += n
-            return {"kind": "throughput", "secondsPerStep": best, "samplesPerSecond": batch_size / best}
+            result = {"kind": "throughput", "secondsPerStep": best, "samplesPerSecond": batch_size / best}
+            if micro is not None:
+                result["microBatch"] = micro
+            return result
 
         return self.isolated(MEASURE_LEARNING_RATE, body)
 
@@ -416,11 +421,23 @@ class ProbeRunner:
         # Mean softmax cross-entropy over the batch: tf.losses.softmaxCrossEntropy's default reduction.
         return F.cross_entropy(self.net(x), self.ds.y.index_select(0, indices))
 
-    def step(self, opt: torch.optim.Optimizer, indices: torch.Tensor, before_update: Optional[Callable[[], None]] = None) -> torch.Tensor:
-        """One training step (forward, backward, update) on these samples; its loss, left on the device."""
-        loss = self.loss_of(indices)
+    def step(self, opt: torch.optim.Optimizer, indices: torch.Tensor, before_update: Optional[Callable[[], None]] = None, micro: Optional[int] = None) -> torch.Tensor:
+        """One training step (forward, backward, update) on these samples; its loss, left on the device.
+        With `micro`, the gradients of passes of that many samples accumulate first, each pass's
+        loss weighted by its share (as train.py's train_step)."""
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if micro is None or micro >= indices.numel():
+            loss = self.loss_of(indices)
+            loss.backward()
+        else:
+            n = int(indices.numel())
+            x = self.inputs_of(indices)  # one step's augmentation, whatever the split
+            labels = self.ds.y.index_select(0, indices)
+            loss = torch.zeros((), device=self.device)
+            for start in range(0, n, micro):
+                part = F.cross_entropy(self.net(x[start:start + micro]), labels[start:start + micro]) * (min(micro, n - start) / n)
+                part.backward()
+                loss = loss + part.detach()
         if before_update is not None:
             before_update()
         opt.step()

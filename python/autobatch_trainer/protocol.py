@@ -304,6 +304,7 @@ PROBE_REQUESTS = {
         "batchSize": number(integer=True, min=1),
         "warmupSteps": number(integer=True, min=0),
         "steps": number(integer=True, min=1),
+        "microBatch": Optional_(number(integer=True, min=1)),
     }),
     "noise": strict_object({
         "kind": one_of("noise"),

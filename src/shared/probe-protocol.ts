@@ -58,13 +58,17 @@ export type ProbeSession = z.infer<typeof probeSessionSchema>;
 const probeRequestSchema = z.discriminatedUnion('kind', [
   /** One training step at this batch; peak bytes the step needed. forwardOnly: one validation pass at this batch instead (the evaluation batch). */
   z.strictObject({ kind: z.literal('memory'), id: z.number().int(), batchSize: z.number().int().min(1), forwardOnly: z.boolean().optional() }),
-  /** Timed training steps after warm-up steps, with a device sync before each clock reading. */
+  /**
+   * Timed training steps after warm-up steps, with a device sync before each clock reading; with
+   * microBatch below batchSize, each step accumulates the gradients of passes of that many samples.
+   */
   z.strictObject({
     kind: z.literal('throughput'),
     id: z.number().int(),
     batchSize: z.number().int().min(1),
     warmupSteps: z.number().int().min(0),
     steps: z.number().int().min(1),
+    microBatch: z.number().int().min(1).optional(),
   }),
   /**
    * Gradient noise scale: `steps` training steps at batch microBatch·k, each batch's gradient also
@@ -147,6 +151,8 @@ const throughputResultSchema = z.strictObject({
   kind: z.literal('throughput'),
   secondsPerStep: z.number().min(0),
   samplesPerSecond: z.number().min(0),
+  /** The step accumulated passes of this many samples (the request's microBatch). */
+  microBatch: z.number().int().min(1).optional(),
 });
 const noiseResultSchema = z.strictObject({
   kind: z.literal('noise'),

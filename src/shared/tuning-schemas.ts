@@ -150,6 +150,11 @@ export const tuningReportSchema = z.strictObject({
     learningRate: z.number(),
     warmupSteps: z.number().int(),
     expectedSamplesPerSecond: z.number(),
+    /**
+     * Gradient accumulation: batchSize (above the memory ceiling) trained in passes of this many
+     * samples, because goodput said so (docs/architecture.md §5.7a); absent: the batch in one pass.
+     */
+    microBatchSize: z.number().int().min(1).optional(),
     /** Largest batch verified to fit, after the safety margin. */
     memoryCeiling: z.number().int(),
     memoryBudgetBytes: z.number(),

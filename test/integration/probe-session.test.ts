@@ -34,6 +34,11 @@ test('wasm session: memory, throughput, noise and trial probes, then end exits 0
       throughput.type === 'probe-result' && throughput.result.kind === 'throughput' && throughput.result.samplesPerSecond > 0,
       JSON.stringify(throughput),
     );
+    // An accumulated step (the search's timing past the memory ceiling): 32 samples in passes of 8.
+    const accumulated = await trainer.probe({ kind: 'throughput', id: 13, batchSize: 32, warmupSteps: 1, steps: 3, microBatch: 8 });
+    assert.ok(accumulated.type === 'probe-result' && accumulated.result.kind === 'throughput', JSON.stringify(accumulated));
+    assert.equal(accumulated.result.microBatch, 8);
+    assert.ok(Math.abs(accumulated.result.samplesPerSecond * accumulated.result.secondsPerStep - 32) < 1e-6);
 
     const noise = await trainer.probe({ kind: 'noise', id: 3, microBatch: 8, k: 4, steps: 5, learningRate: 1e-3 });
     assert.ok(noise.type === 'probe-result' && noise.result.kind === 'noise', JSON.stringify(noise));

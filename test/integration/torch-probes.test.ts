@@ -184,6 +184,9 @@ test('torch-cpu: every probe kind answers by the schema; memory is the peak resi
 
     const throughput = await py.result({ kind: 'throughput', id: 5, batchSize: 32, warmupSteps: 2, steps: 6 });
     assert.ok(throughput.secondsPerStep > 0 && Math.abs(throughput.samplesPerSecond * throughput.secondsPerStep - 32) < 1e-6);
+    // An accumulated step (the search's timing past the memory ceiling): 32 samples in passes of 8.
+    const accumulated = await py.result({ kind: 'throughput', id: 50, batchSize: 32, warmupSteps: 1, steps: 3, microBatch: 8 });
+    assert.ok(accumulated.microBatch === 8 && accumulated.secondsPerStep > 0, JSON.stringify(accumulated));
 
     const noise = await py.result({ kind: 'noise', id: 6, microBatch: 8, k: 4, steps: 6, pretrainSteps: 6, windows: 3, learningRate: 1e-3 });
     assert.equal(noise.steps, 6);

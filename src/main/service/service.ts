@@ -254,6 +254,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         warmupSteps: r.warmupSteps,
         optimizer: r.optimizer,
         ...(r.evalBatchSize !== undefined ? { evalBatchSize: r.evalBatchSize } : {}),
+        ...(r.microBatchSize !== undefined ? { microBatchSize: r.microBatchSize } : {}),
         // The rung the search ran on, not a fresh `auto` (which may now resolve elsewhere).
         backend: tuningRung(t),
         augment: t.request.augment ?? 'none',

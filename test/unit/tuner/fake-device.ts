@@ -26,8 +26,11 @@ export interface FakeDeviceSpec {
   forward?: { a: number; b: number };
   /** Batches above this run out of memory (the probe fails oom), whatever the line says. */
   oomAbove?: number;
-  /** Seconds per step: alpha + beta·B. */
-  stepTime: { alpha: number; beta: number };
+  /**
+   * Seconds per step: alpha + beta·B, of which `update` (default 0) is the optimizer update's,
+   * paid once per step when a step accumulates passes of a micro-batch m: k·(alpha − update + beta·m) + update.
+   */
+  stepTime: { alpha: number; beta: number; update?: number };
   /** The range test's training loss at each rate (and the ramp's batch). */
   rangeLoss?: (rate: number, batchSize: number) => number;
   /** The noise probe's measurement (default φ = 400 and no windows: not forecast). */
@@ -109,7 +112,13 @@ export class FakeDevice implements Prober {
   }
 
   private outOfMemory(request: ProbeRequest): FailureCause | undefined {
-    const b = 'batchSize' in request ? request.batchSize : request.microBatch * request.k;
+    // An accumulated step needs a pass's memory, not its batch's.
+    const b =
+      request.kind === 'throughput' && request.microBatch !== undefined
+        ? Math.min(request.microBatch, request.batchSize)
+        : 'batchSize' in request
+          ? request.batchSize
+          : request.microBatch * request.k;
     return this.spec.oomAbove !== undefined && b > this.spec.oomAbove ? 'oom' : undefined;
   }
 
@@ -119,7 +128,7 @@ export class FakeDevice implements Prober {
       case 'memory':
         return q.forwardOnly ? this.stepSeconds(q.batchSize) / 3 : this.stepSeconds(q.batchSize);
       case 'throughput':
-        return (q.warmupSteps + q.steps) * this.stepSeconds(q.batchSize);
+        return (q.warmupSteps + q.steps) * this.stepSeconds(q.batchSize, q.microBatch);
       case 'learning-rate':
         return q.steps * this.stepSeconds(q.batchSize);
       case 'noise':
@@ -129,8 +138,11 @@ export class FakeDevice implements Prober {
     }
   }
 
-  stepSeconds(b: number): number {
-    return this.spec.stepTime.alpha + this.spec.stepTime.beta * b;
+  stepSeconds(b: number, micro?: number): number {
+    const { alpha, beta, update = 0 } = this.spec.stepTime;
+    if (micro === undefined || micro >= b) return alpha + beta * b;
+    const passes = Math.ceil(b / micro);
+    return passes * (alpha - update) + beta * b + update;
   }
 
   private measure(request: ProbeRequest): ProbeResult {
@@ -154,8 +166,9 @@ export class FakeDevice implements Prober {
         };
       }
       case 'throughput': {
-        const t = this.stepSeconds(request.batchSize);
-        return { kind: 'throughput', secondsPerStep: t, samplesPerSecond: request.batchSize / t };
+        const t = this.stepSeconds(request.batchSize, request.microBatch);
+        const micro = request.microBatch !== undefined && request.microBatch < request.batchSize ? { microBatch: request.microBatch } : {};
+        return { kind: 'throughput', secondsPerStep: t, samplesPerSecond: request.batchSize / t, ...micro };
       }
       case 'learning-rate':
         return this.rangeTestAnswer(request);

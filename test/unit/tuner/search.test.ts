@@ -921,3 +921,48 @@ test('evaluation batch: the first probe the allowance gives up; runs then valida
   const roomy = search(spec, { budget: 1e8, virtualClock: true, request: { budgetSeconds: 3600 } });
   assert.equal((await roomy.done).recommendation.evalBatchSize, 256);
 });
+
+// §5.7a: past the memory ceiling, by accumulation. A device where the batch buys speed (50 ms a
+// step, 40 ms of it the optimizer update, paid once per accumulated step), a 5 MB budget (ceiling
+// ~380) and a noise scale of 100 000 (efficiency ~1 up to thousands): goodput still rises at the
+// ceiling, and an accumulated step of 2×380 trains ~30 % faster.
+const UPDATE_BOUND: FakeDeviceSpec = { memory: { a: 1e6, b: 1e4 }, stepTime: { alpha: 0.05, beta: 1e-4, update: 0.04 }, noise: { noiseScale: 1e5 } };
+
+test('Full, memory-bound, goodput still rising at the ceiling: an accumulated step of 2× the ceiling is timed and recommended with its micro-batch', async () => {
+  const r = search(UPDATE_BOUND, { trainCount: 40_000, budget: 5e6, request: { mode: 'full' } });
+  const report = await r.done;
+  const rec = report.recommendation;
+  const ceiling = rec.memoryCeiling;
+  const accumulated = r.device.requests.filter((q) => q.kind === 'throughput' && q.microBatch !== undefined);
+  assert.equal(accumulated.length, 1);
+  assert.ok(accumulated[0]!.kind === 'throughput' && accumulated[0]!.microBatch === ceiling && accumulated[0]!.batchSize === 2 * ceiling);
+  assert.equal(rec.batchSize, 2 * ceiling);
+  assert.equal(rec.microBatchSize, ceiling);
+  const t = r.device.stepSeconds(2 * ceiling, ceiling);
+  assert.ok(Math.abs(rec.expectedSamplesPerSecond - (2 * ceiling) / t) < 1e-6, 'the accumulated step’s measured speed');
+  const reason = report.reasons.find((x) => x.includes('accumulated micro-batches'));
+  assert.match(
+    reason!,
+    new RegExp(
+      `^Batch ${2 * ceiling}, above the memory ceiling, trained as 2 accumulated micro-batches of ${ceiling} .* so it is recommended, with micro-batch ${ceiling}`,
+    ),
+  );
+  const stored = [...r.stored.values()].find((x) => x.kind === 'throughput' && x.batchSize === 2 * ceiling)!;
+  assert.equal(stored.result.microBatch, ceiling, 'the trial keeps its micro-batch');
+  assert.equal(rec.learningRate, scaleLearningRate(report.learningRateTest!.baseRate!, 32, 2 * ceiling, 'adam'));
+});
+
+test('Full, memory-bound, but nothing paid once per step: the accumulated step is timed, no faster, and not recommended; memory not the limit: not timed', async () => {
+  const plain = { ...UPDATE_BOUND, stepTime: { alpha: 0.05, beta: 1e-4 } };
+  const r = search(plain, { trainCount: 40_000, budget: 5e6, request: { mode: 'full' } });
+  const report = await r.done;
+  assert.equal(report.recommendation.microBatchSize, undefined);
+  assert.ok(report.recommendation.batchSize <= report.recommendation.memoryCeiling);
+  assert.match(
+    report.reasons.find((x) => x.includes('accumulated micro-batches'))!,
+    /its goodput is only \d+ % of batch \d+'s, so it is not worth accumulating\.$/,
+  );
+  const roomy = await search(UPDATE_BOUND, { trainCount: 40_000, request: { mode: 'full' } }).done;
+  assert.equal(roomy.recommendation.microBatchSize, undefined);
+  assert.ok(!roomy.reasons.some((x) => x.includes('accumulated')), 'the dataset, not memory, caps the batch: nothing to accumulate past');
+});

@@ -61,9 +61,14 @@ function printTuning(t: TuningDetail): void {
   const r = t.report;
   if (r) {
     const rec = r.recommendation;
-    const headroom = rec.memoryHeadroom !== null ? `, ${Math.round(rec.memoryHeadroom * 100)} % headroom at ${rec.batchSize}` : '';
+    const step = rec.microBatchSize ?? rec.batchSize;
+    const headroom = rec.memoryHeadroom !== null ? `, ${Math.round(rec.memoryHeadroom * 100)} % headroom at ${step}` : '';
     printLine('');
     printLine(`  Recommended batch size   ${rec.batchSize}`);
+    if (rec.microBatchSize !== undefined)
+      printLine(
+        `  Micro-batch              ${rec.microBatchSize} (${rec.batchSize / rec.microBatchSize} passes accumulated per step: the batch is above the memory ceiling)`,
+      );
     printLine(`  Learning rate            ${Number(rec.learningRate.toPrecision(3))} (${rec.optimizer}), warm-up ${rec.warmupSteps} steps`);
     printLine(`  Expected throughput      ${Math.round(rec.expectedSamplesPerSecond)} samples/s`);
     printLine(`  Memory ceiling           ${rec.memoryCeiling} (budget ${formatBytes(rec.memoryBudgetBytes)}${headroom})`);

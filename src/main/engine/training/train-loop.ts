@@ -9,6 +9,7 @@ import { createRng, rngAt, shuffleInPlace, type SeededRng } from '../../../share
 import { CHECKPOINT_FORMAT, samplesDoneInEpoch, type CheckpointPlan, type CheckpointReason } from '../../../shared/checkpoint.js';
 import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { microBatchOf } from '../../../shared/accumulation.js';
+import { accumulateGradients } from './accumulate.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
 import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
@@ -332,30 +333,13 @@ class TrainingRun {
     return { loss: value, accuracy: accuracy!, grads };
   }
 
-  /**
-   * The same mean loss, accuracy and gradients as one pass, from passes of `micro` samples: each
-   * pass's weighted by its share of the batch and added up, only one pass's activations alive at a
-   * time. The sums are kept across the passes' own tidies, the last ones disposed as they are replaced.
-   */
+  /** The same mean loss, accuracy and gradients as one pass, from passes of `micro` samples (accumulate.ts). */
   private accumulatedGradients(x: tf.Tensor, labels: tf.Tensor, oneHot: tf.Tensor, micro: number): StepGradients {
-    const n = x.shape[0]!;
-    let sum: StepGradients | undefined;
-    for (let start = 0; start < n; start += micro) {
-      const size = Math.min(micro, n - start);
-      const next = tf.tidy(() => {
-        const part = this.gradients(x.slice(start, size), labels.slice(start, size), oneHot.slice(start, size));
-        const share = tf.scalar(size / n);
-        const add = (total: tf.Tensor | undefined, t: tf.Tensor) => (total ? tf.add(total, tf.mul(t, share)) : tf.mul(t, share));
-        const grads: tf.NamedTensorMap = {};
-        for (const [name, g] of Object.entries(part.grads)) grads[name] = add(sum?.grads[name], g);
-        const accuracy = add(sum?.accuracy, part.accuracy) as tf.Scalar;
-        part.accuracy.dispose(); // kept by `gradients`, so no tidy takes it
-        return { loss: add(sum?.loss, part.loss) as tf.Scalar, accuracy, grads };
-      });
-      if (sum) tf.dispose([sum.loss, sum.accuracy, ...Object.values(sum.grads)]);
-      sum = next;
-    }
-    return sum!;
+    const r = accumulateGradients(x.shape[0]!, micro, (start, size) => {
+      const part = this.gradients(x.slice(start, size), labels.slice(start, size), oneHot.slice(start, size));
+      return { values: [part.loss, part.accuracy], grads: part.grads };
+    });
+    return { loss: r.values[0]!, accuracy: r.values[1]!, grads: r.grads };
   }
 
   /** Reads the pending steps' metrics back in one transfer and reports them, averaged over the window. */

@@ -39,6 +39,7 @@ import { augmentBatch } from '../training/augment.js';
 import type { AugmentLevel } from '../../../shared/fine-tuning.js';
 import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { evaluateSplit, makeBatch } from '../training/train-loop.js';
+import { accumulateGradients } from '../training/accumulate.js';
 import { microBatchGradientStats } from './gradient-noise.js';
 import { currentWasmHeapBytes } from './probe-failure.js';
 import { currentDeviceWatch, WebgpuScopeError } from '../backends/webgpu-device.js';
@@ -221,7 +222,7 @@ export class ProbeRunner {
       case 'memory':
         return request.forwardOnly ? this.forwardMemory(request.batchSize) : this.memory(request.batchSize);
       case 'throughput':
-        return this.throughput(request.batchSize, request.warmupSteps, request.steps);
+        return this.throughput(request.batchSize, request.warmupSteps, request.steps, request.microBatch);
       case 'noise':
         return this.noise(request.microBatch, request.k, request.steps, request.learningRate, request.pretrainSteps ?? 0, request.windows ?? 1);
       case 'learning-rate':
@@ -292,13 +293,13 @@ export class ProbeRunner {
    * slow a chunk down, never speed it up. Each chunk's clock is read only after a readback of
    * its last loss (which waits for every queued step), so async backends are timed honestly.
    */
-  throughput(batchSize: number, warmupSteps: number, steps: number): Promise<ThroughputResult> {
+  throughput(batchSize: number, warmupSteps: number, steps: number, microBatch?: number): Promise<ThroughputResult> {
     return this.isolated(MEASURE_LEARNING_RATE, async (opt) => {
       const sampler = this.sampler();
       let last: tf.Scalar | undefined;
       const run = async (n: number) => {
         for (let i = 0; i < n; i++) {
-          const loss = this.step(opt, sampler.next(batchSize));
+          const loss = this.step(opt, sampler.next(batchSize), undefined, microBatch);
           last?.dispose();
           last = loss;
           await yieldToEventLoop();
@@ -317,7 +318,7 @@ export class ProbeRunner {
         done += n;
       }
       last!.dispose();
-      return { kind: 'throughput', secondsPerStep: best, samplesPerSecond: batchSize / best };
+      return { kind: 'throughput', secondsPerStep: best, samplesPerSecond: batchSize / best, ...(microBatch && microBatch < batchSize ? { microBatch } : {}) };
     });
   }
 
@@ -541,8 +542,13 @@ export class ProbeRunner {
 
   /** What the trained part takes for this batch: augmented as the run will be, through the frozen part. */
   private inputsOf(x: tf.Tensor): tf.Tensor {
+    return this.net.frozen(this.augmented(x));
+  }
+
+  /** The batch as a training step sees it: augmented with this step's draws (each call is a new step). */
+  private augmented(x: tf.Tensor): tf.Tensor {
     this.stepCount++;
-    return this.net.frozen(augmentBatch(x, this.opts.augment ?? 'none', this.opts.seed, this.stepCount, this.ds.manifest.normalization));
+    return augmentBatch(x, this.opts.augment ?? 'none', this.opts.seed, this.stepCount, this.ds.manifest.normalization);
   }
 
   /** The training loss of features from inputsOf. */
@@ -551,18 +557,30 @@ export class ProbeRunner {
     return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
   }
 
-  /** One training step (forward, backward, update) on these samples; returns its loss. */
-  private step(opt: NetOptimizer, indices: Uint32Array, beforeUpdate?: () => void): tf.Scalar {
+  /**
+   * One training step (forward, backward, update) on these samples; returns its loss. With
+   * `micro` below the batch, the step accumulates the gradients of passes of that many samples
+   * (a run's micro-batches: accumulate.ts).
+   */
+  private step(opt: NetOptimizer, indices: Uint32Array, beforeUpdate?: () => void, micro = indices.length): tf.Scalar {
     const need = indices.length * this.ds.sampleSize;
     if (this.scratch.length < need) this.scratch = new Float32Array(need);
     const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
     try {
       return tf.tidy(() => {
-        const features = this.inputsOf(x);
-        const { value, grads } = tf.variableGrads(() => this.lossOf(features, oneHot), this.trainable);
+        const n = indices.length;
+        const passOf = (features: tf.Tensor, hot: tf.Tensor2D) => {
+          const { value, grads } = tf.variableGrads(() => this.lossOf(features, hot), this.trainable);
+          return { values: [value], grads };
+        };
+        const inputs = micro < n ? this.augmented(x) : undefined;
+        const step =
+          inputs === undefined
+            ? passOf(this.inputsOf(x), oneHot)
+            : accumulateGradients(n, micro, (start, size) => passOf(this.net.frozen(inputs.slice(start, size)), oneHot.slice(start, size)));
         beforeUpdate?.();
-        opt.applyGradients(grads);
-        return value;
+        opt.applyGradients(step.grads);
+        return step.values[0]!;
       });
     } finally {
       tf.dispose([x, labels, oneHot]);

@@ -15,7 +15,7 @@ import { neighbourSeconds } from './remaining.js';
  * forecast noise scale's spread between seeds would otherwise swing the choice (and its rate)
  * from seed to seed (docs/benchmarks.md, the Auto-tune search).
  */
-const GOODPUT_TIE = 0.95;
+export const GOODPUT_TIE = 0.95;
 
 /** The batch the search settles on before any validation trial. */
 export async function chooseBatch(s: SearchContext, memory: MemoryPhase, speed: ThroughputPhase, noise: NoisePhase): Promise<number> {

@@ -4,6 +4,7 @@ import { efficiency, scaleOutSpeedup } from '../../../shared/tuner-math.js';
 import type { CurvePoint, TuningReport } from '../../../shared/tuning-types.js';
 import type { SearchContext } from './context.js';
 import type { BaseRate, RateScaling } from './learning-rate.js';
+import type { AccumulatedChoice } from './accumulation.js';
 import type { MemoryPhase } from './memory.js';
 import type { NoisePhase } from './noise.js';
 import { learningRateReason, round } from './reasons.js';
@@ -19,6 +20,8 @@ export interface SearchFindings {
   chosen: number;
   /** The evaluation batch, when the search found one (eval-batch.ts). */
   evalBatch?: number;
+  /** An effective batch above the memory ceiling that goodput chose, trained by accumulation (accumulation.ts). */
+  accumulated?: AccumulatedChoice;
 }
 
 /** Measured and predicted memory, whether it fitted, throughput, and (Full) efficiency and goodput per batch. */
@@ -53,7 +56,9 @@ function headroom(memory: MemoryPhase, b: number, budgetBytes: number): number |
 /** The report, with the learning-rate sentence as its last reason. */
 export function buildReport(s: SearchContext, f: SearchFindings, searchSeconds: () => number): TuningReport {
   const { request } = s;
-  const { memory, speed, noise, chosen } = f;
+  const { memory, speed, noise } = f;
+  // The batch recommended: the effective one when goodput chose accumulation, the memory's at its micro-batch.
+  const chosen = f.accumulated?.batchSize ?? f.chosen;
   const b0 = request.baseBatchSize;
   const learningRate = f.rates.rateAt(chosen);
   const warm = f.rates.warmupAt(chosen);
@@ -68,10 +73,11 @@ export function buildReport(s: SearchContext, f: SearchFindings, searchSeconds: 
       batchSize: chosen,
       learningRate,
       warmupSteps: warm,
-      expectedSamplesPerSecond: speed.timings.get(chosen)?.samplesPerSecond ?? chosen / (timeFit.a + timeFit.b * chosen),
+      expectedSamplesPerSecond: f.accumulated?.samplesPerSecond ?? speed.timings.get(chosen)?.samplesPerSecond ?? chosen / (timeFit.a + timeFit.b * chosen),
+      ...(f.accumulated ? { microBatchSize: f.accumulated.microBatch } : {}),
       memoryCeiling: memory.ceiling.ceiling,
       memoryBudgetBytes: s.budget.bytes,
-      memoryHeadroom: headroom(memory, chosen, s.budget.bytes),
+      memoryHeadroom: headroom(memory, f.accumulated?.microBatch ?? chosen, s.budget.bytes),
       noiseScale,
       optimizer: request.optimizer,
       ...(f.evalBatch !== undefined ? { evalBatchSize: f.evalBatch } : {}),

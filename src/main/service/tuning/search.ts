@@ -7,7 +7,8 @@ import type { SearchAllowanceReport, TuningReport, TuningRequest } from '../../.
 import { SearchContext, TuningStoppedError, type Budget, type KnownTuning, type SearchHooks, type TrialStore } from './context.js';
 import { SearchAllowance } from './allowance.js';
 import { plannedRunSeconds, SEARCH_SHARE } from '../../../shared/search-budget.js';
-import { chooseBatch } from './goodput.js';
+import { chooseBatch, GOODPUT_TIE } from './goodput.js';
+import { tryAccumulation } from './accumulation.js';
 import { findBaseRate, rateScaling } from './learning-rate.js';
 import { findMemoryCeiling } from './memory.js';
 import { measureNoiseScale, NO_NOISE, remeasureNoiseScale } from './noise.js';
@@ -97,11 +98,13 @@ export async function runSearch(o: SearchOptions): Promise<TuningReport> {
     const full = o.request.mode === 'full';
     const early = full ? await measureNoiseScale(s, speed, base.rate) : NO_NOISE;
     const noise = full ? await remeasureNoiseScale(s, speed, base.rate, early) : early;
-    let chosen = await chooseBatch(s, memory, speed, noise);
-    if (full) chosen = await validationTrials(s, speed, chosen, rates);
+    const picked = await chooseBatch(s, memory, speed, noise);
+    const chosen = full ? await validationTrials(s, speed, picked, rates) : picked;
+    const accumulated = full ? await tryAccumulation(s, { memory, speed, noise }, picked, chosen, GOODPUT_TIE) : null;
     const evalBatch = await findEvalBatch(s, memory);
     s.progress('report', chosen, 'writing the report');
-    return buildReport(s, { memory, speed, base, rates, noise, chosen, ...(evalBatch !== undefined ? { evalBatch } : {}) }, () => clock() - started);
+    const findings = { memory, speed, base, rates, noise, chosen, ...(evalBatch !== undefined ? { evalBatch } : {}), ...(accumulated ? { accumulated } : {}) };
+    return buildReport(s, findings, () => clock() - started);
   } finally {
     await o.prober.close();
   }
