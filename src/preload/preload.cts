@@ -24,6 +24,8 @@ const METHODS: Record<MethodName, true> = {
   getTuning: true,
   listTunings: true,
   deleteTuning: true,
+  tuningTrialRows: true,
+  exportTuningCsv: true,
   startTraining: true,
   stopTraining: true,
   resumeTraining: true,

@@ -451,6 +451,7 @@ test('--help works on every command', () => {
     ['tune'],
     ['tunings', 'list'],
     ['tunings', 'show'],
+    ['tunings', 'export'],
     ['settings'],
     ['serve'],
     ['datasets', 'delete'],

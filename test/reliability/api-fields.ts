@@ -208,6 +208,8 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
     fields: { dataset: opt({ t: 'datasetRef' }), status: opt({ t: 'enum', of: ['running', 'completed', 'failed', 'stopped', 'interrupted'] }) },
     base: (r) => ({ dataset: r.images.name, status: 'completed' }),
   },
+  tuningTrialRows: { fields: { sessionId: opt({ t: 'id', of: 'tuning session' }) }, base: (r) => ({ sessionId: r.tuning }) },
+  exportTuningCsv: { fields: { sessionId: opt({ t: 'id', of: 'tuning session' }) }, base: (r) => ({ sessionId: r.tuning }) },
   startTraining: {
     fields: {
       dataset: { kind: { t: 'datasetRef' }, unless: 'fromTuning' },

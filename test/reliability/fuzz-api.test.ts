@@ -72,6 +72,8 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   getTuning: { sessionId: 1 },
   listTunings: { dataset: 1, status: 'running' },
   deleteTuning: { sessionId: 1, dryRun: true },
+  tuningTrialRows: { sessionId: 1 },
+  exportTuningCsv: { sessionId: 1 },
   startTraining: {
     dataset: 1,
     fromTuning: 1,

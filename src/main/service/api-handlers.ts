@@ -4,12 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, ValidParamsOf, WireError } from '../../shared/api/index.js';
+import type { Backends, ExportFile, ImportProgressEvent, MethodName, ResultOf, TuningTrialRow, ValidParamsOf, WireError } from '../../shared/api/index.js';
 import { ApiError, DESKTOP_ONLY_METHODS, SERIES_NAMES, VIEW_DEFAULTS } from '../../shared/api/index.js';
 import type { ImportOptions } from '../../shared/dataset-types.js';
 import type { StartFromRequest } from '../../shared/fine-tuning.js';
 import type { LoadedStartModel } from './start-model-source.js';
 import type { TuningProgress } from '../../shared/tuning-types.js';
+import { tuningTrialRows, tuningTrialsCsv, tuningTrialsFileName } from '../../shared/tuning-trial-rows.js';
 import { DatasetImportError, MNIST_SAMPLE_SOURCE } from '../engine/datasets/index.js';
 import { detectBackends, type EntryRunner } from './backend-detect.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
@@ -117,6 +118,24 @@ function datasetHandlers(ctx: HandlerContext): Group<'listDatasets' | 'getDatase
     importSample: (p) => runImport(MNIST_SAMPLE_SOURCE, 'sample', p),
     deleteDataset: (p) => service.deleteDataset(p.dataset, { dryRun: p.dryRun ?? false }),
     listArchitectures: (p) => architectureList(p.dataset !== undefined ? service.getDataset(p.dataset) : undefined),
+  };
+}
+
+/** The trials of one session, or of every session oldest first, as the export's rows. */
+function trialRowsOf(service: AutoBatchService, sessionId: number | undefined): TuningTrialRow[] {
+  const sessions = sessionId === undefined ? [...service.listTunings()].reverse() : [service.getTuning(sessionId)];
+  return sessions.flatMap((t) => tuningTrialRows(t, service.tuningTrials(t.id)));
+}
+
+function tuningDataHandlers(ctx: HandlerContext): Group<'tuningTrialRows' | 'exportTuningCsv'> {
+  const { service } = ctx;
+  return {
+    tuningTrialRows: (p) => trialRowsOf(service, p.sessionId),
+    exportTuningCsv: (p) => {
+      const text = tuningTrialsCsv(trialRowsOf(service, p.sessionId));
+      const fileName = tuningTrialsFileName(p.sessionId === undefined ? null : service.getTuning(p.sessionId));
+      return { fileName, mimeType: 'text/csv; charset=utf-8', text, bytes: Buffer.byteLength(text, 'utf8') } satisfies ExportFile;
+    },
   };
 }
 
@@ -306,6 +325,7 @@ export function createServiceHandlers(ctx: HandlerContext): ServiceHandlers {
   return {
     ...datasetHandlers(ctx),
     ...tuningHandlers(ctx, settings),
+    ...tuningDataHandlers(ctx),
     ...trainingHandlers(ctx, settings),
     ...runHandlers(ctx),
     ...settingsHandlers(ctx, settings),

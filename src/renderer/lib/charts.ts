@@ -3,8 +3,9 @@
 import type uPlot from 'uplot';
 import type { ChartPalette } from './chart-theme.js';
 import { formatBytes } from '../../shared/format.js';
-import { formatNumber, formatPercent } from './format.js';
+import { formatDuration, formatNumber, formatPercent } from './format.js';
 import type { StepMark } from './run-events.js';
+import { COMPARE_BY_LABELS, pointText, SCATTER_Y_LABELS, type MarkerShape, type RunScatter } from './run-scatter.js';
 
 export type { StepMark } from './run-events.js';
 
@@ -300,5 +301,135 @@ export function rangeTestChartOptions(
         : []),
     ],
     legend: { live: true },
+  };
+}
+
+/** Draws one marker of `shape` centred at (x, y), radius r (canvas pixels). */
+function drawMarker(ctx: CanvasRenderingContext2D, shape: MarkerShape, x: number, y: number, r: number): void {
+  ctx.beginPath();
+  switch (shape) {
+    case 'circle':
+    case 'ring':
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+      break;
+    case 'square':
+      ctx.rect(x - r * 0.85, y - r * 0.85, r * 1.7, r * 1.7);
+      break;
+    case 'triangle':
+    case 'triangle-down': {
+      const s = shape === 'triangle' ? 1 : -1;
+      ctx.moveTo(x, y - s * r * 1.15);
+      ctx.lineTo(x + r, y + s * r * 0.75);
+      ctx.lineTo(x - r, y + s * r * 0.75);
+      ctx.closePath();
+      break;
+    }
+    case 'diamond':
+      ctx.moveTo(x, y - r * 1.2);
+      ctx.lineTo(x + r, y);
+      ctx.lineTo(x, y + r * 1.2);
+      ctx.lineTo(x - r, y);
+      ctx.closePath();
+      break;
+    case 'cross':
+    case 'plus': {
+      // Drawn as strokes: a thin cross has no inside to fill.
+      const d = shape === 'cross' ? r * 0.8 : r;
+      const [a, b] = shape === 'cross' ? [d, d] : [d, 0];
+      ctx.moveTo(x - a, y - b);
+      ctx.lineTo(x + a, y + b);
+      ctx.moveTo(x + b, y - a);
+      ctx.lineTo(x - b, y + a);
+      break;
+    }
+  }
+}
+
+/** The scatter's points as markers: the shape by model (its colour too), over a light outline for contrast. */
+function scatterMarkersPlugin(s: RunScatter, p: ChartPalette): uPlot.Plugin {
+  const stroked = new Set<MarkerShape>(['cross', 'plus', 'ring']);
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const ctx = u.ctx;
+          const dpr = devicePixelRatio;
+          ctx.save();
+          for (const pt of s.points) {
+            if (!u.series[pt.series + 1]?.show) continue; // hidden from the legend
+            const m = s.models[pt.series]!;
+            const color = p.series[pt.series % p.series.length]!;
+            const x = u.valToPos(pt.x, 'x', true);
+            const y = u.valToPos(pt.y, 'y', true);
+            drawMarker(ctx, m.shape, x, y, 5 * dpr);
+            if (stroked.has(m.shape)) {
+              ctx.lineWidth = 2.5 * dpr;
+              ctx.strokeStyle = color;
+              ctx.stroke();
+            } else {
+              ctx.fillStyle = color;
+              ctx.fill();
+              ctx.lineWidth = 1 * dpr;
+              ctx.strokeStyle = p.text;
+              ctx.stroke();
+            }
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+/** The x scale and axis of the scatter: log₂ for batch sizes, log₁₀ for rates, a column per model. */
+function scatterX(s: RunScatter, p: ChartPalette, yLabel: string, yValues?: (v: number) => string): { scale: uPlot.Scale; axes: uPlot.Axis[] } {
+  const xs = s.data[0];
+  const lo = xs.length ? Math.min(...xs) : 1;
+  const hi = xs.length ? Math.max(...xs) : 1;
+  const base = axes(p, COMPARE_BY_LABELS[s.by].toLowerCase(), yLabel, yValues);
+  // Whole powers of the base at both ends (uPlot puts a log axis's ticks at the range's end and
+  // its powers from there), a little beyond the outermost points so none sits on the frame.
+  const powers = (b: number): uPlot.Range.MinMax => [b ** Math.floor(Math.log(lo) / Math.log(b) - 0.15), b ** Math.ceil(Math.log(hi) / Math.log(b) + 0.15)];
+  if (s.by === 'batchSize') return { scale: { time: false, distr: 3, log: 2, range: () => powers(2) }, axes: base };
+  if (s.by === 'learningRate') return { scale: { time: false, distr: 3, log: 10, range: () => powers(10) }, axes: decadeLabels(base) };
+  const names = s.models.map((m) => m.model);
+  const [xAxis, ...rest] = base;
+  const columns = names.map((_, i) => i + 1);
+  return {
+    scale: { time: false, range: () => [0.5, names.length + 0.5] },
+    axes: [{ ...xAxis!, splits: () => columns, values: (_u, vals) => vals.map((v) => names[Math.round(v) - 1] ?? '') }, ...rest],
+  };
+}
+
+/**
+ * Runs as points: a setting across (batch size, learning rate, model), best validation accuracy
+ * or training time up; each model its own marker shape. Hovering names the run in the legend.
+ */
+export function runScatterOptions(s: RunScatter, p: ChartPalette): Options {
+  const accuracy = s.y === 'accuracy';
+  const yValues = accuracy ? percentAxis : (v: number) => formatDuration(v);
+  const ys = s.points.map((pt) => pt.y);
+  const yRange: uPlot.Scale['range'] = accuracy
+    ? // Close accuracies stay apart: the range hugs the points, within 0–100 %.
+      () => [Math.max(0, Math.min(...ys, 1) - 0.05), Math.min(1, Math.max(...ys, 0) + 0.05)]
+    : () => [0, Math.max(...ys, 1) * 1.1];
+  const x = scatterX(s, p, accuracy ? 'best val. accuracy' : 'training time', yValues);
+  return {
+    title: `${SCATTER_Y_LABELS[s.y]} by ${COMPARE_BY_LABELS[s.by].toLowerCase()}`,
+    scales: { x: x.scale, y: { range: yRange } },
+    axes: x.axes,
+    series: [
+      { label: 'run', value: (_u, _v, _s, idx) => (idx === null || !s.points[idx] ? '—' : pointText(s.points[idx])) },
+      ...s.models.map((m, i) => ({
+        label: `${m.glyph} ${m.model}`,
+        stroke: p.series[i % p.series.length],
+        paths: () => null,
+        points: { show: false },
+        value: (_u: uPlot, v: number | null) => (v === null ? '—' : accuracy ? formatPercent(v) : formatDuration(v)),
+      })),
+    ],
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false } },
+    plugins: [scatterMarkersPlugin(s, p)],
   };
 }

@@ -31,6 +31,7 @@ import {
   tuningDetailSchema,
   tuningProgressSchema,
   tuningSummarySchema,
+  tuningTrialRowSchema,
 } from './data.js';
 
 const id = z.number().int().min(1);
@@ -181,6 +182,13 @@ export const API_METHODS = {
    * searches or a run trains with its recommendation.
    */
   deleteTuning: { params: z.strictObject({ sessionId: id, ...deleteOptions }), result: deletionSchema },
+  /**
+   * Every trial of one tuning session (or, without sessionId, of every session, oldest first), one
+   * flat row each with the session's context: dataset, model, engine and backend, mode.
+   */
+  tuningTrialRows: { params: z.strictObject({ sessionId: id.optional() }), result: z.array(tuningTrialRowSchema) },
+  /** The same rows as CSV text: the context and trial columns, then one column per measured value. */
+  exportTuningCsv: { params: z.strictObject({ sessionId: id.optional() }), result: exportFileSchema },
 
   // ---- training ----
   /**

@@ -220,6 +220,39 @@ export const tuningDetailSchema = z.strictObject({
 });
 export type TuningDetail = z.infer<typeof tuningDetailSchema>;
 
+/**
+ * One trial of a tuning session with the session's context, flat: a row of `autobatch tunings
+ * export` and of the Tune screen's "Export trials (CSV)" (src/shared/tuning-trial-rows.ts).
+ */
+export const tuningTrialRowSchema = z.strictObject({
+  tuningId: id,
+  tuningStatus: z.enum(TUNING_STATUSES),
+  createdAt: iso,
+  datasetId: id,
+  dataset: z.string(),
+  model: z.enum(RUN_MODELS),
+  mode: z.enum(TUNING_MODES),
+  /** 'tfjs' or 'PyTorch', from the rung; null for sessions stored before the rung was kept. */
+  engine: z.string().nullable(),
+  /** The backend as the trainer named it ('wasm', 'torch'…). */
+  backend: z.string().nullable(),
+  /** The concrete choice the search ran on ('wasm', 'torch-cpu'…). */
+  rung: z.string().nullable(),
+  device: z.string().nullable(),
+  seq: z.number().int(),
+  kind: trialSchema.shape.kind,
+  batchSize: z.number().int(),
+  learningRate: z.number().nullable(),
+  status: trialSchema.shape.status,
+  /** The probe ran out of memory (status 'oom'), for filtering without knowing the statuses. */
+  oom: z.boolean(),
+  cause: z.string().nullable(),
+  seconds: z.number(),
+  /** What the probe measured (peakBytes, samplesPerSecond, noiseScale, valLoss…), as stored. */
+  result: z.record(z.string(), z.unknown()),
+});
+export type TuningTrialRow = z.infer<typeof tuningTrialRowSchema>;
+
 export const runDetailSchema = z.strictObject({
   run: runSummarySchema,
   /** The Auto-tune session the run trained with, with its report. */

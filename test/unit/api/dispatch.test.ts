@@ -80,6 +80,9 @@ const cases: [string, unknown, string][] = [
   ['deleteRun', { runId: 1, dryRun: 'yes' }, 'dryRun'],
   ['deleteTuning', { sessionId: '3' }, 'sessionId'],
   ['deleteTuning', { sessionId: 3, dryRun: 1 }, 'dryRun'],
+  ['tuningTrialRows', { sessionId: 0 }, 'sessionId'],
+  ['exportTuningCsv', { sessionId: 'all' }, 'sessionId'],
+  ['exportTuningCsv', { sessionId: 1, format: 'xlsx' }, 'format'],
 ];
 
 for (const [method, params, field] of cases) {
@@ -179,6 +182,21 @@ test('delete calls reach the service: unknown ids are not found, naming the fiel
     assert.deepEqual(res, { id: 8, ok: false, error: { code: 'not-found', field, message } });
     assert.equal(reached[0], method);
   }
+});
+
+test('tuning exports: an unknown session is not found, naming the field; without one, every session (none here)', async () => {
+  for (const method of ['tuningTrialRows', 'exportTuningCsv'] as const) {
+    const res = await dispatcher.dispatch({ id: 9, method, params: { sessionId: 99 } });
+    assert.deepEqual(res, { id: 9, ok: false, error: { code: 'not-found', field: 'sessionId', message: 'sessionId: no tuning session "99"' } });
+  }
+  assert.deepEqual(await dispatcher.call('tuningTrialRows', {}), []);
+  const file = (await dispatcher.call('exportTuningCsv', {})) as { fileName: string; text: string; bytes: number };
+  assert.equal(file.fileName, 'tunings-trials.csv');
+  assert.match(
+    file.text,
+    /^tuningId,tuningStatus,createdAt,datasetId,dataset,model,mode,engine,backend,rung,device,seq,kind,batchSize,learningRate,status,oom,cause,seconds\n$/,
+  );
+  assert.equal(file.bytes, file.text.length);
 });
 
 test('settings round-trip through settings.json', async () => {

@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { TUNING_DEFAULTS, type TuningDetail } from '../../../shared/api/index.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../../shared/run-types.js';
 import { TUNING_MODES, type TrialRecord, type TuningReport } from '../../../shared/tuning-types.js';
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
 import { followTuning } from '../follow.js';
+import { exportFileBytes } from '../../service/app-core.js';
 import { addDeleteCommand } from '../confirm-delete.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { addStartModelOptions, startFromFlags, startFromText } from '../start-model-flags.js';
@@ -215,6 +216,41 @@ function showCommand(tunings: Command, ctx: CliContext): void {
     });
 }
 
+/** `<id|all>`: a session id, or every session ('all', undefined to the API). */
+function sessionOrAll(value: string): number | undefined {
+  if (value.trim().toLowerCase() === 'all') return undefined;
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError(`expected a tuning session id (see autobatch tunings list) or "all", got "${value}"`);
+  return runId(value);
+}
+
+function exportCommand(tunings: Command, ctx: CliContext): void {
+  tunings
+    .command('export')
+    .description("every trial of a tuning session (or of all of them) as data: one row per trial with the session's dataset, model, engine, backend and mode")
+    .argument('<session>', 'tuning session id, or "all"', sessionOrAll)
+    .option('--csv', 'write CSV: the context and trial columns, then one column per measured value (the default)')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .option('--json', 'print the rows as one JSON document')
+    .action(async (sessionId: number | undefined, opts, cmd: Command) => {
+      const json = ctx.json(cmd);
+      if (json && opts.csv) throw new UsageError('choose one of --csv and --json');
+      const api = ctx.api();
+      const params = sessionId === undefined ? {} : { sessionId };
+      const out = opts.out === undefined ? undefined : path.resolve(opts.out as string);
+      if (out === undefined) {
+        if (json) return printJson(await api.tuningTrialRows(params));
+        return void process.stdout.write(exportFileBytes(await api.exportTuningCsv(params)));
+      }
+      const rows = await api.tuningTrialRows(params);
+      writeFileSync(out, json ? `${JSON.stringify(rows, null, 2)}\n` : exportFileBytes(await api.exportTuningCsv(params)));
+      const sessions = new Set(rows.map((r) => r.tuningId)).size;
+      // With --json, stdout still holds one JSON document: what was written where.
+      if (json) return printJson({ file: out, rows: rows.length, sessions });
+      printLine(`Wrote ${rows.length} ${rows.length === 1 ? 'trial' : 'trials'} of ${sessions} tuning ${sessions === 1 ? 'session' : 'sessions'} to ${out}`);
+    });
+}
+
 function deleteCommand(tunings: Command, ctx: CliContext): void {
   addDeleteCommand(tunings, ctx, {
     description: 'delete a tuning session with its measurements; runs trained with it are kept',
@@ -228,5 +264,6 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
   const tunings = program.command('tunings').description('review past Auto-tune sessions');
   listCommand(tunings, ctx);
   showCommand(tunings, ctx);
+  exportCommand(tunings, ctx);
   deleteCommand(tunings, ctx);
 }
