@@ -24,6 +24,7 @@ const METHODS: Record<MethodName, true> = {
   getTuning: true,
   listTunings: true,
   deleteTuning: true,
+  checkTuning: true,
   startTraining: true,
   stopTraining: true,
   resumeTraining: true,

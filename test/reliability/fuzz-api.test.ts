@@ -72,6 +72,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   getTuning: { sessionId: 1 },
   listTunings: { dataset: 1, status: 'running' },
   deleteTuning: { sessionId: 1, dryRun: true },
+  checkTuning: { sessionId: 1, dataset: 1, config: { model: 'mlp', augment: 'none', backend: 'cpu' } },
   startTraining: {
     dataset: 1,
     fromTuning: 1,

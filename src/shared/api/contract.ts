@@ -28,6 +28,7 @@ import {
   settingsSchema,
   tuneStatusEventSchema,
   tuneTrialEventSchema,
+  tuningCheckSchema,
   tuningDetailSchema,
   tuningProgressSchema,
   tuningSummarySchema,
@@ -181,6 +182,22 @@ export const API_METHODS = {
    * searches or a run trains with its recommendation.
    */
   deleteTuning: { params: z.strictObject({ sessionId: id, ...deleteOptions }), result: deletionSchema },
+  /**
+   * Whether a tuning still holds for a run started with fromTuning and these changes: its stored
+   * fingerprint (model and size, dataset content, input, augmentation, engine, backend, device,
+   * torch and app versions) against this machine's now, each change in words, and the search
+   * that would measure afresh. 'unknown' for tunings stored before fingerprints were kept.
+   */
+  checkTuning: {
+    params: z.strictObject({
+      sessionId: id,
+      /** The dataset the run would train on (default: the tuning's). */
+      dataset: datasetRef.optional(),
+      /** The run's own model, augmentation or backend, where it overrides the tuning's. */
+      config: z.strictObject({ model: z.enum(MODEL_KINDS).optional(), augment: z.enum(AUGMENT_LEVELS).optional(), backend: z.enum(BACKEND_CHOICES).optional() }).optional(),
+    }),
+    result: tuningCheckSchema,
+  },
 
   // ---- training ----
   /**
