@@ -132,7 +132,12 @@ export function fingerprintChanges(was: TuningFingerprint, now: TuningFingerprin
  * Fresh, stale or unknown. `extra`: changes the current fingerprint could not hold (the backend
  * is not available at all now). Without a stored fingerprint it is unknown — never guessed.
  */
-export function freshnessOf(stored: TuningFingerprint | null, current: TuningFingerprint | null, extra: FingerprintChange[] = [], unknownReason = NO_FINGERPRINT_REASON): TuningFreshness {
+export function freshnessOf(
+  stored: TuningFingerprint | null,
+  current: TuningFingerprint | null,
+  extra: FingerprintChange[] = [],
+  unknownReason = NO_FINGERPRINT_REASON,
+): TuningFreshness {
   if (stored === null) return { state: 'unknown', changes: [], reason: unknownReason };
   const changes = [...(current ? fingerprintChanges(stored, current) : []), ...extra];
   if (!current && changes.length === 0) return { state: 'unknown', changes: [], reason: unknownReason };

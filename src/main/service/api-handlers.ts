@@ -161,7 +161,10 @@ function tuningHandlers(
       return out;
     },
     deleteTuning: (p) => service.deleteTuning(p.sessionId, { dryRun: p.dryRun ?? false }),
-    checkTuning: async (p) => ({ sessionId: p.sessionId, ...(await service.checkTuning(p.sessionId, { ...(p.dataset !== undefined ? { dataset: p.dataset } : {}), ...p.config })) }),
+    checkTuning: async (p) => ({
+      sessionId: p.sessionId,
+      ...(await service.checkTuning(p.sessionId, { ...(p.dataset !== undefined ? { dataset: p.dataset } : {}), ...p.config })),
+    }),
   };
 }
 

@@ -58,7 +58,11 @@ export async function fingerprintOf(input: FingerprintInput, deps: FingerprintDe
 }
 
 /** The parts of a tuning its fingerprint is made of, with a run's changes. */
-export function tuningInput(t: TuningSessionRecord, dataset: DatasetRecord, changes: { model?: string; augment?: string; backend?: BackendChoice } = {}): FingerprintInput {
+export function tuningInput(
+  t: TuningSessionRecord,
+  dataset: DatasetRecord,
+  changes: { model?: string; augment?: string; backend?: BackendChoice } = {},
+): FingerprintInput {
   return {
     dataset,
     model: changes.model ?? t.model,

@@ -194,7 +194,9 @@ export const API_METHODS = {
       /** The dataset the run would train on (default: the tuning's). */
       dataset: datasetRef.optional(),
       /** The run's own model, augmentation or backend, where it overrides the tuning's. */
-      config: z.strictObject({ model: z.enum(MODEL_KINDS).optional(), augment: z.enum(AUGMENT_LEVELS).optional(), backend: z.enum(BACKEND_CHOICES).optional() }).optional(),
+      config: z
+        .strictObject({ model: z.enum(MODEL_KINDS).optional(), augment: z.enum(AUGMENT_LEVELS).optional(), backend: z.enum(BACKEND_CHOICES).optional() })
+        .optional(),
     }),
     result: tuningCheckSchema,
   },

@@ -23,7 +23,9 @@ export function retuneParams(datasetId: number, request: TuningRequest, override
   return {
     dataset: overrides.dataset ?? datasetId,
     ...(model !== undefined ? { model } : {}),
-    ...(from && overrides.model === undefined ? { startFrom: { source: from.source, unfreeze: from.unfreeze, fineTuneLearningRate: from.fineTuneLearningRate } } : {}),
+    ...(from && overrides.model === undefined
+      ? { startFrom: { source: from.source, unfreeze: from.unfreeze, fineTuneLearningRate: from.fineTuneLearningRate } }
+      : {}),
     mode: request.mode,
     backend: overrides.backend ?? request.backend,
     optimizer: request.optimizer,

@@ -48,7 +48,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS))
     .option(
       '--refuse-stale',
-      "with --from-tuning: do not train when the tuning is stale (its model, dataset, backend, device or versions changed since it measured); say what changed and how to tune again",
+      'with --from-tuning: do not train when the tuning is stale (its model, dataset, backend, device or versions changed since it measured); say what changed and how to tune again',
     )
     .option(
       '--resume <run>',

@@ -24,7 +24,10 @@ async function streamInto(hash: Hash, file: string): Promise<number> {
 }
 
 /** sha256 (hex) of the dataset's cached content; rejects when a cache file cannot be read. */
-export async function datasetContentHash(cacheDir: string, manifest: Pick<DatasetManifest, 'inputShape' | 'featureDtype' | 'classes' | 'normalization'>): Promise<string> {
+export async function datasetContentHash(
+  cacheDir: string,
+  manifest: Pick<DatasetManifest, 'inputShape' | 'featureDtype' | 'classes' | 'normalization'>,
+): Promise<string> {
   const hash = createHash('sha256');
   const { inputShape, featureDtype, classes, normalization } = manifest;
   hash.update(JSON.stringify({ inputShape, featureDtype, classes, normalization }));
