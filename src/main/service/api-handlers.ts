@@ -147,7 +147,7 @@ function tuningHandlers(
     },
     getTuning: async (p) => {
       const t = service.getTuning(p.sessionId);
-      const { freshness } = await service.checkTuning(t.id);
+      const freshness = await service.tuningFreshness(t);
       return tuningDetail(t, service.tuningTrials(t.id), service.isTuningActive(t.id), ctx.lastProgress(t.id), freshness);
     },
     listTunings: async (p) => {
@@ -157,7 +157,7 @@ function tuningHandlers(
         .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status));
       // One after another: the first may run backend detection, which the rest then find cached.
       const out = [];
-      for (const t of list) out.push(tuningSummary(t, service.isTuningActive(t.id), (await service.checkTuning(t.id)).freshness));
+      for (const t of list) out.push(tuningSummary(t, service.isTuningActive(t.id), await service.tuningFreshness(t)));
       return out;
     },
     deleteTuning: (p) => service.deleteTuning(p.sessionId, { dryRun: p.dryRun ?? false }),

@@ -740,11 +740,22 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
    * whose measurements are stored.
    */
   private async storeFingerprint(sessionId: number): Promise<void> {
-    const t = this.store.tuning.get(sessionId);
-    const dataset = t && this.store.datasets.get(t.datasetId);
-    if (!t || !dataset) return;
-    const fingerprint = await endedSearchFingerprint(t, dataset, this.fingerprintDeps()).catch(() => null);
-    if (fingerprint) this.store.tuning.setFingerprint(sessionId, fingerprint);
+    try {
+      const t = this.store.tuning.get(sessionId);
+      const dataset = t && this.store.datasets.get(t.datasetId);
+      if (!t || !dataset) return;
+      const fingerprint = await endedSearchFingerprint(t, dataset, this.fingerprintDeps());
+      if (fingerprint) this.store.tuning.setFingerprint(sessionId, fingerprint);
+    } catch {
+      // Its status and report are stored already; without a fingerprint it reads "unknown".
+    }
+  }
+
+  /** Whether a tuning still holds for training with it as it is (listTunings, getTuning). */
+  async tuningFreshness(t: TuningSessionRecord): Promise<TuningFreshness> {
+    // Nothing to compare with: unknown, without asking the machine (or hashing a dataset) for it.
+    if (t.fingerprint === null) return freshnessFrom(t, { unreadable: '' });
+    return (await this.checkTuning(t.id)).freshness;
   }
 
   /**

@@ -15,7 +15,8 @@ export interface FreshnessBadge {
 export function freshnessBadge(f: TuningFreshness | undefined): FreshnessBadge | null {
   if (!f) return null;
   const tone = f.state === 'fresh' ? 'ok' : f.state === 'stale' ? 'warn' : 'muted';
-  return { label: freshnessLabel(f), detail: freshnessText(f).replace(/^stale: /, ''), tone };
+  // The label already says "stale" or "fingerprint unknown": the detail goes on from there.
+  return { label: freshnessLabel(f), detail: freshnessText(f).replace(/^(stale|fingerprint unknown): /, ''), tone };
 }
 
 /** The warning beside "Train with this": the changes, one per item; null unless stale. */

@@ -17,9 +17,9 @@ test('the badge says it in words; the tone only adds to them', () => {
     detail: 'the backend is now wasm, was webgpu; the app is now version 0.2.0, was 0.1.0',
     tone: 'warn',
   });
-  assert.deepEqual(freshnessBadge({ state: 'unknown', changes: [], reason: 'fingerprint unknown: old' }), {
+  assert.deepEqual(freshnessBadge({ state: 'unknown', changes: [], reason: 'fingerprint unknown: this tuning was stored before tunings kept one' }), {
     label: 'fingerprint unknown',
-    detail: 'fingerprint unknown: old',
+    detail: 'this tuning was stored before tunings kept one',
     tone: 'muted',
   });
   assert.equal(freshnessBadge({ state: 'fresh', changes: [], reason: null })!.label, 'up to date');
