@@ -108,13 +108,25 @@ const DESCRIBE: { [F in FingerprintField]: (was: TuningFingerprint, now: TuningF
   augment: (was, now) => (was.augment === now.augment ? null : `the augmentation is now ${now.augment}, was ${was.augment}`),
   engine: (was, now) => (was.engine === now.engine ? null : `the engine is now ${engineName(now.engine)}, was ${engineName(was.engine)}`),
   backend: (was, now) => (was.backend === now.backend ? null : `the backend is now ${now.backend}, was ${was.backend}`),
-  device: (was, now) => (was.device === null || now.device === null || was.device === now.device ? null : `the device is now ${now.device}, was ${was.device}`),
+  device: (was, now) => (sameDevice(was, now) ? null : `the device is now ${now.device}, was ${was.device}`),
   torchVersion: (was, now) =>
     was.torchVersion === null || now.torchVersion === null || was.torchVersion === now.torchVersion
       ? null
       : `torch is now version ${now.torchVersion}, was ${was.torchVersion}`,
   appVersion: (was, now) => (was.appVersion === now.appVersion ? null : `the app is now version ${now.appVersion}, was ${was.appVersion}`),
 };
+
+/**
+ * Whether the device is the same, or unknown on a side. Detection names a torch device with
+ * torch's version ("CPU (PyTorch 1.13.1, Python 3.11)"): a new torch alone is told once, as
+ * torch's version, not again as a new device.
+ */
+function sameDevice(was: TuningFingerprint, now: TuningFingerprint): boolean {
+  if (was.device === null || now.device === null || was.device === now.device) return true;
+  const { torchVersion: before } = was;
+  const { torchVersion: after } = now;
+  return before !== null && after !== null && before !== after && was.device.split(before).join(after) === now.device;
+}
 
 function engineName(engine: TuningFingerprint['engine']): string {
   return engine === 'torch' ? 'PyTorch' : 'tfjs';

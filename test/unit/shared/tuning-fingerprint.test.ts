@@ -81,6 +81,16 @@ test('model, size, start model, engine and torch version', () => {
     ['the engine is now PyTorch, was tfjs', 'the backend is now torch-cpu, was webgpu'],
   );
   assert.deepEqual(fingerprintChanges(torch, { ...torch, torchVersion: '2.1.0' }), [{ field: 'torchVersion', text: 'torch is now version 2.1.0, was 1.13.1' }]);
+  // Detection names the device with torch's version: a new torch is told once, a new Python still is.
+  const named = { ...torch, device: 'CPU (PyTorch 1.13.1, Python 3.11.2)' };
+  assert.deepEqual(
+    fingerprintChanges(named, { ...named, torchVersion: '2.1.0', device: 'CPU (PyTorch 2.1.0, Python 3.11.2)' }).map((c) => c.field),
+    ['torchVersion'],
+  );
+  assert.deepEqual(
+    fingerprintChanges(named, { ...named, torchVersion: '2.1.0', device: 'CPU (PyTorch 2.1.0, Python 3.12.1)' }).map((c) => c.text),
+    ['the device is now CPU (PyTorch 2.1.0, Python 3.12.1), was CPU (PyTorch 1.13.1, Python 3.11.2)', 'torch is now version 2.1.0, was 1.13.1'],
+  );
 });
 
 test('a side that does not know (null) is not compared, never guessed', () => {
