@@ -26,6 +26,7 @@ const METHODS: Record<MethodName, true> = {
   deleteTuning: true,
   tuningTrialRows: true,
   exportTuningCsv: true,
+  checkTuning: true,
   startTraining: true,
   stopTraining: true,
   resumeTraining: true,

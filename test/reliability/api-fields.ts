@@ -204,6 +204,21 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
     fields: { sessionId: req({ t: 'id', of: 'tuning session' }), dryRun: opt({ t: 'bool' }) },
     base: (r) => ({ sessionId: r.stoppedTuning, dryRun: true }),
   },
+  checkTuning: {
+    fields: {
+      sessionId: req({ t: 'id', of: 'tuning session' }),
+      dataset: opt({ t: 'datasetRef' }),
+      config: opt({
+        t: 'object',
+        fields: {
+          model: opt({ t: 'enum', of: MODELS }),
+          augment: opt({ t: 'enum', of: ['none', 'light', 'standard'] }),
+          backend: opt({ t: 'enum', of: BACKENDS }),
+        },
+      }),
+    },
+    base: (r) => ({ sessionId: r.tuning, dataset: r.images.id, config: { model: 'mlp', augment: 'none', backend: 'cpu' } }),
+  },
   listTunings: {
     fields: { dataset: opt({ t: 'datasetRef' }), status: opt({ t: 'enum', of: ['running', 'completed', 'failed', 'stopped', 'interrupted'] }) },
     base: (r) => ({ dataset: r.images.name, status: 'completed' }),

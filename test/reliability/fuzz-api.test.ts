@@ -74,6 +74,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   deleteTuning: { sessionId: 1, dryRun: true },
   tuningTrialRows: { sessionId: 1 },
   exportTuningCsv: { sessionId: 1 },
+  checkTuning: { sessionId: 1, dataset: 1, config: { model: 'mlp', augment: 'none', backend: 'cpu' } },
   startTraining: {
     dataset: 1,
     fromTuning: 1,

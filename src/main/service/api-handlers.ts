@@ -139,7 +139,10 @@ function tuningDataHandlers(ctx: HandlerContext): Group<'tuningTrialRows' | 'exp
   };
 }
 
-function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings' | 'deleteTuning'> {
+function tuningHandlers(
+  ctx: HandlerContext,
+  settings: SettingsStore,
+): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings' | 'deleteTuning' | 'checkTuning'> {
   const { service } = ctx;
   return {
     startTuning: async (p) => {
@@ -161,18 +164,26 @@ function tuningHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'st
       service.stopTuning(p.sessionId);
       return { ok: true as const };
     },
-    getTuning: (p) => {
+    getTuning: async (p) => {
       const t = service.getTuning(p.sessionId);
-      return tuningDetail(t, service.tuningTrials(t.id), service.isTuningActive(t.id), ctx.lastProgress(t.id));
+      const freshness = await service.tuningFreshness(t);
+      return tuningDetail(t, service.tuningTrials(t.id), service.isTuningActive(t.id), ctx.lastProgress(t.id), freshness);
     },
-    listTunings: (p) => {
+    listTunings: async (p) => {
       const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
-      return service
+      const list = service
         .listTunings()
-        .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status))
-        .map((t) => tuningSummary(t, service.isTuningActive(t.id)));
+        .filter((t) => (datasetId === undefined || t.datasetId === datasetId) && (p.status === undefined || t.status === p.status));
+      // One after another: the first may run backend detection, which the rest then find cached.
+      const out = [];
+      for (const t of list) out.push(tuningSummary(t, service.isTuningActive(t.id), await service.tuningFreshness(t)));
+      return out;
     },
     deleteTuning: (p) => service.deleteTuning(p.sessionId, { dryRun: p.dryRun ?? false }),
+    checkTuning: async (p) => ({
+      sessionId: p.sessionId,
+      ...(await service.checkTuning(p.sessionId, { ...(p.dataset !== undefined ? { dataset: p.dataset } : {}), ...p.config })),
+    }),
   };
 }
 

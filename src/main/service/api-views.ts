@@ -15,6 +15,7 @@ import type {
   TuningSummary,
 } from '../../shared/api/index.js';
 import type { TrialRecord, TuningProgress } from '../../shared/tuning-types.js';
+import type { TuningFreshness } from '../../shared/tuning-fingerprint.js';
 import { MODEL_KINDS } from '../../shared/run-types.js';
 import { ARCHITECTURES, minimumBatchFor, modelAcceptsShape, REFERENCE_INPUT, trainableParameters } from '../../shared/model-families.js';
 import { problemTotal } from '../../shared/problem-summary.js';
@@ -111,7 +112,8 @@ export function runSummary(r: RunRecord, active: boolean, hasModel: boolean): Ru
   return { ...r, active, hasModel };
 }
 
-export function tuningSummary(t: TuningSessionRecord, active: boolean): TuningSummary {
+/** `freshness`: whether it still holds now (listTunings, getTuning); left out where the tuning is a run's history. */
+export function tuningSummary(t: TuningSessionRecord, active: boolean, freshness?: TuningFreshness): TuningSummary {
   return {
     id: t.id,
     datasetId: t.datasetId,
@@ -129,11 +131,19 @@ export function tuningSummary(t: TuningSessionRecord, active: boolean): TuningSu
     searchSeconds: t.searchSeconds,
     recommendation: t.report ? { batchSize: t.report.recommendation.batchSize, learningRate: t.report.recommendation.learningRate } : null,
     active,
+    fingerprint: t.fingerprint,
+    ...(freshness ? { freshness } : {}),
   };
 }
 
-export function tuningDetail(t: TuningSessionRecord, trials: TrialRecord[], active: boolean, lastProgress: TuningProgress | null): TuningDetail {
-  return { ...tuningSummary(t, active), request: t.request, report: t.report, trials, lastProgress: active ? lastProgress : null };
+export function tuningDetail(
+  t: TuningSessionRecord,
+  trials: TrialRecord[],
+  active: boolean,
+  lastProgress: TuningProgress | null,
+  freshness?: TuningFreshness,
+): TuningDetail {
+  return { ...tuningSummary(t, active, freshness), request: t.request, report: t.report, trials, lastProgress: active ? lastProgress : null };
 }
 
 /** The evaluation saved beside a completed run's model, or null when there is none. */

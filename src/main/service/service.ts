@@ -70,6 +70,10 @@ import type { TuningSessionRecord } from '../store/index.js';
 import type { StartFromRequest } from '../../shared/fine-tuning.js';
 import { loadStartModel, startModelDir as startModelDirOf, type LoadedStartModel, type StartModelLimits, type StoredRunModel } from './start-model-source.js';
 import { checkNamedModel, planFromLoaded, planFromTuning, tuningOrigin, type StartPlan } from './run-start.js';
+import { datasetContentHash } from '../engine/datasets/content-hash.js';
+import { retuneCommand, retuneParams } from '../../shared/api/retune.js';
+import type { TuningFingerprint, TuningFreshness } from '../../shared/tuning-fingerprint.js';
+import { endedSearchFingerprint, fingerprintOf, freshnessFrom, tuningInput, type FingerprintDeps } from './tuning-freshness.js';
 
 export interface ServiceEvents {
   'tune-progress': [TuningProgress];
@@ -219,7 +223,8 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       throw new UserError(`could not import ${source}: ${(err as Error).message}`, 'source');
     }
     try {
-      return this.store.datasets.insert(manifest, cacheDir);
+      // Hashed once, now: the cache is never changed after import (content-hash.ts).
+      return this.store.datasets.insert(manifest, cacheDir, await datasetContentHash(cacheDir, manifest));
     } catch (err) {
       rmSync(cacheDir, { recursive: true, force: true });
       throw err;
@@ -683,6 +688,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
           return stopped ? ('stopped' as const) : ('failed' as const);
         },
       )
+      .then(async (status) => {
+        await this.storeFingerprint(session.id);
+        return status;
+      })
       .then(
         (status) => {
           this.activeTunings.delete(session.id);
@@ -725,6 +734,66 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   listTunings(): TuningSessionRecord[] {
     return this.store.tuning.list();
+  }
+
+  // ---- a tuning's fingerprint: is it stale? (tuning-freshness.ts) -------------------------
+
+  private fingerprintDeps(): FingerprintDeps {
+    return { backends: this.backends, contentHash: (d) => this.contentHash(d), appVersion: packageVersion() };
+  }
+
+  /** A dataset's content hash: kept since import, else computed from its cache folder once and kept. */
+  private async contentHash(d: DatasetRecord): Promise<string> {
+    if (d.contentHash !== null) return d.contentHash;
+    const hash = await datasetContentHash(d.cacheDir, d.manifest);
+    this.store.datasets.setContentHash(d.id, hash);
+    return hash;
+  }
+
+  /**
+   * Keeps what an ended search's measurements depended on. A fingerprint that cannot be made
+   * (the cache unreadable) leaves the tuning "fingerprint unknown" rather than failing a search
+   * whose measurements are stored.
+   */
+  private async storeFingerprint(sessionId: number): Promise<void> {
+    try {
+      const t = this.store.tuning.get(sessionId);
+      const dataset = t && this.store.datasets.get(t.datasetId);
+      if (!t || !dataset) return;
+      const fingerprint = await endedSearchFingerprint(t, dataset, this.fingerprintDeps());
+      if (fingerprint) this.store.tuning.setFingerprint(sessionId, fingerprint);
+    } catch {
+      // Its status and report are stored already; without a fingerprint it reads "unknown".
+    }
+  }
+
+  /** Whether a tuning still holds for training with it as it is (listTunings, getTuning). */
+  async tuningFreshness(t: TuningSessionRecord): Promise<TuningFreshness> {
+    // Nothing to compare with: unknown, without asking the machine (or hashing a dataset) for it.
+    if (t.fingerprint === null) return freshnessFrom(t, { unreadable: '' });
+    return (await this.checkTuning(t.id)).freshness;
+  }
+
+  /**
+   * Whether a tuning still holds for a run started from it with these changes, on this machine
+   * now: each change in words, the current fingerprint, and the search that would measure afresh.
+   */
+  async checkTuning(
+    sessionId: number,
+    changes: { dataset?: string | number; model?: ModelKind; augment?: TuningRequest['augment']; backend?: BackendChoice } = {},
+  ): Promise<{ freshness: TuningFreshness; current: TuningFingerprint | null; retuneCommand: string }> {
+    const t = this.getTuning(sessionId);
+    const dataset = changes.dataset !== undefined ? this.getDataset(changes.dataset) : this.store.datasets.get(t.datasetId);
+    if (!dataset) throw new NotFoundError('dataset', t.datasetId, 'dataset');
+    const { dataset: _ref, ...runChanges } = changes;
+    const current = await fingerprintOf(tuningInput(t, dataset, runChanges), this.fingerprintDeps()).catch((err: unknown) => ({
+      unreadable: `the dataset's cached data cannot be read (${(err as Error).message})`,
+    }));
+    return {
+      freshness: freshnessFrom(t, current),
+      current: 'ok' in current && current.ok ? current.fingerprint : null,
+      retuneCommand: retuneCommand(retuneParams(t.datasetId, t.request, { ...runChanges, dataset: dataset.id })),
+    };
   }
 
   // ---- runs -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import type { DatasetKind, DatasetManifest } from '../../shared/dataset-types.js
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { DatasetNameTakenError, guard, isConstraint } from './errors.js';
-import { checkColumn, checkInput, datasetKindSchema, manifestSchema, parseJsonColumn } from './schemas.js';
+import { checkColumn, checkInput, contentHashSchema, datasetKindSchema, manifestSchema, parseJsonColumn } from './schemas.js';
 
 export interface DatasetRecord {
   id: number;
@@ -13,6 +13,8 @@ export interface DatasetRecord {
   cacheDir: string;
   createdAt: string;
   manifest: DatasetManifest;
+  /** sha256 of the cached samples, labels and split (engine/datasets/content-hash.ts); null until computed (datasets imported before it was kept). */
+  contentHash: string | null;
 }
 
 interface DatasetRow {
@@ -23,12 +25,13 @@ interface DatasetRow {
   cache_dir: string;
   manifest: string;
   created_at: string;
+  content_hash: string | null;
 }
 
-const COLUMNS = 'id, name, kind, source, cache_dir, manifest, created_at';
+const COLUMNS = 'id, name, kind, source, cache_dir, manifest, created_at, content_hash';
 
 export class DatasetRepo {
-  private readonly insertStmt: Database.Statement<[string, string, string, string, string, string]>;
+  private readonly insertStmt: Database.Statement<[string, string, string, string, string, string, string | null]>;
   private readonly listStmt: Database.Statement<[], DatasetRow>;
   private readonly getStmt: Database.Statement<[number], DatasetRow>;
   private readonly byNameStmt: Database.Statement<[string], DatasetRow>;
@@ -38,7 +41,7 @@ export class DatasetRepo {
 
   constructor(private readonly ctx: StoreContext) {
     const db = ctx.db;
-    this.insertStmt = db.prepare('INSERT INTO datasets (name, kind, source, cache_dir, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertStmt = db.prepare('INSERT INTO datasets (name, kind, source, cache_dir, manifest, created_at, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM datasets ORDER BY id`);
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM datasets WHERE id = ?`);
     this.byNameStmt = db.prepare(`SELECT ${COLUMNS} FROM datasets WHERE name = ?`);
@@ -51,12 +54,13 @@ export class DatasetRepo {
    * Records an imported dataset under manifest.name.
    * @throws DatasetNameTakenError when the name is used (pick one with uniqueName()).
    */
-  insert(manifest: DatasetManifest, cacheDir: string): DatasetRecord {
+  insert(manifest: DatasetManifest, cacheDir: string, contentHash: string | null = null): DatasetRecord {
     checkInput(manifestSchema, manifest, 'dataset manifest');
+    if (contentHash !== null) checkInput(contentHashSchema, contentHash, 'dataset content hash');
     return guard(this.ctx.file, () => {
       let id: number;
       try {
-        const info = this.insertStmt.run(manifest.name, manifest.kind, manifest.source, cacheDir, JSON.stringify(manifest), nowIso());
+        const info = this.insertStmt.run(manifest.name, manifest.kind, manifest.source, cacheDir, JSON.stringify(manifest), nowIso(), contentHash);
         id = Number(info.lastInsertRowid);
       } catch (err) {
         if (isConstraint(err, 'UNIQUE')) throw new DatasetNameTakenError(manifest.name);
@@ -64,6 +68,12 @@ export class DatasetRepo {
       }
       return this.toRecord(this.getStmt.get(id)!);
     });
+  }
+
+  /** Records the content hash of a dataset imported before hashes were kept (computed from its cache folder). */
+  setContentHash(id: number, contentHash: string): void {
+    checkInput(contentHashSchema, contentHash, 'dataset content hash');
+    guard(this.ctx.file, () => this.ctx.db.prepare('UPDATE datasets SET content_hash = ? WHERE id = ?').run(contentHash, id));
   }
 
   /** All datasets, oldest first. */
@@ -130,6 +140,7 @@ export class DatasetRepo {
       cacheDir: row.cache_dir,
       createdAt: row.created_at,
       manifest: parseJsonColumn(manifestSchema, row.manifest, ref('manifest')),
+      contentHash: row.content_hash === null ? null : checkColumn(contentHashSchema, row.content_hash, ref('content_hash')),
     };
   }
 }

@@ -172,6 +172,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: "a tuning's fingerprint, and the content hash of a dataset",
+    up(db) {
+      // fingerprint: JSON (shared/tuning-fingerprint.ts), what the search's measurements depended
+      // on; NULL in sessions stored before it was kept, which read as "fingerprint unknown" and
+      // are never guessed fresh or stale. content_hash: sha256 of a dataset's cached samples,
+      // labels and split, computed at import; NULL in datasets imported before, computed from
+      // their cache folder the first time a fingerprint needs it.
+      db.exec('ALTER TABLE tuning_sessions ADD COLUMN fingerprint TEXT; ALTER TABLE datasets ADD COLUMN content_hash TEXT;');
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[]): number {

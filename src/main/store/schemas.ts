@@ -7,6 +7,7 @@ import type { DatasetManifest } from '../../shared/dataset-types.js';
 import { BACKEND_CHOICES, OPTIMIZERS, RUN_MODELS, RUN_STATUSES } from '../../shared/run-types.js';
 import type { BackendSkip, ConcreteBackend, TrainConfig } from '../../shared/run-types.js';
 import { describeSchemaError } from '../../shared/schema-errors.js';
+import { tuningFingerprintSchema, type TuningFingerprint } from '../../shared/tuning-fingerprint.js';
 import { StoreError } from './errors.js';
 
 export const ARTIFACT_KINDS = ['model'] as const;
@@ -69,6 +70,8 @@ export const backendSkipsSchema = z.array(z.looseObject({ backend: z.string(), r
 export const runStatusSchema = z.enum(RUN_STATUSES);
 export const modelKindSchema = z.enum(RUN_MODELS);
 export const artifactKindSchema = z.enum(ARTIFACT_KINDS);
+/** A dataset's content hash: sha256 in lower-case hex. */
+export const contentHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in lower-case hex');
 
 // Compile-time checks that the schemas produce the shared types.
 const _manifestCheck = (m: z.infer<typeof manifestSchema>): DatasetManifest => m;
@@ -121,4 +124,18 @@ export function checkInput<S extends z.ZodType>(schema: S, value: unknown, what:
 /** A stored rung; one this app does not know (a newer app wrote it) reads as none, and the backend name stands in. */
 export function storedRung(raw: string | null): ConcreteBackend | null {
   return raw !== null && raw !== 'auto' && (BACKEND_CHOICES as readonly string[]).includes(raw) ? (raw as ConcreteBackend) : null;
+}
+
+/**
+ * A stored fingerprint, read loosely: JSON a newer or older app wrote in a shape this one does
+ * not know reads as none ("fingerprint unknown") rather than failing the tuning's whole row.
+ */
+export function storedFingerprint(raw: string | null): TuningFingerprint | null {
+  if (raw === null) return null;
+  try {
+    const parsed = tuningFingerprintSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

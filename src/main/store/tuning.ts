@@ -9,7 +9,8 @@ import type { TrialRecord, TuningMode, TuningReport, TuningRequest, TuningStatus
 import type { StoreContext } from './context.js';
 import { nowIso } from './context.js';
 import { guard, isConstraint } from './errors.js';
-import { checkColumn, modelKindSchema, parseJsonColumn, storedRung } from './schemas.js';
+import { checkColumn, checkInput, modelKindSchema, parseJsonColumn, storedFingerprint, storedRung } from './schemas.js';
+import { tuningFingerprintSchema, type TuningFingerprint } from '../../shared/tuning-fingerprint.js';
 
 export interface TuningSessionRecord {
   id: number;
@@ -29,6 +30,8 @@ export interface TuningSessionRecord {
   createdAt: string;
   endedAt: string | null;
   searchSeconds: number | null;
+  /** What the measurements depended on (shared/tuning-fingerprint.ts); null in sessions stored before it was kept, and until the search ends. */
+  fingerprint: TuningFingerprint | null;
 }
 
 interface SessionRow {
@@ -48,6 +51,7 @@ interface SessionRow {
   created_at: string;
   ended_at: string | null;
   search_seconds: number | null;
+  fingerprint: string | null;
 }
 
 interface TrialRow {
@@ -71,7 +75,7 @@ const reportSchema = z.looseObject({
 const resultSchema = z.record(z.string(), z.unknown());
 
 const SELECT = `SELECT t.id, t.dataset_id, d.name AS dataset_name, t.model, t.mode, t.request, t.status, t.backend, t.rung, t.device,
-  t.budget_bytes, t.report, t.error, t.created_at, t.ended_at, t.search_seconds
+  t.budget_bytes, t.report, t.error, t.created_at, t.ended_at, t.search_seconds, t.fingerprint
   FROM tuning_sessions t JOIN datasets d ON d.id = t.dataset_id`;
 
 export class TuningRepo {
@@ -117,6 +121,12 @@ export class TuningRepo {
         .prepare('UPDATE tuning_sessions SET backend = ?, rung = ?, device = ?, budget_bytes = ? WHERE id = ?')
         .run(backend.name, backend.rung ?? null, backend.device, budgetBytes, id),
     );
+  }
+
+  /** Keeps what the search's measurements depended on (checked: it is compared field by field later). */
+  setFingerprint(id: number, fingerprint: TuningFingerprint): void {
+    const checked = checkInput(tuningFingerprintSchema, fingerprint, `fingerprint of tuning session ${id}`);
+    guard(this.ctx.file, () => this.ctx.db.prepare('UPDATE tuning_sessions SET fingerprint = ? WHERE id = ?').run(JSON.stringify(checked), id));
   }
 
   addTrial(sessionId: number, trial: TrialRecord): void {
@@ -207,6 +217,7 @@ export class TuningRepo {
       createdAt: row.created_at,
       endedAt: row.ended_at,
       searchSeconds: row.search_seconds,
+      fingerprint: storedFingerprint(row.fingerprint),
     };
   }
 }

@@ -28,6 +28,7 @@ import {
   settingsSchema,
   tuneStatusEventSchema,
   tuneTrialEventSchema,
+  tuningCheckSchema,
   tuningDetailSchema,
   tuningProgressSchema,
   tuningSummarySchema,
@@ -189,6 +190,24 @@ export const API_METHODS = {
   tuningTrialRows: { params: z.strictObject({ sessionId: id.optional() }), result: z.array(tuningTrialRowSchema) },
   /** The same rows as CSV text: the context and trial columns, then one column per measured value. */
   exportTuningCsv: { params: z.strictObject({ sessionId: id.optional() }), result: exportFileSchema },
+  /**
+   * Whether a tuning still holds for a run started with fromTuning and these changes: its stored
+   * fingerprint (model and size, dataset content, input, augmentation, engine, backend, device,
+   * torch and app versions) against this machine's now, each change in words, and the search
+   * that would measure afresh. 'unknown' for tunings stored before fingerprints were kept.
+   */
+  checkTuning: {
+    params: z.strictObject({
+      sessionId: id,
+      /** The dataset the run would train on (default: the tuning's). */
+      dataset: datasetRef.optional(),
+      /** The run's own model, augmentation or backend, where it overrides the tuning's. */
+      config: z
+        .strictObject({ model: z.enum(MODEL_KINDS).optional(), augment: z.enum(AUGMENT_LEVELS).optional(), backend: z.enum(BACKEND_CHOICES).optional() })
+        .optional(),
+    }),
+    result: tuningCheckSchema,
+  },
 
   // ---- training ----
   /**

@@ -10,6 +10,7 @@ import { MODEL_FAMILIES } from '../model-families.js';
 import { BACKEND_CHOICES, MODEL_KINDS, RUN_MODELS, RUN_STATUSES } from '../run-types.js';
 import { anyNumber, backendReportSchema, backendSkipSchema, epochMetricsSchema, stepMetricsSchema, trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
+import { tuningFingerprintSchema, tuningFreshnessSchema } from '../tuning-fingerprint.js';
 import { curvePointSchema, trialSchema, tuningProgressSchema, tuningReportSchema, tuningRequestSchema } from '../tuning-schemas.js';
 
 // Defined in src/shared with their types (schemas.ts, tuning-schemas.ts, dataset-types.ts); re-exported as part of what the API carries.
@@ -207,6 +208,13 @@ export const tuningSummarySchema = z.strictObject({
   /** The recommended batch size and learning rate, once there is a report. */
   recommendation: z.strictObject({ batchSize: z.number().int(), learningRate: z.number() }).nullable(),
   active: z.boolean(),
+  /** What its measurements depended on when the search ended; null for tunings stored before fingerprints were kept, and before the end. */
+  fingerprint: tuningFingerprintSchema.nullable(),
+  /**
+   * Whether that still holds on this machine now, for training with it as it is (listTunings and
+   * getTuning; absent in a run's detail, where the tuning is history).
+   */
+  freshness: tuningFreshnessSchema.optional(),
 });
 export type TuningSummary = z.infer<typeof tuningSummarySchema>;
 
@@ -252,6 +260,17 @@ export const tuningTrialRowSchema = z.strictObject({
   result: z.record(z.string(), z.unknown()),
 });
 export type TuningTrialRow = z.infer<typeof tuningTrialRowSchema>;
+
+/** checkTuning's answer: whether the tuning still holds for a run as asked, and the search that would measure afresh. */
+export const tuningCheckSchema = z.strictObject({
+  sessionId: id,
+  freshness: tuningFreshnessSchema,
+  /** The fingerprint of the run as asked, on this machine now; null when it cannot be known (see freshness.reason). */
+  current: tuningFingerprintSchema.nullable(),
+  /** The `autobatch tune` line that repeats the search with the run's changes, without reusing earlier findings (retune.ts). */
+  retuneCommand: z.string(),
+});
+export type TuningCheck = z.infer<typeof tuningCheckSchema>;
 
 export const runDetailSchema = z.strictObject({
   run: runSummarySchema,

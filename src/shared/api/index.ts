@@ -4,6 +4,7 @@ export * from './contract.js';
 export * from './data.js';
 export * from './wire.js';
 export * from './defaults.js';
+export { retuneCommand, retuneParams, type RetuneOverrides, type RetuneParams } from './retune.js';
 export { runToEnd, tuningToEnd, type RunHooks, type TuningHooks } from './jobs.js';
 export { createApiClient, type ClientTransport } from './client.js';
 export { HTTP_ROUTES, TOKEN_PARAM, UPLOAD_LIMITS, WS_PATH } from './http-routes.js';

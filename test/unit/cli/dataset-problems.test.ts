@@ -12,7 +12,7 @@ import { bmp24, cleanupTmp, png, tmpDir, write } from '../datasets/helpers.js';
 after(cleanupTmp);
 
 function record(kind: DatasetRecord['kind'], manifest: DatasetRecord['manifest']): DatasetRecord {
-  return { id: 1, name: manifest.name, kind, source: manifest.source, cacheDir: '/nowhere', createdAt: manifest.createdAt, manifest };
+  return { id: 1, name: manifest.name, kind, source: manifest.source, cacheDir: '/nowhere', createdAt: manifest.createdAt, manifest, contentHash: null };
 }
 
 test('image folder with --skip-bad: an empty class folder is a problem, not a file left out', async () => {

@@ -60,6 +60,7 @@ function session(id: number, over: Partial<Omit<TuningSessionRecord, 'request'>>
     createdAt: '2026-12-01T00:00:00Z',
     endedAt: '2026-12-01T00:00:05Z',
     searchSeconds: 1,
+    fingerprint: null,
     ...rest,
   };
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { TRAIN_DEFAULTS, type RunDetail, type RunSummary } from '../../../shared/api/index.js';
+import { TRAIN_DEFAULTS, type Api, type RunDetail, type RunSummary, type TuningCheck } from '../../../shared/api/index.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS, type TrainConfig } from '../../../shared/run-types.js';
 import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../../../shared/fine-tuning.js';
 import { DATASET_KINDS } from '../../../shared/dataset-types.js';
@@ -53,6 +53,10 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
     .option('--eval-batch <n>', "samples per validation pass (default: the tuning's with --from-tuning, else the batch size)", wholeNumber(1, 1 << 16))
     .option('--augment <level>', augmentFlagHelp("the tuning session's with --from-tuning"), oneOf(AUGMENT_LEVELS))
     .option(
+      '--refuse-stale',
+      'with --from-tuning: do not train when the tuning is stale (its model, dataset, backend, device or versions changed since it measured); say what changed and how to tune again',
+    )
+    .option(
       '--resume <run>',
       'continue a stopped, interrupted or failed run from its last checkpoint, on its engine and backend (no other run settings)',
       wholeNumber(1),
@@ -78,6 +82,7 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
       }
       const config = configFromFlags(opts);
       const api = ctx.api();
+      const check = opts.fromTuning !== undefined ? await checkStale(api, opts, config, opts.refuseStale === true) : undefined;
       const detail = await followRun(
         api,
         () =>
@@ -90,8 +95,48 @@ export function registerTrainCommand(program: Command, ctx: CliContext): void {
           }),
         json,
       );
-      reportRun(detail, json);
+      reportRun(detail, json, check ? staleJson(check) : undefined);
     });
+}
+
+/**
+ * Before a run with --from-tuning: whether the tuning still holds. A stale one is said on stderr
+ * (each change, and the `autobatch tune` line that measures afresh) and the run goes on, unless
+ * --refuse-stale. A tuning without a fingerprint is neither: a note says so, and nothing is refused.
+ */
+async function checkStale(api: Api, opts: Record<string, unknown>, config: Partial<TrainConfig>, refuse: boolean): Promise<TuningCheck> {
+  const changes = { model: config.model, augment: config.augment, backend: config.backend };
+  const check = await api.checkTuning({
+    sessionId: opts.fromTuning as number,
+    ...(opts.dataset !== undefined ? { dataset: datasetRef(opts.dataset as string) } : {}),
+    config: Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)),
+  });
+  const text = staleText(check);
+  if (text) process.stderr.write(`${text}\n`);
+  // The command's error is one line (main.ts): the changes are on the lines above it.
+  if (check.freshness.state === 'stale' && refuse) throw new Error(`not training with stale tuning ${check.sessionId} (--refuse-stale)`);
+  return check;
+}
+
+/** The stale warning (or the unknown note) in lines; '' when the tuning is up to date. */
+export function staleText(check: TuningCheck): string {
+  const f = check.freshness;
+  if (f.state === 'fresh') return '';
+  if (f.state === 'unknown') return `Tuning ${check.sessionId}: ${f.reason ?? 'fingerprint unknown'}; its recommendation is used as stored`;
+  return [
+    `Warning: tuning ${check.sessionId} is stale — what it measured has changed since:`,
+    ...f.changes.map((c) => `  • ${c.text}`),
+    `To tune again: ${check.retuneCommand}`,
+  ].join('\n');
+}
+
+/** What --json adds to the run: `stale` lists the changes (null when there are none), with the command that tunes again. */
+function staleJson(check: TuningCheck): Record<string, unknown> {
+  const f = check.freshness;
+  return {
+    tuningFreshness: f,
+    stale: f.state === 'stale' ? { sessionId: check.sessionId, changes: f.changes, retuneCommand: check.retuneCommand } : null,
+  };
 }
 
 /** The run settings the flags name (the service fills in the rest). */
@@ -160,9 +205,9 @@ export function batchReducedText(runId: number, e: Extract<RunEvent, { kind: 'ba
 }
 
 /** Prints a finished run (its summary as JSON, or in words) and fails the command if the run did. */
-export function reportRun(detail: RunDetail, json: boolean): void {
+export function reportRun(detail: RunDetail, json: boolean, extra: Record<string, unknown> = {}): void {
   const r = detail.run;
-  if (json) printJson({ ...r, events: detail.events, discardedSteps: detail.discardedSteps, checkpoint: detail.checkpoint });
+  if (json) printJson({ ...r, events: detail.events, discardedSteps: detail.discardedSteps, checkpoint: detail.checkpoint, ...extra });
   else {
     printRunSummary(r);
     for (const line of attemptLines(detail)) printLine(`  ${line}`);

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { TUNING_DEFAULTS, type TuningDetail } from '../../../shared/api/index.js';
+import { TUNING_DEFAULTS, type TuningDetail, type TuningSummary } from '../../../shared/api/index.js';
+import { freshnessText } from '../../../shared/tuning-fingerprint.js';
 import { BACKEND_CHOICES, MODEL_KINDS, OPTIMIZERS } from '../../../shared/run-types.js';
 import { TUNING_MODES, type TrialRecord, type TuningReport } from '../../../shared/tuning-types.js';
 import { tuningChartSvg } from '../../../shared/tuning-chart-svg.js';
@@ -58,6 +59,7 @@ function printTuning(t: TuningDetail): void {
   );
   if (source) printLine(`  Memory measured as the ${MEMORY_SOURCE_LABELS[source]} of each step`);
   if (t.request.startFrom) printLine(`  Started from ${startFromText(t.request.startFrom)}`);
+  if (t.freshness) printLine(`  Fingerprint: ${freshnessText(t.freshness)}`);
   if (t.error) printLine(`  ${t.error}`);
   const r = t.report;
   if (r) {
@@ -186,7 +188,7 @@ function listCommand(tunings: Command, ctx: CliContext): void {
       if (ctx.json(cmd)) return printJson(list);
       if (list.length === 0) return printLine('No tuning sessions yet. Try: autobatch tune --dataset mnist --model small');
       printTable(
-        ['ID', 'STATUS', 'DATASET', 'MODEL', 'MODE', 'BATCH', 'LR', 'SEARCH'],
+        ['ID', 'STATUS', 'DATASET', 'MODEL', 'MODE', 'BATCH', 'LR', 'SEARCH', 'FINGERPRINT'],
         list.map((t) => [
           t.id,
           t.status,
@@ -196,9 +198,20 @@ function listCommand(tunings: Command, ctx: CliContext): void {
           t.recommendation?.batchSize,
           t.recommendation ? Number(t.recommendation.learningRate.toPrecision(3)) : null,
           t.searchSeconds ? `${t.searchSeconds.toFixed(1)} s` : null,
+          listFreshness(t),
         ]),
       );
+      // The column says stale or not; what changed is worth its own lines.
+      for (const t of list.filter((x) => x.freshness?.state === 'stale')) printLine(`Tuning ${t.id} is ${freshnessText(t.freshness!)}`);
     });
+}
+
+/** The list's column: "stale (2 changes)", "up to date", "unknown". */
+function listFreshness(t: TuningSummary): string {
+  const f = t.freshness;
+  if (!f) return '—';
+  if (f.state === 'stale') return `stale (${f.changes.length} ${f.changes.length === 1 ? 'change' : 'changes'})`;
+  return f.state === 'fresh' ? 'up to date' : 'unknown';
 }
 
 function showCommand(tunings: Command, ctx: CliContext): void {
