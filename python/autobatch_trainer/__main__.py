@@ -83,6 +83,9 @@ def main() -> int:
         kind = message["type"]
         if kind == "stop":
             stop.set()
+        elif kind == "set-batch":
+            # Taken by the loop before its next step (an adaptive run's host decided it).
+            box["batch"] = {k: message[k] for k in ("batchSize", "learningRate", "rampSteps")}
         elif kind in ("probe", "end"):
             if "session" in box:
                 inbox.put(message)
@@ -117,7 +120,7 @@ def main() -> int:
     if "job" in box:
         from .job import run_job  # heartbeats flow while torch finishes loading
 
-        run_job(box["job"], channel, stop.is_set, Metrics(channel))
+        run_job(box["job"], channel, stop.is_set, Metrics(channel), lambda: box.pop("batch", None))
     elif "session" in box:
         from .probe_session import run_probe_session
 

@@ -99,9 +99,10 @@ def capped_device(cap: Optional[int], net: torch.nn.Module) -> ContextManager[An
     return LiveTensorCounter(tensor_bytes(list(net.parameters()) + list(net.buffers())), cap)
 
 
-def run_job(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], metrics: Any) -> None:
-    """Runs the job; every failure becomes the run's 'failed' message with its cause."""
-    holder: Dict[str, Any] = {}
+def run_job(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], metrics: Any, take_batch_change: Optional[Callable[[], Optional[Dict[str, Any]]]] = None) -> None:
+    """Runs the job; every failure becomes the run's 'failed' message with its cause. take_batch_change:
+    an adaptive run's next batch from the host (set-batch), or None."""
+    holder: Dict[str, Any] = {"take_batch_change": take_batch_change}
     try:
         _run(job, channel, should_stop, metrics, holder)
     except Exception as err:  # noqa: BLE001
@@ -141,6 +142,20 @@ def _run(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], met
         channel.send({"type": "checkpoint", **info})
 
     resume = job.get("resume")
+
+    def on_batch_changed(info: Dict[str, Any]) -> None:
+        metrics.flush()  # the steps before it leave first
+        channel.send({"type": "batch-changed", **info})
+
+    adaptive = job.get("adaptive")
+    adapt: Dict[str, Any] = {}
+    if adaptive is not None:
+        adapt = {
+            "adaptive": adaptive,
+            "on_noise": lambda n: channel.send({"type": "noise", **n}),
+            "take_batch_change": holder.get("take_batch_change"),
+            "on_batch_changed": on_batch_changed,
+        }
     try:
         run = TrainingRun(
             ds, net, config, groups, device, job.get("maxSteps"), should_stop, metrics.add_step, metrics.add_epoch,
@@ -148,6 +163,7 @@ def _run(job: Dict[str, Any], channel: Any, should_stop: Callable[[], bool], met
             checkpoints=job.get("checkpoints"),
             resume_from=resume["checkpointDir"] if resume else None,
             on_checkpoint=on_checkpoint,
+            **adapt,
         )
     except CheckpointError as err:
         channel.send({"type": "failed", "cause": "bad-config", "message": f"cannot resume the run: {first_line(err)}"})

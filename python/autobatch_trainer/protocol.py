@@ -232,6 +232,7 @@ TRAIN_CONFIG = strict_object({
     "warmupSteps": number(integer=True, min=0, max=10_000_000),
     "backend": one_of(*BACKEND_CHOICES),
     "seed": number(integer=True, min=0, max=2**31 - 1),
+    "adaptive": Optional_(boolean()),
     "validationsPerEpoch": Optional_(number(integer=True, min=1, max=20)),
     "augment": Optional_(one_of(*AUGMENT_LEVELS)),
     "startFrom": Optional_(START_FROM),
@@ -270,10 +271,17 @@ TRAIN_JOB = strict_object({
     "memoryCapBytes": Optional_(number(integer=True, min=1)),
     "checkpoints": Optional_(strict_object({"dir": string(min=1), "everySeconds": number(min=0.1, max=86400)})),
     "resume": Optional_(strict_object({"checkpointDir": string(min=1)})),
+    "adaptive": Optional_(strict_object({"everySteps": number(integer=True, min=2, max=1_000_000)})),
 })
 
 _START = strict_object({"type": one_of("start"), "job": TRAIN_JOB})
 _STOP = strict_object({"type": one_of("stop")})
+_SET_BATCH = strict_object({
+    "type": one_of("set-batch"),
+    "batchSize": number(integer=True, min=1, max=1 << 20),
+    "learningRate": number(gt=0, max=10),
+    "rampSteps": number(integer=True, min=0, max=1_000_000),
+})
 
 # src/shared/probe-protocol.ts: the probe session and its requests.
 PROBE_SESSION = strict_object({
@@ -350,7 +358,7 @@ _START_PROBES = strict_object({"type": one_of("start-probes"), "session": PROBE_
 _PROBE = strict_object({"type": one_of("probe"), "request": probe_request})
 _END = strict_object({"type": one_of("end")})
 
-_HOST_MESSAGES = {"start": _START, "stop": _STOP}
+_HOST_MESSAGES = {"start": _START, "stop": _STOP, "set-batch": _SET_BATCH}
 _PROBE_HOST_MESSAGES = {"start-probes": _START_PROBES, "probe": _PROBE, "end": _END}
 
 

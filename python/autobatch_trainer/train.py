@@ -66,6 +66,10 @@ class TrainingRun:
         checkpoints: Optional[Dict[str, Any]] = None,
         resume_from: Optional[str] = None,
         on_checkpoint: Optional[Callable[[Dict[str, Any]], None]] = None,
+        adaptive: Optional[Dict[str, Any]] = None,
+        on_noise: Optional[Callable[[Dict[str, Any]], None]] = None,
+        take_batch_change: Optional[Callable[[], Optional[Dict[str, Any]]]] = None,
+        on_batch_changed: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> None:
         self.ds, self.net, self.config, self.device = ds, net, config, device
         self.max_steps, self.should_stop, self.on_step, self.on_epoch, self.memory_bytes = max_steps, should_stop, on_step, on_epoch, memory_bytes
@@ -102,6 +106,10 @@ class TrainingRun:
         if resume_from is not None:
             self.resume(resume_from)
         self.last_checkpoint = time.perf_counter()
+        # An adaptive run (src/shared/adaptive-batch.ts): noise measurements, and the rate's ramp after a batch change.
+        self.adaptive, self.on_noise, self.take_batch_change, self.on_batch_changed = adaptive, on_noise, take_batch_change, on_batch_changed
+        self.noise_terms: List[Tuple[torch.Tensor, int, int]] = []
+        self.rate_ramp: Optional[Dict[str, float]] = None
 
     def resume(self, folder: str) -> None:
         """Continues from a checkpoint: weights, optimizer state, the epoch's order, the generator, and the position in the epoch."""
@@ -160,7 +168,7 @@ class TrainingRun:
             shuffle_in_place(self.order, self.rng)
             self.epoch_loss_sum = self.epoch_acc_sum = 0.0
             self.epoch_samples = 0
-        n, size = len(self.order), self.batch_size
+        n = len(self.order)
         self.batch_in_epoch = resume["batches"] if resume is not None else 0
         self.samples_in_epoch = resume["samples"] if resume is not None else 0
         order = torch.tensor(self.order, dtype=torch.long, device=self.device)
@@ -168,12 +176,16 @@ class TrainingRun:
         while self.samples_in_epoch < n:
             if self.should_end():
                 return False
+            self.apply_batch_change()
+            size = self.batch_size
             pos = self.samples_in_epoch
             self.train_step(epoch, order[pos : min(n, pos + size)])
             self.batch_in_epoch += 1
             self.samples_in_epoch = min(n, pos + size)
             if time.perf_counter() - self.last_readback >= READBACK_INTERVAL_S or len(self.pending) >= MAX_PENDING_STEPS:
                 self.flush()
+            if self.adaptive is not None and self.step % self.adaptive["everySteps"] == 0:
+                self.report_noise()
             if self.batch_in_epoch % self.validate_every == 0 and self.samples_in_epoch < n:
                 self.validate(epoch)
                 self.net.train()
@@ -222,21 +234,31 @@ class TrainingRun:
 
     def train_step(self, epoch: int, indices: torch.Tensor) -> None:
         self.step += 1
-        lr = learning_rate_at(self.step, self.config["learningRate"], self.config["warmupSteps"])
+        lr = self.rate_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group["factor"]
         # The whole batch's inputs are augmented at once (its draws do not depend on the split).
         x = augment_batch(self.ds.batch(indices), self.augment, self.config["seed"], self.step, self.ds.manifest["normalization"])
         labels = self.ds.y.index_select(0, indices)
         n = int(indices.numel())
+        # An adaptive run's measured step: equal passes (its micro-batches, or halves) give the noise scale's terms.
+        measure = None
+        if self.adaptive is not None and self.step % max(1, self.adaptive["everySteps"] // 10) == 0:
+            size = self.micro_batch if self.micro_batch < n else n // 2
+            if size >= 1 and n % size == 0 and n // size >= 2:
+                measure = (n // size, size)
+        micro = measure[1] if measure is not None else self.micro_batch
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.optimizer.zero_grad(set_to_none=True)
         # Gradient accumulation (src/shared/accumulation.ts): passes of `micro` samples, each loss
         # weighted by its share of the batch, so the summed gradients are the whole batch's mean's.
         loss = torch.zeros((), device=x.device)
         accuracy = torch.zeros((), device=x.device)
-        for start in range(0, n, self.micro_batch):
-            xs, ys = x[start:start + self.micro_batch], labels[start:start + self.micro_batch]
+        mean_sq = torch.zeros((), device=x.device)
+        for start in range(0, n, micro):
+            xs, ys = x[start:start + micro], labels[start:start + micro]
             share = ys.numel() / n
+            before = [p.grad.clone() if p.grad is not None else None for p in params] if measure is not None else None
             logits = self.net(xs)
             # Mean softmax cross-entropy over the pass: tf.losses.softmaxCrossEntropy's default reduction.
             part = F.cross_entropy(logits, ys) * share if share < 1 else F.cross_entropy(logits, ys)
@@ -244,10 +266,53 @@ class TrainingRun:
             with torch.no_grad():
                 loss += part.detach()
                 accuracy += (logits.argmax(1) == ys).float().mean() * share
+                if before is not None:  # this pass's own gradient: what it added, unweighted
+                    mean_sq += sum((((p.grad - (b if b is not None else 0)) / share).square().sum() for p, b in zip(params, before) if p.grad is not None), torch.zeros((), device=x.device)) * share
             del logits, part  # one pass's activations alive at a time
+        if measure is not None:
+            with torch.no_grad():
+                sq_mean = sum((p.grad.square().sum() for p in params if p.grad is not None), torch.zeros((), device=x.device))
+                self.noise_terms.append((torch.stack([mean_sq, sq_mean]), measure[0], measure[1]))
         self.optimizer.step()
         self.pending.append(Pending(self.step, epoch, n, lr, loss, accuracy))
-        self.samples_seen += int(indices.numel())
+        self.samples_seen += n
+
+    def rate_at(self, step: int) -> float:
+        """The learning rate at a step: the warm-up's, or after a batch change the ramp to the new rate."""
+        r = self.rate_ramp
+        if r is None:
+            return learning_rate_at(step, self.config["learningRate"], self.config["warmupSteps"])
+        return r["from"] + (r["to"] - r["from"]) * min(1.0, (step - r["start"]) / max(1.0, r["steps"]))
+
+    def apply_batch_change(self) -> None:
+        """An adaptive run's new batch, when the host sent one: from the next step on, every step before it reported."""
+        change = self.take_batch_change() if self.take_batch_change is not None else None
+        if change is None or change["batchSize"] == self.batch_size:
+            return
+        self.flush()
+        self.rate_ramp = {"from": self.rate_at(self.step), "to": change["learningRate"], "start": float(self.step), "steps": float(change["rampSteps"])}
+        self.config = {**self.config, "batchSize": change["batchSize"], "learningRate": change["learningRate"]}
+        self.batch_size = change["batchSize"]
+        micro = self.config.get("microBatchSize")
+        self.micro_batch = micro if micro is not None and micro < self.batch_size else self.batch_size
+        self.steps_per_epoch = math.ceil(len(self.order) / self.batch_size)
+        self.validate_every = max(1, math.ceil(self.steps_per_epoch / self.config.get("validationsPerEpoch", 1)))
+        if self.on_batch_changed is not None:
+            self.on_batch_changed({"step": self.step, "time": self.last_readback_time, "batchSize": self.batch_size, "learningRate": change["learningRate"]})
+
+    def report_noise(self) -> None:
+        """The noise scale over the window that ends at this step (one readback), to on_noise."""
+        taken, self.noise_terms = self.noise_terms, []
+        if not taken or self.on_noise is None:
+            return
+        values = torch.stack([t for t, _, _ in taken]).tolist()
+        grad_sq = trace = 0.0
+        for (mean_sq, sq_mean), (_, k, b) in zip(values, taken):
+            grad_sq += (k * sq_mean - mean_sq) / (k - 1) / len(taken)
+            trace += (mean_sq - sq_mean) * b * k / (k - 1) / len(taken)
+        # |G|² not above 0: the window was too noisy to say (-1, as the tfjs loop reports it).
+        noise = trace / grad_sq if grad_sq > 0 else -1.0
+        self.on_noise({"step": self.step, "gradSq": grad_sq, "traceSigma": trace, "noiseScale": noise, "measurements": len(taken)})
 
     def flush(self) -> None:
         """Reads the pending steps' metrics back in one transfer and reports them, averaged over the window."""

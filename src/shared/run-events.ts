@@ -1,6 +1,7 @@
 // What happened to a run besides its metrics, stored with it and shown on its page and charts:
 // a resume from a checkpoint (the steps after it that the earlier attempt had done are kept
-// apart, never mixed into the series), and — for out-of-memory recovery — a batch stepped down.
+// apart, never mixed into the series), for out-of-memory recovery a batch stepped down, and in an
+// adaptive run a batch changed by its measured noise scale.
 import { z } from 'zod';
 import { CHECKPOINT_REASONS } from './checkpoint.js';
 import { RUN_STATUSES, type RunStatus } from './run-types.js';
@@ -52,6 +53,25 @@ export const runEventSchema = z.discriminatedUnion('kind', [
     /** Where the out-of-memory struck ('training step' or 'validation') and the engine's message. */
     cause: z.string(),
   }),
+  /** An adaptive run changed its batch (shared/adaptive-batch.ts), from `step` on, in the same attempt. */
+  z.strictObject({
+    kind: z.literal('batch-adapted'),
+    step: z.number().int().min(0),
+    time: z.number().min(0),
+    /** The attempt it happened in. */
+    attempt: z.number().int().min(1),
+    createdAt: z.string(),
+    fromBatch: z.number().int().min(1),
+    toBatch: z.number().int().min(1),
+    fromRate: z.number().gt(0),
+    toRate: z.number().gt(0),
+    /** The gradient noise scale the run measured over the steps before. */
+    noiseScale: z.number(),
+    /** The predicted goodput gain (0.12 = 12 %). */
+    gain: z.number(),
+    /** Steps of the ramp from the old learning rate to the new. */
+    rampSteps: z.number().int().min(0),
+  }),
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
 
@@ -70,4 +90,9 @@ export function batchChangeText(e: BatchReduced): string {
 export function batchChangeLabel(e: BatchReduced): string {
   const which = e.batch === 'evaluation' ? 'eval batch' : e.batch === 'micro' ? 'micro-batch' : 'batch';
   return `${which} ${e.fromBatch}→${e.toBatch}`;
+}
+
+/** An adaptive change in words (the run page and the CLI). */
+export function batchAdaptedText(e: Extract<RunEvent, { kind: 'batch-adapted' }>): string {
+  return `At step ${e.step.toLocaleString('en-US')} the measured noise scale (${Math.round(e.noiseScale).toLocaleString('en-US')}) made batch ${e.toBatch} ${Math.round(e.gain * 100)} % better in predicted goodput: batch ${e.fromBatch} → ${e.toBatch}, learning rate ${rateText(e.fromRate)} → ${rateText(e.toRate)} over ${e.rampSteps} steps.`;
 }

@@ -52,6 +52,11 @@ export const trainConfigSchema = z.strictObject({
     .int()
     .min(0)
     .max(2 ** 31 - 1),
+  /**
+   * Adapt the batch during training (shared/adaptive-batch.ts): the noise scale measured from the
+   * run's own gradients, the batch changed when the tuning's throughput predicts a goodput gain.
+   */
+  adaptive: z.boolean().optional(),
   /** Validate this many times per epoch (default 1, at its end): finer validation curves. */
   validationsPerEpoch: z.number().int().min(1).max(20).optional(),
   /** Augmentation of every training batch (shared/fine-tuning.ts); absent: none (runs stored before it existed). */

@@ -47,12 +47,29 @@ const trainJobSchema = z.strictObject({
   checkpoints: checkpointPlanSchema.optional(),
   /** Continue the run from this checkpoint folder (its weights, optimizer state, data order and position). */
   resume: z.strictObject({ checkpointDir: z.string().min(1) }).optional(),
+  /**
+   * An adaptive run (shared/adaptive-batch.ts): measure the noise scale from the run's own steps
+   * and report it every `everySteps` steps ('noise'); the host answers with 'set-batch' when the
+   * batch should change.
+   */
+  adaptive: z.strictObject({ everySteps: z.number().int().min(2).max(1_000_000) }).optional(),
 });
 export type TrainJob = z.infer<typeof trainJobSchema>;
 
 export const hostMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('start'), job: trainJobSchema }),
   z.strictObject({ type: z.literal('stop') }),
+  /** An adaptive run's new batch: from the next step on, its rate reached by a linear ramp over rampSteps. */
+  z.strictObject({
+    type: z.literal('set-batch'),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20),
+    learningRate: z.number().gt(0).max(10),
+    rampSteps: z.number().int().min(0).max(1_000_000),
+  }),
 ]);
 export type HostMessage = z.infer<typeof hostMessageSchema>;
 
@@ -94,6 +111,26 @@ export const trainerMessageSchema = z.discriminatedUnion('type', [
     epoch: z.number().int().min(1),
     reason: z.enum(CHECKPOINT_REASONS),
     dir: z.string(),
+  }),
+  /**
+   * An adaptive run's noise scale over the last window, from `measurements` measured steps (the
+   * means of the two-batch terms); -1 when |G|² came out not above 0 (too noisy to say).
+   */
+  z.strictObject({
+    type: z.literal('noise'),
+    step: z.number().int().min(0),
+    gradSq: z.number(),
+    traceSigma: z.number(),
+    noiseScale: z.number(),
+    measurements: z.number().int().min(1),
+  }),
+  /** A set-batch took effect: the steps after `step` train at batchSize. */
+  z.strictObject({
+    type: z.literal('batch-changed'),
+    step: z.number().int().min(0),
+    time: z.number().min(0),
+    batchSize: z.number().int().min(1),
+    learningRate: z.number().gt(0),
   }),
   /** Every step and epoch since the last such message (sent at most ~10 times a second). */
   z.strictObject({ type: z.literal('metrics'), steps: z.array(stepMetricsSchema), epochs: z.array(epochMetricsSchema) }),

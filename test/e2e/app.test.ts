@@ -273,7 +273,7 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', { sk
   await page.getByRole('button', { name: /^Best val\. accuracy/ }).click();
   assert.ok(['ascending', 'descending'].includes((await page.getByRole('columnheader', { name: /Best val\. accuracy/ }).getAttribute('aria-sort')) ?? ''));
   for (const box of await page.getByRole('checkbox', { name: /^Select run / }).all()) await box.check();
-  await page.getByRole('combobox', { name: 'Compare' }).selectOption({ label: 'Training loss' });
+  await page.getByRole('combobox', { name: 'Compare', exact: true }).selectOption({ label: 'Training loss' });
   await page.getByRole('button', { name: /^Compare selected/ }).click();
   await page.getByRole('region', { name: 'Comparison' }).locator('canvas').waitFor();
   await screenshot(page, 'runs');

@@ -310,6 +310,8 @@ function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'
         ...(p.backend !== undefined ? { backend: p.backend } : {}),
         ...(p.pythonPath !== undefined ? { pythonPath: p.pythonPath } : {}),
         ...(p.checkpointMinutes !== undefined ? { checkpointMinutes: p.checkpointMinutes } : {}),
+        ...(p.adaptiveEverySteps !== undefined ? { adaptiveEverySteps: p.adaptiveEverySteps } : {}),
+        ...(p.adaptiveMinSteps !== undefined ? { adaptiveMinSteps: p.adaptiveMinSteps } : {}),
       });
       return { dataFolder, ...next, version: ctx.version };
     },

@@ -33,6 +33,8 @@ import { isResumableStatus, type RunEvent } from '../../shared/run-events.js';
 import { latestCheckpoint } from '../engine/training/checkpoint-folder.js';
 import { oomStepDown } from './oom-step-down.js';
 import { runMicroBatch } from '../../shared/accumulation.js';
+import { adaptiveChange, type AdaptivePlan } from '../../shared/adaptive-batch.js';
+import { AdaptiveController, adaptivePlanFor, DEFAULT_ADAPTIVE_SETTINGS, type AdaptiveSettings } from './adaptive-run.js';
 import type { ProbeSession } from '../../shared/probe-protocol.js';
 import { ProbeSessionProber } from './tuning/prober.js';
 import { describeSchemaError, schemaErrorField } from '../../shared/schema-errors.js';
@@ -90,6 +92,8 @@ interface ServiceOptions {
   heartbeatTimeoutMs?: number;
   /** Tests only: runs write a checkpoint this often (seconds) instead of the setting's minutes. */
   checkpointSeconds?: number;
+  /** Tests: an adaptive run's cadence (steps between noise reports, fewest steps between changes…) instead of the defaults. */
+  adaptive?: Partial<AdaptiveSettings>;
   /**
    * Keep one trainer process started while nothing runs, so a job starts without Node's boot
    * and tfjs's import (long-lived apps: the desktop shell, `autobatch serve`, benchmarks).
@@ -147,6 +151,8 @@ interface ActiveRun {
   lastStep?: StepMetrics;
   /** The first failure to store what the trainer reported (disk full, database locked…): it ends the run. */
   storeError?: Error;
+  /** The run's config as it trains now (an adaptive run's batch changes it). */
+  config: TrainConfig;
 }
 
 /** The run's micro-batch (shared/accumulation.ts, withMicroBatch), or a UserError naming the field. */
@@ -282,6 +288,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       },
       tuning?.report?.recommendation.memoryCeiling,
     );
+    if (config.adaptive) this.adaptivePlan(dataset.id, config, req.fromTuning);
     const startProblem = start?.problem({ ...dataset.manifest, name: dataset.name });
     if (startProblem) throw new UserError(startProblem, 'startFrom');
     const shapeProblem = config.startFrom || config.model === 'imported' ? null : modelAcceptsShape(config.model, dataset.manifest.inputShape);
@@ -303,6 +310,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
       artifactDir,
       maxSteps: req.maxSteps,
       checkpoints: this.checkpointPlan(run.id),
+      ...(config.adaptive ? { adaptive: { everySteps: this.adaptiveSettings().everySteps } } : {}),
       ...(startModelDir !== undefined ? { startModelDir } : {}),
       ...(origin ? { tuning: origin } : {}),
       ...(req.memoryCapBytes !== undefined ? { memoryCapBytes: req.memoryCapBytes } : {}),
@@ -371,6 +379,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         artifactDir: this.artifactDirOf(runId),
         checkpoints: plan,
         resume: { checkpointDir: checkpoint.dir },
+        ...(config.adaptive ? { adaptive: { everySteps: this.adaptiveSettings().everySteps } } : {}),
         ...(test.maxSteps !== undefined ? { maxSteps: test.maxSteps } : {}),
         ...(startModelDir !== undefined ? { startModelDir } : {}),
         ...(origin ? { tuning: origin } : {}),
@@ -381,13 +390,66 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   }
 
   /** Starts a trainer on a queued run's job and follows it to its end; a resumed run's figures so far come with it. */
+  private adaptiveSettings(): AdaptiveSettings {
+    const s = this.settings.get();
+    return { ...DEFAULT_ADAPTIVE_SETTINGS, everySteps: s.adaptiveEverySteps, minStepsBetween: s.adaptiveMinSteps, ...this.options.adaptive };
+  }
+
+  /** The plan an adaptive run of this config on this dataset follows, or a UserError saying why there is none. */
+  private adaptivePlan(datasetId: number, config: TrainConfig, tuningId: number | null | undefined): AdaptivePlan {
+    const plan = adaptivePlanFor({ datasetId, config }, this.store.tuning.list(), tuningId);
+    if ('problem' in plan) throw new UserError(plan.problem, 'config.adaptive');
+    return plan;
+  }
+
+  /**
+   * An adaptive run: each noise report the trainer sends may change its batch (AdaptiveController);
+   * the change, once taken, is stored as an event with the run's new config.
+   */
+  private adaptRun(runId: number, active: ActiveRun, startStep: number): void {
+    const run = this.store.runs.get(runId);
+    if (!run) return;
+    const plan = adaptivePlanFor(run, this.store.tuning.list(), run.tuningSessionId);
+    if ('problem' in plan) return; // checked at the start; a tuning deleted since: the batch stays
+    const settings = this.adaptiveSettings();
+    const controller = new AdaptiveController(plan, settings, startStep);
+    let lastNoise = Number.NaN;
+    active.host.on('noise', (n) => {
+      lastNoise = n.noiseScale;
+      const change = controller.decide(n.step, n.noiseScale, active.config);
+      if (change) active.host.setBatch({ batchSize: change.batchSize, learningRate: change.learningRate, rampSteps: settings.rampSteps });
+    });
+    active.host.on('batch-changed', (c) => {
+      controller.changed(c.step);
+      const from = active.config;
+      const gain =
+        adaptiveChange({ batch: from.batchSize, learningRate: from.learningRate, optimizer: from.optimizer, noiseScale: lastNoise, minGain: 0 }, plan)?.gain ??
+        0;
+      active.config = { ...from, batchSize: c.batchSize, learningRate: c.learningRate };
+      const event = {
+        kind: 'batch-adapted',
+        step: c.step,
+        time: c.time,
+        fromBatch: from.batchSize,
+        toBatch: c.batchSize,
+        fromRate: from.learningRate,
+        toRate: c.learningRate,
+        noiseScale: lastNoise,
+        gain,
+        rampSteps: settings.rampSteps,
+      } as const;
+      this.storing(active, () => this.store.events.record(runId, event, active.config));
+    });
+  }
+
   private launchRun(
     runId: number,
     job: TrainJob,
     sofar: Pick<ActiveRun, 'bestVal' | 'lastVal' | 'steps'> = { bestVal: null, lastVal: null, steps: 0 },
   ): { runId: number; done: Promise<RunRecord> } {
     const host = new TrainerHost(job, { spawn: routedSpawner((j) => this.route(j)), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
-    const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, ...sofar };
+    const active: ActiveRun = { host, done: undefined as unknown as Promise<RunRecord>, ...sofar, config: job.config };
+    if (job.config.adaptive) this.adaptRun(runId, active, sofar.steps);
     host.on('backend', (report) => {
       if (!this.storing(active, () => this.store.runs.markRunning(runId, report))) return;
       this.emit('run-backend', { runId: runId, report });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES, type BackendChoice } from '../../shared/run-types.js';
 import { DEFAULT_CHECKPOINT_SECONDS } from '../../shared/checkpoint.js';
+import { ADAPTIVE_DEFAULTS, ADAPTIVE_LIMITS } from '../../shared/adaptive-batch.js';
 
 const SETTINGS_FILE = 'settings.json';
 
@@ -19,6 +20,20 @@ const storedSettingsSchema = z.object({
     .max(1440)
     .catch(DEFAULT_CHECKPOINT_SECONDS / 60)
     .default(DEFAULT_CHECKPOINT_SECONDS / 60),
+  adaptiveEverySteps: z
+    .number()
+    .int()
+    .min(ADAPTIVE_LIMITS.everySteps.min)
+    .max(ADAPTIVE_LIMITS.everySteps.max)
+    .catch(ADAPTIVE_DEFAULTS.everySteps)
+    .default(ADAPTIVE_DEFAULTS.everySteps),
+  adaptiveMinSteps: z
+    .number()
+    .int()
+    .min(ADAPTIVE_LIMITS.minStepsBetween.min)
+    .max(ADAPTIVE_LIMITS.minStepsBetween.max)
+    .catch(ADAPTIVE_DEFAULTS.minStepsBetween)
+    .default(ADAPTIVE_DEFAULTS.minStepsBetween),
 });
 
 interface UserSettings {
@@ -28,9 +43,20 @@ interface UserSettings {
   pythonPath: string | null;
   /** A run writes a checkpoint this often (minutes of training) besides each epoch's end and at a stop. */
   checkpointMinutes: number;
+  /** An adaptive run measures its noise scale over windows of this many steps, deciding at each window's end. */
+  adaptiveEverySteps: number;
+  /** An adaptive run changes its batch at most once every this many steps. */
+  adaptiveMinSteps: number;
 }
 
-const DEFAULT_SETTINGS: UserSettings = { memoryBudgetBytes: null, backend: 'auto', pythonPath: null, checkpointMinutes: DEFAULT_CHECKPOINT_SECONDS / 60 };
+const DEFAULT_SETTINGS: UserSettings = {
+  memoryBudgetBytes: null,
+  backend: 'auto',
+  pythonPath: null,
+  checkpointMinutes: DEFAULT_CHECKPOINT_SECONDS / 60,
+  adaptiveEverySteps: ADAPTIVE_DEFAULTS.everySteps,
+  adaptiveMinSteps: ADAPTIVE_DEFAULTS.minStepsBetween,
+};
 
 export class SettingsStore {
   private readonly file: string;

@@ -13,6 +13,7 @@ import { processCpuSeconds } from './process-cpu.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
 import {
   trainerMessageSchema,
+  type TrainerMessage,
   type Evaluation,
   type FailureCause,
   type FailurePhase,
@@ -101,6 +102,10 @@ interface TrainerHostEvents {
   backend: [BackendReport];
   metrics: [{ steps: StepMetrics[]; epochs: EpochMetrics[] }];
   checkpoint: [{ step: number; epoch: number; reason: CheckpointReason; dir: string }];
+  /** An adaptive run's noise scale over its last window. */
+  noise: [Extract<TrainerMessage, { type: 'noise' }>];
+  /** An adaptive run's batch change took effect. */
+  'batch-changed': [Extract<TrainerMessage, { type: 'batch-changed' }>];
   end: [JobOutcome];
 }
 
@@ -157,6 +162,12 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
     }, this.stopGraceMs);
   }
 
+  /** An adaptive run's new batch and rate, taken by the trainer before its next step. */
+  setBatch(change: { batchSize: number; learningRate: number; rampSteps: number }): void {
+    if (this.ended || this.stopRequested) return;
+    this.child.send({ type: 'set-batch', ...change });
+  }
+
   /** Ends the trainer at once (host shutting down). */
   kill(): void {
     this.child.kill('SIGKILL');
@@ -184,6 +195,10 @@ export class TrainerHost extends EventEmitter<TrainerHostEvents> {
         return;
       case 'checkpoint':
         this.emit('checkpoint', { step: msg.step, epoch: msg.epoch, reason: msg.reason, dir: msg.dir });
+        return;
+      case 'noise':
+      case 'batch-changed':
+        this.emit(msg.type, msg as never);
         return;
       case 'done':
         // The process exits right after; the outcome is final once it has.

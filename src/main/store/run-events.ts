@@ -89,4 +89,29 @@ export class RunEventRepo {
       })(),
     );
   }
+
+  /**
+   * Stores an event of the run's current attempt (an adaptive batch change) and the run's config
+   * as it trains from then on, in one transaction.
+   */
+  record(runId: number, event: Omit<Extract<RunEvent, { kind: 'batch-adapted' }>, 'attempt' | 'createdAt'>, config: TrainConfig): void {
+    const db = this.ctx.db;
+    guard(this.ctx.file, () =>
+      db.transaction(() => {
+        const run = db.prepare<[number], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?').get(runId);
+        if (!run) throw new Error(`no run with id ${runId}`);
+        db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(checkInput(trainConfigSchema, config, 'training config')), runId);
+        const { kind, step, time, ...detail } = event;
+        db.prepare('INSERT INTO run_events (run_id, kind, step, time, attempt, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+          runId,
+          kind,
+          step,
+          time,
+          Math.max(1, run.attempts),
+          JSON.stringify(detail),
+          nowIso(),
+        );
+      })(),
+    );
+  }
 }

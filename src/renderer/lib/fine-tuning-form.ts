@@ -233,6 +233,8 @@ export interface TrainFields {
   evalBatchSize?: number | null | undefined;
   /** Gradient accumulation's micro-batch; absent (the field left empty): none. */
   microBatchSize?: number | null | undefined;
+  /** Adapt the batch during training (shared/adaptive-batch.ts). */
+  adaptive?: boolean;
 }
 
 /** startTraining's params: with a start model the model is that one's, so none is named. */
@@ -248,6 +250,7 @@ export function trainRequest(f: TrainFields, augment: { augment?: AugmentLevel }
       learningRate: f.learningRate,
       ...evalBatch,
       ...microBatch,
+      ...(f.adaptive ? { adaptive: true } : {}),
       ...augment,
     },
     ...(startFrom ? { startFrom } : {}),

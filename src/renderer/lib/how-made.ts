@@ -45,6 +45,7 @@ function settingsRows(run: MadeRun): MadeRow[] {
     row('Batch size', String(c.batchSize)),
     ...(accumulationText(c) ? [row('Micro-batch', String(microBatchOf(c)), note(`(${accumulationText(c)})`))] : []),
     c.evalBatchSize !== undefined ? row('Evaluation batch', String(c.evalBatchSize)) : row('Evaluation batch', String(c.batchSize), note('(the batch size)')),
+    ...(c.adaptive ? [row('Adaptive batch', 'on', note('(the batch follows the measured noise scale: see Attempts and changes)'))] : []),
     row('Epochs', String(c.epochs)),
     row('Learning rate', formatSmall(c.learningRate)),
     row('Optimizer', c.optimizer === 'sgd' ? `sgd (momentum ${c.momentum})` : c.optimizer),

@@ -1,7 +1,7 @@
 // A run's events in words and as chart marks (the run page; the CLI words them in
 // src/main/cli/commands/train.ts, both with shared/run-events.ts's words for a step-down).
 import { CHECKPOINT_REASON_TEXT, type CheckpointReason } from '../../shared/checkpoint.js';
-import { batchChangeLabel, batchChangeText, type RunEvent } from '../../shared/run-events.js';
+import { batchAdaptedText, batchChangeLabel, batchChangeText, type RunEvent } from '../../shared/run-events.js';
 import { plural } from '../../shared/format.js';
 
 /** A step marked on the training charts: a resume, an out-of-memory step-down. */
@@ -12,6 +12,7 @@ export interface StepMark {
 
 /** One sentence for an event. */
 export function eventText(e: RunEvent): string {
+  if (e.kind === 'batch-adapted') return batchAdaptedText(e);
   const redone = e.discardedSteps ? `; ${plural(e.discardedSteps, 'step')} after it redone` : '';
   const from = e.checkpoint
     ? `step ${e.step.toLocaleString('en-US')} (the ${CHECKPOINT_REASON_TEXT[e.checkpoint]} checkpoint)`
@@ -24,7 +25,7 @@ export function eventText(e: RunEvent): string {
 export function eventMarks(events: readonly RunEvent[]): StepMark[] {
   return events.map((e) => ({
     step: e.step,
-    label: e.kind === 'resumed' ? `resumed (${e.attempt})` : batchChangeLabel(e),
+    label: e.kind === 'resumed' ? `resumed (${e.attempt})` : e.kind === 'batch-adapted' ? `adapted ${e.fromBatch}→${e.toBatch}` : batchChangeLabel(e),
   }));
 }
 

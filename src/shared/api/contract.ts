@@ -11,6 +11,7 @@ import { AUGMENT_LEVELS, startFromRequestSchema } from '../fine-tuning.js';
 import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import { MAX_BUDGET_SECONDS } from '../search-budget.js';
+import { ADAPTIVE_LIMITS } from '../adaptive-batch.js';
 import {
   architectureListSchema,
   backendsSchema,
@@ -296,6 +297,8 @@ export const API_METHODS = {
       /** An interpreter's path or command; null clears it. */
       pythonPath: z.string().trim().min(1).max(4096).nullable().optional(),
       checkpointMinutes: z.number().min(1).max(1440).optional(),
+      adaptiveEverySteps: z.number().int().min(ADAPTIVE_LIMITS.everySteps.min).max(ADAPTIVE_LIMITS.everySteps.max).optional(),
+      adaptiveMinSteps: z.number().int().min(ADAPTIVE_LIMITS.minStepsBetween.min).max(ADAPTIVE_LIMITS.minStepsBetween.max).optional(),
     }),
     result: settingsSchema,
   },

@@ -391,6 +391,10 @@ export const settingsSchema = z.strictObject({
   pythonPath: z.string().nullable(),
   /** A run writes a checkpoint every this many minutes of training, besides each epoch's end and at a stop. */
   checkpointMinutes: z.number().min(1).max(1440),
+  /** An adaptive run's window: it measures its noise scale over this many steps and may change its batch at the end. */
+  adaptiveEverySteps: z.number().int(),
+  /** An adaptive run changes its batch at most once every this many steps. */
+  adaptiveMinSteps: z.number().int(),
   version: z.string(),
 });
 export type Settings = z.infer<typeof settingsSchema>;

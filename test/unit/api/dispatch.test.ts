@@ -207,11 +207,20 @@ test('settings round-trip through settings.json', async () => {
     backend: 'auto',
     pythonPath: null,
     checkpointMinutes: 5,
+    adaptiveEverySteps: 200,
+    adaptiveMinSteps: 500,
     version: (s as { version: string }).version,
   });
-  await dispatcher.call('updateSettings', { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3', checkpointMinutes: 12 });
+  const changed = {
+    memoryBudgetBytes: 2 ** 30,
+    backend: 'wasm',
+    pythonPath: '/opt/py/bin/python3',
+    checkpointMinutes: 12,
+    adaptiveEverySteps: 100,
+    adaptiveMinSteps: 300,
+  };
+  await dispatcher.call('updateSettings', changed);
   const again = new ApiDispatcher(service);
-  const changed = { memoryBudgetBytes: 2 ** 30, backend: 'wasm', pythonPath: '/opt/py/bin/python3', checkpointMinutes: 12 };
   assert.deepEqual(await again.call('getSettings', {}), { ...(s as object), ...changed });
   again.close();
   // In the file, as the next process reads it.

@@ -6,7 +6,8 @@ import type { CliContext } from '../main.js';
 import { formatBytes } from '../../../shared/format.js';
 import { backendsLines } from '../backends-text.js';
 import { printJson, printLine } from '../output.js';
-import { byteSize, oneOf } from '../parse-flags.js';
+import { byteSize, oneOf, wholeNumber } from '../parse-flags.js';
+import { ADAPTIVE_LIMITS } from '../../../shared/adaptive-batch.js';
 
 /** A memory budget, or "device" for none of the user's own (the device's budget applies). */
 function budgetFlag(value: string): number | 'device' {
@@ -39,6 +40,7 @@ function printSettings(s: Settings): void {
   printLine(`Memory budget   ${s.memoryBudgetBytes === null ? "the device's" : formatBytes(s.memoryBudgetBytes)} (Auto-tune)`);
   printLine(`Python          ${s.pythonPath ?? 'not set: PATH, then /usr/bin/python3'} (PyTorch engine; --python and AUTOBATCH_PYTHON come first)`);
   printLine(`Checkpoints     every ${s.checkpointMinutes} min of training, at each epoch's end and at a stop (train --resume)`);
+  printLine(`Adaptive batch  a window of ${s.adaptiveEverySteps} steps, a change at most every ${s.adaptiveMinSteps} steps (train --adaptive)`);
   printLine(`Version         ${s.version}`);
 }
 
@@ -48,6 +50,8 @@ interface SettingsFlags {
   python?: string;
   clearPython?: boolean;
   checkpointMinutes?: number;
+  adaptiveEvery?: number;
+  adaptiveMinSteps?: number;
   backends?: boolean;
 }
 
@@ -56,8 +60,12 @@ function changesOf(opts: SettingsFlags): {
   memoryBudgetBytes?: number | null;
   pythonPath?: string | null;
   checkpointMinutes?: number;
+  adaptiveEverySteps?: number;
+  adaptiveMinSteps?: number;
 } {
   return {
+    ...(opts.adaptiveEvery !== undefined ? { adaptiveEverySteps: opts.adaptiveEvery } : {}),
+    ...(opts.adaptiveMinSteps !== undefined ? { adaptiveMinSteps: opts.adaptiveMinSteps } : {}),
     ...(opts.checkpointMinutes !== undefined ? { checkpointMinutes: opts.checkpointMinutes } : {}),
     ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
     ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget === 'device' ? null : opts.memoryBudget } : {}),
@@ -80,6 +88,16 @@ export function registerSettingsCommand(program: Command, ctx: CliContext): void
     )
     .option('--clear-python', 'forget the Python set with --python: look on PATH, then /usr/bin/python3')
     .option('--checkpoint-minutes <n>', "a run's checkpoint every n minutes of training (1–1440), besides each epoch's end and a stop", minutesFlag)
+    .option(
+      '--adaptive-every <steps>',
+      `an adaptive run measures its noise scale over windows of this many steps and may change its batch at each window's end (${ADAPTIVE_LIMITS.everySteps.min}–${ADAPTIVE_LIMITS.everySteps.max})`,
+      wholeNumber(ADAPTIVE_LIMITS.everySteps.min, ADAPTIVE_LIMITS.everySteps.max),
+    )
+    .option(
+      '--adaptive-min-steps <steps>',
+      'an adaptive run changes its batch at most once every this many steps',
+      wholeNumber(ADAPTIVE_LIMITS.minStepsBetween.min, ADAPTIVE_LIMITS.minStepsBetween.max),
+    )
     .option(
       '--backends',
       'also detect the compute backends (a few seconds) and list them with their engine, and the Python and torch found; implied by --python and --clear-python in text output',

@@ -5,7 +5,7 @@ import { AUGMENT_DESCRIPTIONS, AUGMENT_LEVELS, defaultAugmentation } from '../..
 import { DATASET_KINDS } from '../../../shared/dataset-types.js';
 import { followRun } from '../follow.js';
 import { accumulationText } from '../../../shared/accumulation.js';
-import { batchChangeText, isResumableStatus, type RunEvent } from '../../../shared/run-events.js';
+import { batchAdaptedText, batchChangeText, isResumableStatus, type RunEvent } from '../../../shared/run-events.js';
 import { CHECKPOINT_REASON_TEXT } from '../../../shared/checkpoint.js';
 import { PYTHON_FLAG_HELP, UsageError, type CliContext } from '../main.js';
 import { formatPercent, printJson, printLine } from '../output.js';
@@ -20,18 +20,26 @@ export function augmentFlagHelp(inherited?: string): string {
   return `augmentation of training batches: ${levels}; default ${inherited ? `${inherited}, else ` : ''}by the dataset's kind: ${byKind}`;
 }
 
-export function registerTrainCommand(program: Command, ctx: CliContext): void {
-  const train = program
-    .command('train')
-    .description('train a model on an imported dataset in a trainer process; metrics are stored as they come')
-    .option('--dataset <dataset>', 'dataset id or name (required unless --from-tuning)')
-    .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-tuning or --from-model)`, oneOf(MODEL_KINDS))
-    .option('--batch-size <n>', 'samples per optimizer step: the effective batch (required unless --from-tuning)', wholeNumber(1, 1 << 20))
+/** The flags of how a run's batch trains: accumulation and the adaptive batch. */
+function batchOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--micro-batch <n>',
       "gradient accumulation: train each step's batch this many samples at a time, their gradients added up (default: the whole batch, or — with --from-tuning and a batch above the tuning's memory ceiling — the fewest equal passes under it)",
       wholeNumber(1, 1 << 20),
     )
+    .option(
+      '--adaptive',
+      "adapt the batch during training: the noise scale measured from the run's own gradients, the batch changed when a tuning's throughput predicts 5 % more goodput (needs an Auto-tune of this model and dataset)",
+    );
+}
+
+export function registerTrainCommand(program: Command, ctx: CliContext): void {
+  const train = batchOptions(program.command('train'))
+    .description('train a model on an imported dataset in a trainer process; metrics are stored as they come')
+    .option('--dataset <dataset>', 'dataset id or name (required unless --from-tuning)')
+    .option('--model <model>', `model: ${MODEL_KINDS.join(', ')} (required unless --from-tuning or --from-model)`, oneOf(MODEL_KINDS))
+    .option('--batch-size <n>', 'samples per optimizer step: the effective batch (required unless --from-tuning)', wholeNumber(1, 1 << 20))
     .option('--epochs <n>', "passes over the training split (required unless --from-tuning, which plans the session's epochs)", wholeNumber(1, 100_000))
     .option('--lr <rate>', 'learning rate, e.g. 0.001 (required unless --from-tuning)', positiveNumber(10))
     .option(
@@ -155,6 +163,7 @@ function configFromFlags(opts: Record<string, unknown>): Partial<TrainConfig> {
       validationsPerEpoch: opts.validationsPerEpoch,
       evalBatchSize: opts.evalBatch,
       microBatchSize: opts.microBatch,
+      adaptive: opts.adaptive,
       augment: opts.augment,
     }).filter(([, v]) => v !== undefined),
   ) as Partial<TrainConfig>;
@@ -190,7 +199,11 @@ export function resumedText(runId: number, e: Extract<RunEvent, { kind: 'resumed
 
 /** The run's resumes and step-downs, and what can be resumed: for `train` and `runs show`. */
 export function attemptLines(detail: Pick<RunDetail, 'run' | 'events' | 'discardedSteps' | 'checkpoint'>): string[] {
-  const lines = detail.events.map((e) => (e.kind === 'resumed' ? resumedText(detail.run.id, e) : batchReducedText(detail.run.id, e)).replace(/^Run \d+: /, ''));
+  const lines = detail.events.map((e) =>
+    e.kind === 'batch-adapted'
+      ? batchAdaptedText(e)
+      : (e.kind === 'resumed' ? resumedText(detail.run.id, e) : batchReducedText(detail.run.id, e)).replace(/^Run \d+: /, ''),
+  );
   if (detail.discardedSteps) lines.push(`${detail.discardedSteps} redone step${detail.discardedSteps === 1 ? '' : 's'} kept apart (not in the series)`);
   const c = detail.checkpoint;
   if (c && isResumableStatus(detail.run.status))

@@ -14,7 +14,7 @@ import { modelAcceptsShape } from '../models/build-model.js';
 import { saveModelToDir } from '../models/model-files.js';
 import { exportMetadata } from '../models/export-metadata.js';
 import { createNet } from '../models/create-net.js';
-import { runTrainingLoop, TrainingDivergedError } from '../training/train-loop.js';
+import { runTrainingLoop, TrainingDivergedError, type BatchChange } from '../training/train-loop.js';
 import { CheckpointError } from '../training/checkpoint-folder.js';
 import { EventBatcher } from './event-batcher.js';
 import type { ProbeTrainerMessage } from '../../../shared/probe-protocol.js';
@@ -52,6 +52,7 @@ function onHostMessage(cb: (raw: unknown) => void): void {
 }
 
 let stopRequested = false;
+let pendingBatch: BatchChange | undefined;
 let jobStarted = false;
 let probes: ProbeSessionController | undefined;
 
@@ -117,6 +118,21 @@ async function runJob(job: TrainJob): Promise<void> {
       evaluate: job.artifactDir !== undefined,
       ...(job.checkpoints ? { checkpoints: job.checkpoints } : {}),
       ...(job.resume ? { resumeFrom: job.resume.checkpointDir } : {}),
+      ...(job.adaptive
+        ? {
+            adaptive: job.adaptive,
+            onNoise: (n) => send({ type: 'noise', ...n }),
+            takeBatchChange: () => {
+              const change = pendingBatch;
+              pendingBatch = undefined;
+              return change;
+            },
+            onBatchChanged: (c) => {
+              batcher.flush(); // the steps before it leave first
+              send({ type: 'batch-changed', ...c });
+            },
+          }
+        : {}),
       onCheckpoint: (c) => {
         // The steps before it leave first: the host may resume from it the moment it hears of it.
         batcher.flush();
@@ -168,6 +184,11 @@ function main(): void {
     const msg = parsed.data;
     if (msg.type === 'stop') {
       stopRequested = true;
+      return;
+    }
+    if (msg.type === 'set-batch') {
+      // Taken by the loop before its next step (an adaptive run's host decided it).
+      pendingBatch = { batchSize: msg.batchSize, learningRate: msg.learningRate, rampSteps: msg.rampSteps };
       return;
     }
     if (jobStarted) return; // one job per process

@@ -10,6 +10,8 @@ import { CHECKPOINT_FORMAT, samplesDoneInEpoch, type CheckpointPlan, type Checkp
 import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { microBatchOf } from '../../../shared/accumulation.js';
 import { accumulateGradients } from './accumulate.js';
+import { NoiseWindow, squaredNorm, type NoiseReport } from './noise-window.js';
+import { measureEvery, measurementPasses } from '../../../shared/adaptive-batch.js';
 import { type LoadedDataset, toFloatBatch } from '../datasets/index.js';
 import { createNetOptimizer, learningRateAt, type NetOptimizer } from '../models/optimizer.js';
 import { builtInNet, type TrainableNet } from '../models/trainable-net.js';
@@ -49,6 +51,20 @@ export interface TrainLoopOptions {
   resumeFrom?: string;
   /** A checkpoint was written: every step before it has been reported (onStep) first. */
   onCheckpoint?(info: CheckpointInfo): void;
+  /** An adaptive run (shared/adaptive-batch.ts): measure the noise scale now and then, report it every everySteps steps. */
+  adaptive?: { everySteps: number };
+  onNoise?(report: NoiseReport): void;
+  /** A new batch to train with from the next step on (asked before each step). */
+  takeBatchChange?(): BatchChange | undefined;
+  /** A batch change took effect: the steps after `step` train at batchSize (every step before it reported first). */
+  onBatchChanged?(change: { step: number; time: number; batchSize: number; learningRate: number }): void;
+}
+
+/** An adaptive run's new batch and rate, the rate reached by a linear ramp over rampSteps. */
+export interface BatchChange {
+  batchSize: number;
+  learningRate: number;
+  rampSteps: number;
 }
 
 /** One optimizer step's mean loss, accuracy and gradients, before they are applied. */
@@ -56,6 +72,8 @@ interface StepGradients {
   loss: tf.Scalar;
   accuracy: tf.Scalar;
   grads: tf.NamedTensorMap;
+  /** A measured step's mean squared gradient norm over its passes (adaptive runs). */
+  meanSquaredNorm?: tf.Scalar;
 }
 
 export interface CheckpointInfo {
@@ -115,17 +133,21 @@ export async function runTrainingLoop(opts: TrainLoopOptions): Promise<TrainLoop
 /** One training run: the model, its optimizer, the shuffled order, and what has been read back so far. */
 class TrainingRun {
   private readonly ds: LoadedDataset;
-  private readonly config: TrainConfig;
+  private config: TrainConfig;
   private readonly net: TrainableNet;
   private readonly model: tf.LayersModel;
   private readonly optimizer: NetOptimizer;
   private rng: SeededRng;
   private order: Uint32Array;
-  private readonly stepsPerEpoch: number;
-  private readonly scratch: Float32Array;
+  private stepsPerEpoch: number;
+  private scratch: Float32Array;
   private readonly interval: number;
   /** Extra validations within an epoch (validationsPerEpoch > 1) report the train loss so far. */
-  private readonly validateEvery: number;
+  private validateEvery: number;
+  /** An adaptive run's measurements since its last noise report. */
+  private readonly noise = new NoiseWindow();
+  /** After a batch change: the learning rate ramps from `from` to `to` over `steps` steps from `start`. */
+  private rateRamp: { from: number; to: number; start: number; steps: number } | undefined;
   private start: number;
   private lastReadback: number;
   private lastReadbackTime = 0;
@@ -266,17 +288,20 @@ class TrainingRun {
       shuffleInPlace(this.order, this.rng);
       this.epochLossSum = this.epochAccSum = this.epochSamples = 0;
     }
-    const { batchSize } = this.config;
     const n = this.order.length;
     this.batchInEpoch = resume?.batches ?? 0;
     this.samplesInEpoch = resume?.samples ?? 0;
     while (this.samplesInEpoch < n) {
       if (this.shouldEnd()) return false;
+      await this.applyBatchChange();
+      const { batchSize } = this.config;
       const pos = this.samplesInEpoch;
       this.trainStep(epoch, this.order.subarray(pos, Math.min(n, pos + batchSize)));
       this.batchInEpoch++;
       this.samplesInEpoch = Math.min(n, pos + batchSize);
       if (performance.now() - this.lastReadback >= this.interval || this.pending.length >= 512) await this.flush();
+      const adaptive = this.opts.adaptive;
+      if (adaptive && this.step % adaptive.everySteps === 0) await this.reportNoise();
       if (this.batchInEpoch % this.validateEvery === 0 && this.samplesInEpoch < n) await this.validate(epoch);
       const plan = this.opts.checkpoints;
       if (plan && this.samplesInEpoch < n && performance.now() - this.lastCheckpointAt >= plan.everySeconds * 1000) await this.checkpoint('timer');
@@ -302,15 +327,21 @@ class TrainingRun {
       this.gpuWindowOpen = true;
     }
     this.step++;
-    const lr = learningRateAt(this.step, this.config.learningRate, this.config.warmupSteps);
+    const lr = this.rateAt(this.step);
     this.optimizer.setLearningRate(lr);
     const { x, labels, oneHot } = makeBatch(this.ds, indices, this.scratch);
+    const n = indices.length;
     const micro = microBatchOf(this.config);
+    const adaptive = this.opts.adaptive;
+    // An adaptive run's measured step: equal passes (its micro-batches, or halves) give the noise scale's terms.
+    const measure = adaptive && this.step % measureEvery(adaptive.everySteps) === 0 ? measurementPasses(n, micro) : undefined;
+    const passSize = measure?.size ?? micro;
     const { loss, accuracy } = tf.tidy(() => {
       // The whole batch's inputs are augmented at once (its draws do not depend on the split).
       const augmented = augmentBatch(x, this.config.augment ?? 'none', this.config.seed, this.step, this.ds.manifest.normalization);
-      const n = indices.length;
-      const step = micro >= n ? this.gradients(augmented, labels, oneHot) : this.accumulatedGradients(augmented, labels, oneHot, micro);
+      const step =
+        passSize >= n ? this.gradients(augmented, labels, oneHot) : this.accumulatedGradients(augmented, labels, oneHot, passSize, measure !== undefined);
+      if (measure && step.meanSquaredNorm) this.noise.add(step.meanSquaredNorm, squaredNorm(step.grads), measure.passes, measure.size);
       this.optimizer.applyGradients(step.grads);
       return { loss: step.loss, accuracy: step.accuracy };
     });
@@ -333,13 +364,42 @@ class TrainingRun {
     return { loss: value, accuracy: accuracy!, grads };
   }
 
-  /** The same mean loss, accuracy and gradients as one pass, from passes of `micro` samples (accumulate.ts). */
-  private accumulatedGradients(x: tf.Tensor, labels: tf.Tensor, oneHot: tf.Tensor, micro: number): StepGradients {
+  /**
+   * The same mean loss, accuracy and gradients as one pass, from passes of `micro` samples
+   * (accumulate.ts); `measured`: with the mean of the passes' squared gradient norms too.
+   */
+  private accumulatedGradients(x: tf.Tensor, labels: tf.Tensor, oneHot: tf.Tensor, micro: number, measured = false): StepGradients {
     const r = accumulateGradients(x.shape[0]!, micro, (start, size) => {
       const part = this.gradients(x.slice(start, size), labels.slice(start, size), oneHot.slice(start, size));
-      return { values: [part.loss, part.accuracy], grads: part.grads };
+      return { values: [part.loss, part.accuracy, ...(measured ? [squaredNorm(part.grads)] : [])], grads: part.grads };
     });
-    return { loss: r.values[0]!, accuracy: r.values[1]!, grads: r.grads };
+    return { loss: r.values[0]!, accuracy: r.values[1]!, grads: r.grads, ...(measured ? { meanSquaredNorm: r.values[2]! } : {}) };
+  }
+
+  /** The learning rate at a step: the warm-up's, or after a batch change the ramp to the new rate. */
+  private rateAt(step: number): number {
+    const r = this.rateRamp;
+    if (!r) return learningRateAt(step, this.config.learningRate, this.config.warmupSteps);
+    return r.from + (r.to - r.from) * Math.min(1, (step - r.start) / Math.max(1, r.steps));
+  }
+
+  /** An adaptive run's new batch, when the host sent one: from the next step on, every step before it reported. */
+  private async applyBatchChange(): Promise<void> {
+    const change = this.opts.takeBatchChange?.();
+    if (!change || change.batchSize === this.config.batchSize) return;
+    await this.flush();
+    this.rateRamp = { from: this.rateAt(this.step), to: change.learningRate, start: this.step, steps: change.rampSteps };
+    this.config = { ...this.config, batchSize: change.batchSize, learningRate: change.learningRate };
+    if (this.scratch.length < change.batchSize * this.ds.sampleSize) this.scratch = new Float32Array(change.batchSize * this.ds.sampleSize);
+    this.stepsPerEpoch = Math.ceil(this.order.length / change.batchSize);
+    this.validateEvery = Math.max(1, Math.ceil(this.stepsPerEpoch / (this.config.validationsPerEpoch ?? 1)));
+    this.opts.onBatchChanged?.({ step: this.step, time: this.lastReadbackTime, batchSize: change.batchSize, learningRate: change.learningRate });
+  }
+
+  /** An adaptive run's noise scale over the window that ends at this step (one readback). */
+  private async reportNoise(): Promise<void> {
+    const report = await this.noise.report(this.step);
+    if (report) this.opts.onNoise?.(report);
   }
 
   /** Reads the pending steps' metrics back in one transfer and reports them, averaged over the window. */
@@ -428,6 +488,7 @@ class TrainingRun {
   /** After a failure: everything the run holds on the device. */
   discard(): void {
     for (const p of this.pending) tf.dispose([p.loss, p.accuracy]);
+    this.noise.dispose();
     this.net.disposeParts();
     this.model.dispose();
     this.optimizer.dispose();
@@ -443,6 +504,7 @@ class TrainingRun {
     }
     this.optimizer.dispose();
     this.net.disposeParts();
+    this.noise.dispose();
     return {
       status: stopped ? 'stopped' : 'completed',
       model: this.model,
