@@ -1,8 +1,12 @@
 // One run of tfjs-core's published op tests on the wasm backend (a child process of
 // test/unit/kernels/upstream-specs.test.ts, started with `node --import register-loader.js`):
-//   node run-specs.js <stock|app> <out.json> <spec file, relative to tfjs-core/dist>…
+//   node run-specs.js <stock|app|app-small> <out.json> <spec file, relative to tfjs-core/dist>…
 // `stock` runs tfjs-backend-wasm as published; `app` with the app's kernels registered
-// (registerWasmGradientKernels). Every spec's full name, status and first failure go to out.json.
+// (registerWasmGradientKernels); `app-small` too, with the paths the app's kernels keep for large
+// tensors (the SIMD Transpose) or many channels (Conv2DBackpropFilter's convolution) taken for the
+// specs' small ones. (The SIMD paths that need a multiple of 4 channels — Sum, MaxPoolGrad's 2x2,
+// FusedBatchNorm, the depthwise filter taps — no tfjs-core spec reaches: test/unit/kernels covers
+// them.) Every spec's full name, status and first failure go to out.json.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -41,22 +45,34 @@ function installJasmine(): JasmineEnv {
   return env;
 }
 
-async function startWasm(mode: 'stock' | 'app'): Promise<void> {
+export type RunMode = 'stock' | 'app' | 'app-small';
+
+/** Makes the app's kernels take their large-tensor paths on small tensors too. */
+async function smallTensorsTakeFastPaths(): Promise<void> {
+  const { setTransposeSimdForSmallTensors } = await import('../../../src/main/engine/kernels/transpose.js');
+  const { setConv2DBackpropFilterStrategy } = await import('../../../src/main/engine/kernels/conv2d-backprop-filter.js');
+  setTransposeSimdForSmallTensors(true);
+  // 'auto' takes im2col for the one or two input channels of tfjs-core's gradient tests.
+  setConv2DBackpropFilterStrategy('conv');
+}
+
+async function startWasm(mode: RunMode): Promise<void> {
   const tf = (await import('@tensorflow/tfjs')) as typeof import('@tensorflow/tfjs');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
-  if (mode === 'app') {
+  if (mode !== 'stock') {
     const { registerWasmGradientKernels } = await import('../../../src/main/engine/kernels/register-wasm-kernels.js');
     registerWasmGradientKernels();
   }
+  if (mode === 'app-small') await smallTensorsTakeFastPaths();
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend could not start');
 }
 
 async function main(): Promise<void> {
   const [mode, out, ...files] = process.argv.slice(2);
-  if ((mode !== 'stock' && mode !== 'app') || out === undefined || files.length === 0) {
-    throw new Error('usage: run-specs.js <stock|app> <out.json> <spec files…>');
+  if ((mode !== 'stock' && mode !== 'app' && mode !== 'app-small') || out === undefined || files.length === 0) {
+    throw new Error('usage: run-specs.js <stock|app|app-small> <out.json> <spec files…>');
   }
   const env = installJasmine();
   // tfjs-core's ES modules first, so that their gradient registrations come before the app's

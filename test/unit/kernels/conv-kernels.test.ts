@@ -189,6 +189,40 @@ describe('The added gradient kernels reject a dy the attributes do not imply (no
   }
 });
 
+describe('The added gradient kernels read int32 inputs as numbers, as the cpu backend does', () => {
+  const ints = (n: number): number[] => Array.from({ length: n }, (_, i) => (i % 7) - 3);
+  const cases: Array<[string, Record<string, [number[], number[]]>, object]> = [
+    [
+      tf.Conv2DBackpropFilter,
+      { x: [[1, 4, 4, 2], ints(32)], dy: [[1, 3, 3, 2], ints(18)] },
+      { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [2, 2, 2, 2] },
+    ],
+    [
+      tf.DepthwiseConv2dNativeBackpropFilter,
+      { x: [[1, 4, 4, 2], ints(32)], dy: [[1, 3, 3, 2], ints(18)] },
+      { strides: 1, dilations: 1, pad: 'valid', filterShape: [2, 2, 2, 1] },
+    ],
+    [
+      tf.DepthwiseConv2dNativeBackpropInput,
+      { dy: [[1, 3, 3, 2], ints(18)], filter: [[2, 2, 2, 1], ints(8)] },
+      { strides: 1, dilations: 1, pad: 'valid', inputShape: [1, 4, 4, 2] },
+    ],
+  ];
+  async function run(backend: 'cpu' | 'wasm', name: string, inputs: Record<string, [number[], number[]]>, attrs: object): Promise<number[]> {
+    await tf.setBackend(backend);
+    const tensors = Object.fromEntries(Object.entries(inputs).map(([k, [shape, data]]) => [k, tf.tensor(data, shape, 'int32')]));
+    const out = tf.engine().runKernel(name, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+    const data = Array.from(await out.data());
+    tf.dispose([out, ...Object.values(tensors)]);
+    return data;
+  }
+  for (const [name, inputs, attrs] of cases) {
+    it(name, async () => {
+      assert.deepEqual(await run('wasm', name, inputs, attrs), await run('cpu', name, inputs, attrs));
+    });
+  }
+});
+
 describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu)', () => {
   it(`matches on ${CASES} random cases with dilation 1 (seed ${SEED})`, async () => {
     const r = rng(SEED + 3);

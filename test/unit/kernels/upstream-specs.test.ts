@@ -1,8 +1,9 @@
 // tfjs-core's own op tests (its published dist/ops/*_test.js, jasmine) for every kernel the app
-// registers on wasm, run twice: on stock tfjs-backend-wasm and with the app's kernels
-// (test/support/upstream/run-specs.ts, in two child processes side by side). A spec that passes
-// on stock and fails with the app's kernels fails this test; the specs stock wasm cannot run are
-// printed with the reason. `npm run test:upstream-kernels` runs this file alone.
+// registers on wasm, run on stock tfjs-backend-wasm and with the app's kernels, as they are and
+// with their large-tensor paths taken for small tensors too (test/support/upstream/run-specs.ts,
+// three child processes side by side). A spec that passes on stock and fails with the app's
+// kernels fails this test; the specs stock wasm cannot run are printed with the reason.
+// `npm run test:upstream-kernels` runs this file alone.
 // Needs jasmine-core (tfjs-core's jasmine_util requires it), a devDependency.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,9 @@ const upstreamDir = path.join(here, '..', '..', 'support', 'upstream');
 const coreDist = path.dirname(require.resolve('@tensorflow/tfjs-core/dist/index.js'));
 const JASMINE_CORE = 'jasmine-core@4.2.0'; // the version tfjs 4.22 runs these tests with
 
-function runSpecs(mode: 'stock' | 'app', out: string, files: readonly string[]): Promise<string> {
+type RunMode = 'stock' | 'app' | 'app-small';
+
+function runSpecs(mode: RunMode, out: string, files: readonly string[]): Promise<string> {
   const args = ['--import', pathToFileURL(path.join(upstreamDir, 'register-loader.js')).href, path.join(upstreamDir, 'run-specs.js'), mode, out, ...files];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,17 +90,17 @@ describe("tfjs-core's op tests on wasm: the app's kernels against the stock ones
     const files = specFilesFor(registeredWasmKernelNames());
     const dir = mkdtempSync(path.join(os.tmpdir(), 'upstream-specs-'));
     try {
-      const [stockOut, appOut] = [path.join(dir, 'stock.json'), path.join(dir, 'app.json')];
-      await Promise.all([runSpecs('stock', stockOut, files), runSpecs('app', appOut, files)]);
-      const read = (f: string): SpecOutcome[] => JSON.parse(readFileSync(f, 'utf8')) as SpecOutcome[];
-      const [stock, app] = [read(stockOut), read(appOut)];
-      const v = compareRuns(stock, app, registeredWasmKernelNames());
-      t.diagnostic(`${files.length} spec files, ${stock.length} specs: ${v.passedBoth} pass with both; stock wasm cannot run ${v.stockCannotRun.length}:`);
+      const modes: RunMode[] = ['stock', 'app', 'app-small'];
+      await Promise.all(modes.map((m) => runSpecs(m, path.join(dir, `${m}.json`), files)));
+      const [stock, app, appSmall] = modes.map((m) => JSON.parse(readFileSync(path.join(dir, `${m}.json`), 'utf8')) as SpecOutcome[]);
+      const v = compareRuns(stock!, app!, registeredWasmKernelNames());
+      const small = compareRuns(stock!, appSmall!, registeredWasmKernelNames());
+      t.diagnostic(`${files.length} spec files, ${stock!.length} specs: ${v.passedBoth} pass with both; stock wasm cannot run ${v.stockCannotRun.length}:`);
       for (const s of v.stockCannotRun) {
         t.diagnostic(`  [with the app's kernels: ${s.app}] ${s.name} — ${s.reason}${s.appFailure === undefined ? '' : `; with the app's: ${s.appFailure}`}`);
       }
-      assert.ok(stock.length > 100 && v.passedBoth > 100, `too few specs ran (${stock.length}): the loader or the test environment is broken`);
-      assert.deepEqual(v.problems, []);
+      assert.ok(stock!.length > 100 && v.passedBoth > 100, `too few specs ran (${stock!.length}): the loader or the test environment is broken`);
+      assert.deepEqual([...v.problems, ...small.problems.map((p) => `(large-tensor paths on small tensors) ${p}`)], []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

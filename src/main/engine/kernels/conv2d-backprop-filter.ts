@@ -12,7 +12,7 @@
 //   [N*oh*ow, ci] matrix, and dW = x^T.dy one XNNPACK matrix product. The conv form is several
 //   times slower there (a 16x16 "filter" of N channels for a 1x1 output, XNNPACK's slow case).
 import * as tf from '@tensorflow/tfjs';
-import { expectShape, finish, float32, withScope, type Info, type Shape4, type WasmScope } from './wasm-kernel-utils.js';
+import { expectChannels, expectShape, finish, float32, withScope, type Info, type Shape4, type WasmScope } from './wasm-kernel-utils.js';
 
 type FilterGradStrategy = 'auto' | 'auto-without-matmul' | 'conv' | 'im2col' | 'matmul';
 let strategy: FilterGradStrategy = 'auto';
@@ -49,7 +49,7 @@ function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend
   // The wasm backend has no Conv2DBackpropFilter to hand other cases to: shapes the attributes do
   // not imply are errors, other dtypes are cast (as the cpu backend reads any dtype as numbers).
   expectShape(tf.Conv2DBackpropFilter, 'dy', dy, info.outShape);
-  if (attrs.filterShape[2] !== info.inChannels) expectShape(tf.Conv2DBackpropFilter, 'x', x, [...info.inShape.slice(0, -1), attrs.filterShape[2]]);
+  expectChannels(tf.Conv2DBackpropFilter, 'filterShape', attrs.filterShape[2], info.inChannels);
   const useMatmul = (strategy === 'auto' || strategy === 'matmul') && pointwiseWithoutPadding(info);
   const auto = strategy === 'auto' || strategy === 'auto-without-matmul';
   const useIm2col = !useMatmul && (strategy === 'im2col' || (auto && info.inChannels <= IM2COL_MAX_IN_CHANNELS));

@@ -9,7 +9,7 @@
 // oh x ow taps each time, XNNPACK's slow case: several times slower than the taps.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { expectShape, finish, float32, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
+import { expectChannels, expectShape, finish, float32, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 import { simdKernels, type SimdKernels } from './wasm-simd.js';
 
 let tapsEnabled = true;
@@ -91,7 +91,7 @@ function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; back
   } = info;
   // No stock kernel to hand other cases to: shapes the attributes do not imply are errors.
   expectShape(tf.DepthwiseConv2dNativeBackpropFilter, 'dy', dy, info.outShape);
-  if (attrs.filterShape[2] !== C) expectShape(tf.DepthwiseConv2dNativeBackpropFilter, 'x', x, [N, H, W, attrs.filterShape[2]]);
+  expectChannels(tf.DepthwiseConv2dNativeBackpropFilter, 'filterShape', attrs.filterShape[2], C);
   const m = outChannels / C;
   const { top: pt, left: pl } = info.padInfo;
   const simd = tapsEnabled && m === 1 && C % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(args.backend as BackendWasm) : null;

@@ -5,7 +5,7 @@
 // padding) with the spatially reversed filter as an [kh,kw,C*m,1] depthwise filter, gives
 // [N,H,W,C*m]; summing the m multipliers of each channel gives dx.
 import * as tf from '@tensorflow/tfjs';
-import { expectShape, finish, float32, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
+import { expectChannels, expectShape, finish, float32, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 
 function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
@@ -37,7 +37,7 @@ function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backe
   // No stock kernel to hand other cases to: shapes the attributes do not imply are errors, other
   // dtypes are cast (flipFilter and the convolution read float32).
   expectShape(tf.DepthwiseConv2dNativeBackpropInput, 'dy', dy, info.outShape);
-  if (filter.shape[2] !== C) expectShape(tf.DepthwiseConv2dNativeBackpropInput, 'filter', filter, [kh, kw, C, filter.shape[3]]);
+  expectChannels(tf.DepthwiseConv2dNativeBackpropInput, 'filter', filter.shape[2], C);
   const m = outChannels / C;
   const { top: pt, left: pl } = info.padInfo;
   return withScope(args.backend, (s) => {

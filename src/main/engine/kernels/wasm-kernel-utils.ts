@@ -198,6 +198,11 @@ export function expectShape(kernel: string, input: string, t: Info, shape: reado
   }
 }
 
+/** Like expectShape, for the channel count two of a kernel's inputs (or attributes) must share. */
+export function expectChannels(kernel: string, what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${kernel}: ${what} has ${got} channels, the input has ${want}`);
+}
+
 /**
  * t as float32: itself, or cast by the stock Cast kernel (owned by s). The compositions read the
  * heap as float32; tfjs's ops cast to float32 before these kernels, a direct call may not.
