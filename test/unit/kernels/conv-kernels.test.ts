@@ -148,6 +148,81 @@ describe("Conv2DBackpropInput (the app's XNNPACK replacement, wasm vs cpu)", () 
   });
 });
 
+describe('Conv2DBackpropInput where dy is not the shape inputShape implies', () => {
+  // tfjs-core's own conv2dTranspose test "input=8x8x8,output=4x4x8,f=8,s=1,p=same": an 8x8 dy for
+  // a 4x4 output. The result has inputShape's shape (the stock kernels read dy's top-left 4x4);
+  // the composition once sized it from dy (512 values for 128).
+  it("returns inputShape's shape, with the cpu backend's values", async () => {
+    const pattern = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => i % 5);
+    const inputs = { dy: { shape: [1, 8, 8, 8], data: pattern(512) }, filter: { shape: [8, 8, 8, 8], data: pattern(4096) } };
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: [1, 4, 4, 8] };
+    const got = await runOn('wasm', tf.Conv2DBackpropInput, inputs, attrs);
+    assert.deepEqual(got.shape, [1, 4, 4, 8]);
+    assert.equal(got.data.length, 128);
+    await compare(tf.Conv2DBackpropInput, inputs, attrs);
+  });
+});
+
+describe('The added gradient kernels reject a dy the attributes do not imply (no stock kernel to hand it to)', () => {
+  const dy = { shape: [1, 5, 5, 2], data: new Float32Array(50) };
+  const cases: Array<[string, Record<string, Arr>, object]> = [
+    [
+      tf.Conv2DBackpropFilter,
+      { x: { shape: [1, 4, 4, 2], data: new Float32Array(32) }, dy },
+      { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [2, 2, 2, 2] },
+    ],
+    [
+      tf.DepthwiseConv2dNativeBackpropFilter,
+      { x: { shape: [1, 4, 4, 2], data: new Float32Array(32) }, dy },
+      { strides: 1, dilations: 1, pad: 'valid', filterShape: [2, 2, 2, 1] },
+    ],
+    [
+      tf.DepthwiseConv2dNativeBackpropInput,
+      { dy, filter: { shape: [2, 2, 2, 1], data: new Float32Array(8) } },
+      { strides: 1, dilations: 1, pad: 'valid', inputShape: [1, 4, 4, 2] },
+    ],
+  ];
+  for (const [name, inputs, attrs] of cases) {
+    it(name, async () => {
+      await assert.rejects(runOn('wasm', name, inputs, attrs), /dy has shape \[1,5,5,2\], but the attributes imply \[1,3,3,2\]/);
+    });
+  }
+});
+
+describe('The added gradient kernels read int32 inputs as numbers, as the cpu backend does', () => {
+  const ints = (n: number): number[] => Array.from({ length: n }, (_, i) => (i % 7) - 3);
+  const cases: Array<[string, Record<string, [number[], number[]]>, object]> = [
+    [
+      tf.Conv2DBackpropFilter,
+      { x: [[1, 4, 4, 2], ints(32)], dy: [[1, 3, 3, 2], ints(18)] },
+      { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [2, 2, 2, 2] },
+    ],
+    [
+      tf.DepthwiseConv2dNativeBackpropFilter,
+      { x: [[1, 4, 4, 2], ints(32)], dy: [[1, 3, 3, 2], ints(18)] },
+      { strides: 1, dilations: 1, pad: 'valid', filterShape: [2, 2, 2, 1] },
+    ],
+    [
+      tf.DepthwiseConv2dNativeBackpropInput,
+      { dy: [[1, 3, 3, 2], ints(18)], filter: [[2, 2, 2, 1], ints(8)] },
+      { strides: 1, dilations: 1, pad: 'valid', inputShape: [1, 4, 4, 2] },
+    ],
+  ];
+  async function run(backend: 'cpu' | 'wasm', name: string, inputs: Record<string, [number[], number[]]>, attrs: object): Promise<number[]> {
+    await tf.setBackend(backend);
+    const tensors = Object.fromEntries(Object.entries(inputs).map(([k, [shape, data]]) => [k, tf.tensor(data, shape, 'int32')]));
+    const out = tf.engine().runKernel(name, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+    const data = Array.from(await out.data());
+    tf.dispose([out, ...Object.values(tensors)]);
+    return data;
+  }
+  for (const [name, inputs, attrs] of cases) {
+    it(name, async () => {
+      assert.deepEqual(await run('wasm', name, inputs, attrs), await run('cpu', name, inputs, attrs));
+    });
+  }
+});
+
 describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu)', () => {
   it(`matches on ${CASES} random cases with dilation 1 (seed ${SEED})`, async () => {
     const r = rng(SEED + 3);

@@ -19,7 +19,10 @@ function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
   const tA = attrs.transposeA === true;
   const tB = attrs.transposeB === true;
-  const fast = (tA || tB) && sizeOf(a.shape.slice(0, -2)) === 1 && sizeOf(b.shape.slice(0, -2)) === 1 && a.dtype === 'float32' && b.dtype === 'float32';
+  // One matrix each (batch dimensions of size 1, so no broadcasting), float32, and no empty
+  // dimension (which the stock kernel handles its own way): other cases go to the stock kernel.
+  const single = sizeOf(a.shape.slice(0, -2)) === 1 && sizeOf(b.shape.slice(0, -2)) === 1 && sizeOf(a.shape) > 0 && sizeOf(b.shape) > 0;
+  const fast = (tA || tB) && single && a.dtype === 'float32' && b.dtype === 'float32';
   if (!fast) return wasmKernel(tf.BatchMatMul)({ inputs: args.inputs, backend: args.backend as object, attrs: args.attrs }) as Info;
   const [a0, a1] = a.shape.slice(-2);
   const [b0, b1] = b.shape.slice(-2);

@@ -12,7 +12,7 @@
 //   [N*oh*ow, ci] matrix, and dW = x^T.dy one XNNPACK matrix product. The conv form is several
 //   times slower there (a 16x16 "filter" of N channels for a 1x1 output, XNNPACK's slow case).
 import * as tf from '@tensorflow/tfjs';
-import { finish, withScope, type Info, type Shape4, type WasmScope } from './wasm-kernel-utils.js';
+import { expectChannels, expectShape, finish, float32, withScope, type Info, type Shape4, type WasmScope } from './wasm-kernel-utils.js';
 
 type FilterGradStrategy = 'auto' | 'auto-without-matmul' | 'conv' | 'im2col' | 'matmul';
 let strategy: FilterGradStrategy = 'auto';
@@ -46,10 +46,17 @@ function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend
     false,
     format,
   );
+  // The wasm backend has no Conv2DBackpropFilter to hand other cases to: shapes the attributes do
+  // not imply are errors, other dtypes are cast (as the cpu backend reads any dtype as numbers).
+  expectShape(tf.Conv2DBackpropFilter, 'dy', dy, info.outShape);
+  expectChannels(tf.Conv2DBackpropFilter, 'filterShape', attrs.filterShape[2], info.inChannels);
   const useMatmul = (strategy === 'auto' || strategy === 'matmul') && pointwiseWithoutPadding(info);
   const auto = strategy === 'auto' || strategy === 'auto-without-matmul';
   const useIm2col = !useMatmul && (strategy === 'im2col' || (auto && info.inChannels <= IM2COL_MAX_IN_CHANNELS));
-  return withScope(args.backend, (s) => (useMatmul ? viaMatmul(s, x, dy, info) : useIm2col ? viaIm2col(s, x, dy, info) : viaConv(s, x, dy, info)));
+  return withScope(args.backend, (s) => {
+    const [xf, dyf] = [float32(s, x), float32(s, dy)];
+    return useMatmul ? viaMatmul(s, xf, dyf, info) : useIm2col ? viaIm2col(s, xf, dyf, info) : viaConv(s, xf, dyf, info);
+  });
 }
 
 /** A 1x1 filter whose every tap reads inside x (no padding is read), channels last. */

@@ -3,8 +3,12 @@
 //   dx[n,ih,iw,ci] = sum_{kh,kw,co} dy[n,oh,ow,co] * W[kh,kw,ci,co],  ih = oh*s + kh - pt
 // dy with s-1 zeros inserted between rows/columns, convolved (stride 1, "full" padding) with
 // the filter reversed in space and transposed to [kh,kw,co,ci], gives dx.
+// The composition takes every size from `inputShape` and the filter, and so assumes dy is the
+// [N, oh, ow, co] (or NCHW) those imply, both float32: any other case (tfjs-core's conv2dTranspose
+// test passes an 8x8 dy for a 4x4 output, whose top-left 4x4 the stock kernel reads) goes to the
+// stock kernel, so that every attribute means what it means there.
 import * as tf from '@tensorflow/tfjs';
-import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
+import { finish, sameShape, stockKernel, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 
 function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
@@ -20,6 +24,8 @@ function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend:
     false,
     format,
   );
+  const handled = dy.dtype === 'float32' && filter.dtype === 'float32' && sameShape(dy.shape, info.outShape) && filter.shape[2] === info.inChannels;
+  if (!handled) return stockKernel(tf.Conv2DBackpropInput, args);
   const {
     batchSize: N,
     inHeight: H,

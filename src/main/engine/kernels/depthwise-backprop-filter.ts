@@ -9,7 +9,7 @@
 // oh x ow taps each time, XNNPACK's slow case: several times slower than the taps.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
+import { expectChannels, expectShape, finish, float32, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 import { simdKernels, type SimdKernels } from './wasm-simd.js';
 
 let tapsEnabled = true;
@@ -89,13 +89,16 @@ function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; back
     filterHeight: kh,
     filterWidth: kw,
   } = info;
+  // No stock kernel to hand other cases to: shapes the attributes do not imply are errors.
+  expectShape(tf.DepthwiseConv2dNativeBackpropFilter, 'dy', dy, info.outShape);
+  expectChannels(tf.DepthwiseConv2dNativeBackpropFilter, 'filterShape', attrs.filterShape[2], C);
   const m = outChannels / C;
   const { top: pt, left: pl } = info.padInfo;
   const simd = tapsEnabled && m === 1 && C % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(args.backend as BackendWasm) : null;
   if (simd !== null) return viaTaps(simd, args.backend as BackendWasm, x, dy, info);
   return withScope(args.backend, (s) => {
-    const xT = s.view(s.transpose(x, [1, 2, 0, 3]), [1, H, W, N * C]);
-    const dyT = s.view(s.transpose(dy, [1, 2, 0, 3]), [oh, ow, N * C, m]);
+    const xT = s.view(s.transpose(float32(s, x), [1, 2, 0, 3]), [1, H, W, N * C]);
+    const dyT = s.view(s.transpose(float32(s, dy), [1, 2, 0, 3]), [oh, ow, N * C, m]);
     // Padding that makes the output exactly kh x kw (negative: crop rows no tap reaches).
     const pb = (kh - 1) * dh + (oh - 1) * sh + 1 - H - pt;
     const pr = (kw - 1) * dw + (ow - 1) * sw + 1 - W - pl;

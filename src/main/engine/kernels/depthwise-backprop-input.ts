@@ -5,7 +5,7 @@
 // padding) with the spatially reversed filter as an [kh,kw,C*m,1] depthwise filter, gives
 // [N,H,W,C*m]; summing the m multipliers of each channel gives dx.
 import * as tf from '@tensorflow/tfjs';
-import { finish, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
+import { expectChannels, expectShape, finish, float32, withScope, type Info, type Shape4 } from './wasm-kernel-utils.js';
 
 function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
@@ -34,11 +34,15 @@ function depthwiseBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backe
     filterHeight: kh,
     filterWidth: kw,
   } = info;
+  // No stock kernel to hand other cases to: shapes the attributes do not imply are errors, other
+  // dtypes are cast (flipFilter and the convolution read float32).
+  expectShape(tf.DepthwiseConv2dNativeBackpropInput, 'dy', dy, info.outShape);
+  expectChannels(tf.DepthwiseConv2dNativeBackpropInput, 'filter', filter.shape[2], C);
   const m = outChannels / C;
   const { top: pt, left: pl } = info.padInfo;
   return withScope(args.backend, (s) => {
-    const dyU = s.upsample(dy, sh, sw); // [N, oh*sh, ow*sw, C*m]
-    const wR = s.view(s.flipFilter(filter, false), [kh, kw, C * m, 1]);
+    const dyU = s.upsample(float32(s, dy), sh, sw); // [N, oh*sh, ow*sw, C*m]
+    const wR = s.view(s.flipFilter(float32(s, filter), false), [kh, kw, C * m, 1]);
     const top = (kh - 1) * dh - pt;
     const left = (kw - 1) * dw - pl;
     const bottom = H - oh * sh - top + (kh - 1) * dh;

@@ -6,7 +6,7 @@
 // to its first maximum in row-major order, as on the cpu backend (and in TensorFlow).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { Info } from './wasm-kernel-utils.js';
+import { sameShape, stockKernel, type Info } from './wasm-kernel-utils.js';
 import { simdKernels } from './wasm-simd.js';
 
 function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
@@ -21,6 +21,10 @@ function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
     attrs.pad,
     attrs.dimRoundingMode,
   );
+  // The passes read float32 and take dy to be the [N, OH, OW, C] the attributes imply: other
+  // cases go to the stock kernel.
+  const handled = input.dtype === 'float32' && dy.dtype === 'float32' && sameShape(dy.shape, info.outShape);
+  if (!handled) return stockKernel(tf.MaxPoolGrad, args);
   const {
     batchSize: N,
     inHeight: H,

@@ -47,6 +47,14 @@ const wasmReplacementKernels: readonly tf.KernelConfig[] = [
   transposeConfig,
 ];
 
+/**
+ * The names of every kernel registerWasmGradientKernels registers on wasm (the upstream-spec run,
+ * test/unit/kernels/upstream-specs.test.ts, runs tfjs-core's tests of each).
+ */
+export function registeredWasmKernelNames(): string[] {
+  return [...wasmGradientKernels, ...wasmAppKernels, ...wasmReplacementKernels].map((k) => k.kernelName);
+}
+
 const stock = new Map<string, tf.KernelConfig>();
 
 function install(config: tf.KernelConfig): void {

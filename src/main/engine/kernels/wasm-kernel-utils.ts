@@ -182,6 +182,40 @@ export class WasmScope {
   }
 }
 
+/** Whether two shapes are equal. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * For a kernel the wasm backend lacks (so there is no stock kernel to hand a case to): throws when
+ * an input does not have the shape the attributes imply. tfjs's ops always pass consistent shapes;
+ * a direct runKernel call may not, and the compositions would then read the wrong elements.
+ */
+export function expectShape(kernel: string, input: string, t: Info, shape: readonly number[]): void {
+  if (!sameShape(t.shape, shape)) {
+    throw new Error(`${kernel}: ${input} has shape [${t.shape.join(',')}], but the attributes imply [${shape.join(',')}]`);
+  }
+}
+
+/** Like expectShape, for the channel count two of a kernel's inputs (or attributes) must share. */
+export function expectChannels(kernel: string, what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${kernel}: ${what} has ${got} channels, the input has ${want}`);
+}
+
+/**
+ * t as float32: itself, or cast by the stock Cast kernel (owned by s). The compositions read the
+ * heap as float32; tfjs's ops cast to float32 before these kernels, a direct call may not.
+ */
+export function float32(s: WasmScope, t: Info): Info {
+  return t.dtype === 'float32' ? t : s.run('Cast', { x: t }, { dtype: 'float32' });
+}
+
+/** Runs the stock wasm kernel `name` with a replacement's own arguments (the cases it leaves to it). */
+export function stockKernel(name: string, args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+  return wasmKernel(name)({ inputs: args.inputs, backend: args.backend as object, attrs: args.attrs }) as Info;
+}
+
 /** Runs body with a scope; disposes every intermediate, returns body's result (kept). */
 export function withScope(backend: unknown, body: (s: WasmScope) => Info): Info {
   const scope = new WasmScope(backend as BackendWasm);
