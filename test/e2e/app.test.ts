@@ -2,15 +2,17 @@
 // bundled sample → Auto-tune (Quick) → Train with this (1 epoch) → reload mid-run → the run is
 // listed in Runs with its charts; a folder with a corrupt image shows its problems; the page
 // without the token is refused. Screenshots of every screen go to test-output/e2e/
-// (`npm run screenshots` copies them to docs/screenshots/ for the README).
+// (`npm run screenshots` copies them to docs/screenshots/ for the README), each after axe-core
+// found no WCAG 2.1 A/AA violation on it in the light and the dark theme (./axe.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { formatCount } from '../../src/shared/format.js';
 import { trainableParameters } from '../../src/shared/model-families.js';
+import { expectNoAxeViolations } from './axe.js';
 import { describedBy, launchChromium, needsChromium, newContext, screenshot, startServe, tempDir, unnamedControls, type Served } from './harness.js';
 
 // The sample is cut to this many digits: enough for 10 classes and a real (short) search and
@@ -56,6 +58,26 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   }
 }
 
+interface LegendSample {
+  label: string;
+  /** The line's stroke-dasharray, 'solid', or 'none' for points only. */
+  dash: string;
+  marker: boolean;
+}
+
+/** What a chart's legend shows of each series beside its colour: the line's dash and its point marker. */
+async function legendSamples(chart: Locator): Promise<LegendSample[]> {
+  const samples: LegendSample[] = [];
+  for (const row of await chart.locator('.u-legend tr.u-series').all()) {
+    const svg = row.locator('svg.u-swatch');
+    if ((await svg.count()) === 0) continue; // the x series
+    const line = svg.locator('line');
+    const dash = (await line.count()) ? ((await line.getAttribute('stroke-dasharray')) ?? 'solid') : 'none';
+    samples.push({ label: (await row.locator('.u-label').innerText()).trim(), dash, marker: (await svg.locator('circle').count()) > 0 });
+  }
+  return samples;
+}
+
 function withoutToken(url: string): string {
   const u = new URL(url);
   u.search = '';
@@ -83,6 +105,24 @@ test('the page is refused without the token, and with a wrong one', { skip: need
   await page.goto(served.url);
   for (const name of ['Datasets', 'Tune', 'Train', 'Runs', 'Settings']) {
     await page.getByRole('link', { name, exact: true }).waitFor();
+  }
+});
+
+test('the accessibility check fails on a violation, naming the rule, the element and the theme', { skip: needsChromium }, async () => {
+  await page.getByRole('link', { name: 'Datasets', exact: true }).waitFor();
+  await expectNoAxeViolations(page, 'empty Datasets');
+  // Grey on white: 1.6:1, far below AA's 4.5:1.
+  await page.evaluate(`(() => {
+    const p = document.createElement('p');
+    p.id = 'faint-canary';
+    p.textContent = 'hard to read';
+    p.style.cssText = 'color: #cccccc; background: #ffffff';
+    document.querySelector('main').append(p);
+  })()`);
+  try {
+    await assert.rejects(expectNoAxeViolations(page, 'canary'), /canary \(light\): color-contrast .*#faint-canary/);
+  } finally {
+    await page.evaluate(`document.getElementById('faint-canary').remove()`);
   }
 });
 
@@ -143,6 +183,7 @@ async function autoTune(mode: 'Quick' | 'Full'): Promise<number> {
   await page.waitForURL(/#\/tune\/\d+$/);
   const sessionId = Number(/#\/tune\/(\d+)$/.exec(page.url())![1]);
   await page.getByText('Searching…').waitFor();
+  await expectNoAxeViolations(page, `tune-${mode.toLowerCase()}-searching`);
   await page.getByRole('button', { name: 'Train with this', exact: true }).waitFor({ timeout: 150_000 });
   return sessionId;
 }
@@ -181,6 +222,11 @@ test('Train: live charts survive a reload, and the run ends completed', { skip: 
   await page.locator('.badge', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
   // The charts hold the whole run: training points and at least one validation point.
   assert.ok((await page.locator('.u-legend .u-series').count()) >= 4, 'legends of train and validation series');
+  // Told apart without their colours: a solid line, and a dashed one with dots; the legend shows which is which.
+  assert.deepEqual(await legendSamples(page.locator('figure.chart').first()), [
+    { label: 'train', dash: 'solid', marker: false },
+    { label: 'validation', dash: '8 4', marker: true },
+  ]);
   await screenshot(page, 'train-completed');
 });
 
@@ -276,6 +322,9 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', { sk
   await page.getByRole('combobox', { name: 'Compare', exact: true }).selectOption({ label: 'Training loss' });
   await page.getByRole('button', { name: /^Compare selected/ }).click();
   await page.getByRole('region', { name: 'Comparison' }).locator('canvas').waitFor();
+  const compared = await legendSamples(page.getByRole('region', { name: 'Comparison' }));
+  assert.ok(compared.length >= 2, `the runs compared: ${JSON.stringify(compared)}`);
+  assert.equal(new Set(compared.map((c) => c.dash)).size, compared.length, `each run its own dash pattern: ${JSON.stringify(compared)}`);
   await screenshot(page, 'runs');
 
   await page.getByRole('link', { name: `Run ${runId}`, exact: true }).click();
@@ -283,6 +332,15 @@ test('Runs: the run is listed, with charts, confusion matrix and mistakes', { sk
   await page.getByRole('heading', { name: 'Confusion matrix' }).waitFor();
   assert.ok((await page.locator('figure.chart canvas').count()) >= 2, 'loss and accuracy charts');
   assert.equal(await page.locator('table.confusion tbody tr').count(), 10);
+  // Each cell carries its count as a number: its tint is not the only cue.
+  const cells = await page.locator('table.confusion tbody td').allInnerTexts();
+  assert.equal(cells.length, 100);
+  assert.deepEqual(
+    cells.filter((c) => !/^\d+$/.test(c.trim())),
+    [],
+    'every confusion-matrix cell shows its count',
+  );
+  assert.ok(cells.reduce((sum, c) => sum + Number(c), 0) > 0, 'the matrix counts the validation samples');
   await page.getByRole('heading', { name: 'Per-class accuracy' }).waitFor();
   await page.getByRole('heading', { name: /Auto-tune session/ }).waitFor();
   await page.getByRole('button', { name: 'Export CSV' }).waitFor();

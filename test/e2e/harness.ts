@@ -1,7 +1,8 @@
 // What the end-to-end tests share: `autobatch serve` as a child process on a throw-away data
 // folder (the URL parsed from the one line it prints), Chromium driven by playwright-core with
 // the flags of docs/architecture.md §8 (Debian's where it runs, else the one the npm package
-// @sparticuz/chromium ships: test/support/parts.ts), and screenshots under test-output/e2e/.
+// @sparticuz/chromium ships: test/support/parts.ts), and screenshots under test-output/e2e/, each
+// taken after an accessibility check (every control named; axe-core in both themes).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { findChromium, missing } from '../support/parts.js';
+import { expectNoAxeViolations } from './axe.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const screenshotDir = path.join(repoRoot, 'test-output', 'e2e');
@@ -129,11 +131,13 @@ export async function unnamedControls(page: Page): Promise<string[]> {
 
 /**
  * Saves a full-page screenshot as test-output/e2e/<name>.png, after checking that every control
- * on the screen has an accessible name.
+ * on the screen has an accessible name and that axe-core finds no WCAG 2.1 A/AA violation on it
+ * in either theme (test/e2e/axe.ts).
  */
 export async function screenshot(page: Page, name: string): Promise<string> {
   const unnamed = await unnamedControls(page);
   if (unnamed.length) throw new Error(`controls without an accessible name on ${name}:\n${unnamed.join('\n')}`);
+  await expectNoAxeViolations(page, name);
   mkdirSync(screenshotDir, { recursive: true });
   const file = path.join(screenshotDir, `${name}.png`);
   // No hover highlight in the picture; let charts finish their throttled redraw.

@@ -1,10 +1,14 @@
 // uPlot options for the app's charts: training curves (loss, accuracy), the four Auto-tune
 // curves against batch size (log-x, the choice and the memory budget marked) and run comparisons.
+// Series that share a chart differ by more than hue (a dash pattern, point markers, or a label
+// drawn on the chart), and the legend shows each one's line and marker (legend-swatches.ts).
 import type uPlot from 'uplot';
 import type { ChartPalette } from './chart-theme.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatDuration, formatNumber, formatPercent } from './format.js';
 import type { StepMark } from './run-events.js';
+import { legendSwatchesPlugin } from './legend-swatches.js';
+import { seriesDash } from './series-style.js';
 import { COMPARE_BY_LABELS, pointText, SCATTER_Y_LABELS, type MarkerShape, type RunScatter } from './run-scatter.js';
 
 export type { StepMark } from './run-events.js';
@@ -62,18 +66,27 @@ function stepMarksPlugin(p: ChartPalette, marks: () => readonly StepMark[]): uPl
 export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette, marks: () => readonly StepMark[] = () => []): Options {
   const value =
     kind === 'accuracy' ? (v: number | null) => (v === null ? '—' : formatPercent(v)) : (v: number | null) => (v === null ? '—' : formatNumber(v, 4));
+  const series: uPlot.Series[] = [
+    { label: 'step' },
+    { label: 'train', stroke: p.series[0], width: 1.5, spanGaps: true, points: { show: false }, value: (_u, v) => value(v) },
+    {
+      label: 'validation',
+      stroke: p.series[1],
+      width: 2,
+      dash: seriesDash(1),
+      spanGaps: true,
+      points: { show: true, size: 7, fill: p.series[1] },
+      value: (_u, v) => value(v),
+    },
+  ];
   return {
     title: kind === 'loss' ? 'Loss' : 'Accuracy',
     scales: { x: { time: false }, y: kind === 'accuracy' ? { range: [0, 1] } : { auto: true } },
     axes: axes(p, 'step', kind, kind === 'accuracy' ? percentAxis : undefined),
-    series: [
-      { label: 'step' },
-      { label: 'train', stroke: p.series[0], width: 1.5, spanGaps: true, points: { show: false }, value: (_u, v) => value(v) },
-      { label: 'validation', stroke: p.series[1], width: 2, spanGaps: true, points: { show: true, size: 7, fill: p.series[1] }, value: (_u, v) => value(v) },
-    ],
+    series,
     legend: { live: true },
     cursor: { drag: { x: true, y: false } },
-    plugins: [stepMarksPlugin(p, marks)],
+    plugins: [stepMarksPlugin(p, marks), legendSwatchesPlugin(series)],
   };
 }
 
@@ -81,21 +94,24 @@ export function trainingChartOptions(kind: 'loss' | 'accuracy', p: ChartPalette,
 export function compareChartOptions(labels: string[], metric: string, title: string, against: 'time' | 'step', p: ChartPalette): Options {
   const isFraction = /accuracy/.test(metric);
   const xLabel = against === 'time' ? 'seconds of training' : 'step';
+  const series: uPlot.Series[] = [
+    { label: xLabel, value: (_u, v) => (v === null ? '—' : formatNumber(v, against === 'time' ? 1 : 0)) },
+    ...labels.map((label, i) => ({
+      label,
+      stroke: p.series[i % p.series.length],
+      width: 1.75,
+      dash: seriesDash(i),
+      spanGaps: true,
+      points: { show: /val_|epoch_/.test(metric), size: 6 },
+      value: (_u: uPlot, v: number | null) => (v === null ? '—' : isFraction ? formatPercent(v) : formatNumber(v, 4)),
+    })),
+  ];
   return {
     title,
     scales: { x: { time: false }, y: isFraction ? { range: [0, 1] } : { auto: true } },
     axes: axes(p, xLabel, '', isFraction ? percentAxis : undefined),
-    series: [
-      { label: xLabel, value: (_u, v) => (v === null ? '—' : formatNumber(v, against === 'time' ? 1 : 0)) },
-      ...labels.map((label, i) => ({
-        label,
-        stroke: p.series[i % p.series.length],
-        width: 1.75,
-        spanGaps: true,
-        points: { show: /val_|epoch_/.test(metric), size: 6 },
-        value: (_u: uPlot, v: number | null) => (v === null ? '—' : isFraction ? formatPercent(v) : formatNumber(v, 4)),
-      })),
-    ],
+    series,
+    plugins: [legendSwatchesPlugin(series)],
   };
 }
 
@@ -214,7 +230,7 @@ export function tuningChartOptions(
         scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 2, range: [2 ** loExp, 2 ** hiExp] } },
         axes: [xAxis!, { ...yAxis!, size: 72, splits: () => splits, filter: (_u, vals) => vals }],
         series,
-        plugins: [markersPlugin(p, chosen, budget)],
+        plugins: [markersPlugin(p, chosen, budget), legendSwatchesPlugin(series)],
         legend: { live: true },
       };
     }
@@ -245,7 +261,7 @@ export function tuningChartOptions(
     scales: { x: { time: false, distr: 3, log: 2 }, y: { range: range! } },
     axes: axes(p, 'batch size', curve === 'memory' ? 'bytes' : '', yValues),
     series,
-    plugins: [markersPlugin(p, chosen, curve === 'memory' ? budget : null)],
+    plugins: [markersPlugin(p, chosen, curve === 'memory' ? budget : null), legendSwatchesPlugin(series)],
     legend: { live: true },
   };
 }
@@ -272,33 +288,35 @@ export function rangeTestChartOptions(
 ): Options {
   const loss = (_u: uPlot, v: number | null) => (v === null ? '—' : formatNumber(v, 3));
   const at = batchSize ? ` at ${batchSize}` : '';
+  const series: uPlot.Series[] = [
+    { label: 'rate', value: (_u, v) => (v === null ? '—' : v.toExponential(1)) },
+    { label: `loss${at}`, stroke: p.muted, width: 0, points: { show: true, size: 4, fill: p.muted }, value: loss },
+    { label: `smoothed${at}`, stroke: p.series[0], width: 2, spanGaps: true, points: { show: false }, value: loss },
+    ...(second
+      ? [
+          // Told apart by shape as well as hue: hollow points and a dashed line.
+          {
+            label: `loss at ${second.batchSize}`,
+            stroke: p.series[1],
+            width: 0,
+            points: { show: true, size: 5, fill: 'transparent', stroke: p.series[1] },
+            value: loss,
+          },
+          { label: `smoothed at ${second.batchSize}`, stroke: p.series[1], width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value: loss },
+        ]
+      : []),
+  ];
   return {
     title: 'Learning-rate range test',
     scales: { x: { time: false, distr: 3, log: 10 }, y: { auto: true } },
     axes: decadeLabels(axes(p, 'learning rate (one step each)', 'training loss')),
-    series: [
-      { label: 'rate', value: (_u, v) => (v === null ? '—' : v.toExponential(1)) },
-      { label: `loss${at}`, stroke: p.muted, width: 0, points: { show: true, size: 4, fill: p.muted }, value: loss },
-      { label: `smoothed${at}`, stroke: p.series[0], width: 2, spanGaps: true, points: { show: false }, value: loss },
-      ...(second
-        ? [
-            // Told apart by shape as well as hue: hollow points and a dashed line.
-            {
-              label: `loss at ${second.batchSize}`,
-              stroke: p.series[1],
-              width: 0,
-              points: { show: true, size: 5, fill: 'transparent', stroke: p.series[1] },
-              value: loss,
-            },
-            { label: `smoothed at ${second.batchSize}`, stroke: p.series[1], width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value: loss },
-          ]
-        : []),
-    ],
+    series,
     plugins: [
       markersPlugin(p, chosen, null, (v) => `${batchSize ? `batch ${batchSize} reads` : 'chosen'} ${v.toExponential(1)}`),
       ...(second?.reading != null
         ? [markersPlugin({ ...p, accent: p.series[1]! }, second.reading, null, (v) => `batch ${second.batchSize} reads ${v.toExponential(1)}`, 'top')]
         : []),
+      legendSwatchesPlugin(series),
     ],
     legend: { live: true },
   };
