@@ -75,16 +75,7 @@ export class RunEventRepo {
           `UPDATE runs SET status = 'queued', ended_at = NULL, error = NULL, attempts = ?, steps = ?, owner_pid = ?, owner_host = ?
            WHERE id = ?`,
         ).run(attempt, event.step, process.pid, os.hostname(), runId);
-        const { kind, step, time, ...detail } = event;
-        db.prepare('INSERT INTO run_events (run_id, kind, step, time, attempt, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          runId,
-          kind,
-          step,
-          time,
-          attempt,
-          JSON.stringify(detail),
-          nowIso(),
-        );
+        this.insert(runId, event, attempt);
         return attempt;
       })(),
     );
@@ -101,17 +92,16 @@ export class RunEventRepo {
         const run = db.prepare<[number], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?').get(runId);
         if (!run) throw new Error(`no run with id ${runId}`);
         db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(checkInput(trainConfigSchema, config, 'training config')), runId);
-        const { kind, step, time, ...detail } = event;
-        db.prepare('INSERT INTO run_events (run_id, kind, step, time, attempt, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          runId,
-          kind,
-          step,
-          time,
-          Math.max(1, run.attempts),
-          JSON.stringify(detail),
-          nowIso(),
-        );
+        this.insert(runId, event, Math.max(1, run.attempts));
       })(),
     );
+  }
+
+  /** One event row: its kind, step and time in columns, the rest as JSON (inside the caller's transaction). */
+  private insert(runId: number, event: NewRunEvent, attempt: number): void {
+    const { kind, step, time, ...detail } = event;
+    this.ctx.db
+      .prepare('INSERT INTO run_events (run_id, kind, step, time, attempt, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(runId, kind, step, time, attempt, JSON.stringify(detail), nowIso());
   }
 }

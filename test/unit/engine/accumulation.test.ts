@@ -5,27 +5,13 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetManifest } from '../../../src/shared/dataset-types.js';
 import type { StepMetrics, TrainConfig } from '../../../src/shared/run-types.js';
-import type { LoadedDataset } from '../../../src/main/engine/datasets/index.js';
+import { tabularDataset } from './tabular-dataset.js';
 import { runTrainingLoop } from '../../../src/main/engine/training/train-loop.js';
 
 before(async () => {
   await tf.setBackend('cpu');
 });
-
-/** 96 samples of 6 features in 3 classes, all of them training samples. */
-function dataset(): LoadedDataset {
-  const n = 96;
-  const x = new Float32Array(n * 6);
-  const y = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 3;
-    for (let j = 0; j < 6; j++) x[i * 6 + j] = (j === y[i] ? 1 : 0) + (((i * 7 + j * 5) % 11) - 5) / 8;
-  }
-  const manifest = { inputShape: [6], classes: ['a', 'b', 'c'], normalization: { kind: 'scale', scale: 1 } } as unknown as DatasetManifest;
-  return { manifest, x, y, trainIndex: Uint32Array.from({ length: n }, (_, i) => i), validationIndex: new Uint32Array(0), sampleSize: 6 };
-}
 
 const config: TrainConfig = { model: 'mlp', batchSize: 48, epochs: 1, learningRate: 1, optimizer: 'sgd', momentum: 0, warmupSteps: 0, backend: 'cpu', seed: 5 };
 
@@ -33,7 +19,7 @@ const config: TrainConfig = { model: 'mlp', batchSize: 48, epochs: 1, learningRa
 async function train(c: TrainConfig, steps: number): Promise<{ weights: Float32Array[]; metrics: StepMetrics[] }> {
   const metrics: StepMetrics[] = [];
   const r = await runTrainingLoop({
-    dataset: dataset(),
+    dataset: tabularDataset(1, 8),
     config: c,
     maxSteps: steps,
     shouldStop: () => false,

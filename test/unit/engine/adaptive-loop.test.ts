@@ -4,28 +4,14 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetManifest } from '../../../src/shared/dataset-types.js';
 import type { StepMetrics, TrainConfig } from '../../../src/shared/run-types.js';
-import type { LoadedDataset } from '../../../src/main/engine/datasets/index.js';
+import { tabularDataset } from './tabular-dataset.js';
 import { runTrainingLoop, type BatchChange } from '../../../src/main/engine/training/train-loop.js';
 import type { NoiseReport } from '../../../src/main/engine/training/noise-window.js';
 
 before(async () => {
   await tf.setBackend('cpu');
 });
-
-/** 96 noisy samples of 6 features in 3 classes, all of them training samples. */
-function dataset(): LoadedDataset {
-  const n = 96;
-  const x = new Float32Array(n * 6);
-  const y = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 3;
-    for (let j = 0; j < 6; j++) x[i * 6 + j] = (j === y[i] ? 0.6 : 0) + (((i * 7 + j * 5) % 11) - 5) / 4;
-  }
-  const manifest = { inputShape: [6], classes: ['a', 'b', 'c'], normalization: { kind: 'scale', scale: 1 } } as unknown as DatasetManifest;
-  return { manifest, x, y, trainIndex: Uint32Array.from({ length: n }, (_, i) => i), validationIndex: new Uint32Array(0), sampleSize: 6 };
-}
 
 const config: TrainConfig = {
   model: 'mlp',
@@ -46,7 +32,7 @@ test('an adaptive run: a noise scale every window from measured halves; a new ba
   const changes: { step: number; batchSize: number }[] = [];
   let pending: BatchChange | undefined;
   const r = await runTrainingLoop({
-    dataset: dataset(),
+    dataset: tabularDataset(0.6, 4),
     config,
     adaptive: { everySteps: 10 },
     shouldStop: () => false,
