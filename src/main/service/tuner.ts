@@ -57,7 +57,9 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
     ...(ctx.memoryCapBytes ? { memoryCapBytes: ctx.memoryCapBytes } : {}),
   };
   const routed = await ctx.route(session);
-  const known = routed.rung ? knownTuning(store.tuning.list(), { sessionId, datasetId: dataset.id, request, rung: routed.rung }) : undefined;
+  const known = routed.rung
+    ? knownTuning(store.tuning.list(), { sessionId, datasetId: dataset.id, request, rung: routed.rung, contentHash: dataset.contentHash })
+    : undefined;
   return runSearch({
     ...(known ? { known } : {}),
     prober: new ProbeSessionProber(routed.session, { spawn: routed.spawn }),
@@ -79,13 +81,13 @@ export async function runTuning(ctx: TunerContext): Promise<TuningReport> {
 }
 
 /**
- * The latest completed tuning of the same model (or start model), dataset, optimizer and
- * augmentation on the same rung, with its base rate at this request's base batch: what a search
+ * The latest completed tuning of the same model (or start model), dataset (with the same
+ * content, where both know it), optimizer and augmentation on the same rung, with its base rate at this request's base batch: what a search
  * with no room for some probes falls back on.
  */
 export function knownTuning(
   sessions: readonly TuningSessionRecord[],
-  o: { sessionId: number; datasetId: number; request: TuningRequest; rung: ConcreteBackend },
+  o: { sessionId: number; datasetId: number; request: TuningRequest; rung: ConcreteBackend; contentHash?: string | null },
 ): KnownTuning | undefined {
   const { request } = o;
   const same = (t: TuningSessionRecord) =>
@@ -98,7 +100,9 @@ export function knownTuning(
     t.request.optimizer === request.optimizer &&
     (t.request.augment ?? 'none') === (request.augment ?? 'none') &&
     t.request.startFrom?.digest === request.startFrom?.digest &&
-    t.request.startFrom?.unfreeze === request.startFrom?.unfreeze;
+    t.request.startFrom?.unfreeze === request.startFrom?.unfreeze &&
+    // Measured on other data (the dataset's content changed since, as its fingerprint says): not this one's findings.
+    !(o.contentHash && t.fingerprint && t.fingerprint.dataset.contentHash !== o.contentHash);
   const t = sessions.filter(same).sort((a, b) => b.id - a.id)[0];
   if (!t?.report) return undefined;
   const rec = t.report.recommendation;

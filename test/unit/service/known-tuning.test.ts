@@ -1,6 +1,7 @@
 // Which previous tuning stands in for probes a search has no time for: the latest completed one of
 // the same model, dataset, optimizer, augmentation and start model, on the same rung.
 import { test } from 'node:test';
+import type { TuningFingerprint } from '../../../src/shared/tuning-fingerprint.js';
 import assert from 'node:assert/strict';
 import { knownTuning } from '../../../src/main/service/tuner.js';
 import type { TuningSessionRecord } from '../../../src/main/store/index.js';
@@ -90,4 +91,30 @@ test('its base rate is scaled to this base batch; without a range-test reading, 
   assert.ok(Math.abs(withTest.baseRate! - 1.5e-3 * 2) < 1e-15, 'Adam: √(128/32) = 2');
   const without = knownTuning([session(1, { report: report(64, 2e-3) })], { sessionId: 2, datasetId: 1, request: REQUEST, rung: 'wasm' })!;
   assert.ok(Math.abs(without.baseRate! - 2e-3 / Math.SQRT2) < 1e-15);
+});
+
+test('a tuning measured on other content of the dataset (its fingerprint’s hash differs from the dataset’s now) does not stand in', () => {
+  const print = (hash: string): TuningFingerprint => ({
+    model: 'small',
+    parameters: 1,
+    startModel: null,
+    dataset: { id: 1, name: 'mnist', contentHash: hash.repeat(64) },
+    inputShape: [28, 28, 1],
+    augment: 'none',
+    engine: 'tfjs',
+    backend: 'wasm',
+    device: null,
+    torchVersion: null,
+    appVersion: '0.1.0',
+  });
+  const sessions = [session(1, { fingerprint: print('a') }), session(2, { fingerprint: print('b') }), session(3)];
+  const at = (contentHash: string | null) => knownTuning(sessions, { sessionId: 9, datasetId: 1, request: REQUEST, rung: 'wasm', contentHash })?.sessionId;
+  assert.equal(at('a'.repeat(64)), 3, 'the newest without a fingerprint is not judged');
+  assert.equal(knownTuning(sessions.slice(0, 2), { sessionId: 9, datasetId: 1, request: REQUEST, rung: 'wasm', contentHash: 'a'.repeat(64) })?.sessionId, 1);
+  assert.equal(knownTuning(sessions.slice(0, 2), { sessionId: 9, datasetId: 1, request: REQUEST, rung: 'wasm', contentHash: 'c'.repeat(64) }), undefined);
+  assert.equal(
+    knownTuning(sessions.slice(0, 2), { sessionId: 9, datasetId: 1, request: REQUEST, rung: 'wasm', contentHash: null })?.sessionId,
+    2,
+    'a dataset without a hash: not judged',
+  );
 });
