@@ -43,3 +43,139 @@ export interface ScaleOutPlan {
   /** The assumptions, in sentences, shown with the plan (no communication cost; the noise scale's source; the same device per worker). */
   assumptions: string[];
 }
+
+/** What the plan is made from: a tuning's recommendation and measurements (or a run's own setting, with less known). */
+export interface ScaleOutInput {
+  base: ScaleOutPlan['base'];
+  noiseScale: number | null;
+  noiseScaleSource: ScaleOutPlan['noiseScaleSource'];
+  /** The tuning's time model, seconds per step t(b) = α + β·b on one worker; null when not measured. */
+  timeModel: { alpha: number; beta: number } | null;
+  memoryCeiling: number;
+  /** The smallest batch the model trains with (batch norm's minimum). */
+  minimumBatch: number;
+  trainCount: number;
+  epochs: number;
+}
+
+/** Within this share of the best goodput, the larger per-worker batch is kept (fewer steps, less to communicate). */
+const PER_WORKER_TIE = 0.97;
+
+function perWorkerThroughput(timeModel: ScaleOutInput['timeModel'], batch: number): number {
+  // Without a time model throughput is taken as flat in the batch: per-worker batches then only
+  // lose (statistical efficiency is never gained by splitting), so the plan keeps the tuned batch.
+  if (!timeModel || !(timeModel.beta > 0)) return 1;
+  return batch / Math.max(1e-12, timeModel.alpha + timeModel.beta * batch);
+}
+
+/** Per-worker batches to consider: the tuned batch halved while it stays at or above the model's minimum. */
+function perWorkerCandidates(base: number, minimum: number): number[] {
+  const out = [base];
+  for (let b = Math.floor(base / 2); b >= Math.max(1, minimum) && out.length < 8; b = Math.floor(b / 2)) out.push(b);
+  return out;
+}
+
+/** The micro-batch for a per-worker batch past the memory ceiling: the fewest equal passes that fit, never below the minimum. */
+function microFor(batch: number, ceiling: number, minimum: number): number {
+  if (batch <= ceiling) return batch;
+  for (let passes = 2; passes <= batch; passes++) {
+    if (batch % passes !== 0) continue;
+    const m = batch / passes;
+    if (m <= ceiling) return m >= minimum ? m : batch;
+  }
+  return batch;
+}
+
+function efficiencyOf(globalBatch: number, baseBatch: number, phi: number | null): number {
+  if (phi === null || !Number.isFinite(phi)) return 1;
+  const p = Math.max(phi, 0);
+  return (p + baseBatch) / (p + globalBatch);
+}
+
+function scaledRate(base: ScaleOutInput['base'], globalBatch: number): number {
+  const ratio = globalBatch / base.batchSize;
+  return base.optimizer === 'sgd' ? base.learningRate * ratio : base.learningRate * Math.sqrt(ratio);
+}
+
+/**
+ * Gradual warm-up (Goyal et al.): the tuned run's own warm-up carried over in samples, and at
+ * least 2 % + 2 % per doubling of the rate of the run's steps when the rate is scaled up.
+ */
+function warmupFor(input: ScaleOutInput, globalBatch: number, rate: number, totalSteps: number): number {
+  const carried = Math.round((input.base.warmupSteps * input.base.batchSize) / globalBatch);
+  const ratio = rate / input.base.learningRate;
+  const forRate = ratio > 1 ? Math.max(1, Math.round(totalSteps * Math.min(0.1, 0.02 * Math.log2(ratio) + 0.02))) : 0;
+  return Math.min(totalSteps, Math.max(carried, forRate));
+}
+
+function rowReason(workers: number, base: number, perWorker: number, micro: number, phi: number | null): string {
+  if (workers === 1) return `One worker: the tuned batch ${base}${micro < base ? ` in passes of ${micro}` : ''}.`;
+  const global = workers * perWorker;
+  const why =
+    perWorker === base
+      ? phi === null
+        ? `${workers} × the tuned batch ${base}: no noise scale was measured, so no loss of statistical efficiency could be counted`
+        : `${workers} × the tuned batch ${base} = ${global}; the noise scale (${Math.round(phi)}) still leaves it worth the steps it saves`
+      : `${workers} × ${base} = ${workers * base} is past the noise scale's diminishing returns (φ ≈ ${Math.round(phi ?? 0)}): ${perWorker} per worker, ${global} in all, gives more progress per second`;
+  return `${why}${micro < perWorker ? `; each worker accumulates ${perWorker / micro} passes of ${micro} (its memory ceiling)` : ''}.`;
+}
+
+/** The plan for 1, 2, 4 and 8 workers. */
+export function planScaleOut(input: ScaleOutInput): ScaleOutPlan {
+  const { base, noiseScale: phi, timeModel, memoryCeiling, minimumBatch, trainCount, epochs } = input;
+  const baseGoodput = perWorkerThroughput(timeModel, base.batchSize);
+  const rows = SCALE_OUT_WORKERS.map((workers): ScaleOutRow => {
+    const scored = perWorkerCandidates(base.batchSize, minimumBatch).map((b) => ({
+      batch: b,
+      goodput: workers * perWorkerThroughput(timeModel, b) * efficiencyOf(workers * b, base.batchSize, phi),
+    }));
+    const best = Math.max(...scored.map((s) => s.goodput));
+    // The largest per-worker batch within the tie of the best.
+    const chosen = scored.filter((s) => s.goodput >= PER_WORKER_TIE * best).sort((a, b) => b.batch - a.batch)[0]!;
+    const perWorkerBatch = chosen.batch;
+    const globalBatch = workers * perWorkerBatch;
+    // Only a tuned batch that was itself accumulated can exceed the ceiling (per-worker batches never grow past it).
+    const microBatch = microFor(perWorkerBatch, Math.max(memoryCeiling, 1), minimumBatch);
+    const learningRate = scaledRate(base, globalBatch);
+    const stepsPerEpoch = Math.max(1, Math.ceil(trainCount / globalBatch));
+    const efficiency = efficiencyOf(globalBatch, base.batchSize, phi);
+    return {
+      workers,
+      perWorkerBatch,
+      microBatch,
+      globalBatch,
+      learningRate,
+      warmupSteps: workers === 1 ? base.warmupSteps : warmupFor(input, globalBatch, learningRate, stepsPerEpoch * epochs),
+      stepsPerEpoch,
+      efficiency,
+      speedup: chosen.goodput / baseGoodput,
+      reason: rowReason(workers, base.batchSize, perWorkerBatch, microBatch, phi),
+    };
+  });
+  return {
+    base: { batchSize: base.batchSize, learningRate: base.learningRate, optimizer: base.optimizer, warmupSteps: base.warmupSteps },
+    noiseScale: phi,
+    noiseScaleSource: input.noiseScaleSource,
+    memoryCeiling,
+    epochs,
+    rows,
+    assumptions: assumptionsOf(input),
+  };
+}
+
+function assumptionsOf(input: ScaleOutInput): string[] {
+  const phi = input.noiseScale;
+  const source =
+    input.noiseScaleSource === 'late'
+      ? `the late noise scale, re-measured after some training (φ ≈ ${Math.round(phi ?? 0)})`
+      : input.noiseScaleSource === 'forecast'
+        ? `the noise scale forecast for halfway through the run (φ ≈ ${Math.round(phi ?? 0)}); no late re-measurement was made`
+        : input.noiseScaleSource === 'early'
+          ? `the noise scale measured early in training (φ ≈ ${Math.round(phi ?? 0)}); it usually grows later, so larger batches may do better than predicted`
+          : 'no noise scale: run a Full search to count statistical efficiency; the speed-ups below assume none is lost';
+  return [
+    'No communication cost is counted: gradients are assumed to be exchanged for free, so real speed-ups are lower, most of all for small per-worker batches and slow networks.',
+    `Statistical efficiency is from ${source}.`,
+    `Every worker is assumed to be a device like this one (memory ceiling ${input.memoryCeiling} per worker)${input.timeModel ? ', with the throughput this search measured' : '; no throughput was measured, so per-worker speed is taken as flat in the batch'}.`,
+  ];
+}
