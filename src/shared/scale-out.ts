@@ -4,6 +4,7 @@
 // K·X(b)·E(K·b) against X(B)·E(B) on one worker). It assumes no communication cost and says so.
 // Pure: the service, the CLI, the UI and the recipe export all read the same plan.
 import type { OptimizerKind } from './run-types.js';
+import type { TuningReport } from './tuning-types.js';
 
 export const SCALE_OUT_WORKERS = [1, 2, 4, 8] as const;
 
@@ -178,4 +179,33 @@ function assumptionsOf(input: ScaleOutInput): string[] {
     `Statistical efficiency is from ${source}.`,
     `Every worker is assumed to be a device like this one (memory ceiling ${input.memoryCeiling} per worker)${input.timeModel ? ', with the throughput this search measured' : '; no throughput was measured, so per-worker speed is taken as flat in the batch'}.`,
   ];
+}
+
+/**
+ * The plan's input from a finished tuning's report: its recommendation, the late noise scale
+ * where it was re-measured (else the forecast, else the early measurement) and its time model.
+ */
+export function scaleOutInputFromReport(
+  report: TuningReport,
+  o: { trainCount: number; epochs: number; minimumBatch: number },
+): ScaleOutInput {
+  const r = report.recommendation;
+  const [noiseScale, noiseScaleSource]: [number | null, ScaleOutPlan['noiseScaleSource']] = report.lateNoise
+    ? [report.lateNoise.noiseScale, 'late']
+    : report.noiseForecast
+      ? [report.noiseForecast.noiseScale, 'forecast']
+      : r.noiseScale !== null
+        ? [r.noiseScale, 'early']
+        : [null, null];
+  const time = report.fits.time;
+  return {
+    base: { batchSize: r.batchSize, learningRate: r.learningRate, optimizer: r.optimizer, warmupSteps: r.warmupSteps },
+    noiseScale,
+    noiseScaleSource,
+    timeModel: time && time.beta > 0 ? { alpha: time.alpha, beta: time.beta } : null,
+    memoryCeiling: r.memoryCeiling,
+    minimumBatch: o.minimumBatch,
+    trainCount: o.trainCount,
+    epochs: o.epochs,
+  };
 }
