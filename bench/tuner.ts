@@ -12,6 +12,8 @@
 //       anew against the grid and oracle fixed before (only the timed runs are measured)
 //   npm run bench:tuner -- --model small --source DIR [--backend webgpu] [--max-epochs 6] [--samples N]
 //       [--image-size 32x32 --image-fit pad --rgb] [--json out.json]   a workload of your own (scripts/gpu-check.sh)
+//   npm run bench:tuner -- --adaptive --workload small-mnist,mlp-table --backends torch-cpu --grid-from docs/bench-results/2026-11-30/tuner
+//       --adaptive against the tuned fixed batch, to the target that grid fixed (bench/tuner/adaptive.ts)
 //   npm run bench:tuner -- --pytorch-user [--backend torch-cpu] [--repeats 3] [--threads 2] [--target 0.95] …
 //       Auto-tune against a PyTorch user at batch 32, Adam 1e-3 (bench/peer_time_to_target.py)
 //   npm run bench:tuner -- --settings 32@1e-3,64@2e-3 [--repeats 3] [--target 0.97] [--model …] …
@@ -26,7 +28,8 @@ import { againstPytorchUser } from './tuner/pytorch-user.js';
 import { fixedSettings, parseSettings } from './tuner/fixed-settings.js';
 import { RecordFile, resultsFile } from './tuner/records.js';
 import { summarise, workloadSection } from './tuner/report.js';
-import { runWorkload } from './tuner/runner.js';
+import { gitCommit, machineText, runWorkload } from './tuner/runner.js';
+import { adaptiveWorkload } from './tuner/adaptive.js';
 import { findWorkload, WORKLOADS, type Workload } from './tuner/workloads.js';
 
 const { values: args } = parseArgs({
@@ -41,6 +44,8 @@ const { values: args } = parseArgs({
     // Take the ceiling, grid and oracle of this earlier results folder (same workloads and
     // settings): only the timed runs, every setting on every timed seed, are measured anew.
     'grid-from': { type: 'string' },
+    // --adaptive: the adaptive batch against the tuned fixed batch (needs --grid-from for the target).
+    adaptive: { type: 'boolean' },
     // A workload of one's own:
     model: { type: 'string' },
     source: { type: 'string' },
@@ -129,6 +134,22 @@ async function honestBenchmark(): Promise<void> {
         continue;
       }
       const dataset = (loaded ??= await workload.load(bench.api, bench.home));
+      if (args.adaptive) {
+        if (!args['grid-from']) throw new Error("--adaptive: give --grid-from, the folder whose grids fixed each workload's target");
+        const table = await adaptiveWorkload({
+          bench,
+          workload,
+          backend,
+          dataset,
+          timedSeeds,
+          gridFrom: args['grid-from'],
+          out: path.resolve(args.out ?? path.join('docs', 'bench-results', new Date().toISOString().slice(0, 10), 'adaptive')),
+          commit: gitCommit(),
+          machine: machineText(),
+        });
+        process.stdout.write(table + '\n');
+        continue;
+      }
       const file = new RecordFile(resultsFile(out, workload.name, backend));
       bench.log(`[${workload.name} · ${backend}] results in ${path.relative(process.cwd(), file.file)} (${file.records.length} already there)`);
       const gridFile = args['grid-from'] ? resultsFile(path.resolve(args['grid-from']), workload.name, backend) : undefined;

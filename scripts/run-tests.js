@@ -8,7 +8,8 @@
 // Before the run it finds, once, the parts of the machine some tests need (Chromium, a WebGPU
 // adapter, root…: test/support/parts.ts) and prints them; after it, every skipped test grouped
 // by the part it needs and how to install it (test/support/skip-summary-reporter.ts).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,5 +54,14 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '1';
 // Passing any --test-reporter replaces node's default, so the default is named again.
 const reporters = [process.stdout.isTTY ? 'spec' : 'tap', path.join(root, 'dist', 'test', 'support', 'skip-summary-reporter.js')];
 const reporterArgs = reporters.flatMap((r) => [`--test-reporter=${r}`, '--test-reporter-destination=stdout']);
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporterArgs, ...files], { stdio: 'inherit', cwd: root, env });
+// Every temporary folder the tests make (data folders, fake Pythons, uploads…) goes under one
+// folder of this run, removed when it ends: a test that forgets its own clean-up, or one killed
+// mid-way, leaves nothing behind in the system's temp folder.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'autobatch-tests-'));
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporterArgs, ...files], {
+  stdio: 'inherit',
+  cwd: root,
+  env: { ...env, TMPDIR: scratch, TMP: scratch, TEMP: scratch },
+});
+rmSync(scratch, { recursive: true, force: true });
 process.exit(result.status ?? 1);

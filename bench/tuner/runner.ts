@@ -131,14 +131,19 @@ export function writeMeta(ctx: WorkloadRun): void {
     ...(from ? { gridFrom: path.relative(path.dirname(ctx.file.file), from.file).split(path.sep).join('/') } : {}),
     commit: gitCommit(),
     appVersion: packageVersion(),
-    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
+    machine: machineText(),
     date: new Date().toISOString(),
   });
   if (from) for (const r of from.records) if ((GRID_KINDS as readonly string[]).includes(r.kind)) ctx.file.add(r);
 }
 
+/** The machine, in words, for the results' meta line. */
+export function machineText(): string {
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+}
+
 /** The checkout's commit, "+changes" when its tracked files differ from it; null outside git. */
-function gitCommit(): string | null {
+export function gitCommit(): string | null {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

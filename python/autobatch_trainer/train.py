@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .augment import augment_batch
+from .probe_math import noise_scale_terms
 from .dataset import Dataset
 from .checkpoint import CheckpointError, read_checkpoint, samples_done_in_epoch, write_checkpoint
 from .rng import create_rng, rng_at, shuffle_in_place
@@ -255,19 +256,28 @@ class TrainingRun:
         loss = torch.zeros((), device=x.device)
         accuracy = torch.zeros((), device=x.device)
         mean_sq = torch.zeros((), device=x.device)
+        # A measured step takes each pass's own gradient with autograd.grad (no copy of the
+        # accumulated gradients before each pass) and adds it in.
+        trainable = [p for p in params if p.requires_grad] if measure is not None else params
         for start in range(0, n, micro):
             xs, ys = x[start:start + micro], labels[start:start + micro]
             share = ys.numel() / n
-            before = [p.grad.clone() if p.grad is not None else None for p in params] if measure is not None else None
             logits = self.net(xs)
             # Mean softmax cross-entropy over the pass: tf.losses.softmaxCrossEntropy's default reduction.
             part = F.cross_entropy(logits, ys) * share if share < 1 else F.cross_entropy(logits, ys)
-            part.backward()
+            if measure is None:
+                part.backward()
+            else:
+                grads = torch.autograd.grad(part, trainable, allow_unused=True)
+                with torch.no_grad():
+                    # This pass's own gradient, unweighted: its weighted gradient ÷ its share.
+                    mean_sq += sum(((g / share).square().sum() for g in grads if g is not None), torch.zeros((), device=x.device)) * share
+                    for p, g in zip(trainable, grads):
+                        if g is not None:
+                            p.grad = g if p.grad is None else p.grad.add_(g)
             with torch.no_grad():
                 loss += part.detach()
                 accuracy += (logits.argmax(1) == ys).float().mean() * share
-                if before is not None:  # this pass's own gradient: what it added, unweighted
-                    mean_sq += sum((((p.grad - (b if b is not None else 0)) / share).square().sum() for p, b in zip(params, before) if p.grad is not None), torch.zeros((), device=x.device)) * share
             del logits, part  # one pass's activations alive at a time
         if measure is not None:
             with torch.no_grad():
@@ -308,8 +318,9 @@ class TrainingRun:
         values = torch.stack([t for t, _, _ in taken]).tolist()
         grad_sq = trace = 0.0
         for (mean_sq, sq_mean), (_, k, b) in zip(values, taken):
-            grad_sq += (k * sq_mean - mean_sq) / (k - 1) / len(taken)
-            trace += (mean_sq - sq_mean) * b * k / (k - 1) / len(taken)
+            terms = noise_scale_terms(mean_sq, sq_mean, k, b)
+            grad_sq += terms["gradSq"] / len(taken)
+            trace += terms["traceSigma"] / len(taken)
         # |G|² not above 0: the window was too noisy to say (-1, as the tfjs loop reports it).
         noise = trace / grad_sq if grad_sq > 0 else -1.0
         self.on_noise({"step": self.step, "gradSq": grad_sq, "traceSigma": trace, "noiseScale": noise, "measurements": len(taken)})

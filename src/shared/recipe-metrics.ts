@@ -107,12 +107,7 @@ export const recipeEndLineSchema = z.strictObject({
   error: z.string().nullable(),
 });
 
-export const recipeMetricsLineSchema = z.discriminatedUnion('kind', [
-  recipeStartLineSchema,
-  recipeStepLineSchema,
-  recipeEpochLineSchema,
-  recipeEndLineSchema,
-]);
+export const recipeMetricsLineSchema = z.discriminatedUnion('kind', [recipeStartLineSchema, recipeStepLineSchema, recipeEpochLineSchema, recipeEndLineSchema]);
 
 export type RecipeStartLine = z.infer<typeof recipeStartLineSchema>;
 export type RecipeStepLine = z.infer<typeof recipeStepLineSchema>;

@@ -185,10 +185,7 @@ function assumptionsOf(input: ScaleOutInput): string[] {
  * The plan's input from a finished tuning's report: its recommendation, the late noise scale
  * where it was re-measured (else the forecast, else the early measurement) and its time model.
  */
-export function scaleOutInputFromReport(
-  report: TuningReport,
-  o: { trainCount: number; epochs: number; minimumBatch: number },
-): ScaleOutInput {
+export function scaleOutInputFromReport(report: TuningReport, o: { trainCount: number; epochs: number; minimumBatch: number }): ScaleOutInput {
   const r = report.recommendation;
   const [noiseScale, noiseScaleSource]: [number | null, ScaleOutPlan['noiseScaleSource']] = report.lateNoise
     ? [report.lateNoise.noiseScale, 'late']

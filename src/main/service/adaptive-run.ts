@@ -47,8 +47,8 @@ export function adaptivePlanFor(
 export class AdaptiveController {
   /** The step of the last change (or the run's start): the next one waits minStepsBetween steps. */
   private lastChange = 0;
-  /** A change sent and not yet taken: no second one meanwhile. */
-  private pending = false;
+  /** A change sent and not yet taken (no second one meanwhile), with the noise scale it was decided on. */
+  private pending: { change: AdaptiveChange; noiseScale: number } | null = null;
 
   constructor(
     private readonly plan: AdaptivePlan,
@@ -65,13 +65,15 @@ export class AdaptiveController {
       { batch: config.batchSize, learningRate: config.learningRate, optimizer: config.optimizer, noiseScale, minGain: this.settings.minGain },
       this.plan,
     );
-    if (change) this.pending = true;
+    if (change) this.pending = { change, noiseScale };
     return change;
   }
 
-  /** The trainer took the change at `step`. */
-  changed(step: number): void {
-    this.pending = false;
+  /** The trainer took the change at `step`: the decision it came from (its gain, and the noise scale it was made on). */
+  changed(step: number): { change: AdaptiveChange; noiseScale: number } | null {
+    const decided = this.pending;
+    this.pending = null;
     this.lastChange = step;
+    return decided;
   }
 }

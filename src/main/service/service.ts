@@ -33,7 +33,7 @@ import { isResumableStatus, type RunEvent } from '../../shared/run-events.js';
 import { latestCheckpoint } from '../engine/training/checkpoint-folder.js';
 import { oomStepDown } from './oom-step-down.js';
 import { runMicroBatch } from '../../shared/accumulation.js';
-import { adaptiveChange, type AdaptivePlan } from '../../shared/adaptive-batch.js';
+import type { AdaptivePlan } from '../../shared/adaptive-batch.js';
 import { AdaptiveController, adaptivePlanFor, DEFAULT_ADAPTIVE_SETTINGS, type AdaptiveSettings } from './adaptive-run.js';
 import type { ProbeSession } from '../../shared/probe-protocol.js';
 import { ProbeSessionProber } from './tuning/prober.js';
@@ -413,18 +413,14 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     if ('problem' in plan) return; // checked at the start; a tuning deleted since: the batch stays
     const settings = this.adaptiveSettings();
     const controller = new AdaptiveController(plan, settings, startStep);
-    let lastNoise = Number.NaN;
     active.host.on('noise', (n) => {
-      lastNoise = n.noiseScale;
       const change = controller.decide(n.step, n.noiseScale, active.config);
       if (change) active.host.setBatch({ batchSize: change.batchSize, learningRate: change.learningRate, rampSteps: settings.rampSteps });
     });
     active.host.on('batch-changed', (c) => {
-      controller.changed(c.step);
+      // The decision's own gain and noise scale (a later noise report may have come meanwhile).
+      const decided = controller.changed(c.step);
       const from = active.config;
-      const gain =
-        adaptiveChange({ batch: from.batchSize, learningRate: from.learningRate, optimizer: from.optimizer, noiseScale: lastNoise, minGain: 0 }, plan)?.gain ??
-        0;
       active.config = { ...from, batchSize: c.batchSize, learningRate: c.learningRate };
       const event = {
         kind: 'batch-adapted',
@@ -434,8 +430,9 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
         toBatch: c.batchSize,
         fromRate: from.learningRate,
         toRate: c.learningRate,
-        noiseScale: lastNoise,
-        gain,
+        // decided is never null: the trainer changes its batch only when told to (setBatch).
+        noiseScale: decided?.noiseScale ?? 0,
+        gain: decided?.change.gain ?? 0,
         rampSteps: settings.rampSteps,
       } as const;
       this.storing(active, () => this.store.events.record(runId, event, active.config));

@@ -2,9 +2,9 @@
 // run: 'start-probes' reaches Python only after the prep entry built the net, carrying `prepared`
 // and the CPU threads; a failed preparation fails the session with its cause. A shell script
 // stands in for Python (it keeps the first line it is sent), and a fake entry runner for the prep.
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPythonSpawner } from '../../../src/main/service/python-trainer.js';
@@ -16,9 +16,16 @@ import { skipOnWindows } from './fake-python.js';
 const session: ProbeSession = { kind: 'probe-session', datasetDir: '/data/mnist', model: 'small', optimizer: 'adam', backend: 'torch-cpu', seed: 4 };
 const prepared = { modelDir: '/tmp/prep/model', groups: [{ layers: ['conv2d_1', 'dense_1'], rateFactor: 1 }] };
 
+/** The fake Pythons' folders, removed when the file's tests end. */
+const fakeDirs: string[] = [];
+after(() => {
+  for (const dir of fakeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A "python" that writes the first line it reads to `<dir>/first-line` and exits. */
 function fakePython(): { python: string; firstLine: () => unknown } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'abs-fake-python-'));
+  fakeDirs.push(dir);
   const python = path.join(dir, 'python3');
   writeFileSync(python, `#!/bin/sh\nhead -n 1 > '${dir}/first-line'\n`);
   chmodSync(python, 0o755);

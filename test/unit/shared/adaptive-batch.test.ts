@@ -48,7 +48,8 @@ test('the controller: no change before minStepsBetween steps from the start or t
   const first = c.decide(500, 1e5, config);
   assert.equal(first?.batchSize, 512);
   assert.equal(c.decide(600, 1e5, config), null, 'pending');
-  c.changed(520);
+  const decided = c.changed(520);
+  assert.deepEqual(decided, { change: first, noiseScale: 1e5 }, 'the decision the change came from: its gain and noise scale');
   assert.equal(c.decide(1000, 20, { ...config, batchSize: 512 }), null, 'within 500 steps of the change');
   assert.ok((c.decide(1020, 20, { ...config, batchSize: 512 })?.batchSize ?? 512) < 512, 'φ fell: a smaller batch');
 });
