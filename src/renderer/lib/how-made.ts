@@ -57,7 +57,7 @@ function settingsRows(run: MadeRun): MadeRow[] {
     row('Optimizer', c.optimizer === 'sgd' ? `sgd (momentum ${c.momentum})` : c.optimizer),
     row('Warm-up', plural(c.warmupSteps, 'step')),
     run.distributed
-      ? row('Backend', run.distributed.engine, note(`(${distributedWhere(run.distributed)})`))
+      ? row('Backend', `${run.distributed.engine} ×${run.distributed.workers}`, note('(trained elsewhere: see below)'))
       : row('Backend', run.backend ?? c.backend, ...(c.backend === 'auto' ? [note('(chosen by auto)')] : [])),
     row('Seed', String(c.seed)),
   ];

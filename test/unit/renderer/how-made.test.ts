@@ -131,7 +131,7 @@ test('an imported distributed run says where it trained, the plan it came from (
   };
   const run = { config: { ...config, backend: 'torch-cpu' as const }, backend: 'pytorch-ddp', tuningSessionId: 3, distributed };
   const shown = lines(howMadeRows(run, { tuningExists: true, startRunExists: false, originExists: true }));
-  assert.ok(shown.includes('Backend: pytorch-ddp (PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2.1.0)'), shown.join('\n'));
+  assert.ok(shown.includes('Backend: pytorch-ddp ×2 (trained elsewhere: see below)'), shown.join('\n'));
   assert.ok(shown.includes('Trained elsewhere: PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2.1.0'));
   assert.ok(shown.includes('Plan: from the plan of [tuning 3](#/tune/3)'));
   assert.ok(shown.includes("Per-worker batch: 16 per worker × 2 = 32 (micro-batch 8, accumulated) (continued from this app's trained weights)"));
