@@ -49,7 +49,12 @@ export class RecipeMetricsError extends Error {
 
 const KINDS = ['start', 'step', 'epoch', 'end'] as const;
 type Kind = (typeof KINDS)[number];
-const SCHEMAS: { [K in Kind]: z.ZodType } = { start: recipeStartLineSchema, step: recipeStepLineSchema, epoch: recipeEpochLineSchema, end: recipeEndLineSchema };
+const SCHEMAS: { [K in Kind]: z.ZodType } = {
+  start: recipeStartLineSchema,
+  step: recipeStepLineSchema,
+  epoch: recipeEpochLineSchema,
+  end: recipeEndLineSchema,
+};
 
 /** How to continue with what the file has: the same words on every client. */
 export const PARTIAL_HINT = 'import it with --partial (partial: true in the API) to store what it has as an interrupted run';
@@ -72,7 +77,8 @@ function linesOf(text: string): { lines: NumberedLine[]; endsWithNewline: boolea
 /** Reads and checks the text of one metrics file; `file` names it in every message. */
 export function parseRecipeMetrics(text: string, file: string, options: { partial?: boolean } = {}): RecipeMetrics {
   const { lines, endsWithNewline } = linesOf(text);
-  if (lines.length === 0) throw new RecipeMetricsError(file, null, null, "the file is empty: expected a 'start' line, then 'step' and 'epoch' lines, then an 'end' line");
+  if (lines.length === 0)
+    throw new RecipeMetricsError(file, null, null, "the file is empty: expected a 'start' line, then 'step' and 'epoch' lines, then an 'end' line");
   const reader = new Reader(file);
   let cutOffLine: number | null = null;
   for (const [i, line] of lines.entries()) {
@@ -139,17 +145,27 @@ class Reader {
     if (this.start) this.fail(n, 'kind', 'a second "start" line: one file holds one run');
     const p = s.settings;
     if (p.globalBatch !== p.workers * p.perWorkerBatch)
-      this.fail(n, 'settings.globalBatch', `expected workers × perWorkerBatch = ${p.workers} × ${p.perWorkerBatch} = ${p.workers * p.perWorkerBatch}, found ${p.globalBatch}`);
+      this.fail(
+        n,
+        'settings.globalBatch',
+        `expected workers × perWorkerBatch = ${p.workers} × ${p.perWorkerBatch} = ${p.workers * p.perWorkerBatch}, found ${p.globalBatch}`,
+      );
     if (p.microBatch > p.perWorkerBatch) this.fail(n, 'settings.microBatch', `expected at most perWorkerBatch (${p.perWorkerBatch}), found ${p.microBatch}`);
     if (s.world.size !== p.workers)
-      this.fail(n, 'world.size', `the script ran on ${s.world.size} process${s.world.size === 1 ? '' : 'es'}, but the plan is for ${p.workers} workers (settings.workers): run it with torchrun --nproc-per-node ${p.workers}`);
+      this.fail(
+        n,
+        'world.size',
+        `the script ran on ${s.world.size} process${s.world.size === 1 ? '' : 'es'}, but the plan is for ${p.workers} workers (settings.workers): run it with torchrun --nproc-per-node ${p.workers}`,
+      );
     this.start = s;
   }
 
   private takeStep(n: number, s: RecipeStepLine, start: RecipeStartLine): void {
     const prev = this.steps[this.steps.length - 1];
-    if (prev && s.step <= prev.step) this.fail(n, 'step', `the steps are out of order: expected a step after ${prev.step} (line ${this.lastStepLine}), found ${s.step}`);
-    if (prev && s.epoch < prev.epoch) this.fail(n, 'epoch', `the epochs go backwards: step ${prev.step} (line ${this.lastStepLine}) was in epoch ${prev.epoch}, this one in ${s.epoch}`);
+    if (prev && s.step <= prev.step)
+      this.fail(n, 'step', `the steps are out of order: expected a step after ${prev.step} (line ${this.lastStepLine}), found ${s.step}`);
+    if (prev && s.epoch < prev.epoch)
+      this.fail(n, 'epoch', `the epochs go backwards: step ${prev.step} (line ${this.lastStepLine}) was in epoch ${prev.epoch}, this one in ${s.epoch}`);
     if (prev && s.time < prev.time) this.fail(n, 'time', `time goes backwards: ${s.time} s after ${prev.time} s (line ${this.lastStepLine})`);
     if (s.epoch > start.settings.epochs) this.fail(n, 'epoch', `expected at most ${start.settings.epochs} (settings.epochs), found ${s.epoch}`);
     this.steps.push(s);
@@ -158,8 +174,10 @@ class Reader {
 
   private takeEpoch(n: number, e: RecipeEpochLine, start: RecipeStartLine): void {
     const prev = this.epochs[this.epochs.length - 1];
-    if (prev && e.epoch <= prev.epoch) this.fail(n, 'epoch', `the epochs are out of order: expected an epoch after ${prev.epoch} (line ${this.lastEpochLine}), found ${e.epoch}`);
-    if (prev && e.step <= prev.step) this.fail(n, 'step', `expected a step after ${prev.step}, where epoch ${prev.epoch} ended (line ${this.lastEpochLine}), found ${e.step}`);
+    if (prev && e.epoch <= prev.epoch)
+      this.fail(n, 'epoch', `the epochs are out of order: expected an epoch after ${prev.epoch} (line ${this.lastEpochLine}), found ${e.epoch}`);
+    if (prev && e.step <= prev.step)
+      this.fail(n, 'step', `expected a step after ${prev.step}, where epoch ${prev.epoch} ended (line ${this.lastEpochLine}), found ${e.step}`);
     if (e.epoch > start.settings.epochs) this.fail(n, 'epoch', `expected at most ${start.settings.epochs} (settings.epochs), found ${e.epoch}`);
     this.epochs.push(e);
     this.lastEpochLine = n;
@@ -167,7 +185,8 @@ class Reader {
 
   private takeEnd(n: number, e: RecipeEndLine): void {
     const last = this.steps[this.steps.length - 1];
-    if (last && e.steps < last.step) this.fail(n, 'steps', `expected at least ${last.step}, the last step line's (line ${this.lastStepLine}), found ${e.steps}`);
+    if (last && e.steps < last.step)
+      this.fail(n, 'steps', `expected at least ${last.step}, the last step line's (line ${this.lastStepLine}), found ${e.steps}`);
     this.end = { line: e, n };
   }
 

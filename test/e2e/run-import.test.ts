@@ -44,7 +44,9 @@ function unfinishedMetricsFile(): string {
   const db = new Database(path.join(served.home, 'autobatch.db'), { readonly: true });
   const hash = (db.prepare("SELECT content_hash AS h FROM datasets WHERE name = 'table'").get() as { h: string }).h;
   db.close();
-  const [start, ...rest] = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'recipe-metrics', 'no-end.jsonl'), 'utf8').trimEnd().split('\n');
+  const [start, ...rest] = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'recipe-metrics', 'no-end.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n');
   const s = JSON.parse(start!) as { origin: { kind: string; id: number }; dataset: { contentHash: string | null } };
   // The tuning it was planned from is not in this data folder: the content hash finds the dataset.
   s.origin = { ...s.origin, kind: 'tuning', id: 3 };
@@ -54,37 +56,44 @@ function unfinishedMetricsFile(): string {
   return file;
 }
 
-test('Runs: import a distributed run from the keyboard; an unfinished file is stored as an interrupted run on request', { skip: needsChromium, timeout: 120_000 }, async () => {
-  const file = unfinishedMetricsFile();
-  await page.goto(`${served.url}#/runs`);
-  const importButton = page.getByRole('button', { name: 'Import distributed run…' });
-  await importButton.focus();
-  assert.equal(await page.locator(':focus').innerText(), 'Import distributed run…');
-  assert.match(await importButton.getAttribute('aria-describedby').then((id) => page.locator(`#${id}`).innerText()), /metrics\.jsonl/);
-  // The button opens this input's file chooser (headless Chromium shows none): the file is given to it.
-  await page.getByLabel('Metrics file to upload').setInputFiles(file);
+test(
+  'Runs: import a distributed run from the keyboard; an unfinished file is stored as an interrupted run on request',
+  { skip: needsChromium, timeout: 120_000 },
+  async () => {
+    const file = unfinishedMetricsFile();
+    await page.goto(`${served.url}#/runs`);
+    const importButton = page.getByRole('button', { name: 'Import distributed run…' });
+    await importButton.focus();
+    assert.equal(await page.locator(':focus').innerText(), 'Import distributed run…');
+    assert.match(await importButton.getAttribute('aria-describedby').then((id) => page.locator(`#${id}`).innerText()), /metrics\.jsonl/);
+    // The button opens this input's file chooser (headless Chromium shows none): the file is given to it.
+    await page.getByLabel('Metrics file to upload').setInputFiles(file);
 
-  const alert = page.getByRole('alert');
-  await alert.getByText(/line 7: no "end" line after this one: the run looks unfinished/).waitFor();
-  const store = page.getByRole('button', { name: 'Store what it has as an interrupted run' });
-  await store.focus();
-  await page.keyboard.press('Enter');
-  const status = page.getByRole('status').filter({ hasText: 'Imported as' });
-  await status.getByText(/PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2\.1\.0 — from the plan of tuning 3/).waitFor();
-  assert.equal(await alert.count(), 0);
+    const alert = page.getByRole('alert');
+    await alert.getByText(/line 7: no "end" line after this one: the run looks unfinished/).waitFor();
+    const store = page.getByRole('button', { name: 'Store what it has as an interrupted run' });
+    await store.focus();
+    await page.keyboard.press('Enter');
+    const status = page.getByRole('status').filter({ hasText: 'Imported as' });
+    await status.getByText(/PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2\.1\.0 — from the plan of tuning 3/).waitFor();
+    assert.equal(await alert.count(), 0);
 
-  const history = page.getByRole('region', { name: 'Run history' });
-  const row = history.getByRole('row').filter({ has: page.getByRole('link', { name: 'Run 1', exact: true }) });
-  await row.getByText('pytorch-ddp ×2').waitFor();
-  await row.getByText('interrupted').waitFor();
-  assert.deepEqual(await unnamedControls(page), []);
-  await screenshot(page, 'runs-imported');
+    const history = page.getByRole('region', { name: 'Run history' });
+    const row = history.getByRole('row').filter({ has: page.getByRole('link', { name: 'Run 1', exact: true }) });
+    await row.getByText('pytorch-ddp ×2').waitFor();
+    await row.getByText('interrupted').waitFor();
+    assert.deepEqual(await unnamedControls(page), []);
+    await screenshot(page, 'runs-imported');
 
-  await status.getByRole('link', { name: 'run 1' }).click();
-  await page.getByLabel('Trained elsewhere').getByText(/PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2\.1\.0 — from the plan of tuning 3 \(stored without its end line\)/).waitFor();
-  const made = page.getByRole('region', { name: 'How this model was made' });
-  await made.getByText(/from the plan of tuning 3/).waitFor();
-  await made.getByText('(not stored here)').waitFor();
-  assert.deepEqual(await unnamedControls(page), []);
-  await screenshot(page, 'run-imported');
-});
+    await status.getByRole('link', { name: 'run 1' }).click();
+    await page
+      .getByLabel('Trained elsewhere')
+      .getByText(/PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2\.1\.0 — from the plan of tuning 3 \(stored without its end line\)/)
+      .waitFor();
+    const made = page.getByRole('region', { name: 'How this model was made' });
+    await made.getByText(/from the plan of tuning 3/).waitFor();
+    await made.getByText('(not stored here)').waitFor();
+    assert.deepEqual(await unnamedControls(page), []);
+    await screenshot(page, 'run-imported');
+  },
+);

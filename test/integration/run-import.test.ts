@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ApiError } from '../../src/shared/api/index.js';
+import type { RecipeStartLine } from '../../src/shared/recipe-metrics.js';
 import { ApiDispatcher } from '../../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../../src/main/service/api-direct.js';
 import { PARTIAL_RUN_ERROR } from '../../src/main/service/run-import.js';
@@ -55,12 +56,31 @@ before(async () => {
   store = openStore(home, { recoverInterrupted: false });
   db = new Database(path.join(home, 'autobatch.db'), { readonly: true });
   contentHash = store.datasets.get(datasetId)!.contentHash!;
-  const config = { model: 'mlp' as const, batchSize: 8, epochs: 2, learningRate: 1e-3, optimizer: 'adam' as const, momentum: 0.9, warmupSteps: 0, backend: 'cpu' as const, seed: 1 };
+  const config = {
+    model: 'mlp' as const,
+    batchSize: 8,
+    epochs: 2,
+    learningRate: 1e-3,
+    optimizer: 'adam' as const,
+    momentum: 0.9,
+    warmupSteps: 0,
+    backend: 'cpu' as const,
+    seed: 1,
+  };
   const origin = store.runs.create({ datasetId, config });
   assert.equal(origin.id, 1); // the fixtures' origin
   store.runs.finish(origin.id, 'completed');
   store.metrics.appendEpochs(origin.id, [{ epoch: 1, step: 4, time: 1, valLoss: 0.7, valAccuracy: 0.6, trainLoss: 0.7, trainAccuracy: 0.6 }]);
-  const request = { model: 'mlp' as const, mode: 'quick' as const, optimizer: 'adam' as const, backend: 'cpu' as const, baseBatchSize: 8, baseLearningRate: 1e-3, plannedEpochs: 2, seed: 1 };
+  const request = {
+    model: 'mlp' as const,
+    mode: 'quick' as const,
+    optimizer: 'adam' as const,
+    backend: 'cpu' as const,
+    baseBatchSize: 8,
+    baseLearningRate: 1e-3,
+    plannedEpochs: 2,
+    seed: 1,
+  };
   tuningId = store.tuning.create(datasetId, request).id;
   store.tuning.finish(tuningId, 'failed', { error: 'stopped by the test' });
 });
@@ -88,9 +108,9 @@ async function refused(params: { path: string; partial?: boolean }): Promise<Api
 }
 
 /** A copy of the valid file whose start line is changed by `edit`, in a folder of its own as the recipe's --out. */
-function variant(name: string, edit: (start: Record<string, any>) => void): string {
+function variant(name: string, edit: (start: RecipeStartLine) => void): string {
   const [start, ...rest] = readFileSync(fixture('valid-complete.jsonl'), 'utf8').trimEnd().split('\n');
-  const s = JSON.parse(start!) as Record<string, any>;
+  const s = JSON.parse(start!) as RecipeStartLine;
   edit(s);
   const dir = path.join(home, 'outside', name);
   mkdirSync(dir, { recursive: true });
@@ -218,13 +238,17 @@ test('the dataset is found by its content hash; a tuning origin links the run to
   const before = snapshot();
   const other = variant('other-content', (s) => (s.dataset.contentHash = 'f'.repeat(64)));
   const err = await refused({ path: other });
-  assert.match(err.message, /line 1: dataset\.contentHash: the dataset "table" \(content hash ffffffffffff…\) is not in this app \(the run 1's dataset "table" holds other content now\): import it first/);
+  assert.match(
+    err.message,
+    /line 1: dataset\.contentHash: the dataset "table" \(content hash ffffffffffff…\) is not in this app \(the run 1's dataset "table" holds other content now\): import it first/,
+  );
   assert.equal(snapshot(), before);
 });
 
 test('`autobatch runs import --json` prints the new run; `runs list` and `runs show` tell where it trained', () => {
   const dir = variant('cli', (s) => (s.settings.seed = 9));
-  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, AUTOBATCH_HOME: home }, encoding: 'utf8', timeout: 120_000 });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, AUTOBATCH_HOME: home }, encoding: 'utf8', timeout: 120_000 });
   const imported = cli('runs', 'import', dir, '--json');
   assert.equal(imported.status, 0, imported.stderr);
   const run = JSON.parse(imported.stdout) as { id: number; status: string; distributed: { workers: number } };

@@ -272,9 +272,7 @@ function compareLabel(run: RunRecord): string {
   return `#${run.id} ${run.datasetName} · ${run.model} · batch ${run.config.batchSize}${d ? ` · ${d.engine} ×${d.workers}` : ''}`;
 }
 
-function runHandlers(
-  ctx: HandlerContext,
-): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel' | 'deleteRun' | 'importRunMetrics'> {
+function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel' | 'deleteRun' | 'importRunMetrics'> {
   const { service } = ctx;
   return {
     listRuns: (p) => {

@@ -101,7 +101,11 @@ async function datasetOf(deps: RunImportDeps, file: string, start: RecipeStartLi
   const all = deps.store.datasets.list().sort((a, b) => Number(a.contentHash === null) - Number(b.contentHash === null));
   for (const d of all) if ((await deps.contentHash(d)) === wanted) return d;
   const changed = fromOrigin ? ` (the ${o.kind} ${o.id}'s dataset "${fromOrigin.name}" holds other content now)` : '';
-  throw startProblem(file, 'dataset.contentHash', `the dataset "${start.dataset.name}" (content hash ${wanted.slice(0, 12)}…) is not in this app${changed}: import it first`);
+  throw startProblem(
+    file,
+    'dataset.contentHash',
+    `the dataset "${start.dataset.name}" (content hash ${wanted.slice(0, 12)}…) is not in this app${changed}: import it first`,
+  );
 }
 
 /** The file's dataset block and model must be what this app has: the same classes, split and model. */
@@ -116,11 +120,19 @@ function checkAgainst(file: string, start: RecipeStartLine, dataset: DatasetReco
     ['validationCount', m.split.validationCount],
   ] as const) {
     if (d[field] !== mine)
-      throw startProblem(file, `dataset.${field}`, `expected ${mine}, the ${field === 'trainCount' ? 'training' : 'validation'} split of "${dataset.name}" in this app, found ${d[field]}`);
+      throw startProblem(
+        file,
+        `dataset.${field}`,
+        `expected ${mine}, the ${field === 'trainCount' ? 'training' : 'validation'} split of "${dataset.name}" in this app, found ${d[field]}`,
+      );
   }
   const o = start.origin;
   if (origin && origin.model !== start.settings.model) {
-    throw startProblem(file, 'settings.model', `expected ${origin.model}, the model of the ${o.kind} ${o.id} the recipe was exported from, found ${start.settings.model}`);
+    throw startProblem(
+      file,
+      'settings.model',
+      `expected ${origin.model}, the model of the ${o.kind} ${o.id} the recipe was exported from, found ${start.settings.model}`,
+    );
   }
 }
 

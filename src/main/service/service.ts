@@ -339,7 +339,10 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
     const run = this.getRun(runId);
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is ${run.status}: it is training now`, 'runId');
     if (run.distributed)
-      throw new ConflictError(`run ${runId} was trained elsewhere (PyTorch DDP on ${run.distributed.workers} workers) and imported: it cannot be resumed here`, 'runId');
+      throw new ConflictError(
+        `run ${runId} was trained elsewhere (PyTorch DDP on ${run.distributed.workers} workers) and imported: it cannot be resumed here`,
+        'runId',
+      );
     if (!isResumableStatus(run.status))
       throw new ConflictError(`run ${runId} is ${run.status}: only a stopped, interrupted or failed run can be resumed`, 'runId');
     const plan = this.checkpointPlan(runId);

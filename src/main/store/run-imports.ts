@@ -49,7 +49,8 @@ export interface NewImportedRun {
 }
 
 /** The columns RunRepo's SELECT joins in (LEFT JOIN run_imports i). */
-export const IMPORT_COLUMNS = 'i.engine AS import_engine, i.workers AS import_workers, i.detail AS import_detail, i.imported_from, i.sha256 AS import_sha256, i.partial AS import_partial, i.imported_at';
+export const IMPORT_COLUMNS =
+  'i.engine AS import_engine, i.workers AS import_workers, i.detail AS import_detail, i.imported_from, i.sha256 AS import_sha256, i.partial AS import_partial, i.imported_at';
 
 export interface ImportColumns {
   import_engine: string | null;
@@ -139,7 +140,14 @@ export class RunImportRepo {
       );
       const runId = Number(info.lastInsertRowid);
       for (const m of input.metrics) this.metricStmt.run(runId, m.step, m.epoch, m.time, m.name, m.value);
-      const detail = { worldBackend: p.worldBackend, device: p.device, torchVersion: p.torchVersion, origin: p.origin, plan: p.plan, fromWeights: p.fromWeights };
+      const detail = {
+        worldBackend: p.worldBackend,
+        device: p.device,
+        torchVersion: p.torchVersion,
+        origin: p.origin,
+        plan: p.plan,
+        fromWeights: p.fromWeights,
+      };
       this.importStmt.run(runId, p.engine, p.workers, JSON.stringify(detail), p.importedFrom, p.sha256, p.partial ? 1 : 0, now);
       return { runId };
     };

@@ -91,7 +91,12 @@ function distributedRows(d: DistributedRun, originExists: boolean): MadeRow[] {
   const href = o.kind === 'run' ? hrefOf('runs', o.id) : hrefOf('tune', o.id);
   return [
     row('Trained elsewhere', distributedWhere(d)),
-    row('Plan', 'from the plan of', originExists ? { text: `${o.kind} ${o.id}`, href } : `${o.kind} ${o.id}`, ...(originExists ? [] : [note('(not stored here)')])),
+    row(
+      'Plan',
+      'from the plan of',
+      originExists ? { text: `${o.kind} ${o.id}`, href } : `${o.kind} ${o.id}`,
+      ...(originExists ? [] : [note('(not stored here)')]),
+    ),
     row('Per-worker batch', distributedBatchText(d), ...(d.fromWeights ? [note("(continued from this app's trained weights)")] : [])),
     row('Imported from', { text: d.importedFrom, code: true }, ...(d.partial ? [note('(without its end line: still running or cut off then)')] : [])),
   ];

@@ -136,7 +136,12 @@ test('an imported distributed run says where it trained, the plan it came from (
   assert.ok(shown.includes('Plan: from the plan of [tuning 3](#/tune/3)'));
   assert.ok(shown.includes("Per-worker batch: 16 per worker × 2 = 32 (micro-batch 8, accumulated) (continued from this app's trained weights)"));
   assert.ok(shown.includes('Imported from: `/runs/ddp/metrics.jsonl` (without its end line: still running or cut off then)'));
-  const gone = lines(howMadeRows({ ...run, distributed: { ...distributed, origin: { ...distributed.origin, kind: 'run', id: 9 } } }, { tuningExists: false, startRunExists: false }));
+  const gone = lines(
+    howMadeRows(
+      { ...run, distributed: { ...distributed, origin: { ...distributed.origin, kind: 'run', id: 9 } } },
+      { tuningExists: false, startRunExists: false },
+    ),
+  );
   assert.ok(gone.includes('Plan: from the plan of run 9 (not stored here)'), gone.join('\n'));
   assert.equal(distributedText(distributed), 'PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2.1.0 — from the plan of tuning 3');
   assert.equal(backendLabel(run), 'pytorch-ddp ×2');

@@ -131,7 +131,7 @@ export function provenanceLines(r: RunSummary): string[] {
   return [
     `trained elsewhere: ${distributedWhere(d)}`,
     `  from          ${distributedOrigin(d)} (exported by AutoBatch Studio ${d.origin.appVersion} on ${d.origin.exportedAt})`,
-    `  batch         ${distributedBatchText(d)}${d.fromWeights ? ', continued from this app\'s trained weights' : ''}`,
+    `  batch         ${distributedBatchText(d)}${d.fromWeights ? ", continued from this app's trained weights" : ''}`,
     `  imported from ${d.importedFrom} on ${d.importedAt}${d.partial ? ' (without its end line: still running or cut off then)' : ''}`,
   ];
 }
@@ -140,7 +140,7 @@ function importCommand(runs: Command, ctx: CliContext): void {
   runs
     .command('import')
     .description("store a distributed run (an exported recipe's PyTorch DDP run) from its metrics file, to review and compare it with local runs")
-    .argument('<file>', 'the metrics file (metrics.jsonl), or the recipe\'s --out folder holding it')
+    .argument('<file>', "the metrics file (metrics.jsonl), or the recipe's --out folder holding it")
     .option('--partial', 'store a file without its end line (a run still running, or cut off) as an interrupted run')
     .option('--json', 'print one JSON document (the new run)')
     .action(async (file: string, opts, cmd: Command) => {
