@@ -37,6 +37,7 @@ const METHODS: Record<MethodName, true> = {
   exportRunCsv: true,
   exportModel: true,
   deleteRun: true,
+  importRunMetrics: true,
   getSettings: true,
   updateSettings: true,
   detectBackends: true,

@@ -276,6 +276,8 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   exportRunCsv: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
   exportModel: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
   deleteRun: { fields: { runId: req({ t: 'id', of: 'run' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ runId: r.stoppedRun, dryRun: true }) },
+  // A CSV is no metrics file: every probe is refused ('rejected'), and nothing stored changes.
+  importRunMetrics: { fields: { path: req({ t: 'source' }), partial: opt({ t: 'bool' }) }, base: (r) => ({ path: r.goodCsv, partial: true }) },
   getSettings: { fields: {}, base: () => ({}) },
   updateSettings: {
     fields: {

@@ -90,6 +90,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   exportRunCsv: { runId: 1 },
   exportModel: { runId: 1 },
   deleteRun: { runId: 1, dryRun: true },
+  importRunMetrics: { path: '/tmp/metrics.jsonl', partial: true },
   getSettings: {},
   updateSettings: { memoryBudgetBytes: 1e9, backend: 'cpu' },
   detectBackends: { refresh: false },

@@ -16,6 +16,7 @@ import { detectBackends, type EntryRunner } from './backend-detect.js';
 import { ConflictError, NotFoundError, UserError } from './errors.js';
 import { architectureList, datasetDetail, datasetSummary, evaluationView, readEvaluation, runSummary, tuningDetail, tuningSummary } from './api-views.js';
 import type { AutoBatchService } from './service.js';
+import type { RunRecord } from '../store/index.js';
 import type { SettingsStore } from './settings-store.js';
 import { folderEntries, tarArchive } from './tar.js';
 
@@ -265,7 +266,13 @@ async function runDetail(service: AutoBatchService, p: ValidParamsOf<'getRun'>):
   };
 }
 
-function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel' | 'deleteRun'> {
+/** A run's name on a compare chart: an imported run says where it trained. */
+function compareLabel(run: RunRecord): string {
+  const d = run.distributed;
+  return `#${run.id} ${run.datasetName} · ${run.model} · batch ${run.config.batchSize}${d ? ` · ${d.engine} ×${d.workers}` : ''}`;
+}
+
+function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compareRuns' | 'exportRunCsv' | 'exportModel' | 'deleteRun' | 'importRunMetrics'> {
   const { service } = ctx;
   return {
     listRuns: (p) => {
@@ -281,7 +288,7 @@ function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compar
         if (!run) throw new NotFoundError('run', runId, `runIds.${i}`);
         return {
           runId,
-          label: `#${run.id} ${run.datasetName} · ${run.model} · batch ${run.config.batchSize}`,
+          label: compareLabel(run),
           points: service.runSeries(runId, p.metric, p.maxPoints ?? VIEW_DEFAULTS.maxPoints),
         };
       }),
@@ -294,6 +301,11 @@ function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compar
       return { fileName: f.fileName, mimeType: f.mimeType, base64: f.bytes.toString('base64'), bytes: f.bytes.length } satisfies ExportFile;
     },
     deleteRun: (p) => service.deleteRun(p.runId, { dryRun: p.dryRun ?? false }),
+    importRunMetrics: async (p) => {
+      // '~/' is the serving user's home, as for dataset imports.
+      const run = await service.importRunMetrics(expandHome(p.path), { partial: p.partial ?? false });
+      return runSummary(run, false, false);
+    },
   };
 }
 

@@ -75,6 +75,7 @@ import { checkNamedModel, planFromLoaded, planFromTuning, tuningOrigin, type Sta
 import { datasetContentHash } from '../engine/datasets/content-hash.js';
 import { retuneCommand, retuneParams } from '../../shared/api/retune.js';
 import type { TuningFingerprint, TuningFreshness } from '../../shared/tuning-fingerprint.js';
+import { importRunMetrics } from './run-import.js';
 import { endedSearchFingerprint, fingerprintOf, freshnessFrom, tuningInput, type FingerprintDeps } from './tuning-freshness.js';
 
 export interface ServiceEvents {
@@ -337,6 +338,11 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
   resumeTraining(runId: number, test: { memoryCapBytes?: number; maxSteps?: number } = {}): { runId: number; done: Promise<RunRecord> } {
     const run = this.getRun(runId);
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is ${run.status}: it is training now`, 'runId');
+    if (run.distributed)
+      throw new ConflictError(
+        `run ${runId} was trained elsewhere (PyTorch DDP on ${run.distributed.workers} workers) and imported: it cannot be resumed here`,
+        'runId',
+      );
     if (!isResumableStatus(run.status))
       throw new ConflictError(`run ${runId} is ${run.status}: only a stopped, interrupted or failed run can be resumed`, 'runId');
     const plan = this.checkpointPlan(runId);
@@ -859,6 +865,14 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
 
   listRuns(filter?: Parameters<Store['runs']['list']>[0]): RunRecord[] {
     return this.store.runs.list(filter);
+  }
+
+  /**
+   * Stores a distributed run from the metrics file its recipe wrote (or the folder holding it):
+   * see run-import.ts. Nothing stored changes when it is refused.
+   */
+  importRunMetrics(file: string, options: { partial?: boolean } = {}): Promise<RunRecord> {
+    return importRunMetrics({ store: this.store, contentHash: (d) => this.contentHash(d) }, file, options);
   }
 
   getRun(runId: number): RunRecord {

@@ -23,6 +23,7 @@ import { RemovalRepo } from './removal.js';
 import { processGone, recoverInterrupted, RunRepo } from './runs.js';
 import { TuningRepo } from './tuning.js';
 import { RunEventRepo } from './run-events.js';
+import { RunImportRepo } from './run-imports.js';
 import { DATABASE_FILE, storePaths, type StorePaths } from './paths.js';
 
 export { StoreError, DatasetNameTakenError } from './errors.js';
@@ -40,6 +41,8 @@ export { ArtifactRepo } from './artifacts.js';
 export { TuningRepo } from './tuning.js';
 export { RunEventRepo } from './run-events.js';
 export type { NewRunEvent } from './run-events.js';
+export { RunImportRepo } from './run-imports.js';
+export type { NewImportedRun, MetricRow } from './run-imports.js';
 export { RemovalRepo } from './removal.js';
 export type { RemovalPlan, RemovalTarget, JobRow } from './removal.js';
 export type { TuningSessionRecord } from './tuning.js';
@@ -60,6 +63,8 @@ export interface Store {
   readonly events: RunEventRepo;
   /** Deleting a dataset, run or tuning session with the rows that go with it. */
   readonly removal: RemovalRepo;
+  /** Runs trained elsewhere and imported, with their provenance. */
+  readonly imports: RunImportRepo;
   readonly schemaVersion: number;
   /** Runs left running/queued by a process that is gone, turned 'interrupted' at open. */
   readonly recovered: number[];
@@ -145,6 +150,7 @@ class OpenStore implements Store {
   readonly tuning: TuningRepo;
   readonly events: RunEventRepo;
   readonly removal: RemovalRepo;
+  readonly imports: RunImportRepo;
 
   constructor(
     readonly paths: StorePaths,
@@ -159,6 +165,7 @@ class OpenStore implements Store {
     this.tuning = new TuningRepo(ctx);
     this.events = new RunEventRepo(ctx);
     this.removal = new RemovalRepo(ctx);
+    this.imports = new RunImportRepo(ctx);
   }
 
   /** Closes the connection; calling it again does nothing. */

@@ -184,6 +184,28 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('ALTER TABLE tuning_sessions ADD COLUMN fingerprint TEXT; ALTER TABLE datasets ADD COLUMN content_hash TEXT;');
     },
   },
+  {
+    version: 6,
+    name: 'runs trained elsewhere and imported: their provenance',
+    up(db) {
+      // One row per imported run (a distributed recipe's PyTorch DDP run): the engine and its
+      // workers, the world and the plan it came from (detail: JSON, shared/api/data.ts's
+      // DistributedRun less the columns), the file it was read from and that file's sha256, so
+      // the same file is not stored twice. Runs trained here have none.
+      db.exec(`
+        CREATE TABLE run_imports (
+          run_id        INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+          engine        TEXT NOT NULL,
+          workers       INTEGER NOT NULL,
+          detail        TEXT NOT NULL,
+          imported_from TEXT NOT NULL,
+          sha256        TEXT NOT NULL UNIQUE,
+          partial       INTEGER NOT NULL DEFAULT 0,
+          imported_at   TEXT NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[]): number {

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import os from 'node:os';
 import type { BackendReport, BackendSkip, ConcreteBackend, RunModel, RunStatus, TrainConfig } from '../../shared/run-types.js';
+import type { DistributedRun } from '../../shared/api/data.js';
 import type { StoreContext } from './context.js';
+import { distributedOf, IMPORT_COLUMNS, type ImportColumns } from './run-imports.js';
 import { nowIso } from './context.js';
 import { guard } from './errors.js';
 import { backendSkipsSchema, checkColumn, storedRung, checkInput, modelKindSchema, parseJsonColumn, runStatusSchema, trainConfigSchema } from './schemas.js';
@@ -29,6 +31,8 @@ export interface RunRecord {
   error: string | null;
   /** The Auto-tune session whose recommendation this run trains with, if any. */
   tuningSessionId: number | null;
+  /** A run trained elsewhere and imported: its provenance (run-imports.ts); absent for runs trained here. */
+  distributed?: DistributedRun;
 }
 
 export type FinalRunStatus = 'completed' | 'stopped' | 'failed' | 'interrupted';
@@ -47,7 +51,7 @@ export interface RunFilter {
   model?: RunModel;
 }
 
-interface RunRow {
+interface RunRow extends ImportColumns {
   id: number;
   dataset_id: number;
   dataset_name: string;
@@ -72,8 +76,8 @@ interface RunRow {
 
 const SELECT = `SELECT r.id, r.dataset_id, d.name AS dataset_name, r.model, r.config, r.status, r.backend, r.rung,
   r.device, r.backend_skipped, r.created_at, r.started_at, r.ended_at, r.train_seconds, r.best_val_accuracy,
-  r.final_val_accuracy, r.samples_per_second, r.steps, r.error, r.tuning_session_id
-  FROM runs r JOIN datasets d ON d.id = r.dataset_id`;
+  r.final_val_accuracy, r.samples_per_second, r.steps, r.error, r.tuning_session_id, ${IMPORT_COLUMNS}
+  FROM runs r JOIN datasets d ON d.id = r.dataset_id LEFT JOIN run_imports i ON i.run_id = r.id`;
 
 const FINAL_STATUSES: readonly FinalRunStatus[] = ['completed', 'stopped', 'failed', 'interrupted'];
 
@@ -228,6 +232,7 @@ export class RunRepo {
 
   private toRecord(row: RunRow): RunRecord {
     const ref = (column: string) => ({ what: `run ${row.id}`, column, file: this.ctx.file });
+    const distributed = distributedOf(row, this.ctx.file);
     return {
       id: row.id,
       datasetId: row.dataset_id,
@@ -249,6 +254,7 @@ export class RunRepo {
       steps: row.steps,
       error: row.error,
       tuningSessionId: row.tuning_session_id,
+      ...(distributed ? { distributed } : {}),
     };
   }
 }

@@ -4,6 +4,8 @@
 import { AUGMENT_DESCRIPTIONS, type StartFrom } from '../../shared/fine-tuning.js';
 import type { TrainConfig } from '../../shared/run-types.js';
 import { accumulationText, microBatchOf } from '../../shared/accumulation.js';
+import type { DistributedRun } from '../../shared/api/data.js';
+import { distributedBatchText, distributedWhere } from '../../shared/distributed-run.js';
 import { formatSmall, plural } from './format.js';
 import { hrefOf } from './route.js';
 
@@ -27,6 +29,8 @@ export interface MadeRun {
   /** The backend it ran on, once known. */
   backend: string | null;
   tuningSessionId: number | null;
+  /** A run trained elsewhere and imported. */
+  distributed?: DistributedRun;
 }
 
 export interface MadeLinks {
@@ -34,6 +38,8 @@ export interface MadeLinks {
   tuningExists: boolean;
   /** Whether the run the start model came from is still stored. */
   startRunExists: boolean;
+  /** An imported run: whether the run or tuning whose plan it trained with is still stored. */
+  originExists?: boolean;
 }
 
 const row = (label: string, ...parts: (MadePart | string)[]): MadeRow => ({ label, parts: parts.map((p) => (typeof p === 'string' ? { text: p } : p)) });
@@ -50,7 +56,9 @@ function settingsRows(run: MadeRun): MadeRow[] {
     row('Learning rate', formatSmall(c.learningRate)),
     row('Optimizer', c.optimizer === 'sgd' ? `sgd (momentum ${c.momentum})` : c.optimizer),
     row('Warm-up', plural(c.warmupSteps, 'step')),
-    row('Backend', run.backend ?? c.backend, ...(c.backend === 'auto' ? [note('(chosen by auto)')] : [])),
+    run.distributed
+      ? row('Backend', `${run.distributed.engine} ×${run.distributed.workers}`, note('(trained elsewhere: see below)'))
+      : row('Backend', run.backend ?? c.backend, ...(c.backend === 'auto' ? [note('(chosen by auto)')] : [])),
     row('Seed', String(c.seed)),
   ];
 }
@@ -77,9 +85,27 @@ function startFromRows(s: StartFrom, startRunExists: boolean): MadeRow[] {
   ];
 }
 
+/** Where an imported run trained, the plan it came from and the file it was read from. */
+function distributedRows(d: DistributedRun, originExists: boolean): MadeRow[] {
+  const o = d.origin;
+  const href = o.kind === 'run' ? hrefOf('runs', o.id) : hrefOf('tune', o.id);
+  return [
+    row('Trained elsewhere', distributedWhere(d)),
+    row(
+      'Plan',
+      'from the plan of',
+      originExists ? { text: `${o.kind} ${o.id}`, href } : `${o.kind} ${o.id}`,
+      ...(originExists ? [] : [note('(not stored here)')]),
+    ),
+    row('Per-worker batch', distributedBatchText(d), ...(d.fromWeights ? [note("(continued from this app's trained weights)")] : [])),
+    row('Imported from', { text: d.importedFrom, code: true }, ...(d.partial ? [note('(without its end line: still running or cut off then)')] : [])),
+  ];
+}
+
 export function howMadeRows(run: MadeRun, links: MadeLinks): MadeRow[] {
   const c = run.config;
   const rows = settingsRows(run);
+  if (run.distributed) rows.push(...distributedRows(run.distributed, links.originExists ?? false));
   if (c.augment) rows.push(row('Augmentation', c.augment, ...(c.augment === 'none' ? [] : [note(`(${AUGMENT_DESCRIPTIONS[c.augment]})`)])));
   if (c.startFrom) rows.push(...startFromRows(c.startFrom, links.startRunExists));
   const tuning = run.tuningSessionId;

@@ -280,6 +280,17 @@ export const API_METHODS = {
   exportRunCsv: { params: z.strictObject({ runId: id }), result: exportFileSchema },
   /** The trained model as a tar archive (base64). */
   exportModel: { params: z.strictObject({ runId: id }), result: exportFileSchema },
+  /**
+   * Stores a distributed run (an exported recipe's PyTorch DDP run) as a run of its own, from its
+   * metrics file (src/shared/recipe-metrics.ts) or the folder holding metrics.jsonl. 'rejected'
+   * names the file, line and field of a bad or unfinished file (partial: store an unfinished one
+   * as an interrupted run), or the dataset that is not in this app; 'conflict' when the same file
+   * (by sha256) was imported before. Nothing stored changes on any refusal.
+   */
+  importRunMetrics: {
+    params: z.strictObject({ path: z.string().trim().min(1).max(4096), partial: z.boolean().optional() }),
+    result: runSummarySchema,
+  },
   /** Deletes a run: its metrics, its model and its folder. Refused ('conflict') while it is queued or training. */
   deleteRun: { params: z.strictObject({ runId: id, ...deleteOptions }), result: deletionSchema },
 

@@ -3,6 +3,7 @@
 // travel as PNG data URLs the browser can draw directly.
 import { z } from 'zod';
 import { runEventSchema } from '../run-events.js';
+import { recipeOriginSchema, recipeSettingsSchema } from '../recipe-metrics.js';
 import { CHECKPOINT_REASONS } from '../checkpoint.js';
 import { datasetSplitSchema, importProblemSchema, importProgressSchema as sharedImportProgressSchema } from '../dataset-schemas.js';
 import { DATASET_KINDS, IMAGE_FITS } from '../dataset-types.js';
@@ -116,6 +117,35 @@ export type ArchitectureList = z.infer<typeof architectureListSchema>;
 
 // ---- runs -----------------------------------------------------------------------------------
 
+/**
+ * A run trained elsewhere — an exported recipe run with PyTorch DDP on K workers — whose metrics
+ * file was imported (`importRunMetrics`): where it ran, the plan it came from, where it was read.
+ */
+export const distributedRunSchema = z.strictObject({
+  engine: z.literal('pytorch-ddp'),
+  /** The processes it ran on (the world size, equal to the plan's workers). */
+  workers: z.number().int().min(1),
+  /** torch.distributed's backend: 'gloo', 'nccl'… */
+  worldBackend: z.string(),
+  /** The device each worker trained on, as torch named it ('cpu', 'cuda'…). */
+  device: z.string(),
+  torchVersion: z.string(),
+  /** The run or tuning of this app whose scale-out plan the recipe was exported from. */
+  origin: recipeOriginSchema,
+  /** The plan's settings, as the recipe trained with them. */
+  plan: recipeSettingsSchema,
+  /** Whether it continued from this app's trained weights (--with-weights). */
+  fromWeights: z.boolean(),
+  /** The metrics file read (an upload's copy, in the browser). */
+  importedFrom: z.string(),
+  importedAt: iso,
+  /** sha256 of the file's bytes: the same file is imported once. */
+  sha256: z.string(),
+  /** Stored without its end line (imported with partial): the run was still running or cut off. */
+  partial: z.boolean(),
+});
+export type DistributedRun = z.infer<typeof distributedRunSchema>;
+
 export const runSummarySchema = z.strictObject({
   id,
   datasetId: id,
@@ -143,6 +173,8 @@ export const runSummarySchema = z.strictObject({
   active: z.boolean(),
   /** Whether its trained model is stored (it can be exported, or started from). */
   hasModel: z.boolean(),
+  /** Present for a run trained elsewhere and imported (its provenance); absent for runs trained here. */
+  distributed: distributedRunSchema.optional(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 

@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import { fineTunedMark, howMadeRows, startFromText, type MadeRow } from '../../../src/renderer/lib/how-made.js';
 import type { StartFrom } from '../../../src/shared/fine-tuning.js';
 import type { TrainConfig } from '../../../src/shared/run-types.js';
+import type { DistributedRun } from '../../../src/shared/api/data.js';
+import { backendLabel, deviceName, distributedText } from '../../../src/shared/distributed-run.js';
+import { looksUnfinished } from '../../../src/renderer/lib/run-import.js';
+import { parseRecipeMetrics } from '../../../src/shared/recipe-metrics-read.js';
 
 const config: TrainConfig = {
   model: 'small',
@@ -96,4 +100,67 @@ test('the marks of a fine-tuned run in lists and sentences', () => {
   assert.equal(startFromText(startFrom), "run 3's model");
   assert.equal(startFromText({ ...startFrom, sourceKind: 'url', source: 'https://e.org/model.json' }), 'the model at https://e.org/model.json');
   assert.equal(startFromText({ ...startFrom, sourceKind: 'file', source: '/m/model.json' }), 'the model in /m/model.json');
+});
+
+test('an imported distributed run says where it trained, the plan it came from (linked while stored) and the file read', () => {
+  const distributed: DistributedRun = {
+    engine: 'pytorch-ddp',
+    workers: 2,
+    worldBackend: 'gloo',
+    device: 'cpu',
+    torchVersion: '2.1.0',
+    origin: { kind: 'tuning', id: 3, appVersion: '0.21.0', exportedAt: '2026-03-01T10:00:00.000Z' },
+    plan: {
+      model: 'small',
+      parameters: 1000,
+      optimizer: 'adam',
+      workers: 2,
+      perWorkerBatch: 16,
+      microBatch: 8,
+      globalBatch: 32,
+      learningRate: 0.001,
+      warmupSteps: 0,
+      epochs: 2,
+      seed: 7,
+    },
+    fromWeights: true,
+    importedFrom: '/runs/ddp/metrics.jsonl',
+    importedAt: '2026-03-02T00:00:00.000Z',
+    sha256: 'c'.repeat(64),
+    partial: true,
+  };
+  const run = { config: { ...config, backend: 'torch-cpu' as const }, backend: 'pytorch-ddp', tuningSessionId: 3, distributed };
+  const shown = lines(howMadeRows(run, { tuningExists: true, startRunExists: false, originExists: true }));
+  assert.ok(shown.includes('Backend: pytorch-ddp ×2 (trained elsewhere: see below)'), shown.join('\n'));
+  assert.ok(shown.includes('Trained elsewhere: PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2.1.0'));
+  assert.ok(shown.includes('Plan: from the plan of [tuning 3](#/tune/3)'));
+  assert.ok(shown.includes("Per-worker batch: 16 per worker × 2 = 32 (micro-batch 8, accumulated) (continued from this app's trained weights)"));
+  assert.ok(shown.includes('Imported from: `/runs/ddp/metrics.jsonl` (without its end line: still running or cut off then)'));
+  const gone = lines(
+    howMadeRows(
+      { ...run, distributed: { ...distributed, origin: { ...distributed.origin, kind: 'run', id: 9 } } },
+      { tuningExists: false, startRunExists: false },
+    ),
+  );
+  assert.ok(gone.includes('Plan: from the plan of run 9 (not stored here)'), gone.join('\n'));
+  assert.equal(distributedText(distributed), 'PyTorch DDP, 2 workers, gloo on CPU, PyTorch 2.1.0 — from the plan of tuning 3');
+  assert.equal(backendLabel(run), 'pytorch-ddp ×2');
+  assert.equal(backendLabel({ backend: 'wasm' }), 'wasm');
+  assert.equal(deviceName('cuda:1'), 'CUDA');
+});
+
+test('an unfinished file is told apart from other refusals, for the "store what it has" button', () => {
+  const start =
+    '{"kind":"start","format":"autobatch-recipe-metrics/1","origin":{"kind":"run","id":1,"appVersion":"1","exportedAt":"x"},"settings":{"model":"mlp","parameters":1,"optimizer":"adam","workers":1,"perWorkerBatch":4,"microBatch":4,"globalBatch":4,"learningRate":0.1,"warmupSteps":0,"epochs":1,"seed":1},"dataset":{"name":"d","contentHash":null,"trainCount":4,"validationCount":1,"classes":["a"]},"world":{"size":1,"backend":"gloo","device":"cpu","torchVersion":"2"},"fromWeights":false,"startedAt":"x"}';
+  const step = '{"kind":"step","step":1,"epoch":1,"time":0,"loss":1,"accuracy":0.5,"learningRate":0.1,"samplesPerSecond":1,"stepMs":1}';
+  const unfinished = (() => {
+    try {
+      parseRecipeMetrics(`${start}\n${step}\n`, 'm.jsonl');
+    } catch (err) {
+      return `path: ${(err as Error).message}`;
+    }
+    return assert.fail('should be refused');
+  })();
+  assert.equal(looksUnfinished(unfinished), true);
+  assert.equal(looksUnfinished('path: m.jsonl, line 3: accuracy: Invalid input'), false);
 });

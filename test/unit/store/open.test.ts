@@ -7,7 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import { defaultHomeFor, MIGRATIONS, openStore, StoreError } from '../../../src/main/store/index.js';
 
 const LATEST = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-const ALL_TABLES = ['artifacts', 'datasets', 'discarded_metrics', 'metrics', 'run_events', 'runs', 'tuning_sessions', 'tuning_trials'];
+const ALL_TABLES = ['artifacts', 'datasets', 'discarded_metrics', 'metrics', 'run_events', 'run_imports', 'runs', 'tuning_sessions', 'tuning_trials'];
 import type { Migration } from '../../../src/main/store/index.js';
 import { toStoreError } from '../../../src/main/store/errors.js';
 import { manifest, raw, rmHome, tempHome } from './helpers.js';

@@ -13,7 +13,8 @@ import { attemptLines, printRunSummary } from './train.js';
 import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { startFromText } from '../start-model-flags.js';
 import { AUGMENT_DESCRIPTIONS } from '../../../shared/fine-tuning.js';
-import type { RunDetail } from '../../../shared/api/index.js';
+import type { RunDetail, RunSummary } from '../../../shared/api/index.js';
+import { backendLabel, distributedBatchText, distributedOrigin, distributedWhere } from '../../../shared/distributed-run.js';
 
 /**
  * Unpacks the model archive the API exports (one top folder: model.json, weights.bin,
@@ -59,7 +60,7 @@ function listCommand(runs: Command, ctx: CliContext): void {
           r.config.model,
           r.config.batchSize,
           r.config.learningRate,
-          r.backend,
+          backendLabel(r),
           formatPercent(r.bestValAccuracy),
           r.steps,
           r.createdAt,
@@ -79,6 +80,7 @@ function showCommand(runs: Command, ctx: CliContext): void {
       if (ctx.json(cmd)) return printJson(detail);
       const r = detail.run;
       printRunSummary(r);
+      for (const line of provenanceLines(r)) printLine(`  ${line}`);
       for (const s of r.backendSkipped) printLine(`  skipped ${s.backend}: ${s.reason}`);
       for (const line of attemptLines(detail)) printLine(`  ${line}`);
       printMadeWith(detail);
@@ -120,6 +122,34 @@ export function madeWithLines(detail: RunDetail): string[] {
 function printMadeWith(detail: RunDetail): void {
   printLine('');
   for (const line of madeWithLines(detail)) printLine(`  ${line}`);
+}
+
+/** Where an imported run trained and what it came from; nothing for a run trained here. */
+export function provenanceLines(r: RunSummary): string[] {
+  const d = r.distributed;
+  if (!d) return [];
+  return [
+    `trained elsewhere: ${distributedWhere(d)}`,
+    `  from          ${distributedOrigin(d)} (exported by AutoBatch Studio ${d.origin.appVersion} on ${d.origin.exportedAt})`,
+    `  batch         ${distributedBatchText(d)}${d.fromWeights ? ", continued from this app's trained weights" : ''}`,
+    `  imported from ${d.importedFrom} on ${d.importedAt}${d.partial ? ' (without its end line: still running or cut off then)' : ''}`,
+  ];
+}
+
+function importCommand(runs: Command, ctx: CliContext): void {
+  runs
+    .command('import')
+    .description("store a distributed run (an exported recipe's PyTorch DDP run) from its metrics file, to review and compare it with local runs")
+    .argument('<file>', "the metrics file (metrics.jsonl), or the recipe's --out folder holding it")
+    .option('--partial', 'store a file without its end line (a run still running, or cut off) as an interrupted run')
+    .option('--json', 'print one JSON document (the new run)')
+    .action(async (file: string, opts, cmd: Command) => {
+      const r = await ctx.api().importRunMetrics({ path: path.resolve(file), ...(opts.partial ? { partial: true } : {}) });
+      if (ctx.json(cmd)) return printJson(r);
+      printLine(`Imported as run ${r.id} (${r.status}) on "${r.datasetName}": ${r.steps} steps, best validation accuracy ${formatPercent(r.bestValAccuracy)}`);
+      for (const line of provenanceLines(r)) printLine(`  ${line}`);
+      printLine(`  autobatch runs show ${r.id}`);
+    });
 }
 
 function exportCommand(runs: Command, ctx: CliContext): void {
@@ -168,6 +198,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   const runs = program.command('runs').description('review past runs');
   listCommand(runs, ctx);
   showCommand(runs, ctx);
+  importCommand(runs, ctx);
   exportCommand(runs, ctx);
   deleteCommand(runs, ctx);
   modelExportCommand(program, ctx);
