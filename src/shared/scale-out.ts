@@ -63,16 +63,24 @@ export interface ScaleOutInput {
 const PER_WORKER_TIE = 0.97;
 
 function perWorkerThroughput(timeModel: ScaleOutInput['timeModel'], batch: number): number {
-  // Without a time model throughput is taken as flat in the batch: per-worker batches then only
-  // lose (statistical efficiency is never gained by splitting), so the plan keeps the tuned batch.
+  // Without a time model throughput is taken as flat in the batch (only the tuned batch is then
+  // considered: see perWorkerCandidates). A fitted α below zero is read as zero: no batch is
+  // faster per sample than a larger one, so a speed-up never exceeds K.
   if (!timeModel || !(timeModel.beta > 0)) return 1;
-  return batch / Math.max(1e-12, timeModel.alpha + timeModel.beta * batch);
+  return batch / Math.max(1e-12, Math.max(0, timeModel.alpha) + timeModel.beta * batch);
 }
 
-/** Per-worker batches to consider: the tuned batch halved while it stays at or above the model's minimum. */
-function perWorkerCandidates(base: number, minimum: number): number[] {
+/**
+ * Per-worker batches to consider for K workers: the tuned batch halved while it stays at or above
+ * the model's minimum and the global batch stays at or above the tuned one (scaling out never
+ * trains a smaller global batch than one worker did). One worker keeps the tuned batch, and so
+ * does a plan without a time model: without throughput against batch, a smaller per-worker batch
+ * would only look better (more efficient, never slower), which is not known.
+ */
+function perWorkerCandidates(workers: number, base: number, minimum: number, timed: boolean): number[] {
   const out = [base];
-  for (let b = Math.floor(base / 2); b >= Math.max(1, minimum) && out.length < 8; b = Math.floor(b / 2)) out.push(b);
+  if (workers === 1 || !timed) return out;
+  for (let b = Math.floor(base / 2); b >= Math.max(1, minimum) && workers * b >= base; b = Math.floor(b / 2)) out.push(b);
   return out;
 }
 
@@ -125,14 +133,19 @@ function rowReason(workers: number, base: number, perWorker: number, micro: numb
 export function planScaleOut(input: ScaleOutInput): ScaleOutPlan {
   const { base, noiseScale: phi, timeModel, memoryCeiling, minimumBatch, trainCount, epochs } = input;
   const baseGoodput = perWorkerThroughput(timeModel, base.batchSize);
+  const timed = timeModel !== null && timeModel.beta > 0;
+  // The previous row's goodput: a row's tie never picks below it, so the speed-up grows with K.
+  let floor = 0;
   const rows = SCALE_OUT_WORKERS.map((workers): ScaleOutRow => {
-    const scored = perWorkerCandidates(base.batchSize, minimumBatch).map((b) => ({
+    const scored = perWorkerCandidates(workers, base.batchSize, minimumBatch, timed).map((b) => ({
       batch: b,
       goodput: workers * perWorkerThroughput(timeModel, b) * efficiencyOf(workers * b, base.batchSize, phi),
     }));
     const best = Math.max(...scored.map((s) => s.goodput));
-    // The largest per-worker batch within the tie of the best.
-    const chosen = scored.filter((s) => s.goodput >= PER_WORKER_TIE * best).sort((a, b) => b.batch - a.batch)[0]!;
+    // The largest per-worker batch within the tie of the best (and not below the previous row).
+    const bar = Math.min(best, Math.max(PER_WORKER_TIE * best, floor));
+    const chosen = scored.filter((s) => s.goodput >= bar).sort((a, b) => b.batch - a.batch)[0]!;
+    floor = chosen.goodput;
     const perWorkerBatch = chosen.batch;
     const globalBatch = workers * perWorkerBatch;
     // Only a tuned batch that was itself accumulated can exceed the ceiling (per-worker batches never grow past it).
@@ -185,10 +198,7 @@ function assumptionsOf(input: ScaleOutInput): string[] {
  * The plan's input from a finished tuning's report: its recommendation, the late noise scale
  * where it was re-measured (else the forecast, else the early measurement) and its time model.
  */
-export function scaleOutInputFromReport(
-  report: TuningReport,
-  o: { trainCount: number; epochs: number; minimumBatch: number },
-): ScaleOutInput {
+export function scaleOutInputFromReport(report: TuningReport, o: { trainCount: number; epochs: number; minimumBatch: number }): ScaleOutInput {
   const r = report.recommendation;
   const [noiseScale, noiseScaleSource]: [number | null, ScaleOutPlan['noiseScaleSource']] = report.lateNoise
     ? [report.lateNoise.noiseScale, 'late']
