@@ -186,10 +186,12 @@ function assumptionsOf(input: ScaleOutInput): string[] {
         ? `the noise scale forecast for halfway through the run (φ ≈ ${Math.round(phi ?? 0)}); no late re-measurement was made`
         : input.noiseScaleSource === 'early'
           ? `the noise scale measured early in training (φ ≈ ${Math.round(phi ?? 0)}); it usually grows later, so larger batches may do better than predicted`
-          : 'no noise scale: run a Full search to count statistical efficiency; the speed-ups below assume none is lost';
+          : 'the noise scale measured';
   return [
     'No communication cost is counted: gradients are assumed to be exchanged for free, so real speed-ups are lower, most of all for small per-worker batches and slow networks.',
-    `Statistical efficiency is from ${source}.`,
+    phi === null
+      ? 'No noise scale was measured, so no loss of statistical efficiency is counted: the speed-ups below assume none is lost (a Full search measures it).'
+      : `Statistical efficiency is from ${source}.`,
     `Every worker is assumed to be a device like this one (memory ceiling ${input.memoryCeiling} per worker)${input.timeModel ? ', with the throughput this search measured' : '; no throughput was measured, so per-worker speed is taken as flat in the batch'}.`,
   ];
 }

@@ -14,6 +14,7 @@ import { evalBatchOf } from '../../../shared/eval-batch.js';
 import { startFromText } from '../start-model-flags.js';
 import { AUGMENT_DESCRIPTIONS } from '../../../shared/fine-tuning.js';
 import type { RunDetail } from '../../../shared/api/index.js';
+import { addPlanCommand } from './scale-out.js';
 
 /**
  * Unpacks the model archive the API exports (one top folder: model.json, weights.bin,
@@ -169,6 +170,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   listCommand(runs, ctx);
   showCommand(runs, ctx);
   exportCommand(runs, ctx);
+  addPlanCommand(runs, ctx, 'run');
   deleteCommand(runs, ctx);
   modelExportCommand(program, ctx);
 }
