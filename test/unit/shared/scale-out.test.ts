@@ -91,6 +91,8 @@ test('the speed-up never exceeds K and grows with K', () => {
     // A fitted α below zero must not make small batches look faster per sample than large ones.
     { noiseScale: 50, noiseScaleSource: 'late', timeModel: { alpha: -0.01, beta: 0.001 } },
     { noiseScale: 1, noiseScaleSource: 'late', timeModel: { alpha: 1, beta: 1e-6 }, minimumBatch: 16 },
+    // A step as long whatever its batch: splitting the batch buys nothing, so each worker keeps it.
+    { noiseScale: 99, noiseScaleSource: 'late', timeModel: { alpha: 0.012, beta: 0 } },
   ];
   for (const c of cases) {
     const plan = planScaleOut(input(c));
@@ -103,6 +105,11 @@ test('the speed-up never exceeds K and grows with K', () => {
       assert.ok(plan.rows[i]!.speedup >= plan.rows[i - 1]!.speedup, `${JSON.stringify(c)}: ${plan.rows.map((r) => r.speedup).join(', ')}`);
     assert.ok(row(plan, 8).speedup > 1, 'eight workers do better than one');
   }
+  const flat = planScaleOut(input({ noiseScale: 99, noiseScaleSource: 'late', timeModel: { alpha: 0.012, beta: 0 } }));
+  assert.deepEqual(
+    flat.rows.map((r) => r.perWorkerBatch),
+    [128, 128, 128, 128],
+  );
 });
 
 test('the rate follows the global batch: square root for Adam, linear for SGD', () => {
@@ -173,7 +180,11 @@ test('scaleOutInputFromReport: the late noise scale first, then the forecast, th
   assert.deepEqual(at(reportWith({})), [null, null]);
   const i = scaleOutInputFromReport({ ...reportWith({}), fits: { memory: null, time: { alpha: 0.01, beta: 0.001, r2: 0.99 } } }, o);
   assert.deepEqual(i.timeModel, { alpha: 0.01, beta: 0.001 });
-  assert.equal(scaleOutInputFromReport({ ...reportWith({}), fits: { memory: null, time: { alpha: 0.01, beta: 0, r2: 0 } } }, o).timeModel, null);
+  // A step time flat in the batch (β fitted at or below zero) is a time model with no per-sample cost; none at all is no model.
+  const flat = scaleOutInputFromReport({ ...reportWith({}), fits: { memory: null, time: { alpha: 0.01, beta: -1e-6, r2: 0.03 } } }, o);
+  assert.deepEqual(flat.timeModel, { alpha: 0.01, beta: 0 });
+  assert.ok(planScaleOut(flat).assumptions.some((a) => /with the throughput this search measured/.test(a)));
+  assert.equal(scaleOutInputFromReport({ ...reportWith({}), fits: { memory: null, time: { alpha: -0.01, beta: 0, r2: 0 } } }, o).timeModel, null);
   assert.deepEqual(i.base, { batchSize: 128, learningRate: 1e-3, optimizer: 'adam', warmupSteps: 5 });
   assert.equal(i.memoryCeiling, 512);
   const plan = planScaleOut(scaleOutInputFromReport({ ...reportWith({ noiseScale: 80 }), noiseForecast: forecast, lateNoise: late }, o));
