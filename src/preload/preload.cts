@@ -27,6 +27,7 @@ const METHODS: Record<MethodName, true> = {
   tuningTrialRows: true,
   exportTuningCsv: true,
   checkTuning: true,
+  scaleOutPlan: true,
   startTraining: true,
   stopTraining: true,
   resumeTraining: true,

@@ -62,17 +62,31 @@ export interface ScaleOutInput {
 /** Within this share of the best goodput, the larger per-worker batch is kept (fewer steps, less to communicate). */
 const PER_WORKER_TIE = 0.97;
 
-function perWorkerThroughput(timeModel: ScaleOutInput['timeModel'], batch: number): number {
-  // Without a time model throughput is taken as flat in the batch: per-worker batches then only
-  // lose (statistical efficiency is never gained by splitting), so the plan keeps the tuned batch.
-  if (!timeModel || !(timeModel.beta > 0)) return 1;
-  return batch / Math.max(1e-12, timeModel.alpha + timeModel.beta * batch);
+/** Whether the time model says anything: a step that takes time (α or β above zero). */
+function isTimed(timeModel: ScaleOutInput['timeModel']): timeModel is { alpha: number; beta: number } {
+  return timeModel !== null && (timeModel.alpha > 0 || timeModel.beta > 0);
 }
 
-/** Per-worker batches to consider: the tuned batch halved while it stays at or above the model's minimum. */
-function perWorkerCandidates(base: number, minimum: number): number[] {
+function perWorkerThroughput(timeModel: ScaleOutInput['timeModel'], batch: number): number {
+  // Without a time model throughput is taken as flat in the batch (only the tuned batch is then
+  // considered: see perWorkerCandidates). A fitted α or β below zero is read as zero: no batch is
+  // faster per sample than a larger one, so a speed-up never exceeds K. β = 0 (a step takes as
+  // long whatever its batch, as a tiny model on a fast device can) is a time model too.
+  if (!isTimed(timeModel)) return 1;
+  return batch / Math.max(1e-12, Math.max(0, timeModel.alpha) + Math.max(0, timeModel.beta) * batch);
+}
+
+/**
+ * Per-worker batches to consider for K workers: the tuned batch halved while it stays at or above
+ * the model's minimum and the global batch stays at or above the tuned one (scaling out never
+ * trains a smaller global batch than one worker did). One worker keeps the tuned batch, and so
+ * does a plan without a time model: without throughput against batch, a smaller per-worker batch
+ * would only look better (more efficient, never slower), which is not known.
+ */
+function perWorkerCandidates(workers: number, base: number, minimum: number, timed: boolean): number[] {
   const out = [base];
-  for (let b = Math.floor(base / 2); b >= Math.max(1, minimum) && out.length < 8; b = Math.floor(b / 2)) out.push(b);
+  if (workers === 1 || !timed) return out;
+  for (let b = Math.floor(base / 2); b >= Math.max(1, minimum) && workers * b >= base; b = Math.floor(b / 2)) out.push(b);
   return out;
 }
 
@@ -109,30 +123,51 @@ function warmupFor(input: ScaleOutInput, globalBatch: number, rate: number, tota
   return Math.min(totalSteps, Math.max(carried, forRate));
 }
 
-function rowReason(workers: number, base: number, perWorker: number, micro: number, phi: number | null): string {
-  if (workers === 1) return `One worker: the tuned batch ${base}${micro < base ? ` in passes of ${micro}` : ''}.`;
-  const global = workers * perWorker;
+interface ReasonInput {
+  workers: number;
+  base: number;
+  perWorker: number;
+  micro: number;
+  phi: number | null;
+  efficiency: number;
+  timed: boolean;
+}
+
+function keptReason(o: ReasonInput): string {
+  const head = `${o.workers} × the tuned batch ${o.base} = ${o.workers * o.base}`;
+  if (o.phi === null) return `${head}: no noise scale was measured, so no loss of statistical efficiency could be counted`;
+  const per = `each sample does ${Math.round(o.efficiency * 100)} % of the progress it does at ${o.base} (φ ≈ ${Math.round(o.phi)})`;
+  return o.timed
+    ? `${head}: ${per}, yet a smaller batch per worker would not give more progress per second here`
+    : `${head}: ${per}; without measured throughput each worker keeps the tuned batch`;
+}
+
+function rowReason(o: ReasonInput): string {
+  if (o.workers === 1) return `One worker: the tuned batch ${o.base}${o.micro < o.base ? ` in passes of ${o.micro}` : ''}.`;
   const why =
-    perWorker === base
-      ? phi === null
-        ? `${workers} × the tuned batch ${base}: no noise scale was measured, so no loss of statistical efficiency could be counted`
-        : `${workers} × the tuned batch ${base} = ${global}; the noise scale (${Math.round(phi)}) still leaves it worth the steps it saves`
-      : `${workers} × ${base} = ${workers * base} is past the noise scale's diminishing returns (φ ≈ ${Math.round(phi ?? 0)}): ${perWorker} per worker, ${global} in all, gives more progress per second`;
-  return `${why}${micro < perWorker ? `; each worker accumulates ${perWorker / micro} passes of ${micro} (its memory ceiling)` : ''}.`;
+    o.perWorker === o.base
+      ? keptReason(o)
+      : `${o.workers} × ${o.base} = ${o.workers * o.base} is past the noise scale's diminishing returns (φ ≈ ${Math.round(o.phi ?? 0)}): ${o.perWorker} per worker, ${o.workers * o.perWorker} in all, gives more progress per second`;
+  return `${why}${o.micro < o.perWorker ? `; each worker accumulates ${o.perWorker / o.micro} passes of ${o.micro} (its memory ceiling)` : ''}.`;
 }
 
 /** The plan for 1, 2, 4 and 8 workers. */
 export function planScaleOut(input: ScaleOutInput): ScaleOutPlan {
   const { base, noiseScale: phi, timeModel, memoryCeiling, minimumBatch, trainCount, epochs } = input;
   const baseGoodput = perWorkerThroughput(timeModel, base.batchSize);
+  const timed = isTimed(timeModel);
+  // The previous row's goodput: a row's tie never picks below it, so the speed-up grows with K.
+  let floor = 0;
   const rows = SCALE_OUT_WORKERS.map((workers): ScaleOutRow => {
-    const scored = perWorkerCandidates(base.batchSize, minimumBatch).map((b) => ({
+    const scored = perWorkerCandidates(workers, base.batchSize, minimumBatch, timed).map((b) => ({
       batch: b,
       goodput: workers * perWorkerThroughput(timeModel, b) * efficiencyOf(workers * b, base.batchSize, phi),
     }));
     const best = Math.max(...scored.map((s) => s.goodput));
-    // The largest per-worker batch within the tie of the best.
-    const chosen = scored.filter((s) => s.goodput >= PER_WORKER_TIE * best).sort((a, b) => b.batch - a.batch)[0]!;
+    // The largest per-worker batch within the tie of the best (and not below the previous row).
+    const bar = Math.min(best, Math.max(PER_WORKER_TIE * best, floor));
+    const chosen = scored.filter((s) => s.goodput >= bar).sort((a, b) => b.batch - a.batch)[0]!;
+    floor = chosen.goodput;
     const perWorkerBatch = chosen.batch;
     const globalBatch = workers * perWorkerBatch;
     // Only a tuned batch that was itself accumulated can exceed the ceiling (per-worker batches never grow past it).
@@ -150,7 +185,7 @@ export function planScaleOut(input: ScaleOutInput): ScaleOutPlan {
       stepsPerEpoch,
       efficiency,
       speedup: chosen.goodput / baseGoodput,
-      reason: rowReason(workers, base.batchSize, perWorkerBatch, microBatch, phi),
+      reason: rowReason({ workers, base: base.batchSize, perWorker: perWorkerBatch, micro: microBatch, phi, efficiency, timed }),
     };
   });
   return {
@@ -173,11 +208,13 @@ function assumptionsOf(input: ScaleOutInput): string[] {
         ? `the noise scale forecast for halfway through the run (φ ≈ ${Math.round(phi ?? 0)}); no late re-measurement was made`
         : input.noiseScaleSource === 'early'
           ? `the noise scale measured early in training (φ ≈ ${Math.round(phi ?? 0)}); it usually grows later, so larger batches may do better than predicted`
-          : 'no noise scale: run a Full search to count statistical efficiency; the speed-ups below assume none is lost';
+          : 'the noise scale measured';
   return [
     'No communication cost is counted: gradients are assumed to be exchanged for free, so real speed-ups are lower, most of all for small per-worker batches and slow networks.',
-    `Statistical efficiency is from ${source}.`,
-    `Every worker is assumed to be a device like this one (memory ceiling ${input.memoryCeiling} per worker)${input.timeModel ? ', with the throughput this search measured' : '; no throughput was measured, so per-worker speed is taken as flat in the batch'}.`,
+    phi === null
+      ? 'No noise scale was measured, so no loss of statistical efficiency is counted: the speed-ups below assume none is lost (a Full search measures it).'
+      : `Statistical efficiency is from ${source}.`,
+    `Every worker is assumed to be a device like this one (memory ceiling ${input.memoryCeiling} per worker)${isTimed(input.timeModel) ? ', with the throughput this search measured' : '; no throughput was measured, so per-worker speed is taken as flat in the batch'}.`,
   ];
 }
 
@@ -199,7 +236,8 @@ export function scaleOutInputFromReport(report: TuningReport, o: { trainCount: n
     base: { batchSize: r.batchSize, learningRate: r.learningRate, optimizer: r.optimizer, warmupSteps: r.warmupSteps },
     noiseScale,
     noiseScaleSource,
-    timeModel: time && time.beta > 0 ? { alpha: time.alpha, beta: time.beta } : null,
+    // A fitted per-sample cost below zero (step time flat in the batch, within noise) is none.
+    timeModel: time && (time.alpha > 0 || time.beta > 0) ? { alpha: Math.max(0, time.alpha), beta: Math.max(0, time.beta) } : null,
     memoryCeiling: r.memoryCeiling,
     minimumBatch: o.minimumBatch,
     trainCount: o.trainCount,

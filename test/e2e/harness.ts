@@ -130,11 +130,11 @@ export async function unnamedControls(page: Page): Promise<string[]> {
 }
 
 /**
- * Saves a full-page screenshot as test-output/e2e/<name>.png, after checking that every control
- * on the screen has an accessible name and that axe-core finds no WCAG 2.1 A/AA violation on it
- * in either theme (test/e2e/axe.ts).
+ * Saves a full-page screenshot as test-output/e2e/<name>.png (or of `part` alone, a section the
+ * README shows), after checking that every control on the screen has an accessible name and that
+ * axe-core finds no WCAG 2.1 A/AA violation on it in either theme (test/e2e/axe.ts).
  */
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, part?: Locator): Promise<string> {
   const unnamed = await unnamedControls(page);
   if (unnamed.length) throw new Error(`controls without an accessible name on ${name}:\n${unnamed.join('\n')}`);
   await expectNoAxeViolations(page, name);
@@ -143,7 +143,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // No hover highlight in the picture; let charts finish their throttled redraw.
   await page.mouse.move(0, 0);
   await page.waitForTimeout(250);
-  await page.screenshot({ path: file, fullPage: true });
+  if (part) await part.screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: true });
   return file;
 }
 

@@ -146,6 +146,12 @@ test('Auto-tune (Quick) and "Train with this" through the API, with progress, tr
   const rec = t.report!.recommendation;
   assert.ok(t.report!.reasons.length > 0 && t.report!.curves.length > 0);
   assert.deepEqual(t.recommendation, { batchSize: rec.batchSize, learningRate: rec.learningRate });
+  // The scale-out plan, in the detail and from its own call: a Quick search has no noise scale, so K·B with a speed-up of K.
+  assert.deepEqual((await api.scaleOutPlan({ kind: 'tuning', id: sessionId })).plan, t.scaleOutPlan);
+  assert.deepEqual(
+    t.scaleOutPlan?.rows.map((r) => [r.globalBatch, r.speedup]),
+    [1, 2, 4, 8].map((k) => [k * rec.batchSize, k]),
+  );
   assert.deepEqual(
     (await api.listTunings({ dataset: 'tune-digits' })).map((x) => x.id),
     [sessionId],
@@ -162,6 +168,8 @@ test('Auto-tune (Quick) and "Train with this" through the API, with progress, tr
   assert.equal(detail.run.config.epochs, 1);
   assert.equal(detail.tuning?.id, sessionId);
   assert.ok(detail.tuning?.report);
+  const runPlan = await api.scaleOutPlan({ kind: 'run', id: runId });
+  assert.deepEqual([runPlan.tuningId, runPlan.plan.epochs, runPlan.plan.base.batchSize], [sessionId, 1, rec.batchSize]);
 });
 
 test("listArchitectures: every model with its size at the reference input, or at a dataset's, and whether it fits", async () => {

@@ -452,6 +452,8 @@ test('--help works on every command', () => {
     ['tunings', 'list'],
     ['tunings', 'show'],
     ['tunings', 'export'],
+    ['tunings', 'plan'],
+    ['runs', 'plan'],
     ['settings'],
     ['serve'],
     ['datasets', 'delete'],

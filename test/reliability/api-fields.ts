@@ -219,6 +219,10 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
     },
     base: (r) => ({ sessionId: r.tuning, dataset: r.images.id, config: { model: 'mlp', augment: 'none', backend: 'cpu' } }),
   },
+  scaleOutPlan: {
+    fields: { kind: req({ t: 'enum', of: ['run', 'tuning'] }), id: req({ t: 'id', of: 'run' }) },
+    base: (r) => ({ kind: 'run', id: r.run }),
+  },
   listTunings: {
     fields: { dataset: opt({ t: 'datasetRef' }), status: opt({ t: 'enum', of: ['running', 'completed', 'failed', 'stopped', 'interrupted'] }) },
     base: (r) => ({ dataset: r.images.name, status: 'completed' }),

@@ -75,6 +75,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   tuningTrialRows: { sessionId: 1 },
   exportTuningCsv: { sessionId: 1 },
   checkTuning: { sessionId: 1, dataset: 1, config: { model: 'mlp', augment: 'none', backend: 'cpu' } },
+  scaleOutPlan: { kind: 'tuning', id: 1 },
   startTraining: {
     dataset: 1,
     fromTuning: 1,

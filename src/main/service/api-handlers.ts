@@ -18,6 +18,9 @@ import { architectureList, datasetDetail, datasetSummary, evaluationView, readEv
 import type { AutoBatchService } from './service.js';
 import type { RunRecord } from '../store/index.js';
 import type { SettingsStore } from './settings-store.js';
+import { scaleOutAnswer, tuningPlan } from './scale-out-plan.js';
+import type { ScaleOutPlan } from '../../shared/scale-out.js';
+import type { TuningSessionRecord } from '../store/index.js';
 import { folderEntries, tarArchive } from './tar.js';
 
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>;
@@ -143,7 +146,7 @@ function tuningDataHandlers(ctx: HandlerContext): Group<'tuningTrialRows' | 'exp
 function tuningHandlers(
   ctx: HandlerContext,
   settings: SettingsStore,
-): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings' | 'deleteTuning' | 'checkTuning'> {
+): Group<'startTuning' | 'stopTuning' | 'getTuning' | 'listTunings' | 'deleteTuning' | 'checkTuning' | 'scaleOutPlan'> {
   const { service } = ctx;
   return {
     startTuning: async (p) => {
@@ -168,7 +171,7 @@ function tuningHandlers(
     getTuning: async (p) => {
       const t = service.getTuning(p.sessionId);
       const freshness = await service.tuningFreshness(t);
-      return tuningDetail(t, service.tuningTrials(t.id), service.isTuningActive(t.id), ctx.lastProgress(t.id), freshness);
+      return tuningDetail(t, service.tuningTrials(t.id), service.isTuningActive(t.id), ctx.lastProgress(t.id), planOfTuning(service, t), freshness);
     },
     listTunings: async (p) => {
       const datasetId = p.dataset !== undefined ? service.getDataset(p.dataset).id : undefined;
@@ -181,6 +184,7 @@ function tuningHandlers(
       return out;
     },
     deleteTuning: (p) => service.deleteTuning(p.sessionId, { dryRun: p.dryRun ?? false }),
+    scaleOutPlan: (p) => scaleOutAnswer(service, p),
     checkTuning: async (p) => ({
       sessionId: p.sessionId,
       ...(await service.checkTuning(p.sessionId, { ...(p.dataset !== undefined ? { dataset: p.dataset } : {}), ...p.config })),
@@ -234,6 +238,12 @@ function runHasModel(service: AutoBatchService, runId: number): boolean {
   return Boolean(model && existsSync(model.path));
 }
 
+/** A completed tuning's scale-out plan, computed as it is read (null without a report, or without its dataset). */
+function planOfTuning(service: AutoBatchService, t: TuningSessionRecord): ScaleOutPlan | null {
+  const dataset = unlessNotFound(() => service.getDataset(t.datasetId));
+  return dataset ? tuningPlan(t, dataset.manifest.split.trainCount) : null;
+}
+
 function unlessNotFound<T>(get: () => T): T | undefined {
   try {
     return get();
@@ -254,7 +264,7 @@ async function runDetail(service: AutoBatchService, p: ValidParamsOf<'getRun'>):
   const tuning = run.tuningSessionId === null ? undefined : unlessNotFound(() => service.getTuning(run.tuningSessionId!));
   return {
     run: runSummary(run, service.isActive(run.id), runHasModel(service, run.id)),
-    tuning: tuning ? tuningDetail(tuning, service.tuningTrials(tuning.id), false, null) : null,
+    tuning: tuning ? tuningDetail(tuning, service.tuningTrials(tuning.id), false, null, planOfTuning(service, tuning)) : null,
     series,
     epochs: service.runEpochs(run.id),
     evaluation: evaluation ? await evaluationView(evaluation, dataset, p.misclassifiedLimit ?? VIEW_DEFAULTS.misclassifiedLimit) : null,

@@ -16,6 +16,7 @@ import type {
 } from '../../shared/api/index.js';
 import type { TrialRecord, TuningProgress } from '../../shared/tuning-types.js';
 import type { TuningFreshness } from '../../shared/tuning-fingerprint.js';
+import type { ScaleOutPlan } from '../../shared/scale-out.js';
 import { MODEL_KINDS } from '../../shared/run-types.js';
 import { ARCHITECTURES, minimumBatchFor, modelAcceptsShape, REFERENCE_INPUT, trainableParameters } from '../../shared/model-families.js';
 import { problemTotal } from '../../shared/problem-summary.js';
@@ -141,9 +142,10 @@ export function tuningDetail(
   trials: TrialRecord[],
   active: boolean,
   lastProgress: TuningProgress | null,
+  scaleOutPlan: ScaleOutPlan | null,
   freshness?: TuningFreshness,
 ): TuningDetail {
-  return { ...tuningSummary(t, active, freshness), request: t.request, report: t.report, trials, lastProgress: active ? lastProgress : null };
+  return { ...tuningSummary(t, active, freshness), request: t.request, report: t.report, trials, lastProgress: active ? lastProgress : null, scaleOutPlan };
 }
 
 /** The evaluation saved beside a completed run's model, or null when there is none. */

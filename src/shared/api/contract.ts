@@ -24,6 +24,7 @@ import {
   runMetricsEventSchema,
   runStatusEventSchema,
   runSummarySchema,
+  scaleOutAnswerSchema,
   SERIES_NAMES,
   seriesPointSchema,
   settingsSchema,
@@ -209,6 +210,14 @@ export const API_METHODS = {
     }),
     result: tuningCheckSchema,
   },
+  /**
+   * What 1, 2, 4 and 8 data-parallel workers should train with: per-worker and global batch
+   * (micro-batches where a per-worker batch is past the memory ceiling), learning rate, warm-up
+   * and predicted speed-up, from a completed tuning (its late noise scale where it has one) or a
+   * run (its tuning's measurements, else its own settings with no efficiency counted).
+   * 'conflict' for a tuning that has not completed.
+   */
+  scaleOutPlan: { params: z.strictObject({ kind: z.enum(['run', 'tuning']), id }), result: scaleOutAnswerSchema },
 
   // ---- training ----
   /**

@@ -13,6 +13,7 @@ import { anyNumber, backendReportSchema, backendSkipSchema, epochMetricsSchema, 
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import { tuningFingerprintSchema, tuningFreshnessSchema } from '../tuning-fingerprint.js';
 import { curvePointSchema, trialSchema, tuningProgressSchema, tuningReportSchema, tuningRequestSchema } from '../tuning-schemas.js';
+import { scaleOutPlanSchema } from '../scale-out-schemas.js';
 
 // Defined in src/shared with their types (schemas.ts, tuning-schemas.ts, dataset-types.ts); re-exported as part of what the API carries.
 export { backendSkipSchema, curvePointSchema, DATASET_KINDS, trialSchema, tuningProgressSchema, tuningReportSchema, tuningRequestSchema };
@@ -257,8 +258,26 @@ export const tuningDetailSchema = z.strictObject({
   trials: z.array(trialSchema),
   /** The last progress event of a running session (for a UI that (re)opens mid-search). */
   lastProgress: tuningProgressSchema.nullable(),
+  /**
+   * What 1, 2, 4 and 8 data-parallel workers should train with (shared/scale-out.ts), computed
+   * when read, so tunings stored before it have one too; null until the search has completed.
+   * report.scaleOut (speed-ups alone) is kept for older readers.
+   */
+  scaleOutPlan: scaleOutPlanSchema.nullable(),
 });
 export type TuningDetail = z.infer<typeof tuningDetailSchema>;
+
+/** scaleOutPlan's answer: the plan, and what it was made from. */
+export const scaleOutAnswerSchema = z.strictObject({
+  plan: scaleOutPlanSchema,
+  /** The run or tuning asked about. */
+  source: z.strictObject({ kind: z.enum(['run', 'tuning']), id }),
+  /** The tuning whose measurements the plan used (a run's own, or the one asked about); null for a run without one. */
+  tuningId: id.nullable(),
+  model: z.enum(RUN_MODELS),
+  datasetId: id,
+});
+export type ScaleOutAnswer = z.infer<typeof scaleOutAnswerSchema>;
 
 /**
  * One trial of a tuning session with the session's context, flat: a row of `autobatch tunings

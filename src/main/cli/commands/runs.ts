@@ -15,6 +15,7 @@ import { startFromText } from '../start-model-flags.js';
 import { AUGMENT_DESCRIPTIONS } from '../../../shared/fine-tuning.js';
 import type { RunDetail, RunSummary } from '../../../shared/api/index.js';
 import { backendLabel, distributedBatchText, distributedOrigin, distributedWhere } from '../../../shared/distributed-run.js';
+import { addPlanCommand } from './scale-out.js';
 
 /**
  * Unpacks the model archive the API exports (one top folder: model.json, weights.bin,
@@ -200,6 +201,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   showCommand(runs, ctx);
   importCommand(runs, ctx);
   exportCommand(runs, ctx);
+  addPlanCommand(runs, ctx, 'run');
   deleteCommand(runs, ctx);
   modelExportCommand(program, ctx);
 }

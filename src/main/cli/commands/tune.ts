@@ -17,6 +17,7 @@ import { printJson, printLine, printTable } from '../output.js';
 import { byteSize, duration, oneOf, positiveNumber, runId, wholeNumber } from '../parse-flags.js';
 import { datasetRef } from './datasets.js';
 import { augmentFlagHelp } from './train.js';
+import { addPlanCommand, printScaleOut } from './scale-out.js';
 import { AUGMENT_LEVELS, type AugmentLevel } from '../../../shared/fine-tuning.js';
 
 /** What a trial measured, in a few words. */
@@ -87,6 +88,10 @@ function printTuning(t: TuningDetail): void {
     printLine('');
     printLine('  Why:');
     for (const reason of r.reasons) printLine(`  • ${reason}`);
+  }
+  if (t.scaleOutPlan) {
+    printLine('');
+    printScaleOut(t.scaleOutPlan);
   }
   if (t.trials.length) {
     printLine('');
@@ -217,7 +222,7 @@ function listFreshness(t: TuningSummary): string {
 function showCommand(tunings: Command, ctx: CliContext): void {
   tunings
     .command('show')
-    .description('show a tuning session: recommendation, reasons, every trial')
+    .description('show a tuning session: recommendation, reasons, the scale-out plan, every trial')
     .argument('<session>', 'tuning session id', runId)
     .option('--chart <file>', 'write its curves as SVG')
     .option('--json', 'print one JSON document')
@@ -278,5 +283,6 @@ export function registerTuneCommands(program: Command, ctx: CliContext): void {
   listCommand(tunings, ctx);
   showCommand(tunings, ctx);
   exportCommand(tunings, ctx);
+  addPlanCommand(tunings, ctx, 'tuning');
   deleteCommand(tunings, ctx);
 }
