@@ -36,6 +36,7 @@ const METHODS: Record<MethodName, true> = {
   compareRuns: true,
   exportRunCsv: true,
   exportModel: true,
+  exportRecipe: true,
   deleteRun: true,
   getSettings: true,
   updateSettings: true,
