@@ -33,8 +33,9 @@ function planRows(r: RecipeFile): string[] {
 }
 
 function commands(k: number): string[] {
-  const perNode = k >= 2 ? k / 2 : 1;
+  // Two machines sharing the workers (one machine only holds them all for k = 1).
   const nodes = k >= 2 ? 2 : 1;
+  const perNode = k / nodes;
   return [
     '## Run it on one machine',
     '',
@@ -44,11 +45,12 @@ function commands(k: number): string[] {
     `torchrun --standalone --nproc_per_node ${k} train_ddp.py --out out`,
     '```',
     '',
-    `On GPUs each process takes one (\`--nproc_per_node\` at most the number of GPUs; NCCL). Without GPUs it trains on the CPU with gloo (\`--device cpu\`); give each process a share of the cores, e.g. \`OMP_NUM_THREADS=4\`. Where \`torchrun\` is not on PATH, \`python -m torch.distributed.run\` is the same program. \`python train_ddp.py\` alone trains as one worker.`,
+    `On GPUs each process takes one (\`--nproc_per_node\` at most the number of GPUs; NCCL). Without GPUs it trains on the CPU with gloo (\`--device cpu\`); give each process a share of the cores, e.g. \`OMP_NUM_THREADS=4\`. Where \`torchrun\` is not on PATH, \`python -m torch.distributed.run\` is the same program. \`python train_ddp.py\` alone trains as one worker. (PyTorch 1.13 under Python 3.11 has a torchrun that stops at start with \`AttributeError: 'NoneType' object has no attribute 'get'\`: add \`--redirects 1 --tee 1\` after \`torchrun\`.)`,
     '',
     '## Run it on several machines',
     '',
-    `Copy this folder to every machine (the same path is easiest). With ${nodes} machines of ${perNode} process${perNode > 1 ? 'es' : ''} each (${nodes} × ${perNode} = ${k} workers), start on every machine, with the first machine's address as HOST:`,
+    ...(k === 1 ? ['Planned for one worker, it needs no second machine; the lines below are for a recipe exported with `--workers 2` or more.', ''] : []),
+    `Copy this folder to every machine (the same path is easiest). With ${nodes} machine${nodes > 1 ? 's' : ''} of ${perNode} process${perNode > 1 ? 'es' : ''} each (${nodes} × ${perNode} = ${k} workers), start on every machine, with the first machine's address as HOST:`,
     '',
     '```sh',
     `torchrun --nnodes ${nodes} --nproc_per_node ${perNode} --rdzv_backend c10d --rdzv_endpoint HOST:29500 --rdzv_id recipe train_ddp.py --out out`,
