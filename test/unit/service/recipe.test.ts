@@ -3,12 +3,13 @@
 // commands, the CLI's source syntax, and the recipe.json schema.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatasetRecord, RunRecord, TuningSessionRecord } from '../../../src/main/store/index.js';
 import { planForRun, planForTuning, runPlanInput } from '../../../src/main/service/recipe/recipe-plan.js';
-import { checkTarget } from '../../../src/main/service/recipe/recipe-writer.js';
+import { checkTarget, ENGINE_FILES, SCRIPT_FILES } from '../../../src/main/service/recipe/recipe-writer.js';
+import { pythonPackageRoot } from '../../../src/main/service/python-discovery.js';
 import { recipeReadme } from '../../../src/main/service/recipe/recipe-readme.js';
 import { ConflictError, UserError } from '../../../src/main/service/errors.js';
 import { recipeSource } from '../../../src/main/cli/commands/recipes.js';
@@ -165,4 +166,12 @@ test('the CLI names the source as run:<id> or tuning:<id>', () => {
   assert.deepEqual(recipeSource('run:12'), { kind: 'run', id: 12 });
   assert.deepEqual(recipeSource('tuning:3'), { kind: 'tuning', id: 3 });
   for (const bad of ['12', 'run:0', 'run:', 'tune:3', 'run:1.5', 'runs:2']) assert.throws(() => recipeSource(bad), /expected run:<id> or tuning:<id>/, bad);
+});
+
+test("the recipe's Python files are in the app's python/ folder, which the packaged app ships (every .py under it)", () => {
+  const root = pythonPackageRoot();
+  for (const f of SCRIPT_FILES) assert.ok(existsSync(path.join(root, 'recipe', f)), `python/recipe/${f}`);
+  for (const f of ENGINE_FILES) assert.ok(existsSync(path.join(root, 'autobatch_trainer', f)), `python/autobatch_trainer/${f}`);
+  const builder = readFileSync(path.join(root, '..', 'electron-builder.yml'), 'utf8');
+  assert.match(builder, /extraResources:\n {2}- from: python\n {4}to: python\n {4}filter:\n {6}- '\*\*\/\*\.py'/);
 });
