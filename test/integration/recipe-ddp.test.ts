@@ -13,8 +13,9 @@ import { ApiDispatcher } from '../../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../../src/main/service/api-direct.js';
 import { AutoBatchService } from '../../src/main/service/service.js';
 import { loadModelFromDir } from '../../src/main/engine/models/model-files.js';
+import { startAppServer } from '../../src/main/server/app-server.js';
 import { runToEnd } from '../../src/shared/api/jobs.js';
-import type { Api } from '../../src/shared/api/index.js';
+import { recipeDownloadPath, type Api } from '../../src/shared/api/index.js';
 import { decodeJsonLine } from '../../src/shared/json-lines.js';
 import { recipeFileSchema } from '../../src/shared/recipe-file.js';
 import { RECIPE_METRICS_FILE, recipeMetricsLineSchema, type RecipeMetricsLine } from '../../src/shared/recipe-metrics.js';
@@ -199,5 +200,26 @@ test('--with-weights: the recipe’s own code rebuilds the trained model in PyTo
     const diff = Math.max(...row.map((v, j) => Math.abs(v - mine[j]!)));
     assert.ok(diff < 1e-4, `sample ${i}: logits differ by ${diff}`);
     assert.equal(mine.indexOf(Math.max(...mine)), row.indexOf(Math.max(...row)), `sample ${i}: another class`);
+  }
+});
+
+test('`autobatch serve` downloads a recipe as a tar of its folder; a bad request is answered with the field at fault', { skip, timeout: 60_000 }, async () => {
+  const server = await startAppServer({ dispatcher, port: 0 });
+  try {
+    const get = (p: Parameters<typeof recipeDownloadPath>[0] | string) =>
+      fetch(`${new URL(server.url).origin}${typeof p === 'string' ? p : recipeDownloadPath(p)}&token=${encodeURIComponent(server.token)}`);
+    const res = await get({ source: { kind: 'run', id: runId }, workers: 4 });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get('content-type'), 'application/x-tar');
+    assert.match(res.headers.get('content-disposition') ?? '', new RegExp(`recipe-run-${runId}-4w\\.tar`));
+    const tar = Buffer.from(await res.arrayBuffer()).toString('latin1');
+    for (const f of ['recipe.json', 'train_ddp.py', 'README.md', 'model/model.json', 'data/x.bin', 'autobatch_trainer/keras_model.py'])
+      assert.ok(tar.includes(`recipe-run-${runId}-4w/${f}`), f);
+    const bad = await get(`/api/download/recipe/run/${runId}?workers=3`);
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'workers');
+    assert.equal((await get({ source: { kind: 'tuning', id: 99 }, workers: 2 })).status, 404);
+  } finally {
+    await server.close();
   }
 });

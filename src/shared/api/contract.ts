@@ -14,6 +14,7 @@ import { MAX_BUDGET_SECONDS } from '../search-budget.js';
 import { ADAPTIVE_LIMITS } from '../adaptive-batch.js';
 import { RECIPE_ENGINES, RECIPE_WORKERS } from '../recipe-file.js';
 import { recipeSettingsSchema } from '../recipe-metrics.js';
+import type { RecipeDownload } from './http-routes.js';
 import {
   architectureListSchema,
   backendsSchema,
@@ -426,6 +427,12 @@ export interface Api extends ApiCalls {
    * the browser downloads. Resolves with the saved path (desktop) or null (browser / cancelled).
    */
   download(params: { runId: number; kind: 'csv' | 'model' }): Promise<{ path: string | null }>;
+  /**
+   * A PyTorch DDP recipe (exportRecipe) the way the transport can: the desktop app asks for a
+   * folder and writes the recipe in a new folder inside it; the browser downloads it as a tar.
+   * Resolves with the recipe's folder (desktop) or null (browser / cancelled).
+   */
+  downloadRecipe(params: RecipeDownload): Promise<{ path: string | null }>;
   /** Connection state of remote transports (the WebSocket reconnects by itself). */
   onConnection(listener: (state: ConnectionState) => void): Unsubscribe;
   close(): void;
