@@ -69,7 +69,9 @@ interface Shard {
 }
 
 function readLines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
 }
 
 /** Each rank's sample indices by epoch. */
@@ -86,122 +88,156 @@ function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-test('a recipe exported from a run trains with torchrun on 2 CPU workers: disjoint shards, the plan’s batch and rate, a falling loss', { skip, timeout: 180_000 }, async () => {
-  const folder = path.join(home, 'recipe-ddp');
-  const exported = await api.exportRecipe({ source: { kind: 'run', id: runId }, workers: 2, out: folder });
-  const recipe = recipeFileSchema.parse(JSON.parse(readFileSync(path.join(folder, 'recipe.json'), 'utf8')));
-  // The run had no tuning: its own setting is the plan's base, nothing measured.
-  const plan = planScaleOut({
-    base: { batchSize: RUN.batchSize, learningRate: RUN.learningRate, optimizer: RUN.optimizer, warmupSteps: RUN.warmupSteps },
-    noiseScale: null,
-    noiseScaleSource: null,
-    timeModel: null,
-    memoryCeiling: RUN.batchSize,
-    minimumBatch: 1,
-    trainCount: trainIndices.length,
-    epochs: RUN.epochs,
-  });
-  const row = plan.rows.find((r) => r.workers === 2)!;
-  assert.deepEqual(recipe.plan, plan);
-  assert.equal(exported.settings.globalBatch, row.globalBatch);
+test(
+  'a recipe exported from a run trains with torchrun on 2 CPU workers: disjoint shards, the plan’s batch and rate, a falling loss',
+  { skip, timeout: 180_000 },
+  async () => {
+    const folder = path.join(home, 'recipe-ddp');
+    const exported = await api.exportRecipe({ source: { kind: 'run', id: runId }, workers: 2, out: folder });
+    const recipe = recipeFileSchema.parse(JSON.parse(readFileSync(path.join(folder, 'recipe.json'), 'utf8')));
+    // The run had no tuning: its own setting is the plan's base, nothing measured.
+    const plan = planScaleOut({
+      base: { batchSize: RUN.batchSize, learningRate: RUN.learningRate, optimizer: RUN.optimizer, warmupSteps: RUN.warmupSteps },
+      noiseScale: null,
+      noiseScaleSource: null,
+      timeModel: null,
+      memoryCeiling: RUN.batchSize,
+      minimumBatch: 1,
+      trainCount: trainIndices.length,
+      epochs: RUN.epochs,
+    });
+    const row = plan.rows.find((r) => r.workers === 2)!;
+    assert.deepEqual(recipe.plan, plan);
+    assert.equal(exported.settings.globalBatch, row.globalBatch);
 
-  const out = path.join(home, 'ddp-out');
-  // --redirects/--tee 1: torchrun of PyTorch 1.13 under Python 3.11 fails to start with their default 0 (its Std enum lost the 0 member).
-  const r = spawnSync(
-    torchPython(),
-    ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1', 'train_ddp.py', '--out', out, '--max-steps', String(MAX_STEPS), '--record-shards', '--device', 'cpu'],
-    { cwd: folder, encoding: 'utf8', timeout: 150_000, env: { ...process.env, OMP_NUM_THREADS: '1' } },
-  );
-  assert.equal(r.status, 0, `torchrun failed (${r.status ?? r.signal}):\n${r.stderr.slice(-3000)}`);
-  assert.match(r.stdout + r.stderr, new RegExp(`trainable parameters: ${exported.settings.parameters} `));
+    const out = path.join(home, 'ddp-out');
+    // --redirects/--tee 1: torchrun of PyTorch 1.13 under Python 3.11 fails to start with their default 0 (its Std enum lost the 0 member).
+    const r = spawnSync(
+      torchPython(),
+      [
+        '-m',
+        'torch.distributed.run',
+        '--standalone',
+        '--nproc_per_node',
+        '2',
+        '--redirects',
+        '1',
+        '--tee',
+        '1',
+        'train_ddp.py',
+        '--out',
+        out,
+        '--max-steps',
+        String(MAX_STEPS),
+        '--record-shards',
+        '--device',
+        'cpu',
+      ],
+      { cwd: folder, encoding: 'utf8', timeout: 150_000, env: { ...process.env, OMP_NUM_THREADS: '1' } },
+    );
+    assert.equal(r.status, 0, `torchrun failed (${r.status ?? r.signal}):\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stdout + r.stderr, new RegExp(`trainable parameters: ${exported.settings.parameters} `));
 
-  const lines: RecipeMetricsLine[] = readLines(path.join(out, RECIPE_METRICS_FILE)).map((l, i) => {
-    const parsed = recipeMetricsLineSchema.safeParse(decodeJsonLine(l));
-    assert.ok(parsed.success, `line ${i + 1}: ${parsed.success ? '' : parsed.error.message}`);
-    return parsed.data;
-  });
-  const start = lines[0]!;
-  assert.equal(start.kind, 'start');
-  assert.equal(start.world.size, 2);
-  assert.equal(start.world.backend, 'gloo');
-  assert.equal(start.settings.globalBatch, row.globalBatch);
-  assert.equal(start.settings.learningRate, row.learningRate);
-  assert.equal(start.settings.warmupSteps, row.warmupSteps);
-  assert.equal(start.fromWeights, false);
-  const steps = lines.filter((l) => l.kind === 'step');
-  assert.deepEqual(
-    steps.map((s) => s.step),
-    Array.from({ length: MAX_STEPS }, (_, i) => i + 1),
-  );
-  assert.equal(steps[row.warmupSteps + 1]!.learningRate, row.learningRate);
-  assert.ok(steps[0]!.learningRate < row.learningRate, 'the warm-up starts below the rate');
-  const end = lines[lines.length - 1]!;
-  assert.deepEqual(end.kind === 'end' ? [end.status, end.steps] : end, ['stopped', MAX_STEPS]);
-  assert.ok(lines.some((l) => l.kind === 'epoch'));
-  const first = mean(steps.slice(0, 5).map((s) => s.loss));
-  const last = mean(steps.slice(-5).map((s) => s.loss));
-  assert.ok(last < first, `the loss should fall: first steps ${first}, last steps ${last}`);
+    const lines: RecipeMetricsLine[] = readLines(path.join(out, RECIPE_METRICS_FILE)).map((l, i) => {
+      const parsed = recipeMetricsLineSchema.safeParse(decodeJsonLine(l));
+      assert.ok(parsed.success, `line ${i + 1}: ${parsed.success ? '' : parsed.error.message}`);
+      return parsed.data;
+    });
+    const start = lines[0]!;
+    assert.equal(start.kind, 'start');
+    assert.equal(start.world.size, 2);
+    assert.equal(start.world.backend, 'gloo');
+    assert.equal(start.settings.globalBatch, row.globalBatch);
+    assert.equal(start.settings.learningRate, row.learningRate);
+    assert.equal(start.settings.warmupSteps, row.warmupSteps);
+    assert.equal(start.fromWeights, false);
+    const steps = lines.filter((l) => l.kind === 'step');
+    assert.deepEqual(
+      steps.map((s) => s.step),
+      Array.from({ length: MAX_STEPS }, (_, i) => i + 1),
+    );
+    assert.equal(steps[row.warmupSteps + 1]!.learningRate, row.learningRate);
+    assert.ok(steps[0]!.learningRate < row.learningRate, 'the warm-up starts below the rate');
+    const end = lines[lines.length - 1]!;
+    assert.deepEqual(end.kind === 'end' ? [end.status, end.steps] : end, ['stopped', MAX_STEPS]);
+    assert.ok(lines.some((l) => l.kind === 'epoch'));
+    const first = mean(steps.slice(0, 5).map((s) => s.loss));
+    const last = mean(steps.slice(-5).map((s) => s.loss));
+    assert.ok(last < first, `the loss should fall: first steps ${first}, last steps ${last}`);
 
-  // Every epoch: the two ranks' samples are disjoint, from the training split, the global batch a
-  // step; an epoch that ran to its end covered the whole split — DistributedSampler evens the
-  // shards by repeating the epoch's first samples at its end (2·⌈N/2⌉ − N of them), and only those
-  // may be seen twice.
-  const train = new Set(trainIndices);
-  const padding = 2 * Math.ceil(train.size / 2) - train.size;
-  const [rank0, rank1] = [shardsByEpoch(out, 0), shardsByEpoch(out, 1)];
-  let total = 0;
-  for (const [epoch, a] of rank0) {
-    const b = rank1.get(epoch) ?? [];
-    const union = new Set([...a, ...b]);
-    assert.ok([...union].every((i) => train.has(i)), `epoch ${epoch}: a sample outside the training split`);
-    const stepsInEpoch = steps.filter((s) => s.epoch === epoch).length;
-    if (stepsInEpoch === row.stepsPerEpoch) {
-      assert.equal(union.size, train.size, `epoch ${epoch} did not cover the training split`);
-      assert.equal(a.length + b.length - union.size, padding, `epoch ${epoch}: the ranks' samples overlap beyond the sampler's padding`);
-    } else {
-      assert.equal(union.size, a.length + b.length, `epoch ${epoch}: the ranks' samples overlap`);
-      assert.equal(union.size, stepsInEpoch * row.globalBatch);
+    // Every epoch: the two ranks' samples are disjoint, from the training split, the global batch a
+    // step; an epoch that ran to its end covered the whole split — DistributedSampler evens the
+    // shards by repeating the epoch's first samples at its end (2·⌈N/2⌉ − N of them), and only those
+    // may be seen twice.
+    const train = new Set(trainIndices);
+    const padding = 2 * Math.ceil(train.size / 2) - train.size;
+    const [rank0, rank1] = [shardsByEpoch(out, 0), shardsByEpoch(out, 1)];
+    let total = 0;
+    for (const [epoch, a] of rank0) {
+      const b = rank1.get(epoch) ?? [];
+      const union = new Set([...a, ...b]);
+      assert.ok(
+        [...union].every((i) => train.has(i)),
+        `epoch ${epoch}: a sample outside the training split`,
+      );
+      const stepsInEpoch = steps.filter((s) => s.epoch === epoch).length;
+      if (stepsInEpoch === row.stepsPerEpoch) {
+        assert.equal(union.size, train.size, `epoch ${epoch} did not cover the training split`);
+        assert.equal(a.length + b.length - union.size, padding, `epoch ${epoch}: the ranks' samples overlap beyond the sampler's padding`);
+      } else {
+        assert.equal(union.size, a.length + b.length, `epoch ${epoch}: the ranks' samples overlap`);
+        assert.equal(union.size, stepsInEpoch * row.globalBatch);
+      }
+      total += stepsInEpoch;
     }
-    total += stepsInEpoch;
-  }
-  assert.equal(total, MAX_STEPS);
-  // after runs import lands: import the metrics file and check the stored run
-});
+    assert.equal(total, MAX_STEPS);
+    // after runs import lands: import the metrics file and check the stored run
+  },
+);
 
-test('--with-weights: the recipe’s own code rebuilds the trained model in PyTorch, and it predicts as the app’s model does', { skip, timeout: 120_000 }, async () => {
-  const folder = path.join(home, 'recipe-weights');
-  const exported = await api.exportRecipe({ source: { kind: 'run', id: runId }, workers: 1, withWeights: true, out: folder });
-  assert.equal(exported.withWeights, true);
-  assert.ok(exported.files.includes('model/weights.pt'));
-  // The recipe's build_model (train_ddp.py, over its copy of the engine) on the first validation samples.
-  const script = [
-    'import json, sys, torch',
-    'sys.path.insert(0, ".")',
-    'import train_ddp',
-    'from autobatch_trainer.dataset import load_dataset',
-    'recipe = train_ddp.read_recipe(".")',
-    'net, from_weights = train_ddp.build_model(".", recipe, torch.device("cpu"), False)',
-    'ds = load_dataset("data", torch.device("cpu"))',
-    'x = ds.batch(ds.validation_index[:24])',
-    'with torch.no_grad(): logits = net.eval()(x)',
-    'print(json.dumps({"fromWeights": from_weights, "shape": list(x.shape), "x": x.flatten().tolist(), "logits": logits.tolist()}))',
-  ].join('\n');
-  const r = spawnSync(torchPython(), ['-c', script], { cwd: folder, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  assert.equal(r.status, 0, r.stderr.slice(-2000));
-  const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { fromWeights: boolean; shape: number[]; x: number[]; logits: number[][] };
-  assert.equal(got.fromWeights, true);
-  // The app's trained model, as the app loads it (tfjs, on its reference backend).
-  await tf.setBackend('cpu');
-  const model = await loadModelFromDir(service.runFiles(runId).model!.path);
-  const expected = tf.tidy(() => (model.predict(tf.tensor(got.x, got.shape)) as tf.Tensor).arraySync() as number[][]);
-  model.dispose();
-  for (const [i, row] of expected.entries()) {
-    const mine = got.logits[i]!;
-    const diff = Math.max(...row.map((v, j) => Math.abs(v - mine[j]!)));
-    assert.ok(diff < 1e-4, `sample ${i}: logits differ by ${diff}`);
-    assert.equal(mine.indexOf(Math.max(...mine)), row.indexOf(Math.max(...row)), `sample ${i}: another class`);
-  }
-});
+test(
+  '--with-weights: the recipe’s own code rebuilds the trained model in PyTorch, and it predicts as the app’s model does',
+  { skip, timeout: 120_000 },
+  async () => {
+    const folder = path.join(home, 'recipe-weights');
+    const exported = await api.exportRecipe({ source: { kind: 'run', id: runId }, workers: 1, withWeights: true, out: folder });
+    assert.equal(exported.withWeights, true);
+    assert.ok(exported.files.includes('model/weights.pt'));
+    // The recipe's build_model (train_ddp.py, over its copy of the engine) on the first validation samples.
+    const script = [
+      'import json, sys, torch',
+      'sys.path.insert(0, ".")',
+      'import train_ddp',
+      'from autobatch_trainer.dataset import load_dataset',
+      'recipe = train_ddp.read_recipe(".")',
+      'net, from_weights = train_ddp.build_model(".", recipe, torch.device("cpu"), False)',
+      'ds = load_dataset("data", torch.device("cpu"))',
+      'x = ds.batch(ds.validation_index[:24])',
+      'with torch.no_grad(): logits = net.eval()(x)',
+      'print(json.dumps({"fromWeights": from_weights, "shape": list(x.shape), "x": x.flatten().tolist(), "logits": logits.tolist()}))',
+    ].join('\n');
+    const r = spawnSync(torchPython(), ['-c', script], {
+      cwd: folder,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { fromWeights: boolean; shape: number[]; x: number[]; logits: number[][] };
+    assert.equal(got.fromWeights, true);
+    // The app's trained model, as the app loads it (tfjs, on its reference backend).
+    await tf.setBackend('cpu');
+    const model = await loadModelFromDir(service.runFiles(runId).model!.path);
+    const expected = tf.tidy(() => (model.predict(tf.tensor(got.x, got.shape)) as tf.Tensor).arraySync() as number[][]);
+    model.dispose();
+    for (const [i, row] of expected.entries()) {
+      const mine = got.logits[i]!;
+      const diff = Math.max(...row.map((v, j) => Math.abs(v - mine[j]!)));
+      assert.ok(diff < 1e-4, `sample ${i}: logits differ by ${diff}`);
+      assert.equal(mine.indexOf(Math.max(...mine)), row.indexOf(Math.max(...row)), `sample ${i}: another class`);
+    }
+  },
+);
 
 test('`autobatch serve` downloads a recipe as a tar of its folder; a bad request is answered with the field at fault', { skip, timeout: 60_000 }, async () => {
   const server = await startAppServer({ dispatcher, port: 0 });

@@ -29,15 +29,44 @@ const dataset = {
   manifest: { inputShape: [28, 28, 1], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], split: { trainCount: 1000, validationCount: 200 } },
 } as unknown as DatasetRecord;
 
-const config: TrainConfig = { model: 'small', batchSize: 64, epochs: 4, learningRate: 1e-3, optimizer: 'adam', momentum: 0.9, warmupSteps: 10, backend: 'wasm', seed: 7 };
+const config: TrainConfig = {
+  model: 'small',
+  batchSize: 64,
+  epochs: 4,
+  learningRate: 1e-3,
+  optimizer: 'adam',
+  momentum: 0.9,
+  warmupSteps: 10,
+  backend: 'wasm',
+  seed: 7,
+};
 
 function run(over: Partial<RunRecord> = {}, c: Partial<TrainConfig> = {}): RunRecord {
-  return { id: 3, datasetId: 1, datasetName: 'digits', model: 'small', status: 'completed', tuningSessionId: null, config: { ...config, ...c }, ...over } as RunRecord;
+  return {
+    id: 3,
+    datasetId: 1,
+    datasetName: 'digits',
+    model: 'small',
+    status: 'completed',
+    tuningSessionId: null,
+    config: { ...config, ...c },
+    ...over,
+  } as RunRecord;
 }
 
 function report(): TuningReport {
   return {
-    recommendation: { batchSize: 64, learningRate: 1e-3, warmupSteps: 10, expectedSamplesPerSecond: 1000, memoryCeiling: 256, memoryBudgetBytes: 1e9, memoryHeadroom: null, noiseScale: 300, optimizer: 'adam' },
+    recommendation: {
+      batchSize: 64,
+      learningRate: 1e-3,
+      warmupSteps: 10,
+      expectedSamplesPerSecond: 1000,
+      memoryCeiling: 256,
+      memoryBudgetBytes: 1e9,
+      memoryHeadroom: null,
+      noiseScale: 300,
+      optimizer: 'adam',
+    },
     reasons: [],
     curves: [],
     fits: { memory: null, time: { alpha: 0.01, beta: 0.0002, r2: 0.99 } },
@@ -103,7 +132,12 @@ test('refusals say why: outside models, unfinished tunings, weights that do not 
   const startFrom = { source: 'run:1', unfreeze: 0, fineTuneLearningRate: 1e-4, batchNormTrained: false } as unknown as TrainConfig['startFrom'];
   refused(() => planForRun(run({}, { startFrom }), undefined, dataset, asRun(), true), UserError, /starts from a trained model \(run:1\)/, 'source');
   refused(() => planForRun(run({ model: 'imported' }, { model: 'imported' }), undefined, dataset, asRun(), true), UserError, /imported model/, 'source');
-  refused(() => planForRun(run({ status: 'failed' }), undefined, dataset, asRun(true), false), ConflictError, /has no trained model \(it is failed/, 'withWeights');
+  refused(
+    () => planForRun(run({ status: 'failed' }), undefined, dataset, asRun(true), false),
+    ConflictError,
+    /has no trained model \(it is failed/,
+    'withWeights',
+  );
   refused(() => planForRun(run(), undefined, dataset, asRun(false, 3), true), UserError, /workers must be one of 1, 2, 4, 8/, 'workers');
   refused(() => planForTuning(tuning({ status: 'stopped', report: null }), dataset, asTuning()), ConflictError, /tuning 5 is stopped/, 'source');
   refused(() => planForTuning(tuning(), dataset, asTuning(true)), UserError, /trained no model/, 'withWeights');

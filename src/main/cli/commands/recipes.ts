@@ -14,8 +14,7 @@ type Source = { kind: 'run' | 'tuning'; id: number };
 export function recipeSource(value: string): Source {
   const m = /^\s*(run|tuning):(\d+)\s*$/.exec(value);
   const id = m ? Number(m[2]) : NaN;
-  if (!m || !Number.isSafeInteger(id) || id < 1)
-    throw new InvalidArgumentError(`expected run:<id> or tuning:<id> (e.g. run:12, tuning:3), got "${value}"`);
+  if (!m || !Number.isSafeInteger(id) || id < 1) throw new InvalidArgumentError(`expected run:<id> or tuning:<id> (e.g. run:12, tuning:3), got "${value}"`);
   return { kind: m[1] as Source['kind'], id };
 }
 
@@ -51,6 +50,8 @@ export function registerRecipeCommands(program: Command, ctx: CliContext): void 
       printLine(
         `  ${s.model}, ${s.parameters} trainable parameters; ${s.workers} workers × ${s.perWorkerBatch} = global batch ${s.globalBatch}, rate ${s.learningRate.toPrecision(3)}, warm-up ${s.warmupSteps} steps, ${s.epochs} epochs${result.withWeights ? '; continues from the trained weights' : ''}`,
       );
-      printLine(`  Run it: cd ${result.folder} && torchrun --standalone --nproc_per_node ${s.workers} train_ddp.py --out out   (README.md: several nodes, Slurm)`);
+      printLine(
+        `  Run it: cd ${result.folder} && torchrun --standalone --nproc_per_node ${s.workers} train_ddp.py --out out   (README.md: several nodes, Slurm)`,
+      );
     });
 }

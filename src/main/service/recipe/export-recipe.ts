@@ -51,7 +51,10 @@ function planOf(service: AutoBatchService, req: RecipeRequest): { plan: RecipePl
 async function torchPython(service: AutoBatchService): Promise<string> {
   const { finding } = await service.backends.torch('torch-cpu');
   if (!finding.executable)
-    throw new UserError(`withWeights: converting the trained weights to PyTorch needs PyTorch here: ${describeNoPython(finding, MIN_TORCH['torch-cpu'])}`, 'withWeights');
+    throw new UserError(
+      `withWeights: converting the trained weights to PyTorch needs PyTorch here: ${describeNoPython(finding, MIN_TORCH['torch-cpu'])}`,
+      'withWeights',
+    );
   return finding.executable;
 }
 

@@ -81,7 +81,10 @@ export function planForTuning(t: TuningSessionRecord, dataset: DatasetRecord, re
   if (t.status !== 'completed' || !t.report)
     throw new ConflictError(`tuning ${t.id} is ${t.status}: only a completed search has a recommendation to plan from`, 'source');
   if (req.withWeights)
-    throw new UserError(`withWeights: tuning ${t.id} trained no model (a search's probes keep no weights); export a run trained with its recommendation instead`, 'withWeights');
+    throw new UserError(
+      `withWeights: tuning ${t.id} trained no model (a search's probes keep no weights); export a run trained with its recommendation instead`,
+      'withWeights',
+    );
   const input = scaleOutInputFromReport(t.report, {
     trainCount: dataset.manifest.split.trainCount,
     epochs: t.request.plannedEpochs,
@@ -132,10 +135,7 @@ export function planForRun(run: RunRecord, tuning: TuningSessionRecord | undefin
   checkWorkers(req.workers);
   const model = checkedModel(run.model, run.config.startFrom, `run ${run.id}`, 'source');
   if (req.withWeights && !hasModel)
-    throw new ConflictError(
-      `withWeights: run ${run.id} has no trained model (it is ${run.status}; models are saved when a run completes)`,
-      'withWeights',
-    );
+    throw new ConflictError(`withWeights: run ${run.id} has no trained model (it is ${run.status}; models are saved when a run completes)`, 'withWeights');
   const plan = planScaleOut(runPlanInput(run, tuning, dataset.manifest.split.trainCount, model));
   const c = run.config;
   return {

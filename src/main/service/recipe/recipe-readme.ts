@@ -28,7 +28,9 @@ function planRows(r: RecipeFile): string[] {
   return [
     '| workers | per-worker batch | global batch | learning rate | warm-up steps | predicted speed-up |',
     '|---|---|---|---|---|---|',
-    ...r.plan.rows.map((row) => `| ${row.workers} | ${row.perWorkerBatch} | ${row.globalBatch} | ${fmt(row.learningRate)} | ${row.warmupSteps} | ${row.speedup.toFixed(2)}× |`),
+    ...r.plan.rows.map(
+      (row) => `| ${row.workers} | ${row.perWorkerBatch} | ${row.globalBatch} | ${fmt(row.learningRate)} | ${row.warmupSteps} | ${row.speedup.toFixed(2)}× |`,
+    ),
   ];
 }
 
@@ -75,7 +77,9 @@ function commands(k: number): string[] {
 
 export function recipeReadme(r: RecipeFile): string {
   const s = r.settings;
-  const from = r.model.weights ? `continues from the trained weights of run ${r.model.trainedByRun}` : 'starts from the initial weights the app draws from the seed';
+  const from = r.model.weights
+    ? `continues from the trained weights of run ${r.model.trainedByRun}`
+    : 'starts from the initial weights the app draws from the seed';
   return [
     `# ${s.model} on ${r.dataset.name}: a PyTorch DDP recipe for ${s.workers} worker${s.workers > 1 ? 's' : ''}`,
     '',
@@ -88,7 +92,7 @@ export function recipeReadme(r: RecipeFile): string {
     '## Options',
     '',
     '- `--out DIR`: where `metrics.jsonl` is written (default `out`).',
-    '- `--max-steps N`: stop after N optimizer steps (a short try); `--epochs N`: train N epochs instead of the plan\'s.',
+    "- `--max-steps N`: stop after N optimizer steps (a short try); `--epochs N`: train N epochs instead of the plan's.",
     '- `--device cpu|cuda`, `--backend gloo|nccl`: override the defaults (cuda and nccl when a GPU is there).',
     '- `--record-shards`: each rank writes the sample indices it trained on to `OUT/shards-rank<R>.jsonl`.',
     '',
@@ -102,15 +106,17 @@ export function recipeReadme(r: RecipeFile): string {
     '',
     ...r.plan.assumptions.map((a) => `- ${a}`),
     '',
-    'Each worker trains on its own shard of every epoch (torch\'s DistributedSampler, shuffled with the seed; the last few samples are repeated so that every shard has the same size). Each step every worker computes its per-worker batch, the gradients are averaged over the workers, and the rate follows the linear warm-up. Validation runs on every worker\'s share of the validation split at each epoch\'s end, summed over the workers.',
+    "Each worker trains on its own shard of every epoch (torch's DistributedSampler, shuffled with the seed; the last few samples are repeated so that every shard has the same size). Each step every worker computes its per-worker batch, the gradients are averaged over the workers, and the rate follows the linear warm-up. Validation runs on every worker's share of the validation split at each epoch's end, summed over the workers.",
     '',
     '## Files',
     '',
     '- `train_ddp.py`: the training script (standard library and torch only).',
     '- `recipe.json`: the settings above, the dataset, where it came from and the whole plan.',
     '- `model/model.json`, `model/weights.bin`: the network in the tfjs layers format, as the app saves it; the script builds it in PyTorch with the code below.',
-    ...(r.model.weights ? ['- `model/weights.pt`: the trained weights converted to PyTorch\'s layout (a state_dict of the model below); training continues from them.'] : []),
-    '- `autobatch_trainer/`: the app\'s PyTorch engine code, unchanged: `keras_model.py` (the network), `convert.py` (tfjs ↔ PyTorch weight layouts), `model_files.py`, `dataset.py` (reads `data/`, normalises as the app does), `augment.py` and `rng.py` (the app\'s augmentation).',
+    ...(r.model.weights
+      ? ["- `model/weights.pt`: the trained weights converted to PyTorch's layout (a state_dict of the model below); training continues from them."]
+      : []),
+    "- `autobatch_trainer/`: the app's PyTorch engine code, unchanged: `keras_model.py` (the network), `convert.py` (tfjs ↔ PyTorch weight layouts), `model_files.py`, `dataset.py` (reads `data/`, normalises as the app does), `augment.py` and `rng.py` (the app's augmentation).",
     '- `convert_weights.py`: converts a model the app saved (model.json + weights.bin) to a PyTorch state_dict: `python convert_weights.py MODEL_DIR OUT.pt`.',
     `- \`data/\`: the dataset (${r.dataset.trainCount} training and ${r.dataset.validationCount} validation samples, ${r.dataset.classes.length} classes). \`meta.json\` gives the input shape, the classes, the feature type and the normalisation; \`x.bin\` holds the samples (count × shape values, uint8 or float32, little-endian, images as height × width × channels), \`y.bin\` the labels (uint16), \`train.idx\` and \`val.idx\` the split (uint32 sample indices).`,
     '',

@@ -114,7 +114,9 @@ async function convertWeights(deps: RecipeWriteDeps, dir: string, parameters: nu
     throw new Error(`converting the trained weights to PyTorch failed (${python}, exit ${r.code ?? 'by signal or timeout'})${tail ? `: ${tail}` : ''}`);
   }
   if (answer.parameters !== parameters)
-    throw new Error(`the converted model has ${answer.parameters} trainable parameters, the app's ${parameters}: not converting a model of another architecture`);
+    throw new Error(
+      `the converted model has ${answer.parameters} trainable parameters, the app's ${parameters}: not converting a model of another architecture`,
+    );
 }
 
 /** model/: the run's trained model (with weights), else the net the torch prep entry builds from the seed. */
@@ -125,7 +127,14 @@ async function writeModel(plan: RecipePlan, deps: RecipeWriteDeps, dir: string):
   let work: string | undefined;
   if (plan.weightsOfRun === null) {
     work = mkdtempSync(path.join(os.tmpdir(), 'autobatch-recipe-prep-'));
-    const session = { kind: 'probe-session' as const, datasetDir: deps.dataset.cacheDir, model: plan.model, optimizer: plan.settings.optimizer, backend: 'torch-cpu' as const, seed: plan.settings.seed };
+    const session = {
+      kind: 'probe-session' as const,
+      datasetDir: deps.dataset.cacheDir,
+      model: plan.model,
+      optimizer: plan.settings.optimizer,
+      backend: 'torch-cpu' as const,
+      seed: plan.settings.seed,
+    };
     const prep = await prepareTorchJob(session, work, deps.entryRunner);
     if (!prep.ok) {
       rmSync(work, { recursive: true, force: true });
@@ -149,7 +158,13 @@ function recipeFileOf(plan: RecipePlan, deps: RecipeWriteDeps): RecipeFile {
     engine: 'pytorch-ddp',
     origin: { kind: plan.source.kind, id: plan.source.id, appVersion: deps.appVersion, exportedAt: new Date().toISOString() },
     settings: plan.settings,
-    dataset: { name: deps.dataset.name, contentHash: deps.dataset.contentHash, trainCount: m.split.trainCount, validationCount: m.split.validationCount, classes: m.classes },
+    dataset: {
+      name: deps.dataset.name,
+      contentHash: deps.dataset.contentHash,
+      trainCount: m.split.trainCount,
+      validationCount: m.split.validationCount,
+      classes: m.classes,
+    },
     training: plan.training,
     model: { folder: 'model', weights: plan.weightsOfRun !== null ? 'weights.pt' : null, trainedByRun: plan.weightsOfRun },
     data: { folder: 'data' },
