@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ApiDispatcher } from '../../src/main/service/api-dispatch.js';
 import { createDirectApi } from '../../src/main/service/api-direct.js';
@@ -258,4 +259,30 @@ test('`autobatch serve` downloads a recipe as a tar of its folder; a bad request
   } finally {
     await server.close();
   }
+});
+
+test('`autobatch recipes export` prints the API’s answer with --json, and its reasons on refusal', { skip, timeout: 60_000 }, () => {
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/autobatch.js');
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, '--home', home, 'recipes', 'export', ...args], {
+      encoding: 'utf8',
+      timeout: 50_000,
+      env: { ...process.env, AUTOBATCH_PYTHON: torchPython() },
+    });
+  const ok = cli(`run:${runId}`, '--workers', '8', '--out', path.join(home, 'recipe-cli'), '--json');
+  assert.equal(ok.status, 0, ok.stderr);
+  const answer = JSON.parse(ok.stdout) as { folder: string; files: string[]; settings: { workers: number }; withWeights: boolean };
+  assert.deepEqual([answer.folder, answer.settings.workers, answer.withWeights], [path.join(home, 'recipe-cli'), 8, false]);
+  assert.ok(answer.files.includes('recipe.json') && answer.files.includes('train_ddp.py'));
+  const missingTuning = cli('tuning:99', '--workers', '2', '--out', path.join(home, 'recipe-none'), '--json');
+  assert.equal(missingTuning.status, 1);
+  assert.match(missingTuning.stderr, /no tuning session "99"/);
+  const badWorkers = cli(`run:${runId}`, '--workers', '3', '--out', path.join(home, 'recipe-none'));
+  assert.equal(badWorkers.status, 2);
+  assert.match(badWorkers.stderr, /expected one of 1, 2, 4, 8/);
+  const badSource = cli(`${runId}`, '--workers', '2', '--out', path.join(home, 'recipe-none'));
+  assert.match(badSource.stderr, /expected run:<id> or tuning:<id>/);
+  const taken = cli(`run:${runId}`, '--workers', '2', '--out', path.join(home, 'ddp-out'));
+  assert.equal(taken.status, 1);
+  assert.match(taken.stderr, /other files in it/);
 });
