@@ -48,7 +48,7 @@ export function registerRecipeCommands(program: Command, ctx: CliContext): void 
       const s = result.settings;
       printLine(`Recipe of ${source.kind} ${source.id} written to ${result.folder} (${result.files.length} files)`);
       printLine(
-        `  ${s.model}, ${s.parameters} trainable parameters; ${s.workers} workers × ${s.perWorkerBatch} = global batch ${s.globalBatch}, rate ${s.learningRate.toPrecision(3)}, warm-up ${s.warmupSteps} steps, ${s.epochs} epochs${result.withWeights ? '; continues from the trained weights' : ''}`,
+        `  ${s.model}, ${s.parameters} trainable parameters; ${s.workers} worker${s.workers > 1 ? 's' : ''} × ${s.perWorkerBatch} = global batch ${s.globalBatch}, rate ${s.learningRate.toPrecision(3)}, warm-up ${s.warmupSteps} steps, ${s.epochs} epochs${result.withWeights ? '; continues from the trained weights' : ''}`,
       );
       printLine(
         `  Run it: cd ${result.folder} && torchrun --standalone --nproc_per_node ${s.workers} train_ddp.py --out out   (README.md: several nodes, Slurm)`,
