@@ -37,6 +37,7 @@ const METHODS: Record<MethodName, true> = {
   compareRuns: true,
   exportRunCsv: true,
   exportModel: true,
+  exportRecipe: true,
   deleteRun: true,
   importRunMetrics: true,
   getSettings: true,

@@ -460,6 +460,8 @@ test('--help works on every command', () => {
     ['runs', 'delete'],
     ['tunings', 'delete'],
     ['architectures'],
+    ['recipes'],
+    ['recipes', 'export'],
   ]) {
     const r = cli(home, ...args, '--help');
     assert.equal(r.code, 0, `${args.join(' ')} --help: ${r.stderr}`);

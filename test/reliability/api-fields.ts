@@ -279,6 +279,17 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   },
   exportRunCsv: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
   exportModel: { fields: { runId: req({ t: 'id', of: 'run' }) }, base: (r) => ({ runId: r.run }) },
+  exportRecipe: {
+    fields: {
+      source: req({ t: 'object', fields: { kind: req({ t: 'enum', of: ['run', 'tuning'] }), id: req({ t: 'id', of: 'run' }) } }),
+      engine: opt({ t: 'enum', of: ['pytorch-ddp'] }),
+      // One of 1, 2, 4, 8: the wrong values of 1…8 (0, 9, fractions, other types) are wrong here too.
+      workers: req({ t: 'int', min: 1, max: 8 }),
+      withWeights: opt({ t: 'bool' }),
+      out: req({ t: 'path' }),
+    },
+    base: (r) => ({ source: { kind: 'run', id: r.run }, workers: 2, withWeights: false, out: `${r.home}/recipe-fuzz` }),
+  },
   deleteRun: { fields: { runId: req({ t: 'id', of: 'run' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ runId: r.stoppedRun, dryRun: true }) },
   // A CSV is no metrics file: every probe is refused ('rejected'), and nothing stored changes.
   importRunMetrics: { fields: { path: req({ t: 'source' }), partial: opt({ t: 'bool' }) }, base: (r) => ({ path: r.goodCsv, partial: true }) },

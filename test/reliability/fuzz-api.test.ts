@@ -90,6 +90,7 @@ const EXAMPLES: Record<MethodName, Record<string, unknown>> = {
   compareRuns: { runIds: [1, 2], metric: 'loss', maxPoints: 100 },
   exportRunCsv: { runId: 1 },
   exportModel: { runId: 1 },
+  exportRecipe: { source: { kind: 'run', id: 1 }, workers: 2, withWeights: true, out: '/tmp/autobatch-fuzz-recipe' },
   deleteRun: { runId: 1, dryRun: true },
   importRunMetrics: { path: '/tmp/metrics.jsonl', partial: true },
   getSettings: {},

@@ -10,6 +10,7 @@ import { defaultHome } from '../store/index.js';
 import { registerArchitecturesCommand } from './commands/architectures.js';
 import { registerDatasetCommands } from './commands/datasets.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerRecipeCommands } from './commands/recipes.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerTuneCommands } from './commands/tune.js';
@@ -79,6 +80,7 @@ function buildProgram(): { program: Command; close(): Promise<void> } {
   registerTrainCommand(program, ctx);
   registerTuneCommands(program, ctx);
   registerRunCommands(program, ctx);
+  registerRecipeCommands(program, ctx);
   registerDemoCommand(program, ctx);
   registerServeCommand(program, ctx);
   registerSettingsCommand(program, ctx);

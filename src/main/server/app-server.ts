@@ -3,16 +3,18 @@
 // and downloads of exports. Every request passes the guard (token, Host, Origin) first and is
 // answered 403 with a short reason otherwise.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeWire, encodeWire, HTTP_ROUTES, TOKEN_PARAM, WS_PATH, type ExportFile, type WireResponse } from '../../shared/api/index.js';
+import { decodeWire, encodeWire, HTTP_ROUTES, recipeFolderName, TOKEN_PARAM, WS_PATH, type ExportFile, type WireResponse } from '../../shared/api/index.js';
 import { contentSecurityPolicy } from '../../shared/csp.js';
 import type { ApiDispatcher } from '../service/api-dispatch.js';
 import { exportFileBytes } from '../service/app-core.js';
+import { folderEntries, tarArchive } from '../service/tar.js';
 import { allowedHostsFor, cookieName, guardRequest, type GuardConfig } from './request-guard.js';
 import { NOT_BUILT_PAGE, rendererBuilt, resolveStatic, sendFile } from './static-files.js';
 import { UploadError, UploadStore } from './uploads.js';
@@ -114,15 +116,7 @@ async function receiveUpload(req: IncomingMessage, url: URL, uploads: UploadStor
 
 const HTTP_STATUS_OF: Partial<Record<string, number>> = { 'not-found': 404, 'invalid-params': 400, internal: 500 };
 
-/** A run's CSV or model archive as a file download, built by the API's export calls. */
-async function sendDownload(req: IncomingMessage, url: URL, dispatcher: ApiDispatcher, reply: Reply): Promise<void> {
-  const m = /^\/api\/download\/(csv|model)\/(\d+)$/.exec(url.pathname);
-  if (!m) return reply.deny(404, 'no such download');
-  if (req.method !== 'GET') return reply.deny(405, 'use GET');
-  const answer = await dispatcher.dispatch({ id: 0, method: m[1] === 'csv' ? 'exportRunCsv' : 'exportModel', params: { runId: Number(m[2]) } });
-  if (!answer.ok) return reply.json(HTTP_STATUS_OF[answer.error.code] ?? 409, { error: answer.error });
-  const file = answer.result as ExportFile;
-  const bytes = exportFileBytes(file);
+function sendAttachment(reply: Reply, file: { fileName: string; mimeType: string }, bytes: Buffer): void {
   reply.res.writeHead(200, {
     ...reply.headers,
     'content-type': file.mimeType,
@@ -131,6 +125,42 @@ async function sendDownload(req: IncomingMessage, url: URL, dispatcher: ApiDispa
     'cache-control': 'no-store',
   });
   reply.res.end(bytes);
+}
+
+/**
+ * A recipe (exportRecipe) written into a temporary folder and sent as a tar of it, the folder
+ * removed after. The query's workers and weights reach the API as they are: its schema checks them.
+ */
+async function sendRecipe(kind: string, id: number, url: URL, dispatcher: ApiDispatcher, reply: Reply): Promise<void> {
+  const workers = url.searchParams.get('workers');
+  const params = {
+    source: { kind, id },
+    workers: workers !== null && /^\d+$/.test(workers) ? Number(workers) : workers,
+    withWeights: url.searchParams.get('weights') === '1',
+  };
+  const name = recipeFolderName({ source: { kind: kind as 'run' | 'tuning', id }, workers: Number(workers), withWeights: params.withWeights });
+  const work = mkdtempSync(path.join(os.tmpdir(), 'autobatch-recipe-download-'));
+  try {
+    const answer = await dispatcher.dispatch({ id: 0, method: 'exportRecipe', params: { ...params, out: path.join(work, name) } });
+    if (!answer.ok) return reply.json(HTTP_STATUS_OF[answer.error.code] ?? 409, { error: answer.error });
+    const { folder } = answer.result as { folder: string };
+    sendAttachment(reply, { fileName: `${name}.tar`, mimeType: 'application/x-tar' }, await tarArchive(folderEntries(folder, name)));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** A run's CSV or model archive, or a recipe folder, as a file download, built by the API's export calls. */
+async function sendDownload(req: IncomingMessage, url: URL, dispatcher: ApiDispatcher, reply: Reply): Promise<void> {
+  const recipe = /^\/api\/download\/recipe\/(run|tuning)\/(\d+)$/.exec(url.pathname);
+  if (recipe) return req.method === 'GET' ? sendRecipe(recipe[1]!, Number(recipe[2]), url, dispatcher, reply) : reply.deny(405, 'use GET');
+  const m = /^\/api\/download\/(csv|model)\/(\d+)$/.exec(url.pathname);
+  if (!m) return reply.deny(404, 'no such download');
+  if (req.method !== 'GET') return reply.deny(405, 'use GET');
+  const answer = await dispatcher.dispatch({ id: 0, method: m[1] === 'csv' ? 'exportRunCsv' : 'exportModel', params: { runId: Number(m[2]) } });
+  if (!answer.ok) return reply.json(HTTP_STATUS_OF[answer.error.code] ?? 409, { error: answer.error });
+  const file = answer.result as ExportFile;
+  sendAttachment(reply, file, exportFileBytes(file));
 }
 
 /** The built interface; a path without a file is a client-side route, which the single page answers. */

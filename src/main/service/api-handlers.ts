@@ -22,6 +22,7 @@ import { scaleOutAnswer, tuningPlan } from './scale-out-plan.js';
 import type { ScaleOutPlan } from '../../shared/scale-out.js';
 import type { TuningSessionRecord } from '../store/index.js';
 import { folderEntries, tarArchive } from './tar.js';
+import { exportRecipe } from './recipe/export-recipe.js';
 
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M>;
 /** Calls only the desktop shell can serve (native dialogs). */
@@ -319,6 +320,19 @@ function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compar
   };
 }
 
+function recipeHandlers(ctx: HandlerContext): Group<'exportRecipe'> {
+  return {
+    exportRecipe: async (p) => {
+      const written = await exportRecipe(
+        ctx.service,
+        { source: p.source, workers: p.workers, withWeights: p.withWeights ?? false, out: expandHome(p.out) },
+        ctx.entryRunner,
+      );
+      return { folder: written.folder, files: written.files, settings: written.settings, withWeights: written.recipe.model.weights !== null };
+    },
+  };
+}
+
 function settingsHandlers(ctx: HandlerContext, settings: SettingsStore): Group<'getSettings' | 'updateSettings' | 'detectBackends'> {
   const dataFolder = ctx.service.paths.home;
   let backends: Promise<Backends> | undefined;
@@ -363,6 +377,7 @@ export function createServiceHandlers(ctx: HandlerContext): ServiceHandlers {
     ...tuningDataHandlers(ctx),
     ...trainingHandlers(ctx, settings),
     ...runHandlers(ctx),
+    ...recipeHandlers(ctx),
     ...settingsHandlers(ctx, settings),
   };
 }

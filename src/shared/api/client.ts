@@ -15,6 +15,7 @@ import {
   type UploadableFile,
 } from './contract.js';
 import { ApiError, type WireEvent } from './wire.js';
+import { recipeFolderName, type RecipeDownload } from './http-routes.js';
 
 export interface ClientTransport {
   readonly capabilities: ApiCapabilities;
@@ -26,6 +27,8 @@ export interface ClientTransport {
   pathForFile?(file: UploadableFile): string | null;
   /** Browser download of an export; the desktop client uses saveExport instead. */
   download?(params: { runId: number; kind: 'csv' | 'model' }): Promise<{ path: string | null }>;
+  /** Browser download of a recipe folder as a tar; the desktop client asks for a folder instead. */
+  downloadRecipe?(params: RecipeDownload): Promise<{ path: string | null }>;
   onConnection?(listener: (state: ConnectionState) => void): Unsubscribe;
   close?(): void;
 }
@@ -81,6 +84,16 @@ export function createApiClient(transport: ClientTransport): Api {
       if (transport.download) return transport.download(params);
       if (transport.capabilities.nativeDialogs) return (await transport.call('saveExport', params)) as ResultOf<'saveExport'>;
       throw unavailable('download', transport.capabilities.transport);
+    },
+    async downloadRecipe(params) {
+      if (transport.downloadRecipe) return transport.downloadRecipe(params);
+      if (!transport.capabilities.nativeDialogs) throw unavailable('downloadRecipe', transport.capabilities.transport);
+      const chosen = (await transport.call('chooseFolder', { title: 'Folder to write the recipe into' })) as ResultOf<'chooseFolder'>;
+      if (chosen.path === null) return { path: null };
+      // A new folder inside the chosen one ('/' is a separator on every system Node runs on).
+      const out = `${chosen.path.replace(/[\\/]+$/, '')}/${recipeFolderName(params)}`;
+      const written = (await transport.call('exportRecipe', { ...params, out })) as ResultOf<'exportRecipe'>;
+      return { path: written.folder };
     },
     onConnection(listener) {
       if (transport.onConnection) return transport.onConnection(listener);

@@ -12,6 +12,9 @@ import { trainConfigSchema } from '../schemas.js';
 import { TUNING_MODES, TUNING_STATUSES } from '../tuning-types.js';
 import { MAX_BUDGET_SECONDS } from '../search-budget.js';
 import { ADAPTIVE_LIMITS } from '../adaptive-batch.js';
+import { RECIPE_ENGINES, RECIPE_WORKERS } from '../recipe-file.js';
+import { recipeSettingsSchema } from '../recipe-metrics.js';
+import type { RecipeDownload } from './http-routes.js';
 import {
   architectureListSchema,
   backendsSchema,
@@ -300,6 +303,39 @@ export const API_METHODS = {
     params: z.strictObject({ path: z.string().trim().min(1).max(4096), partial: z.boolean().optional() }),
     result: runSummarySchema,
   },
+  /**
+   * Writes a runnable distributed-training recipe of a run or a completed tuning into the folder
+   * `out` on the machine that runs the service (issue 21): the PyTorch DDP script, the app's model
+   * code, the model, the dataset, recipe.json (the scale-out plan's row for `workers`) and a README
+   * with the torchrun commands. Refused ('rejected') for runs and tunings that start from a trained
+   * model, withWeights for a tuning; ('conflict') for a tuning not completed, withWeights for a run
+   * without a trained model, and an `out` that is a file or a non-empty folder other than an
+   * earlier recipe (which is replaced).
+   */
+  exportRecipe: {
+    params: z.strictObject({
+      source: z.strictObject({ kind: z.enum(['run', 'tuning']), id }),
+      /** Only PyTorch DDP so far. */
+      engine: z.enum(RECIPE_ENGINES).optional(),
+      /** Workers in all: one of the plan's rows (1, 2, 4, 8). */
+      workers: z
+        .number()
+        .int()
+        .refine((k) => (RECIPE_WORKERS as readonly number[]).includes(k), { message: `one of ${RECIPE_WORKERS.join(', ')} (the scale-out plan's rows)` }),
+      /** A run's trained weights converted to PyTorch's layout, so that training continues from them (needs PyTorch here). */
+      withWeights: z.boolean().optional(),
+      /** The folder to create (a leading ~ is the serving user's home). */
+      out: z.string().min(1).max(4096),
+    }),
+    result: z.strictObject({
+      folder: z.string(),
+      /** Every file written, relative to the folder. */
+      files: z.array(z.string()),
+      settings: recipeSettingsSchema,
+      /** Whether the recipe continues from the run's trained weights. */
+      withWeights: z.boolean(),
+    }),
+  },
   /** Deletes a run: its metrics, its model and its folder. Refused ('conflict') while it is queued or training. */
   deleteRun: { params: z.strictObject({ runId: id, ...deleteOptions }), result: deletionSchema },
 
@@ -411,6 +447,12 @@ export interface Api extends ApiCalls {
    * the browser downloads. Resolves with the saved path (desktop) or null (browser / cancelled).
    */
   download(params: { runId: number; kind: 'csv' | 'model' }): Promise<{ path: string | null }>;
+  /**
+   * A PyTorch DDP recipe (exportRecipe) the way the transport can: the desktop app asks for a
+   * folder and writes the recipe in a new folder inside it; the browser downloads it as a tar.
+   * Resolves with the recipe's folder (desktop) or null (browser / cancelled).
+   */
+  downloadRecipe(params: RecipeDownload): Promise<{ path: string | null }>;
   /** Connection state of remote transports (the WebSocket reconnects by itself). */
   onConnection(listener: (state: ConnectionState) => void): Unsubscribe;
   close(): void;

@@ -14,9 +14,29 @@ export const HTTP_ROUTES = {
    * Answers {upload, source}: pass `source` to importDataset once every file is sent.
    */
   upload: '/api/upload',
-  /** GET /api/download/csv/<runId> and /api/download/model/<runId>: attachment downloads. */
+  /**
+   * GET /api/download/csv/<runId> and /api/download/model/<runId>: attachment downloads;
+   * /api/download/recipe/<run|tuning>/<id>?workers=K&weights=1: a recipe folder as a tar.
+   */
   download: '/api/download',
 } as const;
+
+/** What a recipe download asks for (the exportRecipe call, without the folder). */
+export interface RecipeDownload {
+  source: { kind: 'run' | 'tuning'; id: number };
+  workers: number;
+  withWeights?: boolean;
+}
+
+/** The recipe folder's name: what the tar's top folder, and the desktop's new folder, are called. */
+export function recipeFolderName(p: RecipeDownload): string {
+  return `recipe-${p.source.kind}-${p.source.id}-${p.workers}w${p.withWeights ? '-weights' : ''}`;
+}
+
+/** The download route of a recipe, with its query (the token is the caller's to add). */
+export function recipeDownloadPath(p: RecipeDownload): string {
+  return `${HTTP_ROUTES.download}/recipe/${p.source.kind}/${p.source.id}?workers=${p.workers}${p.withWeights ? '&weights=1' : ''}`;
+}
 
 export const UPLOAD_LIMITS = {
   /** One file. */

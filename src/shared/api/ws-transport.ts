@@ -5,7 +5,7 @@
 // not have run: the UI re-reads state when the connection is back).
 import { createApiClient, type ClientTransport } from './client.js';
 import type { Api, ConnectionState, MethodName, UploadableFile } from './contract.js';
-import { HTTP_ROUTES, TOKEN_PARAM, WS_PATH } from './http-routes.js';
+import { HTTP_ROUTES, recipeDownloadPath, TOKEN_PARAM, WS_PATH } from './http-routes.js';
 import { ApiError, decodeWire, encodeWire, wireInboundSchema, type WireEvent } from './wire.js';
 
 export interface WebSocketLike {
@@ -228,6 +228,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Cl
     const authQuery = `${TOKEN_PARAM}=${encodeURIComponent(options.token)}`;
     transport.download = async ({ runId, kind }) => {
       start(`${new URL(`${HTTP_ROUTES.download}/${kind}/${runId}`, options.baseUrl).toString()}?${authQuery}`);
+      return { path: null };
+    };
+    transport.downloadRecipe = async (p) => {
+      start(`${new URL(recipeDownloadPath(p), options.baseUrl).toString()}&${authQuery}`);
       return { path: null };
     };
   }

@@ -1,0 +1,72 @@
+// An exported distributed-training recipe (issue 21): the folder `autobatch recipes export`
+// writes and the file at its root, recipe.json, that its script (python/recipe/train_ddp.py)
+// reads. The metrics the script writes back are recipe-metrics.ts; the plan is scale-out.ts.
+import { z } from 'zod';
+import { AUGMENT_LEVELS } from './fine-tuning.js';
+import { OPTIMIZERS } from './run-types.js';
+import { recipeDatasetSchema, recipeOriginSchema, recipeSettingsSchema } from './recipe-metrics.js';
+import { SCALE_OUT_WORKERS } from './scale-out.js';
+
+export const RECIPE_FORMAT = 'autobatch-recipe/1' as const;
+export const RECIPE_FILE = 'recipe.json';
+export const RECIPE_ENGINES = ['pytorch-ddp'] as const;
+export type RecipeEngine = (typeof RECIPE_ENGINES)[number];
+/** The worker counts a recipe can be planned for: the plan's rows (a script started with another row's count takes that row). */
+export const RECIPE_WORKERS = SCALE_OUT_WORKERS;
+
+const int = z.number().int();
+const finite = z.number().finite();
+
+/** One row of the scale-out plan (shared/scale-out.ts ScaleOutRow). */
+export const scaleOutRowSchema = z.strictObject({
+  workers: int.min(1),
+  perWorkerBatch: int.min(1),
+  microBatch: int.min(1),
+  globalBatch: int.min(1),
+  learningRate: finite.positive(),
+  warmupSteps: int.min(0),
+  stepsPerEpoch: int.min(1),
+  efficiency: finite,
+  speedup: finite,
+  reason: z.string(),
+});
+
+/** The whole plan (shared/scale-out.ts ScaleOutPlan), kept in the recipe with its assumptions. */
+export const scaleOutPlanSchema = z.strictObject({
+  base: z.strictObject({ batchSize: int.min(1), learningRate: finite.positive(), optimizer: z.enum(OPTIMIZERS), warmupSteps: int.min(0) }),
+  noiseScale: finite.nullable(),
+  noiseScaleSource: z.enum(['late', 'forecast', 'early']).nullable(),
+  memoryCeiling: int.min(0),
+  epochs: int.min(1),
+  rows: z.array(scaleOutRowSchema).min(1),
+  assumptions: z.array(z.string()),
+});
+
+/** recipe.json. */
+export const recipeFileSchema = z.strictObject({
+  format: z.literal(RECIPE_FORMAT),
+  engine: z.enum(RECIPE_ENGINES),
+  origin: recipeOriginSchema,
+  /** The training for settings.workers workers: the plan's row for them, with the model, seed and epochs. */
+  settings: recipeSettingsSchema,
+  dataset: recipeDatasetSchema,
+  /** What the app's engine trains with besides the plan: SGD's momentum, the augmentation, the validation chunk. */
+  training: z.strictObject({
+    momentum: finite.min(0).lt(1),
+    augment: z.enum(AUGMENT_LEVELS),
+    evalBatchSize: int.min(1),
+    stepsPerEpoch: int.min(1),
+  }),
+  model: z.strictObject({
+    /** model/: model.json + weights.bin in the tfjs layers format (the architecture, and the weights it starts from). */
+    folder: z.literal('model'),
+    /** With --with-weights: the run's trained weights as a PyTorch state_dict in model/ (training continues from them); else null. */
+    weights: z.literal('weights.pt').nullable(),
+    /** The run whose trained model model/ holds (with weights), else null: initial weights from the seed. */
+    trainedByRun: int.min(1).nullable(),
+  }),
+  /** data/: the dataset in the app's cache format (meta.json, x.bin, y.bin, train.idx, val.idx; README.md describes it). */
+  data: z.strictObject({ folder: z.literal('data') }),
+  plan: scaleOutPlanSchema,
+});
+export type RecipeFile = z.infer<typeof recipeFileSchema>;
