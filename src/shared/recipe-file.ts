@@ -3,9 +3,9 @@
 // reads. The metrics the script writes back are recipe-metrics.ts; the plan is scale-out.ts.
 import { z } from 'zod';
 import { AUGMENT_LEVELS } from './fine-tuning.js';
-import { OPTIMIZERS } from './run-types.js';
 import { recipeDatasetSchema, recipeOriginSchema, recipeSettingsSchema } from './recipe-metrics.js';
 import { SCALE_OUT_WORKERS } from './scale-out.js';
+import { scaleOutPlanSchema } from './scale-out-schemas.js';
 
 export const RECIPE_FORMAT = 'autobatch-recipe/1' as const;
 export const RECIPE_FILE = 'recipe.json';
@@ -16,31 +16,6 @@ export const RECIPE_WORKERS = SCALE_OUT_WORKERS;
 
 const int = z.number().int();
 const finite = z.number().finite();
-
-/** One row of the scale-out plan (shared/scale-out.ts ScaleOutRow). */
-export const scaleOutRowSchema = z.strictObject({
-  workers: int.min(1),
-  perWorkerBatch: int.min(1),
-  microBatch: int.min(1),
-  globalBatch: int.min(1),
-  learningRate: finite.positive(),
-  warmupSteps: int.min(0),
-  stepsPerEpoch: int.min(1),
-  efficiency: finite,
-  speedup: finite,
-  reason: z.string(),
-});
-
-/** The whole plan (shared/scale-out.ts ScaleOutPlan), kept in the recipe with its assumptions. */
-export const scaleOutPlanSchema = z.strictObject({
-  base: z.strictObject({ batchSize: int.min(1), learningRate: finite.positive(), optimizer: z.enum(OPTIMIZERS), warmupSteps: int.min(0) }),
-  noiseScale: finite.nullable(),
-  noiseScaleSource: z.enum(['late', 'forecast', 'early']).nullable(),
-  memoryCeiling: int.min(0),
-  epochs: int.min(1),
-  rows: z.array(scaleOutRowSchema).min(1),
-  assumptions: z.array(z.string()),
-});
 
 /** recipe.json. */
 export const recipeFileSchema = z.strictObject({

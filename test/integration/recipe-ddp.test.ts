@@ -192,7 +192,19 @@ test(
       total += stepsInEpoch;
     }
     assert.equal(total, MAX_STEPS);
-    // after runs import lands: import the metrics file and check the stored run
+
+    // Back in the app: the metrics file becomes a run of its own, with the plan it came from.
+    const before = (await api.listRuns({})).length;
+    const imported = await api.importRunMetrics({ path: out });
+    assert.deepEqual(
+      [imported.distributed?.engine, imported.distributed?.workers, imported.distributed?.origin.kind, imported.distributed?.origin.id, imported.status],
+      ['pytorch-ddp', 2, 'run', runId, 'stopped'],
+    );
+    assert.equal((await api.listRuns({})).length, before + 1);
+    const detail = await api.getRun({ runId: imported.id, misclassifiedLimit: 0 });
+    assert.equal(detail.run.config.batchSize, row.globalBatch);
+    assert.equal(detail.run.config.learningRate, row.learningRate);
+    assert.equal(detail.series.loss?.at(-1)?.step, MAX_STEPS, 'the loss series runs to the last step');
   },
 );
 
