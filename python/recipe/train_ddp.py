@@ -97,7 +97,7 @@ def read_recipe(folder: str) -> Dict[str, Any]:
     return recipe
 
 
-def settings_for_world(recipe: Dict[str, Any], world: int, epochs: Optional[int]) -> Dict[str, Any]:
+def settings_for_world(recipe: Dict[str, Any], world: int, epochs: Optional[int], seed: Optional[int] = None) -> Dict[str, Any]:
     """The recipe's settings for `world` workers: its own when planned for that many, else the plan's row for them."""
     s = dict(recipe["settings"])
     if world != s["workers"]:
@@ -112,6 +112,8 @@ def settings_for_world(recipe: Dict[str, Any], world: int, epochs: Optional[int]
             s[key] = row[key]
     if epochs is not None:
         s["epochs"] = epochs
+    if seed is not None:
+        s["seed"] = seed
     return s
 
 
@@ -360,6 +362,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--backend", default=None, help="torch.distributed backend (default: nccl on cuda, gloo on cpu)")
     p.add_argument("--from-scratch", action="store_true", help="start from the initial weights even when the recipe has trained ones (model/weights.pt)")
     p.add_argument("--record-shards", action="store_true", help="each rank writes the sample indices it trained on to OUT/shards-rank<R>.jsonl")
+    p.add_argument("--seed", type=int, default=None, help="the seed of the sample order and the augmentation's draws instead of the recipe's (the initial weights stay model/'s)")
     p.add_argument("--log-every", type=int, default=DEFAULT_LOG_EVERY, help=f"steps between metric readbacks (default {DEFAULT_LOG_EVERY})")
     args = p.parse_args(argv)
     for name in ("max_steps", "epochs", "log_every"):
@@ -385,7 +388,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     metrics = Metrics(args.out if rank == 0 else None)
     trainer: Optional[Trainer] = None
     try:
-        settings = settings_for_world(recipe, world, args.epochs)
+        settings = settings_for_world(recipe, world, args.epochs, args.seed)
         torch.manual_seed(settings["seed"])
         net, from_weights = build_model(HERE, recipe, device, args.from_scratch)
         count = trainable_parameters(net)

@@ -151,9 +151,34 @@ function rowReason(o: ReasonInput): string {
   return `${why}${o.micro < o.perWorker ? `; each worker accumulates ${o.perWorker / o.micro} passes of ${o.micro} (its memory ceiling)` : ''}.`;
 }
 
+/**
+ * What K workers at this per-worker batch train with, by the plan's rules: the micro-batch under
+ * the memory ceiling, the rate by the search's rule, the warm-up, the steps of an epoch and the
+ * predicted statistical efficiency. The plan's rows are this at the per-worker batch it chose; the
+ * DDP benchmark also asks it for K·B, the batch the plan may have declined.
+ */
+export function scaleOutSettings(input: ScaleOutInput, workers: number, perWorkerBatch: number): Omit<ScaleOutRow, 'speedup' | 'reason'> {
+  const { base, noiseScale: phi, memoryCeiling, minimumBatch, trainCount, epochs } = input;
+  const globalBatch = workers * perWorkerBatch;
+  // Only a tuned batch that was itself accumulated can exceed the ceiling (per-worker batches never grow past it).
+  const microBatch = microFor(perWorkerBatch, Math.max(memoryCeiling, 1), minimumBatch);
+  const learningRate = scaledRate(base, globalBatch);
+  const stepsPerEpoch = Math.max(1, Math.ceil(trainCount / globalBatch));
+  return {
+    workers,
+    perWorkerBatch,
+    microBatch,
+    globalBatch,
+    learningRate,
+    warmupSteps: workers === 1 ? base.warmupSteps : warmupFor(input, globalBatch, learningRate, stepsPerEpoch * epochs),
+    stepsPerEpoch,
+    efficiency: efficiencyOf(globalBatch, base.batchSize, phi),
+  };
+}
+
 /** The plan for 1, 2, 4 and 8 workers. */
 export function planScaleOut(input: ScaleOutInput): ScaleOutPlan {
-  const { base, noiseScale: phi, timeModel, memoryCeiling, minimumBatch, trainCount, epochs } = input;
+  const { base, noiseScale: phi, timeModel, memoryCeiling, minimumBatch, epochs } = input;
   const baseGoodput = perWorkerThroughput(timeModel, base.batchSize);
   const timed = isTimed(timeModel);
   // The previous row's goodput: a row's tie never picks below it, so the speed-up grows with K.
@@ -169,21 +194,10 @@ export function planScaleOut(input: ScaleOutInput): ScaleOutPlan {
     const chosen = scored.filter((s) => s.goodput >= bar).sort((a, b) => b.batch - a.batch)[0]!;
     floor = chosen.goodput;
     const perWorkerBatch = chosen.batch;
-    const globalBatch = workers * perWorkerBatch;
-    // Only a tuned batch that was itself accumulated can exceed the ceiling (per-worker batches never grow past it).
-    const microBatch = microFor(perWorkerBatch, Math.max(memoryCeiling, 1), minimumBatch);
-    const learningRate = scaledRate(base, globalBatch);
-    const stepsPerEpoch = Math.max(1, Math.ceil(trainCount / globalBatch));
-    const efficiency = efficiencyOf(globalBatch, base.batchSize, phi);
+    const settings = scaleOutSettings(input, workers, perWorkerBatch);
+    const { microBatch, efficiency } = settings;
     return {
-      workers,
-      perWorkerBatch,
-      microBatch,
-      globalBatch,
-      learningRate,
-      warmupSteps: workers === 1 ? base.warmupSteps : warmupFor(input, globalBatch, learningRate, stepsPerEpoch * epochs),
-      stepsPerEpoch,
-      efficiency,
+      ...settings,
       speedup: chosen.goodput / baseGoodput,
       reason: rowReason({ workers, base: base.batchSize, perWorker: perWorkerBatch, micro: microBatch, phi, efficiency, timed }),
     };

@@ -92,7 +92,7 @@ export function recipeReadme(r: RecipeFile): string {
     '## Options',
     '',
     '- `--out DIR`: where `metrics.jsonl` is written (default `out`).',
-    "- `--max-steps N`: stop after N optimizer steps (a short try); `--epochs N`: train N epochs instead of the plan's.",
+    "- `--max-steps N`: stop after N optimizer steps (a short try); `--epochs N`: train N epochs instead of the plan's; `--seed N`: another order of the samples (and augmentation draws) from the same initial weights.",
     '- `--device cpu|cuda`, `--backend gloo|nccl`: override the defaults (cuda and nccl when a GPU is there).',
     '- `--record-shards`: each rank writes the sample indices it trained on to `OUT/shards-rank<R>.jsonl`.',
     '',
