@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { formatCount } from '../../src/shared/format.js';
 import { trainableParameters } from '../../src/shared/model-families.js';
 import { expectNoAxeViolations } from './axe.js';
-import { describedBy, launchChromium, needsChromium, newContext, screenshot, startServe, tempDir, unnamedControls, type Served } from './harness.js';
+import { closeSession, describedBy, needsChromium, newContext, openSession, screenshot, type Served, tempDir, unnamedControls } from './harness.js';
 
 // The sample is cut to this many digits: enough for 10 classes and a real (short) search and
 // run, small enough for a 2-core CI machine.
@@ -33,22 +33,14 @@ const consoleErrors: string[] = [];
 
 before(async () => {
   if (needsChromium) return;
-  served = await startServe();
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  ({ served, browser, context, page } = await openSession({ viewport: { width: 1280, height: 900 }, timeoutMs: 20_000, acceptDownloads: true }));
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { describedBy, launchChromium, needsChromium, newContext, screenshot, startServe, unnamedControls, type Served } from './harness.js';
+import { closeSession, describedBy, needsChromium, openSession, screenshot, type Served, unnamedControls } from './harness.js';
 
 // Enough digits for ten classes and a validation split; one epoch of them takes seconds.
 const SAMPLE_LIMIT = 300;
@@ -25,22 +25,14 @@ const consoleErrors: string[] = [];
 
 before(async () => {
   if (needsChromium) return;
-  served = await startServe();
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  ({ served, browser, context, page } = await openSession({ viewport: { width: 1280, height: 900 }, timeoutMs: 20_000 }));
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 /** The text a control is described by (aria-describedby), as a screen reader reads it. */
 const description = (control: Locator) => describedBy(page, control);

@@ -106,6 +106,36 @@ export async function newContext(browser: Browser, options: Parameters<Browser['
   return browser.newContext({ locale: 'en-US', ...options });
 }
 
+/** What an end-to-end test file drives: `autobatch serve`, a Chromium, and one page in a light-themed context. */
+export interface E2eSession {
+  served: Served;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+}
+
+/** Starts serve (unless one is given, started earlier) and Chromium with one page whose default timeout is `timeoutMs`. */
+export async function openSession(o: {
+  viewport: { width: number; height: number };
+  timeoutMs: number;
+  acceptDownloads?: boolean;
+  served?: Served;
+}): Promise<E2eSession> {
+  const served = o.served ?? (await startServe());
+  const browser = await launchChromium();
+  const context = await newContext(browser, { viewport: o.viewport, colorScheme: 'light', ...(o.acceptDownloads ? { acceptDownloads: true } : {}) });
+  const page = await context.newPage();
+  page.setDefaultTimeout(o.timeoutMs);
+  return { served, browser, context, page };
+}
+
+/** Closes what openSession opened; any part may be missing (a skipped or failed before()). */
+export async function closeSession(s: Partial<E2eSession>): Promise<void> {
+  await s.context?.close();
+  await s.browser?.close();
+  await s.served?.stop();
+}
+
 // Runs in the page (a string, so this Node-side file needs no DOM types): every control —
 // button, link, input, select, textarea — must have an accessible name.
 const UNNAMED_CONTROLS = `(() => {

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchChromium, needsChromium, newContext, screenshot, startServe, type Served } from './harness.js';
+import { closeSession, needsChromium, openSession, screenshot, type Served } from './harness.js';
 
 let served: Served;
 let browser: Browser;
@@ -14,18 +14,10 @@ let page: Page;
 
 before(async () => {
   if (needsChromium) return;
-  served = await startServe();
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  ({ served, browser, context, page } = await openSession({ viewport: { width: 1280, height: 900 }, timeoutMs: 20_000 }));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 async function openForm(): Promise<Locator> {
   await page.getByRole('button', { name: 'Load dataset', exact: true }).first().click();

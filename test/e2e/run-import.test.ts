@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, needsChromium, newContext, repoRoot, screenshot, startServe, tempDir, unnamedControls, type Served } from './harness.js';
+import { closeSession, needsChromium, openSession, repoRoot, screenshot, type Served, tempDir, unnamedControls } from './harness.js';
 
 let served: Served;
 let browser: Browser;
@@ -18,18 +18,10 @@ let page: Page;
 
 before(async () => {
   if (needsChromium) return;
-  served = await startServe();
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
+  ({ served, browser, context, page } = await openSession({ viewport: { width: 1280, height: 1000 }, timeoutMs: 30_000 }));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 /** A table of 40 rows imported through the CLI; the metrics file written for its split, classes and content hash, without its end line. */
 function unfinishedMetricsFile(): string {
@@ -70,7 +62,10 @@ test(
     await page.getByLabel('Metrics file to upload').setInputFiles(file);
 
     const alert = page.getByRole('alert');
-    await alert.getByText(/line 7: no "end" line after this one: the run looks unfinished/).waitFor();
+    // Named as the user knows the file, not by the server's copy of the upload.
+    await alert
+      .getByText(new RegExp(`${path.basename(file).replace('.', '\\.')} \\(uploaded\\), line 7: no "end" line after this one: the run looks unfinished`))
+      .waitFor();
     const store = page.getByRole('button', { name: 'Store what it has as an interrupted run' });
     await store.focus();
     await page.keyboard.press('Enter');
@@ -93,6 +88,7 @@ test(
     const made = page.getByRole('region', { name: 'How this model was made' });
     await made.getByText(/from the plan of tuning 3/).waitFor();
     await made.getByText('(not stored here)').waitFor();
+    await made.getByText(`${path.basename(file)} (uploaded)`, { exact: false }).waitFor();
     assert.deepEqual(await unnamedControls(page), []);
     await screenshot(page, 'run-imported');
   },

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ScaleOutAnswer, TuningDetail } from '../../src/shared/api/index.js';
-import { launchChromium, needsChromium, newContext, repoRoot, screenshot, startServe, type Served } from './harness.js';
+import { closeSession, needsChromium, openSession, repoRoot, screenshot, type Served } from './harness.js';
 
 let served: Served;
 let browser: Browser;
@@ -29,18 +29,10 @@ function cli<T>(...args: string[]): T {
 
 before(async () => {
   if (needsChromium) return;
-  served = await startServe();
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
+  ({ served, browser, context, page } = await openSession({ viewport: { width: 1280, height: 1000 }, timeoutMs: 30_000 }));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 test('Tune and Runs: the scale-out plan as a table with its reasons and assumptions', { skip: needsChromium, timeout: 300_000 }, async () => {
   cli('datasets', 'import', 'sample:mnist', '--limit', '2000');

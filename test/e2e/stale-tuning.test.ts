@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { describedBy, launchChromium, needsChromium, newContext, repoRoot, screenshot, startServe, type Served } from './harness.js';
+import { closeSession, describedBy, needsChromium, openSession, repoRoot, screenshot, type Served } from './harness.js';
 
 let served: Served;
 let browser: Browser;
@@ -37,18 +37,10 @@ function sql(statement: string, ...params: unknown[]): void {
 
 before(async () => {
   if (needsChromium) return;
-  served = await startServe();
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
+  ({ served, browser, context, page } = await openSession({ viewport: { width: 1280, height: 1000 }, timeoutMs: 30_000 }));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 test('Tune: a stale tuning says what changed, and Tune again measures afresh', { skip: needsChromium, timeout: 300_000 }, async () => {
   cli('datasets', 'import', 'sample:mnist', '--limit', '300');

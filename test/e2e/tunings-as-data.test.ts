@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, needsChromium, newContext, repoRoot, screenshot, startServe, type Served } from './harness.js';
+import { closeSession, needsChromium, openSession, repoRoot, screenshot, type Served, startServe } from './harness.js';
 
 let served: Served;
 let browser: Browser;
@@ -46,17 +46,10 @@ before(async () => {
   const t = cli('tune', '--dataset', 'mnist', '--model', 'mlp', '--backend', 'cpu') as { id: number; trials: unknown[] };
   tuningId = t.id;
   tuningTrials = t.trials.length;
-  browser = await launchChromium();
-  context = await newContext(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light', acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  ({ browser, context, page } = await openSession({ viewport: { width: 1280, height: 900 }, timeoutMs: 20_000, acceptDownloads: true, served }));
 });
 
-after(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.stop();
-});
+after(() => closeSession({ served, browser, context, page }));
 
 test('Runs: settings against results, a chart with a table, its selects worked by keyboard', { skip: needsChromium, timeout: 120_000 }, async () => {
   await page.goto(served.url);

@@ -292,7 +292,10 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
   },
   deleteRun: { fields: { runId: req({ t: 'id', of: 'run' }), dryRun: opt({ t: 'bool' }) }, base: (r) => ({ runId: r.stoppedRun, dryRun: true }) },
   // A CSV is no metrics file: every probe is refused ('rejected'), and nothing stored changes.
-  importRunMetrics: { fields: { path: req({ t: 'source' }), partial: opt({ t: 'bool' }) }, base: (r) => ({ path: r.goodCsv, partial: true }) },
+  importRunMetrics: {
+    fields: { path: req({ t: 'source' }), partial: opt({ t: 'bool' }), fileName: opt({ t: 'text', min: 1, max: 255 }) },
+    base: (r) => ({ path: r.goodCsv, partial: true }),
+  },
   getSettings: { fields: {}, base: () => ({}) },
   updateSettings: {
     fields: {

@@ -314,7 +314,7 @@ function runHandlers(ctx: HandlerContext): Group<'listRuns' | 'getRun' | 'compar
     deleteRun: (p) => service.deleteRun(p.runId, { dryRun: p.dryRun ?? false }),
     importRunMetrics: async (p) => {
       // '~/' is the serving user's home, as for dataset imports.
-      const run = await service.importRunMetrics(expandHome(p.path), { partial: p.partial ?? false });
+      const run = await service.importRunMetrics(expandHome(p.path), { partial: p.partial ?? false, ...(p.fileName ? { fileName: p.fileName } : {}) });
       return runSummary(run, false, false);
     },
   };

@@ -871,7 +871,7 @@ export class AutoBatchService extends EventEmitter<ServiceEvents> {
    * Stores a distributed run from the metrics file its recipe wrote (or the folder holding it):
    * see run-import.ts. Nothing stored changes when it is refused.
    */
-  importRunMetrics(file: string, options: { partial?: boolean } = {}): Promise<RunRecord> {
+  importRunMetrics(file: string, options: { partial?: boolean; fileName?: string } = {}): Promise<RunRecord> {
     return importRunMetrics({ store: this.store, contentHash: (d) => this.contentHash(d) }, file, options);
   }
 

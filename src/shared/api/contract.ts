@@ -300,7 +300,12 @@ export const API_METHODS = {
    * (by sha256) was imported before. Nothing stored changes on any refusal.
    */
   importRunMetrics: {
-    params: z.strictObject({ path: z.string().trim().min(1).max(4096), partial: z.boolean().optional() }),
+    params: z.strictObject({
+      path: z.string().trim().min(1).max(4096),
+      partial: z.boolean().optional(),
+      /** The file's own name where it was uploaded (the browser): named in messages and kept as where it came from, instead of the upload's copy. */
+      fileName: z.string().trim().min(1).max(255).optional(),
+    }),
     result: runSummarySchema,
   },
   /**
