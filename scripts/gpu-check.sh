@@ -9,7 +9,9 @@
 # the machine's Python with PyTorch and the bundle's python/ package. Everything lands in the
 # results folder ($OUT if set, else ./results): at most 10 files (gpu-check.log, summary.txt,
 # adapter.json, throughput.json, tune-small.json, tune-large.json, tuner-bench.json,
-# torch-run.json, torch-tune.json), and tuner-bench/ with the time-to-target benchmark's raw records.
+# torch-run.json, torch-tune.json, recipe-import.json), and tuner-bench/ with the time-to-target
+# benchmark's raw records. Last, the torch run's PyTorch DDP recipe runs under the machine's own
+# torchrun (its PyTorch, 2.x on a current GPU machine) and its metrics are imported back.
 #
 #   ./gpu-check.sh [--quick] [--budget SECONDS] [--batches 32,64,...] [--models small,large]
 #                  [--steps N] [--tune-mode full|quick] [--tune-models small,large]
@@ -180,6 +182,8 @@ if [ $do_tuner_bench -eq 1 ]; then
 fi
 
 # ---- 6. the app's PyTorch engine: a run and a Quick Auto-tune on torch-cuda (or torch-cpu) ------
+# ---- 7. the run's PyTorch DDP recipe (issue 21) on this machine's PyTorch: torchrun with one ----
+#         worker from the trained weights, 30 steps, and its metrics imported back ---------------
 if [ $do_torch -eq 1 ]; then
   rung=torch-$torch_device
   if ! "$python" -c 'import torch' 2>/dev/null; then
@@ -199,6 +203,18 @@ if [ $do_torch -eq 1 ]; then
         const source = trials.find((x) => x.kind === "memory" && x.result?.memorySource)?.result.memorySource ?? "-";
         console.log(`tune small (quick) on ${t.rung} ${t.device}: batch ${rec.batchSize}, lr ${Number(rec.learningRate).toPrecision(3)}, ceiling ${rec.memoryCeiling} (budget ${((t.budgetBytes ?? 0) / 2 ** 30).toFixed(1)} GiB, memory ${source}), ${Math.round(rec.expectedSamplesPerSecond)} samples/s, search ${Number(t.searchSeconds).toFixed(1)} s, ${trials.length} trials, ${trials.filter((x) => x.status === "oom").length} oom`);
       ' "$out/torch-tune.json" 2>>"$logf" | tee -a "$summary" "$logf"
+    fi
+    run_id=$("$node" -e 'try { console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).id ?? "") } catch { console.log("") }' "$out/torch-run.json" 2>/dev/null)
+    if [ -n "$run_id" ] && run_step "recipe export" 60 "${cli[@]}" recipes export "run:$run_id" --workers 1 --with-weights --out "$work/recipe" --json >>"$logf"; then
+      ddp_device=${torch_device:-cpu}
+      # --redirects/--tee 1: torchrun of PyTorch 1.13 under Python 3.11 fails to start without them (harmless on 2.x).
+      if run_step "recipe torchrun" 120 bash -c "cd '$work/recipe' && '$python' -m torch.distributed.run --redirects 1 --tee 1 --standalone --nproc_per_node 1 train_ddp.py --out '$work/recipe-out' --max-steps 30 --device '$ddp_device'"; then
+        run_step "recipe import" 60 "${cli[@]}" runs import "$work/recipe-out" --json >"$out/recipe-import.json"
+        "$node" -e '
+          const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+          console.log(`recipe (PyTorch DDP) from run ${process.argv[2]}: ${r.status}, imported as run ${r.id} on ${r.device}`);
+        ' "$out/recipe-import.json" "$run_id" 2>>"$logf" | tee -a "$summary" "$logf"
+      fi
     fi
   fi
 fi

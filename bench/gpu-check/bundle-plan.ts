@@ -88,12 +88,12 @@ function listTree(root: string, dir: string): PlannedFile[] {
 
 /**
  * The project's own files in the bundle: its package.json (ESM), the CLI launcher, the build, and
- * the torch engine's Python package (its sources only: the GPU machine's PyTorch runs it, and
- * the build finds it at <app>/python as in the repository).
+ * the torch engine's Python package and the DDP recipe's script (their sources only: the GPU
+ * machine's PyTorch runs them, and the build finds them at <app>/python as in the repository).
  */
 export function planProject(root: string): PlannedFile[] {
   const top = ['package.json', 'bin/autobatch.js'].map((rel) => ({ rel, bytes: statSync(path.join(root, rel)).size }));
-  const python = listTree(root, 'python/autobatch_trainer').filter((f) => f.rel.endsWith('.py'));
+  const python = [...listTree(root, 'python/autobatch_trainer'), ...listTree(root, 'python/recipe')].filter((f) => f.rel.endsWith('.py'));
   return [...top, ...listTree(root, 'dist/src'), ...listTree(root, 'dist/bench'), ...python];
 }
 
