@@ -208,7 +208,7 @@ if [ $do_torch -eq 1 ]; then
     if [ -n "$run_id" ] && run_step "recipe export" 60 "${cli[@]}" recipes export "run:$run_id" --workers 1 --with-weights --out "$work/recipe" --json >>"$logf"; then
       ddp_device=${torch_device:-cpu}
       # --redirects/--tee 1: torchrun of PyTorch 1.13 under Python 3.11 fails to start without them (harmless on 2.x).
-      if run_step "recipe torchrun" 120 bash -c "cd '$work/recipe' && '$python' -m torch.distributed.run --redirects 1 --tee 1 --standalone --nproc_per_node 1 train_ddp.py --out '$work/recipe-out' --max-steps 30 --device '$ddp_device'"; then
+      if run_step "recipe torchrun" 120 bash -c "cd '$work/recipe' && '$python' -m torch.distributed.run --redirects 1 --tee 1 --nnodes 1 --rdzv_backend c10d --rdzv_endpoint 127.0.0.1:0 --nproc_per_node 1 train_ddp.py --out '$work/recipe-out' --max-steps 30 --device '$ddp_device'"; then
         run_step "recipe import" 60 "${cli[@]}" runs import "$work/recipe-out" --json >"$out/recipe-import.json"
         "$node" -e '
           const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

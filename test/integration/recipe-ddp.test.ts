@@ -113,12 +113,19 @@ test(
 
     const out = path.join(home, 'ddp-out');
     // --redirects/--tee 1: torchrun of PyTorch 1.13 under Python 3.11 fails to start with their default 0 (its Std enum lost the 0 member).
+    // The rendezvous on a port of the system's choosing (:0), not --standalone's fixed 29400 of
+    // PyTorch 1.x: a process holding that port makes torchrun wait until the timeout.
     const r = spawnSync(
       torchPython(),
       [
         '-m',
         'torch.distributed.run',
-        '--standalone',
+        '--nnodes',
+        '1',
+        '--rdzv_backend',
+        'c10d',
+        '--rdzv_endpoint',
+        '127.0.0.1:0',
         '--nproc_per_node',
         '2',
         '--redirects',

@@ -47,7 +47,7 @@ function commands(k: number): string[] {
     `torchrun --standalone --nproc_per_node ${k} train_ddp.py --out out`,
     '```',
     '',
-    `On GPUs each process takes one (\`--nproc_per_node\` at most the number of GPUs; NCCL). Without GPUs it trains on the CPU with gloo (\`--device cpu\`); give each process a share of the cores, e.g. \`OMP_NUM_THREADS=4\`. Where \`torchrun\` is not on PATH, \`python -m torch.distributed.run\` is the same program. \`python train_ddp.py\` alone trains as one worker. (PyTorch 1.13 under Python 3.11 has a torchrun that stops at start with \`AttributeError: 'NoneType' object has no attribute 'get'\`: add \`--redirects 1 --tee 1\` after \`torchrun\`.)`,
+    `On GPUs each process takes one (\`--nproc_per_node\` at most the number of GPUs; NCCL). Without GPUs it trains on the CPU with gloo (\`--device cpu\`); give each process a share of the cores, e.g. \`OMP_NUM_THREADS=4\`. Where \`torchrun\` is not on PATH, \`python -m torch.distributed.run\` is the same program. \`python train_ddp.py\` alone trains as one worker. (PyTorch 1.13 under Python 3.11 has a torchrun that stops at start with \`AttributeError: 'NoneType' object has no attribute 'get'\`: add \`--redirects 1 --tee 1\` after \`torchrun\`. PyTorch 1.x's \`--standalone\` listens on port 29400 and waits when something else holds it: \`--nnodes 1 --rdzv_backend c10d --rdzv_endpoint localhost:0\` instead lets the system choose a port.)`,
     '',
     '## Run it on several machines',
     '',
