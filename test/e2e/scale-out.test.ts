@@ -1,4 +1,4 @@
-// Issue 21 in a browser against `autobatch serve`: after a real Full search (the MLP on 2 000
+// Issue 21 in a browser against `autobatch serve`: after a real Full search (the MLP on 1 000
 // MNIST digits), the Tune screen's "Scaling out" section holds the plan's table (captioned, one
 // row per worker count, each row header described by its reason), the reasons behind a
 // keyboard-operable disclosure and the assumptions as a list; a run trained with the tuning shows
@@ -35,7 +35,7 @@ before(async () => {
 after(() => closeSession({ served, browser, context, page }));
 
 test('Tune and Runs: the scale-out plan as a table with its reasons and assumptions', { skip: needsChromium, timeout: 300_000 }, async () => {
-  cli('datasets', 'import', 'sample:mnist', '--limit', '2000');
+  cli('datasets', 'import', 'sample:mnist', '--limit', '1000');
   // A ten-minute planned run leaves the Full search time for the noise scale and its re-measurement.
   const t = cli<TuningDetail>('tune', '--dataset', 'mnist', '--model', 'mlp', '--mode', 'full', '--epochs', '5', '--budget', '10m');
   const plan = t.scaleOutPlan!;
