@@ -22,7 +22,7 @@ import { tuningToEnd } from '../src/shared/api/index.js';
 import { decodeJsonLine } from '../src/shared/json-lines.js';
 import { recipeMetricsLineSchema, RECIPE_METRICS_FILE, type RecipeStepLine } from '../src/shared/recipe-metrics.js';
 import { minimumBatchForRun } from '../src/shared/model-families.js';
-import { RECIPE_FILE, recipeFileSchema } from '../src/shared/recipe-file.js';
+import { oneNodeTorchrunArgs, RECIPE_FILE, recipeFileSchema } from '../src/shared/recipe-file.js';
 import { scaleOutInputFromReport, scaleOutSettings } from '../src/shared/scale-out.js';
 import { benchCore } from './harness.js';
 import { ddpTable, measuredEfficiency, stepsTo, trailingMean, type Variant } from './ddp/report.js';
@@ -67,34 +67,7 @@ function runRecipe(folder: string, workers: number, seed: number, epochs: number
   const started = performance.now();
   const r = spawnSync(
     args.python,
-    // --redirects/--tee 1: Debian's torchrun (PyTorch 1.13 under Python 3.11) fails to start with their default.
-    [
-      '-m',
-      'torch.distributed.run',
-      '--redirects',
-      '1',
-      '--tee',
-      '1',
-      // One node, the rendezvous on a port of the system's choosing (--standalone's is a fixed 29400 in PyTorch 1.x).
-      '--nnodes',
-      '1',
-      '--rdzv_backend',
-      'c10d',
-      '--rdzv_endpoint',
-      '127.0.0.1:0',
-      `--nproc_per_node=${workers}`,
-      'train_ddp.py',
-      '--out',
-      out,
-      '--device',
-      'cpu',
-      '--epochs',
-      String(epochs),
-      '--seed',
-      String(seed),
-      '--log-every',
-      '1',
-    ],
+    [...oneNodeTorchrunArgs(workers), 'train_ddp.py', '--out', out, '--device', 'cpu', '--epochs', String(epochs), '--seed', String(seed), '--log-every', '1'],
     { cwd: folder, env: { ...process.env, OMP_NUM_THREADS: '1' }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 },
   );
   if (r.status !== 0) throw new Error(`torchrun (K = ${workers}, seed ${seed}) ended ${r.status}: ${(r.stderr || r.stdout).slice(-2000)}`);

@@ -45,3 +45,28 @@ export const recipeFileSchema = z.strictObject({
   plan: scaleOutPlanSchema,
 });
 export type RecipeFile = z.infer<typeof recipeFileSchema>;
+
+/**
+ * `python -m torch.distributed.run …` for K workers on this one machine, up to the script: the
+ * rendezvous on a port the system chooses (127.0.0.1:0), not --standalone's fixed 29400 of
+ * PyTorch 1.x, which waits while another process holds it; and --redirects/--tee 1, without
+ * which torchrun of PyTorch 1.13 under Python 3.11 fails to start (its Std enum lost the 0 member).
+ */
+export function oneNodeTorchrunArgs(workers: number): string[] {
+  return [
+    '-m',
+    'torch.distributed.run',
+    '--redirects',
+    '1',
+    '--tee',
+    '1',
+    '--nnodes',
+    '1',
+    '--rdzv_backend',
+    'c10d',
+    '--rdzv_endpoint',
+    '127.0.0.1:0',
+    '--nproc_per_node',
+    String(workers),
+  ];
+}

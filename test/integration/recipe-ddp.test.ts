@@ -18,7 +18,7 @@ import { startAppServer } from '../../src/main/server/app-server.js';
 import { runToEnd } from '../../src/shared/api/jobs.js';
 import { recipeDownloadPath, type Api } from '../../src/shared/api/index.js';
 import { decodeJsonLine } from '../../src/shared/json-lines.js';
-import { recipeFileSchema } from '../../src/shared/recipe-file.js';
+import { oneNodeTorchrunArgs, recipeFileSchema } from '../../src/shared/recipe-file.js';
 import { RECIPE_METRICS_FILE, recipeMetricsLineSchema, type RecipeMetricsLine } from '../../src/shared/recipe-metrics.js';
 import { planScaleOut } from '../../src/shared/scale-out.js';
 import { missing, torchPython } from '../support/parts.js';
@@ -112,35 +112,9 @@ test(
     assert.equal(exported.settings.globalBatch, row.globalBatch);
 
     const out = path.join(home, 'ddp-out');
-    // --redirects/--tee 1: torchrun of PyTorch 1.13 under Python 3.11 fails to start with their default 0 (its Std enum lost the 0 member).
-    // The rendezvous on a port of the system's choosing (:0), not --standalone's fixed 29400 of
-    // PyTorch 1.x: a process holding that port makes torchrun wait until the timeout.
     const r = spawnSync(
       torchPython(),
-      [
-        '-m',
-        'torch.distributed.run',
-        '--nnodes',
-        '1',
-        '--rdzv_backend',
-        'c10d',
-        '--rdzv_endpoint',
-        '127.0.0.1:0',
-        '--nproc_per_node',
-        '2',
-        '--redirects',
-        '1',
-        '--tee',
-        '1',
-        'train_ddp.py',
-        '--out',
-        out,
-        '--max-steps',
-        String(MAX_STEPS),
-        '--record-shards',
-        '--device',
-        'cpu',
-      ],
+      [...oneNodeTorchrunArgs(2), 'train_ddp.py', '--out', out, '--max-steps', String(MAX_STEPS), '--record-shards', '--device', 'cpu'],
       { cwd: folder, encoding: 'utf8', timeout: 150_000, env: { ...process.env, OMP_NUM_THREADS: '1' } },
     );
     assert.equal(r.status, 0, `torchrun failed (${r.status ?? r.signal}):\n${r.stderr.slice(-3000)}`);

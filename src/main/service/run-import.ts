@@ -240,9 +240,10 @@ function parse(text: string, file: string, partial: boolean): RecipeMetrics {
 /** Reads, checks and stores one metrics file (or the folder holding it); answers the new run. */
 export async function importRunMetrics(deps: RunImportDeps, input: string, options: { partial?: boolean; fileName?: string } = {}): Promise<RunRecord> {
   const { store } = deps;
-  const bytes = readBytes(metricsFileOf(input));
+  const found = metricsFileOf(input);
+  const bytes = readBytes(found);
   // An upload is named as the user knows it, not by the server's copy.
-  const file = options.fileName !== undefined ? `${options.fileName} (uploaded)` : metricsFileOf(input);
+  const file = options.fileName !== undefined ? `${options.fileName} (uploaded)` : found;
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const already = store.imports.runWithSha256(sha256);
   if (already !== undefined) throw new ConflictError(`${file} was already imported as run ${already} (the same file, by its sha256)`, 'path');
